@@ -1,0 +1,523 @@
+use chrono::{DateTime, Utc};
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::Aggregate;
+use serde::{Deserialize, Serialize};
+
+use crate::actor::{Actor, Role};
+use crate::services::GrievanceServices;
+use crate::values::{
+    AccountId, Attachment, Category, Channel, Description, EscalationReason, GrievanceId, Location,
+    MatterClass, PartyRole, Rating, Respondent, Tier, Title, Urgency, XiaoquId,
+};
+
+use super::commands::{FileGrievance, GrievanceAction, GrievanceCommand};
+use super::error::GrievanceError;
+use super::events::GrievanceEvent;
+
+/// Where a grievance stands in its lifecycle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Filed,
+    Accepted,
+    Rejected,
+    Triaged,
+    Assigned,
+    Responded,
+    /// Reserved for mediation cases: the grievance follows its case.
+    InMediation,
+    Resolved,
+    Closed,
+    Withdrawn,
+    Merged,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Filed => "filed",
+            Status::Accepted => "accepted",
+            Status::Rejected => "rejected",
+            Status::Triaged => "triaged",
+            Status::Assigned => "assigned",
+            Status::Responded => "responded",
+            Status::InMediation => "in_mediation",
+            Status::Resolved => "resolved",
+            Status::Closed => "closed",
+            Status::Withdrawn => "withdrawn",
+            Status::Merged => "merged",
+        }
+    }
+
+    /// Still being worked on: between acceptance and a response, or in mediation.
+    fn is_in_progress(self) -> bool {
+        matches!(
+            self,
+            Status::Accepted
+                | Status::Triaged
+                | Status::Assigned
+                | Status::Responded
+                | Status::InMediation
+        )
+    }
+
+    /// No command but reopening (for resolved/closed) changes it any more.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            Status::Rejected | Status::Closed | Status::Withdrawn | Status::Merged
+        )
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A duplicate that joined this grievance; its filer keeps being informed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Duplicate {
+    pub grievance: GrievanceId,
+    pub filer: AccountId,
+}
+
+/// The state of a filed grievance.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GrievanceState {
+    pub id: GrievanceId,
+    pub xiaoqu: XiaoquId,
+    pub filer: AccountId,
+    pub category: Category,
+    pub title: Title,
+    pub description: Description,
+    pub location: Location,
+    pub respondent: Respondent,
+    pub urgency: Urgency,
+    pub channel: Channel,
+    pub attachments: Vec<Attachment>,
+    pub filed_at: DateTime<Utc>,
+    pub status: Status,
+    pub tier: Tier,
+    pub matter_class: Option<MatterClass>,
+    /// The party made responsible at triage.
+    pub responsible_party: Option<PartyRole>,
+    /// The party currently asked to respond.
+    pub assigned_party: Option<PartyRole>,
+    pub accepted_at: Option<DateTime<Utc>>,
+    pub responded_at: Option<DateTime<Utc>>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub rating: Option<Rating>,
+    pub escalations: u32,
+    pub reopenings: u32,
+    pub merged_into: Option<GrievanceId>,
+    pub duplicates: Vec<Duplicate>,
+    pub last_changed_at: DateTime<Utc>,
+}
+
+impl GrievanceState {
+    /// The role that handles the grievance at its current tier: the party
+    /// branch in the xiaoqu, the tier's own role above it.
+    pub fn handler_role(&self) -> Role {
+        match self.tier {
+            Tier::Xiaoqu => Role::PartyBranch,
+            Tier::Community => Role::Community,
+            Tier::Street => Role::Street,
+            Tier::District => Role::District,
+        }
+    }
+}
+
+/// The Grievance aggregate. Before `GrievanceFiled` it holds nothing.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Grievance {
+    state: Option<GrievanceState>,
+}
+
+impl Grievance {
+    pub fn state(&self) -> Option<&GrievanceState> {
+        self.state.as_ref()
+    }
+
+    pub fn status(&self) -> Option<Status> {
+        self.state.as_ref().map(|s| s.status)
+    }
+
+    /// Decides which events a command produces, without changing anything.
+    pub fn decide(
+        &self,
+        command: GrievanceCommand,
+        services: &GrievanceServices,
+    ) -> Result<Vec<GrievanceEvent>, GrievanceError> {
+        let GrievanceCommand { actor, action } = command;
+        let now = services.clock.now();
+        let name = action.name();
+        let state = match (&self.state, action) {
+            (None, GrievanceAction::FileGrievance(file)) => {
+                return file_grievance(actor, file, now)
+            }
+            (Some(_), GrievanceAction::FileGrievance(_)) => {
+                return Err(GrievanceError::AlreadyFiled)
+            }
+            (None, _) => return Err(GrievanceError::NotFiled),
+            (Some(state), action) => (state, action),
+        };
+        let (state, action) = state;
+        let refuse = || GrievanceError::InvalidTransition {
+            action: name,
+            status: state.status,
+        };
+        let event = match action {
+            GrievanceAction::FileGrievance(_) => return Err(GrievanceError::AlreadyFiled),
+            GrievanceAction::AcceptGrievance => {
+                require_role(actor, Role::PartyBranch, name)?;
+                require(state.status == Status::Filed, refuse)?;
+                GrievanceEvent::GrievanceAccepted { at: now }
+            }
+            GrievanceAction::RejectGrievance { reason } => {
+                require_role(actor, Role::PartyBranch, name)?;
+                require(state.status == Status::Filed, refuse)?;
+                GrievanceEvent::GrievanceRejected { reason, at: now }
+            }
+            GrievanceAction::TriageGrievance {
+                matter_class,
+                tier,
+                party,
+            } => {
+                require_handler(state, actor, name)?;
+                require(state.status == Status::Accepted, refuse)?;
+                if tier < state.tier {
+                    return Err(GrievanceError::TierBelowCurrent {
+                        current: state.tier,
+                        requested: tier,
+                    });
+                }
+                GrievanceEvent::GrievanceTriaged {
+                    matter_class,
+                    tier,
+                    party,
+                    at: now,
+                }
+            }
+            GrievanceAction::AssignGrievance { party, note } => {
+                require_handler(state, actor, name)?;
+                require(
+                    matches!(state.status, Status::Triaged | Status::Assigned),
+                    refuse,
+                )?;
+                GrievanceEvent::GrievanceAssigned {
+                    party,
+                    note,
+                    at: now,
+                }
+            }
+            GrievanceAction::RespondToGrievance { response } => {
+                require(state.status == Status::Assigned, refuse)?;
+                let party = state.assigned_party.ok_or_else(refuse)?;
+                if actor.role.party() != Some(party) {
+                    return Err(GrievanceError::NotTheAssignedParty);
+                }
+                GrievanceEvent::GrievanceResponded {
+                    party,
+                    response,
+                    at: now,
+                }
+            }
+            GrievanceAction::EscalateGrievance { reason, note } => {
+                match reason {
+                    EscalationReason::Manual => require_handler(state, actor, name)?,
+                    EscalationReason::FilerRequest => require_filer(state, actor, name)?,
+                    EscalationReason::DeadlineMissed | EscalationReason::MediationFailed => {
+                        if actor.role != Role::System {
+                            return Err(GrievanceError::EscalationReasonNotAllowed {
+                                reason,
+                                role: actor.role,
+                            });
+                        }
+                    }
+                }
+                require(state.status.is_in_progress(), refuse)?;
+                let to = state.tier.next().ok_or(GrievanceError::AlreadyAtTopTier)?;
+                GrievanceEvent::GrievanceEscalated {
+                    from: state.tier,
+                    to,
+                    reason,
+                    note,
+                    at: now,
+                }
+            }
+            GrievanceAction::WithdrawGrievance { reason } => {
+                require_filer(state, actor, name)?;
+                require(
+                    state.status == Status::Filed || state.status.is_in_progress(),
+                    refuse,
+                )?;
+                GrievanceEvent::GrievanceWithdrawn { reason, at: now }
+            }
+            GrievanceAction::ResolveGrievance { summary } => {
+                require_handler(state, actor, name)?;
+                require(state.status == Status::Responded, refuse)?;
+                GrievanceEvent::GrievanceResolved { summary, at: now }
+            }
+            GrievanceAction::RateOutcome { rating, comment } => {
+                require_filer(state, actor, name)?;
+                require(state.status == Status::Resolved, refuse)?;
+                GrievanceEvent::OutcomeRated {
+                    rating,
+                    comment,
+                    at: now,
+                }
+            }
+            GrievanceAction::ReopenGrievance { reason } => {
+                require_filer(state, actor, name)?;
+                require(
+                    matches!(state.status, Status::Resolved | Status::Closed),
+                    refuse,
+                )?;
+                if state.rating == Some(Rating::Satisfied) {
+                    return Err(GrievanceError::RatedSatisfied);
+                }
+                let resolved_at = state.resolved_at.ok_or_else(refuse)?;
+                let closed_at = resolved_at + services.policy.reopen_window;
+                if now > closed_at {
+                    return Err(GrievanceError::ReopenWindowClosed { closed_at });
+                }
+                GrievanceEvent::GrievanceReopened { reason, at: now }
+            }
+            GrievanceAction::MergeIntoPrimary { primary } => {
+                require_handler(state, actor, name)?;
+                require(
+                    state.status == Status::Filed || state.status.is_in_progress(),
+                    refuse,
+                )?;
+                if primary == state.id {
+                    return Err(GrievanceError::CannotMergeIntoItself);
+                }
+                GrievanceEvent::GrievanceMerged { primary, at: now }
+            }
+            GrievanceAction::LinkDuplicate { duplicate, filer } => {
+                require_handler(state, actor, name)?;
+                require(!state.status.is_final(), refuse)?;
+                if duplicate == state.id {
+                    return Err(GrievanceError::CannotMergeIntoItself);
+                }
+                if state.duplicates.iter().any(|d| d.grievance == duplicate) {
+                    // Already linked: linking again is a no-op, so retries are safe.
+                    return Ok(Vec::new());
+                }
+                GrievanceEvent::DuplicateLinked {
+                    duplicate,
+                    filer,
+                    at: now,
+                }
+            }
+        };
+        Ok(vec![event])
+    }
+}
+
+fn file_grievance(
+    actor: Actor,
+    file: FileGrievance,
+    now: DateTime<Utc>,
+) -> Result<Vec<GrievanceEvent>, GrievanceError> {
+    // Residents file for themselves; the supervisory committee may file on behalf of owners.
+    if !matches!(actor.role, Role::Resident | Role::SupervisoryCommittee) {
+        return Err(GrievanceError::RoleNotAllowed {
+            action: "file",
+            role: actor.role,
+        });
+    }
+    Ok(vec![GrievanceEvent::GrievanceFiled {
+        grievance_id: file.grievance_id,
+        xiaoqu: file.xiaoqu,
+        filer: actor.account,
+        category: file.category,
+        title: file.title,
+        description: file.description,
+        location: file.location,
+        respondent: file.respondent,
+        urgency: file.urgency,
+        channel: file.channel,
+        attachments: file.attachments,
+        filed_at: now,
+    }])
+}
+
+fn require(condition: bool, error: impl FnOnce() -> GrievanceError) -> Result<(), GrievanceError> {
+    if condition {
+        Ok(())
+    } else {
+        Err(error())
+    }
+}
+
+fn require_role(actor: Actor, role: Role, action: &'static str) -> Result<(), GrievanceError> {
+    require(actor.role == role, || GrievanceError::RoleNotAllowed {
+        action,
+        role: actor.role,
+    })
+}
+
+fn require_filer(
+    state: &GrievanceState,
+    actor: Actor,
+    action: &'static str,
+) -> Result<(), GrievanceError> {
+    require(actor.account == state.filer, || {
+        GrievanceError::NotTheFiler { action }
+    })
+}
+
+fn require_handler(
+    state: &GrievanceState,
+    actor: Actor,
+    action: &'static str,
+) -> Result<(), GrievanceError> {
+    require(actor.role == state.handler_role(), || {
+        GrievanceError::NotTheHandler { action }
+    })
+}
+
+impl Aggregate for Grievance {
+    /// Never changes once data exists: it is stored with every event.
+    const TYPE: &'static str = "grievance";
+    type Command = GrievanceCommand;
+    type Event = GrievanceEvent;
+    type Error = GrievanceError;
+    type Services = GrievanceServices;
+
+    async fn handle(
+        &mut self,
+        command: Self::Command,
+        services: &Self::Services,
+        sink: &EventSink<Self>,
+    ) -> Result<(), Self::Error> {
+        for event in self.decide(command, services)? {
+            sink.write(event, self).await;
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, event: Self::Event) {
+        let at = event.at();
+        let state = match (&mut self.state, event) {
+            (
+                None,
+                GrievanceEvent::GrievanceFiled {
+                    grievance_id,
+                    xiaoqu,
+                    filer,
+                    category,
+                    title,
+                    description,
+                    location,
+                    respondent,
+                    urgency,
+                    channel,
+                    attachments,
+                    filed_at,
+                },
+            ) => {
+                self.state = Some(GrievanceState {
+                    id: grievance_id,
+                    xiaoqu,
+                    filer,
+                    category,
+                    title,
+                    description,
+                    location,
+                    respondent,
+                    urgency,
+                    channel,
+                    attachments,
+                    filed_at,
+                    status: Status::Filed,
+                    tier: Tier::Xiaoqu,
+                    matter_class: None,
+                    responsible_party: None,
+                    assigned_party: None,
+                    accepted_at: None,
+                    responded_at: None,
+                    resolved_at: None,
+                    rating: None,
+                    escalations: 0,
+                    reopenings: 0,
+                    merged_into: None,
+                    duplicates: Vec::new(),
+                    last_changed_at: filed_at,
+                });
+                return;
+            }
+            // A stream is always opened by GrievanceFiled; anything else before it is ignored.
+            (None, _) | (Some(_), GrievanceEvent::GrievanceFiled { .. }) => return,
+            (Some(state), event) => {
+                apply_to(state, event);
+                state
+            }
+        };
+        state.last_changed_at = at;
+    }
+}
+
+fn apply_to(state: &mut GrievanceState, event: GrievanceEvent) {
+    match event {
+        GrievanceEvent::GrievanceFiled { .. } => {}
+        GrievanceEvent::GrievanceAccepted { at } => {
+            state.status = Status::Accepted;
+            state.accepted_at = Some(at);
+        }
+        GrievanceEvent::GrievanceRejected { .. } => state.status = Status::Rejected,
+        GrievanceEvent::GrievanceTriaged {
+            matter_class,
+            tier,
+            party,
+            ..
+        } => {
+            state.status = Status::Triaged;
+            state.matter_class = Some(matter_class);
+            state.tier = tier;
+            state.responsible_party = Some(party);
+        }
+        GrievanceEvent::GrievanceAssigned { party, .. } => {
+            state.status = Status::Assigned;
+            state.assigned_party = Some(party);
+        }
+        GrievanceEvent::GrievanceResponded { at, .. } => {
+            state.status = Status::Responded;
+            state.responded_at = Some(at);
+        }
+        GrievanceEvent::GrievanceEscalated { to, .. } => {
+            state.tier = to;
+            state.escalations += 1;
+        }
+        GrievanceEvent::GrievanceWithdrawn { .. } => state.status = Status::Withdrawn,
+        GrievanceEvent::GrievanceResolved { at, .. } => {
+            state.status = Status::Resolved;
+            state.resolved_at = Some(at);
+        }
+        GrievanceEvent::OutcomeRated { rating, .. } => {
+            state.status = Status::Closed;
+            state.rating = Some(rating);
+        }
+        GrievanceEvent::GrievanceReopened { .. } => {
+            // Back to the assigned party, which must respond again.
+            state.status = Status::Assigned;
+            state.reopenings += 1;
+            state.rating = None;
+            state.resolved_at = None;
+            state.responded_at = None;
+        }
+        GrievanceEvent::GrievanceMerged { primary, .. } => {
+            state.status = Status::Merged;
+            state.merged_into = Some(primary);
+        }
+        GrievanceEvent::DuplicateLinked {
+            duplicate, filer, ..
+        } => state.duplicates.push(Duplicate {
+            grievance: duplicate,
+            filer,
+        }),
+    }
+}

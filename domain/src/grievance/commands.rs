@@ -1,0 +1,106 @@
+use serde::{Deserialize, Serialize};
+
+use crate::actor::Actor;
+use crate::values::{
+    AccountId, Attachment, Category, Channel, Comment, Description, EscalationReason, GrievanceId,
+    Location, MatterClass, PartyRole, Rating, Reason, Respondent, Statement, Tier, Title, Urgency,
+    XiaoquId,
+};
+
+/// A command on one grievance: who asks, and what.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GrievanceCommand {
+    pub actor: Actor,
+    pub action: GrievanceAction,
+}
+
+impl GrievanceCommand {
+    pub fn new(actor: Actor, action: GrievanceAction) -> Self {
+        Self { actor, action }
+    }
+}
+
+/// Everything needed to file a grievance; the id comes from the caller's id
+/// generator, never from the aggregate.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FileGrievance {
+    pub grievance_id: GrievanceId,
+    pub xiaoqu: XiaoquId,
+    pub category: Category,
+    pub title: Title,
+    pub description: Description,
+    pub location: Location,
+    pub respondent: Respondent,
+    pub urgency: Urgency,
+    pub channel: Channel,
+    pub attachments: Vec<Attachment>,
+}
+
+/// The lifecycle commands of DOMAIN.md.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum GrievanceAction {
+    FileGrievance(FileGrievance),
+    AcceptGrievance,
+    RejectGrievance {
+        reason: Reason,
+    },
+    TriageGrievance {
+        matter_class: MatterClass,
+        tier: Tier,
+        party: PartyRole,
+    },
+    AssignGrievance {
+        party: PartyRole,
+        note: Option<Reason>,
+    },
+    RespondToGrievance {
+        response: Statement,
+    },
+    EscalateGrievance {
+        reason: EscalationReason,
+        note: Option<Reason>,
+    },
+    WithdrawGrievance {
+        reason: Option<Reason>,
+    },
+    ResolveGrievance {
+        summary: Statement,
+    },
+    RateOutcome {
+        rating: Rating,
+        comment: Option<Comment>,
+    },
+    ReopenGrievance {
+        reason: Reason,
+    },
+    /// This grievance is a duplicate and joins `primary`.
+    MergeIntoPrimary {
+        primary: GrievanceId,
+    },
+    /// Recorded on the primary so that the duplicate's filer stays informed.
+    LinkDuplicate {
+        duplicate: GrievanceId,
+        filer: AccountId,
+    },
+}
+
+impl GrievanceAction {
+    /// The action's name as used in errors and the API (`accept`, `triage`, …).
+    pub fn name(&self) -> &'static str {
+        match self {
+            GrievanceAction::FileGrievance(_) => "file",
+            GrievanceAction::AcceptGrievance => "accept",
+            GrievanceAction::RejectGrievance { .. } => "reject",
+            GrievanceAction::TriageGrievance { .. } => "triage",
+            GrievanceAction::AssignGrievance { .. } => "assign",
+            GrievanceAction::RespondToGrievance { .. } => "respond",
+            GrievanceAction::EscalateGrievance { .. } => "escalate",
+            GrievanceAction::WithdrawGrievance { .. } => "withdraw",
+            GrievanceAction::ResolveGrievance { .. } => "resolve",
+            GrievanceAction::RateOutcome { .. } => "rate",
+            GrievanceAction::ReopenGrievance { .. } => "reopen",
+            GrievanceAction::MergeIntoPrimary { .. } => "merge",
+            GrievanceAction::LinkDuplicate { .. } => "link_duplicate",
+        }
+    }
+}

@@ -1,0 +1,134 @@
+use chrono::{DateTime, Utc};
+use cqrs_es::DomainEvent;
+use serde::{Deserialize, Serialize};
+
+use crate::values::{
+    AccountId, Attachment, Category, Channel, Comment, Description, EscalationReason, GrievanceId,
+    Location, MatterClass, PartyRole, Rating, Reason, Respondent, Statement, Tier, Title, Urgency,
+    XiaoquId,
+};
+
+/// What happened to a grievance. The actor, role, request id and reason of
+/// each event are in its metadata; the payload carries what views need.
+///
+/// Payloads are a compatibility contract: a change bumps `event_version` and
+/// adds an upcaster.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum GrievanceEvent {
+    GrievanceFiled {
+        grievance_id: GrievanceId,
+        xiaoqu: XiaoquId,
+        filer: AccountId,
+        category: Category,
+        title: Title,
+        description: Description,
+        location: Location,
+        respondent: Respondent,
+        urgency: Urgency,
+        channel: Channel,
+        attachments: Vec<Attachment>,
+        filed_at: DateTime<Utc>,
+    },
+    GrievanceAccepted {
+        at: DateTime<Utc>,
+    },
+    GrievanceRejected {
+        reason: Reason,
+        at: DateTime<Utc>,
+    },
+    GrievanceTriaged {
+        matter_class: MatterClass,
+        tier: Tier,
+        party: PartyRole,
+        at: DateTime<Utc>,
+    },
+    GrievanceAssigned {
+        party: PartyRole,
+        note: Option<Reason>,
+        at: DateTime<Utc>,
+    },
+    GrievanceResponded {
+        party: PartyRole,
+        response: Statement,
+        at: DateTime<Utc>,
+    },
+    GrievanceEscalated {
+        from: Tier,
+        to: Tier,
+        reason: EscalationReason,
+        note: Option<Reason>,
+        at: DateTime<Utc>,
+    },
+    GrievanceWithdrawn {
+        reason: Option<Reason>,
+        at: DateTime<Utc>,
+    },
+    GrievanceResolved {
+        summary: Statement,
+        at: DateTime<Utc>,
+    },
+    OutcomeRated {
+        rating: Rating,
+        comment: Option<Comment>,
+        at: DateTime<Utc>,
+    },
+    GrievanceReopened {
+        reason: Reason,
+        at: DateTime<Utc>,
+    },
+    GrievanceMerged {
+        primary: GrievanceId,
+        at: DateTime<Utc>,
+    },
+    DuplicateLinked {
+        duplicate: GrievanceId,
+        filer: AccountId,
+        at: DateTime<Utc>,
+    },
+}
+
+impl GrievanceEvent {
+    /// When the event happened, by the injected clock.
+    pub fn at(&self) -> DateTime<Utc> {
+        match self {
+            GrievanceEvent::GrievanceFiled { filed_at, .. } => *filed_at,
+            GrievanceEvent::GrievanceAccepted { at }
+            | GrievanceEvent::GrievanceRejected { at, .. }
+            | GrievanceEvent::GrievanceTriaged { at, .. }
+            | GrievanceEvent::GrievanceAssigned { at, .. }
+            | GrievanceEvent::GrievanceResponded { at, .. }
+            | GrievanceEvent::GrievanceEscalated { at, .. }
+            | GrievanceEvent::GrievanceWithdrawn { at, .. }
+            | GrievanceEvent::GrievanceResolved { at, .. }
+            | GrievanceEvent::OutcomeRated { at, .. }
+            | GrievanceEvent::GrievanceReopened { at, .. }
+            | GrievanceEvent::GrievanceMerged { at, .. }
+            | GrievanceEvent::DuplicateLinked { at, .. } => *at,
+        }
+    }
+}
+
+impl DomainEvent for GrievanceEvent {
+    fn event_type(&self) -> String {
+        let name = match self {
+            GrievanceEvent::GrievanceFiled { .. } => "GrievanceFiled",
+            GrievanceEvent::GrievanceAccepted { .. } => "GrievanceAccepted",
+            GrievanceEvent::GrievanceRejected { .. } => "GrievanceRejected",
+            GrievanceEvent::GrievanceTriaged { .. } => "GrievanceTriaged",
+            GrievanceEvent::GrievanceAssigned { .. } => "GrievanceAssigned",
+            GrievanceEvent::GrievanceResponded { .. } => "GrievanceResponded",
+            GrievanceEvent::GrievanceEscalated { .. } => "GrievanceEscalated",
+            GrievanceEvent::GrievanceWithdrawn { .. } => "GrievanceWithdrawn",
+            GrievanceEvent::GrievanceResolved { .. } => "GrievanceResolved",
+            GrievanceEvent::OutcomeRated { .. } => "OutcomeRated",
+            GrievanceEvent::GrievanceReopened { .. } => "GrievanceReopened",
+            GrievanceEvent::GrievanceMerged { .. } => "GrievanceMerged",
+            GrievanceEvent::DuplicateLinked { .. } => "DuplicateLinked",
+        };
+        name.to_owned()
+    }
+
+    fn event_version(&self) -> String {
+        "1".to_owned()
+    }
+}

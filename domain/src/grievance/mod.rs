@@ -1,0 +1,18 @@
+//! The Grievance aggregate (诉求): filed by a resident, accepted and triaged by
+//! the party branch, answered by the responsible party, escalated up the tiers,
+//! resolved, rated, reopened or merged.
+
+mod aggregate;
+mod commands;
+mod error;
+mod events;
+
+#[cfg(test)]
+mod proptests;
+#[cfg(test)]
+mod tests;
+
+pub use aggregate::{Duplicate, Grievance, GrievanceState, Status};
+pub use commands::{FileGrievance, GrievanceAction, GrievanceCommand};
+pub use error::GrievanceError;
+pub use events::GrievanceEvent;

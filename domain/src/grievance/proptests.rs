@@ -1,0 +1,471 @@
+//! Random command sequences against the Grievance aggregate: no panics, the
+//! status only moves along the edges of DOMAIN.md, and replaying the emitted
+//! events rebuilds exactly the same state.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use cqrs_es::Aggregate;
+use proptest::prelude::*;
+use proptest_state_machine::{prop_state_machine, ReferenceStateMachine, StateMachineTest};
+use uuid::Uuid;
+
+use super::*;
+use crate::actor::{Actor, Role};
+use crate::services::{FixedClock, GrievancePolicy, GrievanceServices};
+use crate::values::*;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Who {
+    Filer,
+    Neighbour,
+    Branch,
+    Company,
+    Committee,
+    Community,
+    Street,
+    District,
+    System,
+}
+
+impl Who {
+    fn actor(self) -> Actor {
+        let (n, role) = match self {
+            Who::Filer => (1, Role::Resident),
+            Who::Neighbour => (2, Role::Resident),
+            Who::Branch => (3, Role::PartyBranch),
+            Who::Company => (4, Role::PropertyCompany),
+            Who::Committee => (5, Role::OwnersCommittee),
+            Who::Community => (6, Role::Community),
+            Who::Street => (7, Role::Street),
+            Who::District => (8, Role::District),
+            Who::System => (0, Role::System),
+        };
+        Actor::new(AccountId(Uuid::from_u128(n)), role)
+    }
+
+    fn for_role(role: Role) -> Who {
+        match role {
+            Role::PartyBranch => Who::Branch,
+            Role::PropertyCompany => Who::Company,
+            Role::OwnersCommittee => Who::Committee,
+            Role::Community => Who::Community,
+            Role::Street => Who::Street,
+            Role::District => Who::District,
+            _ => Who::Neighbour,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Act {
+    File,
+    Accept,
+    Reject,
+    Triage(MatterClass, Tier, PartyRole),
+    Assign(PartyRole),
+    Respond,
+    Escalate(EscalationReason),
+    Withdraw,
+    Resolve,
+    Rate(Rating),
+    Reopen,
+    Merge { into_itself: bool },
+    Link,
+}
+
+#[derive(Clone, Debug)]
+struct Step {
+    who: Who,
+    act: Act,
+    advance_hours: i64,
+}
+
+const ID: GrievanceId = GrievanceId(Uuid::from_u128(77));
+const OTHER: GrievanceId = GrievanceId(Uuid::from_u128(78));
+
+fn action(act: &Act) -> GrievanceAction {
+    let text = "x";
+    match act {
+        Act::File => GrievanceAction::FileGrievance(FileGrievance {
+            grievance_id: ID,
+            xiaoqu: XiaoquId(Uuid::from_u128(9)),
+            category: Category::Noise,
+            title: Title::parse("噪音").expect("title"),
+            description: Description::parse("").expect("description"),
+            location: Location::new(None, None, Label::parse("花园").ok()).expect("location"),
+            respondent: Respondent::Neighbour,
+            urgency: Urgency::Normal,
+            channel: Channel::Wechat,
+            attachments: vec![],
+        }),
+        Act::Accept => GrievanceAction::AcceptGrievance,
+        Act::Reject => GrievanceAction::RejectGrievance {
+            reason: Reason::parse(text).expect("reason"),
+        },
+        Act::Triage(matter_class, tier, party) => GrievanceAction::TriageGrievance {
+            matter_class: *matter_class,
+            tier: *tier,
+            party: *party,
+        },
+        Act::Assign(party) => GrievanceAction::AssignGrievance {
+            party: *party,
+            note: None,
+        },
+        Act::Respond => GrievanceAction::RespondToGrievance {
+            response: Statement::parse(text).expect("statement"),
+        },
+        Act::Escalate(reason) => GrievanceAction::EscalateGrievance {
+            reason: *reason,
+            note: None,
+        },
+        Act::Withdraw => GrievanceAction::WithdrawGrievance { reason: None },
+        Act::Resolve => GrievanceAction::ResolveGrievance {
+            summary: Statement::parse(text).expect("statement"),
+        },
+        Act::Rate(rating) => GrievanceAction::RateOutcome {
+            rating: *rating,
+            comment: None,
+        },
+        Act::Reopen => GrievanceAction::ReopenGrievance {
+            reason: Reason::parse(text).expect("reason"),
+        },
+        Act::Merge { into_itself } => GrievanceAction::MergeIntoPrimary {
+            primary: if *into_itself { ID } else { OTHER },
+        },
+        Act::Link => GrievanceAction::LinkDuplicate {
+            duplicate: OTHER,
+            filer: Who::Neighbour.actor().account,
+        },
+    }
+}
+
+/// The lifecycle of DOMAIN.md, written out independently of the aggregate:
+/// the status an accepted command leads to, or `None` if the edge does not exist.
+fn edge(from: Option<Status>, act: &Act) -> Option<Status> {
+    use Status::*;
+    let in_progress = |s| matches!(s, Accepted | Triaged | Assigned | Responded | InMediation);
+    let from_filed_or_in_progress = |s| s == Filed || in_progress(s);
+    match (from, act) {
+        (None, Act::File) => Some(Filed),
+        (None, _) | (Some(_), Act::File) => None,
+        (Some(s), act) => match act {
+            Act::File => None,
+            Act::Accept => (s == Filed).then_some(Accepted),
+            Act::Reject => (s == Filed).then_some(Rejected),
+            Act::Triage(..) => (s == Accepted).then_some(Triaged),
+            Act::Assign(_) => matches!(s, Triaged | Assigned).then_some(Assigned),
+            Act::Respond => (s == Assigned).then_some(Responded),
+            Act::Escalate(_) => in_progress(s).then_some(s),
+            Act::Withdraw => from_filed_or_in_progress(s).then_some(Withdrawn),
+            Act::Resolve => (s == Responded).then_some(Resolved),
+            Act::Rate(_) => (s == Resolved).then_some(Closed),
+            Act::Reopen => matches!(s, Resolved | Closed).then_some(Assigned),
+            Act::Merge { .. } => from_filed_or_in_progress(s).then_some(Merged),
+            Act::Link => (!matches!(s, Rejected | Closed | Withdrawn | Merged)).then_some(s),
+        },
+    }
+}
+
+fn start() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
+        .single()
+        .expect("valid time")
+}
+
+fn run(
+    grievance: &Grievance,
+    now: DateTime<Utc>,
+    step: &Step,
+) -> Result<Vec<GrievanceEvent>, GrievanceError> {
+    let services =
+        GrievanceServices::new(Arc::new(FixedClock::at(now)), GrievancePolicy::default());
+    grievance.decide(
+        GrievanceCommand::new(step.who.actor(), action(&step.act)),
+        &services,
+    )
+}
+
+#[derive(Clone, Debug)]
+struct Model {
+    grievance: Grievance,
+    now: DateTime<Utc>,
+}
+
+struct GrievanceMachine;
+
+fn any_party() -> impl Strategy<Value = PartyRole> {
+    prop_oneof![
+        Just(PartyRole::PropertyCompany),
+        Just(PartyRole::OwnersCommittee),
+        Just(PartyRole::PartyBranch),
+        Just(PartyRole::Community),
+    ]
+}
+
+fn any_act() -> BoxedStrategy<Act> {
+    let tier = prop_oneof![
+        Just(Tier::Xiaoqu),
+        Just(Tier::Community),
+        Just(Tier::District)
+    ];
+    let class = prop_oneof![
+        Just(MatterClass::Major),
+        Just(MatterClass::Minor),
+        Just(MatterClass::Private)
+    ];
+    let reason = prop_oneof![
+        Just(EscalationReason::Manual),
+        Just(EscalationReason::FilerRequest),
+        Just(EscalationReason::DeadlineMissed),
+        Just(EscalationReason::MediationFailed),
+    ];
+    let rating = prop_oneof![
+        Just(Rating::Satisfied),
+        Just(Rating::MostlySatisfied),
+        Just(Rating::Unsatisfied)
+    ];
+    prop_oneof![
+        Just(Act::File),
+        Just(Act::Accept),
+        Just(Act::Reject),
+        (class, tier, any_party()).prop_map(|(c, t, p)| Act::Triage(c, t, p)),
+        any_party().prop_map(Act::Assign),
+        Just(Act::Respond),
+        reason.prop_map(Act::Escalate),
+        Just(Act::Withdraw),
+        Just(Act::Resolve),
+        rating.prop_map(Act::Rate),
+        Just(Act::Reopen),
+        any::<bool>().prop_map(|into_itself| Act::Merge { into_itself }),
+        Just(Act::Link),
+    ]
+    .boxed()
+}
+
+fn representative_acts() -> Vec<Act> {
+    vec![
+        Act::File,
+        Act::Accept,
+        Act::Reject,
+        Act::Triage(MatterClass::Minor, Tier::Xiaoqu, PartyRole::PropertyCompany),
+        Act::Triage(MatterClass::Major, Tier::Community, PartyRole::Community),
+        Act::Assign(PartyRole::PropertyCompany),
+        Act::Assign(PartyRole::OwnersCommittee),
+        Act::Respond,
+        Act::Escalate(EscalationReason::Manual),
+        Act::Escalate(EscalationReason::FilerRequest),
+        Act::Escalate(EscalationReason::DeadlineMissed),
+        Act::Withdraw,
+        Act::Resolve,
+        Act::Rate(Rating::Satisfied),
+        Act::Rate(Rating::Unsatisfied),
+        Act::Reopen,
+        Act::Merge { into_itself: false },
+        Act::Link,
+    ]
+}
+
+fn any_who() -> impl Strategy<Value = Who> {
+    prop_oneof![
+        Just(Who::Filer),
+        Just(Who::Neighbour),
+        Just(Who::Branch),
+        Just(Who::Company),
+        Just(Who::Committee),
+        Just(Who::Community),
+        Just(Who::Street),
+        Just(Who::District),
+        Just(Who::System),
+    ]
+}
+
+/// The actor most likely to be allowed to do `act`, so that sequences get deep.
+fn fitting_actor(grievance: &Grievance, act: &Act) -> Who {
+    let Some(state) = grievance.state() else {
+        return Who::Filer;
+    };
+    let handler = Who::for_role(state.handler_role());
+    match act {
+        Act::File | Act::Withdraw | Act::Rate(_) | Act::Reopen => Who::Filer,
+        Act::Escalate(EscalationReason::FilerRequest) => Who::Filer,
+        Act::Escalate(EscalationReason::DeadlineMissed | EscalationReason::MediationFailed) => {
+            Who::System
+        }
+        Act::Accept | Act::Reject => Who::Branch,
+        Act::Respond => match state.assigned_party {
+            Some(PartyRole::PropertyCompany) => Who::Company,
+            Some(PartyRole::OwnersCommittee) => Who::Committee,
+            Some(PartyRole::PartyBranch) => Who::Branch,
+            Some(PartyRole::Community) => Who::Community,
+            _ => Who::Neighbour,
+        },
+        Act::Triage(..)
+        | Act::Assign(_)
+        | Act::Escalate(_)
+        | Act::Resolve
+        | Act::Merge { .. }
+        | Act::Link => handler,
+    }
+}
+
+impl ReferenceStateMachine for GrievanceMachine {
+    type State = Model;
+    type Transition = Step;
+
+    fn init_state() -> BoxedStrategy<Model> {
+        Just(Model {
+            grievance: Grievance::default(),
+            now: start(),
+        })
+        .boxed()
+    }
+
+    fn transitions(state: &Model) -> BoxedStrategy<Step> {
+        let grievance = state.grievance.clone();
+        let hours = prop_oneof![4 => 0i64..48, 1 => 300i64..400];
+        // Mostly acts that have an edge from the current status, so that walks get deep.
+        let status = grievance.status();
+        let candidates: Vec<Act> = representative_acts()
+            .into_iter()
+            .filter(|act| edge(status, act).is_some())
+            .collect();
+        let fitting_act = if candidates.is_empty() {
+            any_act()
+        } else {
+            proptest::sample::select(candidates).boxed()
+        };
+        let fitting = (fitting_act, hours.clone()).prop_map(move |(act, advance_hours)| Step {
+            who: fitting_actor(&grievance, &act),
+            act,
+            advance_hours,
+        });
+        let random = (any_who(), any_act(), hours).prop_map(|(who, act, advance_hours)| Step {
+            who,
+            act,
+            advance_hours,
+        });
+        prop_oneof![6 => fitting, 1 => random].boxed()
+    }
+
+    fn apply(mut state: Model, step: &Step) -> Model {
+        state.now += TimeDelta::hours(step.advance_hours);
+        if let Ok(events) = run(&state.grievance, state.now, step) {
+            for event in events {
+                state.grievance.apply(event);
+            }
+        }
+        state
+    }
+}
+
+struct Sut {
+    grievance: Grievance,
+    events: Vec<GrievanceEvent>,
+    now: DateTime<Utc>,
+}
+
+impl StateMachineTest for GrievanceMachine {
+    type SystemUnderTest = Sut;
+    type Reference = GrievanceMachine;
+
+    fn init_test(_: &Model) -> Sut {
+        Sut {
+            grievance: Grievance::default(),
+            events: Vec::new(),
+            now: start(),
+        }
+    }
+
+    fn apply(mut sut: Sut, _: &Model, step: Step) -> Sut {
+        sut.now += TimeDelta::hours(step.advance_hours);
+        let before = sut.grievance.status();
+        let tier_before = sut.grievance.state().map(|s| s.tier);
+        match run(&sut.grievance, sut.now, &step) {
+            Ok(events) => {
+                for event in events {
+                    sut.grievance.apply(event.clone());
+                    sut.events.push(event);
+                }
+                let after = sut.grievance.status();
+                if after != before || !matches!(step.act, Act::Link) {
+                    assert_eq!(
+                        edge(before, &step.act),
+                        after,
+                        "{:?} by {:?} moved {:?} to {:?}, which is not an edge of the lifecycle",
+                        step.act,
+                        step.who,
+                        before,
+                        after
+                    );
+                }
+                let tier_after = sut.grievance.state().map(|s| s.tier);
+                assert!(tier_after >= tier_before, "tiers never go down");
+            }
+            Err(_) => {
+                // A refused command changes nothing: `decide` cannot mutate.
+                assert_eq!(sut.grievance.status(), before);
+            }
+        }
+        sut
+    }
+
+    fn check_invariants(sut: &Sut, model: &Model) {
+        let mut replayed = Grievance::default();
+        for event in sut.events.iter().cloned() {
+            replayed.apply(event);
+        }
+        assert_eq!(replayed, sut.grievance, "replay rebuilds the same state");
+        assert_eq!(model.grievance, sut.grievance);
+        if let Some(state) = sut.grievance.state() {
+            assert_eq!(state.status == Status::Closed, state.rating.is_some());
+            assert_eq!(
+                matches!(state.status, Status::Resolved | Status::Closed),
+                state.resolved_at.is_some()
+            );
+            assert_eq!(state.status == Status::Merged, state.merged_into.is_some());
+            let escalations = sut
+                .events
+                .iter()
+                .filter(|e| matches!(e, GrievanceEvent::GrievanceEscalated { .. }))
+                .count();
+            assert_eq!(state.escalations as usize, escalations);
+        }
+    }
+}
+
+prop_state_machine! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+    #[test]
+    fn random_command_sequences_follow_the_lifecycle(sequential 1..60 => GrievanceMachine);
+}
+
+#[test]
+fn the_reference_lifecycle_reaches_every_status() {
+    // Guards the generator: a fitting walk reaches the deep end of the lifecycle.
+    let walk = [
+        Act::File,
+        Act::Accept,
+        Act::Triage(MatterClass::Minor, Tier::Xiaoqu, PartyRole::PropertyCompany),
+        Act::Assign(PartyRole::PropertyCompany),
+        Act::Respond,
+        Act::Resolve,
+        Act::Rate(Rating::Unsatisfied),
+        Act::Reopen,
+    ];
+    let mut model = Model {
+        grievance: Grievance::default(),
+        now: start(),
+    };
+    for act in walk {
+        let step = Step {
+            who: fitting_actor(&model.grievance, &act),
+            act,
+            advance_hours: 1,
+        };
+        let before = model.grievance.status();
+        model = <GrievanceMachine as ReferenceStateMachine>::apply(model, &step);
+        assert_eq!(edge(before, &step.act), model.grievance.status());
+    }
+    assert_eq!(model.grievance.status(), Some(Status::Assigned));
+}

@@ -1,0 +1,879 @@
+//! Each rule once allowed and once refused, as given/when/then.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use cqrs_es::test::TestFramework;
+use uuid::Uuid;
+
+use super::*;
+use crate::actor::{Actor, Role};
+use crate::services::{FixedClock, GrievancePolicy, GrievanceServices};
+use crate::values::*;
+
+type Framework = TestFramework<Grievance>;
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0)
+        .single()
+        .expect("valid time")
+}
+
+fn services_at(now: DateTime<Utc>) -> GrievanceServices {
+    GrievanceServices::new(Arc::new(FixedClock::at(now)), GrievancePolicy::default())
+}
+
+fn framework() -> Framework {
+    Framework::with(services_at(t0()))
+}
+
+const GRIEVANCE: GrievanceId = GrievanceId(Uuid::from_u128(1));
+const OTHER: GrievanceId = GrievanceId(Uuid::from_u128(2));
+const XIAOQU: XiaoquId = XiaoquId(Uuid::from_u128(10));
+
+fn filer() -> Actor {
+    Actor::new(AccountId(Uuid::from_u128(100)), Role::Resident)
+}
+fn neighbour() -> Actor {
+    Actor::new(AccountId(Uuid::from_u128(101)), Role::Resident)
+}
+fn branch() -> Actor {
+    Actor::new(AccountId(Uuid::from_u128(200)), Role::PartyBranch)
+}
+fn company() -> Actor {
+    Actor::new(AccountId(Uuid::from_u128(300)), Role::PropertyCompany)
+}
+fn committee() -> Actor {
+    Actor::new(AccountId(Uuid::from_u128(301)), Role::OwnersCommittee)
+}
+fn community() -> Actor {
+    Actor::new(AccountId(Uuid::from_u128(400)), Role::Community)
+}
+fn system() -> Actor {
+    Actor::new(AccountId(Uuid::nil()), Role::System)
+}
+
+fn cmd(actor: Actor, action: GrievanceAction) -> GrievanceCommand {
+    GrievanceCommand::new(actor, action)
+}
+
+fn reason(s: &str) -> Reason {
+    Reason::parse(s).expect("valid reason")
+}
+fn statement(s: &str) -> Statement {
+    Statement::parse(s).expect("valid statement")
+}
+
+fn file_command() -> FileGrievance {
+    FileGrievance {
+        grievance_id: GRIEVANCE,
+        xiaoqu: XIAOQU,
+        category: Category::Repairs,
+        title: Title::parse("3栋电梯停运三天").expect("title"),
+        description: Description::parse("电梯从周一起停运,老人上下楼困难。").expect("description"),
+        location: Location::new(Label::parse("3栋").ok(), None, None).expect("location"),
+        respondent: Respondent::PropertyCompany,
+        urgency: Urgency::Urgent,
+        channel: Channel::Web,
+        attachments: vec![],
+    }
+}
+
+fn filed() -> GrievanceEvent {
+    let f = file_command();
+    GrievanceEvent::GrievanceFiled {
+        grievance_id: f.grievance_id,
+        xiaoqu: f.xiaoqu,
+        filer: filer().account,
+        category: f.category,
+        title: f.title,
+        description: f.description,
+        location: f.location,
+        respondent: f.respondent,
+        urgency: f.urgency,
+        channel: f.channel,
+        attachments: f.attachments,
+        filed_at: t0(),
+    }
+}
+fn accepted() -> GrievanceEvent {
+    GrievanceEvent::GrievanceAccepted { at: t0() }
+}
+fn triaged() -> GrievanceEvent {
+    GrievanceEvent::GrievanceTriaged {
+        matter_class: MatterClass::Minor,
+        tier: Tier::Xiaoqu,
+        party: PartyRole::PropertyCompany,
+        at: t0(),
+    }
+}
+fn assigned() -> GrievanceEvent {
+    GrievanceEvent::GrievanceAssigned {
+        party: PartyRole::PropertyCompany,
+        note: None,
+        at: t0(),
+    }
+}
+fn responded() -> GrievanceEvent {
+    GrievanceEvent::GrievanceResponded {
+        party: PartyRole::PropertyCompany,
+        response: statement("已联系维保单位,周五前修复。"),
+        at: t0(),
+    }
+}
+fn resolved() -> GrievanceEvent {
+    GrievanceEvent::GrievanceResolved {
+        summary: statement("电梯已修复"),
+        at: t0(),
+    }
+}
+fn rated(rating: Rating) -> GrievanceEvent {
+    GrievanceEvent::OutcomeRated {
+        rating,
+        comment: None,
+        at: t0(),
+    }
+}
+fn escalated_to_community() -> GrievanceEvent {
+    GrievanceEvent::GrievanceEscalated {
+        from: Tier::Xiaoqu,
+        to: Tier::Community,
+        reason: EscalationReason::Manual,
+        note: None,
+        at: t0(),
+    }
+}
+
+fn up_to_responded() -> Vec<GrievanceEvent> {
+    vec![filed(), accepted(), triaged(), assigned(), responded()]
+}
+fn up_to_resolved() -> Vec<GrievanceEvent> {
+    let mut events = up_to_responded();
+    events.push(resolved());
+    events
+}
+
+// --- file ---
+
+#[test]
+fn a_resident_files_a_grievance() {
+    framework()
+        .given_no_previous_events()
+        .when(cmd(filer(), GrievanceAction::FileGrievance(file_command())))
+        .then_expect_events(vec![filed()]);
+}
+
+#[test]
+fn a_property_company_cannot_file_a_grievance() {
+    framework()
+        .given_no_previous_events()
+        .when(cmd(
+            company(),
+            GrievanceAction::FileGrievance(file_command()),
+        ))
+        .then_expect_error(GrievanceError::RoleNotAllowed {
+            action: "file",
+            role: Role::PropertyCompany,
+        });
+}
+
+#[test]
+fn the_supervisory_committee_files_on_behalf_of_owners() {
+    let committee = Actor::new(AccountId(Uuid::from_u128(302)), Role::SupervisoryCommittee);
+    let result = framework()
+        .given_no_previous_events()
+        .when(cmd(
+            committee,
+            GrievanceAction::FileGrievance(file_command()),
+        ))
+        .inspect_result();
+    assert!(
+        matches!(result.as_deref(), Ok([GrievanceEvent::GrievanceFiled { filer, .. }]) if *filer == committee.account)
+    );
+}
+
+#[test]
+fn a_grievance_cannot_be_filed_twice_under_one_id() {
+    framework()
+        .given(vec![filed()])
+        .when(cmd(filer(), GrievanceAction::FileGrievance(file_command())))
+        .then_expect_error(GrievanceError::AlreadyFiled);
+}
+
+#[test]
+fn no_command_but_filing_applies_to_an_unfiled_grievance() {
+    framework()
+        .given_no_previous_events()
+        .when(cmd(branch(), GrievanceAction::AcceptGrievance))
+        .then_expect_error(GrievanceError::NotFiled);
+}
+
+// --- accept / reject ---
+
+#[test]
+fn the_party_branch_accepts_a_filed_grievance() {
+    framework()
+        .given(vec![filed()])
+        .when(cmd(branch(), GrievanceAction::AcceptGrievance))
+        .then_expect_events(vec![accepted()]);
+}
+
+#[test]
+fn a_property_company_cannot_accept_a_grievance() {
+    framework()
+        .given(vec![filed()])
+        .when(cmd(company(), GrievanceAction::AcceptGrievance))
+        .then_expect_error(GrievanceError::RoleNotAllowed {
+            action: "accept",
+            role: Role::PropertyCompany,
+        });
+}
+
+#[test]
+fn an_accepted_grievance_cannot_be_accepted_again() {
+    framework()
+        .given(vec![filed(), accepted()])
+        .when(cmd(branch(), GrievanceAction::AcceptGrievance))
+        .then_expect_error(GrievanceError::InvalidTransition {
+            action: "accept",
+            status: Status::Accepted,
+        });
+}
+
+#[test]
+fn the_party_branch_rejects_a_filed_grievance_with_a_reason() {
+    framework()
+        .given(vec![filed()])
+        .when(cmd(
+            branch(),
+            GrievanceAction::RejectGrievance {
+                reason: reason("不属于本小区事务"),
+            },
+        ))
+        .then_expect_events(vec![GrievanceEvent::GrievanceRejected {
+            reason: reason("不属于本小区事务"),
+            at: t0(),
+        }]);
+}
+
+#[test]
+fn an_accepted_grievance_cannot_be_rejected() {
+    framework()
+        .given(vec![filed(), accepted()])
+        .when(cmd(
+            branch(),
+            GrievanceAction::RejectGrievance {
+                reason: reason("late"),
+            },
+        ))
+        .then_expect_error(GrievanceError::InvalidTransition {
+            action: "reject",
+            status: Status::Accepted,
+        });
+}
+
+#[test]
+fn a_resident_cannot_reject_a_grievance() {
+    framework()
+        .given(vec![filed()])
+        .when(cmd(
+            neighbour(),
+            GrievanceAction::RejectGrievance {
+                reason: reason("no"),
+            },
+        ))
+        .then_expect_error(GrievanceError::RoleNotAllowed {
+            action: "reject",
+            role: Role::Resident,
+        });
+}
+
+// --- triage ---
+
+#[test]
+fn the_party_branch_triages_an_accepted_grievance() {
+    framework()
+        .given(vec![filed(), accepted()])
+        .when(cmd(
+            branch(),
+            GrievanceAction::TriageGrievance {
+                matter_class: MatterClass::Minor,
+                tier: Tier::Xiaoqu,
+                party: PartyRole::PropertyCompany,
+            },
+        ))
+        .then_expect_events(vec![triaged()]);
+}
+
+#[test]
+fn a_filed_grievance_cannot_be_triaged_before_acceptance() {
+    framework()
+        .given(vec![filed()])
+        .when(cmd(
+            branch(),
+            GrievanceAction::TriageGrievance {
+                matter_class: MatterClass::Minor,
+                tier: Tier::Xiaoqu,
+                party: PartyRole::PropertyCompany,
+            },
+        ))
+        .then_expect_error(GrievanceError::InvalidTransition {
+            action: "triage",
+            status: Status::Filed,
+        });
+}
+
+#[test]
+fn the_owners_committee_cannot_triage() {
+    framework()
+        .given(vec![filed(), accepted()])
+        .when(cmd(
+            committee(),
+            GrievanceAction::TriageGrievance {
+                matter_class: MatterClass::Major,
+                tier: Tier::Xiaoqu,
+                party: PartyRole::OwnersCommittee,
+            },
+        ))
+        .then_expect_error(GrievanceError::NotTheHandler { action: "triage" });
+}
+
+#[test]
+fn a_major_matter_can_be_triaged_to_a_higher_tier_but_never_down() {
+    framework()
+        .given(vec![filed(), accepted()])
+        .when(cmd(
+            branch(),
+            GrievanceAction::TriageGrievance {
+                matter_class: MatterClass::Major,
+                tier: Tier::Community,
+                party: PartyRole::Community,
+            },
+        ))
+        .then_expect_events(vec![GrievanceEvent::GrievanceTriaged {
+            matter_class: MatterClass::Major,
+            tier: Tier::Community,
+            party: PartyRole::Community,
+            at: t0(),
+        }]);
+    framework()
+        .given(vec![filed(), accepted(), escalated_to_community()])
+        .when(cmd(
+            community(),
+            GrievanceAction::TriageGrievance {
+                matter_class: MatterClass::Minor,
+                tier: Tier::Xiaoqu,
+                party: PartyRole::PropertyCompany,
+            },
+        ))
+        .then_expect_error(GrievanceError::TierBelowCurrent {
+            current: Tier::Community,
+            requested: Tier::Xiaoqu,
+        });
+}
+
+// --- assign ---
+
+#[test]
+fn the_party_branch_assigns_a_triaged_grievance_and_may_reassign_it() {
+    framework()
+        .given(vec![filed(), accepted(), triaged()])
+        .when(cmd(
+            branch(),
+            GrievanceAction::AssignGrievance {
+                party: PartyRole::PropertyCompany,
+                note: None,
+            },
+        ))
+        .then_expect_events(vec![assigned()]);
+    framework()
+        .given(vec![filed(), accepted(), triaged(), assigned()])
+        .when(cmd(
+            branch(),
+            GrievanceAction::AssignGrievance {
+                party: PartyRole::OwnersCommittee,
+                note: None,
+            },
+        ))
+        .then_expect_events(vec![GrievanceEvent::GrievanceAssigned {
+            party: PartyRole::OwnersCommittee,
+            note: None,
+            at: t0(),
+        }]);
+}
+
+#[test]
+fn an_untriaged_grievance_cannot_be_assigned() {
+    framework()
+        .given(vec![filed(), accepted()])
+        .when(cmd(
+            branch(),
+            GrievanceAction::AssignGrievance {
+                party: PartyRole::PropertyCompany,
+                note: None,
+            },
+        ))
+        .then_expect_error(GrievanceError::InvalidTransition {
+            action: "assign",
+            status: Status::Accepted,
+        });
+}
+
+// --- respond ---
+
+#[test]
+fn the_assigned_party_responds() {
+    framework()
+        .given(vec![filed(), accepted(), triaged(), assigned()])
+        .when(cmd(
+            company(),
+            GrievanceAction::RespondToGrievance {
+                response: statement("已联系维保单位,周五前修复。"),
+            },
+        ))
+        .then_expect_events(vec![responded()]);
+}
+
+#[test]
+fn a_party_that_was_not_assigned_cannot_respond() {
+    framework()
+        .given(vec![filed(), accepted(), triaged(), assigned()])
+        .when(cmd(
+            committee(),
+            GrievanceAction::RespondToGrievance {
+                response: statement("..."),
+            },
+        ))
+        .then_expect_error(GrievanceError::NotTheAssignedParty);
+}
+
+#[test]
+fn an_unassigned_grievance_cannot_be_responded_to() {
+    framework()
+        .given(vec![filed(), accepted(), triaged()])
+        .when(cmd(
+            company(),
+            GrievanceAction::RespondToGrievance {
+                response: statement("..."),
+            },
+        ))
+        .then_expect_error(GrievanceError::InvalidTransition {
+            action: "respond",
+            status: Status::Triaged,
+        });
+}
+
+// --- escalate ---
+
+#[test]
+fn the_party_branch_escalates_manually_one_tier_up() {
+    framework()
+        .given(vec![filed(), accepted()])
+        .when(cmd(
+            branch(),
+            GrievanceAction::EscalateGrievance {
+                reason: EscalationReason::Manual,
+                note: None,
+            },
+        ))
+        .then_expect_events(vec![escalated_to_community()]);
+}
+
+#[test]
+fn after_escalation_the_tier_handles_the_grievance_and_the_branch_no_longer_does() {
+    let given = vec![filed(), accepted(), escalated_to_community()];
+    let triage = GrievanceAction::TriageGrievance {
+        matter_class: MatterClass::Major,
+        tier: Tier::Community,
+        party: PartyRole::Community,
+    };
+    let result = framework()
+        .given(given.clone())
+        .when(cmd(community(), triage.clone()))
+        .inspect_result();
+    assert!(result.is_ok());
+    framework()
+        .given(given)
+        .when(cmd(branch(), triage))
+        .then_expect_error(GrievanceError::NotTheHandler { action: "triage" });
+}
+
+#[test]
+fn a_filed_grievance_cannot_be_escalated_before_acceptance() {
+    framework()
+        .given(vec![filed()])
+        .when(cmd(
+            branch(),
+            GrievanceAction::EscalateGrievance {
+                reason: EscalationReason::Manual,
+                note: None,
+            },
+        ))
+        .then_expect_error(GrievanceError::InvalidTransition {
+            action: "escalate",
+            status: Status::Filed,
+        });
+}
+
+#[test]
+fn the_filer_may_ask_for_escalation_but_not_claim_a_missed_deadline() {
+    let result = framework()
+        .given(vec![filed(), accepted()])
+        .when(cmd(
+            filer(),
+            GrievanceAction::EscalateGrievance {
+                reason: EscalationReason::FilerRequest,
+                note: Some(reason("三天没人理")),
+            },
+        ))
+        .inspect_result();
+    assert!(result.is_ok());
+    framework()
+        .given(vec![filed(), accepted()])
+        .when(cmd(
+            filer(),
+            GrievanceAction::EscalateGrievance {
+                reason: EscalationReason::DeadlineMissed,
+                note: None,
+            },
+        ))
+        .then_expect_error(GrievanceError::EscalationReasonNotAllowed {
+            reason: EscalationReason::DeadlineMissed,
+            role: Role::Resident,
+        });
+}
+
+#[test]
+fn the_service_escalates_on_a_missed_deadline() {
+    let result = framework()
+        .given(vec![filed(), accepted()])
+        .when(cmd(
+            system(),
+            GrievanceAction::EscalateGrievance {
+                reason: EscalationReason::DeadlineMissed,
+                note: None,
+            },
+        ))
+        .inspect_result();
+    assert!(matches!(
+        result.as_deref(),
+        Ok([GrievanceEvent::GrievanceEscalated {
+            to: Tier::Community,
+            reason: EscalationReason::DeadlineMissed,
+            ..
+        }])
+    ));
+}
+
+#[test]
+fn a_grievance_at_the_district_cannot_climb_further() {
+    let district = Actor::new(AccountId(Uuid::from_u128(402)), Role::District);
+    let to = |from, to| GrievanceEvent::GrievanceEscalated {
+        from,
+        to,
+        reason: EscalationReason::Manual,
+        note: None,
+        at: t0(),
+    };
+    framework()
+        .given(vec![
+            filed(),
+            accepted(),
+            to(Tier::Xiaoqu, Tier::Community),
+            to(Tier::Community, Tier::Street),
+            to(Tier::Street, Tier::District),
+        ])
+        .when(cmd(
+            district,
+            GrievanceAction::EscalateGrievance {
+                reason: EscalationReason::Manual,
+                note: None,
+            },
+        ))
+        .then_expect_error(GrievanceError::AlreadyAtTopTier);
+}
+
+// --- withdraw ---
+
+#[test]
+fn the_filer_withdraws_before_resolution() {
+    framework()
+        .given(up_to_responded())
+        .when(cmd(
+            filer(),
+            GrievanceAction::WithdrawGrievance { reason: None },
+        ))
+        .then_expect_events(vec![GrievanceEvent::GrievanceWithdrawn {
+            reason: None,
+            at: t0(),
+        }]);
+}
+
+#[test]
+fn nobody_but_the_filer_withdraws() {
+    framework()
+        .given(vec![filed()])
+        .when(cmd(
+            neighbour(),
+            GrievanceAction::WithdrawGrievance { reason: None },
+        ))
+        .then_expect_error(GrievanceError::NotTheFiler { action: "withdraw" });
+}
+
+#[test]
+fn a_resolved_grievance_cannot_be_withdrawn() {
+    framework()
+        .given(up_to_resolved())
+        .when(cmd(
+            filer(),
+            GrievanceAction::WithdrawGrievance { reason: None },
+        ))
+        .then_expect_error(GrievanceError::InvalidTransition {
+            action: "withdraw",
+            status: Status::Resolved,
+        });
+}
+
+// --- resolve ---
+
+#[test]
+fn the_party_branch_resolves_a_responded_grievance() {
+    framework()
+        .given(up_to_responded())
+        .when(cmd(
+            branch(),
+            GrievanceAction::ResolveGrievance {
+                summary: statement("电梯已修复"),
+            },
+        ))
+        .then_expect_events(vec![resolved()]);
+}
+
+#[test]
+fn a_grievance_without_a_response_cannot_be_resolved() {
+    framework()
+        .given(vec![filed(), accepted(), triaged(), assigned()])
+        .when(cmd(
+            branch(),
+            GrievanceAction::ResolveGrievance {
+                summary: statement("done"),
+            },
+        ))
+        .then_expect_error(GrievanceError::InvalidTransition {
+            action: "resolve",
+            status: Status::Assigned,
+        });
+}
+
+// --- rate ---
+
+#[test]
+fn the_filer_rates_a_resolved_grievance_which_closes_it() {
+    framework()
+        .given(up_to_resolved())
+        .when(cmd(
+            filer(),
+            GrievanceAction::RateOutcome {
+                rating: Rating::Satisfied,
+                comment: None,
+            },
+        ))
+        .then_expect_events(vec![rated(Rating::Satisfied)]);
+}
+
+#[test]
+fn a_resident_cannot_rate_an_unresolved_grievance() {
+    framework()
+        .given(up_to_responded())
+        .when(cmd(
+            filer(),
+            GrievanceAction::RateOutcome {
+                rating: Rating::Satisfied,
+                comment: None,
+            },
+        ))
+        .then_expect_error(GrievanceError::InvalidTransition {
+            action: "rate",
+            status: Status::Responded,
+        });
+}
+
+#[test]
+fn only_the_filer_rates() {
+    framework()
+        .given(up_to_resolved())
+        .when(cmd(
+            neighbour(),
+            GrievanceAction::RateOutcome {
+                rating: Rating::Unsatisfied,
+                comment: None,
+            },
+        ))
+        .then_expect_error(GrievanceError::NotTheFiler { action: "rate" });
+}
+
+// --- reopen ---
+
+#[test]
+fn an_unsatisfied_filer_reopens_within_the_window() {
+    let mut given = up_to_resolved();
+    given.push(rated(Rating::Unsatisfied));
+    Framework::with(services_at(t0() + TimeDelta::days(15)))
+        .given(given)
+        .when(cmd(
+            filer(),
+            GrievanceAction::ReopenGrievance {
+                reason: reason("电梯又坏了"),
+            },
+        ))
+        .then_expect_events(vec![GrievanceEvent::GrievanceReopened {
+            reason: reason("电梯又坏了"),
+            at: t0() + TimeDelta::days(15),
+        }]);
+}
+
+#[test]
+fn reopening_after_the_window_is_refused() {
+    Framework::with(services_at(
+        t0() + TimeDelta::days(15) + TimeDelta::seconds(1),
+    ))
+    .given(up_to_resolved())
+    .when(cmd(
+        filer(),
+        GrievanceAction::ReopenGrievance {
+            reason: reason("still broken"),
+        },
+    ))
+    .then_expect_error(GrievanceError::ReopenWindowClosed {
+        closed_at: t0() + TimeDelta::days(15),
+    });
+}
+
+#[test]
+fn a_satisfied_filer_cannot_reopen() {
+    let mut given = up_to_resolved();
+    given.push(rated(Rating::Satisfied));
+    framework()
+        .given(given)
+        .when(cmd(
+            filer(),
+            GrievanceAction::ReopenGrievance {
+                reason: reason("changed my mind"),
+            },
+        ))
+        .then_expect_error(GrievanceError::RatedSatisfied);
+}
+
+#[test]
+fn an_open_grievance_cannot_be_reopened() {
+    framework()
+        .given(up_to_responded())
+        .when(cmd(
+            filer(),
+            GrievanceAction::ReopenGrievance {
+                reason: reason("x"),
+            },
+        ))
+        .then_expect_error(GrievanceError::InvalidTransition {
+            action: "reopen",
+            status: Status::Responded,
+        });
+}
+
+#[test]
+fn a_reopened_grievance_goes_back_to_the_assigned_party() {
+    let mut given = up_to_resolved();
+    given.push(GrievanceEvent::GrievanceReopened {
+        reason: reason("again"),
+        at: t0(),
+    });
+    framework()
+        .given(given)
+        .when(cmd(
+            company(),
+            GrievanceAction::RespondToGrievance {
+                response: statement("已联系维保单位,周五前修复。"),
+            },
+        ))
+        .then_expect_events(vec![responded()]);
+}
+
+// --- merge ---
+
+#[test]
+fn the_party_branch_merges_a_duplicate_into_a_primary() {
+    framework()
+        .given(vec![filed()])
+        .when(cmd(
+            branch(),
+            GrievanceAction::MergeIntoPrimary { primary: OTHER },
+        ))
+        .then_expect_events(vec![GrievanceEvent::GrievanceMerged {
+            primary: OTHER,
+            at: t0(),
+        }]);
+}
+
+#[test]
+fn a_grievance_cannot_be_merged_into_itself() {
+    framework()
+        .given(vec![filed()])
+        .when(cmd(
+            branch(),
+            GrievanceAction::MergeIntoPrimary { primary: GRIEVANCE },
+        ))
+        .then_expect_error(GrievanceError::CannotMergeIntoItself);
+}
+
+#[test]
+fn a_closed_grievance_cannot_be_merged() {
+    let mut given = up_to_resolved();
+    given.push(rated(Rating::Satisfied));
+    framework()
+        .given(given)
+        .when(cmd(
+            branch(),
+            GrievanceAction::MergeIntoPrimary { primary: OTHER },
+        ))
+        .then_expect_error(GrievanceError::InvalidTransition {
+            action: "merge",
+            status: Status::Closed,
+        });
+}
+
+#[test]
+fn linking_a_duplicate_records_its_filer_once() {
+    let link = GrievanceAction::LinkDuplicate {
+        duplicate: OTHER,
+        filer: neighbour().account,
+    };
+    let linked = GrievanceEvent::DuplicateLinked {
+        duplicate: OTHER,
+        filer: neighbour().account,
+        at: t0(),
+    };
+    framework()
+        .given(vec![filed()])
+        .when(cmd(branch(), link.clone()))
+        .then_expect_events(vec![linked.clone()]);
+    framework()
+        .given(vec![filed(), linked])
+        .when(cmd(branch(), link))
+        .then_expect_events(vec![]);
+}
+
+#[test]
+fn a_resident_cannot_link_duplicates() {
+    framework()
+        .given(vec![filed()])
+        .when(cmd(
+            filer(),
+            GrievanceAction::LinkDuplicate {
+                duplicate: OTHER,
+                filer: neighbour().account,
+            },
+        ))
+        .then_expect_error(GrievanceError::NotTheHandler {
+            action: "link_duplicate",
+        });
+}

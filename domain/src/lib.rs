@@ -1,0 +1,23 @@
+//! Lianxi's domain: aggregates, their commands, events and errors, the value
+//! types they are made of, and the services (clock, policy) they are given.
+//!
+//! - [`values`]: parsed value types (`Title`, `Category`, `Location`, …) that
+//!   cannot hold an invalid value.
+//! - [`actor`]: who issues a command (`Actor`, `Role`).
+//! - [`services`]: the clock and the per-xiaoqu policy injected into `handle`.
+//! - [`grievance`]: the `Grievance` aggregate (诉求) and its lifecycle.
+//!
+//! Architecture invariant: this crate performs no IO and reads no clock or
+//! random source; time arrives through [`services::Clock`], ids in commands.
+#![forbid(unsafe_code)]
+
+pub mod actor;
+pub mod grievance;
+pub mod services;
+pub mod values;
+
+pub use actor::{Actor, Role};
+pub use grievance::{
+    Grievance, GrievanceAction, GrievanceCommand, GrievanceError, GrievanceEvent, Status,
+};
+pub use services::{Clock, FixedClock, GrievancePolicy, GrievanceServices, SystemClock};
