@@ -1,1 +1,22 @@
+//! The Lianxi service: HTTP API, event log access, accounts and the
+//! `lianxi` command line.
+//!
+//! - [`api`]: the axum router ([`api::app`]), handlers, DTOs, problem+json errors, OpenAPI.
+//! - [`event_log`]: runs commands against the event log with optimistic concurrency.
+//! - [`db`]: connection to PostgreSQL or SQLite, migrations, accounts, stream reads.
+//! - [`auth`]: bearer tokens and the `Caller` extractor.
+//! - [`policy`]: who may see what.
+//! - [`server`]: serving with graceful shutdown; [`telemetry`]: logs.
+//!
+//! Architecture invariant: this is the only crate that knows HTTP and JSON DTOs.
+#![forbid(unsafe_code)]
 
+pub mod api;
+pub mod auth;
+pub mod db;
+pub mod event_log;
+pub mod policy;
+pub mod server;
+pub mod telemetry;
+
+pub use api::{app, AppState};

@@ -1,1 +1,235 @@
-fn main() {}
+//! `lianxi`: serve the API, apply migrations, administer xiaoqu and accounts.
+#![forbid(unsafe_code)]
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use lianxi_domain::values::{AccountId, XiaoquId};
+use lianxi_domain::Role;
+use lianxi_gateway::db::{self, Database, NewAccount, NewXiaoqu, PoolSettings, Scope};
+use lianxi_gateway::{auth, server, telemetry};
+use uuid::Uuid;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "lianxi",
+    version,
+    about = "Lianxi: public grievances and mediation for residential compounds"
+)]
+struct Cli {
+    /// The store: postgres://user@host/db or sqlite://path/to/file.db
+    #[arg(long, env = "LIANXI_DATABASE_URL", default_value = db::DEFAULT_DATABASE_URL, global = true, hide_env_values = true)]
+    database_url: String,
+
+    /// Log format on standard error.
+    #[arg(long, env = "LIANXI_LOG_FORMAT", default_value = "text", global = true)]
+    log_format: LogFormat,
+
+    /// Largest number of database connections.
+    #[arg(
+        long,
+        env = "LIANXI_DATABASE_MAX_CONNECTIONS",
+        default_value_t = 16,
+        global = true
+    )]
+    max_connections: u32,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Apply migrations, then serve the HTTP API until SIGINT or SIGTERM.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "LIANXI_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: String,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Register xiaoqu and accounts.
+    Admin {
+        #[command(subcommand)]
+        command: Admin,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum Admin {
+    /// Register a xiaoqu and its place in the hierarchy; prints its id.
+    AddXiaoqu {
+        #[arg(long)]
+        name: String,
+        /// The community (社区) it belongs to.
+        #[arg(long)]
+        community: String,
+        /// The street (街道) the community belongs to.
+        #[arg(long)]
+        street: String,
+        /// The district (区) the street belongs to.
+        #[arg(long)]
+        district: String,
+    },
+    /// Create an account; prints its id and its bearer token, once.
+    AddAccount {
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// resident, property_company, owners_committee, supervisory_committee,
+        /// micro_organization, party_branch, community, street, district, auditor or admin.
+        #[arg(long)]
+        role: String,
+        /// The xiaoqu (id or name) of a xiaoqu role.
+        #[arg(long)]
+        xiaoqu: Option<String>,
+        /// The community, street or district name served by a tier role.
+        #[arg(long)]
+        unit: Option<String>,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    telemetry::init(matches!(cli.log_format, LogFormat::Json));
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    let settings = PoolSettings {
+        max_connections: cli.max_connections.max(1),
+        ..PoolSettings::default()
+    };
+    let db = Database::connect(&cli.database_url, settings)
+        .await
+        .map_err(|e| {
+            format!(
+                "cannot open the store {}: {e}",
+                db::redact(&cli.database_url)
+            )
+        })?;
+    db.migrate()
+        .await
+        .map_err(|e| format!("migrations failed: {e}"))?;
+    let result = match cli.command {
+        Command::Migrate => {
+            println!("migrations applied ({})", db.kind());
+            Ok(())
+        }
+        Command::Serve { listen } => serve(db.clone(), &listen).await,
+        Command::Admin { command } => admin(&db, command).await,
+    };
+    db.close().await;
+    result
+}
+
+async fn serve(db: Database, listen: &str) -> Result<(), String> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    tracing::info!(%addr, store = db.kind(), "lianxi is listening");
+    // One plain line on stdout for scripts and tests that start the binary.
+    println!("lianxi listening on http://{addr}");
+    server::serve(listener, server::state(db), server::shutdown_signal())
+        .await
+        .map_err(|e| format!("server error: {e}"))
+}
+
+async fn admin(db: &Database, command: Admin) -> Result<(), String> {
+    match command {
+        Admin::AddXiaoqu {
+            name,
+            community,
+            street,
+            district,
+        } => {
+            let fields = [
+                ("name", &name),
+                ("community", &community),
+                ("street", &street),
+                ("district", &district),
+            ];
+            if let Some((field, _)) = fields.iter().find(|(_, v)| v.trim().is_empty()) {
+                return Err(format!("--{field} must not be empty"));
+            }
+            let new = NewXiaoqu {
+                name: name.trim().to_owned(),
+                community: community.trim().to_owned(),
+                street: street.trim().to_owned(),
+                district: district.trim().to_owned(),
+            };
+            let xiaoqu = db
+                .add_xiaoqu(XiaoquId(Uuid::new_v4()), &new)
+                .await
+                .map_err(|e| format!("cannot add the xiaoqu: {e}"))?;
+            println!("id={}", xiaoqu.id);
+            Ok(())
+        }
+        Admin::AddAccount {
+            name,
+            role,
+            xiaoqu,
+            unit,
+        } => {
+            let role = Role::parse(&role)
+                .filter(|r| *r != Role::System)
+                .ok_or_else(|| format!("unknown role {role:?}"))?;
+            let scope = match (role, xiaoqu, unit) {
+                (Role::Community | Role::Street | Role::District, None, Some(unit)) => {
+                    Scope::Unit(unit)
+                }
+                (Role::Community | Role::Street | Role::District, _, _) => {
+                    return Err(format!("the role {role} needs --unit (and no --xiaoqu)"))
+                }
+                (Role::Auditor | Role::Admin, None, None) => Scope::Global,
+                (Role::Auditor | Role::Admin, _, _) => {
+                    return Err(format!(
+                        "the role {role} is not scoped; drop --xiaoqu and --unit"
+                    ))
+                }
+                (_, Some(x), None) => {
+                    let record = db
+                        .find_xiaoqu(&x)
+                        .await
+                        .map_err(|e| e.to_string())?
+                        .ok_or_else(|| format!("no xiaoqu {x:?}"))?;
+                    Scope::Xiaoqu(record.id)
+                }
+                (_, _, _) => return Err(format!("the role {role} needs --xiaoqu (and no --unit)")),
+            };
+            if name.trim().is_empty() {
+                return Err("--name must not be empty".into());
+            }
+            let (token, token_hash) = auth::new_token();
+            let account = db
+                .add_account(&NewAccount {
+                    id: AccountId(Uuid::new_v4()),
+                    display_name: name.trim().to_owned(),
+                    role,
+                    scope,
+                    token_hash,
+                })
+                .await
+                .map_err(|e| format!("cannot add the account: {e}"))?;
+            println!("id={}", account.id);
+            println!("role={}", account.role);
+            println!("token={token}");
+            eprintln!("The token is shown only this once; only its hash is stored.");
+            Ok(())
+        }
+    }
+}

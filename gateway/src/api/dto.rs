@@ -1,0 +1,299 @@
+//! What the API reads and writes. Separate from commands and events: the
+//! wire format is a contract of its own.
+
+use chrono::{DateTime, Utc};
+use lianxi_domain::values::{
+    Category, Channel, EscalationReason, MatterClass, PartyRole, Rating, Respondent, Tier, Urgency,
+};
+use lianxi_domain::Status;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// A wire enum mirroring a domain enum, with conversions both ways.
+macro_rules! wire_enum {
+    ($(#[$meta:meta])* $dto:ident => $domain:ident { $($variant:ident),+ $(,)? }) => {
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+        #[serde(rename_all = "snake_case")]
+        $(#[$meta])*
+        pub enum $dto { $($variant),+ }
+
+        impl From<$dto> for $domain {
+            fn from(v: $dto) -> Self {
+                match v { $($dto::$variant => $domain::$variant),+ }
+            }
+        }
+
+        impl From<$domain> for $dto {
+            fn from(v: $domain) -> Self {
+                match v { $($domain::$variant => $dto::$variant),+ }
+            }
+        }
+    };
+}
+
+wire_enum!(
+    /// What the grievance is about.
+    #[schema(as = Category)]
+    CategoryDto => Category {
+        PropertyService, Fees, Repairs, MaintenanceFund, PublicRevenue, Parking, Sanitation,
+        Safety, Noise, Renovation, Neighbour, OwnersCommittee, Other,
+    }
+);
+wire_enum!(
+    #[schema(as = Urgency)]
+    UrgencyDto => Urgency { Normal, Urgent }
+);
+wire_enum!(
+    /// How the grievance reached the service.
+    #[schema(as = Channel)]
+    ChannelDto => Channel { Web, Phone, InPerson, Wechat }
+);
+wire_enum!(
+    /// Whom the filer names as responsible.
+    #[schema(as = Respondent)]
+    RespondentDto => Respondent { PropertyCompany, OwnersCommittee, Neighbour, Unknown }
+);
+wire_enum!(
+    /// 三事分流: major, minor or private matter.
+    #[schema(as = MatterClass)]
+    MatterClassDto => MatterClass { Major, Minor, Private }
+);
+wire_enum!(
+    /// The escalation ladder.
+    #[schema(as = Tier)]
+    TierDto => Tier { Xiaoqu, Community, Street, District }
+);
+wire_enum!(
+    /// A party that can be made responsible.
+    #[schema(as = Party)]
+    PartyDto => PartyRole {
+        PartyBranch, PropertyCompany, OwnersCommittee, SupervisoryCommittee, MicroOrganization,
+        Community, Street, District,
+    }
+);
+wire_enum!(
+    /// 满意 / 基本满意 / 不满意.
+    #[schema(as = Rating)]
+    RatingDto => Rating { Satisfied, MostlySatisfied, Unsatisfied }
+);
+wire_enum!(
+    /// Why a grievance moves up a tier. `deadline_missed` and
+    /// `mediation_failed` are reserved to the service itself.
+    #[schema(as = EscalationReason)]
+    EscalationReasonDto => EscalationReason { DeadlineMissed, FilerRequest, MediationFailed, Manual }
+);
+wire_enum!(
+    /// Where a grievance stands.
+    #[schema(as = GrievanceStatus)]
+    StatusDto => Status {
+        Filed, Accepted, Rejected, Triaged, Assigned, Responded, InMediation, Resolved, Closed,
+        Withdrawn, Merged,
+    }
+);
+
+/// Building and unit, or a common area. No room numbers.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LocationDto {
+    #[schema(example = "3栋")]
+    pub building: Option<String>,
+    #[schema(example = "2单元")]
+    pub unit: Option<String>,
+    pub common_area: Option<String>,
+}
+
+/// A file stored outside the event log, known by its digest.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AttachmentDto {
+    /// SHA-256 of the content, 64 hex characters.
+    pub sha256: String,
+    #[schema(example = "image/jpeg")]
+    pub media_type: String,
+    /// Size in bytes, 1 to 52,428,800.
+    pub size: u64,
+}
+
+/// Filing a grievance. The xiaoqu is the filer's own.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "category": "repairs",
+    "title": "3栋电梯停运三天",
+    "description": "电梯从周一起停运,老人上下楼困难。",
+    "location": {"building": "3栋"},
+    "respondent": "property_company",
+    "urgency": "urgent",
+    "channel": "web"
+}))]
+pub struct FileGrievanceRequest {
+    pub category: CategoryDto,
+    /// 1–120 characters.
+    pub title: String,
+    /// Up to 4,000 characters.
+    #[serde(default)]
+    pub description: String,
+    pub location: LocationDto,
+    pub respondent: RespondentDto,
+    #[serde(default = "default_urgency")]
+    pub urgency: UrgencyDto,
+    #[serde(default = "default_channel")]
+    pub channel: ChannelDto,
+    /// At most 10.
+    #[serde(default)]
+    pub attachments: Vec<AttachmentDto>,
+}
+
+fn default_urgency() -> UrgencyDto {
+    UrgencyDto::Normal
+}
+
+fn default_channel() -> ChannelDto {
+    ChannelDto::Web
+}
+
+/// A command with nothing to say.
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmptyRequest {}
+
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReasonRequest {
+    /// 1–1,000 characters.
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WithdrawRequest {
+    pub reason: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TriageRequest {
+    pub matter_class: MatterClassDto,
+    /// The responsible tier; defaults to the current one.
+    pub tier: Option<TierDto>,
+    /// The responsible party.
+    pub party: PartyDto,
+}
+
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignRequest {
+    /// The party asked to respond; defaults to the one named at triage.
+    pub party: Option<PartyDto>,
+    pub note: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RespondRequest {
+    /// 1–4,000 characters.
+    pub response: String,
+}
+
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EscalateRequest {
+    pub reason: EscalationReasonDto,
+    pub note: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResolveRequest {
+    /// 1–4,000 characters.
+    pub summary: String,
+}
+
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RateRequest {
+    pub rating: RatingDto,
+    /// Up to 1,000 characters.
+    pub comment: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MergeRequest {
+    /// The grievance this one duplicates.
+    pub primary: Uuid,
+}
+
+/// The outcome of a command.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct CommandResponse {
+    pub id: Uuid,
+    /// The stream's last sequence number; send it back in `If-Match`.
+    pub version: u64,
+    pub status: StatusDto,
+    pub tier: TierDto,
+}
+
+/// A grievance as the caller may see it.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct GrievanceView {
+    pub id: Uuid,
+    pub version: u64,
+    pub xiaoqu: Uuid,
+    /// The filer's account id, or a stable pseudonym for those who may not know who filed.
+    pub filer: String,
+    pub category: CategoryDto,
+    pub title: String,
+    pub description: String,
+    pub location: LocationDto,
+    pub respondent: RespondentDto,
+    pub urgency: UrgencyDto,
+    pub channel: ChannelDto,
+    pub attachments: Vec<AttachmentDto>,
+    pub status: StatusDto,
+    pub tier: TierDto,
+    pub matter_class: Option<MatterClassDto>,
+    pub responsible_party: Option<PartyDto>,
+    pub assigned_party: Option<PartyDto>,
+    pub filed_at: DateTime<Utc>,
+    pub accepted_at: Option<DateTime<Utc>>,
+    pub responded_at: Option<DateTime<Utc>>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub rating: Option<RatingDto>,
+    pub escalations: u32,
+    pub reopenings: u32,
+    pub merged_into: Option<Uuid>,
+    pub duplicates: Vec<Uuid>,
+    pub last_changed_at: DateTime<Utc>,
+}
+
+/// One stored event of a stream.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct EventView {
+    pub sequence: i64,
+    pub global_position: i64,
+    pub event_id: String,
+    pub event_type: String,
+    pub event_version: String,
+    pub recorded_at: DateTime<Utc>,
+    /// The event's payload, with personal identifiers pseudonymised for roles that may not see them.
+    #[schema(value_type = Object)]
+    pub payload: serde_json::Value,
+    /// Actor, role, command, request id, occurred_at and reason.
+    #[schema(value_type = Object)]
+    pub metadata: serde_json::Value,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct EventList {
+    pub grievance: Uuid,
+    pub events: Vec<EventView>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct Health {
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store: Option<String>,
+}

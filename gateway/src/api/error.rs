@@ -1,0 +1,287 @@
+//! Errors as `application/problem+json` (RFC 9457), with a stable `type`
+//! and, for bad input, the field and the reason.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use lianxi_domain::GrievanceError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::db::DbError;
+use crate::event_log::CommandError;
+
+/// One refused field.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+pub struct FieldProblem {
+    /// The field, as a JSON path (`location.building`, `attachments[0].sha256`).
+    pub field: String,
+    pub reason: String,
+}
+
+/// An RFC 9457 problem document.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// Stable identifier of the kind of problem, `urn:lianxi:problem:<slug>`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// The first refused field, when the problem is about input.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldProblem>,
+}
+
+/// The one error type of the HTTP edge.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    slug: &'static str,
+    title: &'static str,
+    detail: Option<String>,
+    errors: Vec<FieldProblem>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, slug: &'static str, title: &'static str) -> Self {
+        Self {
+            status,
+            slug,
+            title,
+            detail: None,
+            errors: Vec::new(),
+        }
+    }
+
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+
+    pub fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    pub fn slug(&self) -> &'static str {
+        self.slug
+    }
+
+    /// 422: a value was well-formed JSON but is not acceptable.
+    pub fn invalid_field(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::invalid_fields(vec![FieldProblem {
+            field: field.into(),
+            reason: reason.into(),
+        }])
+    }
+
+    pub fn invalid_fields(errors: Vec<FieldProblem>) -> Self {
+        let mut e = Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-field",
+            "A field has an invalid value",
+        );
+        e.detail = errors.first().map(|f| format!("{}: {}", f.field, f.reason));
+        e.errors = errors;
+        e
+    }
+
+    /// 400: the body is not the JSON this endpoint takes.
+    pub fn malformed_body(field: Option<String>, reason: String) -> Self {
+        let mut e = Self::new(
+            StatusCode::BAD_REQUEST,
+            "malformed-body",
+            "The request body is not valid for this endpoint",
+        );
+        e.detail = Some(match &field {
+            Some(f) => format!("{f}: {reason}"),
+            None => reason.clone(),
+        });
+        if let Some(field) = field {
+            e.errors.push(FieldProblem { field, reason });
+        }
+        e
+    }
+
+    pub fn unsupported_media_type() -> Self {
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "The request body must be application/json",
+        )
+    }
+
+    pub fn payload_too_large() -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload-too-large",
+            "The request body is too large",
+        )
+    }
+
+    pub fn bad_header(name: &str, reason: &str) -> Self {
+        let mut e = Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-header",
+            "A header has an invalid value",
+        );
+        e.detail = Some(format!("{name}: {reason}"));
+        e.errors.push(FieldProblem {
+            field: name.to_owned(),
+            reason: reason.to_owned(),
+        });
+        e
+    }
+
+    pub fn unauthorized(detail: &str) -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Authentication is required",
+        )
+        .with_detail(detail)
+    }
+
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "Not allowed for this account",
+        )
+        .with_detail(detail)
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not-found", "No such resource")
+    }
+
+    pub fn method_not_allowed() -> Self {
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method-not-allowed",
+            "This resource does not take this method",
+        )
+    }
+
+    pub fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "An unexpected error occurred; it has been logged",
+        )
+    }
+
+    pub fn unavailable(detail: &str) -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "The service is temporarily unavailable",
+        )
+        .with_detail(detail)
+    }
+
+    pub fn from_db(e: DbError) -> Self {
+        tracing::error!(error = %e, "database error");
+        match e {
+            DbError::Sqlx(
+                sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed,
+            ) => Self::unavailable("the store is not reachable"),
+            _ => Self::internal(),
+        }
+    }
+
+    pub fn to_problem(&self) -> Problem {
+        Problem {
+            kind: format!("urn:lianxi:problem:{}", self.slug),
+            title: self.title.to_owned(),
+            status: self.status.as_u16(),
+            detail: self.detail.clone(),
+            field: self.errors.first().map(|f| f.field.clone()),
+            reason: self.errors.first().map(|f| f.reason.clone()),
+            errors: self.errors.clone(),
+        }
+    }
+}
+
+impl From<GrievanceError> for ApiError {
+    fn from(e: GrievanceError) -> Self {
+        use GrievanceError as E;
+        let detail = e.to_string();
+        match e {
+            E::NotFiled => Self::not_found(),
+            E::AlreadyFiled => Self::new(
+                StatusCode::CONFLICT,
+                "already-exists",
+                "The resource already exists",
+            )
+            .with_detail(detail),
+            E::InvalidTransition { .. } => Self::new(
+                StatusCode::CONFLICT,
+                "invalid-transition",
+                "The grievance's status does not allow this command",
+            )
+            .with_detail(detail),
+            E::RoleNotAllowed { .. }
+            | E::NotTheFiler { .. }
+            | E::NotTheHandler { .. }
+            | E::NotTheAssignedParty
+            | E::EscalationReasonNotAllowed { .. } => Self::forbidden(detail),
+            E::TierBelowCurrent { .. } => Self::invalid_field("tier", detail),
+            E::CannotMergeIntoItself => Self::invalid_field("primary", detail),
+            E::ReopenWindowClosed { .. } | E::RatedSatisfied | E::AlreadyAtTopTier => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "rule-violated",
+                "The command breaks a rule of the grievance lifecycle",
+            )
+            .with_detail(detail),
+        }
+    }
+}
+
+impl From<CommandError> for ApiError {
+    fn from(e: CommandError) -> Self {
+        match e {
+            CommandError::Domain(e) => e.into(),
+            CommandError::Stale { expected, current } => Self::new(
+                StatusCode::PRECONDITION_FAILED,
+                "stale-version",
+                "The grievance has changed since the version given in If-Match",
+            )
+            .with_detail(format!(
+                "expected version {expected}, current version {current}"
+            )),
+            CommandError::Conflict => Self::new(
+                StatusCode::CONFLICT,
+                "version-conflict",
+                "The grievance is being changed concurrently; try again",
+            ),
+            CommandError::Store(message) => {
+                tracing::error!(error = %message, "event store error");
+                Self::internal()
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = serde_json::to_vec(&self.to_problem()).unwrap_or_default();
+        let mut response = (self.status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if self.status == StatusCode::UNAUTHORIZED {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        response
+    }
+}

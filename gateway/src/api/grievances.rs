@@ -1,0 +1,661 @@
+//! `/api/v1/grievances`: filing, reading, and one POST per lifecycle command.
+
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use lianxi_domain::grievance::{FileGrievance, GrievanceState};
+use lianxi_domain::values::{
+    Attachment, Comment, Description, GrievanceId, Label, Location, MediaType, PartyRole, Reason,
+    Sha256Hex, Statement, Title, ValueError,
+};
+use lianxi_domain::{Actor, GrievanceAction, GrievanceCommand};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::dto::*;
+use super::error::{ApiError, FieldProblem, Problem};
+use super::json::{ApiJson, OptionalJson};
+use super::request_id::RequestId;
+use super::AppState;
+use crate::auth::Caller;
+use crate::db::Scope;
+use crate::event_log::{CommandMetadata, Committed};
+use crate::policy;
+
+/// Collects field errors so that one response lists all of them.
+#[derive(Default)]
+struct Fields(Vec<FieldProblem>);
+
+impl Fields {
+    fn check<T>(&mut self, field: &str, result: Result<T, ValueError>) -> Option<T> {
+        result
+            .map_err(|e| {
+                self.0.push(FieldProblem {
+                    field: field.to_owned(),
+                    reason: e.to_string(),
+                })
+            })
+            .ok()
+    }
+
+    fn optional<T>(
+        &mut self,
+        field: &str,
+        value: Option<&str>,
+        parse: impl FnOnce(&str) -> Result<T, ValueError>,
+    ) -> Option<Option<T>> {
+        match value {
+            None => Some(None),
+            Some(v) => self.check(field, parse(v)).map(Some),
+        }
+    }
+
+    fn finish(self) -> Result<(), ApiError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::invalid_fields(self.0))
+        }
+    }
+}
+
+/// Unwraps values checked by [`Fields`]; only reached when `finish` passed.
+fn checked<T>(value: Option<T>) -> Result<T, ApiError> {
+    value.ok_or_else(ApiError::internal)
+}
+
+fn parse_id(id: &str) -> Result<GrievanceId, ApiError> {
+    GrievanceId::parse(id).map_err(|_| ApiError::not_found())
+}
+
+/// `If-Match: 3` or `If-Match: "3"`.
+fn if_match(headers: &HeaderMap) -> Result<Option<usize>, ApiError> {
+    let Some(value) = headers.get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    value
+        .to_str()
+        .ok()
+        .map(|v| v.trim().trim_start_matches("W/").trim_matches('"'))
+        .and_then(|v| v.parse::<usize>().ok())
+        .map(Some)
+        .ok_or_else(|| ApiError::bad_header("If-Match", "must be a version number such as \"3\""))
+}
+
+fn etag(version: usize) -> HeaderValue {
+    HeaderValue::from_str(&format!("\"{version}\""))
+        .unwrap_or_else(|_| HeaderValue::from_static("\"0\""))
+}
+
+fn actor(caller: &Caller) -> Actor {
+    Actor::new(caller.0.id, caller.0.role)
+}
+
+/// Loads a grievance the caller may see; anything else answers 404, so that
+/// ids of other xiaoqu or other people's cases leak nothing.
+async fn visible(
+    state: &AppState,
+    caller: &Caller,
+    id: GrievanceId,
+) -> Result<(GrievanceState, usize), ApiError> {
+    let (grievance, version) = state.log.load(id).await?;
+    let grievance = grievance.state().cloned().ok_or_else(ApiError::not_found)?;
+    let in_scope = match &caller.0.scope {
+        Scope::Global => true,
+        Scope::Xiaoqu(x) => *x == grievance.xiaoqu,
+        Scope::Unit(_) => match state
+            .db
+            .xiaoqu(grievance.xiaoqu)
+            .await
+            .map_err(ApiError::from_db)?
+        {
+            Some(xiaoqu) => caller.0.scope.covers(caller.0.role, &xiaoqu),
+            None => false,
+        },
+    };
+    if in_scope && policy::can_view(&caller.0, &grievance) {
+        Ok((grievance, version))
+    } else {
+        Err(ApiError::not_found())
+    }
+}
+
+fn command_response(
+    id: GrievanceId,
+    committed: &Committed,
+    status: StatusCode,
+) -> Result<Response, ApiError> {
+    let state = committed.state.state().ok_or_else(ApiError::internal)?;
+    let body = CommandResponse {
+        id: id.0,
+        version: committed.version as u64,
+        status: state.status.into(),
+        tier: state.tier.into(),
+    };
+    let mut response = (status, Json(body)).into_response();
+    response
+        .headers_mut()
+        .insert(header::ETAG, etag(committed.version));
+    Ok(response)
+}
+
+/// Runs one lifecycle command on a grievance the caller can see.
+async fn dispatch(
+    state: &AppState,
+    caller: &Caller,
+    request_id: &RequestId,
+    id: GrievanceId,
+    headers: &HeaderMap,
+    reason: Option<String>,
+    action: impl FnOnce(&GrievanceState) -> GrievanceAction,
+) -> Result<Response, ApiError> {
+    let expected = if_match(headers)?;
+    let (grievance, _) = visible(state, caller, id).await?;
+    let command = GrievanceCommand::new(actor(caller), action(&grievance));
+    let metadata = CommandMetadata {
+        request_id: request_id.0.clone(),
+        occurred_at: state.log.services().clock.now(),
+        reason,
+    };
+    let committed = state.log.execute(id, expected, command, &metadata).await?;
+    command_response(id, &committed, StatusCode::OK)
+}
+
+fn location(fields: &mut Fields, dto: &LocationDto) -> Option<Location> {
+    let building = fields.optional("location.building", dto.building.as_deref(), Label::parse)?;
+    let unit = fields.optional("location.unit", dto.unit.as_deref(), Label::parse)?;
+    let common_area = fields.optional(
+        "location.common_area",
+        dto.common_area.as_deref(),
+        Label::parse,
+    )?;
+    fields.check("location", Location::new(building, unit, common_area))
+}
+
+fn attachments(fields: &mut Fields, dtos: &[AttachmentDto]) -> Option<Vec<Attachment>> {
+    if dtos.len() > Attachment::MAX_COUNT {
+        fields.0.push(FieldProblem {
+            field: "attachments".into(),
+            reason: format!("at most {} attachments", Attachment::MAX_COUNT),
+        });
+        return None;
+    }
+    let mut out = Vec::with_capacity(dtos.len());
+    let mut ok = true;
+    for (i, a) in dtos.iter().enumerate() {
+        let sha = fields.check(
+            &format!("attachments[{i}].sha256"),
+            Sha256Hex::parse(&a.sha256),
+        );
+        let mt = fields.check(
+            &format!("attachments[{i}].media_type"),
+            MediaType::parse(&a.media_type),
+        );
+        match (sha, mt) {
+            (Some(sha), Some(mt)) => match fields.check(
+                &format!("attachments[{i}].size"),
+                Attachment::new(sha, mt, a.size),
+            ) {
+                Some(att) => out.push(att),
+                None => ok = false,
+            },
+            _ => ok = false,
+        }
+    }
+    ok.then_some(out)
+}
+
+const PROBLEM: &str = "application/problem+json";
+
+/// File a grievance.
+#[utoipa::path(
+    post, path = "/api/v1/grievances", tag = "grievances",
+    request_body = FileGrievanceRequest,
+    responses(
+        (status = 201, description = "Filed", body = CommandResponse,
+         headers(("Location" = String, description = "The new grievance"), ("ETag" = String))),
+        (status = 400, description = "Malformed body", body = Problem, content_type = PROBLEM),
+        (status = 401, description = "No or bad token", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "This role may not file", body = Problem, content_type = PROBLEM),
+        (status = 413, description = "Body too large", body = Problem, content_type = PROBLEM),
+        (status = 415, description = "Not JSON", body = Problem, content_type = PROBLEM),
+        (status = 422, description = "A field is invalid", body = Problem, content_type = PROBLEM),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn file(
+    State(state): State<AppState>,
+    Extension(request_id): Extension<RequestId>,
+    caller: Caller,
+    ApiJson(body): ApiJson<FileGrievanceRequest>,
+) -> Result<Response, ApiError> {
+    let Scope::Xiaoqu(xiaoqu) = caller.0.scope else {
+        return Err(ApiError::forbidden(
+            "filing needs an account that belongs to a xiaoqu",
+        ));
+    };
+    let mut fields = Fields::default();
+    let title = fields.check("title", Title::parse(&body.title));
+    let description = fields.check("description", Description::parse(&body.description));
+    let location = location(&mut fields, &body.location);
+    let attachments = attachments(&mut fields, &body.attachments);
+    fields.finish()?;
+    let id = GrievanceId(Uuid::now_v7());
+    let file = FileGrievance {
+        grievance_id: id,
+        xiaoqu,
+        category: body.category.into(),
+        title: checked(title)?,
+        description: checked(description)?,
+        location: checked(location)?,
+        respondent: body.respondent.into(),
+        urgency: body.urgency.into(),
+        channel: body.channel.into(),
+        attachments: checked(attachments)?,
+    };
+    let command = GrievanceCommand::new(actor(&caller), GrievanceAction::FileGrievance(file));
+    let metadata = CommandMetadata {
+        request_id: request_id.0.clone(),
+        occurred_at: state.log.services().clock.now(),
+        reason: None,
+    };
+    let committed = state.log.execute(id, Some(0), command, &metadata).await?;
+    let mut response = command_response(id, &committed, StatusCode::CREATED)?;
+    let location = HeaderValue::from_str(&format!("/api/v1/grievances/{id}"))
+        .map_err(|_| ApiError::internal())?;
+    response.headers_mut().insert(header::LOCATION, location);
+    Ok(response)
+}
+
+/// Read one grievance.
+#[utoipa::path(
+    get, path = "/api/v1/grievances/{id}", tag = "grievances",
+    params(("id" = Uuid, Path, description = "Grievance id")),
+    responses(
+        (status = 200, description = "The grievance", body = GrievanceView, headers(("ETag" = String))),
+        (status = 401, description = "No or bad token", body = Problem, content_type = PROBLEM),
+        (status = 404, description = "No such grievance visible to the caller", body = Problem, content_type = PROBLEM),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    let (g, version) = visible(&state, &caller, id).await?;
+    let filer = if policy::sees_filer_identity(&caller.0, &g) {
+        g.filer.to_string()
+    } else {
+        policy::pseudonym(g.filer)
+    };
+    let view = GrievanceView {
+        id: g.id.0,
+        version: version as u64,
+        xiaoqu: g.xiaoqu.0,
+        filer,
+        category: g.category.into(),
+        title: g.title.as_str().to_owned(),
+        description: g.description.as_str().to_owned(),
+        location: LocationDto {
+            building: g.location.building.as_ref().map(|l| l.as_str().to_owned()),
+            unit: g.location.unit.as_ref().map(|l| l.as_str().to_owned()),
+            common_area: g
+                .location
+                .common_area
+                .as_ref()
+                .map(|l| l.as_str().to_owned()),
+        },
+        respondent: g.respondent.into(),
+        urgency: g.urgency.into(),
+        channel: g.channel.into(),
+        attachments: g
+            .attachments
+            .iter()
+            .map(|a| AttachmentDto {
+                sha256: a.sha256.as_str().to_owned(),
+                media_type: a.media_type.as_str().to_owned(),
+                size: a.size,
+            })
+            .collect(),
+        status: g.status.into(),
+        tier: g.tier.into(),
+        matter_class: g.matter_class.map(Into::into),
+        responsible_party: g.responsible_party.map(Into::into),
+        assigned_party: g.assigned_party.map(Into::into),
+        filed_at: g.filed_at,
+        accepted_at: g.accepted_at,
+        responded_at: g.responded_at,
+        resolved_at: g.resolved_at,
+        rating: g.rating.map(Into::into),
+        escalations: g.escalations,
+        reopenings: g.reopenings,
+        merged_into: g.merged_into.map(|m| m.0),
+        duplicates: g.duplicates.iter().map(|d| d.grievance.0).collect(),
+        last_changed_at: g.last_changed_at,
+    };
+    let mut response = Json(view).into_response();
+    response.headers_mut().insert(header::ETAG, etag(version));
+    Ok(response)
+}
+
+/// Replaces every occurrence of a person's account id with their pseudonym.
+fn pseudonymise(value: &mut Value, people: &[(String, String)]) {
+    match value {
+        Value::String(s) => {
+            if let Some((_, alias)) = people.iter().find(|(id, _)| id == s) {
+                *s = alias.clone();
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| pseudonymise(v, people)),
+        Value::Object(map) => map.values_mut().for_each(|v| pseudonymise(v, people)),
+        _ => {}
+    }
+}
+
+/// The grievance's event stream, in order.
+#[utoipa::path(
+    get, path = "/api/v1/grievances/{id}/events", tag = "grievances",
+    params(("id" = Uuid, Path, description = "Grievance id")),
+    responses(
+        (status = 200, description = "The stream in sequence order", body = EventList),
+        (status = 401, description = "No or bad token", body = Problem, content_type = PROBLEM),
+        (status = 404, description = "No such grievance visible to the caller", body = Problem, content_type = PROBLEM),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn events(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<EventList>, ApiError> {
+    let id = parse_id(&id)?;
+    let (g, _) = visible(&state, &caller, id).await?;
+    let stored = state
+        .db
+        .stream(
+            <lianxi_domain::Grievance as cqrs_es::Aggregate>::TYPE,
+            &id.to_string(),
+        )
+        .await
+        .map_err(ApiError::from_db)?;
+    let people: Vec<(String, String)> = if policy::sees_filer_identity(&caller.0, &g) {
+        Vec::new()
+    } else {
+        std::iter::once(g.filer)
+            .chain(g.duplicates.iter().map(|d| d.filer))
+            .map(|p| (p.to_string(), policy::pseudonym(p)))
+            .collect()
+    };
+    let events = stored
+        .into_iter()
+        .map(|mut e| {
+            pseudonymise(&mut e.payload, &people);
+            pseudonymise(&mut e.metadata, &people);
+            EventView {
+                sequence: e.sequence,
+                global_position: e.global_position,
+                event_id: e.event_id,
+                event_type: e.event_type,
+                event_version: e.event_version,
+                recorded_at: e.recorded_at,
+                payload: e.payload,
+                metadata: e.metadata,
+            }
+        })
+        .collect();
+    Ok(Json(EventList {
+        grievance: id.0,
+        events,
+    }))
+}
+
+/// A single field's value, or a 422 naming the field.
+fn field<T>(name: &str, result: Result<T, ValueError>) -> Result<T, ApiError> {
+    result.map_err(|e| ApiError::invalid_field(name, e.to_string()))
+}
+
+fn optional_field<T>(
+    name: &str,
+    value: Option<&str>,
+    parse: impl FnOnce(&str) -> Result<T, ValueError>,
+) -> Result<Option<T>, ApiError> {
+    value.map(|v| field(name, parse(v))).transpose()
+}
+
+type BuildAction = Box<dyn FnOnce(&GrievanceState) -> GrievanceAction + Send>;
+
+/// Declares a lifecycle command endpoint: path, request body, and how the
+/// body becomes the stated reason (kept in metadata) and a domain action.
+macro_rules! command_endpoint {
+    (
+        $(#[$doc:meta])*
+        $name:ident, $path:literal, $body:ty, $extract:ident,
+        |$req:ident| $build:block
+    ) => {
+        $(#[$doc])*
+        #[utoipa::path(
+            post, path = $path, tag = "grievances",
+            params(
+                ("id" = Uuid, Path, description = "Grievance id"),
+                ("If-Match" = Option<String>, Header, description = "Apply only at this version, else 412"),
+            ),
+            request_body = $body,
+            responses(
+                (status = 200, description = "Applied", body = CommandResponse, headers(("ETag" = String))),
+                (status = 400, description = "Malformed body or header", body = Problem, content_type = PROBLEM),
+                (status = 401, description = "No or bad token", body = Problem, content_type = PROBLEM),
+                (status = 403, description = "This account may not do this", body = Problem, content_type = PROBLEM),
+                (status = 404, description = "No such grievance visible to the caller", body = Problem, content_type = PROBLEM),
+                (status = 409, description = "Not allowed in the current status, or concurrent change", body = Problem, content_type = PROBLEM),
+                (status = 412, description = "Stale If-Match version", body = Problem, content_type = PROBLEM),
+                (status = 413, description = "Body too large", body = Problem, content_type = PROBLEM),
+                (status = 415, description = "Not JSON", body = Problem, content_type = PROBLEM),
+                (status = 422, description = "Invalid field or broken rule", body = Problem, content_type = PROBLEM),
+            ),
+            security(("bearer" = []))
+        )]
+        pub async fn $name(
+            State(state): State<AppState>,
+            Extension(request_id): Extension<RequestId>,
+            caller: Caller,
+            Path(id): Path<String>,
+            headers: HeaderMap,
+            $extract($req): $extract<$body>,
+        ) -> Result<Response, ApiError> {
+            let id = parse_id(&id)?;
+            let (reason, build): (Option<String>, BuildAction) = $build;
+            dispatch(&state, &caller, &request_id, id, &headers, reason, build).await
+        }
+    };
+}
+
+command_endpoint!(
+    /// Accept a filed grievance (party branch).
+    accept, "/api/v1/grievances/{id}/accept", EmptyRequest, OptionalJson,
+    |_req| {
+        (None, Box::new(|_| GrievanceAction::AcceptGrievance))
+    }
+);
+
+command_endpoint!(
+    /// Reject a filed grievance with a reason (party branch).
+    reject, "/api/v1/grievances/{id}/reject", ReasonRequest, ApiJson,
+    |req| {
+        let reason = field("reason", Reason::parse(&req.reason))?;
+        (Some(reason.as_str().to_owned()), Box::new(move |_| GrievanceAction::RejectGrievance { reason }))
+    }
+);
+
+command_endpoint!(
+    /// Triage: matter class, responsible tier and party (三事分流).
+    triage, "/api/v1/grievances/{id}/triage", TriageRequest, ApiJson,
+    |req| {
+        (None, Box::new(move |g: &GrievanceState| GrievanceAction::TriageGrievance {
+            matter_class: req.matter_class.into(),
+            tier: req.tier.map(Into::into).unwrap_or(g.tier),
+            party: req.party.into(),
+        }))
+    }
+);
+
+command_endpoint!(
+    /// Assign the party that must respond (defaults to the one named at triage).
+    assign, "/api/v1/grievances/{id}/assign", AssignRequest, ApiJson,
+    |req| {
+        let note = optional_field("note", req.note.as_deref(), Reason::parse)?;
+        let party = req.party;
+        (None, Box::new(move |g: &GrievanceState| GrievanceAction::AssignGrievance {
+            party: party
+                .map(Into::into)
+                .or(g.responsible_party)
+                .unwrap_or(PartyRole::PartyBranch),
+            note,
+        }))
+    }
+);
+
+command_endpoint!(
+    /// Respond (the assigned party).
+    respond, "/api/v1/grievances/{id}/respond", RespondRequest, ApiJson,
+    |req| {
+        let response = field("response", Statement::parse(&req.response))?;
+        (None, Box::new(move |_| GrievanceAction::RespondToGrievance { response }))
+    }
+);
+
+command_endpoint!(
+    /// Escalate one tier up (`manual` by the handler, `filer_request` by the filer).
+    escalate, "/api/v1/grievances/{id}/escalate", EscalateRequest, ApiJson,
+    |req| {
+        let note = optional_field("note", req.note.as_deref(), Reason::parse)?;
+        let reason = note.as_ref().map(|n| n.as_str().to_owned());
+        (reason, Box::new(move |_| GrievanceAction::EscalateGrievance {
+            reason: req.reason.into(),
+            note,
+        }))
+    }
+);
+
+command_endpoint!(
+    /// Withdraw (the filer, before resolution).
+    withdraw, "/api/v1/grievances/{id}/withdraw", WithdrawRequest, OptionalJson,
+    |req| {
+        let reason = optional_field("reason", req.reason.as_deref(), Reason::parse)?;
+        (reason.as_ref().map(|r| r.as_str().to_owned()), Box::new(move |_| GrievanceAction::WithdrawGrievance { reason }))
+    }
+);
+
+command_endpoint!(
+    /// Resolve a responded grievance (the handler at the current tier).
+    resolve, "/api/v1/grievances/{id}/resolve", ResolveRequest, ApiJson,
+    |req| {
+        let summary = field("summary", Statement::parse(&req.summary))?;
+        (None, Box::new(move |_| GrievanceAction::ResolveGrievance { summary }))
+    }
+);
+
+command_endpoint!(
+    /// Rate the outcome (the filer); closes the grievance.
+    rate, "/api/v1/grievances/{id}/rate", RateRequest, ApiJson,
+    |req| {
+        let comment = optional_field("comment", req.comment.as_deref(), Comment::parse)?;
+        (None, Box::new(move |_| GrievanceAction::RateOutcome {
+            rating: req.rating.into(),
+            comment,
+        }))
+    }
+);
+
+command_endpoint!(
+    /// Reopen within the reopen window (the filer, if not satisfied).
+    reopen, "/api/v1/grievances/{id}/reopen", ReasonRequest, ApiJson,
+    |req| {
+        let reason = field("reason", Reason::parse(&req.reason))?;
+        (Some(reason.as_str().to_owned()), Box::new(move |_| GrievanceAction::ReopenGrievance { reason }))
+    }
+);
+
+/// Merge this grievance, a duplicate, into a primary grievance of the same xiaoqu.
+#[utoipa::path(
+    post, path = "/api/v1/grievances/{id}/merge", tag = "grievances",
+    params(
+        ("id" = Uuid, Path, description = "The duplicate grievance"),
+        ("If-Match" = Option<String>, Header, description = "Apply only at this version, else 412"),
+    ),
+    request_body = MergeRequest,
+    responses(
+        (status = 200, description = "Merged", body = CommandResponse, headers(("ETag" = String))),
+        (status = 400, description = "Malformed body or header", body = Problem, content_type = PROBLEM),
+        (status = 401, description = "No or bad token", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "This account may not merge", body = Problem, content_type = PROBLEM),
+        (status = 404, description = "No such grievance visible to the caller", body = Problem, content_type = PROBLEM),
+        (status = 409, description = "Not allowed in the current status", body = Problem, content_type = PROBLEM),
+        (status = 412, description = "Stale If-Match version", body = Problem, content_type = PROBLEM),
+        (status = 422, description = "Invalid primary", body = Problem, content_type = PROBLEM),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn merge(
+    State(state): State<AppState>,
+    Extension(request_id): Extension<RequestId>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<MergeRequest>,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    let expected = if_match(&headers)?;
+    let primary_id = GrievanceId(req.primary);
+    let (duplicate, _) = visible(&state, &caller, id).await?;
+    let primary = match visible(&state, &caller, primary_id).await {
+        Ok((primary, _)) => primary,
+        Err(e) if e.status_code() == StatusCode::NOT_FOUND => {
+            return Err(ApiError::invalid_field("primary", "no such grievance"))
+        }
+        Err(e) => return Err(e),
+    };
+    if primary.xiaoqu != duplicate.xiaoqu {
+        return Err(ApiError::invalid_field(
+            "primary",
+            "must belong to the same xiaoqu",
+        ));
+    }
+    if primary.status.is_final() {
+        return Err(ApiError::invalid_field(
+            "primary",
+            format!(
+                "the primary grievance is {} and takes no duplicates",
+                primary.status
+            ),
+        ));
+    }
+    let merge = GrievanceCommand::new(
+        actor(&caller),
+        GrievanceAction::MergeIntoPrimary {
+            primary: primary_id,
+        },
+    );
+    // Check the merge first, so that a refused merge links nothing.
+    let (current, _) = state.log.load(id).await?;
+    current.decide(merge.clone(), state.log.services())?;
+    let metadata = CommandMetadata {
+        request_id: request_id.0.clone(),
+        occurred_at: state.log.services().clock.now(),
+        reason: None,
+    };
+    // Link on the primary first: it is idempotent, so a retry after a crash
+    // between the two appends completes the merge without a second link.
+    let link = GrievanceCommand::new(
+        actor(&caller),
+        GrievanceAction::LinkDuplicate {
+            duplicate: id,
+            filer: duplicate.filer,
+        },
+    );
+    state.log.execute(primary_id, None, link, &metadata).await?;
+    let committed = state.log.execute(id, expected, merge, &metadata).await?;
+    command_response(id, &committed, StatusCode::OK)
+}

@@ -1,0 +1,82 @@
+//! The HTTP API: router, shared state, errors, JSON handling, OpenAPI.
+
+pub mod dto;
+pub mod error;
+mod grievances;
+mod health;
+pub mod json;
+pub mod openapi;
+pub mod request_id;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::Router;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::timeout::TimeoutLayer;
+
+use crate::db::Database;
+use crate::event_log::EventLog;
+use error::ApiError;
+
+/// Largest accepted request body.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// Longest a request may take before it is answered with 503.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What every handler can reach.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub db: Database,
+    pub log: Arc<EventLog>,
+}
+
+/// The whole application as a router, ready to serve or to test.
+pub fn app(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/grievances", post(grievances::file))
+        .route("/grievances/{id}", get(grievances::get))
+        .route("/grievances/{id}/events", get(grievances::events))
+        .route("/grievances/{id}/accept", post(grievances::accept))
+        .route("/grievances/{id}/reject", post(grievances::reject))
+        .route("/grievances/{id}/triage", post(grievances::triage))
+        .route("/grievances/{id}/assign", post(grievances::assign))
+        .route("/grievances/{id}/respond", post(grievances::respond))
+        .route("/grievances/{id}/escalate", post(grievances::escalate))
+        .route("/grievances/{id}/withdraw", post(grievances::withdraw))
+        .route("/grievances/{id}/resolve", post(grievances::resolve))
+        .route("/grievances/{id}/rate", post(grievances::rate))
+        .route("/grievances/{id}/reopen", post(grievances::reopen))
+        .route("/grievances/{id}/merge", post(grievances::merge))
+        .route("/openapi.json", get(openapi::openapi_json));
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .nest("/api/v1", api)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(request_id::middleware))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(CatchPanicLayer::custom(
+            |_: Box<dyn std::any::Any + Send>| {
+                tracing::error!("a handler panicked");
+                ApiError::internal().into_response()
+            },
+        ))
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found()
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::method_not_allowed()
+}

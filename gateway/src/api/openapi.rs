@@ -1,0 +1,61 @@
+//! The OpenAPI 3 document, generated from the handlers and DTOs.
+
+use axum::Json;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use super::dto::*;
+use super::error::{FieldProblem, Problem};
+use super::{grievances, health};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Lianxi",
+        description = "Public grievances and mediation for residential compounds (小区): filing, triage, response, escalation, resolution and rating.",
+        license(name = "Apache-2.0")
+    ),
+    paths(
+        health::healthz,
+        health::readyz,
+        grievances::file,
+        grievances::get,
+        grievances::events,
+        grievances::accept,
+        grievances::reject,
+        grievances::triage,
+        grievances::assign,
+        grievances::respond,
+        grievances::escalate,
+        grievances::withdraw,
+        grievances::resolve,
+        grievances::rate,
+        grievances::reopen,
+        grievances::merge,
+    ),
+    components(schemas(Problem, FieldProblem, StatusDto)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "grievances", description = "诉求: the grievance lifecycle"),
+        (name = "operations", description = "Health and readiness"),
+    )
+)]
+#[derive(Debug)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// `GET /api/v1/openapi.json`
+pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

@@ -1,0 +1,306 @@
+//! Xiaoqu and accounts.
+
+use lianxi_domain::values::{AccountId, XiaoquId};
+use lianxi_domain::Role;
+use sqlx::Row;
+use uuid::Uuid;
+
+use super::{Database, DbError};
+
+/// A xiaoqu and its place in the tier hierarchy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct XiaoquRecord {
+    pub id: XiaoquId,
+    pub name: String,
+    pub community: String,
+    pub street: String,
+    pub district: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewXiaoqu {
+    pub name: String,
+    pub community: String,
+    pub street: String,
+    pub district: String,
+}
+
+/// What an account may see: one xiaoqu, one tier unit, or everything.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Scope {
+    Xiaoqu(XiaoquId),
+    /// The name of the community, street or district the tier role serves.
+    Unit(String),
+    Global,
+}
+
+impl Scope {
+    /// Whether this scope covers `xiaoqu` for an account holding `role`.
+    pub fn covers(&self, role: Role, xiaoqu: &XiaoquRecord) -> bool {
+        match self {
+            Scope::Global => true,
+            Scope::Xiaoqu(id) => *id == xiaoqu.id,
+            Scope::Unit(unit) => match role {
+                Role::Community => *unit == xiaoqu.community,
+                Role::Street => *unit == xiaoqu.street,
+                Role::District => *unit == xiaoqu.district,
+                _ => false,
+            },
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccountRecord {
+    pub id: AccountId,
+    pub display_name: String,
+    pub role: Role,
+    pub scope: Scope,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewAccount {
+    pub id: AccountId,
+    pub display_name: String,
+    pub role: Role,
+    pub scope: Scope,
+    pub token_hash: String,
+}
+
+fn xiaoqu_from_row(id: Uuid, row: &impl RowGet) -> Result<XiaoquRecord, sqlx::Error> {
+    Ok(XiaoquRecord {
+        id: XiaoquId(id),
+        name: row.text("name")?,
+        community: row.text("community")?,
+        street: row.text("street")?,
+        district: row.text("district")?,
+    })
+}
+
+/// Column access shared by both row types.
+trait RowGet {
+    fn text(&self, column: &str) -> Result<String, sqlx::Error>;
+    fn opt_text(&self, column: &str) -> Result<Option<String>, sqlx::Error>;
+}
+
+impl RowGet for sqlx::postgres::PgRow {
+    fn text(&self, column: &str) -> Result<String, sqlx::Error> {
+        self.try_get(column)
+    }
+    fn opt_text(&self, column: &str) -> Result<Option<String>, sqlx::Error> {
+        self.try_get(column)
+    }
+}
+
+impl RowGet for sqlx::sqlite::SqliteRow {
+    fn text(&self, column: &str) -> Result<String, sqlx::Error> {
+        self.try_get(column)
+    }
+    fn opt_text(&self, column: &str) -> Result<Option<String>, sqlx::Error> {
+        self.try_get(column)
+    }
+}
+
+fn parse_uuid(s: &str) -> Result<Uuid, sqlx::Error> {
+    Uuid::parse_str(s).map_err(|e| sqlx::Error::Decode(Box::new(e)))
+}
+
+fn account_from_row(
+    id: Uuid,
+    xiaoqu: Option<Uuid>,
+    row: &impl RowGet,
+) -> Result<AccountRecord, sqlx::Error> {
+    let role_text = row.text("role")?;
+    let role = Role::parse(&role_text).ok_or_else(|| {
+        sqlx::Error::Decode(format!("unknown role {role_text:?} in accounts").into())
+    })?;
+    let scope = match (xiaoqu, row.opt_text("unit")?) {
+        (Some(x), _) => Scope::Xiaoqu(XiaoquId(x)),
+        (None, Some(unit)) => Scope::Unit(unit),
+        (None, None) => Scope::Global,
+    };
+    Ok(AccountRecord {
+        id: AccountId(id),
+        display_name: row.text("display_name")?,
+        role,
+        scope,
+    })
+}
+
+impl Database {
+    pub async fn add_xiaoqu(&self, id: XiaoquId, new: &NewXiaoqu) -> Result<XiaoquRecord, DbError> {
+        const SQL_PG: &str =
+            "INSERT INTO xiaoqu (id, name, community, street, district) VALUES ($1, $2, $3, $4, $5)";
+        const SQL_LITE: &str =
+            "INSERT INTO xiaoqu (id, name, community, street, district) VALUES (?, ?, ?, ?, ?)";
+        match self {
+            Database::Postgres(pool) => {
+                sqlx::query(SQL_PG)
+                    .bind(id.0)
+                    .bind(&new.name)
+                    .bind(&new.community)
+                    .bind(&new.street)
+                    .bind(&new.district)
+                    .execute(pool)
+                    .await?;
+            }
+            Database::Sqlite(pool) => {
+                sqlx::query(SQL_LITE)
+                    .bind(id.to_string())
+                    .bind(&new.name)
+                    .bind(&new.community)
+                    .bind(&new.street)
+                    .bind(&new.district)
+                    .execute(pool)
+                    .await?;
+            }
+        }
+        Ok(XiaoquRecord {
+            id,
+            name: new.name.clone(),
+            community: new.community.clone(),
+            street: new.street.clone(),
+            district: new.district.clone(),
+        })
+    }
+
+    /// Finds a xiaoqu by id or, failing that, by its unique name.
+    pub async fn find_xiaoqu(&self, id_or_name: &str) -> Result<Option<XiaoquRecord>, DbError> {
+        if let Ok(id) = Uuid::parse_str(id_or_name) {
+            if let Some(found) = self.xiaoqu(XiaoquId(id)).await? {
+                return Ok(Some(found));
+            }
+        }
+        match self {
+            Database::Postgres(pool) => {
+                let row = sqlx::query(
+                    "SELECT id, name, community, street, district FROM xiaoqu WHERE name = $1",
+                )
+                .bind(id_or_name)
+                .fetch_optional(pool)
+                .await?;
+                row.map(|r| xiaoqu_from_row(r.try_get("id")?, &r))
+                    .transpose()
+                    .map_err(Into::into)
+            }
+            Database::Sqlite(pool) => {
+                let row = sqlx::query(
+                    "SELECT id, name, community, street, district FROM xiaoqu WHERE name = ?",
+                )
+                .bind(id_or_name)
+                .fetch_optional(pool)
+                .await?;
+                row.map(|r| xiaoqu_from_row(parse_uuid(&r.text("id")?)?, &r))
+                    .transpose()
+                    .map_err(Into::into)
+            }
+        }
+    }
+
+    pub async fn xiaoqu(&self, id: XiaoquId) -> Result<Option<XiaoquRecord>, DbError> {
+        match self {
+            Database::Postgres(pool) => {
+                let row = sqlx::query(
+                    "SELECT name, community, street, district FROM xiaoqu WHERE id = $1",
+                )
+                .bind(id.0)
+                .fetch_optional(pool)
+                .await?;
+                row.map(|r| xiaoqu_from_row(id.0, &r))
+                    .transpose()
+                    .map_err(Into::into)
+            }
+            Database::Sqlite(pool) => {
+                let row = sqlx::query(
+                    "SELECT name, community, street, district FROM xiaoqu WHERE id = ?",
+                )
+                .bind(id.to_string())
+                .fetch_optional(pool)
+                .await?;
+                row.map(|r| xiaoqu_from_row(id.0, &r))
+                    .transpose()
+                    .map_err(Into::into)
+            }
+        }
+    }
+
+    pub async fn add_account(&self, new: &NewAccount) -> Result<AccountRecord, DbError> {
+        let (xiaoqu, unit) = match &new.scope {
+            Scope::Xiaoqu(x) => (Some(*x), None),
+            Scope::Unit(u) => (None, Some(u.clone())),
+            Scope::Global => (None, None),
+        };
+        match self {
+            Database::Postgres(pool) => {
+                sqlx::query(
+                    "INSERT INTO accounts (id, display_name, role, xiaoqu_id, unit, token_hash) VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(new.id.0)
+                .bind(&new.display_name)
+                .bind(new.role.as_str())
+                .bind(xiaoqu.map(|x| x.0))
+                .bind(unit)
+                .bind(&new.token_hash)
+                .execute(pool)
+                .await?;
+            }
+            Database::Sqlite(pool) => {
+                sqlx::query(
+                    "INSERT INTO accounts (id, display_name, role, xiaoqu_id, unit, token_hash) VALUES (?, ?, ?, ?, ?, ?)",
+                )
+                .bind(new.id.to_string())
+                .bind(&new.display_name)
+                .bind(new.role.as_str())
+                .bind(xiaoqu.map(|x| x.to_string()))
+                .bind(unit)
+                .bind(&new.token_hash)
+                .execute(pool)
+                .await?;
+            }
+        }
+        Ok(AccountRecord {
+            id: new.id,
+            display_name: new.display_name.clone(),
+            role: new.role,
+            scope: new.scope.clone(),
+        })
+    }
+
+    /// The live (not revoked) account holding the token with this hash.
+    pub async fn account_by_token_hash(
+        &self,
+        hash: &str,
+    ) -> Result<Option<AccountRecord>, DbError> {
+        const COLUMNS: &str = "id, display_name, role, xiaoqu_id, unit";
+        match self {
+            Database::Postgres(pool) => {
+                let row = sqlx::query(&format!(
+                    "SELECT {COLUMNS} FROM accounts WHERE token_hash = $1 AND revoked_at IS NULL"
+                ))
+                .bind(hash)
+                .fetch_optional(pool)
+                .await?;
+                row.map(|r| account_from_row(r.try_get("id")?, r.try_get("xiaoqu_id")?, &r))
+                    .transpose()
+                    .map_err(Into::into)
+            }
+            Database::Sqlite(pool) => {
+                let row = sqlx::query(&format!(
+                    "SELECT {COLUMNS} FROM accounts WHERE token_hash = ? AND revoked_at IS NULL"
+                ))
+                .bind(hash)
+                .fetch_optional(pool)
+                .await?;
+                row.map(|r| {
+                    let xiaoqu = r
+                        .opt_text("xiaoqu_id")?
+                        .map(|x| parse_uuid(&x))
+                        .transpose()?;
+                    account_from_row(parse_uuid(&r.text("id")?)?, xiaoqu, &r)
+                })
+                .transpose()
+                .map_err(Into::into)
+            }
+        }
+    }
+}

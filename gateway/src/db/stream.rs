@@ -1,0 +1,93 @@
+//! Reading one stream as stored, with the log's own columns.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::Row;
+
+use super::{Database, DbError};
+
+/// An event as stored: the payload and metadata plus the log's columns.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredEvent {
+    pub sequence: i64,
+    pub global_position: i64,
+    pub event_id: String,
+    pub event_type: String,
+    pub event_version: String,
+    pub recorded_at: DateTime<Utc>,
+    pub payload: Value,
+    pub metadata: Value,
+}
+
+impl Database {
+    /// The events of one stream in sequence order.
+    pub async fn stream(
+        &self,
+        aggregate_type: &str,
+        aggregate_id: &str,
+    ) -> Result<Vec<StoredEvent>, DbError> {
+        match self {
+            Database::Postgres(pool) => {
+                let rows = sqlx::query(
+                    "SELECT sequence, global_position, event_id::text AS event_id, event_type, event_version, \
+                            recorded_at, payload, metadata \
+                       FROM events WHERE aggregate_type = $1 AND aggregate_id = $2 ORDER BY sequence",
+                )
+                .bind(aggregate_type)
+                .bind(aggregate_id)
+                .fetch_all(pool)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(StoredEvent {
+                            sequence: r.try_get("sequence")?,
+                            global_position: r.try_get("global_position")?,
+                            event_id: r.try_get("event_id")?,
+                            event_type: r.try_get("event_type")?,
+                            event_version: r.try_get("event_version")?,
+                            recorded_at: r.try_get("recorded_at")?,
+                            payload: r.try_get("payload")?,
+                            metadata: r.try_get("metadata")?,
+                        })
+                    })
+                    .collect::<Result<_, sqlx::Error>>()
+                    .map_err(Into::into)
+            }
+            Database::Sqlite(pool) => {
+                let rows = sqlx::query(
+                    "SELECT sequence, global_position, event_id, event_type, event_version, \
+                            recorded_at, payload, metadata \
+                       FROM events WHERE aggregate_type = ? AND aggregate_id = ? ORDER BY sequence",
+                )
+                .bind(aggregate_type)
+                .bind(aggregate_id)
+                .fetch_all(pool)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        let recorded_at: String = r.try_get("recorded_at")?;
+                        let payload: String = r.try_get("payload")?;
+                        let metadata: String = r.try_get("metadata")?;
+                        let decode =
+                            |e: Box<dyn std::error::Error + Send + Sync>| sqlx::Error::Decode(e);
+                        Ok(StoredEvent {
+                            sequence: r.try_get("sequence")?,
+                            global_position: r.try_get("global_position")?,
+                            event_id: r.try_get("event_id")?,
+                            event_type: r.try_get("event_type")?,
+                            event_version: r.try_get("event_version")?,
+                            recorded_at: DateTime::parse_from_rfc3339(&recorded_at)
+                                .map_err(|e| decode(Box::new(e)))?
+                                .with_timezone(&Utc),
+                            payload: serde_json::from_str(&payload)
+                                .map_err(|e| decode(Box::new(e)))?,
+                            metadata: serde_json::from_str(&metadata)
+                                .map_err(|e| decode(Box::new(e)))?,
+                        })
+                    })
+                    .collect::<Result<_, sqlx::Error>>()
+                    .map_err(Into::into)
+            }
+        }
+    }
+}

@@ -1,0 +1,240 @@
+//! Executing commands against the event log: load the stream, let the
+//! aggregate decide, append with optimistic concurrency, retry on conflict.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::persist::{EventStoreAggregateContext, PersistedEventStore};
+use cqrs_es::{Aggregate, AggregateError, EventStore};
+use lianxi_domain::values::GrievanceId;
+use lianxi_domain::{Grievance, GrievanceCommand, GrievanceError, GrievanceServices};
+use postgres_es::PostgresEventRepository;
+use rand::Rng;
+use sqlite_es::SqliteEventRepository;
+use tracing::{debug, warn};
+
+use crate::db::Database;
+
+/// How often a command is re-run on fresh state after losing a race.
+#[derive(Clone, Copy, Debug)]
+pub struct RetryPolicy {
+    pub attempts: u32,
+    pub base_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            attempts: 12,
+            base_delay: Duration::from_millis(4),
+        }
+    }
+}
+
+/// Who, why and under which request an event was written; stored as metadata.
+#[derive(Clone, Debug)]
+pub struct CommandMetadata {
+    pub request_id: String,
+    pub occurred_at: chrono::DateTime<chrono::Utc>,
+    pub reason: Option<String>,
+}
+
+/// A command's outcome after commit.
+#[derive(Clone, Debug)]
+pub struct Committed {
+    pub state: Grievance,
+    /// The stream's last sequence number after the command.
+    pub version: usize,
+    /// How many events the command appended (0 for an idempotent no-op).
+    pub appended: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error(transparent)]
+    Domain(#[from] GrievanceError),
+    #[error("the grievance is at version {current}, not the expected {expected}")]
+    Stale { expected: usize, current: usize },
+    #[error("the grievance kept changing; retries exhausted")]
+    Conflict,
+    #[error("event store: {0}")]
+    Store(String),
+}
+
+impl From<AggregateError<GrievanceError>> for CommandError {
+    fn from(e: AggregateError<GrievanceError>) -> Self {
+        match e {
+            AggregateError::UserError(e) => CommandError::Domain(e),
+            AggregateError::AggregateConflict => CommandError::Conflict,
+            other => CommandError::Store(other.to_string()),
+        }
+    }
+}
+
+enum Store {
+    Postgres(PersistedEventStore<PostgresEventRepository, Grievance>),
+    Sqlite(PersistedEventStore<SqliteEventRepository, Grievance>),
+}
+
+/// The grievance event log on either store.
+pub struct EventLog {
+    store: Store,
+    services: GrievanceServices,
+    retry: RetryPolicy,
+}
+
+impl std::fmt::Debug for EventLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventLog")
+            .field("retry", &self.retry)
+            .finish()
+    }
+}
+
+impl EventLog {
+    pub fn new(db: &Database, services: GrievanceServices, retry: RetryPolicy) -> Self {
+        let store = match db {
+            Database::Postgres(pool) => Store::Postgres(PersistedEventStore::new_event_store(
+                PostgresEventRepository::new(pool.clone()),
+            )),
+            Database::Sqlite(pool) => Store::Sqlite(PersistedEventStore::new_event_store(
+                SqliteEventRepository::new(pool.clone()),
+            )),
+        };
+        Self {
+            store,
+            services,
+            retry,
+        }
+    }
+
+    pub fn services(&self) -> &GrievanceServices {
+        &self.services
+    }
+
+    /// The current state and version (0 when nothing was filed under `id`).
+    pub async fn load(&self, id: GrievanceId) -> Result<(Grievance, usize), CommandError> {
+        let key = id.to_string();
+        let context = match &self.store {
+            Store::Postgres(s) => s.load_aggregate(&key).await?,
+            Store::Sqlite(s) => s.load_aggregate(&key).await?,
+        };
+        Ok((context.aggregate, context.current_sequence))
+    }
+
+    /// Runs `command` on grievance `id`.
+    ///
+    /// With `expected`, the command applies only to that version (else
+    /// `Stale`). Without it, a lost race re-runs the command on the new state,
+    /// which is safe because the aggregate re-checks every rule there.
+    pub async fn execute(
+        &self,
+        id: GrievanceId,
+        expected: Option<usize>,
+        command: GrievanceCommand,
+        metadata: &CommandMetadata,
+    ) -> Result<Committed, CommandError> {
+        let key = id.to_string();
+        let mut map = HashMap::from([
+            ("actor".to_owned(), command.actor.account.to_string()),
+            ("role".to_owned(), command.actor.role.as_str().to_owned()),
+            ("command".to_owned(), command.action.name().to_owned()),
+            ("request_id".to_owned(), metadata.request_id.clone()),
+            ("occurred_at".to_owned(), metadata.occurred_at.to_rfc3339()),
+        ]);
+        if let Some(reason) = &metadata.reason {
+            map.insert("reason".to_owned(), reason.clone());
+        }
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let outcome = match &self.store {
+                Store::Postgres(s) => {
+                    execute_once(
+                        s,
+                        &key,
+                        expected,
+                        command.clone(),
+                        &self.services,
+                        map.clone(),
+                    )
+                    .await
+                }
+                Store::Sqlite(s) => {
+                    execute_once(
+                        s,
+                        &key,
+                        expected,
+                        command.clone(),
+                        &self.services,
+                        map.clone(),
+                    )
+                    .await
+                }
+            };
+            match outcome {
+                Err(CommandError::Conflict)
+                    if expected.is_none() && attempt < self.retry.attempts =>
+                {
+                    let delay = self.retry.base_delay * attempt;
+                    let jitter = rand::rng().random_range(Duration::ZERO..=delay);
+                    debug!(attempt, ?jitter, "version conflict; re-running the command");
+                    tokio::time::sleep(delay / 2 + jitter).await;
+                }
+                Err(CommandError::Conflict) if expected.is_some() => {
+                    // Someone else appended after the caller read its version.
+                    let (_, current) = self.load(id).await?;
+                    return Err(CommandError::Stale {
+                        expected: expected.unwrap_or_default(),
+                        current,
+                    });
+                }
+                Err(CommandError::Conflict) => {
+                    warn!(
+                        attempts = attempt,
+                        "version conflicts exhausted the retries"
+                    );
+                    return Err(CommandError::Conflict);
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+async fn execute_once<ES>(
+    store: &ES,
+    key: &str,
+    expected: Option<usize>,
+    command: GrievanceCommand,
+    services: &GrievanceServices,
+    metadata: HashMap<String, String>,
+) -> Result<Committed, CommandError>
+where
+    ES: EventStore<Grievance, AC = EventStoreAggregateContext<Grievance>>,
+{
+    let context = store.load_aggregate(key).await?;
+    let current = context.current_sequence;
+    if let Some(expected) = expected {
+        if expected != current {
+            return Err(CommandError::Stale { expected, current });
+        }
+    }
+    let mut state = context.aggregate.clone();
+    let sink = EventSink::default();
+    state
+        .handle(command, services, &sink)
+        .await
+        .map_err(CommandError::Domain)?;
+    let events = sink.collect().await;
+    let appended = events.len();
+    if appended > 0 {
+        store.commit(events, context, metadata).await?;
+    }
+    Ok(Committed {
+        state,
+        version: current + appended,
+        appended,
+    })
+}
