@@ -1,1 +1,7 @@
-//! placeholder
+//! End-to-end suites: the real server over HTTP, on SQLite and on PostgreSQL.
+
+mod access;
+mod concurrency;
+mod durability;
+mod lifecycle;
+mod refusals;
