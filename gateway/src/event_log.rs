@@ -9,9 +9,11 @@ use cqrs_es::persist::{EventStoreAggregateContext, PersistedEventStore};
 use cqrs_es::{Aggregate, AggregateError, EventStore};
 use lianxi_domain::values::GrievanceId;
 use lianxi_domain::{Grievance, GrievanceCommand, GrievanceError, GrievanceServices};
+use lianxi_projections::Position;
 use postgres_es::PostgresEventRepository;
 use rand::Rng;
 use sqlite_es::SqliteEventRepository;
+use tokio::sync::watch;
 use tracing::{debug, warn};
 
 use crate::db::Database;
@@ -48,6 +50,9 @@ pub struct Committed {
     pub version: usize,
     /// How many events the command appended (0 for an idempotent no-op).
     pub appended: usize,
+    /// Feed position of the stream's last event: read models that reached it
+    /// reflect this command.
+    pub position: Option<Position>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -80,8 +85,11 @@ enum Store {
 /// The grievance event log on either store.
 pub struct EventLog {
     store: Store,
+    db: Database,
     services: GrievanceServices,
     retry: RetryPolicy,
+    /// Bumped after every append: wakes this instance's projection runners.
+    appended: watch::Sender<u64>,
 }
 
 impl std::fmt::Debug for EventLog {
@@ -104,9 +112,16 @@ impl EventLog {
         };
         Self {
             store,
+            db: db.clone(),
             services,
             retry,
+            appended: watch::Sender::new(0),
         }
+    }
+
+    /// A receiver that changes whenever this log appended events.
+    pub fn appended(&self) -> watch::Receiver<u64> {
+        self.appended.subscribe()
     }
 
     pub fn services(&self) -> &GrievanceServices {
@@ -197,7 +212,22 @@ impl EventLog {
                     );
                     return Err(CommandError::Conflict);
                 }
-                other => return other,
+                Ok(mut committed) => {
+                    if committed.appended > 0 {
+                        self.appended.send_modify(|n| *n = n.wrapping_add(1));
+                    }
+                    committed.position = self
+                        .db
+                        .position_of(
+                            <Grievance as Aggregate>::TYPE,
+                            &key,
+                            committed.version as i64,
+                        )
+                        .await
+                        .map_err(|e| CommandError::Store(e.to_string()))?;
+                    return Ok(committed);
+                }
+                Err(e) => return Err(e),
             }
         }
     }
@@ -236,5 +266,6 @@ where
         state,
         version: current + appended,
         appended,
+        position: None,
     })
 }

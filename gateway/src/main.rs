@@ -8,6 +8,7 @@ use lianxi_domain::values::{AccountId, XiaoquId};
 use lianxi_domain::Role;
 use lianxi_gateway::db::{self, Database, NewAccount, NewXiaoqu, PoolSettings, Scope};
 use lianxi_gateway::{auth, server, telemetry};
+use lianxi_projections::{checkpoint, feed, RunnerSettings};
 use uuid::Uuid;
 
 #[derive(Debug, Parser)]
@@ -51,6 +52,12 @@ enum Command {
         /// Address to listen on.
         #[arg(long, env = "LIANXI_LISTEN", default_value = "127.0.0.1:8080")]
         listen: String,
+        /// Most events a projection applies in one transaction.
+        #[arg(long, env = "LIANXI_PROJECTION_BATCH_SIZE", default_value_t = 500)]
+        projection_batch_size: u32,
+        /// SQLite only: how long a projection lease lasts unless renewed (ms).
+        #[arg(long, env = "LIANXI_PROJECTION_LEASE_MS", default_value_t = 10_000)]
+        projection_lease_ms: u64,
     },
     /// Apply pending database migrations and exit.
     Migrate,
@@ -58,6 +65,22 @@ enum Command {
     Admin {
         #[command(subcommand)]
         command: Admin,
+    },
+    /// Inspect and rebuild the read models.
+    Projections {
+        #[command(subcommand)]
+        command: Projections,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum Projections {
+    /// Each projection's position in the event feed and how far behind it is.
+    Status,
+    /// Rebuild read models from the first event (all, or the one named).
+    Rebuild {
+        /// A projection name, as listed by `status`.
+        name: Option<String>,
     },
 }
 
@@ -129,14 +152,26 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!("migrations applied ({})", db.kind());
             Ok(())
         }
-        Command::Serve { listen } => serve(db.clone(), &listen).await,
+        Command::Serve {
+            listen,
+            projection_batch_size,
+            projection_lease_ms,
+        } => {
+            let settings = RunnerSettings {
+                batch_size: i64::from(projection_batch_size.max(1)),
+                lease: std::time::Duration::from_millis(projection_lease_ms.max(100)),
+                ..RunnerSettings::default()
+            };
+            serve(db.clone(), &listen, settings).await
+        }
         Command::Admin { command } => admin(&db, command).await,
+        Command::Projections { command } => projections(&db, command).await,
     };
     db.close().await;
     result
 }
 
-async fn serve(db: Database, listen: &str) -> Result<(), String> {
+async fn serve(db: Database, listen: &str, settings: RunnerSettings) -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
@@ -144,9 +179,91 @@ async fn serve(db: Database, listen: &str) -> Result<(), String> {
     tracing::info!(%addr, store = db.kind(), "lianxi is listening");
     // One plain line on stdout for scripts and tests that start the binary.
     println!("lianxi listening on http://{addr}");
-    server::serve(listener, server::state(db), server::shutdown_signal())
-        .await
-        .map_err(|e| format!("server error: {e}"))
+    let service = server::Service::start(db, settings);
+    let served = server::serve(listener, service.state.clone(), server::shutdown_signal()).await;
+    service.stop().await;
+    served.map_err(|e| format!("server error: {e}"))
+}
+
+async fn projections(db: &Database, command: Projections) -> Result<(), String> {
+    let store = db.store();
+    let known = server::projections();
+    match command {
+        Projections::Status => {
+            for projection in &known {
+                checkpoint::ensure(&store, projection.name())
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+            println!(
+                "{:<20} {:>14} {:>12} {:>10} {:>10}",
+                "projection", "position", "applied", "lag", "lag_ms"
+            );
+            let now = chrono::Utc::now();
+            for c in checkpoint::all(&store).await.map_err(|e| e.to_string())? {
+                let lag = feed::lag(&store, c.position)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let lag_ms = lag
+                    .oldest_recorded_at
+                    .map(|t| (now - t).num_milliseconds().max(0))
+                    .unwrap_or(0);
+                println!(
+                    "{:<20} {:>14} {:>12} {:>10} {:>10}",
+                    c.name,
+                    format!(
+                        "{}.{}",
+                        c.position.transaction_id, c.position.global_position
+                    ),
+                    c.events_applied,
+                    lag.events,
+                    lag_ms
+                );
+            }
+            Ok(())
+        }
+        Projections::Rebuild { name } => {
+            let chosen: Vec<_> = known
+                .into_iter()
+                .filter(|p| name.as_deref().is_none_or(|n| n == p.name()))
+                .collect();
+            if chosen.is_empty() {
+                return Err(format!(
+                    "no projection named {:?}",
+                    name.unwrap_or_default()
+                ));
+            }
+            let (_wake, woken) = tokio::sync::watch::channel(0u64);
+            for projection in chosen {
+                let name = projection.name().to_owned();
+                let runner = lianxi_projections::Runner::new(
+                    store.clone(),
+                    projection,
+                    RunnerSettings::default(),
+                    woken.clone(),
+                );
+                // A stopped instance's SQLite lease runs out on its own: wait for it.
+                let give_up = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+                loop {
+                    match runner.rebuild().await.map_err(|e| e.to_string())? {
+                        Some(n) => {
+                            println!("{name}: rebuilt from {n} events");
+                            break;
+                        }
+                        None if tokio::time::Instant::now() < give_up => {
+                            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+                        }
+                        None => {
+                            return Err(format!(
+                                "{name} is being run by a serving instance; stop it and run the rebuild again"
+                            ))
+                        }
+                    }
+                }
+            }
+            Ok(())
+        }
+    }
 }
 
 async fn admin(db: &Database, command: Admin) -> Result<(), String> {

@@ -6,7 +6,9 @@ use lianxi_domain::values::{AccountId, PartyRole, Respondent};
 use lianxi_domain::Role;
 use sha2::{Digest, Sha256};
 
-use crate::db::AccountRecord;
+use lianxi_projections::grievance_list::Audience;
+
+use crate::db::{AccountRecord, Scope};
 
 /// Whether `caller`, already known to have the grievance's xiaoqu in scope,
 /// may see it.
@@ -37,6 +39,48 @@ pub fn can_view(caller: &AccountRecord, grievance: &GrievanceState) -> bool {
             .tier()
             .is_some_and(|tier| grievance.tier >= tier),
         Role::Admin | Role::System => false,
+    }
+}
+
+/// The list audience matching [`can_view`] (plus the scope check): what
+/// `caller` sees in lists is exactly what they could open one by one.
+pub fn audience(caller: &AccountRecord) -> Audience {
+    let xiaoqu = match &caller.scope {
+        Scope::Xiaoqu(x) => Some(x.0),
+        _ => None,
+    };
+    let party = |party: &str, respondent: Option<&str>, filer: Option<AccountId>| match xiaoqu {
+        Some(x) => Audience::Party {
+            xiaoqu: x,
+            party: party.to_owned(),
+            respondent: respondent.map(str::to_owned),
+            filer: filer.map(|f| f.0),
+        },
+        None => Audience::Nothing,
+    };
+    match caller.role {
+        Role::Resident => Audience::Follower(caller.id.0),
+        Role::SupervisoryCommittee => party("supervisory_committee", None, Some(caller.id)),
+        Role::PropertyCompany => party("property_company", Some("property_company"), None),
+        Role::OwnersCommittee => party("owners_committee", Some("owners_committee"), None),
+        Role::MicroOrganization => party("micro_organization", None, None),
+        Role::PartyBranch => xiaoqu.map_or(Audience::Nothing, Audience::Xiaoqu),
+        Role::Community | Role::Street | Role::District => {
+            match (&caller.scope, caller.role.tier()) {
+                (Scope::Unit(unit), Some(tier)) => Audience::Tier {
+                    unit_column: match caller.role {
+                        Role::Community => "community",
+                        Role::Street => "street",
+                        _ => "district",
+                    },
+                    unit: unit.clone(),
+                    min_tier_rank: tier as i64,
+                },
+                _ => Audience::Nothing,
+            }
+        }
+        Role::Auditor => Audience::Everything,
+        Role::Admin | Role::System => Audience::Nothing,
     }
 }
 

@@ -1,1 +1,23 @@
-//! Read models built from the event feed.
+//! Read models built from the global event feed, and the runner that keeps
+//! them current.
+//!
+//! - [`store`]: the two stores and SQL shared between them.
+//! - [`feed`]: the global feed in commit-safe order.
+//! - [`checkpoint`]: where each projection stands, with its fencing epoch.
+//! - [`runner`]: one active runner per projection across all instances.
+//! - [`grievance_list`]: the grievance list and detail read model, and its queries.
+//!
+//! Architecture invariant: no business rules here. Views are folds of events
+//! (the grievance list reuses the aggregate's own `apply`); who may see what
+//! arrives as an [`grievance_list::Audience`] decided by the gateway.
+#![forbid(unsafe_code)]
+
+pub mod checkpoint;
+pub mod feed;
+pub mod grievance_list;
+pub mod runner;
+pub mod store;
+
+pub use feed::{FeedEvent, Position};
+pub use runner::{Projection, Runner, RunnerSettings};
+pub use store::{Store, StoreError};

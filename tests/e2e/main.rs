@@ -4,4 +4,5 @@ mod access;
 mod concurrency;
 mod durability;
 mod lifecycle;
+mod projections;
 mod refusals;

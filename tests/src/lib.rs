@@ -251,29 +251,56 @@ impl Cast {
     }
 }
 
-/// The real application, served in-process on an ephemeral port.
+/// The real application, served in-process on an ephemeral port, with its
+/// projection runners.
 #[derive(Debug)]
 pub struct Server {
     pub base: String,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     handle: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    service: Option<lianxi_gateway::server::Service>,
+}
+
+/// Runner settings for tests: quick polls and short leases.
+pub fn quick_runners() -> lianxi_projections::RunnerSettings {
+    lianxi_projections::RunnerSettings {
+        batch_size: 100,
+        poll_interval: Duration::from_millis(50),
+        standby_interval: Duration::from_millis(50),
+        lease: Duration::from_millis(500),
+    }
 }
 
 impl Server {
     pub async fn start(db: &Database) -> Server {
+        Self::start_with(db, true).await
+    }
+
+    /// With `runners == false` the read models stay where they are unless
+    /// the test runs projection runners itself.
+    pub async fn start_with(db: &Database, runners: bool) -> Server {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind port 0");
         let addr = listener.local_addr().expect("local address");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let state = lianxi_gateway::server::state(db.clone());
-        let handle = tokio::spawn(lianxi_gateway::server::serve(listener, state, async {
-            let _ = rx.await;
-        }));
+        let service = if runners {
+            lianxi_gateway::server::Service::start(db.clone(), quick_runners())
+        } else {
+            lianxi_gateway::server::Service::without_runners(db.clone())
+        };
+        let handle = tokio::spawn(lianxi_gateway::server::serve(
+            listener,
+            service.state.clone(),
+            async {
+                let _ = rx.await;
+            },
+        ));
         Server {
             base: format!("http://{addr}"),
             shutdown: Some(tx),
             handle: Some(handle),
+            service: Some(service),
         }
     }
 
@@ -283,6 +310,9 @@ impl Server {
         }
         if let Some(handle) = self.handle.take() {
             let _ = handle.await;
+        }
+        if let Some(service) = self.service.take() {
+            service.stop().await;
         }
     }
 }

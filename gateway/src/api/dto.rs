@@ -233,6 +233,44 @@ pub struct CommandResponse {
     pub version: u64,
     pub status: StatusDto,
     pub tier: TierDto,
+    /// Feed position of this change; pass it as `min_position` to a list to
+    /// read your own write.
+    pub position: Option<String>,
+}
+
+/// Filters and paging of `GET /api/v1/grievances`.
+#[derive(Clone, Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    pub xiaoqu: Option<Uuid>,
+    pub status: Option<StatusDto>,
+    pub category: Option<CategoryDto>,
+    pub respondent: Option<RespondentDto>,
+    pub tier: Option<TierDto>,
+    pub assigned_party: Option<PartyDto>,
+    /// Filed at or after this instant (RFC 3339).
+    pub filed_from: Option<DateTime<Utc>>,
+    /// Filed before this instant (RFC 3339).
+    pub filed_to: Option<DateTime<Utc>>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Page size, 1–200 (default 50).
+    pub limit: Option<u32>,
+    /// Wait (up to 2 s) until the list reflects this position (from a command's answer).
+    pub min_position: Option<String>,
+}
+
+/// A page of grievances, newest filed first.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct GrievancePage {
+    pub items: Vec<GrievanceView>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+    /// How far into the event feed the list is.
+    pub position: String,
+    /// False when `min_position` was not reached within the wait.
+    pub caught_up: bool,
 }
 
 /// A grievance as the caller may see it.

@@ -137,6 +137,31 @@ impl ApiError {
         e
     }
 
+    /// 400: a query parameter is not acceptable.
+    pub fn bad_query(name: &str, reason: &str) -> Self {
+        let mut e = Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-query",
+            "A query parameter is invalid",
+        );
+        e.detail = Some(format!("{name}: {reason}"));
+        e.errors.push(FieldProblem {
+            field: name.to_owned(),
+            reason: reason.to_owned(),
+        });
+        e
+    }
+
+    pub fn from_store(e: lianxi_projections::StoreError) -> Self {
+        tracing::error!(error = %e, "read model error");
+        match e {
+            lianxi_projections::StoreError::Sqlx(
+                sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed,
+            ) => Self::unavailable("the store is not reachable"),
+            _ => Self::internal(),
+        }
+    }
+
     pub fn unauthorized(detail: &str) -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,

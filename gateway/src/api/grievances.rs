@@ -9,13 +9,16 @@ use lianxi_domain::values::{
     Attachment, Comment, Description, GrievanceId, Label, Location, MediaType, PartyRole, Reason,
     Sha256Hex, Statement, Title, ValueError,
 };
-use lianxi_domain::{Actor, GrievanceAction, GrievanceCommand};
+use lianxi_domain::{Actor, GrievanceAction, GrievanceCommand, Status};
+use lianxi_projections::checkpoint;
+use lianxi_projections::grievance_list::{self, Cursor, ListFilter};
+use lianxi_projections::Position;
 use serde_json::Value;
 use uuid::Uuid;
 
 use super::dto::*;
 use super::error::{ApiError, FieldProblem, Problem};
-use super::json::{ApiJson, OptionalJson};
+use super::json::{ApiJson, ApiQuery, OptionalJson};
 use super::request_id::RequestId;
 use super::AppState;
 use crate::auth::Caller;
@@ -132,6 +135,7 @@ fn command_response(
         version: committed.version as u64,
         status: state.status.into(),
         tier: state.tier.into(),
+        position: committed.position.map(format_position),
     };
     let mut response = (status, Json(body)).into_response();
     response
@@ -268,30 +272,15 @@ pub async fn file(
     Ok(response)
 }
 
-/// Read one grievance.
-#[utoipa::path(
-    get, path = "/api/v1/grievances/{id}", tag = "grievances",
-    params(("id" = Uuid, Path, description = "Grievance id")),
-    responses(
-        (status = 200, description = "The grievance", body = GrievanceView, headers(("ETag" = String))),
-        (status = 401, description = "No or bad token", body = Problem, content_type = PROBLEM),
-        (status = 404, description = "No such grievance visible to the caller", body = Problem, content_type = PROBLEM),
-    ),
-    security(("bearer" = []))
-)]
-pub async fn get(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    let id = parse_id(&id)?;
-    let (g, version) = visible(&state, &caller, id).await?;
-    let filer = if policy::sees_filer_identity(&caller.0, &g) {
+/// A grievance as `caller` may see it: the filer pseudonymised for those who
+/// may not know who filed.
+fn view(caller: &Caller, g: &GrievanceState, version: usize) -> GrievanceView {
+    let filer = if policy::sees_filer_identity(&caller.0, g) {
         g.filer.to_string()
     } else {
         policy::pseudonym(g.filer)
     };
-    let view = GrievanceView {
+    GrievanceView {
         id: g.id.0,
         version: version as u64,
         xiaoqu: g.xiaoqu.0,
@@ -335,7 +324,144 @@ pub async fn get(
         merged_into: g.merged_into.map(|m| m.0),
         duplicates: g.duplicates.iter().map(|d| d.grievance.0).collect(),
         last_changed_at: g.last_changed_at,
+    }
+}
+
+/// List the grievances the caller may see, newest first.
+#[utoipa::path(
+    get, path = "/api/v1/grievances", tag = "grievances",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page of grievances", body = GrievancePage),
+        (status = 400, description = "A query parameter is invalid", body = Problem, content_type = PROBLEM),
+        (status = 401, description = "No or bad token", body = Problem, content_type = PROBLEM),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> Result<Json<GrievancePage>, ApiError> {
+    let limit = i64::from(query.limit.unwrap_or(DEFAULT_PAGE));
+    if !(1..=i64::from(MAX_PAGE)).contains(&limit) {
+        return Err(ApiError::bad_query(
+            "limit",
+            &format!("must be between 1 and {MAX_PAGE}"),
+        ));
+    }
+    let cursor = query
+        .cursor
+        .as_deref()
+        .map(|c| {
+            Cursor::decode(c)
+                .ok_or_else(|| ApiError::bad_query("cursor", "is not a cursor this service issued"))
+        })
+        .transpose()?;
+    let min_position = query
+        .min_position
+        .as_deref()
+        .map(|p| {
+            parse_position(p).ok_or_else(|| {
+                ApiError::bad_query("min_position", "must be a position such as \"0.42\"")
+            })
+        })
+        .transpose()?;
+    let store = state.db.store();
+    let (position, caught_up) = reached(&store, grievance_list::NAME, min_position).await?;
+    let filter = ListFilter {
+        xiaoqu: query.xiaoqu,
+        status: query.status.map(|s| Status::from(s).as_str().to_owned()),
+        category: query.category.map(|c| wire(&c)),
+        respondent: query.respondent.map(|r| wire(&r)),
+        tier: query.tier.map(|t| wire(&t)),
+        assigned_party: query.assigned_party.map(|p| wire(&p)),
+        filed_from: query.filed_from,
+        filed_to: query.filed_to,
     };
+    let audience = policy::audience(&caller.0);
+    let page = grievance_list::list(&store, &audience, &filter, cursor, limit)
+        .await
+        .map_err(ApiError::from_store)?;
+    Ok(Json(GrievancePage {
+        items: page
+            .items
+            .iter()
+            .map(|(g, v)| view(&caller, g, *v as usize))
+            .collect(),
+        next_cursor: page.next.map(|c| c.encode()),
+        position: format_position(position),
+        caught_up,
+    }))
+}
+
+const DEFAULT_PAGE: u32 = 50;
+const MAX_PAGE: u32 = 200;
+
+fn wire<T: serde::Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(Value::String(s)) => s,
+        _ => String::new(),
+    }
+}
+
+/// Positions travel as `"<transaction>.<global position>"`.
+pub fn format_position(p: Position) -> String {
+    format!("{}.{}", p.transaction_id, p.global_position)
+}
+
+fn parse_position(text: &str) -> Option<Position> {
+    let (tx, pos) = text.split_once('.')?;
+    Some(Position {
+        transaction_id: tx.parse().ok()?,
+        global_position: pos.parse().ok()?,
+    })
+}
+
+/// Where the projection stands; waits up to two seconds for it to reach `min`.
+async fn reached(
+    store: &lianxi_projections::Store,
+    projection: &str,
+    min: Option<Position>,
+) -> Result<(Position, bool), ApiError> {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        let at = checkpoint::load(store, projection)
+            .await
+            .map_err(ApiError::from_store)?
+            .position;
+        let Some(min) = min else {
+            return Ok((at, true));
+        };
+        if at >= min {
+            return Ok((at, true));
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Ok((at, false));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+/// Read one grievance.
+#[utoipa::path(
+    get, path = "/api/v1/grievances/{id}", tag = "grievances",
+    params(("id" = Uuid, Path, description = "Grievance id")),
+    responses(
+        (status = 200, description = "The grievance", body = GrievanceView, headers(("ETag" = String))),
+        (status = 401, description = "No or bad token", body = Problem, content_type = PROBLEM),
+        (status = 404, description = "No such grievance visible to the caller", body = Problem, content_type = PROBLEM),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    let (g, version) = visible(&state, &caller, id).await?;
+    let view = view(&caller, &g, version);
     let mut response = Json(view).into_response();
     response.headers_mut().insert(header::ETAG, etag(version));
     Ok(response)

@@ -2,8 +2,9 @@
 //! and every error names the field.
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header::CONTENT_TYPE;
+use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
@@ -91,6 +92,34 @@ where
             return Err(ApiError::unsupported_media_type());
         }
         parse_json(&bytes).map(OptionalJson)
+    }
+}
+
+/// Query parameters, refused with the parameter's name when invalid.
+#[derive(Debug)]
+pub struct ApiQuery<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ApiQuery<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        let query = parts.uri.query().unwrap_or_default();
+        let deserializer =
+            serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(deserializer)
+            .map(ApiQuery)
+            .map_err(|e| {
+                let path = e.path().to_string();
+                let field = (path != "." && !path.is_empty()).then_some(path);
+                ApiError::bad_query(
+                    field.as_deref().unwrap_or("query"),
+                    &e.into_inner().to_string(),
+                )
+            })
     }
 }
 

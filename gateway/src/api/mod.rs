@@ -37,7 +37,7 @@ pub struct AppState {
 /// The whole application as a router, ready to serve or to test.
 pub fn app(state: AppState) -> Router {
     let api = Router::new()
-        .route("/grievances", post(grievances::file))
+        .route("/grievances", post(grievances::file).get(grievances::list))
         .route("/grievances/{id}", get(grievances::get))
         .route("/grievances/{id}/events", get(grievances::events))
         .route("/grievances/{id}/accept", post(grievances::accept))

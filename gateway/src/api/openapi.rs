@@ -19,6 +19,7 @@ use super::{grievances, health};
         health::healthz,
         health::readyz,
         grievances::file,
+        grievances::list,
         grievances::get,
         grievances::events,
         grievances::accept,

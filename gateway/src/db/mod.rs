@@ -154,6 +154,14 @@ impl Database {
         }
     }
 
+    /// The same pools, as the projections crate sees them.
+    pub fn store(&self) -> lianxi_projections::Store {
+        match self {
+            Database::Postgres(pool) => lianxi_projections::Store::Postgres(pool.clone()),
+            Database::Sqlite(pool) => lianxi_projections::Store::Sqlite(pool.clone()),
+        }
+    }
+
     pub async fn close(&self) {
         match self {
             Database::Postgres(pool) => pool.close().await,

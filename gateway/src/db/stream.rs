@@ -20,6 +20,47 @@ pub struct StoredEvent {
 }
 
 impl Database {
+    /// The feed position of one event, to tell callers how far read models must be.
+    pub async fn position_of(
+        &self,
+        aggregate_type: &str,
+        aggregate_id: &str,
+        sequence: i64,
+    ) -> Result<Option<lianxi_projections::Position>, DbError> {
+        let row = match self {
+            Database::Postgres(pool) => sqlx::query(
+                "SELECT transaction_id::text::bigint AS transaction_id, global_position FROM events \
+                  WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence = $3",
+            )
+            .bind(aggregate_type)
+            .bind(aggregate_id)
+            .bind(sequence)
+            .fetch_optional(pool)
+            .await?
+            .map(|r| (r.try_get("transaction_id"), r.try_get("global_position"))),
+            Database::Sqlite(pool) => sqlx::query(
+                "SELECT 0 AS transaction_id, global_position FROM events \
+                  WHERE aggregate_type = ? AND aggregate_id = ? AND sequence = ?",
+            )
+            .bind(aggregate_type)
+            .bind(aggregate_id)
+            .bind(sequence)
+            .fetch_optional(pool)
+            .await?
+            .map(|r| (r.try_get("transaction_id"), r.try_get("global_position"))),
+        };
+        match row {
+            Some((Ok(transaction_id), Ok(global_position))) => {
+                Ok(Some(lianxi_projections::Position {
+                    transaction_id,
+                    global_position,
+                }))
+            }
+            Some((Err(e), _)) | Some((_, Err(e))) => Err(e.into()),
+            None => Ok(None),
+        }
+    }
+
     /// The events of one stream in sequence order.
     pub async fn stream(
         &self,

@@ -1,0 +1,134 @@
+//! The global event feed in commit-safe order.
+//!
+//! PostgreSQL assigns `global_position` at INSERT, but transactions commit
+//! out of order: a reader doing `position > last` could skip a late commit
+//! forever. Readers therefore take only events of transactions older than
+//! every transaction still running (`transaction_id < pg_snapshot_xmin(…)`)
+//! and order by `(transaction_id, global_position)`. SQLite has one writer at
+//! a time, so `global_position` is commit order and `transaction_id` is 0.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::types::Json;
+use sqlx::Row;
+
+use crate::on_store;
+use crate::store::{Store, StoreError};
+
+/// A place in the feed: after the event at this position.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Position {
+    pub transaction_id: i64,
+    pub global_position: i64,
+}
+
+/// One event of the global feed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FeedEvent {
+    pub position: Position,
+    pub aggregate_type: String,
+    pub aggregate_id: String,
+    pub sequence: i64,
+    pub event_type: String,
+    pub event_version: String,
+    pub payload: Value,
+    pub metadata: Value,
+}
+
+const READ_POSTGRES: &str = "
+SELECT transaction_id::text::bigint AS transaction_id, global_position, aggregate_type, aggregate_id,
+       sequence, event_type, event_version, payload, metadata
+  FROM events
+ WHERE (transaction_id, global_position) > ($1::text::xid8, $2)
+   AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+ ORDER BY transaction_id, global_position
+ LIMIT $3";
+
+const READ_SQLITE: &str = "
+SELECT 0 AS transaction_id, global_position, aggregate_type, aggregate_id,
+       sequence, event_type, event_version, payload, metadata
+  FROM events
+ WHERE global_position > ?1
+ ORDER BY global_position
+ LIMIT ?2";
+
+/// Up to `limit` events after `after`, in commit-safe order.
+pub async fn read_after(
+    store: &Store,
+    after: Position,
+    limit: i64,
+) -> Result<Vec<FeedEvent>, StoreError> {
+    on_store!(store, Store, |pool, pg| {
+        let query = if pg {
+            sqlx::query(READ_POSTGRES)
+                .bind(after.transaction_id.to_string())
+                .bind(after.global_position)
+                .bind(limit)
+        } else {
+            sqlx::query(READ_SQLITE)
+                .bind(after.global_position)
+                .bind(limit)
+        };
+        let rows = query.fetch_all(pool).await?;
+        rows.iter()
+            .map(|r| {
+                let Json(payload): Json<Value> = r.try_get("payload")?;
+                let Json(metadata): Json<Value> = r.try_get("metadata")?;
+                Ok(FeedEvent {
+                    position: Position {
+                        transaction_id: r.try_get("transaction_id")?,
+                        global_position: r.try_get("global_position")?,
+                    },
+                    aggregate_type: r.try_get("aggregate_type")?,
+                    aggregate_id: r.try_get("aggregate_id")?,
+                    sequence: r.try_get("sequence")?,
+                    event_type: r.try_get("event_type")?,
+                    event_version: r.try_get("event_version")?,
+                    payload,
+                    metadata,
+                })
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()
+            .map_err(Into::into)
+    })
+}
+
+/// How far a projection at `at` is behind the feed: the number of readable
+/// events after it, and when the oldest of them was recorded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Lag {
+    pub events: i64,
+    pub oldest_recorded_at: Option<DateTime<Utc>>,
+}
+
+pub async fn lag(store: &Store, at: Position) -> Result<Lag, StoreError> {
+    match store {
+        Store::Postgres(pool) => {
+            let row = sqlx::query(
+                "SELECT count(*) AS events, min(recorded_at) AS oldest FROM events
+                  WHERE (transaction_id, global_position) > ($1::text::xid8, $2)",
+            )
+            .bind(at.transaction_id.to_string())
+            .bind(at.global_position)
+            .fetch_one(pool)
+            .await?;
+            Ok(Lag {
+                events: row.try_get("events")?,
+                oldest_recorded_at: row.try_get("oldest")?,
+            })
+        }
+        Store::Sqlite(pool) => {
+            let row = sqlx::query("SELECT count(*) AS events, min(recorded_at) AS oldest FROM events WHERE global_position > ?")
+                .bind(at.global_position)
+                .fetch_one(pool)
+                .await?;
+            let oldest: Option<String> = row.try_get("oldest")?;
+            Ok(Lag {
+                events: row.try_get("events")?,
+                oldest_recorded_at: oldest
+                    .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+                    .map(|t| t.with_timezone(&Utc)),
+            })
+        }
+    }
+}

@@ -1,0 +1,429 @@
+//! The grievance list and detail read model, and its queries.
+//!
+//! Each row holds the grievance's state as the aggregate's own `apply` folds
+//! it from the events (no second copy of the lifecycle), plus the columns
+//! lists filter and sort on. `grievance_followers` lists who follows each
+//! grievance: its filer and the filers of its duplicates.
+
+use std::collections::hash_map::Entry;
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use base64::Engine;
+use chrono::{DateTime, SubsecRound, Utc};
+use cqrs_es::Aggregate;
+use lianxi_domain::grievance::{Grievance, GrievanceEvent, GrievanceState};
+use serde::Serialize;
+use sqlx::types::Json;
+use sqlx::Row;
+use uuid::Uuid;
+
+use crate::feed::FeedEvent;
+use crate::on_store;
+use crate::runner::Projection;
+use crate::store::{sql, Id, Store, StoreError, Tx};
+
+/// The projection's name (its checkpoint key).
+pub const NAME: &str = "grievance_list";
+
+#[derive(Debug, Default)]
+pub struct GrievanceList;
+
+/// Serialises a domain enum to its wire name (`property_company`, …).
+fn name_of<T: Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        other => other.map(|v| v.to_string()).unwrap_or_default(),
+    }
+}
+
+fn tier_rank(tier: lianxi_domain::values::Tier) -> i64 {
+    tier as i64
+}
+
+struct Row_ {
+    grievance: Grievance,
+    version: i64,
+    last_position: i64,
+    new_followers: Vec<Uuid>,
+}
+
+async fn load_state(tx: &mut Tx<'_>, id: Uuid) -> Result<Option<(Grievance, i64)>, StoreError> {
+    const SELECT: &str = "SELECT state, version FROM grievance_list WHERE id = $1";
+    let row = on_store!(tx, Tx, |conn, pg| {
+        sqlx::query(&sql(pg, SELECT))
+            .bind(Id(id))
+            .fetch_optional(&mut **conn)
+            .await?
+            .map(|r| -> Result<(Grievance, i64), sqlx::Error> {
+                let Json(state): Json<Grievance> = r.try_get("state")?;
+                Ok((state, r.try_get("version")?))
+            })
+            .transpose()?
+    });
+    Ok(row)
+}
+
+const UPSERT: &str = "
+INSERT INTO grievance_list (id, xiaoqu, filer, title, category, respondent, urgency, channel, status, tier,
+    tier_rank, matter_class, responsible_party, assigned_party, rating, escalations, reopenings, merged_into,
+    filed_at, accepted_at, responded_at, resolved_at, last_changed_at, version, last_position, state)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22,
+    $23, $24, $25, $26)
+ON CONFLICT (id) DO UPDATE SET
+    title = excluded.title, status = excluded.status, tier = excluded.tier, tier_rank = excluded.tier_rank,
+    matter_class = excluded.matter_class, responsible_party = excluded.responsible_party,
+    assigned_party = excluded.assigned_party, rating = excluded.rating, escalations = excluded.escalations,
+    reopenings = excluded.reopenings, merged_into = excluded.merged_into, accepted_at = excluded.accepted_at,
+    responded_at = excluded.responded_at, resolved_at = excluded.resolved_at,
+    last_changed_at = excluded.last_changed_at, version = excluded.version,
+    last_position = excluded.last_position, state = excluded.state";
+
+async fn store_row(tx: &mut Tx<'_>, s: &GrievanceState, row: &Row_) -> Result<(), StoreError> {
+    on_store!(tx, Tx, |conn, pg| {
+        sqlx::query(&sql(pg, UPSERT))
+            .bind(Id(s.id.0))
+            .bind(Id(s.xiaoqu.0))
+            .bind(Id(s.filer.0))
+            .bind(s.title.as_str())
+            .bind(name_of(&s.category))
+            .bind(name_of(&s.respondent))
+            .bind(name_of(&s.urgency))
+            .bind(name_of(&s.channel))
+            .bind(s.status.as_str())
+            .bind(name_of(&s.tier))
+            .bind(tier_rank(s.tier))
+            .bind(s.matter_class.as_ref().map(name_of))
+            .bind(s.responsible_party.as_ref().map(name_of))
+            .bind(s.assigned_party.as_ref().map(name_of))
+            .bind(s.rating.as_ref().map(name_of))
+            .bind(i64::from(s.escalations))
+            .bind(i64::from(s.reopenings))
+            .bind(s.merged_into.map(|m| Id(m.0)))
+            .bind(s.filed_at.trunc_subsecs(6))
+            .bind(s.accepted_at)
+            .bind(s.responded_at)
+            .bind(s.resolved_at)
+            .bind(s.last_changed_at)
+            .bind(row.version)
+            .bind(row.last_position)
+            .bind(Json(&row.grievance))
+            .execute(&mut **conn)
+            .await?;
+        for follower in &row.new_followers {
+            sqlx::query(&sql(
+                pg,
+                "INSERT INTO grievance_followers (grievance_id, account_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            ))
+            .bind(Id(s.id.0))
+            .bind(Id(*follower))
+            .execute(&mut **conn)
+            .await?;
+        }
+    });
+    Ok(())
+}
+
+#[async_trait]
+impl Projection for GrievanceList {
+    fn name(&self) -> &str {
+        NAME
+    }
+
+    async fn apply(&self, tx: &mut Tx<'_>, events: &[FeedEvent]) -> Result<(), StoreError> {
+        let grievance_type = <Grievance as Aggregate>::TYPE;
+        let mut rows: HashMap<Uuid, Row_> = HashMap::new();
+        let mut order: Vec<Uuid> = Vec::new();
+        for event in events.iter().filter(|e| e.aggregate_type == grievance_type) {
+            let id = Uuid::parse_str(&event.aggregate_id).map_err(|e| StoreError::Decode {
+                what: format!("grievance id {}", event.aggregate_id),
+                message: e.to_string(),
+            })?;
+            let row = match rows.entry(id) {
+                Entry::Occupied(e) => e.into_mut(),
+                Entry::Vacant(e) => {
+                    let (grievance, version) = load_state(tx, id).await?.unwrap_or_default();
+                    order.push(id);
+                    e.insert(Row_ {
+                        grievance,
+                        version,
+                        last_position: 0,
+                        new_followers: Vec::new(),
+                    })
+                }
+            };
+            if event.sequence <= row.version {
+                // Already applied: a replayed batch changes nothing.
+                continue;
+            }
+            let payload: GrievanceEvent =
+                serde_json::from_value(event.payload.clone()).map_err(|e| StoreError::Decode {
+                    what: format!("{} {} of grievance {id}", event.event_type, event.sequence),
+                    message: e.to_string(),
+                })?;
+            match &payload {
+                GrievanceEvent::GrievanceFiled { filer, .. } => row.new_followers.push(filer.0),
+                GrievanceEvent::DuplicateLinked { filer, .. } => row.new_followers.push(filer.0),
+                _ => {}
+            }
+            row.grievance.apply(payload);
+            row.version = event.sequence;
+            row.last_position = event.position.global_position;
+        }
+        for id in order {
+            let Some(row) = rows.get(&id) else { continue };
+            if let Some(state) = row.grievance.state() {
+                store_row(tx, state, row).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn clear(&self, tx: &mut Tx<'_>) -> Result<(), StoreError> {
+        on_store!(tx, Tx, |conn, _pg| {
+            sqlx::query("DELETE FROM grievance_followers")
+                .execute(&mut **conn)
+                .await?;
+            sqlx::query("DELETE FROM grievance_list")
+                .execute(&mut **conn)
+                .await?;
+        });
+        Ok(())
+    }
+}
+
+/// Whose view a list is: decided by the gateway's authorization policy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Audience {
+    /// Auditors: every grievance.
+    Everything,
+    /// The party branch: every grievance of its xiaoqu.
+    Xiaoqu(Uuid),
+    /// A resident: the grievances they filed or follow as a duplicate's filer.
+    Follower(Uuid),
+    /// A respondent party of a xiaoqu: grievances naming it, or assigned or
+    /// made its responsibility. `filer` also admits what it filed itself.
+    Party {
+        xiaoqu: Uuid,
+        party: String,
+        respondent: Option<String>,
+        filer: Option<Uuid>,
+    },
+    /// A tier: grievances of the xiaoqu whose `unit_column` (community,
+    /// street or district) is `unit`, escalated to at least `min_tier_rank`.
+    Tier {
+        unit_column: &'static str,
+        unit: String,
+        min_tier_rank: i64,
+    },
+    /// Sees nothing.
+    Nothing,
+}
+
+/// Filters of the list endpoint. All optional; values are wire names.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ListFilter {
+    pub xiaoqu: Option<Uuid>,
+    pub status: Option<String>,
+    pub category: Option<String>,
+    pub respondent: Option<String>,
+    pub tier: Option<String>,
+    pub assigned_party: Option<String>,
+    pub filed_from: Option<DateTime<Utc>>,
+    pub filed_to: Option<DateTime<Utc>>,
+}
+
+/// Where a page ends: the last row's `(filed_at, id)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cursor {
+    pub filed_at: DateTime<Utc>,
+    pub id: Uuid,
+}
+
+impl Cursor {
+    pub fn encode(&self) -> String {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!(
+            "{}|{}",
+            self.filed_at.to_rfc3339(),
+            self.id
+        ))
+    }
+
+    pub fn decode(text: &str) -> Option<Cursor> {
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(text)
+            .ok()?;
+        let text = String::from_utf8(bytes).ok()?;
+        let (at, id) = text.split_once('|')?;
+        Some(Cursor {
+            filed_at: DateTime::parse_from_rfc3339(at).ok()?.with_timezone(&Utc),
+            id: Uuid::parse_str(id).ok()?,
+        })
+    }
+}
+
+/// A page of grievances, newest first.
+#[derive(Clone, Debug)]
+pub struct Page {
+    pub items: Vec<(GrievanceState, i64)>,
+    pub next: Option<Cursor>,
+}
+
+enum Arg {
+    Id(Uuid),
+    Text(String),
+    Time(DateTime<Utc>),
+    Int(i64),
+}
+
+/// A WHERE clause with numbered parameters.
+#[derive(Default)]
+struct Where {
+    clauses: Vec<String>,
+    args: Vec<Arg>,
+}
+
+impl Where {
+    fn arg(&mut self, arg: Arg) -> String {
+        self.args.push(arg);
+        format!("${}", self.args.len())
+    }
+
+    fn push(&mut self, clause: String) {
+        self.clauses.push(clause);
+    }
+}
+
+/// Lists grievances visible to `audience`, filtered, newest first.
+pub async fn list(
+    store: &Store,
+    audience: &Audience,
+    filter: &ListFilter,
+    after: Option<Cursor>,
+    limit: i64,
+) -> Result<Page, StoreError> {
+    let mut w = Where::default();
+    match audience {
+        Audience::Everything => {}
+        Audience::Nothing => {
+            return Ok(Page {
+                items: Vec::new(),
+                next: None,
+            })
+        }
+        Audience::Xiaoqu(x) => {
+            let p = w.arg(Arg::Id(*x));
+            w.push(format!("xiaoqu = {p}"));
+        }
+        Audience::Follower(account) => {
+            let p = w.arg(Arg::Id(*account));
+            w.push(format!(
+                "id IN (SELECT grievance_id FROM grievance_followers WHERE account_id = {p})"
+            ));
+        }
+        Audience::Party {
+            xiaoqu,
+            party,
+            respondent,
+            filer,
+        } => {
+            let x = w.arg(Arg::Id(*xiaoqu));
+            let p = w.arg(Arg::Text(party.clone()));
+            let mut any = vec![
+                format!("assigned_party = {p}"),
+                format!("responsible_party = {p}"),
+            ];
+            if let Some(r) = respondent {
+                let r = w.arg(Arg::Text(r.clone()));
+                any.push(format!("respondent = {r}"));
+            }
+            if let Some(f) = filer {
+                let f = w.arg(Arg::Id(*f));
+                any.push(format!("filer = {f}"));
+            }
+            w.push(format!("xiaoqu = {x} AND ({})", any.join(" OR ")));
+        }
+        Audience::Tier {
+            unit_column,
+            unit,
+            min_tier_rank,
+        } => {
+            let u = w.arg(Arg::Text(unit.clone()));
+            let r = w.arg(Arg::Int(*min_tier_rank));
+            w.push(format!(
+                "xiaoqu IN (SELECT id FROM xiaoqu WHERE {unit_column} = {u}) AND tier_rank >= {r}"
+            ));
+        }
+    }
+    if let Some(x) = filter.xiaoqu {
+        let p = w.arg(Arg::Id(x));
+        w.push(format!("xiaoqu = {p}"));
+    }
+    for (column, value) in [
+        ("status", &filter.status),
+        ("category", &filter.category),
+        ("respondent", &filter.respondent),
+        ("tier", &filter.tier),
+        ("assigned_party", &filter.assigned_party),
+    ] {
+        if let Some(v) = value {
+            let p = w.arg(Arg::Text(v.clone()));
+            w.push(format!("{column} = {p}"));
+        }
+    }
+    if let Some(from) = filter.filed_from {
+        let p = w.arg(Arg::Time(from));
+        w.push(format!("filed_at >= {p}"));
+    }
+    if let Some(to) = filter.filed_to {
+        let p = w.arg(Arg::Time(to));
+        w.push(format!("filed_at < {p}"));
+    }
+    if let Some(c) = after {
+        let at = w.arg(Arg::Time(c.filed_at));
+        let id = w.arg(Arg::Id(c.id));
+        w.push(format!("(filed_at, id) < ({at}, {id})"));
+    }
+    let limit_param = w.arg(Arg::Int(limit + 1));
+    let where_sql = if w.clauses.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", w.clauses.join(" AND "))
+    };
+    let text = format!(
+        "SELECT state, version FROM grievance_list {where_sql} ORDER BY filed_at DESC, id DESC LIMIT {limit_param}"
+    );
+    let mut items: Vec<(GrievanceState, i64)> = on_store!(store, Store, |pool, pg| {
+        let text = sql(pg, &text);
+        let mut query = sqlx::query(&text);
+        for arg in &w.args {
+            query = match arg {
+                Arg::Id(v) => query.bind(Id(*v)),
+                Arg::Text(v) => query.bind(v.clone()),
+                Arg::Time(v) => query.bind(*v),
+                Arg::Int(v) => query.bind(*v),
+            };
+        }
+        let rows = query.fetch_all(pool).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let Json(grievance): Json<Grievance> = r.try_get("state")?;
+            let version: i64 = r.try_get("version")?;
+            if let Some(state) = grievance.state() {
+                out.push((state.clone(), version));
+            }
+        }
+        out
+    });
+    let next = if items.len() as i64 > limit {
+        items.truncate(limit as usize);
+        items.last().map(|(s, _)| Cursor {
+            // As stored: PostgreSQL keeps microseconds.
+            filed_at: s.filed_at.trunc_subsecs(6),
+            id: s.id.0,
+        })
+    } else {
+        None
+    };
+    Ok(Page { items, next })
+}

@@ -1,0 +1,359 @@
+//! Runs a projection: exactly one active runner per projection across all
+//! instances, each batch applied in the same transaction as its checkpoint.
+//!
+//! Leadership: PostgreSQL advisory lock on a dedicated connection; SQLite a
+//! renewed lease. Either way the leader bumps the projection's epoch when it
+//! takes over, and every batch commits only if that epoch is still current,
+//! so a runner that lost its lock (paused, partitioned) cannot write.
+
+use std::fmt::Debug;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::Utc;
+use sqlx::postgres::{PgConnection, PgListener};
+use sqlx::{ConnectOptions, Connection};
+use tokio::sync::watch;
+use tracing::{debug, info, warn};
+
+use crate::checkpoint;
+use crate::feed::{self, FeedEvent, Position};
+use crate::store::{Store, StoreError, Tx};
+
+/// A read model fed by the global feed.
+#[async_trait]
+pub trait Projection: Send + Sync + Debug {
+    /// Stable name: the checkpoint's key.
+    fn name(&self) -> &str;
+
+    /// Applies a batch of events (any aggregate type) inside the batch's transaction.
+    async fn apply(&self, tx: &mut Tx<'_>, events: &[FeedEvent]) -> Result<(), StoreError>;
+
+    /// Empties the read model (inside a rebuild's transaction).
+    async fn clear(&self, tx: &mut Tx<'_>) -> Result<(), StoreError>;
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct RunnerSettings {
+    /// Most events per transaction.
+    pub batch_size: i64,
+    /// Fallback poll when no wake-up hint arrives.
+    pub poll_interval: Duration,
+    /// How often a standby runner tries to take over.
+    pub standby_interval: Duration,
+    /// SQLite lease length; renewed at every poll.
+    pub lease: Duration,
+}
+
+impl Default for RunnerSettings {
+    fn default() -> Self {
+        Self {
+            batch_size: 500,
+            poll_interval: Duration::from_millis(500),
+            standby_interval: Duration::from_secs(1),
+            lease: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Proof of leadership while it lasts.
+enum Lead {
+    /// Holds `pg_advisory_lock` for as long as this connection lives.
+    Postgres(PgConnection),
+    Sqlite,
+}
+
+/// Keeps one projection current.
+#[derive(Debug, Clone)]
+pub struct Runner {
+    store: Store,
+    projection: Arc<dyn Projection>,
+    settings: RunnerSettings,
+    /// Changes whenever this instance appended events: a wake-up hint.
+    wake: watch::Receiver<u64>,
+    /// Identifies this runner in SQLite leases.
+    holder: String,
+}
+
+fn lock_key(name: &str) -> String {
+    format!("lianxi.projection.{name}")
+}
+
+impl Runner {
+    pub fn new(
+        store: Store,
+        projection: Arc<dyn Projection>,
+        settings: RunnerSettings,
+        wake: watch::Receiver<u64>,
+    ) -> Self {
+        Self {
+            store,
+            projection,
+            settings,
+            wake,
+            holder: uuid::Uuid::new_v4().to_string(),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        self.projection.name()
+    }
+
+    /// Tries to become the projection's one active runner.
+    async fn try_lead(&self) -> Result<Option<(Lead, i64)>, StoreError> {
+        let name = self.projection.name();
+        match &self.store {
+            Store::Postgres(pool) => {
+                let mut conn = pool.connect_options().connect().await?;
+                let locked: bool =
+                    sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtext($1)::bigint)")
+                        .bind(lock_key(name))
+                        .fetch_one(&mut conn)
+                        .await?;
+                if !locked {
+                    conn.close().await.ok();
+                    return Ok(None);
+                }
+                let epoch = checkpoint::claim(&self.store, name).await?;
+                Ok(Some((Lead::Postgres(conn), epoch)))
+            }
+            Store::Sqlite(_) => {
+                let now = Utc::now();
+                let until = now + self.settings.lease;
+                let epoch = checkpoint::lease(&self.store, name, &self.holder, now, until).await?;
+                Ok(epoch.map(|e| (Lead::Sqlite, e)))
+            }
+        }
+    }
+
+    /// Whether this runner still leads (the lock connection lives, the lease renews).
+    async fn still_leading(&self, lead: &mut Lead, epoch: i64) -> Result<bool, StoreError> {
+        match lead {
+            Lead::Postgres(conn) => Ok(conn.ping().await.is_ok()),
+            Lead::Sqlite => {
+                let now = Utc::now();
+                let until = now + self.settings.lease;
+                let renewed = checkpoint::lease(
+                    &self.store,
+                    self.projection.name(),
+                    &self.holder,
+                    now,
+                    until,
+                )
+                .await?;
+                Ok(renewed == Some(epoch))
+            }
+        }
+    }
+
+    async fn step_down(&self, lead: Lead) {
+        match lead {
+            Lead::Postgres(conn) => {
+                conn.close().await.ok();
+            }
+            Lead::Sqlite => {
+                checkpoint::release(&self.store, self.projection.name(), &self.holder)
+                    .await
+                    .ok();
+            }
+        }
+    }
+
+    /// Applies one batch and its checkpoint in one transaction.
+    async fn apply_batch(&self, epoch: i64, events: &[FeedEvent]) -> Result<Position, StoreError> {
+        let Some(last) = events.last().map(|e| e.position) else {
+            return Err(StoreError::Decode {
+                what: "batch".into(),
+                message: "empty".into(),
+            });
+        };
+        let name = self.projection.name();
+        let count = events.len() as i64;
+        match &self.store {
+            Store::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                let mut t = Tx::Postgres(&mut tx);
+                checkpoint::advance(&mut t, name, epoch, last, count).await?;
+                self.projection.apply(&mut t, events).await?;
+                tx.commit().await?;
+            }
+            Store::Sqlite(pool) => {
+                let mut tx = pool.begin().await?;
+                let mut t = Tx::Sqlite(&mut tx);
+                checkpoint::advance(&mut t, name, epoch, last, count).await?;
+                self.projection.apply(&mut t, events).await?;
+                tx.commit().await?;
+            }
+        }
+        Ok(last)
+    }
+
+    /// Applies batches until the feed is exhausted, as the leader at `epoch`.
+    /// Returns the number of events applied.
+    async fn drain(&self, epoch: i64) -> Result<u64, StoreError> {
+        let mut at = checkpoint::load(&self.store, self.projection.name())
+            .await?
+            .position;
+        let mut applied = 0u64;
+        loop {
+            let events = feed::read_after(&self.store, at, self.settings.batch_size).await?;
+            if events.is_empty() {
+                return Ok(applied);
+            }
+            at = self.apply_batch(epoch, &events).await?;
+            applied += events.len() as u64;
+        }
+    }
+
+    /// Takes the lead once and applies everything readable now; for the
+    /// command line and tests. `Ok(None)` when another runner leads.
+    pub async fn catch_up(&self) -> Result<Option<u64>, StoreError> {
+        let Some((lead, epoch)) = self.try_lead().await? else {
+            return Ok(None);
+        };
+        let result = self.drain(epoch).await;
+        self.step_down(lead).await;
+        result.map(Some)
+    }
+
+    /// Rebuilds the read model from the start of the feed: empties it and
+    /// resets the checkpoint in one transaction, then catches up. Readers see
+    /// the model fill up again; the swap-in-place variant is future work.
+    pub async fn rebuild(&self) -> Result<Option<u64>, StoreError> {
+        let Some((lead, epoch)) = self.try_lead().await? else {
+            return Ok(None);
+        };
+        let name = self.projection.name();
+        let reset = async {
+            match &self.store {
+                Store::Postgres(pool) => {
+                    let mut tx = pool.begin().await?;
+                    let mut t = Tx::Postgres(&mut tx);
+                    checkpoint::advance(&mut t, name, epoch, Position::default(), 0).await?;
+                    checkpoint::reset(&mut t, name).await?;
+                    self.projection.clear(&mut t).await?;
+                    tx.commit().await?;
+                }
+                Store::Sqlite(pool) => {
+                    let mut tx = pool.begin().await?;
+                    let mut t = Tx::Sqlite(&mut tx);
+                    checkpoint::advance(&mut t, name, epoch, Position::default(), 0).await?;
+                    checkpoint::reset(&mut t, name).await?;
+                    self.projection.clear(&mut t).await?;
+                    tx.commit().await?;
+                }
+            }
+            Ok::<(), StoreError>(())
+        };
+        let result = match reset.await {
+            Ok(()) => self.drain(epoch).await,
+            Err(e) => Err(e),
+        };
+        self.step_down(lead).await;
+        result.map(Some)
+    }
+
+    /// Runs until `shutdown` turns true: stands by while another runner
+    /// leads, takes over when it can, and keeps the projection current.
+    pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
+        let name = self.projection.name().to_owned();
+        let mut listener = match &self.store {
+            Store::Postgres(pool) => match PgListener::connect_with(pool).await {
+                Ok(mut l) => match l.listen("lianxi_events").await {
+                    Ok(()) => Some(l),
+                    Err(e) => {
+                        warn!(projection = %name, error = %e, "cannot LISTEN; polling only");
+                        None
+                    }
+                },
+                Err(e) => {
+                    warn!(projection = %name, error = %e, "cannot LISTEN; polling only");
+                    None
+                }
+            },
+            Store::Sqlite(_) => None,
+        };
+        while !*shutdown.borrow() {
+            let lead = match self.try_lead().await {
+                Ok(Some(lead)) => lead,
+                Ok(None) => {
+                    debug!(projection = %name, "standing by: another runner leads");
+                    wait(&mut shutdown, self.settings.standby_interval).await;
+                    continue;
+                }
+                Err(e) => {
+                    warn!(projection = %name, error = %e, "cannot take the lead");
+                    wait(&mut shutdown, self.settings.standby_interval).await;
+                    continue;
+                }
+            };
+            let (mut lead, epoch) = lead;
+            info!(projection = %name, epoch, "leading the projection");
+            loop {
+                if *shutdown.borrow() {
+                    break;
+                }
+                match self.still_leading(&mut lead, epoch).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        warn!(projection = %name, epoch, "lost the lead");
+                        break;
+                    }
+                    Err(e) => {
+                        warn!(projection = %name, error = %e, "cannot confirm the lead");
+                        break;
+                    }
+                }
+                match self.drain(epoch).await {
+                    Ok(n) if n > 0 => debug!(projection = %name, events = n, "applied"),
+                    Ok(_) => {}
+                    Err(StoreError::Fenced(_)) => {
+                        warn!(projection = %name, epoch, "fenced out by a newer runner");
+                        break;
+                    }
+                    Err(e) => {
+                        warn!(projection = %name, error = %e, "batch failed; retrying");
+                        wait(&mut shutdown, self.settings.poll_interval).await;
+                        continue;
+                    }
+                }
+                // Sleep until a hint (this instance appended, or NOTIFY) or the poll interval.
+                tokio::select! {
+                    _ = changed(&mut self.wake) => {}
+                    _ = notified(&mut listener) => {}
+                    _ = tokio::time::sleep(self.settings.poll_interval) => {}
+                    _ = shutdown.changed() => {}
+                }
+            }
+            self.step_down(lead).await;
+        }
+        info!(projection = %name, "projection runner stopped");
+    }
+}
+
+async fn notified(listener: &mut Option<PgListener>) {
+    match listener {
+        Some(l) => {
+            if l.try_recv().await.is_err() {
+                // The listener reconnects on the next call; fall back to polling meanwhile.
+                std::future::pending::<()>().await;
+            }
+        }
+        None => std::future::pending::<()>().await,
+    }
+}
+
+/// Completes when this instance appended events; never, once the log is gone.
+async fn changed(wake: &mut watch::Receiver<u64>) {
+    if wake.changed().await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+async fn wait(shutdown: &mut watch::Receiver<bool>, duration: Duration) {
+    tokio::select! {
+        _ = tokio::time::sleep(duration) => {}
+        _ = shutdown.changed() => {}
+    }
+}
