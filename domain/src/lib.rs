@@ -5,6 +5,7 @@
 //!   cannot hold an invalid value.
 //! - [`actor`]: who issues a command (`Actor`, `Role`).
 //! - [`services`]: the clock and the per-xiaoqu policy injected into `handle`.
+//! - [`deadline`]: stages, deadlines and the windows that set them.
 //! - [`grievance`]: the `Grievance` aggregate (诉求) and its lifecycle.
 //!
 //! Architecture invariant: this crate performs no IO and reads no clock or
@@ -12,6 +13,7 @@
 #![forbid(unsafe_code)]
 
 pub mod actor;
+pub mod deadline;
 pub mod grievance;
 pub mod services;
 pub mod values;

@@ -5,6 +5,8 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, TimeDelta, Utc};
 
+use crate::deadline::DeadlinePolicy;
+
 /// The source of "now". Aggregates never read the system clock themselves.
 pub trait Clock: Send + Sync + std::fmt::Debug {
     fn now(&self) -> DateTime<Utc>;
@@ -42,16 +44,19 @@ impl Clock for FixedClock {
 }
 
 /// Configurable grievance rules (DOMAIN.md defaults).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GrievancePolicy {
     /// How long after resolution the filer may ask to reopen.
     pub reopen_window: TimeDelta,
+    /// Stage deadlines.
+    pub deadlines: DeadlinePolicy,
 }
 
 impl Default for GrievancePolicy {
     fn default() -> Self {
         Self {
             reopen_window: TimeDelta::days(15),
+            deadlines: DeadlinePolicy::default(),
         }
     }
 }

@@ -6,6 +6,7 @@
 //! - [`db`]: connection to PostgreSQL or SQLite, migrations, accounts, stream reads.
 //! - [`auth`]: bearer tokens and the `Caller` extractor.
 //! - [`policy`]: who may see what.
+//! - [`scheduler`]: escalates grievances whose deadline passed, exactly once.
 //! - [`server`]: serving with graceful shutdown; [`telemetry`]: logs.
 //!
 //! Architecture invariant: this is the only crate that knows HTTP and JSON DTOs.
@@ -16,6 +17,7 @@ pub mod auth;
 pub mod db;
 pub mod event_log;
 pub mod policy;
+pub mod scheduler;
 pub mod server;
 pub mod telemetry;
 

@@ -157,10 +157,13 @@ async fn run(cli: Cli) -> Result<(), String> {
             projection_batch_size,
             projection_lease_ms,
         } => {
-            let settings = RunnerSettings {
-                batch_size: i64::from(projection_batch_size.max(1)),
-                lease: std::time::Duration::from_millis(projection_lease_ms.max(100)),
-                ..RunnerSettings::default()
+            let settings = server::Background {
+                runners: RunnerSettings {
+                    batch_size: i64::from(projection_batch_size.max(1)),
+                    lease: std::time::Duration::from_millis(projection_lease_ms.max(100)),
+                    ..RunnerSettings::default()
+                },
+                ..server::Background::default()
             };
             serve(db.clone(), &listen, settings).await
         }
@@ -171,7 +174,7 @@ async fn run(cli: Cli) -> Result<(), String> {
     result
 }
 
-async fn serve(db: Database, listen: &str, settings: RunnerSettings) -> Result<(), String> {
+async fn serve(db: Database, listen: &str, settings: server::Background) -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;

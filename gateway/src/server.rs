@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use lianxi_domain::{GrievancePolicy, GrievanceServices, SystemClock};
 use lianxi_projections::{Projection, Runner, RunnerSettings};
@@ -13,6 +14,7 @@ use tokio::task::JoinHandle;
 use crate::api::{app, AppState};
 use crate::db::Database;
 use crate::event_log::{EventLog, RetryPolicy};
+use crate::scheduler;
 
 /// Every read model the service keeps.
 pub fn projections() -> Vec<Arc<dyn Projection>> {
@@ -21,7 +23,14 @@ pub fn projections() -> Vec<Arc<dyn Projection>> {
 
 /// The state for a real server: system clock, default policy.
 pub fn state(db: Database) -> AppState {
-    let services = GrievanceServices::new(Arc::new(SystemClock), GrievancePolicy::default());
+    state_with(
+        db,
+        GrievanceServices::new(Arc::new(SystemClock), GrievancePolicy::default()),
+    )
+}
+
+/// The state with the given clock and policy.
+pub fn state_with(db: Database, services: GrievanceServices) -> AppState {
     AppState {
         log: Arc::new(EventLog::new(&db, services, RetryPolicy::default())),
         db,
@@ -36,7 +45,24 @@ pub fn runners(state: &AppState, settings: RunnerSettings) -> Vec<Runner> {
         .collect()
 }
 
-/// A running service: the state handlers use and the background runners.
+/// How the background work of a service runs.
+#[derive(Clone, Copy, Debug)]
+pub struct Background {
+    pub runners: RunnerSettings,
+    /// How often the deadline scheduler looks for missed deadlines.
+    pub scheduler_interval: Duration,
+}
+
+impl Default for Background {
+    fn default() -> Self {
+        Self {
+            runners: RunnerSettings::default(),
+            scheduler_interval: Duration::from_secs(5),
+        }
+    }
+}
+
+/// A running service: the state handlers use and its background tasks.
 #[derive(Debug)]
 pub struct Service {
     pub state: AppState,
@@ -46,14 +72,23 @@ pub struct Service {
 
 impl Service {
     /// Builds the state and starts one runner per projection (each stands by
-    /// while another instance leads it).
-    pub fn start(db: Database, settings: RunnerSettings) -> Service {
-        let state = state(db);
+    /// while another instance leads it) and the deadline scheduler.
+    pub fn start(db: Database, background: Background) -> Service {
+        Self::start_with(state(db), background)
+    }
+
+    pub fn start_with(state: AppState, background: Background) -> Service {
         let (shutdown, stop) = watch::channel(false);
-        let tasks = runners(&state, settings)
+        let mut tasks: Vec<JoinHandle<()>> = runners(&state, background.runners)
             .into_iter()
             .map(|runner| tokio::spawn(runner.run(stop.clone())))
             .collect();
+        tasks.push(tokio::spawn(scheduler::run(
+            state.db.clone(),
+            state.log.clone(),
+            background.scheduler_interval,
+            stop,
+        )));
         Service {
             state,
             shutdown,
@@ -61,7 +96,7 @@ impl Service {
         }
     }
 
-    /// The state alone, for a process that leaves projections to others.
+    /// The state alone, for a process that leaves background work to others.
     pub fn without_runners(db: Database) -> Service {
         let (shutdown, _) = watch::channel(false);
         Service {
@@ -71,7 +106,7 @@ impl Service {
         }
     }
 
-    /// Stops the runners after their current batch.
+    /// Stops the background tasks after their current step.
     pub async fn stop(self) {
         let _ = self.shutdown.send(true);
         for task in self.tasks {

@@ -67,9 +67,10 @@ async fn load_state(tx: &mut Tx<'_>, id: Uuid) -> Result<Option<(Grievance, i64)
 const UPSERT: &str = "
 INSERT INTO grievance_list (id, xiaoqu, filer, title, category, respondent, urgency, channel, status, tier,
     tier_rank, matter_class, responsible_party, assigned_party, rating, escalations, reopenings, merged_into,
-    filed_at, accepted_at, responded_at, resolved_at, last_changed_at, version, last_position, state)
+    filed_at, accepted_at, responded_at, resolved_at, last_changed_at, version, last_position, state,
+    deadline_stage, due_at, paused)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22,
-    $23, $24, $25, $26)
+    $23, $24, $25, $26, $27, $28, $29)
 ON CONFLICT (id) DO UPDATE SET
     title = excluded.title, status = excluded.status, tier = excluded.tier, tier_rank = excluded.tier_rank,
     matter_class = excluded.matter_class, responsible_party = excluded.responsible_party,
@@ -77,7 +78,8 @@ ON CONFLICT (id) DO UPDATE SET
     reopenings = excluded.reopenings, merged_into = excluded.merged_into, accepted_at = excluded.accepted_at,
     responded_at = excluded.responded_at, resolved_at = excluded.resolved_at,
     last_changed_at = excluded.last_changed_at, version = excluded.version,
-    last_position = excluded.last_position, state = excluded.state";
+    last_position = excluded.last_position, state = excluded.state,
+    deadline_stage = excluded.deadline_stage, due_at = excluded.due_at, paused = excluded.paused";
 
 async fn store_row(tx: &mut Tx<'_>, s: &GrievanceState, row: &Row_) -> Result<(), StoreError> {
     on_store!(tx, Tx, |conn, pg| {
@@ -108,6 +110,9 @@ async fn store_row(tx: &mut Tx<'_>, s: &GrievanceState, row: &Row_) -> Result<()
             .bind(row.version)
             .bind(row.last_position)
             .bind(Json(&row.grievance))
+            .bind(s.current_stage().map(|st| st.as_str()))
+            .bind(s.deadline.map(|d| d.due_at.trunc_subsecs(6)))
+            .bind(s.paused.is_some())
             .execute(&mut **conn)
             .await?;
         for follower in &row.new_followers {
@@ -294,23 +299,10 @@ impl Where {
     }
 }
 
-/// Lists grievances visible to `audience`, filtered, newest first.
-pub async fn list(
-    store: &Store,
-    audience: &Audience,
-    filter: &ListFilter,
-    after: Option<Cursor>,
-    limit: i64,
-) -> Result<Page, StoreError> {
-    let mut w = Where::default();
+/// Restricts `w` to what `audience` may see.
+fn audience_clause(w: &mut Where, audience: &Audience) {
     match audience {
-        Audience::Everything => {}
-        Audience::Nothing => {
-            return Ok(Page {
-                items: Vec::new(),
-                next: None,
-            })
-        }
+        Audience::Everything | Audience::Nothing => {}
         Audience::Xiaoqu(x) => {
             let p = w.arg(Arg::Id(*x));
             w.push(format!("xiaoqu = {p}"));
@@ -355,6 +347,24 @@ pub async fn list(
             ));
         }
     }
+}
+
+/// Lists grievances visible to `audience`, filtered, newest first.
+pub async fn list(
+    store: &Store,
+    audience: &Audience,
+    filter: &ListFilter,
+    after: Option<Cursor>,
+    limit: i64,
+) -> Result<Page, StoreError> {
+    let mut w = Where::default();
+    if matches!(audience, Audience::Nothing) {
+        return Ok(Page {
+            items: Vec::new(),
+            next: None,
+        });
+    }
+    audience_clause(&mut w, audience);
     if let Some(x) = filter.xiaoqu {
         let p = w.arg(Arg::Id(x));
         w.push(format!("xiaoqu = {p}"));
@@ -393,10 +403,92 @@ pub async fn list(
     let text = format!(
         "SELECT state, version FROM grievance_list {where_sql} ORDER BY filed_at DESC, id DESC LIMIT {limit_param}"
     );
-    let mut items: Vec<(GrievanceState, i64)> = on_store!(store, Store, |pool, pg| {
-        let text = sql(pg, &text);
+    let mut items = fetch_states(store, &text, &w.args).await?;
+    let next = if items.len() as i64 > limit {
+        items.truncate(limit as usize);
+        items.last().map(|(s, _)| Cursor {
+            // As stored: PostgreSQL keeps microseconds.
+            filed_at: s.filed_at.trunc_subsecs(6),
+            id: s.id.0,
+        })
+    } else {
+        None
+    };
+    Ok(Page { items, next })
+}
+
+/// One item of an escalation queue.
+#[derive(Clone, Debug)]
+pub struct QueueItem {
+    pub state: GrievanceState,
+    pub version: i64,
+}
+
+/// The open items of one tier visible to `audience`: running deadlines,
+/// most overdue first, then paused ones.
+pub async fn queue(
+    store: &Store,
+    audience: &Audience,
+    tier_rank: i64,
+    limit: i64,
+) -> Result<Vec<QueueItem>, StoreError> {
+    let mut w = Where::default();
+    audience_clause(&mut w, audience);
+    if matches!(audience, Audience::Nothing) {
+        return Ok(Vec::new());
+    }
+    let r = w.arg(Arg::Int(tier_rank));
+    w.push(format!("tier_rank = {r}"));
+    w.push("deadline_stage IS NOT NULL".to_owned());
+    let l = w.arg(Arg::Int(limit));
+    let text = format!(
+        "SELECT state, version FROM grievance_list WHERE {} \
+         ORDER BY CASE WHEN due_at IS NULL THEN 1 ELSE 0 END, due_at, id LIMIT {l}",
+        w.clauses.join(" AND ")
+    );
+    let rows = fetch_states(store, &text, &w.args).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(state, version)| QueueItem { state, version })
+        .collect())
+}
+
+/// A deadline that has passed, for the scheduler.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DueDeadline {
+    pub grievance: Uuid,
+    pub deadline: lianxi_domain::deadline::Deadline,
+}
+
+/// Deadlines due at `now` on grievances below the top tier, oldest first.
+pub async fn due(
+    store: &Store,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<DueDeadline>, StoreError> {
+    let text = "SELECT state, version FROM grievance_list \
+                WHERE due_at <= $1 AND tier_rank < 3 ORDER BY due_at LIMIT $2";
+    let rows = fetch_states(store, text, &[Arg::Time(now), Arg::Int(limit)]).await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(state, _)| {
+            state.deadline.map(|deadline| DueDeadline {
+                grievance: state.id.0,
+                deadline,
+            })
+        })
+        .collect())
+}
+
+async fn fetch_states(
+    store: &Store,
+    text: &str,
+    args: &[Arg],
+) -> Result<Vec<(GrievanceState, i64)>, StoreError> {
+    let out = on_store!(store, Store, |pool, pg| {
+        let text = sql(pg, text);
         let mut query = sqlx::query(&text);
-        for arg in &w.args {
+        for arg in args {
             query = match arg {
                 Arg::Id(v) => query.bind(Id(*v)),
                 Arg::Text(v) => query.bind(v.clone()),
@@ -415,15 +507,5 @@ pub async fn list(
         }
         out
     });
-    let next = if items.len() as i64 > limit {
-        items.truncate(limit as usize);
-        items.last().map(|(s, _)| Cursor {
-            // As stored: PostgreSQL keeps microseconds.
-            filed_at: s.filed_at.trunc_subsecs(6),
-            id: s.id.0,
-        })
-    } else {
-        None
-    };
-    Ok(Page { items, next })
+    Ok(out)
 }

@@ -98,6 +98,7 @@ async fn fifty_concurrent_commands_on_one_grievance_are_each_stored_once_or_refu
     }
     let written: Vec<String> = stream[setup..]
         .iter()
+        .filter(|e| e.event_type != "DeadlineSet")
         .map(|e| {
             e.metadata["request_id"]
                 .as_str()

@@ -37,9 +37,9 @@ async fn a_grievance_lives_from_filing_through_reopening_to_a_satisfied_rating(t
         filed.header("location"),
         Some(format!("/api/v1/grievances/{id}").as_str())
     );
-    assert_eq!(filed.header("etag"), Some("\"1\""));
+    assert_eq!(filed.header("etag"), Some("\"2\""));
     assert_eq!(filed.body["status"], "filed");
-    assert_eq!(filed.body["version"], 1);
+    assert_eq!(filed.body["version"], 2);
 
     let steps: Vec<(&str, &lianxi_tests::Person, Value, &str)> = vec![
         ("accept", &a.branch, json!({}), "accepted"),
@@ -98,8 +98,9 @@ async fn a_grievance_lives_from_filing_through_reopening_to_a_satisfied_rating(t
             "closed",
         ),
     ];
-    for (version, (action, person, body, status)) in steps.into_iter().enumerate() {
-        let request_id = format!("walk-{version}-{action}");
+    let mut last_version = 2;
+    for (step, (action, person, body, status)) in steps.into_iter().enumerate() {
+        let request_id = format!("walk-{step}-{action}");
         let answer = lianxi_tests::Api::send(
             api.request(
                 reqwest::Method::POST,
@@ -112,7 +113,13 @@ async fn a_grievance_lives_from_filing_through_reopening_to_a_satisfied_rating(t
         .await;
         assert_eq!(answer.status, StatusCode::OK, "{action}: {}", answer.body);
         assert_eq!(answer.body["status"], status, "after {action}");
-        assert_eq!(answer.body["version"], version + 2);
+        let version = answer.body["version"].as_u64().expect("version");
+        assert!(version > last_version, "every command appends");
+        assert_eq!(
+            answer.header("etag"),
+            Some(format!("\"{version}\"").as_str())
+        );
+        last_version = version;
         assert_eq!(answer.header("x-request-id"), Some(request_id.as_str()));
     }
 
@@ -120,7 +127,14 @@ async fn a_grievance_lives_from_filing_through_reopening_to_a_satisfied_rating(t
         .get(&format!("/api/v1/grievances/{id}"), &a.resident.token)
         .await;
     assert_eq!(view.status, StatusCode::OK);
-    assert_eq!(view.header("etag"), Some("\"11\""));
+    assert_eq!(
+        view.header("etag"),
+        Some(format!("\"{last_version}\"").as_str())
+    );
+    assert!(
+        view.body["deadline"].is_null(),
+        "a closed grievance has no deadline"
+    );
     assert_eq!(view.body["status"], "closed");
     assert_eq!(view.body["rating"], "satisfied");
     assert_eq!(view.body["reopenings"], 1);
@@ -130,8 +144,28 @@ async fn a_grievance_lives_from_filing_through_reopening_to_a_satisfied_rating(t
     assert_eq!(view.body["attachments"][0]["media_type"], "image/jpeg");
 
     let events = api.events(&id, &a.branch).await;
+    assert_eq!(events.len() as u64, last_version);
+    // Each stage start sets a deadline right after the event that starts it.
+    let all_types = types(&events);
+    for (i, t) in all_types.iter().enumerate() {
+        if matches!(
+            *t,
+            "GrievanceFiled" | "GrievanceAccepted" | "GrievanceResponded" | "GrievanceReopened"
+        ) {
+            assert_eq!(
+                all_types.get(i + 1),
+                Some(&"DeadlineSet"),
+                "{t} starts a clock"
+            );
+        }
+    }
+    let lifecycle: Vec<&str> = all_types
+        .iter()
+        .copied()
+        .filter(|t| *t != "DeadlineSet")
+        .collect();
     assert_eq!(
-        types(&events),
+        lifecycle,
         [
             "GrievanceFiled",
             "GrievanceAccepted",
@@ -164,10 +198,20 @@ async fn a_grievance_lives_from_filing_through_reopening_to_a_satisfied_rating(t
             );
         }
     }
-    assert_eq!(events[1]["metadata"]["request_id"], "walk-0-accept");
-    assert_eq!(events[1]["metadata"]["role"], "party_branch");
-    assert_eq!(events[1]["metadata"]["actor"], a.branch.id.to_string());
-    assert_eq!(events[7]["metadata"]["reason"], "电梯周末再次停运");
+    let of_type = |t: &str| {
+        events
+            .iter()
+            .find(|e| e["event_type"] == t)
+            .expect("event present")
+    };
+    let accepted = of_type("GrievanceAccepted");
+    assert_eq!(accepted["metadata"]["request_id"], "walk-0-accept");
+    assert_eq!(accepted["metadata"]["role"], "party_branch");
+    assert_eq!(accepted["metadata"]["actor"], a.branch.id.to_string());
+    assert_eq!(
+        of_type("GrievanceReopened")["metadata"]["reason"],
+        "电梯周末再次停运"
+    );
 
     // The respondent sees the case, but not who filed it.
     let seen_by_company = api
@@ -241,7 +285,7 @@ async fn a_duplicate_is_merged_and_its_filer_still_follows_the_primary(t: TestDb
     again.assert_problem(409, "invalid-transition");
     assert_eq!(
         types(&api.events(&primary, &a.branch).await),
-        ["GrievanceFiled", "DuplicateLinked"]
+        ["GrievanceFiled", "DeadlineSet", "DuplicateLinked"]
     );
     server.stop().await;
 }
@@ -262,7 +306,11 @@ async fn a_grievance_can_be_rejected_or_withdrawn(t: TestDb) {
         .await;
     assert_eq!(body["status"], "rejected");
     let events = api.events(&rejected, &a.branch).await;
-    assert_eq!(events[1]["metadata"]["reason"], "不属于物业服务范围");
+    let rejection = events
+        .iter()
+        .find(|e| e["event_type"] == "GrievanceRejected")
+        .expect("rejected");
+    assert_eq!(rejection["metadata"]["reason"], "不属于物业服务范围");
 
     let withdrawn = api.file(&a.resident).await;
     api.command(&withdrawn, "accept", &a.branch, json!({}))

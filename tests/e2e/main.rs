@@ -2,6 +2,7 @@
 
 mod access;
 mod concurrency;
+mod deadlines;
 mod durability;
 mod lifecycle;
 mod projections;

@@ -349,7 +349,7 @@ async fn two_runners_share_a_projection_one_at_a_time_and_apply_nothing_twice(t:
         tokio::time::sleep(Duration::from_millis(150)).await;
     }
     server.stop().await;
-    let total = ids.len() as i64 * 2;
+    let total = ids.len() as i64 * 4; // filing and accepting each append the event and a deadline
     let caught_up = tokio::time::timeout(Duration::from_secs(20), async {
         loop {
             let cp = checkpoint::load(&store, grievance_list::NAME)
@@ -384,7 +384,7 @@ async fn two_runners_share_a_projection_one_at_a_time_and_apply_nothing_twice(t:
     .await
     .expect("list");
     assert_eq!(listed.items.len(), ids.len());
-    assert!(listed.items.iter().all(|(_, version)| *version == 2));
+    assert!(listed.items.iter().all(|(_, version)| *version == 4));
     let _ = stop_second.send(true);
     let _ = second.await;
 }

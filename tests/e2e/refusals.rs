@@ -226,7 +226,7 @@ async fn refused_transitions_write_nothing(t: TestDb) {
     unchanged(&t, &id, &before).await;
     let fresh = Api::send(
         api.request(Method::POST, &path("accept"), Some(&a.branch.token))
-            .header("if-match", "\"1\"")
+            .header("if-match", "\"2\"")
             .json(&json!({})),
     )
     .await;

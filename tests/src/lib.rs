@@ -271,6 +271,14 @@ pub fn quick_runners() -> lianxi_projections::RunnerSettings {
     }
 }
 
+/// Background settings for tests: quick runners and scheduler.
+pub fn quick_background() -> lianxi_gateway::server::Background {
+    lianxi_gateway::server::Background {
+        runners: quick_runners(),
+        scheduler_interval: Duration::from_millis(100),
+    }
+}
+
 impl Server {
     pub async fn start(db: &Database) -> Server {
         Self::start_with(db, true).await
@@ -285,7 +293,7 @@ impl Server {
         let addr = listener.local_addr().expect("local address");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let service = if runners {
-            lianxi_gateway::server::Service::start(db.clone(), quick_runners())
+            lianxi_gateway::server::Service::start(db.clone(), quick_background())
         } else {
             lianxi_gateway::server::Service::without_runners(db.clone())
         };

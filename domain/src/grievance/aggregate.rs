@@ -1,9 +1,10 @@
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
 
 use crate::actor::{Actor, Role};
+use crate::deadline::{Deadline, PausedDeadline, Stage};
 use crate::services::GrievanceServices;
 use crate::values::{
     AccountId, Attachment, Category, Channel, Description, EscalationReason, GrievanceId, Location,
@@ -114,11 +115,36 @@ pub struct GrievanceState {
     pub merged_into: Option<GrievanceId>,
     pub duplicates: Vec<Duplicate>,
     pub last_changed_at: DateTime<Utc>,
+    /// The running deadline of the current stage, if any.
+    #[serde(default)]
+    pub deadline: Option<Deadline>,
+    /// A stopped deadline, if the handler paused the clock.
+    #[serde(default)]
+    pub paused: Option<PausedDeadline>,
 }
 
 impl GrievanceState {
     /// The role that handles the grievance at its current tier: the party
     /// branch in the xiaoqu, the tier's own role above it.
+    /// The stage whose clock runs or is paused.
+    pub fn current_stage(&self) -> Option<Stage> {
+        self.deadline
+            .map(|d| d.stage)
+            .or(self.paused.map(|p| p.stage))
+    }
+
+    fn due(
+        &self,
+        services: &GrievanceServices,
+        stage: Stage,
+        from: DateTime<Utc>,
+    ) -> DateTime<Utc> {
+        services
+            .policy
+            .deadlines
+            .due(self.xiaoqu, self.category, self.urgency, stage, from)
+    }
+
     pub fn handler_role(&self) -> Role {
         match self.tier {
             Tier::Xiaoqu => Role::PartyBranch,
@@ -155,7 +181,7 @@ impl Grievance {
         let name = action.name();
         let state = match (&self.state, action) {
             (None, GrievanceAction::FileGrievance(file)) => {
-                return file_grievance(actor, file, now)
+                return file_grievance(actor, file, now, services)
             }
             (Some(_), GrievanceAction::FileGrievance(_)) => {
                 return Err(GrievanceError::AlreadyFiled)
@@ -171,12 +197,12 @@ impl Grievance {
         let event = match action {
             GrievanceAction::FileGrievance(_) => return Err(GrievanceError::AlreadyFiled),
             GrievanceAction::AcceptGrievance => {
-                require_role(actor, Role::PartyBranch, name)?;
+                require_handler(state, actor, name)?;
                 require(state.status == Status::Filed, refuse)?;
                 GrievanceEvent::GrievanceAccepted { at: now }
             }
             GrievanceAction::RejectGrievance { reason } => {
-                require_role(actor, Role::PartyBranch, name)?;
+                require_handler(state, actor, name)?;
                 require(state.status == Status::Filed, refuse)?;
                 GrievanceEvent::GrievanceRejected { reason, at: now }
             }
@@ -228,7 +254,15 @@ impl Grievance {
                 match reason {
                     EscalationReason::Manual => require_handler(state, actor, name)?,
                     EscalationReason::FilerRequest => require_filer(state, actor, name)?,
-                    EscalationReason::DeadlineMissed | EscalationReason::MediationFailed => {
+                    // Missed deadlines escalate through EscalateOnMissedDeadline,
+                    // which names the deadline so that a repeat is a no-op.
+                    EscalationReason::DeadlineMissed => {
+                        return Err(GrievanceError::EscalationReasonNotAllowed {
+                            reason,
+                            role: actor.role,
+                        });
+                    }
+                    EscalationReason::MediationFailed => {
                         if actor.role != Role::System {
                             return Err(GrievanceError::EscalationReasonNotAllowed {
                                 reason,
@@ -244,6 +278,51 @@ impl Grievance {
                     to,
                     reason,
                     note,
+                    at: now,
+                }
+            }
+            GrievanceAction::EscalateOnMissedDeadline { deadline } => {
+                require_role(actor, Role::System, name)?;
+                require(
+                    state.status == Status::Filed || state.status.is_in_progress(),
+                    refuse,
+                )?;
+                if state.deadline != Some(deadline) {
+                    return Err(GrievanceError::DeadlineNotCurrent);
+                }
+                if now < deadline.due_at {
+                    return Err(GrievanceError::DeadlineNotDue {
+                        due_at: deadline.due_at,
+                    });
+                }
+                let to = state.tier.next().ok_or(GrievanceError::AlreadyAtTopTier)?;
+                GrievanceEvent::GrievanceEscalated {
+                    from: state.tier,
+                    to,
+                    reason: EscalationReason::DeadlineMissed,
+                    note: None,
+                    at: now,
+                }
+            }
+            GrievanceAction::PauseDeadline { reason } => {
+                require_handler(state, actor, name)?;
+                if state.paused.is_some() {
+                    return Err(GrievanceError::AlreadyPaused);
+                }
+                let deadline = state.deadline.ok_or(GrievanceError::NoRunningDeadline)?;
+                GrievanceEvent::DeadlinePaused {
+                    stage: deadline.stage,
+                    remaining_seconds: (deadline.due_at - now).num_seconds().max(0),
+                    reason,
+                    at: now,
+                }
+            }
+            GrievanceAction::ResumeDeadline => {
+                require_handler(state, actor, name)?;
+                let paused = state.paused.ok_or(GrievanceError::NotPaused)?;
+                GrievanceEvent::DeadlineSet {
+                    stage: paused.stage,
+                    due_at: now + TimeDelta::seconds(paused.remaining_seconds),
                     at: now,
                 }
             }
@@ -313,7 +392,23 @@ impl Grievance {
                 }
             }
         };
-        Ok(vec![event])
+        // Starting a stage, or a new tier, starts a fresh clock.
+        let next_stage = match &event {
+            GrievanceEvent::GrievanceAccepted { .. } => Some(Stage::Respond),
+            GrievanceEvent::GrievanceResponded { .. } => Some(Stage::Resolve),
+            GrievanceEvent::GrievanceReopened { .. } => Some(Stage::Respond),
+            GrievanceEvent::GrievanceEscalated { .. } => state.current_stage(),
+            _ => None,
+        };
+        let mut events = vec![event];
+        if let Some(stage) = next_stage {
+            events.push(GrievanceEvent::DeadlineSet {
+                stage,
+                due_at: state.due(services, stage, now),
+                at: now,
+            });
+        }
+        Ok(events)
     }
 }
 
@@ -321,6 +416,7 @@ fn file_grievance(
     actor: Actor,
     file: FileGrievance,
     now: DateTime<Utc>,
+    services: &GrievanceServices,
 ) -> Result<Vec<GrievanceEvent>, GrievanceError> {
     // Residents file for themselves; the supervisory committee may file on behalf of owners.
     if !matches!(actor.role, Role::Resident | Role::SupervisoryCommittee) {
@@ -329,7 +425,18 @@ fn file_grievance(
             role: actor.role,
         });
     }
-    Ok(vec![GrievanceEvent::GrievanceFiled {
+    let deadline = GrievanceEvent::DeadlineSet {
+        stage: Stage::Accept,
+        due_at: services.policy.deadlines.due(
+            file.xiaoqu,
+            file.category,
+            file.urgency,
+            Stage::Accept,
+            now,
+        ),
+        at: now,
+    };
+    let filed = GrievanceEvent::GrievanceFiled {
         grievance_id: file.grievance_id,
         xiaoqu: file.xiaoqu,
         filer: actor.account,
@@ -342,7 +449,8 @@ fn file_grievance(
         channel: file.channel,
         attachments: file.attachments,
         filed_at: now,
-    }])
+    };
+    Ok(vec![filed, deadline])
 }
 
 fn require(condition: bool, error: impl FnOnce() -> GrievanceError) -> Result<(), GrievanceError> {
@@ -447,6 +555,8 @@ impl Aggregate for Grievance {
                     merged_into: None,
                     duplicates: Vec::new(),
                     last_changed_at: filed_at,
+                    deadline: None,
+                    paused: None,
                 });
                 return;
             }
@@ -468,7 +578,10 @@ fn apply_to(state: &mut GrievanceState, event: GrievanceEvent) {
             state.status = Status::Accepted;
             state.accepted_at = Some(at);
         }
-        GrievanceEvent::GrievanceRejected { .. } => state.status = Status::Rejected,
+        GrievanceEvent::GrievanceRejected { .. } => {
+            state.status = Status::Rejected;
+            stop_clock(state);
+        }
         GrievanceEvent::GrievanceTriaged {
             matter_class,
             tier,
@@ -492,10 +605,14 @@ fn apply_to(state: &mut GrievanceState, event: GrievanceEvent) {
             state.tier = to;
             state.escalations += 1;
         }
-        GrievanceEvent::GrievanceWithdrawn { .. } => state.status = Status::Withdrawn,
+        GrievanceEvent::GrievanceWithdrawn { .. } => {
+            state.status = Status::Withdrawn;
+            stop_clock(state);
+        }
         GrievanceEvent::GrievanceResolved { at, .. } => {
             state.status = Status::Resolved;
             state.resolved_at = Some(at);
+            stop_clock(state);
         }
         GrievanceEvent::OutcomeRated { rating, .. } => {
             state.status = Status::Closed;
@@ -512,6 +629,7 @@ fn apply_to(state: &mut GrievanceState, event: GrievanceEvent) {
         GrievanceEvent::GrievanceMerged { primary, .. } => {
             state.status = Status::Merged;
             state.merged_into = Some(primary);
+            stop_clock(state);
         }
         GrievanceEvent::DuplicateLinked {
             duplicate, filer, ..
@@ -519,5 +637,28 @@ fn apply_to(state: &mut GrievanceState, event: GrievanceEvent) {
             grievance: duplicate,
             filer,
         }),
+        GrievanceEvent::DeadlineSet { stage, due_at, .. } => {
+            state.deadline = Some(Deadline { stage, due_at });
+            state.paused = None;
+        }
+        GrievanceEvent::DeadlinePaused {
+            stage,
+            remaining_seconds,
+            at,
+            ..
+        } => {
+            state.deadline = None;
+            state.paused = Some(PausedDeadline {
+                stage,
+                remaining_seconds,
+                since: at,
+            });
+        }
     }
+}
+
+/// The lifecycle reached a point where no deadline runs.
+fn stop_clock(state: &mut GrievanceState) {
+    state.deadline = None;
+    state.paused = None;
 }

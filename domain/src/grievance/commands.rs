@@ -1,6 +1,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::actor::Actor;
+use crate::deadline::Deadline;
 use crate::values::{
     AccountId, Attachment, Category, Channel, Comment, Description, EscalationReason, GrievanceId,
     Location, MatterClass, PartyRole, Rating, Reason, Respondent, Statement, Tier, Title, Urgency,
@@ -60,6 +61,17 @@ pub enum GrievanceAction {
         reason: EscalationReason,
         note: Option<Reason>,
     },
+    /// The service escalates because `deadline` passed; a no-op error if the
+    /// grievance's current deadline is another one (it moved on meanwhile).
+    EscalateOnMissedDeadline {
+        deadline: Deadline,
+    },
+    /// Stop the deadline clock, e.g. while waiting for the filer.
+    PauseDeadline {
+        reason: Reason,
+    },
+    /// Restart the clock with the time that was left.
+    ResumeDeadline,
     WithdrawGrievance {
         reason: Option<Reason>,
     },
@@ -95,6 +107,9 @@ impl GrievanceAction {
             GrievanceAction::AssignGrievance { .. } => "assign",
             GrievanceAction::RespondToGrievance { .. } => "respond",
             GrievanceAction::EscalateGrievance { .. } => "escalate",
+            GrievanceAction::EscalateOnMissedDeadline { .. } => "escalate",
+            GrievanceAction::PauseDeadline { .. } => "pause",
+            GrievanceAction::ResumeDeadline => "resume",
             GrievanceAction::WithdrawGrievance { .. } => "withdraw",
             GrievanceAction::ResolveGrievance { .. } => "resolve",
             GrievanceAction::RateOutcome { .. } => "rate",

@@ -35,6 +35,16 @@ pub enum GrievanceError {
     TierBelowCurrent { current: Tier, requested: Tier },
     #[error("a grievance cannot be merged into itself")]
     CannotMergeIntoItself,
+    #[error("the deadline given is not the grievance's current deadline")]
+    DeadlineNotCurrent,
+    #[error("the deadline falls due at {due_at}, not yet")]
+    DeadlineNotDue { due_at: DateTime<Utc> },
+    #[error("the deadline is already paused")]
+    AlreadyPaused,
+    #[error("the deadline is not paused")]
+    NotPaused,
+    #[error("there is no running deadline to pause")]
+    NoRunningDeadline,
     #[error("the escalation reason {reason:?} is not available to the role {role}")]
     EscalationReasonNotAllowed {
         reason: EscalationReason,

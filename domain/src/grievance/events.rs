@@ -2,6 +2,7 @@ use chrono::{DateTime, Utc};
 use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
 
+use crate::deadline::Stage;
 use crate::values::{
     AccountId, Attachment, Category, Channel, Comment, Description, EscalationReason, GrievanceId,
     Location, MatterClass, PartyRole, Rating, Reason, Respondent, Statement, Tier, Title, Urgency,
@@ -85,6 +86,18 @@ pub enum GrievanceEvent {
         filer: AccountId,
         at: DateTime<Utc>,
     },
+    /// A stage's clock starts (or restarts at a new tier): it falls due at `due_at`.
+    DeadlineSet {
+        stage: Stage,
+        due_at: DateTime<Utc>,
+        at: DateTime<Utc>,
+    },
+    DeadlinePaused {
+        stage: Stage,
+        remaining_seconds: i64,
+        reason: Reason,
+        at: DateTime<Utc>,
+    },
 }
 
 impl GrievanceEvent {
@@ -103,7 +116,9 @@ impl GrievanceEvent {
             | GrievanceEvent::OutcomeRated { at, .. }
             | GrievanceEvent::GrievanceReopened { at, .. }
             | GrievanceEvent::GrievanceMerged { at, .. }
-            | GrievanceEvent::DuplicateLinked { at, .. } => *at,
+            | GrievanceEvent::DuplicateLinked { at, .. }
+            | GrievanceEvent::DeadlineSet { at, .. }
+            | GrievanceEvent::DeadlinePaused { at, .. } => *at,
         }
     }
 }
@@ -124,6 +139,8 @@ impl DomainEvent for GrievanceEvent {
             GrievanceEvent::GrievanceReopened { .. } => "GrievanceReopened",
             GrievanceEvent::GrievanceMerged { .. } => "GrievanceMerged",
             GrievanceEvent::DuplicateLinked { .. } => "DuplicateLinked",
+            GrievanceEvent::DeadlineSet { .. } => "DeadlineSet",
+            GrievanceEvent::DeadlinePaused { .. } => "DeadlinePaused",
         };
         name.to_owned()
     }

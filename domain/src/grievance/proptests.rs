@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::*;
 use crate::actor::{Actor, Role};
+use crate::deadline::{Deadline, Stage};
 use crate::services::{FixedClock, GrievancePolicy, GrievanceServices};
 use crate::values::*;
 
@@ -70,8 +71,14 @@ enum Act {
     Resolve,
     Rate(Rating),
     Reopen,
-    Merge { into_itself: bool },
+    Merge {
+        into_itself: bool,
+    },
     Link,
+    /// The scheduler, for the grievance's current deadline (or a made-up one).
+    MissDeadline,
+    Pause,
+    Resume,
 }
 
 #[derive(Clone, Debug)]
@@ -137,6 +144,16 @@ fn action(act: &Act) -> GrievanceAction {
             duplicate: OTHER,
             filer: Who::Neighbour.actor().account,
         },
+        Act::MissDeadline => GrievanceAction::EscalateOnMissedDeadline {
+            deadline: Deadline {
+                stage: Stage::Respond,
+                due_at: start(),
+            },
+        },
+        Act::Pause => GrievanceAction::PauseDeadline {
+            reason: Reason::parse(text).expect("reason"),
+        },
+        Act::Resume => GrievanceAction::ResumeDeadline,
     }
 }
 
@@ -163,6 +180,8 @@ fn edge(from: Option<Status>, act: &Act) -> Option<Status> {
             Act::Reopen => matches!(s, Resolved | Closed).then_some(Assigned),
             Act::Merge { .. } => from_filed_or_in_progress(s).then_some(Merged),
             Act::Link => (!matches!(s, Rejected | Closed | Withdrawn | Merged)).then_some(s),
+            Act::MissDeadline => from_filed_or_in_progress(s).then_some(s),
+            Act::Pause | Act::Resume => from_filed_or_in_progress(s).then_some(s),
         },
     }
 }
@@ -180,10 +199,13 @@ fn run(
 ) -> Result<Vec<GrievanceEvent>, GrievanceError> {
     let services =
         GrievanceServices::new(Arc::new(FixedClock::at(now)), GrievancePolicy::default());
-    grievance.decide(
-        GrievanceCommand::new(step.who.actor(), action(&step.act)),
-        &services,
-    )
+    let action = match (&step.act, grievance.state().and_then(|s| s.deadline)) {
+        (Act::MissDeadline, Some(deadline)) => {
+            GrievanceAction::EscalateOnMissedDeadline { deadline }
+        }
+        (act, _) => action(act),
+    };
+    grievance.decide(GrievanceCommand::new(step.who.actor(), action), &services)
 }
 
 #[derive(Clone, Debug)]
@@ -239,6 +261,9 @@ fn any_act() -> BoxedStrategy<Act> {
         Just(Act::Reopen),
         any::<bool>().prop_map(|into_itself| Act::Merge { into_itself }),
         Just(Act::Link),
+        Just(Act::MissDeadline),
+        Just(Act::Pause),
+        Just(Act::Resume),
     ]
     .boxed()
 }
@@ -263,6 +288,9 @@ fn representative_acts() -> Vec<Act> {
         Act::Reopen,
         Act::Merge { into_itself: false },
         Act::Link,
+        Act::MissDeadline,
+        Act::Pause,
+        Act::Resume,
     ]
 }
 
@@ -292,6 +320,8 @@ fn fitting_actor(grievance: &Grievance, act: &Act) -> Who {
         Act::Escalate(EscalationReason::DeadlineMissed | EscalationReason::MediationFailed) => {
             Who::System
         }
+        Act::MissDeadline => Who::System,
+        Act::Pause | Act::Resume => handler,
         Act::Accept | Act::Reject => Who::Branch,
         Act::Respond => match state.assigned_party {
             Some(PartyRole::PropertyCompany) => Who::Company,
@@ -430,6 +460,16 @@ impl StateMachineTest for GrievanceMachine {
                 .filter(|e| matches!(e, GrievanceEvent::GrievanceEscalated { .. }))
                 .count();
             assert_eq!(state.escalations as usize, escalations);
+            let open = state.status == Status::Filed
+                || matches!(
+                    state.status,
+                    Status::Accepted | Status::Triaged | Status::Assigned | Status::Responded
+                );
+            assert_eq!(
+                open,
+                state.deadline.is_some() ^ state.paused.is_some(),
+                "an open grievance has exactly one clock, running or paused; a closed one none: {state:?}"
+            );
         }
     }
 }

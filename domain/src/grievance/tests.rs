@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::*;
 use crate::actor::{Actor, Role};
+use crate::deadline::{Deadline, Stage};
 use crate::services::{FixedClock, GrievancePolicy, GrievanceServices};
 use crate::values::*;
 
@@ -144,6 +145,14 @@ fn escalated_to_community() -> GrievanceEvent {
     }
 }
 
+fn deadline(stage: Stage, due_at: DateTime<Utc>) -> GrievanceEvent {
+    GrievanceEvent::DeadlineSet {
+        stage,
+        due_at,
+        at: t0(),
+    }
+}
+
 fn up_to_responded() -> Vec<GrievanceEvent> {
     vec![filed(), accepted(), triaged(), assigned(), responded()]
 }
@@ -160,7 +169,10 @@ fn a_resident_files_a_grievance() {
     framework()
         .given_no_previous_events()
         .when(cmd(filer(), GrievanceAction::FileGrievance(file_command())))
-        .then_expect_events(vec![filed()]);
+        .then_expect_events(vec![
+            filed(),
+            deadline(Stage::Accept, t0() + TimeDelta::hours(2)),
+        ]);
 }
 
 #[test]
@@ -188,7 +200,7 @@ fn the_supervisory_committee_files_on_behalf_of_owners() {
         ))
         .inspect_result();
     assert!(
-        matches!(result.as_deref(), Ok([GrievanceEvent::GrievanceFiled { filer, .. }]) if *filer == committee.account)
+        matches!(result.as_deref(), Ok([GrievanceEvent::GrievanceFiled { filer, .. }, GrievanceEvent::DeadlineSet { .. }]) if *filer == committee.account)
     );
 }
 
@@ -215,7 +227,10 @@ fn the_party_branch_accepts_a_filed_grievance() {
     framework()
         .given(vec![filed()])
         .when(cmd(branch(), GrievanceAction::AcceptGrievance))
-        .then_expect_events(vec![accepted()]);
+        .then_expect_events(vec![
+            accepted(),
+            deadline(Stage::Respond, t0() + TimeDelta::hours(24)),
+        ]);
 }
 
 #[test]
@@ -223,10 +238,7 @@ fn a_property_company_cannot_accept_a_grievance() {
     framework()
         .given(vec![filed()])
         .when(cmd(company(), GrievanceAction::AcceptGrievance))
-        .then_expect_error(GrievanceError::RoleNotAllowed {
-            action: "accept",
-            role: Role::PropertyCompany,
-        });
+        .then_expect_error(GrievanceError::NotTheHandler { action: "accept" });
 }
 
 #[test]
@@ -282,10 +294,7 @@ fn a_resident_cannot_reject_a_grievance() {
                 reason: reason("no"),
             },
         ))
-        .then_expect_error(GrievanceError::RoleNotAllowed {
-            action: "reject",
-            role: Role::Resident,
-        });
+        .then_expect_error(GrievanceError::NotTheHandler { action: "reject" });
 }
 
 // --- triage ---
@@ -431,7 +440,10 @@ fn the_assigned_party_responds() {
                 response: statement("已联系维保单位,周五前修复。"),
             },
         ))
-        .then_expect_events(vec![responded()]);
+        .then_expect_events(vec![
+            responded(),
+            deadline(Stage::Resolve, t0() + TimeDelta::hours(72)),
+        ]);
 }
 
 #[test]
@@ -544,25 +556,193 @@ fn the_filer_may_ask_for_escalation_but_not_claim_a_missed_deadline() {
 }
 
 #[test]
-fn the_service_escalates_on_a_missed_deadline() {
-    let result = framework()
-        .given(vec![filed(), accepted()])
+fn the_service_escalates_on_a_missed_deadline_with_a_fresh_deadline_at_the_next_tier() {
+    let due = t0() + TimeDelta::hours(24);
+    let missed = Deadline {
+        stage: Stage::Respond,
+        due_at: due,
+    };
+    Framework::with(services_at(due))
+        .given(vec![filed(), accepted(), deadline(Stage::Respond, due)])
         .when(cmd(
             system(),
-            GrievanceAction::EscalateGrievance {
+            GrievanceAction::EscalateOnMissedDeadline { deadline: missed },
+        ))
+        .then_expect_events(vec![
+            GrievanceEvent::GrievanceEscalated {
+                from: Tier::Xiaoqu,
+                to: Tier::Community,
                 reason: EscalationReason::DeadlineMissed,
                 note: None,
+                at: due,
+            },
+            GrievanceEvent::DeadlineSet {
+                stage: Stage::Respond,
+                due_at: due + TimeDelta::hours(24),
+                at: due,
+            },
+        ]);
+}
+
+#[test]
+fn a_deadline_escalation_before_the_due_time_is_refused() {
+    let due = t0() + TimeDelta::hours(24);
+    Framework::with(services_at(due - TimeDelta::seconds(1)))
+        .given(vec![filed(), accepted(), deadline(Stage::Respond, due)])
+        .when(cmd(
+            system(),
+            GrievanceAction::EscalateOnMissedDeadline {
+                deadline: Deadline {
+                    stage: Stage::Respond,
+                    due_at: due,
+                },
             },
         ))
-        .inspect_result();
-    assert!(matches!(
-        result.as_deref(),
-        Ok([GrievanceEvent::GrievanceEscalated {
+        .then_expect_error(GrievanceError::DeadlineNotDue { due_at: due });
+}
+
+#[test]
+fn a_second_escalation_for_the_same_missed_deadline_is_refused() {
+    // After the first escalation the grievance has a fresh deadline, so the
+    // old one no longer names its current deadline: a repeat does nothing.
+    let due = t0() + TimeDelta::hours(24);
+    let missed = Deadline {
+        stage: Stage::Respond,
+        due_at: due,
+    };
+    Framework::with(services_at(due + TimeDelta::hours(1)))
+        .given(vec![
+            filed(),
+            accepted(),
+            deadline(Stage::Respond, due),
+            escalated_to_community(),
+            deadline(Stage::Respond, due + TimeDelta::hours(24)),
+        ])
+        .when(cmd(
+            system(),
+            GrievanceAction::EscalateOnMissedDeadline { deadline: missed },
+        ))
+        .then_expect_error(GrievanceError::DeadlineNotCurrent);
+}
+
+#[test]
+fn only_the_service_escalates_on_deadlines() {
+    let due = t0();
+    framework()
+        .given(vec![filed(), deadline(Stage::Accept, due)])
+        .when(cmd(
+            branch(),
+            GrievanceAction::EscalateOnMissedDeadline {
+                deadline: Deadline {
+                    stage: Stage::Accept,
+                    due_at: due,
+                },
+            },
+        ))
+        .then_expect_error(GrievanceError::RoleNotAllowed {
+            action: "escalate",
+            role: Role::PartyBranch,
+        });
+}
+
+#[test]
+fn an_unaccepted_grievance_escalates_when_the_accept_deadline_passes_and_the_tier_accepts_it() {
+    let due = t0() + TimeDelta::hours(2);
+    let given = vec![
+        filed(),
+        deadline(Stage::Accept, due),
+        GrievanceEvent::GrievanceEscalated {
+            from: Tier::Xiaoqu,
             to: Tier::Community,
             reason: EscalationReason::DeadlineMissed,
-            ..
-        }])
-    ));
+            note: None,
+            at: due,
+        },
+        GrievanceEvent::DeadlineSet {
+            stage: Stage::Accept,
+            due_at: due + TimeDelta::hours(2),
+            at: due,
+        },
+    ];
+    framework()
+        .given(given.clone())
+        .when(cmd(community(), GrievanceAction::AcceptGrievance))
+        .then_expect_events(vec![
+            accepted(),
+            deadline(Stage::Respond, t0() + TimeDelta::hours(24)),
+        ]);
+    framework()
+        .given(given)
+        .when(cmd(branch(), GrievanceAction::AcceptGrievance))
+        .then_expect_error(GrievanceError::NotTheHandler { action: "accept" });
+}
+
+#[test]
+fn the_handler_pauses_and_resumes_the_clock_with_the_time_that_was_left() {
+    let due = t0() + TimeDelta::hours(24);
+    let given = vec![filed(), accepted(), deadline(Stage::Respond, due)];
+    let paused = GrievanceEvent::DeadlinePaused {
+        stage: Stage::Respond,
+        remaining_seconds: 24 * 3600,
+        reason: reason("等待业主提供照片"),
+        at: t0(),
+    };
+    framework()
+        .given(given.clone())
+        .when(cmd(
+            branch(),
+            GrievanceAction::PauseDeadline {
+                reason: reason("等待业主提供照片"),
+            },
+        ))
+        .then_expect_events(vec![paused.clone()]);
+    let later = t0() + TimeDelta::days(3);
+    let mut given_paused = given;
+    given_paused.push(paused);
+    Framework::with(services_at(later))
+        .given(given_paused.clone())
+        .when(cmd(branch(), GrievanceAction::ResumeDeadline))
+        .then_expect_events(vec![GrievanceEvent::DeadlineSet {
+            stage: Stage::Respond,
+            due_at: later + TimeDelta::hours(24),
+            at: later,
+        }]);
+    framework()
+        .given(given_paused)
+        .when(cmd(
+            branch(),
+            GrievanceAction::PauseDeadline {
+                reason: reason("again"),
+            },
+        ))
+        .then_expect_error(GrievanceError::AlreadyPaused);
+}
+
+#[test]
+fn a_running_clock_cannot_be_resumed_and_only_the_handler_pauses() {
+    let given = vec![filed(), accepted(), deadline(Stage::Respond, t0())];
+    framework()
+        .given(given.clone())
+        .when(cmd(branch(), GrievanceAction::ResumeDeadline))
+        .then_expect_error(GrievanceError::NotPaused);
+    framework()
+        .given(given)
+        .when(cmd(
+            company(),
+            GrievanceAction::PauseDeadline {
+                reason: reason("no"),
+            },
+        ))
+        .then_expect_error(GrievanceError::NotTheHandler { action: "pause" });
+    framework()
+        .given(up_to_resolved())
+        .when(cmd(
+            branch(),
+            GrievanceAction::PauseDeadline {
+                reason: reason("no"),
+            },
+        ))
+        .then_expect_error(GrievanceError::NoRunningDeadline);
 }
 
 #[test]
@@ -726,10 +906,17 @@ fn an_unsatisfied_filer_reopens_within_the_window() {
                 reason: reason("电梯又坏了"),
             },
         ))
-        .then_expect_events(vec![GrievanceEvent::GrievanceReopened {
-            reason: reason("电梯又坏了"),
-            at: t0() + TimeDelta::days(15),
-        }]);
+        .then_expect_events(vec![
+            GrievanceEvent::GrievanceReopened {
+                reason: reason("电梯又坏了"),
+                at: t0() + TimeDelta::days(15),
+            },
+            GrievanceEvent::DeadlineSet {
+                stage: Stage::Respond,
+                due_at: t0() + TimeDelta::days(15) + TimeDelta::hours(24),
+                at: t0() + TimeDelta::days(15),
+            },
+        ]);
 }
 
 #[test]
@@ -795,7 +982,10 @@ fn a_reopened_grievance_goes_back_to_the_assigned_party() {
                 response: statement("已联系维保单位,周五前修复。"),
             },
         ))
-        .then_expect_events(vec![responded()]);
+        .then_expect_events(vec![
+            responded(),
+            deadline(Stage::Resolve, t0() + TimeDelta::hours(72)),
+        ]);
 }
 
 // --- merge ---

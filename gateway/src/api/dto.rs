@@ -2,6 +2,7 @@
 //! wire format is a contract of its own.
 
 use chrono::{DateTime, Utc};
+use lianxi_domain::deadline::Stage;
 use lianxi_domain::values::{
     Category, Channel, EscalationReason, MatterClass, PartyRole, Rating, Respondent, Tier, Urgency,
 };
@@ -238,6 +239,65 @@ pub struct CommandResponse {
     pub position: Option<String>,
 }
 
+wire_enum!(
+    /// A stage with a deadline.
+    #[schema(as = Stage)]
+    StageDto => Stage { Accept, Respond, Resolve }
+);
+
+/// A running deadline.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct DeadlineDto {
+    pub stage: StageDto,
+    pub due_at: DateTime<Utc>,
+}
+
+/// A paused deadline and the time it had left.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct PausedDto {
+    pub stage: StageDto,
+    pub remaining_seconds: i64,
+    pub since: DateTime<Utc>,
+}
+
+/// One open item of an escalation queue.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct QueueItemDto {
+    pub grievance: GrievanceView,
+    pub stage: StageDto,
+    /// When the running deadline falls due; absent while paused.
+    pub due_at: Option<DateTime<Utc>>,
+    /// Seconds past the deadline (negative: time left).
+    pub overdue_seconds: Option<i64>,
+    pub paused: bool,
+    /// A major matter (大事): it calls for an urgent joint meeting.
+    pub urgent_meeting: bool,
+}
+
+/// The open items of one tier, most overdue first.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct EscalationQueue {
+    pub tier: TierDto,
+    pub now: DateTime<Utc>,
+    pub items: Vec<QueueItemDto>,
+    /// How far into the event feed the queue is.
+    pub position: String,
+    /// False when `min_position` was not reached within the wait.
+    pub caught_up: bool,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct QueueQuery {
+    /// The tier; defaults to the caller's own (auditors: xiaoqu).
+    pub tier: Option<TierDto>,
+    /// At most this many items, 1–200 (default 100).
+    pub limit: Option<u32>,
+    /// Wait (up to 2 s) until the queue reflects this position.
+    pub min_position: Option<String>,
+}
+
 /// Filters and paging of `GET /api/v1/grievances`.
 #[derive(Clone, Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -304,6 +364,10 @@ pub struct GrievanceView {
     pub merged_into: Option<Uuid>,
     pub duplicates: Vec<Uuid>,
     pub last_changed_at: DateTime<Utc>,
+    /// The running deadline of the current stage.
+    pub deadline: Option<DeadlineDto>,
+    /// The stopped deadline, while the handler paused the clock.
+    pub paused: Option<PausedDto>,
 }
 
 /// One stored event of a stream.

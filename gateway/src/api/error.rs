@@ -257,6 +257,18 @@ impl From<GrievanceError> for ApiError {
             | E::EscalationReasonNotAllowed { .. } => Self::forbidden(detail),
             E::TierBelowCurrent { .. } => Self::invalid_field("tier", detail),
             E::CannotMergeIntoItself => Self::invalid_field("primary", detail),
+            E::AlreadyPaused | E::NotPaused | E::NoRunningDeadline => Self::new(
+                StatusCode::CONFLICT,
+                "invalid-transition",
+                "The grievance's deadline does not allow this command",
+            )
+            .with_detail(detail),
+            E::DeadlineNotCurrent | E::DeadlineNotDue { .. } => Self::new(
+                StatusCode::CONFLICT,
+                "deadline-not-current",
+                "The deadline named is not the grievance's current, passed deadline",
+            )
+            .with_detail(detail),
             E::ReopenWindowClosed { .. } | E::RatedSatisfied | E::AlreadyAtTopTier => Self::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "rule-violated",

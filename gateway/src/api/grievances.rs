@@ -9,7 +9,8 @@ use lianxi_domain::values::{
     Attachment, Comment, Description, GrievanceId, Label, Location, MediaType, PartyRole, Reason,
     Sha256Hex, Statement, Title, ValueError,
 };
-use lianxi_domain::{Actor, GrievanceAction, GrievanceCommand, Status};
+use lianxi_domain::values::{MatterClass, Tier};
+use lianxi_domain::{Actor, GrievanceAction, GrievanceCommand, Role, Status};
 use lianxi_projections::checkpoint;
 use lianxi_projections::grievance_list::{self, Cursor, ListFilter};
 use lianxi_projections::Position;
@@ -324,7 +325,93 @@ fn view(caller: &Caller, g: &GrievanceState, version: usize) -> GrievanceView {
         merged_into: g.merged_into.map(|m| m.0),
         duplicates: g.duplicates.iter().map(|d| d.grievance.0).collect(),
         last_changed_at: g.last_changed_at,
+        deadline: g.deadline.map(|d| DeadlineDto {
+            stage: d.stage.into(),
+            due_at: d.due_at,
+        }),
+        paused: g.paused.map(|p| PausedDto {
+            stage: p.stage.into(),
+            remaining_seconds: p.remaining_seconds,
+            since: p.since,
+        }),
     }
+}
+
+/// The escalation queue of a tier: its open items, most overdue first.
+#[utoipa::path(
+    get, path = "/api/v1/escalation-queue", tag = "grievances",
+    params(QueueQuery),
+    responses(
+        (status = 200, description = "Open items of the tier", body = EscalationQueue),
+        (status = 400, description = "A query parameter is invalid", body = Problem, content_type = PROBLEM),
+        (status = 401, description = "No or bad token", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "This role has no queue", body = Problem, content_type = PROBLEM),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn queue(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(query): ApiQuery<QueueQuery>,
+) -> Result<Json<EscalationQueue>, ApiError> {
+    let limit = i64::from(query.limit.unwrap_or(100));
+    if !(1..=i64::from(MAX_PAGE)).contains(&limit) {
+        return Err(ApiError::bad_query(
+            "limit",
+            &format!("must be between 1 and {MAX_PAGE}"),
+        ));
+    }
+    let own = match caller.0.role {
+        Role::PartyBranch => Tier::Xiaoqu,
+        Role::Auditor => query.tier.map(Into::into).unwrap_or(Tier::Xiaoqu),
+        role => role.tier().ok_or_else(|| {
+            ApiError::forbidden(format!("the role {role} has no escalation queue"))
+        })?,
+    };
+    if let Some(asked) = query.tier.map(Tier::from) {
+        if asked != own {
+            return Err(ApiError::forbidden(
+                "an account sees the queue of its own tier",
+            ));
+        }
+    }
+    let min_position = query
+        .min_position
+        .as_deref()
+        .map(|p| {
+            parse_position(p).ok_or_else(|| {
+                ApiError::bad_query("min_position", "must be a position such as \"0.42\"")
+            })
+        })
+        .transpose()?;
+    let store = state.db.store();
+    let (position, caught_up) = reached(&store, grievance_list::NAME, min_position).await?;
+    let audience = policy::audience(&caller.0);
+    let now = state.log.services().clock.now();
+    let items = grievance_list::queue(&store, &audience, own as i64, limit)
+        .await
+        .map_err(ApiError::from_store)?;
+    Ok(Json(EscalationQueue {
+        tier: own.into(),
+        now,
+        items: items
+            .iter()
+            .filter_map(|item| {
+                let g = &item.state;
+                let stage = g.current_stage()?;
+                Some(QueueItemDto {
+                    grievance: view(&caller, g, item.version as usize),
+                    stage: stage.into(),
+                    due_at: g.deadline.map(|d| d.due_at),
+                    overdue_seconds: g.deadline.map(|d| (now - d.due_at).num_seconds()),
+                    paused: g.paused.is_some(),
+                    urgent_meeting: g.matter_class == Some(MatterClass::Major),
+                })
+            })
+            .collect(),
+        position: format_position(position),
+        caught_up,
+    }))
 }
 
 /// List the grievances the caller may see, newest first.
@@ -662,6 +749,23 @@ command_endpoint!(
             reason: req.reason.into(),
             note,
         }))
+    }
+);
+
+command_endpoint!(
+    /// Stop the deadline clock, e.g. while waiting for the filer (the handler).
+    pause, "/api/v1/grievances/{id}/pause", ReasonRequest, ApiJson,
+    |req| {
+        let reason = field("reason", Reason::parse(&req.reason))?;
+        (Some(reason.as_str().to_owned()), Box::new(move |_| GrievanceAction::PauseDeadline { reason }))
+    }
+);
+
+command_endpoint!(
+    /// Restart a paused deadline clock with the time it had left (the handler).
+    resume, "/api/v1/grievances/{id}/resume", EmptyRequest, OptionalJson,
+    |_req| {
+        (None, Box::new(|_| GrievanceAction::ResumeDeadline))
     }
 );
 

@@ -51,6 +51,9 @@ pub fn app(state: AppState) -> Router {
         .route("/grievances/{id}/rate", post(grievances::rate))
         .route("/grievances/{id}/reopen", post(grievances::reopen))
         .route("/grievances/{id}/merge", post(grievances::merge))
+        .route("/grievances/{id}/pause", post(grievances::pause))
+        .route("/grievances/{id}/resume", post(grievances::resume))
+        .route("/escalation-queue", get(grievances::queue))
         .route("/openapi.json", get(openapi::openapi_json));
     Router::new()
         .route("/healthz", get(health::healthz))

@@ -1,0 +1,97 @@
+//! The deadline scheduler: escalates grievances whose stage deadline passed.
+//!
+//! Every instance runs one. Exactly-once comes from the domain, not from
+//! coordination: the escalation command names the deadline it acts on, and a
+//! grievance whose deadline is no longer that one (because another instance
+//! escalated it a moment ago, which set a fresh deadline) refuses it. Two
+//! instances racing on one grievance append at the same sequence number, so
+//! the loser re-runs on the new state and is refused.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use lianxi_domain::values::{AccountId, GrievanceId};
+use lianxi_domain::{Actor, GrievanceAction, GrievanceCommand, GrievanceError, Role};
+use lianxi_projections::grievance_list;
+use tokio::sync::watch;
+use tracing::{debug, info, warn};
+use uuid::Uuid;
+
+use crate::db::Database;
+use crate::event_log::{CommandError, CommandMetadata, EventLog};
+
+/// The account id under which the service itself acts.
+pub const SYSTEM_ACCOUNT: AccountId = AccountId(Uuid::nil());
+
+/// What one pass of the scheduler did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Tick {
+    pub escalated: usize,
+    pub skipped: usize,
+}
+
+/// Escalates every deadline due now (by the log's clock), once.
+pub async fn tick(db: &Database, log: &EventLog) -> Result<Tick, String> {
+    let now = log.services().clock.now();
+    let due = grievance_list::due(&db.store(), now, 100)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut result = Tick::default();
+    for item in due {
+        let command = GrievanceCommand::new(
+            Actor::new(SYSTEM_ACCOUNT, Role::System),
+            GrievanceAction::EscalateOnMissedDeadline {
+                deadline: item.deadline,
+            },
+        );
+        let metadata = CommandMetadata {
+            request_id: format!("deadline-{}", Uuid::new_v4()),
+            occurred_at: now,
+            reason: Some(format!(
+                "{} deadline missed (due {})",
+                item.deadline.stage.as_str(),
+                item.deadline.due_at.to_rfc3339()
+            )),
+        };
+        match log
+            .execute(GrievanceId(item.grievance), None, command, &metadata)
+            .await
+        {
+            Ok(_) => {
+                info!(grievance = %item.grievance, stage = item.deadline.stage.as_str(), "escalated on a missed deadline");
+                result.escalated += 1;
+            }
+            // Someone else escalated it, it moved on, or it cannot climb:
+            // the read model will catch up.
+            Err(CommandError::Domain(
+                GrievanceError::DeadlineNotCurrent
+                | GrievanceError::DeadlineNotDue { .. }
+                | GrievanceError::AlreadyAtTopTier
+                | GrievanceError::InvalidTransition { .. },
+            )) => result.skipped += 1,
+            Err(CommandError::Conflict) => result.skipped += 1,
+            Err(e) => warn!(grievance = %item.grievance, error = %e, "deadline escalation failed"),
+        }
+    }
+    Ok(result)
+}
+
+/// Runs [`tick`] every `interval` until `shutdown` turns true.
+pub async fn run(
+    db: Database,
+    log: Arc<EventLog>,
+    interval: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    while !*shutdown.borrow() {
+        match tick(&db, &log).await {
+            Ok(t) if t.escalated > 0 || t.skipped > 0 => debug!(?t, "deadline scheduler pass"),
+            Ok(_) => {}
+            Err(e) => warn!(error = %e, "deadline scheduler pass failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+}
