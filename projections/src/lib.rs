@@ -5,6 +5,7 @@
 //! - [`feed`]: the global feed in commit-safe order.
 //! - [`checkpoint`]: where each projection stands, with its fencing epoch.
 //! - [`runner`]: one active runner per projection across all instances.
+//! - [`figures`]: the 三率 figures for the public board.
 //! - [`grievance_list`]: the grievance list and detail read model, and its queries.
 //!
 //! Architecture invariant: no business rules here. Views are folds of events
@@ -14,6 +15,7 @@
 
 pub mod checkpoint;
 pub mod feed;
+pub mod figures;
 pub mod grievance_list;
 pub mod runner;
 pub mod store;

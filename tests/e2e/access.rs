@@ -21,6 +21,7 @@ async fn the_openapi_document_describes_every_route(t: TestDb) {
         "/api/v1/grievances/{id}".to_owned(),
         "/api/v1/grievances/{id}/events".to_owned(),
         "/api/v1/escalation-queue".to_owned(),
+        "/api/v1/figures".to_owned(),
     ];
     for action in [
         "accept", "reject", "triage", "assign", "respond", "escalate", "withdraw", "resolve",

@@ -4,6 +4,7 @@ mod access;
 mod concurrency;
 mod deadlines;
 mod durability;
+mod figures;
 mod lifecycle;
 mod projections;
 mod refusals;

@@ -287,16 +287,21 @@ impl Server {
     /// With `runners == false` the read models stay where they are unless
     /// the test runs projection runners itself.
     pub async fn start_with(db: &Database, runners: bool) -> Server {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind port 0");
-        let addr = listener.local_addr().expect("local address");
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let service = if runners {
             lianxi_gateway::server::Service::start(db.clone(), quick_background())
         } else {
             lianxi_gateway::server::Service::without_runners(db.clone())
         };
+        Self::serve(service).await
+    }
+
+    /// Serves a service built by the test (e.g. with an injected clock).
+    pub async fn serve(service: lianxi_gateway::server::Service) -> Server {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind port 0");
+        let addr = listener.local_addr().expect("local address");
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let handle = tokio::spawn(lianxi_gateway::server::serve(
             listener,
             service.state.clone(),

@@ -121,6 +121,15 @@ pub struct GrievanceState {
     /// A stopped deadline, if the handler paused the clock.
     #[serde(default)]
     pub paused: Option<PausedDeadline>,
+    /// Whether it was accepted or rejected before its accept deadline.
+    #[serde(default)]
+    pub accept_on_time: Option<bool>,
+    /// The first response, kept across reopenings.
+    #[serde(default)]
+    pub first_responded_at: Option<DateTime<Utc>>,
+    /// The first resolution, kept across reopenings.
+    #[serde(default)]
+    pub first_resolved_at: Option<DateTime<Utc>>,
 }
 
 impl GrievanceState {
@@ -557,6 +566,9 @@ impl Aggregate for Grievance {
                     last_changed_at: filed_at,
                     deadline: None,
                     paused: None,
+                    accept_on_time: None,
+                    first_responded_at: None,
+                    first_resolved_at: None,
                 });
                 return;
             }
@@ -577,9 +589,11 @@ fn apply_to(state: &mut GrievanceState, event: GrievanceEvent) {
         GrievanceEvent::GrievanceAccepted { at } => {
             state.status = Status::Accepted;
             state.accepted_at = Some(at);
+            state.accept_on_time = accept_on_time(state, at);
         }
-        GrievanceEvent::GrievanceRejected { .. } => {
+        GrievanceEvent::GrievanceRejected { at, .. } => {
             state.status = Status::Rejected;
+            state.accept_on_time = accept_on_time(state, at);
             stop_clock(state);
         }
         GrievanceEvent::GrievanceTriaged {
@@ -600,8 +614,14 @@ fn apply_to(state: &mut GrievanceState, event: GrievanceEvent) {
         GrievanceEvent::GrievanceResponded { at, .. } => {
             state.status = Status::Responded;
             state.responded_at = Some(at);
+            state.first_responded_at.get_or_insert(at);
         }
-        GrievanceEvent::GrievanceEscalated { to, .. } => {
+        GrievanceEvent::GrievanceEscalated { to, reason, .. } => {
+            if reason == EscalationReason::DeadlineMissed
+                && state.current_stage() == Some(Stage::Accept)
+            {
+                state.accept_on_time = Some(false);
+            }
             state.tier = to;
             state.escalations += 1;
         }
@@ -612,6 +632,7 @@ fn apply_to(state: &mut GrievanceState, event: GrievanceEvent) {
         GrievanceEvent::GrievanceResolved { at, .. } => {
             state.status = Status::Resolved;
             state.resolved_at = Some(at);
+            state.first_resolved_at.get_or_insert(at);
             stop_clock(state);
         }
         GrievanceEvent::OutcomeRated { rating, .. } => {
@@ -654,6 +675,19 @@ fn apply_to(state: &mut GrievanceState, event: GrievanceEvent) {
                 since: at,
             });
         }
+    }
+}
+
+/// Whether the accept stage ended by its deadline (unknown without one).
+fn accept_on_time(state: &GrievanceState, at: DateTime<Utc>) -> Option<bool> {
+    if state.accept_on_time == Some(false) {
+        // A missed accept deadline stays missed, whoever accepts later.
+        return Some(false);
+    }
+    match (state.deadline, state.paused) {
+        (Some(d), _) if d.stage == Stage::Accept => Some(at <= d.due_at),
+        (_, Some(p)) if p.stage == Stage::Accept => Some(true),
+        _ => state.accept_on_time,
     }
 }
 

@@ -298,6 +298,62 @@ pub struct QueueQuery {
     pub min_position: Option<String>,
 }
 
+/// Scope of `GET /api/v1/figures`.
+#[derive(Clone, Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct FiguresQuery {
+    pub xiaoqu: Option<Uuid>,
+    /// The party that had to respond.
+    pub party: Option<PartyDto>,
+    /// The tier handling the grievances now.
+    pub tier: Option<TierDto>,
+    /// Grievances filed at or after this instant.
+    pub filed_from: Option<DateTime<Utc>>,
+    /// Grievances filed before this instant.
+    pub filed_to: Option<DateTime<Utc>>,
+    /// Wait (up to 2 s) until the figures reflect this position.
+    pub min_position: Option<String>,
+}
+
+/// A share: `count` of `of`, and their ratio (absent when `of` is 0).
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, ToSchema)]
+pub struct RateDto {
+    pub count: u64,
+    pub of: u64,
+    pub rate: Option<f64>,
+}
+
+impl From<lianxi_projections::figures::Rate> for RateDto {
+    fn from(r: lianxi_projections::figures::Rate) -> Self {
+        Self {
+            count: r.count,
+            of: r.of,
+            rate: r.rate,
+        }
+    }
+}
+
+/// The 三率 figures and median times of the grievances filed in a scope and
+/// period. No personal data. Definitions are in the API guide.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct FiguresDto {
+    pub filed: u64,
+    /// Accepted (or rejected) before the accept deadline.
+    pub response_rate: RateDto,
+    pub resolution_rate: RateDto,
+    /// Rated satisfied or mostly satisfied.
+    pub satisfaction_rate: RateDto,
+    pub escalation_rate: RateDto,
+    pub reopen_rate: RateDto,
+    pub median_seconds_to_accept: Option<i64>,
+    pub median_seconds_to_respond: Option<i64>,
+    pub median_seconds_to_resolve: Option<i64>,
+    pub as_of: DateTime<Utc>,
+    pub position: String,
+    pub caught_up: bool,
+}
+
 /// Filters and paging of `GET /api/v1/grievances`.
 #[derive(Clone, Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]

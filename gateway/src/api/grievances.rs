@@ -337,6 +337,58 @@ fn view(caller: &Caller, g: &GrievanceState, version: usize) -> GrievanceView {
     }
 }
 
+/// Public figures (三率) of the grievances filed in a scope and period. No
+/// token needed: the answer holds no personal data.
+#[utoipa::path(
+    get, path = "/api/v1/figures", tag = "figures",
+    params(FiguresQuery),
+    responses(
+        (status = 200, description = "The figures", body = FiguresDto),
+        (status = 400, description = "A query parameter is invalid", body = Problem, content_type = PROBLEM),
+    )
+)]
+pub async fn figures(
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<FiguresQuery>,
+) -> Result<Json<FiguresDto>, ApiError> {
+    let min_position = query
+        .min_position
+        .as_deref()
+        .map(|p| {
+            parse_position(p).ok_or_else(|| {
+                ApiError::bad_query("min_position", "must be a position such as \"0.42\"")
+            })
+        })
+        .transpose()?;
+    let store = state.db.store();
+    let (position, caught_up) = reached(&store, grievance_list::NAME, min_position).await?;
+    let now = state.log.services().clock.now();
+    let scope = lianxi_projections::figures::Scope {
+        xiaoqu: query.xiaoqu,
+        party: query.party.map(Into::into),
+        tier: query.tier.map(Into::into),
+        filed_from: query.filed_from,
+        filed_to: query.filed_to,
+    };
+    let f = lianxi_projections::figures::figures(&store, &scope, now)
+        .await
+        .map_err(ApiError::from_store)?;
+    Ok(Json(FiguresDto {
+        filed: f.filed,
+        response_rate: f.response_rate.into(),
+        resolution_rate: f.resolution_rate.into(),
+        satisfaction_rate: f.satisfaction_rate.into(),
+        escalation_rate: f.escalation_rate.into(),
+        reopen_rate: f.reopen_rate.into(),
+        median_seconds_to_accept: f.median_seconds_to_accept,
+        median_seconds_to_respond: f.median_seconds_to_respond,
+        median_seconds_to_resolve: f.median_seconds_to_resolve,
+        as_of: now,
+        position: format_position(position),
+        caught_up,
+    }))
+}
+
 /// The escalation queue of a tier: its open items, most overdue first.
 #[utoipa::path(
     get, path = "/api/v1/escalation-queue", tag = "grievances",

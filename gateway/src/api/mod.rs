@@ -54,6 +54,7 @@ pub fn app(state: AppState) -> Router {
         .route("/grievances/{id}/pause", post(grievances::pause))
         .route("/grievances/{id}/resume", post(grievances::resume))
         .route("/escalation-queue", get(grievances::queue))
+        .route("/figures", get(grievances::figures))
         .route("/openapi.json", get(openapi::openapi_json));
     Router::new()
         .route("/healthz", get(health::healthz))

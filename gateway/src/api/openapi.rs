@@ -36,11 +36,13 @@ use super::{grievances, health};
         grievances::pause,
         grievances::resume,
         grievances::queue,
+        grievances::figures,
     ),
     components(schemas(Problem, FieldProblem, StatusDto)),
     modifiers(&BearerAuth),
     tags(
         (name = "grievances", description = "诉求: the grievance lifecycle"),
+        (name = "figures", description = "三率: public figures without personal data"),
         (name = "operations", description = "Health and readiness"),
     )
 )]
