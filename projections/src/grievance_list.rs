@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use base64::Engine;
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
 use cqrs_es::Aggregate;
 use lianxi_domain::grievance::{Grievance, GrievanceEvent, GrievanceState};
 use serde::Serialize;
@@ -48,84 +48,206 @@ struct Row_ {
     new_followers: Vec<Uuid>,
 }
 
-async fn load_state(tx: &mut Tx<'_>, id: Uuid) -> Result<Option<(Grievance, i64)>, StoreError> {
-    const SELECT: &str = "SELECT state, version FROM grievance_list WHERE id = $1";
-    let row = on_store!(tx, Tx, |conn, pg| {
-        sqlx::query(&sql(pg, SELECT))
-            .bind(Id(id))
-            .fetch_optional(&mut **conn)
-            .await?
-            .map(|r| -> Result<(Grievance, i64), sqlx::Error> {
-                let Json(state): Json<Grievance> = r.try_get("state")?;
-                Ok((state, r.try_get("version")?))
-            })
-            .transpose()?
-    });
-    Ok(row)
+/// Loads the current state of every grievance in `ids` with one query.
+async fn load_states(tx: &mut Tx<'_>, ids: &[Uuid]) -> Result<HashMap<Uuid, (Grievance, i64)>, StoreError> {
+    let rows = match tx {
+        Tx::Postgres(conn) => {
+            sqlx::query("SELECT id, state, version FROM grievance_list WHERE id = ANY($1)")
+                .bind(ids)
+                .fetch_all(&mut **conn)
+                .await?
+                .into_iter()
+                .map(|r| -> Result<_, sqlx::Error> {
+                    let Json(state): Json<Grievance> = r.try_get("state")?;
+                    Ok((r.try_get::<Uuid, _>("id")?, (state, r.try_get::<i64, _>("version")?)))
+                })
+                .collect::<Result<HashMap<_, _>, _>>()?
+        }
+        Tx::Sqlite(conn) => {
+            let list = serde_json::to_string(&ids.iter().map(Uuid::to_string).collect::<Vec<_>>())
+                .unwrap_or_else(|_| "[]".to_owned());
+            sqlx::query("SELECT id, state, version FROM grievance_list WHERE id IN (SELECT value FROM json_each(?1))")
+                .bind(list)
+                .fetch_all(&mut **conn)
+                .await?
+                .into_iter()
+                .map(|r| -> Result<_, sqlx::Error> {
+                    let Json(state): Json<Grievance> = r.try_get("state")?;
+                    let Id(id) = r.try_get("id")?;
+                    Ok((id, (state, r.try_get::<i64, _>("version")?)))
+                })
+                .collect::<Result<HashMap<_, _>, _>>()?
+        }
+    };
+    Ok(rows)
 }
 
-const UPSERT: &str = "
-INSERT INTO grievance_list (id, xiaoqu, filer, title, category, respondent, urgency, channel, status, tier,
-    tier_rank, matter_class, responsible_party, assigned_party, rating, escalations, reopenings, merged_into,
-    filed_at, accepted_at, responded_at, resolved_at, last_changed_at, version, last_position, state,
-    deadline_stage, due_at, paused)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22,
-    $23, $24, $25, $26, $27, $28, $29)
-ON CONFLICT (id) DO UPDATE SET
-    title = excluded.title, status = excluded.status, tier = excluded.tier, tier_rank = excluded.tier_rank,
-    matter_class = excluded.matter_class, responsible_party = excluded.responsible_party,
-    assigned_party = excluded.assigned_party, rating = excluded.rating, escalations = excluded.escalations,
-    reopenings = excluded.reopenings, merged_into = excluded.merged_into, accepted_at = excluded.accepted_at,
-    responded_at = excluded.responded_at, resolved_at = excluded.resolved_at,
-    last_changed_at = excluded.last_changed_at, version = excluded.version,
-    last_position = excluded.last_position, state = excluded.state,
-    deadline_stage = excluded.deadline_stage, due_at = excluded.due_at, paused = excluded.paused";
+/// Times as both stores compare them: RFC 3339, microseconds at most.
+fn stamp(t: DateTime<Utc>) -> String {
+    t.trunc_subsecs(6).to_rfc3339_opts(SecondsFormat::AutoSi, false)
+}
 
-async fn store_row(tx: &mut Tx<'_>, s: &GrievanceState, row: &Row_) -> Result<(), StoreError> {
-    on_store!(tx, Tx, |conn, pg| {
-        sqlx::query(&sql(pg, UPSERT))
-            .bind(Id(s.id.0))
-            .bind(Id(s.xiaoqu.0))
-            .bind(Id(s.filer.0))
-            .bind(s.title.as_str())
-            .bind(name_of(&s.category))
-            .bind(name_of(&s.respondent))
-            .bind(name_of(&s.urgency))
-            .bind(name_of(&s.channel))
-            .bind(s.status.as_str())
-            .bind(name_of(&s.tier))
-            .bind(tier_rank(s.tier))
-            .bind(s.matter_class.as_ref().map(name_of))
-            .bind(s.responsible_party.as_ref().map(name_of))
-            .bind(s.assigned_party.as_ref().map(name_of))
-            .bind(s.rating.as_ref().map(name_of))
-            .bind(i64::from(s.escalations))
-            .bind(i64::from(s.reopenings))
-            .bind(s.merged_into.map(|m| Id(m.0)))
-            .bind(s.filed_at.trunc_subsecs(6))
-            .bind(s.accepted_at)
-            .bind(s.responded_at)
-            .bind(s.resolved_at)
-            .bind(s.last_changed_at)
-            .bind(row.version)
-            .bind(row.last_position)
-            .bind(Json(&row.grievance))
-            .bind(s.current_stage().map(|st| st.as_str()))
-            .bind(s.deadline.map(|d| d.due_at.trunc_subsecs(6)))
-            .bind(s.paused.is_some())
-            .execute(&mut **conn)
-            .await?;
-        for follower in &row.new_followers {
-            sqlx::query(&sql(
-                pg,
-                "INSERT INTO grievance_followers (grievance_id, account_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-            ))
-            .bind(Id(s.id.0))
-            .bind(Id(*follower))
+/// One row of `grievance_list`, as JSON for a set-based upsert.
+#[derive(Serialize)]
+struct RowJson<'a> {
+    id: String,
+    xiaoqu: String,
+    filer: String,
+    title: &'a str,
+    category: String,
+    respondent: String,
+    urgency: String,
+    channel: String,
+    status: &'static str,
+    tier: String,
+    tier_rank: i64,
+    matter_class: Option<String>,
+    responsible_party: Option<String>,
+    assigned_party: Option<String>,
+    rating: Option<String>,
+    escalations: i64,
+    reopenings: i64,
+    merged_into: Option<String>,
+    filed_at: String,
+    accepted_at: Option<String>,
+    responded_at: Option<String>,
+    resolved_at: Option<String>,
+    last_changed_at: String,
+    version: i64,
+    last_position: i64,
+    state: &'a Grievance,
+    deadline_stage: Option<&'static str>,
+    due_at: Option<String>,
+    paused: bool,
+}
+
+fn row_json<'a>(s: &'a GrievanceState, row: &'a Row_) -> RowJson<'a> {
+    RowJson {
+        id: s.id.to_string(),
+        xiaoqu: s.xiaoqu.to_string(),
+        filer: s.filer.to_string(),
+        title: s.title.as_str(),
+        category: name_of(&s.category),
+        respondent: name_of(&s.respondent),
+        urgency: name_of(&s.urgency),
+        channel: name_of(&s.channel),
+        status: s.status.as_str(),
+        tier: name_of(&s.tier),
+        tier_rank: tier_rank(s.tier),
+        matter_class: s.matter_class.as_ref().map(name_of),
+        responsible_party: s.responsible_party.as_ref().map(name_of),
+        assigned_party: s.assigned_party.as_ref().map(name_of),
+        rating: s.rating.as_ref().map(name_of),
+        escalations: i64::from(s.escalations),
+        reopenings: i64::from(s.reopenings),
+        merged_into: s.merged_into.map(|m| m.to_string()),
+        filed_at: stamp(s.filed_at),
+        accepted_at: s.accepted_at.map(stamp),
+        responded_at: s.responded_at.map(stamp),
+        resolved_at: s.resolved_at.map(stamp),
+        last_changed_at: stamp(s.last_changed_at),
+        version: row.version,
+        last_position: row.last_position,
+        state: &row.grievance,
+        deadline_stage: s.current_stage().map(|st| st.as_str()),
+        due_at: s.deadline.map(|d| stamp(d.due_at)),
+        paused: s.paused.is_some(),
+    }
+}
+
+const COLUMNS: [&str; 29] = [
+    "id", "xiaoqu", "filer", "title", "category", "respondent", "urgency", "channel", "status", "tier",
+    "tier_rank", "matter_class", "responsible_party", "assigned_party", "rating", "escalations", "reopenings",
+    "merged_into", "filed_at", "accepted_at", "responded_at", "resolved_at", "last_changed_at", "version",
+    "last_position", "state", "deadline_stage", "due_at", "paused",
+];
+
+/// The PostgreSQL type of each column, for `jsonb_to_recordset`.
+const PG_TYPES: [&str; 29] = [
+    "uuid", "uuid", "uuid", "text", "text", "text", "text", "text", "text", "text", "integer", "text", "text",
+    "text", "text", "integer", "integer", "uuid", "timestamptz", "timestamptz", "timestamptz", "timestamptz",
+    "timestamptz", "bigint", "bigint", "jsonb", "text", "timestamptz", "boolean",
+];
+
+/// Columns that change after filing (the rest never do).
+const UPDATED: [&str; 20] = [
+    "title", "status", "tier", "tier_rank", "matter_class", "responsible_party", "assigned_party", "rating",
+    "escalations", "reopenings", "merged_into", "accepted_at", "responded_at", "resolved_at",
+    "last_changed_at", "version", "last_position", "state", "deadline_stage", "due_at",
+];
+
+fn upsert_sql(postgres: bool) -> String {
+    let columns = COLUMNS.join(", ");
+    let mut set: Vec<String> = UPDATED.iter().map(|c| format!("{c} = excluded.{c}")).collect();
+    set.push("paused = excluded.paused".to_owned());
+    let set = set.join(", ");
+    if postgres {
+        let record: Vec<String> = COLUMNS
+            .iter()
+            .zip(PG_TYPES)
+            .map(|(c, t)| format!("{c} {t}"))
+            .collect();
+        format!(
+            "INSERT INTO grievance_list ({columns}) SELECT {columns} FROM jsonb_to_recordset($1::jsonb) AS r({}) \
+             ON CONFLICT (id) DO UPDATE SET {set}",
+            record.join(", ")
+        )
+    } else {
+        let values: Vec<String> = COLUMNS
+            .iter()
+            .map(|c| format!("json_extract(value, '$.{c}')"))
+            .collect();
+        format!(
+            "INSERT INTO grievance_list ({columns}) SELECT {} FROM json_each(?1) WHERE true \
+             ON CONFLICT (id) DO UPDATE SET {set}",
+            values.join(", ")
+        )
+    }
+}
+
+/// Writes every changed row, and every new follower, with one statement each.
+async fn store_rows(tx: &mut Tx<'_>, rows: &[RowJson<'_>], followers: &[(String, String)]) -> Result<(), StoreError> {
+    let rows_json = serde_json::to_string(rows).map_err(|e| StoreError::Decode {
+        what: "grievance_list rows".into(),
+        message: e.to_string(),
+    })?;
+    let followers_json = serde_json::to_string(
+        &followers
+            .iter()
+            .map(|(g, a)| serde_json::json!({"grievance_id": g, "account_id": a}))
+            .collect::<Vec<_>>(),
+    )
+    .unwrap_or_else(|_| "[]".to_owned());
+    match tx {
+        Tx::Postgres(conn) => {
+            sqlx::query(&upsert_sql(true))
+                .bind(rows_json)
+                .execute(&mut **conn)
+                .await?;
+            sqlx::query(
+                "INSERT INTO grievance_followers (grievance_id, account_id) \
+                 SELECT grievance_id, account_id FROM jsonb_to_recordset($1::jsonb) AS r(grievance_id uuid, account_id uuid) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(followers_json)
             .execute(&mut **conn)
             .await?;
         }
-    });
+        Tx::Sqlite(conn) => {
+            sqlx::query(&upsert_sql(false))
+                .bind(rows_json)
+                .execute(&mut **conn)
+                .await?;
+            sqlx::query(
+                "INSERT INTO grievance_followers (grievance_id, account_id) \
+                 SELECT json_extract(value, '$.grievance_id'), json_extract(value, '$.account_id') FROM json_each(?1) WHERE true \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(followers_json)
+            .execute(&mut **conn)
+            .await?;
+        }
+    }
     Ok(())
 }
 
@@ -137,17 +259,26 @@ impl Projection for GrievanceList {
 
     async fn apply(&self, tx: &mut Tx<'_>, events: &[FeedEvent]) -> Result<(), StoreError> {
         let grievance_type = <Grievance as Aggregate>::TYPE;
-        let mut rows: HashMap<Uuid, Row_> = HashMap::new();
         let mut order: Vec<Uuid> = Vec::new();
+        let mut parsed = Vec::with_capacity(events.len());
         for event in events.iter().filter(|e| e.aggregate_type == grievance_type) {
             let id = Uuid::parse_str(&event.aggregate_id).map_err(|e| StoreError::Decode {
                 what: format!("grievance id {}", event.aggregate_id),
                 message: e.to_string(),
             })?;
+            parsed.push((id, event));
+        }
+        let ids: Vec<Uuid> = {
+            let mut seen = std::collections::HashSet::new();
+            parsed.iter().map(|(id, _)| *id).filter(|id| seen.insert(*id)).collect()
+        };
+        let mut existing = load_states(tx, &ids).await?;
+        let mut rows: HashMap<Uuid, Row_> = HashMap::with_capacity(ids.len());
+        for (id, event) in parsed {
             let row = match rows.entry(id) {
                 Entry::Occupied(e) => e.into_mut(),
                 Entry::Vacant(e) => {
-                    let (grievance, version) = load_state(tx, id).await?.unwrap_or_default();
+                    let (grievance, version) = existing.remove(&id).unwrap_or_default();
                     order.push(id);
                     e.insert(Row_ {
                         grievance,
@@ -175,23 +306,25 @@ impl Projection for GrievanceList {
             row.version = event.sequence;
             row.last_position = event.position.global_position;
         }
-        for id in order {
-            let Some(row) = rows.get(&id) else { continue };
+        let mut out = Vec::with_capacity(order.len());
+        let mut followers = Vec::new();
+        for id in &order {
+            let Some(row) = rows.get(id) else { continue };
             if let Some(state) = row.grievance.state() {
-                store_row(tx, state, row).await?;
+                out.push(row_json(state, row));
+                followers.extend(row.new_followers.iter().map(|f| (id.to_string(), f.to_string())));
             }
+        }
+        if !out.is_empty() {
+            store_rows(tx, &out, &followers).await?;
         }
         Ok(())
     }
 
     async fn clear(&self, tx: &mut Tx<'_>) -> Result<(), StoreError> {
         on_store!(tx, Tx, |conn, _pg| {
-            sqlx::query("DELETE FROM grievance_followers")
-                .execute(&mut **conn)
-                .await?;
-            sqlx::query("DELETE FROM grievance_list")
-                .execute(&mut **conn)
-                .await?;
+            sqlx::query("DELETE FROM grievance_followers").execute(&mut **conn).await?;
+            sqlx::query("DELETE FROM grievance_list").execute(&mut **conn).await?;
         });
         Ok(())
     }

@@ -1,0 +1,280 @@
+//! Benchmarks that print numbers (never timed tests):
+//!
+//! - `lianxi-bench rebuild [--store sqlite|postgres] [--events N] [--batch B]`:
+//!   rebuilds the read models from N generated events and reports events/s.
+//! - `lianxi-bench lag [--store sqlite|postgres] [--rate R] [--seconds S]`:
+//!   drives commands at R per second over HTTP against the real server and
+//!   reports the projection lag (command answered → read model caught up).
+//!
+//! Both create a fresh database (PostgreSQL from `LIANXI_TEST_DATABASE_URL`).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use lianxi_projections::grievance_list::GrievanceList;
+use lianxi_projections::{checkpoint, Position, Runner, RunnerSettings};
+use lianxi_tests::{Api, Cast, Server, Store, TestDb};
+use serde_json::json;
+use uuid::Uuid;
+
+fn arg(args: &[String], name: &str, default: &str) -> String {
+    args.windows(2)
+        .find(|w| w[0] == name)
+        .map(|w| w[1].clone())
+        .unwrap_or_else(|| default.to_owned())
+}
+
+fn store(args: &[String]) -> Store {
+    match arg(args, "--store", "postgres").as_str() {
+        "sqlite" => Store::Sqlite,
+        _ => Store::Postgres,
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    match args.get(1).map(String::as_str) {
+        Some("rebuild") => rebuild(&args).await,
+        Some("lag") => lag(&args).await,
+        _ => eprintln!("usage: lianxi-bench rebuild|lag [--store sqlite|postgres] [options]"),
+    }
+}
+
+/// The ten events of one grievance's typical life, as stored payloads.
+fn life(id: Uuid, xiaoqu: Uuid, filer: Uuid, at: &str) -> Vec<(&'static str, serde_json::Value)> {
+    vec![
+        ("GrievanceFiled", json!({"GrievanceFiled": {
+            "grievance_id": id, "xiaoqu": xiaoqu, "filer": filer, "category": "repairs",
+            "title": "3栋电梯停运", "description": "电梯从周一起停运,老人上下楼困难。",
+            "location": {"building": "3栋", "unit": null, "common_area": null},
+            "respondent": "property_company", "urgency": "normal", "channel": "web",
+            "attachments": [], "filed_at": at}})),
+        ("DeadlineSet", json!({"DeadlineSet": {"stage": "accept", "due_at": at, "at": at}})),
+        ("GrievanceAccepted", json!({"GrievanceAccepted": {"at": at}})),
+        ("DeadlineSet", json!({"DeadlineSet": {"stage": "respond", "due_at": at, "at": at}})),
+        ("GrievanceTriaged", json!({"GrievanceTriaged": {"matter_class": "minor", "tier": "xiaoqu", "party": "property_company", "at": at}})),
+        ("GrievanceAssigned", json!({"GrievanceAssigned": {"party": "property_company", "note": null, "at": at}})),
+        ("GrievanceResponded", json!({"GrievanceResponded": {"party": "property_company", "response": "已处理", "at": at}})),
+        ("DeadlineSet", json!({"DeadlineSet": {"stage": "resolve", "due_at": at, "at": at}})),
+        ("GrievanceResolved", json!({"GrievanceResolved": {"summary": "已解决", "at": at}})),
+        ("OutcomeRated", json!({"OutcomeRated": {"rating": "satisfied", "comment": null, "at": at}})),
+    ]
+}
+
+/// Inserts `events` events (ten per grievance), interleaving grievances in
+/// waves of 1,000 the way a busy log interleaves them.
+async fn generate(t: &TestDb, events: usize) {
+    let grievances = events / 10;
+    let xiaoqu = Uuid::new_v4();
+    let at = "2026-03-01T09:00:00Z";
+    let metadata = json!({"actor": Uuid::nil(), "role": "system", "command": "bench", "request_id": "bench", "occurred_at": at});
+    let started = Instant::now();
+    let mut rows: Vec<(String, i64, &'static str, String)> = Vec::with_capacity(10_000);
+    let mut wave_start = 0;
+    while wave_start < grievances {
+        let wave: Vec<(Uuid, Vec<(&'static str, serde_json::Value)>)> = (wave_start..(wave_start + 1000).min(grievances))
+            .map(|_| {
+                let id = Uuid::new_v4();
+                (id, life(id, xiaoqu, Uuid::new_v4(), at))
+            })
+            .collect();
+        for step in 0..10 {
+            for (id, events) in &wave {
+                rows.push((id.to_string(), step as i64 + 1, events[step].0, events[step].1.to_string()));
+            }
+            flush(t, &mut rows, &metadata, false).await;
+        }
+        wave_start += 1000;
+    }
+    flush(t, &mut rows, &metadata, true).await;
+    eprintln!("generated {events} events in {:.1} s", started.elapsed().as_secs_f64());
+}
+
+async fn flush(t: &TestDb, rows: &mut Vec<(String, i64, &'static str, String)>, metadata: &serde_json::Value, force: bool) {
+    if rows.is_empty() || (!force && rows.len() < 5000) {
+        return;
+    }
+    let meta = metadata.to_string();
+    match &t.db {
+        lianxi_gateway::db::Database::Postgres(pool) => {
+            let ids: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+            let seqs: Vec<i64> = rows.iter().map(|r| r.1).collect();
+            let types: Vec<&str> = rows.iter().map(|r| r.2).collect();
+            let payloads: Vec<&str> = rows.iter().map(|r| r.3.as_str()).collect();
+            sqlx::query(
+                "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
+                 SELECT 'grievance', id, seq, ty, '1', p::jsonb, $5::jsonb
+                   FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::text[]) AS u(id, seq, ty, p)",
+            )
+            .bind(&ids)
+            .bind(&seqs)
+            .bind(&types)
+            .bind(&payloads)
+            .bind(&meta)
+            .execute(pool)
+            .await
+            .expect("insert events");
+        }
+        lianxi_gateway::db::Database::Sqlite(pool) => {
+            let mut tx = pool.begin().await.expect("begin");
+            for (id, seq, ty, payload) in rows.iter() {
+                sqlx::query(
+                    "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
+                     VALUES ('grievance', ?, ?, ?, '1', ?, ?)",
+                )
+                .bind(id)
+                .bind(seq)
+                .bind(ty)
+                .bind(payload)
+                .bind(&meta)
+                .execute(&mut *tx)
+                .await
+                .expect("insert event");
+            }
+            tx.commit().await.expect("commit");
+        }
+    }
+    rows.clear();
+}
+
+async fn rebuild(args: &[String]) {
+    let events: usize = arg(args, "--events", "1000000").parse().expect("--events N");
+    let batch: i64 = arg(args, "--batch", "5000").parse().expect("--batch B");
+    let Some(t) = TestDb::new(store(args)).await else {
+        eprintln!("no database");
+        return;
+    };
+    generate(&t, events).await;
+    let settings = RunnerSettings {
+        batch_size: batch,
+        ..RunnerSettings::default()
+    };
+    let (_wake, woken) = tokio::sync::watch::channel(0u64);
+    let runner = Runner::new(t.db.store(), Arc::new(GrievanceList), settings, woken);
+    let started = Instant::now();
+    let applied = runner.rebuild().await.expect("rebuild").expect("leads");
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "rebuild store={:?} events={applied} batch={batch} seconds={seconds:.2} events_per_second={:.0}",
+        t.store,
+        applied as f64 / seconds
+    );
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * (sorted.len() as f64 - 1.0)).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+fn parse_position(p: &str) -> Position {
+    let (tx, pos) = p.split_once('.').expect("position");
+    Position {
+        transaction_id: tx.parse().expect("tx"),
+        global_position: pos.parse().expect("pos"),
+    }
+}
+
+async fn lag(args: &[String]) {
+    let rate: u64 = arg(args, "--rate", "100").parse().expect("--rate R");
+    let seconds: u64 = arg(args, "--seconds", "20").parse().expect("--seconds S");
+    let Some(t) = TestDb::new(store(args)).await else {
+        eprintln!("no database");
+        return;
+    };
+    let cast = Cast::new(&t.db).await;
+    let server = Server::start_with(&t.db, true).await;
+    let api = Api::new(&server.base);
+    let store = t.db.store();
+    // Watch the checkpoint closely and note when it passes each position.
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(Position, Instant)>();
+    let watcher = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut pending: Vec<(Position, Instant)> = Vec::new();
+            let mut lags = Vec::new();
+            let mut closed = false;
+            loop {
+                loop {
+                    match rx.try_recv() {
+                        Ok(item) => pending.push(item),
+                        Err(tokio::sync::mpsc::error::TryRecvError::Empty) => break,
+                        Err(tokio::sync::mpsc::error::TryRecvError::Disconnected) => {
+                            closed = true;
+                            break;
+                        }
+                    }
+                }
+                if closed && pending.is_empty() {
+                    return lags;
+                }
+                let at = checkpoint::load(&store, "grievance_list").await.expect("checkpoint").position;
+                let now = Instant::now();
+                pending.retain(|(p, sent)| {
+                    if *p <= at {
+                        lags.push(now.duration_since(*sent).as_secs_f64() * 1000.0);
+                        false
+                    } else {
+                        true
+                    }
+                });
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        })
+    };
+    let interval = Duration::from_secs_f64(1.0 / rate as f64);
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let mut ids: Vec<String> = Vec::new();
+    let mut sent = 0u64;
+    let mut tasks = Vec::new();
+    let mut i = 0usize;
+    while Instant::now() < deadline {
+        ticker.tick().await;
+        let api = api.clone();
+        let tx = tx.clone();
+        let cast = cast.clone();
+        // Alternate filing and accepting what was filed.
+        let target = if i % 2 == 1 { ids.pop() } else { None };
+        i += 1;
+        sent += 1;
+        tasks.push(tokio::spawn(async move {
+            let answer = match &target {
+                Some(id) => api.post(&format!("/api/v1/grievances/{id}/accept"), &cast.a.branch.token, json!({})).await,
+                None => api.post("/api/v1/grievances", &cast.a.resident.token, lianxi_tests::sample_grievance()).await,
+            };
+            let answered = Instant::now();
+            if let Some(p) = answer.body["position"].as_str() {
+                let _ = tx.send((parse_position(p), answered));
+            }
+            answer.body["id"].as_str().map(str::to_owned).filter(|_| target.is_none())
+        }));
+        if tasks.len() >= 64 {
+            for task in tasks.drain(..) {
+                if let Ok(Some(id)) = task.await {
+                    ids.push(id);
+                }
+            }
+        }
+    }
+    for task in tasks.drain(..) {
+        let _ = task.await;
+    }
+    drop(tx);
+    let mut lags = watcher.await.expect("watcher");
+    lags.sort_by(f64::total_cmp);
+    println!(
+        "lag store={:?} rate={rate}/s seconds={seconds} commands={sent} measured={} p50_ms={:.1} p90_ms={:.1} p99_ms={:.1} max_ms={:.1}",
+        t.store,
+        lags.len(),
+        percentile(&lags, 50.0),
+        percentile(&lags, 90.0),
+        percentile(&lags, 99.0),
+        lags.last().copied().unwrap_or(f64::NAN)
+    );
+    server.stop().await;
+}
