@@ -9,10 +9,8 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use sqlx::types::Json;
 use sqlx::Row;
 
-use crate::on_store;
 use crate::store::{Store, StoreError};
 
 /// A place in the feed: after the event at this position.
@@ -31,13 +29,24 @@ pub struct FeedEvent {
     pub sequence: i64,
     pub event_type: String,
     pub event_version: String,
-    pub payload: Value,
-    pub metadata: Value,
+    /// The payload as JSON text; each projection parses what it needs.
+    pub payload: String,
+    /// The metadata as JSON text.
+    pub metadata: String,
+}
+
+impl FeedEvent {
+    pub fn metadata_json(&self) -> Result<Value, serde_json::Error> {
+        serde_json::from_str(&self.metadata)
+    }
 }
 
 const READ_POSTGRES: &str = "
-SELECT transaction_id::text::bigint AS transaction_id, global_position, aggregate_type, aggregate_id,
-       sequence, event_type, event_version, payload, metadata
+-- The alias must differ from the column: ORDER BY would otherwise sort by
+-- the alias (an expression) instead of walking the (transaction_id,
+-- global_position) index.
+SELECT transaction_id::text::bigint AS tx_id, global_position, aggregate_type, aggregate_id,
+       sequence, event_type, event_version, payload::text AS payload, metadata::text AS metadata
   FROM events
  WHERE (transaction_id, global_position) > ($1::text::xid8, $2)
    AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
@@ -45,7 +54,7 @@ SELECT transaction_id::text::bigint AS transaction_id, global_position, aggregat
  LIMIT $3";
 
 const READ_SQLITE: &str = "
-SELECT 0 AS transaction_id, global_position, aggregate_type, aggregate_id,
+SELECT 0 AS tx_id, global_position, aggregate_type, aggregate_id,
        sequence, event_type, event_version, payload, metadata
   FROM events
  WHERE global_position > ?1
@@ -58,40 +67,49 @@ pub async fn read_after(
     after: Position,
     limit: i64,
 ) -> Result<Vec<FeedEvent>, StoreError> {
-    on_store!(store, Store, |pool, pg| {
-        let query = if pg {
-            sqlx::query(READ_POSTGRES)
+    match store {
+        Store::Postgres(pool) => {
+            let rows = sqlx::query(READ_POSTGRES)
                 .bind(after.transaction_id.to_string())
                 .bind(after.global_position)
                 .bind(limit)
-        } else {
-            sqlx::query(READ_SQLITE)
+                .fetch_all(pool)
+                .await?;
+            Ok(rows.iter().map(decode_pg).collect::<Result<Vec<_>, _>>()?)
+        }
+        Store::Sqlite(pool) => {
+            let rows = sqlx::query(READ_SQLITE)
                 .bind(after.global_position)
                 .bind(limit)
-        };
-        let rows = query.fetch_all(pool).await?;
-        rows.iter()
-            .map(|r| {
-                let Json(payload): Json<Value> = r.try_get("payload")?;
-                let Json(metadata): Json<Value> = r.try_get("metadata")?;
-                Ok(FeedEvent {
-                    position: Position {
-                        transaction_id: r.try_get("transaction_id")?,
-                        global_position: r.try_get("global_position")?,
-                    },
-                    aggregate_type: r.try_get("aggregate_type")?,
-                    aggregate_id: r.try_get("aggregate_id")?,
-                    sequence: r.try_get("sequence")?,
-                    event_type: r.try_get("event_type")?,
-                    event_version: r.try_get("event_version")?,
-                    payload,
-                    metadata,
-                })
-            })
-            .collect::<Result<Vec<_>, sqlx::Error>>()
-            .map_err(Into::into)
-    })
+                .fetch_all(pool)
+                .await?;
+            Ok(rows.iter().map(decode_sqlite).collect::<Result<Vec<_>, _>>()?)
+        }
+    }
 }
+
+macro_rules! decode_row {
+    ($name:ident, $row:ty) => {
+        fn $name(r: &$row) -> Result<FeedEvent, sqlx::Error> {
+            Ok(FeedEvent {
+                position: Position {
+                    transaction_id: r.try_get("tx_id")?,
+                    global_position: r.try_get("global_position")?,
+                },
+                aggregate_type: r.try_get("aggregate_type")?,
+                aggregate_id: r.try_get("aggregate_id")?,
+                sequence: r.try_get("sequence")?,
+                event_type: r.try_get("event_type")?,
+                event_version: r.try_get("event_version")?,
+                payload: r.try_get("payload")?,
+                metadata: r.try_get("metadata")?,
+            })
+        }
+    };
+}
+
+decode_row!(decode_pg, sqlx::postgres::PgRow);
+decode_row!(decode_sqlite, sqlx::sqlite::SqliteRow);
 
 /// How far a projection at `at` is behind the feed: the number of readable
 /// events after it, and when the oldest of them was recorded.

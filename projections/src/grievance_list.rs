@@ -162,11 +162,11 @@ const COLUMNS: [&str; 29] = [
     "last_position", "state", "deadline_stage", "due_at", "paused",
 ];
 
-/// The PostgreSQL type of each column, for `jsonb_to_recordset`.
+/// The PostgreSQL type of each column, for `json_to_recordset`.
 const PG_TYPES: [&str; 29] = [
     "uuid", "uuid", "uuid", "text", "text", "text", "text", "text", "text", "text", "integer", "text", "text",
     "text", "text", "integer", "integer", "uuid", "timestamptz", "timestamptz", "timestamptz", "timestamptz",
-    "timestamptz", "bigint", "bigint", "jsonb", "text", "timestamptz", "boolean",
+    "timestamptz", "bigint", "bigint", "json", "text", "timestamptz", "boolean",
 ];
 
 /// Columns that change after filing (the rest never do).
@@ -188,7 +188,7 @@ fn upsert_sql(postgres: bool) -> String {
             .map(|(c, t)| format!("{c} {t}"))
             .collect();
         format!(
-            "INSERT INTO grievance_list ({columns}) SELECT {columns} FROM jsonb_to_recordset($1::jsonb) AS r({}) \
+            "INSERT INTO grievance_list ({columns}) SELECT {columns} FROM json_to_recordset($1::json) AS r({}) \
              ON CONFLICT (id) DO UPDATE SET {set}",
             record.join(", ")
         )
@@ -226,7 +226,7 @@ async fn store_rows(tx: &mut Tx<'_>, rows: &[RowJson<'_>], followers: &[(String,
                 .await?;
             sqlx::query(
                 "INSERT INTO grievance_followers (grievance_id, account_id) \
-                 SELECT grievance_id, account_id FROM jsonb_to_recordset($1::jsonb) AS r(grievance_id uuid, account_id uuid) \
+                 SELECT grievance_id, account_id FROM json_to_recordset($1::json) AS r(grievance_id uuid, account_id uuid) \
                  ON CONFLICT DO NOTHING",
             )
             .bind(followers_json)
@@ -292,8 +292,8 @@ impl Projection for GrievanceList {
                 // Already applied: a replayed batch changes nothing.
                 continue;
             }
-            let payload: GrievanceEvent =
-                serde_json::from_value(event.payload.clone()).map_err(|e| StoreError::Decode {
+            let payload =
+                serde_json::from_str::<GrievanceEvent>(&event.payload).map_err(|e| StoreError::Decode {
                     what: format!("{} {} of grievance {id}", event.event_type, event.sequence),
                     message: e.to_string(),
                 })?;

@@ -192,18 +192,20 @@ impl Runner {
     /// Applies batches until the feed is exhausted, as the leader at `epoch`.
     /// Returns the number of events applied.
     async fn drain(&self, epoch: i64) -> Result<u64, StoreError> {
-        let mut at = checkpoint::load(&self.store, self.projection.name())
-            .await?
-            .position;
+        let at = checkpoint::load(&self.store, self.projection.name()).await?.position;
         let mut applied = 0u64;
-        loop {
-            let events = feed::read_after(&self.store, at, self.settings.batch_size).await?;
-            if events.is_empty() {
-                return Ok(applied);
-            }
-            at = self.apply_batch(epoch, &events).await?;
+        let mut events = feed::read_after(&self.store, at, self.settings.batch_size).await?;
+        while let Some(last) = events.last().map(|e| e.position) {
+            // Read the next batch while this one is applied: they are independent.
+            let (done, next) = tokio::join!(
+                self.apply_batch(epoch, &events),
+                feed::read_after(&self.store, last, self.settings.batch_size)
+            );
+            done?;
             applied += events.len() as u64;
+            events = next?;
         }
+        Ok(applied)
     }
 
     /// Takes the lead once and applies everything readable now; for the

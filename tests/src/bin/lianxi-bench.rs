@@ -150,6 +150,20 @@ async fn rebuild(args: &[String]) {
         batch_size: batch,
         ..RunnerSettings::default()
     };
+    if args.iter().any(|a| a == "--read-only") {
+        // How long reading and decoding the feed alone takes.
+        let started = Instant::now();
+        let mut at = Position::default();
+        let mut n = 0;
+        loop {
+            let events = lianxi_projections::feed::read_after(&t.db.store(), at, batch).await.expect("read");
+            let Some(last) = events.last() else { break };
+            at = last.position;
+            n += events.len();
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        println!("feed read events={n} seconds={seconds:.2} events_per_second={:.0}", n as f64 / seconds);
+    }
     let (_wake, woken) = tokio::sync::watch::channel(0u64);
     let runner = Runner::new(t.db.store(), Arc::new(GrievanceList), settings, woken);
     let started = Instant::now();
