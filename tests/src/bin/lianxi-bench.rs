@@ -176,6 +176,9 @@ async fn rebuild(args: &[String]) {
     );
 }
 
+/// How often the lag watcher reads the checkpoint.
+const WATCH_MS: u64 = 5;
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -235,7 +238,7 @@ async fn lag(args: &[String]) {
                         true
                     }
                 });
-                tokio::time::sleep(Duration::from_millis(1)).await;
+                tokio::time::sleep(Duration::from_millis(WATCH_MS)).await;
             }
         })
     };
