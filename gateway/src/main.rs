@@ -245,22 +245,21 @@ async fn projections(db: &Database, command: Projections) -> Result<(), String> 
                     RunnerSettings::default(),
                     woken.clone(),
                 );
-                // A stopped instance's SQLite lease runs out on its own: wait for it.
+                // Another rebuild may hold the shadow's lead (on SQLite, a
+                // stopped one's lease runs out on its own): wait a little.
                 let give_up = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
                 loop {
                     match runner.rebuild().await.map_err(|e| e.to_string())? {
                         Some(n) => {
-                            println!("{name}: rebuilt from {n} events");
+                            println!("{name}: rebuilt from {n} events and swapped in");
                             break;
                         }
                         None if tokio::time::Instant::now() < give_up => {
                             tokio::time::sleep(std::time::Duration::from_millis(250)).await;
                         }
-                        None => {
-                            return Err(format!(
-                                "{name} is being run by a serving instance; stop it and run the rebuild again"
-                            ))
-                        }
+                        None => return Err(format!(
+                            "another rebuild of {name} is running; try again when it has finished"
+                        )),
                     }
                 }
             }

@@ -158,6 +158,44 @@ pub async fn advance(
     }
 }
 
+/// Fences whoever runs `name` now, inside the caller's transaction.
+pub async fn bump_epoch(tx: &mut Tx<'_>, name: &str) -> Result<(), StoreError> {
+    on_store!(tx, Tx, |conn, pg| {
+        sqlx::query(&sql(
+            pg,
+            "UPDATE projection_checkpoints SET epoch = epoch + 1 WHERE name = $1",
+        ))
+        .bind(name)
+        .execute(&mut **conn)
+        .await?;
+    });
+    Ok(())
+}
+
+/// Moves `name` to `to`, with `applied` events behind it.
+pub async fn set(
+    tx: &mut Tx<'_>,
+    name: &str,
+    to: Position,
+    applied: i64,
+) -> Result<(), StoreError> {
+    let now = Utc::now();
+    on_store!(tx, Tx, |conn, pg| {
+        sqlx::query(&sql(
+            pg,
+            "UPDATE projection_checkpoints SET transaction_id = $2, global_position = $3, events_applied = $4, updated_at = $5 WHERE name = $1",
+        ))
+        .bind(name)
+        .bind(to.transaction_id)
+        .bind(to.global_position)
+        .bind(applied)
+        .bind(now)
+        .execute(&mut **conn)
+        .await?;
+    });
+    Ok(())
+}
+
 /// Resets a projection to the start of the feed (inside a rebuild's transaction).
 pub async fn reset(tx: &mut Tx<'_>, name: &str) -> Result<(), StoreError> {
     on_store!(tx, Tx, |conn, pg| {

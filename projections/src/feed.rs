@@ -83,7 +83,10 @@ pub async fn read_after(
                 .bind(limit)
                 .fetch_all(pool)
                 .await?;
-            Ok(rows.iter().map(decode_sqlite).collect::<Result<Vec<_>, _>>()?)
+            Ok(rows
+                .iter()
+                .map(decode_sqlite)
+                .collect::<Result<Vec<_>, _>>()?)
         }
     }
 }

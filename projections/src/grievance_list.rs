@@ -7,6 +7,7 @@
 
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use base64::Engine;
@@ -29,6 +30,27 @@ pub const NAME: &str = "grievance_list";
 #[derive(Debug, Default)]
 pub struct GrievanceList;
 
+/// Table names of one copy of the read model.
+#[derive(Clone, Copy, Debug)]
+struct Tables {
+    list: &'static str,
+    followers: &'static str,
+}
+
+const LIVE: Tables = Tables {
+    list: "grievance_list",
+    followers: "grievance_followers",
+};
+
+const SHADOW: Tables = Tables {
+    list: "grievance_list_rebuild",
+    followers: "grievance_followers_rebuild",
+};
+
+/// The read model built into fresh tables during a rebuild, then swapped in.
+#[derive(Debug, Default)]
+struct Shadow;
+
 /// Serialises a domain enum to its wire name (`property_company`, …).
 fn name_of<T: Serialize>(value: &T) -> String {
     match serde_json::to_value(value) {
@@ -49,34 +71,45 @@ struct Row_ {
 }
 
 /// Loads the current state of every grievance in `ids` with one query.
-async fn load_states(tx: &mut Tx<'_>, ids: &[Uuid]) -> Result<HashMap<Uuid, (Grievance, i64)>, StoreError> {
+async fn load_states(
+    tx: &mut Tx<'_>,
+    tables: Tables,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, (Grievance, i64)>, StoreError> {
     let rows = match tx {
-        Tx::Postgres(conn) => {
-            sqlx::query("SELECT id, state, version FROM grievance_list WHERE id = ANY($1)")
-                .bind(ids)
-                .fetch_all(&mut **conn)
-                .await?
-                .into_iter()
-                .map(|r| -> Result<_, sqlx::Error> {
-                    let Json(state): Json<Grievance> = r.try_get("state")?;
-                    Ok((r.try_get::<Uuid, _>("id")?, (state, r.try_get::<i64, _>("version")?)))
-                })
-                .collect::<Result<HashMap<_, _>, _>>()?
-        }
+        Tx::Postgres(conn) => sqlx::query(&format!(
+            "SELECT id, state, version FROM {} WHERE id = ANY($1)",
+            tables.list
+        ))
+        .bind(ids)
+        .fetch_all(&mut **conn)
+        .await?
+        .into_iter()
+        .map(|r| -> Result<_, sqlx::Error> {
+            let Json(state): Json<Grievance> = r.try_get("state")?;
+            Ok((
+                r.try_get::<Uuid, _>("id")?,
+                (state, r.try_get::<i64, _>("version")?),
+            ))
+        })
+        .collect::<Result<HashMap<_, _>, _>>()?,
         Tx::Sqlite(conn) => {
             let list = serde_json::to_string(&ids.iter().map(Uuid::to_string).collect::<Vec<_>>())
                 .unwrap_or_else(|_| "[]".to_owned());
-            sqlx::query("SELECT id, state, version FROM grievance_list WHERE id IN (SELECT value FROM json_each(?1))")
-                .bind(list)
-                .fetch_all(&mut **conn)
-                .await?
-                .into_iter()
-                .map(|r| -> Result<_, sqlx::Error> {
-                    let Json(state): Json<Grievance> = r.try_get("state")?;
-                    let Id(id) = r.try_get("id")?;
-                    Ok((id, (state, r.try_get::<i64, _>("version")?)))
-                })
-                .collect::<Result<HashMap<_, _>, _>>()?
+            sqlx::query(&format!(
+                "SELECT id, state, version FROM {} WHERE id IN (SELECT value FROM json_each(?1))",
+                tables.list
+            ))
+            .bind(list)
+            .fetch_all(&mut **conn)
+            .await?
+            .into_iter()
+            .map(|r| -> Result<_, sqlx::Error> {
+                let Json(state): Json<Grievance> = r.try_get("state")?;
+                let Id(id) = r.try_get("id")?;
+                Ok((id, (state, r.try_get::<i64, _>("version")?)))
+            })
+            .collect::<Result<HashMap<_, _>, _>>()?
         }
     };
     Ok(rows)
@@ -84,7 +117,8 @@ async fn load_states(tx: &mut Tx<'_>, ids: &[Uuid]) -> Result<HashMap<Uuid, (Gri
 
 /// Times as both stores compare them: RFC 3339, microseconds at most.
 fn stamp(t: DateTime<Utc>) -> String {
-    t.trunc_subsecs(6).to_rfc3339_opts(SecondsFormat::AutoSi, false)
+    t.trunc_subsecs(6)
+        .to_rfc3339_opts(SecondsFormat::AutoSi, false)
 }
 
 /// One row of `grievance_list`, as JSON for a set-based upsert.
@@ -156,29 +190,100 @@ fn row_json<'a>(s: &'a GrievanceState, row: &'a Row_) -> RowJson<'a> {
 }
 
 const COLUMNS: [&str; 29] = [
-    "id", "xiaoqu", "filer", "title", "category", "respondent", "urgency", "channel", "status", "tier",
-    "tier_rank", "matter_class", "responsible_party", "assigned_party", "rating", "escalations", "reopenings",
-    "merged_into", "filed_at", "accepted_at", "responded_at", "resolved_at", "last_changed_at", "version",
-    "last_position", "state", "deadline_stage", "due_at", "paused",
+    "id",
+    "xiaoqu",
+    "filer",
+    "title",
+    "category",
+    "respondent",
+    "urgency",
+    "channel",
+    "status",
+    "tier",
+    "tier_rank",
+    "matter_class",
+    "responsible_party",
+    "assigned_party",
+    "rating",
+    "escalations",
+    "reopenings",
+    "merged_into",
+    "filed_at",
+    "accepted_at",
+    "responded_at",
+    "resolved_at",
+    "last_changed_at",
+    "version",
+    "last_position",
+    "state",
+    "deadline_stage",
+    "due_at",
+    "paused",
 ];
 
 /// The PostgreSQL type of each column, for `json_to_recordset`.
 const PG_TYPES: [&str; 29] = [
-    "uuid", "uuid", "uuid", "text", "text", "text", "text", "text", "text", "text", "integer", "text", "text",
-    "text", "text", "integer", "integer", "uuid", "timestamptz", "timestamptz", "timestamptz", "timestamptz",
-    "timestamptz", "bigint", "bigint", "json", "text", "timestamptz", "boolean",
+    "uuid",
+    "uuid",
+    "uuid",
+    "text",
+    "text",
+    "text",
+    "text",
+    "text",
+    "text",
+    "text",
+    "integer",
+    "text",
+    "text",
+    "text",
+    "text",
+    "integer",
+    "integer",
+    "uuid",
+    "timestamptz",
+    "timestamptz",
+    "timestamptz",
+    "timestamptz",
+    "timestamptz",
+    "bigint",
+    "bigint",
+    "json",
+    "text",
+    "timestamptz",
+    "boolean",
 ];
 
 /// Columns that change after filing (the rest never do).
 const UPDATED: [&str; 20] = [
-    "title", "status", "tier", "tier_rank", "matter_class", "responsible_party", "assigned_party", "rating",
-    "escalations", "reopenings", "merged_into", "accepted_at", "responded_at", "resolved_at",
-    "last_changed_at", "version", "last_position", "state", "deadline_stage", "due_at",
+    "title",
+    "status",
+    "tier",
+    "tier_rank",
+    "matter_class",
+    "responsible_party",
+    "assigned_party",
+    "rating",
+    "escalations",
+    "reopenings",
+    "merged_into",
+    "accepted_at",
+    "responded_at",
+    "resolved_at",
+    "last_changed_at",
+    "version",
+    "last_position",
+    "state",
+    "deadline_stage",
+    "due_at",
 ];
 
-fn upsert_sql(postgres: bool) -> String {
+fn upsert_sql(postgres: bool, table: &str) -> String {
     let columns = COLUMNS.join(", ");
-    let mut set: Vec<String> = UPDATED.iter().map(|c| format!("{c} = excluded.{c}")).collect();
+    let mut set: Vec<String> = UPDATED
+        .iter()
+        .map(|c| format!("{c} = excluded.{c}"))
+        .collect();
     set.push("paused = excluded.paused".to_owned());
     let set = set.join(", ");
     if postgres {
@@ -188,7 +293,7 @@ fn upsert_sql(postgres: bool) -> String {
             .map(|(c, t)| format!("{c} {t}"))
             .collect();
         format!(
-            "INSERT INTO grievance_list ({columns}) SELECT {columns} FROM json_to_recordset($1::json) AS r({}) \
+            "INSERT INTO {table} ({columns}) SELECT {columns} FROM json_to_recordset($1::json) AS r({}) \
              ON CONFLICT (id) DO UPDATE SET {set}",
             record.join(", ")
         )
@@ -198,7 +303,7 @@ fn upsert_sql(postgres: bool) -> String {
             .map(|c| format!("json_extract(value, '$.{c}')"))
             .collect();
         format!(
-            "INSERT INTO grievance_list ({columns}) SELECT {} FROM json_each(?1) WHERE true \
+            "INSERT INTO {table} ({columns}) SELECT {} FROM json_each(?1) WHERE true \
              ON CONFLICT (id) DO UPDATE SET {set}",
             values.join(", ")
         )
@@ -206,7 +311,12 @@ fn upsert_sql(postgres: bool) -> String {
 }
 
 /// Writes every changed row, and every new follower, with one statement each.
-async fn store_rows(tx: &mut Tx<'_>, rows: &[RowJson<'_>], followers: &[(String, String)]) -> Result<(), StoreError> {
+async fn store_rows(
+    tx: &mut Tx<'_>,
+    tables: Tables,
+    rows: &[RowJson<'_>],
+    followers: &[(String, String)],
+) -> Result<(), StoreError> {
     let rows_json = serde_json::to_string(rows).map_err(|e| StoreError::Decode {
         what: "grievance_list rows".into(),
         message: e.to_string(),
@@ -220,34 +330,119 @@ async fn store_rows(tx: &mut Tx<'_>, rows: &[RowJson<'_>], followers: &[(String,
     .unwrap_or_else(|_| "[]".to_owned());
     match tx {
         Tx::Postgres(conn) => {
-            sqlx::query(&upsert_sql(true))
+            sqlx::query(&upsert_sql(true, tables.list))
                 .bind(rows_json)
                 .execute(&mut **conn)
                 .await?;
-            sqlx::query(
-                "INSERT INTO grievance_followers (grievance_id, account_id) \
+            sqlx::query(&format!(
+                "INSERT INTO {} (grievance_id, account_id) \
                  SELECT grievance_id, account_id FROM json_to_recordset($1::json) AS r(grievance_id uuid, account_id uuid) \
                  ON CONFLICT DO NOTHING",
-            )
+                tables.followers
+            ))
             .bind(followers_json)
             .execute(&mut **conn)
             .await?;
         }
         Tx::Sqlite(conn) => {
-            sqlx::query(&upsert_sql(false))
+            sqlx::query(&upsert_sql(false, tables.list))
                 .bind(rows_json)
                 .execute(&mut **conn)
                 .await?;
-            sqlx::query(
-                "INSERT INTO grievance_followers (grievance_id, account_id) \
+            sqlx::query(&format!(
+                "INSERT INTO {} (grievance_id, account_id) \
                  SELECT json_extract(value, '$.grievance_id'), json_extract(value, '$.account_id') FROM json_each(?1) WHERE true \
                  ON CONFLICT DO NOTHING",
-            )
+                tables.followers
+            ))
             .bind(followers_json)
             .execute(&mut **conn)
             .await?;
         }
     }
+    Ok(())
+}
+
+/// Folds a batch into the rows it touches: one query to load them, one to
+/// write them back.
+async fn apply(tx: &mut Tx<'_>, tables: Tables, events: &[FeedEvent]) -> Result<(), StoreError> {
+    let grievance_type = <Grievance as Aggregate>::TYPE;
+    let mut order: Vec<Uuid> = Vec::new();
+    let mut parsed = Vec::with_capacity(events.len());
+    for event in events.iter().filter(|e| e.aggregate_type == grievance_type) {
+        let id = Uuid::parse_str(&event.aggregate_id).map_err(|e| StoreError::Decode {
+            what: format!("grievance id {}", event.aggregate_id),
+            message: e.to_string(),
+        })?;
+        parsed.push((id, event));
+    }
+    let ids: Vec<Uuid> = {
+        let mut seen = std::collections::HashSet::new();
+        parsed
+            .iter()
+            .map(|(id, _)| *id)
+            .filter(|id| seen.insert(*id))
+            .collect()
+    };
+    let mut existing = load_states(tx, tables, &ids).await?;
+    let mut rows: HashMap<Uuid, Row_> = HashMap::with_capacity(ids.len());
+    for (id, event) in parsed {
+        let row = match rows.entry(id) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => {
+                let (grievance, version) = existing.remove(&id).unwrap_or_default();
+                order.push(id);
+                e.insert(Row_ {
+                    grievance,
+                    version,
+                    last_position: 0,
+                    new_followers: Vec::new(),
+                })
+            }
+        };
+        if event.sequence <= row.version {
+            // Already applied: a replayed batch changes nothing.
+            continue;
+        }
+        let payload = serde_json::from_str::<GrievanceEvent>(&event.payload).map_err(|e| {
+            StoreError::Decode {
+                what: format!("{} {} of grievance {id}", event.event_type, event.sequence),
+                message: e.to_string(),
+            }
+        })?;
+        match &payload {
+            GrievanceEvent::GrievanceFiled { filer, .. } => row.new_followers.push(filer.0),
+            GrievanceEvent::DuplicateLinked { filer, .. } => row.new_followers.push(filer.0),
+            _ => {}
+        }
+        row.grievance.apply(payload);
+        row.version = event.sequence;
+        row.last_position = event.position.global_position;
+    }
+    let mut out = Vec::with_capacity(order.len());
+    let mut followers = Vec::new();
+    for id in &order {
+        let Some(row) = rows.get(id) else { continue };
+        if let Some(state) = row.grievance.state() {
+            out.push(row_json(state, row));
+            followers.extend(
+                row.new_followers
+                    .iter()
+                    .map(|f| (id.to_string(), f.to_string())),
+            );
+        }
+    }
+    if !out.is_empty() {
+        store_rows(tx, tables, &out, &followers).await?;
+    }
+    Ok(())
+}
+
+/// Quotes nothing: table names here are constants of this module.
+async fn exec(tx: &mut Tx<'_>, statement: &str) -> Result<(), StoreError> {
+    on_store!(tx, Tx, |conn, _pg| {
+        sqlx::query(statement).execute(&mut **conn).await?;
+    });
     Ok(())
 }
 
@@ -258,74 +453,95 @@ impl Projection for GrievanceList {
     }
 
     async fn apply(&self, tx: &mut Tx<'_>, events: &[FeedEvent]) -> Result<(), StoreError> {
-        let grievance_type = <Grievance as Aggregate>::TYPE;
-        let mut order: Vec<Uuid> = Vec::new();
-        let mut parsed = Vec::with_capacity(events.len());
-        for event in events.iter().filter(|e| e.aggregate_type == grievance_type) {
-            let id = Uuid::parse_str(&event.aggregate_id).map_err(|e| StoreError::Decode {
-                what: format!("grievance id {}", event.aggregate_id),
-                message: e.to_string(),
-            })?;
-            parsed.push((id, event));
-        }
-        let ids: Vec<Uuid> = {
-            let mut seen = std::collections::HashSet::new();
-            parsed.iter().map(|(id, _)| *id).filter(|id| seen.insert(*id)).collect()
-        };
-        let mut existing = load_states(tx, &ids).await?;
-        let mut rows: HashMap<Uuid, Row_> = HashMap::with_capacity(ids.len());
-        for (id, event) in parsed {
-            let row = match rows.entry(id) {
-                Entry::Occupied(e) => e.into_mut(),
-                Entry::Vacant(e) => {
-                    let (grievance, version) = existing.remove(&id).unwrap_or_default();
-                    order.push(id);
-                    e.insert(Row_ {
-                        grievance,
-                        version,
-                        last_position: 0,
-                        new_followers: Vec::new(),
-                    })
+        apply(tx, LIVE, events).await
+    }
+
+    async fn clear(&self, tx: &mut Tx<'_>) -> Result<(), StoreError> {
+        exec(tx, "DELETE FROM grievance_followers").await?;
+        exec(tx, "DELETE FROM grievance_list").await
+    }
+
+    fn shadow(&self) -> Option<Arc<dyn Projection>> {
+        Some(Arc::new(Shadow))
+    }
+}
+
+/// SQLite keeps each object's DDL; a copy under another name is that DDL
+/// with the names changed. Index names toggle a `_r` suffix so that the copy
+/// of a copy does not collide with the original.
+async fn sqlite_copy_ddl(tx: &mut Tx<'_>, from: &str, to: &str) -> Result<Vec<String>, StoreError> {
+    let Tx::Sqlite(conn) = tx else {
+        return Ok(Vec::new());
+    };
+    let rows: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT type, name, sql FROM sqlite_master WHERE tbl_name = ?1 AND sql IS NOT NULL ORDER BY type DESC",
+    )
+    .bind(from)
+    .fetch_all(&mut **conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(kind, name, sql)| {
+            if kind == "table" {
+                sql.replacen(from, to, 1)
+            } else {
+                let renamed = match name.strip_suffix("_r") {
+                    Some(base) => base.to_owned(),
+                    None => format!("{name}_r"),
+                };
+                sql.replacen(&name, &renamed, 1)
+                    .replacen(&format!(" ON {from} "), &format!(" ON {to} "), 1)
+                    .replacen(&format!(" ON {from}("), &format!(" ON {to}("), 1)
+            }
+        })
+        .collect())
+}
+
+#[async_trait]
+impl Projection for Shadow {
+    fn name(&self) -> &str {
+        "grievance_list~rebuild"
+    }
+
+    async fn apply(&self, tx: &mut Tx<'_>, events: &[FeedEvent]) -> Result<(), StoreError> {
+        apply(tx, SHADOW, events).await
+    }
+
+    /// Creates the shadow tables afresh, shaped like the live ones.
+    async fn clear(&self, tx: &mut Tx<'_>) -> Result<(), StoreError> {
+        for tables in [(LIVE.list, SHADOW.list), (LIVE.followers, SHADOW.followers)] {
+            exec(tx, &format!("DROP TABLE IF EXISTS {}", tables.1)).await?;
+            match tx {
+                Tx::Postgres(_) => {
+                    exec(
+                        tx,
+                        &format!(
+                            "CREATE TABLE {} (LIKE {} INCLUDING ALL)",
+                            tables.1, tables.0
+                        ),
+                    )
+                    .await?;
                 }
-            };
-            if event.sequence <= row.version {
-                // Already applied: a replayed batch changes nothing.
-                continue;
+                Tx::Sqlite(_) => {
+                    for ddl in sqlite_copy_ddl(tx, tables.0, tables.1).await? {
+                        exec(tx, &ddl).await?;
+                    }
+                }
             }
-            let payload =
-                serde_json::from_str::<GrievanceEvent>(&event.payload).map_err(|e| StoreError::Decode {
-                    what: format!("{} {} of grievance {id}", event.event_type, event.sequence),
-                    message: e.to_string(),
-                })?;
-            match &payload {
-                GrievanceEvent::GrievanceFiled { filer, .. } => row.new_followers.push(filer.0),
-                GrievanceEvent::DuplicateLinked { filer, .. } => row.new_followers.push(filer.0),
-                _ => {}
-            }
-            row.grievance.apply(payload);
-            row.version = event.sequence;
-            row.last_position = event.position.global_position;
-        }
-        let mut out = Vec::with_capacity(order.len());
-        let mut followers = Vec::new();
-        for id in &order {
-            let Some(row) = rows.get(id) else { continue };
-            if let Some(state) = row.grievance.state() {
-                out.push(row_json(state, row));
-                followers.extend(row.new_followers.iter().map(|f| (id.to_string(), f.to_string())));
-            }
-        }
-        if !out.is_empty() {
-            store_rows(tx, &out, &followers).await?;
         }
         Ok(())
     }
 
-    async fn clear(&self, tx: &mut Tx<'_>) -> Result<(), StoreError> {
-        on_store!(tx, Tx, |conn, _pg| {
-            sqlx::query("DELETE FROM grievance_followers").execute(&mut **conn).await?;
-            sqlx::query("DELETE FROM grievance_list").execute(&mut **conn).await?;
-        });
+    fn shadow(&self) -> Option<Arc<dyn Projection>> {
+        None
+    }
+
+    /// Replaces the live tables with the shadow ones.
+    async fn swap_in(&self, tx: &mut Tx<'_>) -> Result<(), StoreError> {
+        for (live, shadow) in [(LIVE.list, SHADOW.list), (LIVE.followers, SHADOW.followers)] {
+            exec(tx, &format!("DROP TABLE {live}")).await?;
+            exec(tx, &format!("ALTER TABLE {shadow} RENAME TO {live}")).await?;
+        }
         Ok(())
     }
 }

@@ -30,8 +30,17 @@ pub trait Projection: Send + Sync + Debug {
     /// Applies a batch of events (any aggregate type) inside the batch's transaction.
     async fn apply(&self, tx: &mut Tx<'_>, events: &[FeedEvent]) -> Result<(), StoreError>;
 
-    /// Empties the read model (inside a rebuild's transaction).
+    /// Empties the read model. For a shadow copy: creates its tables afresh.
     async fn clear(&self, tx: &mut Tx<'_>) -> Result<(), StoreError>;
+
+    /// The same read model written to fresh tables, for rebuilds that swap
+    /// in while the service keeps answering; `None` for a shadow itself.
+    fn shadow(&self) -> Option<Arc<dyn Projection>>;
+
+    /// For a shadow: replaces the live tables with its own.
+    async fn swap_in(&self, _tx: &mut Tx<'_>) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -44,6 +53,8 @@ pub struct RunnerSettings {
     pub standby_interval: Duration,
     /// SQLite lease length; renewed at every poll.
     pub lease: Duration,
+    /// Most events per transaction while rebuilding.
+    pub rebuild_batch_size: i64,
 }
 
 impl Default for RunnerSettings {
@@ -53,8 +64,42 @@ impl Default for RunnerSettings {
             poll_interval: Duration::from_millis(500),
             standby_interval: Duration::from_secs(1),
             lease: Duration::from_secs(10),
+            rebuild_batch_size: 20_000,
         }
     }
+}
+
+/// Runs `$body` with `$t: &mut Tx` inside a transaction on `$store`, and
+/// commits if it returns `Ok`.
+macro_rules! in_tx {
+    ($store:expr, |$t:ident| $body:block) => {
+        match $store {
+            Store::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                let result = {
+                    let mut inner = Tx::Postgres(&mut tx);
+                    let $t = &mut inner;
+                    $body
+                };
+                if result.is_ok() {
+                    tx.commit().await?;
+                }
+                result
+            }
+            Store::Sqlite(pool) => {
+                let mut tx = pool.begin().await?;
+                let result = {
+                    let mut inner = Tx::Sqlite(&mut tx);
+                    let $t = &mut inner;
+                    $body
+                };
+                if result.is_ok() {
+                    tx.commit().await?;
+                }
+                result
+            }
+        }
+    };
 }
 
 /// Proof of leadership while it lasts.
@@ -170,36 +215,31 @@ impl Runner {
         };
         let name = self.projection.name();
         let count = events.len() as i64;
-        match &self.store {
-            Store::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                let mut t = Tx::Postgres(&mut tx);
-                checkpoint::advance(&mut t, name, epoch, last, count).await?;
-                self.projection.apply(&mut t, events).await?;
-                tx.commit().await?;
-            }
-            Store::Sqlite(pool) => {
-                let mut tx = pool.begin().await?;
-                let mut t = Tx::Sqlite(&mut tx);
-                checkpoint::advance(&mut t, name, epoch, last, count).await?;
-                self.projection.apply(&mut t, events).await?;
-                tx.commit().await?;
-            }
-        }
+        in_tx!(&self.store, |t| {
+            checkpoint::advance(t, name, epoch, last, count).await?;
+            self.projection.apply(t, events).await?;
+            Ok::<(), StoreError>(())
+        })?;
         Ok(last)
     }
 
     /// Applies batches until the feed is exhausted, as the leader at `epoch`.
     /// Returns the number of events applied.
     async fn drain(&self, epoch: i64) -> Result<u64, StoreError> {
-        let at = checkpoint::load(&self.store, self.projection.name()).await?.position;
+        self.drain_in(epoch, self.settings.batch_size).await
+    }
+
+    async fn drain_in(&self, epoch: i64, batch: i64) -> Result<u64, StoreError> {
+        let at = checkpoint::load(&self.store, self.projection.name())
+            .await?
+            .position;
         let mut applied = 0u64;
-        let mut events = feed::read_after(&self.store, at, self.settings.batch_size).await?;
+        let mut events = feed::read_after(&self.store, at, batch).await?;
         while let Some(last) = events.last().map(|e| e.position) {
             // Read the next batch while this one is applied: they are independent.
             let (done, next) = tokio::join!(
                 self.apply_batch(epoch, &events),
-                feed::read_after(&self.store, last, self.settings.batch_size)
+                feed::read_after(&self.store, last, batch)
             );
             done?;
             applied += events.len() as u64;
@@ -219,41 +259,65 @@ impl Runner {
         result.map(Some)
     }
 
-    /// Rebuilds the read model from the start of the feed: empties it and
-    /// resets the checkpoint in one transaction, then catches up. Readers see
-    /// the model fill up again; the swap-in-place variant is future work.
+    /// Rebuilds the read model from the start of the feed while the service
+    /// keeps answering: builds a shadow copy in fresh tables under its own
+    /// checkpoint, then, in one transaction, fences the live runner, applies
+    /// the last events to the shadow, swaps the tables and moves the live
+    /// checkpoint to the shadow's. The live runner, fenced, takes the lead
+    /// again and carries on from there. `Ok(None)` when another rebuild runs.
     pub async fn rebuild(&self) -> Result<Option<u64>, StoreError> {
-        let Some((lead, epoch)) = self.try_lead().await? else {
+        let Some(shadow) = self.projection.shadow() else {
+            return Err(StoreError::Decode {
+                what: self.projection.name().to_owned(),
+                message: "this projection has no shadow to rebuild into".into(),
+            });
+        };
+        let builder = Runner {
+            store: self.store.clone(),
+            projection: shadow,
+            settings: self.settings,
+            wake: self.wake.clone(),
+            holder: self.holder.clone(),
+        };
+        let Some((lead, epoch)) = builder.try_lead().await? else {
             return Ok(None);
         };
-        let name = self.projection.name();
-        let reset = async {
-            match &self.store {
-                Store::Postgres(pool) => {
-                    let mut tx = pool.begin().await?;
-                    let mut t = Tx::Postgres(&mut tx);
-                    checkpoint::advance(&mut t, name, epoch, Position::default(), 0).await?;
-                    checkpoint::reset(&mut t, name).await?;
-                    self.projection.clear(&mut t).await?;
-                    tx.commit().await?;
-                }
-                Store::Sqlite(pool) => {
-                    let mut tx = pool.begin().await?;
-                    let mut t = Tx::Sqlite(&mut tx);
-                    checkpoint::advance(&mut t, name, epoch, Position::default(), 0).await?;
-                    checkpoint::reset(&mut t, name).await?;
-                    self.projection.clear(&mut t).await?;
-                    tx.commit().await?;
-                }
-            }
-            Ok::<(), StoreError>(())
-        };
-        let result = match reset.await {
-            Ok(()) => self.drain(epoch).await,
-            Err(e) => Err(e),
-        };
-        self.step_down(lead).await;
+        let result = self.rebuild_with(&builder, epoch).await;
+        builder.step_down(lead).await;
         result.map(Some)
+    }
+
+    async fn rebuild_with(&self, builder: &Runner, epoch: i64) -> Result<u64, StoreError> {
+        let shadow = builder.projection.name();
+        let live = self.projection.name();
+        let batch = self.settings.rebuild_batch_size;
+        in_tx!(&self.store, |t| {
+            checkpoint::advance(t, shadow, epoch, Position::default(), 0).await?;
+            checkpoint::reset(t, shadow).await?;
+            builder.projection.clear(t).await?;
+            Ok::<(), StoreError>(())
+        })?;
+        builder.drain_in(epoch, batch).await?;
+        checkpoint::ensure(&self.store, live).await?;
+        // Read before the swap's transaction: on SQLite it holds the only write lock.
+        let mut at = checkpoint::load(&self.store, shadow).await?;
+        in_tx!(&self.store, |t| {
+            // Fence the live runner first: this also locks its checkpoint
+            // row until the swap commits.
+            checkpoint::bump_epoch(t, live).await?;
+            loop {
+                let events = feed::read_after(&self.store, at.position, batch).await?;
+                let Some(last) = events.last().map(|e| e.position) else {
+                    break;
+                };
+                builder.projection.apply(t, &events).await?;
+                at.position = last;
+                at.events_applied += events.len() as i64;
+            }
+            builder.projection.swap_in(t).await?;
+            checkpoint::set(t, live, at.position, at.events_applied).await?;
+            Ok::<u64, StoreError>(at.events_applied.max(0) as u64)
+        })
     }
 
     /// Runs until `shutdown` turns true: stands by while another runner

@@ -268,6 +268,7 @@ pub fn quick_runners() -> lianxi_projections::RunnerSettings {
         poll_interval: Duration::from_millis(50),
         standby_interval: Duration::from_millis(50),
         lease: Duration::from_millis(500),
+        rebuild_batch_size: 1000,
     }
 }
 

@@ -44,21 +44,51 @@ async fn main() {
 /// The ten events of one grievance's typical life, as stored payloads.
 fn life(id: Uuid, xiaoqu: Uuid, filer: Uuid, at: &str) -> Vec<(&'static str, serde_json::Value)> {
     vec![
-        ("GrievanceFiled", json!({"GrievanceFiled": {
+        (
+            "GrievanceFiled",
+            json!({"GrievanceFiled": {
             "grievance_id": id, "xiaoqu": xiaoqu, "filer": filer, "category": "repairs",
             "title": "3栋电梯停运", "description": "电梯从周一起停运,老人上下楼困难。",
             "location": {"building": "3栋", "unit": null, "common_area": null},
             "respondent": "property_company", "urgency": "normal", "channel": "web",
-            "attachments": [], "filed_at": at}})),
-        ("DeadlineSet", json!({"DeadlineSet": {"stage": "accept", "due_at": at, "at": at}})),
-        ("GrievanceAccepted", json!({"GrievanceAccepted": {"at": at}})),
-        ("DeadlineSet", json!({"DeadlineSet": {"stage": "respond", "due_at": at, "at": at}})),
-        ("GrievanceTriaged", json!({"GrievanceTriaged": {"matter_class": "minor", "tier": "xiaoqu", "party": "property_company", "at": at}})),
-        ("GrievanceAssigned", json!({"GrievanceAssigned": {"party": "property_company", "note": null, "at": at}})),
-        ("GrievanceResponded", json!({"GrievanceResponded": {"party": "property_company", "response": "已处理", "at": at}})),
-        ("DeadlineSet", json!({"DeadlineSet": {"stage": "resolve", "due_at": at, "at": at}})),
-        ("GrievanceResolved", json!({"GrievanceResolved": {"summary": "已解决", "at": at}})),
-        ("OutcomeRated", json!({"OutcomeRated": {"rating": "satisfied", "comment": null, "at": at}})),
+            "attachments": [], "filed_at": at}}),
+        ),
+        (
+            "DeadlineSet",
+            json!({"DeadlineSet": {"stage": "accept", "due_at": at, "at": at}}),
+        ),
+        (
+            "GrievanceAccepted",
+            json!({"GrievanceAccepted": {"at": at}}),
+        ),
+        (
+            "DeadlineSet",
+            json!({"DeadlineSet": {"stage": "respond", "due_at": at, "at": at}}),
+        ),
+        (
+            "GrievanceTriaged",
+            json!({"GrievanceTriaged": {"matter_class": "minor", "tier": "xiaoqu", "party": "property_company", "at": at}}),
+        ),
+        (
+            "GrievanceAssigned",
+            json!({"GrievanceAssigned": {"party": "property_company", "note": null, "at": at}}),
+        ),
+        (
+            "GrievanceResponded",
+            json!({"GrievanceResponded": {"party": "property_company", "response": "已处理", "at": at}}),
+        ),
+        (
+            "DeadlineSet",
+            json!({"DeadlineSet": {"stage": "resolve", "due_at": at, "at": at}}),
+        ),
+        (
+            "GrievanceResolved",
+            json!({"GrievanceResolved": {"summary": "已解决", "at": at}}),
+        ),
+        (
+            "OutcomeRated",
+            json!({"OutcomeRated": {"rating": "satisfied", "comment": null, "at": at}}),
+        ),
     ]
 }
 
@@ -73,7 +103,8 @@ async fn generate(t: &TestDb, events: usize) {
     let mut rows: Vec<(String, i64, &'static str, String)> = Vec::with_capacity(10_000);
     let mut wave_start = 0;
     while wave_start < grievances {
-        let wave: Vec<(Uuid, Vec<(&'static str, serde_json::Value)>)> = (wave_start..(wave_start + 1000).min(grievances))
+        let wave: Vec<(Uuid, Vec<(&'static str, serde_json::Value)>)> = (wave_start
+            ..(wave_start + 1000).min(grievances))
             .map(|_| {
                 let id = Uuid::new_v4();
                 (id, life(id, xiaoqu, Uuid::new_v4(), at))
@@ -81,17 +112,30 @@ async fn generate(t: &TestDb, events: usize) {
             .collect();
         for step in 0..10 {
             for (id, events) in &wave {
-                rows.push((id.to_string(), step as i64 + 1, events[step].0, events[step].1.to_string()));
+                rows.push((
+                    id.to_string(),
+                    step as i64 + 1,
+                    events[step].0,
+                    events[step].1.to_string(),
+                ));
             }
             flush(t, &mut rows, &metadata, false).await;
         }
         wave_start += 1000;
     }
     flush(t, &mut rows, &metadata, true).await;
-    eprintln!("generated {events} events in {:.1} s", started.elapsed().as_secs_f64());
+    eprintln!(
+        "generated {events} events in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
 }
 
-async fn flush(t: &TestDb, rows: &mut Vec<(String, i64, &'static str, String)>, metadata: &serde_json::Value, force: bool) {
+async fn flush(
+    t: &TestDb,
+    rows: &mut Vec<(String, i64, &'static str, String)>,
+    metadata: &serde_json::Value,
+    force: bool,
+) {
     if rows.is_empty() || (!force && rows.len() < 5000) {
         return;
     }
@@ -139,7 +183,9 @@ async fn flush(t: &TestDb, rows: &mut Vec<(String, i64, &'static str, String)>, 
 }
 
 async fn rebuild(args: &[String]) {
-    let events: usize = arg(args, "--events", "1000000").parse().expect("--events N");
+    let events: usize = arg(args, "--events", "1000000")
+        .parse()
+        .expect("--events N");
     let batch: i64 = arg(args, "--batch", "5000").parse().expect("--batch B");
     let Some(t) = TestDb::new(store(args)).await else {
         eprintln!("no database");
@@ -156,13 +202,18 @@ async fn rebuild(args: &[String]) {
         let mut at = Position::default();
         let mut n = 0;
         loop {
-            let events = lianxi_projections::feed::read_after(&t.db.store(), at, batch).await.expect("read");
+            let events = lianxi_projections::feed::read_after(&t.db.store(), at, batch)
+                .await
+                .expect("read");
             let Some(last) = events.last() else { break };
             at = last.position;
             n += events.len();
         }
         let seconds = started.elapsed().as_secs_f64();
-        println!("feed read events={n} seconds={seconds:.2} events_per_second={:.0}", n as f64 / seconds);
+        println!(
+            "feed read events={n} seconds={seconds:.2} events_per_second={:.0}",
+            n as f64 / seconds
+        );
     }
     let (_wake, woken) = tokio::sync::watch::channel(0u64);
     let runner = Runner::new(t.db.store(), Arc::new(GrievanceList), settings, woken);
@@ -228,7 +279,10 @@ async fn lag(args: &[String]) {
                 if closed && pending.is_empty() {
                     return lags;
                 }
-                let at = checkpoint::load(&store, "grievance_list").await.expect("checkpoint").position;
+                let at = checkpoint::load(&store, "grievance_list")
+                    .await
+                    .expect("checkpoint")
+                    .position;
                 let now = Instant::now();
                 pending.retain(|(p, sent)| {
                     if *p <= at {
@@ -261,14 +315,31 @@ async fn lag(args: &[String]) {
         sent += 1;
         tasks.push(tokio::spawn(async move {
             let answer = match &target {
-                Some(id) => api.post(&format!("/api/v1/grievances/{id}/accept"), &cast.a.branch.token, json!({})).await,
-                None => api.post("/api/v1/grievances", &cast.a.resident.token, lianxi_tests::sample_grievance()).await,
+                Some(id) => {
+                    api.post(
+                        &format!("/api/v1/grievances/{id}/accept"),
+                        &cast.a.branch.token,
+                        json!({}),
+                    )
+                    .await
+                }
+                None => {
+                    api.post(
+                        "/api/v1/grievances",
+                        &cast.a.resident.token,
+                        lianxi_tests::sample_grievance(),
+                    )
+                    .await
+                }
             };
             let answered = Instant::now();
             if let Some(p) = answer.body["position"].as_str() {
                 let _ = tx.send((parse_position(p), answered));
             }
-            answer.body["id"].as_str().map(str::to_owned).filter(|_| target.is_none())
+            answer.body["id"]
+                .as_str()
+                .map(str::to_owned)
+                .filter(|_| target.is_none())
         }));
         if tasks.len() >= 64 {
             for task in tasks.drain(..) {
