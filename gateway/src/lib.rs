@@ -4,6 +4,7 @@
 //! - [`api`]: the axum router ([`api::app`]), handlers, DTOs, problem+json errors, OpenAPI.
 //! - [`event_log`]: runs commands against the event log with optimistic concurrency.
 //! - [`db`]: connection to PostgreSQL or SQLite, migrations, accounts, stream reads.
+//! - [`config`]: the optional configuration file (deadlines, calendar).
 //! - [`auth`]: bearer tokens and the `Caller` extractor.
 //! - [`policy`]: who may see what.
 //! - [`scheduler`]: escalates grievances whose deadline passed, exactly once.
@@ -14,6 +15,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod config;
 pub mod db;
 pub mod event_log;
 pub mod policy;

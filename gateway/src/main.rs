@@ -6,9 +6,12 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use lianxi_domain::values::{AccountId, XiaoquId};
 use lianxi_domain::Role;
+use lianxi_domain::{GrievancePolicy, GrievanceServices, SystemClock};
+use lianxi_gateway::config::FileConfig;
 use lianxi_gateway::db::{self, Database, NewAccount, NewXiaoqu, PoolSettings, Scope};
 use lianxi_gateway::{auth, server, telemetry};
 use lianxi_projections::{checkpoint, feed, RunnerSettings};
+use std::sync::Arc;
 use uuid::Uuid;
 
 #[derive(Debug, Parser)]
@@ -58,6 +61,9 @@ enum Command {
         /// SQLite only: how long a projection lease lasts unless renewed (ms).
         #[arg(long, env = "LIANXI_PROJECTION_LEASE_MS", default_value_t = 10_000)]
         projection_lease_ms: u64,
+        /// Configuration file (TOML): deadline windows, working-day calendar.
+        #[arg(long, env = "LIANXI_CONFIG")]
+        config: Option<std::path::PathBuf>,
     },
     /// Apply pending database migrations and exit.
     Migrate,
@@ -156,6 +162,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             listen,
             projection_batch_size,
             projection_lease_ms,
+            config,
         } => {
             let settings = server::Background {
                 runners: RunnerSettings {
@@ -165,7 +172,10 @@ async fn run(cli: Cli) -> Result<(), String> {
                 },
                 ..server::Background::default()
             };
-            serve(db.clone(), &listen, settings).await
+            match grievance_policy(&db, config.as_deref()).await {
+                Ok(policy) => serve(db.clone(), &listen, settings, policy).await,
+                Err(e) => Err(e),
+            }
         }
         Command::Admin { command } => admin(&db, command).await,
         Command::Projections { command } => projections(&db, command).await,
@@ -174,7 +184,28 @@ async fn run(cli: Cli) -> Result<(), String> {
     result
 }
 
-async fn serve(db: Database, listen: &str, settings: server::Background) -> Result<(), String> {
+/// The grievance rules: defaults, or those of the configuration file.
+async fn grievance_policy(
+    db: &Database,
+    path: Option<&std::path::Path>,
+) -> Result<GrievancePolicy, String> {
+    let Some(path) = path else {
+        return Ok(GrievancePolicy::default());
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let file = FileConfig::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    file.policy(db)
+        .await
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+async fn serve(
+    db: Database,
+    listen: &str,
+    settings: server::Background,
+    policy: GrievancePolicy,
+) -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
@@ -182,7 +213,8 @@ async fn serve(db: Database, listen: &str, settings: server::Background) -> Resu
     tracing::info!(%addr, store = db.kind(), "lianxi is listening");
     // One plain line on stdout for scripts and tests that start the binary.
     println!("lianxi listening on http://{addr}");
-    let service = server::Service::start(db, settings);
+    let services = GrievanceServices::new(Arc::new(SystemClock), policy);
+    let service = server::Service::start_with(server::state_with(db, services), settings);
     let served = server::serve(listener, service.state.clone(), server::shutdown_signal()).await;
     service.stop().await;
     served.map_err(|e| format!("server error: {e}"))
@@ -257,9 +289,11 @@ async fn projections(db: &Database, command: Projections) -> Result<(), String> 
                         None if tokio::time::Instant::now() < give_up => {
                             tokio::time::sleep(std::time::Duration::from_millis(250)).await;
                         }
-                        None => return Err(format!(
+                        None => {
+                            return Err(format!(
                             "another rebuild of {name} is running; try again when it has finished"
-                        )),
+                        ))
+                        }
                     }
                 }
             }

@@ -120,3 +120,63 @@ async fn postgres_killed_with_sigkill_right_after_a_201_loses_nothing() {
         killed_right_after_a_201_loses_nothing(&t.url).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_configuration_file_sets_deadline_windows_per_xiaoqu_and_category() {
+    let dir = TempDir::new();
+    let token = resident_token(&dir.0, &[]).await;
+    let config = dir.0.join("lianxi.toml");
+    std::fs::write(
+        &config,
+        "[deadlines.default]\naccept = { urgent = \"3h\" }\n\n\
+         [[deadlines.overrides]]\nxiaoqu = \"幸福里\"\ncategory = \"repairs\"\naccept = { urgent = \"30m\" }\n\n\
+         [[deadlines.overrides]]\ncategory = \"noise\"\naccept = { urgent = \"5h\" }\n",
+    )
+    .expect("write config");
+    let config_path = config.display().to_string();
+    let env = [("LIANXI_CONFIG", config_path.as_str())];
+    let server = Process::start(&dir.0, &env).await;
+    let api = Api::new(&server.base);
+    let due_after_filing = |body: &serde_json::Value| {
+        let filed =
+            chrono::DateTime::parse_from_rfc3339(body["filed_at"].as_str().expect("filed_at"))
+                .expect("time");
+        let due = chrono::DateTime::parse_from_rfc3339(
+            body["deadline"]["due_at"].as_str().expect("due_at"),
+        )
+        .expect("time");
+        (due - filed).num_minutes()
+    };
+    for (category, minutes) in [("repairs", 30), ("noise", 300), ("parking", 180)] {
+        let mut body = lianxi_tests::sample_grievance();
+        body["category"] = json!(category);
+        let filed = api.post("/api/v1/grievances", &token, body).await;
+        let id = filed.body["id"].as_str().expect("id");
+        let view = api.get(&format!("/api/v1/grievances/{id}"), &token).await;
+        assert_eq!(view.body["deadline"]["stage"], "accept");
+        assert_eq!(due_after_filing(&view.body), minutes, "{category}");
+    }
+    server.kill().await;
+
+    // A configuration naming an unknown xiaoqu stops the start with the reason.
+    std::fs::write(
+        &config,
+        "[[deadlines.overrides]]\nxiaoqu = \"无此小区\"\naccept = { normal = \"1h\" }\n",
+    )
+    .expect("write config");
+    let output = tokio::process::Command::new(lianxi_tests::lianxi_binary())
+        .arg("serve")
+        .current_dir(&dir.0)
+        .env_remove("LIANXI_DATABASE_URL")
+        .env("LIANXI_LISTEN", "127.0.0.1:0")
+        .env("LIANXI_CONFIG", &config_path)
+        .output()
+        .await
+        .expect("run lianxi serve");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("deadlines.overrides[0].xiaoqu: no xiaoqu"),
+        "{stderr}"
+    );
+}
