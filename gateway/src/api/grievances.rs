@@ -351,17 +351,8 @@ pub async fn figures(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<FiguresQuery>,
 ) -> Result<Json<FiguresDto>, ApiError> {
-    let min_position = query
-        .min_position
-        .as_deref()
-        .map(|p| {
-            parse_position(p).ok_or_else(|| {
-                ApiError::bad_query("min_position", "must be a position such as \"0.42\"")
-            })
-        })
-        .transpose()?;
     let store = state.db.store();
-    let (position, caught_up) = reached(&store, grievance_list::NAME, min_position).await?;
+    let (position, caught_up) = read_model_at(&state, query.min_position.as_deref()).await?;
     let now = state.log.services().clock.now();
     let scope = lianxi_projections::figures::Scope {
         xiaoqu: query.xiaoqu,
@@ -406,13 +397,7 @@ pub async fn queue(
     caller: Caller,
     ApiQuery(query): ApiQuery<QueueQuery>,
 ) -> Result<Json<EscalationQueue>, ApiError> {
-    let limit = i64::from(query.limit.unwrap_or(100));
-    if !(1..=i64::from(MAX_PAGE)).contains(&limit) {
-        return Err(ApiError::bad_query(
-            "limit",
-            &format!("must be between 1 and {MAX_PAGE}"),
-        ));
-    }
+    let limit = page_limit(query.limit, 100)?;
     let own = match caller.0.role {
         Role::PartyBranch => Tier::Xiaoqu,
         Role::Auditor => query.tier.map(Into::into).unwrap_or(Tier::Xiaoqu),
@@ -427,17 +412,8 @@ pub async fn queue(
             ));
         }
     }
-    let min_position = query
-        .min_position
-        .as_deref()
-        .map(|p| {
-            parse_position(p).ok_or_else(|| {
-                ApiError::bad_query("min_position", "must be a position such as \"0.42\"")
-            })
-        })
-        .transpose()?;
     let store = state.db.store();
-    let (position, caught_up) = reached(&store, grievance_list::NAME, min_position).await?;
+    let (position, caught_up) = read_model_at(&state, query.min_position.as_deref()).await?;
     let audience = policy::audience(&caller.0);
     let now = state.log.services().clock.now();
     let items = grievance_list::queue(&store, &audience, own as i64, limit)
@@ -482,13 +458,7 @@ pub async fn list(
     caller: Caller,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<GrievancePage>, ApiError> {
-    let limit = i64::from(query.limit.unwrap_or(DEFAULT_PAGE));
-    if !(1..=i64::from(MAX_PAGE)).contains(&limit) {
-        return Err(ApiError::bad_query(
-            "limit",
-            &format!("must be between 1 and {MAX_PAGE}"),
-        ));
-    }
+    let limit = page_limit(query.limit, DEFAULT_PAGE)?;
     let cursor = query
         .cursor
         .as_deref()
@@ -497,17 +467,8 @@ pub async fn list(
                 .ok_or_else(|| ApiError::bad_query("cursor", "is not a cursor this service issued"))
         })
         .transpose()?;
-    let min_position = query
-        .min_position
-        .as_deref()
-        .map(|p| {
-            parse_position(p).ok_or_else(|| {
-                ApiError::bad_query("min_position", "must be a position such as \"0.42\"")
-            })
-        })
-        .transpose()?;
     let store = state.db.store();
-    let (position, caught_up) = reached(&store, grievance_list::NAME, min_position).await?;
+    let (position, caught_up) = read_model_at(&state, query.min_position.as_deref()).await?;
     let filter = ListFilter {
         xiaoqu: query.xiaoqu,
         status: query.status.map(|s| Status::from(s).as_str().to_owned()),
@@ -532,6 +493,35 @@ pub async fn list(
         position: format_position(position),
         caught_up,
     }))
+}
+
+/// A page size within 1..=MAX_PAGE, or a 400 naming `limit`.
+fn page_limit(limit: Option<u32>, default: u32) -> Result<i64, ApiError> {
+    let limit = i64::from(limit.unwrap_or(default));
+    if (1..=i64::from(MAX_PAGE)).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(ApiError::bad_query(
+            "limit",
+            &format!("must be between 1 and {MAX_PAGE}"),
+        ))
+    }
+}
+
+/// Where the grievance read model stands, after waiting (up to 2 s) for
+/// `min_position` when given.
+async fn read_model_at(
+    state: &AppState,
+    min_position: Option<&str>,
+) -> Result<(Position, bool), ApiError> {
+    let min = min_position
+        .map(|p| {
+            parse_position(p).ok_or_else(|| {
+                ApiError::bad_query("min_position", "must be a position such as \"0.42\"")
+            })
+        })
+        .transpose()?;
+    reached(&state.db.store(), grievance_list::NAME, min).await
 }
 
 const DEFAULT_PAGE: u32 = 50;
