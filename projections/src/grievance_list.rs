@@ -298,11 +298,13 @@ fn upsert_sql(postgres: bool, table: &str) -> String {
             record.join(", ")
         )
     } else {
-        // SQLite: one prepared statement per row is cheaper than extracting
-        // every column from a JSON document.
-        let values: Vec<String> = (1..=COLUMNS.len()).map(|i| format!("?{i}")).collect();
+        let values: Vec<String> = COLUMNS
+            .iter()
+            .map(|c| format!("json_extract(value, '$.{c}')"))
+            .collect();
         format!(
-            "INSERT INTO {table} ({columns}) VALUES ({}) ON CONFLICT (id) DO UPDATE SET {set}",
+            "INSERT INTO {table} ({columns}) SELECT {} FROM json_each(?1) WHERE true \
+             ON CONFLICT (id) DO UPDATE SET {set}",
             values.join(", ")
         )
     }
@@ -315,12 +317,10 @@ async fn store_rows(
     rows: &[RowJson<'_>],
     followers: &[(String, String)],
 ) -> Result<(), StoreError> {
-    let rows_json = || {
-        serde_json::to_string(rows).map_err(|e| StoreError::Decode {
-            what: "grievance_list rows".into(),
-            message: e.to_string(),
-        })
-    };
+    let rows_json = serde_json::to_string(rows).map_err(|e| StoreError::Decode {
+        what: "grievance_list rows".into(),
+        message: e.to_string(),
+    })?;
     let followers_json = serde_json::to_string(
         &followers
             .iter()
@@ -331,7 +331,7 @@ async fn store_rows(
     match tx {
         Tx::Postgres(conn) => {
             sqlx::query(&upsert_sql(true, tables.list))
-                .bind(rows_json()?)
+                .bind(rows_json)
                 .execute(&mut **conn)
                 .await?;
             sqlx::query(&format!(
@@ -345,45 +345,10 @@ async fn store_rows(
             .await?;
         }
         Tx::Sqlite(conn) => {
-            let text = upsert_sql(false, tables.list);
-            for r in rows {
-                let state = serde_json::to_string(r.state).map_err(|e| StoreError::Decode {
-                    what: "grievance state".into(),
-                    message: e.to_string(),
-                })?;
-                sqlx::query(&text)
-                    .bind(&r.id)
-                    .bind(&r.xiaoqu)
-                    .bind(&r.filer)
-                    .bind(r.title)
-                    .bind(&r.category)
-                    .bind(&r.respondent)
-                    .bind(&r.urgency)
-                    .bind(&r.channel)
-                    .bind(r.status)
-                    .bind(&r.tier)
-                    .bind(r.tier_rank)
-                    .bind(&r.matter_class)
-                    .bind(&r.responsible_party)
-                    .bind(&r.assigned_party)
-                    .bind(&r.rating)
-                    .bind(r.escalations)
-                    .bind(r.reopenings)
-                    .bind(&r.merged_into)
-                    .bind(&r.filed_at)
-                    .bind(&r.accepted_at)
-                    .bind(&r.responded_at)
-                    .bind(&r.resolved_at)
-                    .bind(&r.last_changed_at)
-                    .bind(r.version)
-                    .bind(r.last_position)
-                    .bind(state)
-                    .bind(r.deadline_stage)
-                    .bind(&r.due_at)
-                    .bind(r.paused)
-                    .execute(&mut **conn)
-                    .await?;
-            }
+            sqlx::query(&upsert_sql(false, tables.list))
+                .bind(rows_json)
+                .execute(&mut **conn)
+                .await?;
             sqlx::query(&format!(
                 "INSERT INTO {} (grievance_id, account_id) \
                  SELECT json_extract(value, '$.grievance_id'), json_extract(value, '$.account_id') FROM json_each(?1) WHERE true \
