@@ -78,7 +78,7 @@ struct CalendarConfig {
     working_weekends: Vec<NaiveDate>,
 }
 
-/// `90m`, `24h`, `15d`.
+/// `30s`, `90m`, `24h`, `15d`.
 pub fn parse_duration(text: &str) -> Result<TimeDelta, String> {
     let text = text.trim();
     let (number, unit) = text.split_at(text.len().saturating_sub(1));
@@ -89,6 +89,7 @@ pub fn parse_duration(text: &str) -> Result<TimeDelta, String> {
         return Err(format!("{text:?} must be positive"));
     }
     match unit {
+        "s" => Ok(TimeDelta::seconds(n)),
         "m" => Ok(TimeDelta::minutes(n)),
         "h" => Ok(TimeDelta::hours(n)),
         "d" => Ok(TimeDelta::days(n)),

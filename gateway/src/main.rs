@@ -61,6 +61,9 @@ enum Command {
         /// SQLite only: how long a projection lease lasts unless renewed (ms).
         #[arg(long, env = "LIANXI_PROJECTION_LEASE_MS", default_value_t = 10_000)]
         projection_lease_ms: u64,
+        /// How often the deadline scheduler looks for missed deadlines (ms).
+        #[arg(long, env = "LIANXI_SCHEDULER_INTERVAL_MS", default_value_t = 5_000)]
+        scheduler_interval_ms: u64,
         /// Configuration file (TOML): deadline windows, working-day calendar.
         #[arg(long, env = "LIANXI_CONFIG")]
         config: Option<std::path::PathBuf>,
@@ -162,6 +165,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             listen,
             projection_batch_size,
             projection_lease_ms,
+            scheduler_interval_ms,
             config,
         } => {
             let settings = server::Background {
@@ -170,7 +174,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                     lease: std::time::Duration::from_millis(projection_lease_ms.max(100)),
                     ..RunnerSettings::default()
                 },
-                ..server::Background::default()
+                scheduler_interval: std::time::Duration::from_millis(scheduler_interval_ms.max(10)),
             };
             match grievance_policy(&db, config.as_deref()).await {
                 Ok(policy) => serve(db.clone(), &listen, settings, policy).await,

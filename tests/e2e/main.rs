@@ -5,6 +5,7 @@ mod concurrency;
 mod deadlines;
 mod durability;
 mod figures;
+mod instances;
 mod lifecycle;
 mod projections;
 mod refusals;

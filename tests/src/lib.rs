@@ -407,21 +407,26 @@ impl Api {
     }
 
     pub async fn send(req: reqwest::RequestBuilder) -> Answer {
-        let response = req.send().await.expect("request sent");
+        Self::try_send(req).await.expect("request sent")
+    }
+
+    /// Like [`Api::send`], but a connection that fails (a killed server) is `None`.
+    pub async fn try_send(req: reqwest::RequestBuilder) -> Option<Answer> {
+        let response = req.send().await.ok()?;
         let status = response.status();
         let headers = response.headers().clone();
-        let bytes = response.bytes().await.expect("response body");
+        let bytes = response.bytes().await.ok()?;
         let body = if bytes.is_empty() {
             Value::Null
         } else {
             serde_json::from_slice(&bytes)
                 .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
         };
-        Answer {
+        Some(Answer {
             status,
             headers,
             body,
-        }
+        })
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Answer {

@@ -1,0 +1,196 @@
+//! Several `lianxi serve` processes on one PostgreSQL database, one killed
+//! mid-load: nothing acknowledged is lost, read models converge to a fresh
+//! rebuild, and no deadline escalates twice.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use lianxi_projections::grievance_list::{self, Audience, GrievanceList, ListFilter};
+use lianxi_projections::{checkpoint, feed, Runner};
+use lianxi_tests::{quick_runners, Api, Cast, Process, TempDir, TestDb};
+use reqwest::Method;
+use serde_json::json;
+
+async fn snapshot(
+    store: &lianxi_projections::Store,
+) -> Vec<(lianxi_domain::grievance::GrievanceState, i64)> {
+    let mut rows = grievance_list::list(
+        store,
+        &Audience::Everything,
+        &ListFilter::default(),
+        None,
+        100_000,
+    )
+    .await
+    .expect("list")
+    .items;
+    rows.sort_by_key(|(s, _)| s.id);
+    rows
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_instances_one_killed_lose_nothing_and_escalate_each_deadline_once() {
+    let Some(t) = TestDb::new(lianxi_tests::Store::Postgres).await else {
+        return;
+    };
+    let cast = Cast::new(&t.db).await;
+    let dir = TempDir::new();
+    // Deadlines of two seconds, so that schedulers on every instance race.
+    let config = dir.0.join("lianxi.toml");
+    std::fs::write(
+        &config,
+        "[deadlines.default]\naccept = { normal = \"2s\", urgent = \"2s\" }\nrespond = { normal = \"2s\", urgent = \"2s\" }\n",
+    )
+    .expect("config");
+    let config = config.display().to_string();
+    let env = [
+        ("LIANXI_DATABASE_URL", t.url.as_str()),
+        ("LIANXI_CONFIG", config.as_str()),
+        ("LIANXI_SCHEDULER_INTERVAL_MS", "100"),
+        ("LIANXI_PROJECTION_BATCH_SIZE", "50"),
+    ];
+    let mut instances = Vec::new();
+    for _ in 0..3 {
+        instances.push(Process::start(&dir.0, &env).await);
+    }
+    let bases: Vec<String> = instances.iter().map(|p| p.base.clone()).collect();
+
+    // Spread filings and acceptances across the instances; kill one midway.
+    let mut acknowledged: Vec<(String, String)> = Vec::new();
+    let mut filed: Vec<String> = Vec::new();
+    let mut victim = Some(instances.remove(1));
+    for i in 0..90 {
+        if i == 45 {
+            if let Some(p) = victim.take() {
+                p.kill().await;
+            }
+        }
+        let api = Api::new(&bases[i % 3]);
+        let request_id = format!("multi-{i}");
+        let request = if i % 3 == 2 && !filed.is_empty() {
+            let id = filed[filed.len() - 1].clone();
+            api.request(
+                Method::POST,
+                &format!("/api/v1/grievances/{id}/accept"),
+                Some(&cast.a.branch.token),
+            )
+            .json(&json!({}))
+        } else {
+            api.request(
+                Method::POST,
+                "/api/v1/grievances",
+                Some(&cast.a.resident.token),
+            )
+            .json(&lianxi_tests::sample_grievance())
+        };
+        let Some(answer) = Api::try_send(request.header("x-request-id", &request_id)).await else {
+            continue; // the killed instance: not acknowledged
+        };
+        assert!(
+            answer.status.as_u16() < 500,
+            "{request_id}: {}",
+            answer.body
+        );
+        if answer.status.is_success() {
+            if let Some(id) = answer.body["id"].as_str() {
+                if answer.status.as_u16() == 201 {
+                    filed.push(id.to_owned());
+                }
+                acknowledged.push((id.to_owned(), request_id));
+            }
+        }
+    }
+    assert!(
+        acknowledged.len() > 50,
+        "most requests reached a live instance"
+    );
+
+    // Let the schedulers climb every unaccepted grievance to the district.
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    let store = t.db.store();
+    tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            let cp = checkpoint::load(&store, grievance_list::NAME)
+                .await
+                .expect("checkpoint");
+            if feed::lag(&store, cp.position).await.expect("lag").events == 0 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the surviving instances' runners catch up");
+    for p in instances {
+        p.kill().await;
+    }
+
+    // Every acknowledged command is in the log, exactly once.
+    for (id, request_id) in &acknowledged {
+        let stream = t.db.stream("grievance", id).await.expect("stream");
+        let own: Vec<&str> = stream
+            .iter()
+            .filter(|e| e.metadata["request_id"] == request_id.as_str())
+            .map(|e| e.event_type.as_str())
+            .filter(|t| *t != "DeadlineSet")
+            .collect();
+        assert_eq!(own.len(), 1, "{request_id} on {id}: {own:?}");
+        // No deadline escalates twice: each escalation follows a deadline
+        // set after the previous escalation, and tiers only climb.
+        let mut since_deadline = false;
+        let mut tiers = Vec::new();
+        for e in &stream {
+            match e.event_type.as_str() {
+                "DeadlineSet" => since_deadline = true,
+                "GrievanceEscalated" => {
+                    assert!(since_deadline, "{id} escalated twice on one deadline");
+                    since_deadline = false;
+                    tiers.push(
+                        e.payload["GrievanceEscalated"]["to"]
+                            .as_str()
+                            .unwrap_or("?")
+                            .to_owned(),
+                    );
+                }
+                _ => {}
+            }
+        }
+        assert!(tiers.len() <= 3, "{id}: {tiers:?}");
+    }
+    let escalations: usize = {
+        let mut n = 0;
+        for id in &filed {
+            n +=
+                t.db.stream("grievance", id)
+                    .await
+                    .expect("stream")
+                    .iter()
+                    .filter(|e| e.event_type == "GrievanceEscalated")
+                    .count();
+        }
+        n
+    };
+    assert!(
+        escalations > 0,
+        "the short deadlines were missed and escalated"
+    );
+
+    // The read model the instances kept equals a fresh rebuild.
+    let kept = snapshot(&store).await;
+    let (_wake, woken) = tokio::sync::watch::channel(0u64);
+    Runner::new(
+        store.clone(),
+        Arc::new(GrievanceList),
+        quick_runners(),
+        woken,
+    )
+    .rebuild()
+    .await
+    .expect("rebuild")
+    .expect("no other rebuild");
+    assert_eq!(
+        kept,
+        snapshot(&store).await,
+        "converged read model equals a rebuild"
+    );
+}
