@@ -5,28 +5,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use lianxi_projections::grievance_list::{self, Audience, GrievanceList, ListFilter};
+use lianxi_projections::grievance_list::{self, GrievanceList};
 use lianxi_projections::{checkpoint, feed, Runner};
 use lianxi_tests::{quick_runners, Api, Cast, Process, TempDir, TestDb};
 use reqwest::Method;
 use serde_json::json;
-
-async fn snapshot(
-    store: &lianxi_projections::Store,
-) -> Vec<(lianxi_domain::grievance::GrievanceState, i64)> {
-    let mut rows = grievance_list::list(
-        store,
-        &Audience::Everything,
-        &ListFilter::default(),
-        None,
-        100_000,
-    )
-    .await
-    .expect("list")
-    .items;
-    rows.sort_by_key(|(s, _)| s.id);
-    rows
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_instances_one_killed_lose_nothing_and_escalate_each_deadline_once() {
@@ -176,7 +159,7 @@ async fn three_instances_one_killed_lose_nothing_and_escalate_each_deadline_once
     );
 
     // The read model the instances kept equals a fresh rebuild.
-    let kept = snapshot(&store).await;
+    let kept = lianxi_tests::read_model_rows(&store).await;
     let (_wake, woken) = tokio::sync::watch::channel(0u64);
     Runner::new(
         store.clone(),
@@ -190,7 +173,7 @@ async fn three_instances_one_killed_lose_nothing_and_escalate_each_deadline_once
     .expect("no other rebuild");
     assert_eq!(
         kept,
-        snapshot(&store).await,
+        lianxi_tests::read_model_rows(&store).await,
         "converged read model equals a rebuild"
     );
 }

@@ -390,22 +390,6 @@ async fn two_runners_share_a_projection_one_at_a_time_and_apply_nothing_twice(t:
     let _ = second.await;
 }
 
-/// Every row of the read model, comparable across runs.
-async fn snapshot(store: &Store) -> Vec<(lianxi_domain::grievance::GrievanceState, i64)> {
-    let mut rows = grievance_list::list(
-        store,
-        &Audience::Everything,
-        &ListFilter::default(),
-        None,
-        100_000,
-    )
-    .await
-    .expect("list")
-    .items;
-    rows.sort_by_key(|(s, _)| s.id);
-    rows
-}
-
 async fn followers(db: &lianxi_gateway::db::Database) -> Vec<(String, String)> {
     let q = "SELECT CAST(grievance_id AS text) AS g, CAST(account_id AS text) AS a FROM grievance_followers ORDER BY 1, 2";
     match db {
@@ -464,7 +448,11 @@ async fn a_runner_killed_mid_batch_leaves_read_models_equal_to_a_rebuild(t: Test
     let cp = checkpoint::load(&store, grievance_list::NAME)
         .await
         .expect("checkpoint");
-    let versions: i64 = snapshot(&store).await.iter().map(|(_, v)| v).sum();
+    let versions: i64 = lianxi_tests::read_model_rows(&store)
+        .await
+        .iter()
+        .map(|(_, v)| v)
+        .sum();
     assert_eq!(
         versions, cp.events_applied,
         "read model and checkpoint committed together"
@@ -495,7 +483,7 @@ async fn a_runner_killed_mid_batch_leaves_read_models_equal_to_a_rebuild(t: Test
     .expect("the restarted runner catches up");
     lianxi_tests::lianxi_cli(&dir.0, &env, &["projections", "status"]).await;
     process.kill().await;
-    let resumed = snapshot(&store).await;
+    let resumed = lianxi_tests::read_model_rows(&store).await;
     let resumed_followers = followers(&t.db).await;
     let cp = checkpoint::load(&store, grievance_list::NAME)
         .await
@@ -506,7 +494,7 @@ async fn a_runner_killed_mid_batch_leaves_read_models_equal_to_a_rebuild(t: Test
     );
 
     lianxi_tests::lianxi_cli(&dir.0, &env, &["projections", "rebuild", "grievance_list"]).await;
-    let rebuilt = snapshot(&store).await;
+    let rebuilt = lianxi_tests::read_model_rows(&store).await;
     assert_eq!(rebuilt.len(), 120);
     assert_eq!(
         resumed, rebuilt,
@@ -579,7 +567,7 @@ async fn a_rebuild_swaps_in_while_the_service_keeps_answering(t: TestDb) {
         cp.events_applied, events,
         "the swapped-in checkpoint counts every event once"
     );
-    for (state, version) in snapshot(&store).await {
+    for (state, version) in lianxi_tests::read_model_rows(&store).await {
         let stream =
             t.db.stream("grievance", &state.id.to_string())
                 .await
@@ -597,6 +585,6 @@ async fn a_rebuild_swaps_in_while_the_service_keeps_answering(t: TestDb) {
         .await
         .expect("rebuild again")
         .expect("no other rebuild");
-    assert_eq!(snapshot(&store).await.len(), 70);
+    assert_eq!(lianxi_tests::read_model_rows(&store).await.len(), 70);
     server.stop().await;
 }

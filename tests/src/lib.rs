@@ -606,3 +606,22 @@ impl Process {
             .expect("exit status")
     }
 }
+
+/// Every row of the grievance read model, by id: comparable across runs.
+pub async fn read_model_rows(
+    store: &lianxi_projections::Store,
+) -> Vec<(lianxi_domain::grievance::GrievanceState, i64)> {
+    use lianxi_projections::grievance_list::{list, Audience, ListFilter};
+    let mut rows = list(
+        store,
+        &Audience::Everything,
+        &ListFilter::default(),
+        None,
+        100_000,
+    )
+    .await
+    .expect("list the read model")
+    .items;
+    rows.sort_by_key(|(s, _)| s.id);
+    rows
+}
