@@ -63,7 +63,8 @@ fn tier_rank(tier: lianxi_domain::values::Tier) -> i64 {
     tier as i64
 }
 
-struct Row_ {
+/// A row being folded in this batch.
+struct PendingRow {
     grievance: Grievance,
     version: i64,
     last_position: i64,
@@ -155,7 +156,7 @@ struct RowJson<'a> {
     paused: bool,
 }
 
-fn row_json<'a>(s: &'a GrievanceState, row: &'a Row_) -> RowJson<'a> {
+fn row_json<'a>(s: &'a GrievanceState, row: &'a PendingRow) -> RowJson<'a> {
     RowJson {
         id: s.id.to_string(),
         xiaoqu: s.xiaoqu.to_string(),
@@ -385,14 +386,14 @@ async fn apply(tx: &mut Tx<'_>, tables: Tables, events: &[FeedEvent]) -> Result<
             .collect()
     };
     let mut existing = load_states(tx, tables, &ids).await?;
-    let mut rows: HashMap<Uuid, Row_> = HashMap::with_capacity(ids.len());
+    let mut rows: HashMap<Uuid, PendingRow> = HashMap::with_capacity(ids.len());
     for (id, event) in parsed {
         let row = match rows.entry(id) {
             Entry::Occupied(e) => e.into_mut(),
             Entry::Vacant(e) => {
                 let (grievance, version) = existing.remove(&id).unwrap_or_default();
                 order.push(id);
-                e.insert(Row_ {
+                e.insert(PendingRow {
                     grievance,
                     version,
                     last_position: 0,
