@@ -8,7 +8,9 @@ use cqrs_es::event_sink::EventSink;
 use cqrs_es::persist::{EventStoreAggregateContext, PersistedEventStore};
 use cqrs_es::{Aggregate, AggregateError, EventStore};
 use lianxi_domain::values::GrievanceId;
-use lianxi_domain::{Grievance, GrievanceCommand, GrievanceError, GrievanceServices};
+use lianxi_domain::{
+    Grievance, GrievanceAction, GrievanceCommand, GrievanceError, GrievanceServices,
+};
 use lianxi_projections::Position;
 use postgres_es::PostgresEventRepository;
 use rand::Rng;
@@ -161,6 +163,41 @@ impl EventLog {
         if let Some(reason) = &metadata.reason {
             map.insert("reason".to_owned(), reason.clone());
         }
+        let command_name = command.action.name();
+        let escalation = match &command.action {
+            GrievanceAction::EscalateGrievance { reason, .. } => Some(wire_name(reason)),
+            GrievanceAction::EscalateOnMissedDeadline { .. } => Some("deadline_missed".to_owned()),
+            _ => None,
+        };
+        let result = self
+            .execute_with_retries(id, key, expected, command, map)
+            .await;
+        let outcome = match &result {
+            Ok(c) if c.appended == 0 => "unchanged",
+            Ok(_) => "applied",
+            Err(CommandError::Domain(_)) => "refused",
+            Err(CommandError::Stale { .. }) => "stale",
+            Err(CommandError::Conflict) => "conflict",
+            Err(CommandError::Store(_)) => "error",
+        };
+        metrics::counter!("lianxi_commands_total", "command" => command_name, "outcome" => outcome)
+            .increment(1);
+        if let (Some(reason), Ok(c)) = (escalation, &result) {
+            if c.appended > 0 {
+                metrics::counter!("lianxi_escalations_total", "reason" => reason).increment(1);
+            }
+        }
+        result
+    }
+
+    async fn execute_with_retries(
+        &self,
+        id: GrievanceId,
+        key: String,
+        expected: Option<usize>,
+        command: GrievanceCommand,
+        map: HashMap<String, String>,
+    ) -> Result<Committed, CommandError> {
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -192,6 +229,8 @@ impl EventLog {
                 Err(CommandError::Conflict)
                     if expected.is_none() && attempt < self.retry.attempts =>
                 {
+                    metrics::counter!("lianxi_command_conflicts_total", "command" => command.action.name())
+                        .increment(1);
                     let delay = self.retry.base_delay * attempt;
                     let jitter = rand::rng().random_range(Duration::ZERO..=delay);
                     debug!(attempt, ?jitter, "version conflict; re-running the command");
@@ -268,4 +307,12 @@ where
         appended,
         position: None,
     })
+}
+
+/// A domain enum's wire name (`filer_request`, …), for metric labels.
+fn wire_name<T: serde::Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => "other".to_owned(),
+    }
 }

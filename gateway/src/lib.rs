@@ -8,6 +8,7 @@
 //! - [`auth`]: bearer tokens and the `Caller` extractor.
 //! - [`policy`]: who may see what.
 //! - [`scheduler`]: escalates grievances whose deadline passed, exactly once.
+//! - [`metrics`]: Prometheus metrics at `/metrics`.
 //! - [`server`]: serving with graceful shutdown; [`telemetry`]: logs.
 //!
 //! Architecture invariant: this is the only crate that knows HTTP and JSON DTOs.
@@ -18,6 +19,7 @@ pub mod auth;
 pub mod config;
 pub mod db;
 pub mod event_log;
+pub mod metrics;
 pub mod policy;
 pub mod scheduler;
 pub mod server;

@@ -859,3 +859,30 @@ async fn fetch_states(
     });
     Ok(out)
 }
+
+/// Per tier: grievances with a running or paused deadline, and how many of
+/// the running ones are overdue at `now`.
+pub async fn open_deadlines(
+    store: &Store,
+    now: DateTime<Utc>,
+) -> Result<Vec<(String, i64, i64)>, StoreError> {
+    const SELECT: &str = "SELECT tier, count(*) AS open, \
+        coalesce(sum(CASE WHEN due_at < $1 THEN 1 ELSE 0 END), 0) AS overdue \
+        FROM grievance_list WHERE deadline_stage IS NOT NULL GROUP BY tier ORDER BY tier";
+    let rows = on_store!(store, Store, |pool, pg| {
+        sqlx::query(&sql(pg, SELECT))
+            .bind(now.trunc_subsecs(6))
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("tier")?,
+                    r.try_get("open")?,
+                    r.try_get("overdue")?,
+                ))
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()?
+    });
+    Ok(rows)
+}

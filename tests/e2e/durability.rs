@@ -180,3 +180,153 @@ async fn the_configuration_file_sets_deadline_windows_per_xiaoqu_and_category() 
         "{stderr}"
     );
 }
+
+/// The value of the sample of `name` carrying every label of `labels`.
+fn sample(text: &str, name: &str, labels: &[&str]) -> Option<f64> {
+    text.lines()
+        .filter(|l| l.starts_with(&format!("{name}{{")) || l.starts_with(&format!("{name} ")))
+        .find(|l| labels.iter().all(|label| l.contains(label)))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_the_work_done_and_show_projection_lag() {
+    let dir = TempDir::new();
+    let token = resident_token(&dir.0, &[]).await;
+    let branch = value_of(
+        &lianxi_cli(
+            &dir.0,
+            &[],
+            &[
+                "admin",
+                "add-account",
+                "--name",
+                "支部",
+                "--role",
+                "party_branch",
+                "--xiaoqu",
+                "幸福里",
+            ],
+        )
+        .await,
+        "token",
+    );
+    let server = Process::start(&dir.0, &[]).await;
+    let api = Api::new(&server.base);
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        let filed = api
+            .post(
+                "/api/v1/grievances",
+                &token,
+                lianxi_tests::sample_grievance(),
+            )
+            .await;
+        assert_eq!(filed.status, StatusCode::CREATED);
+        ids.push(filed.body["id"].as_str().expect("id").to_owned());
+    }
+    let mut position = String::new();
+    for id in &ids[..2] {
+        let accepted = api
+            .post(
+                &format!("/api/v1/grievances/{id}/accept"),
+                &branch,
+                json!({}),
+            )
+            .await;
+        position = accepted.body["position"]
+            .as_str()
+            .expect("position")
+            .to_owned();
+    }
+    let refused = api
+        .post(
+            &format!("/api/v1/grievances/{}/accept", ids[0]),
+            &branch,
+            json!({}),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::CONFLICT);
+    let caught = api
+        .get(
+            &format!("/api/v1/grievances?min_position={position}"),
+            &branch,
+        )
+        .await;
+    assert_eq!(caught.body["caught_up"], true);
+
+    let scraped = Api::send(api.request(reqwest::Method::GET, "/metrics", None)).await;
+    assert_eq!(scraped.status, StatusCode::OK);
+    assert!(scraped
+        .header("content-type")
+        .is_some_and(|c| c.starts_with("text/plain")));
+    let text = scraped.body.as_str().expect("text").to_owned();
+    let at = |name: &str, labels: &[&str]| {
+        sample(&text, name, labels).unwrap_or_else(|| panic!("{name} {labels:?} in\n{text}"))
+    };
+    assert_eq!(
+        at(
+            "http_requests_total",
+            &["route=\"/api/v1/grievances\"", "status=\"201\""]
+        ),
+        5.0
+    );
+    assert_eq!(
+        at(
+            "http_requests_total",
+            &["route=\"/api/v1/grievances/{id}/accept\"", "status=\"200\""]
+        ),
+        2.0
+    );
+    assert_eq!(
+        at(
+            "http_requests_total",
+            &["route=\"/api/v1/grievances/{id}/accept\"", "status=\"409\""]
+        ),
+        1.0
+    );
+    assert_eq!(
+        at(
+            "lianxi_commands_total",
+            &["command=\"file\"", "outcome=\"applied\""]
+        ),
+        5.0
+    );
+    assert_eq!(
+        at(
+            "lianxi_commands_total",
+            &["command=\"accept\"", "outcome=\"applied\""]
+        ),
+        2.0
+    );
+    assert_eq!(
+        at(
+            "lianxi_commands_total",
+            &["command=\"accept\"", "outcome=\"refused\""]
+        ),
+        1.0
+    );
+    // Five filings and two acceptances, each with its deadline: 14 events, all applied.
+    assert_eq!(
+        at(
+            "lianxi_projection_events_applied",
+            &["projection=\"grievance_list\""]
+        ),
+        14.0
+    );
+    assert_eq!(
+        at(
+            "lianxi_projection_lag_events",
+            &["projection=\"grievance_list\""]
+        ),
+        0.0
+    );
+    assert_eq!(at("lianxi_open_deadlines", &["tier=\"xiaoqu\""]), 5.0);
+    assert_eq!(at("lianxi_overdue_deadlines", &["tier=\"xiaoqu\""]), 0.0);
+    assert!(
+        text.contains("http_request_duration_seconds_bucket"),
+        "latency histogram"
+    );
+    server.kill().await;
+}

@@ -36,6 +36,8 @@ pub struct AppState {
 
 /// The whole application as a router, ready to serve or to test.
 pub fn app(state: AppState) -> Router {
+    // Install the metrics recorder before the first request records anything.
+    crate::metrics::handle();
     let api = Router::new()
         .route("/grievances", post(grievances::file).get(grievances::list))
         .route("/grievances/{id}", get(grievances::get))
@@ -59,6 +61,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(crate::metrics::scrape))
         .nest("/api/v1", api)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
