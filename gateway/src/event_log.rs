@@ -65,6 +65,8 @@ pub enum CommandError {
     Stale { expected: usize, current: usize },
     #[error("the grievance kept changing; retries exhausted")]
     Conflict,
+    #[error("the event store is unreachable: {0}")]
+    Unavailable(String),
     #[error("event store: {0}")]
     Store(String),
 }
@@ -74,6 +76,7 @@ impl From<AggregateError<GrievanceError>> for CommandError {
         match e {
             AggregateError::UserError(e) => CommandError::Domain(e),
             AggregateError::AggregateConflict => CommandError::Conflict,
+            AggregateError::DatabaseConnectionError(e) => CommandError::Unavailable(e.to_string()),
             other => CommandError::Store(other.to_string()),
         }
     }
@@ -178,7 +181,7 @@ impl EventLog {
             Err(CommandError::Domain(_)) => "refused",
             Err(CommandError::Stale { .. }) => "stale",
             Err(CommandError::Conflict) => "conflict",
-            Err(CommandError::Store(_)) => "error",
+            Err(CommandError::Store(_) | CommandError::Unavailable(_)) => "error",
         };
         metrics::counter!("lianxi_commands_total", "command" => command_name, "outcome" => outcome)
             .increment(1);

@@ -8,7 +8,6 @@
 //! a time, so `global_position` is commit order and `transaction_id` is 0.
 
 use chrono::{DateTime, Utc};
-use serde_json::Value;
 use sqlx::Row;
 
 use crate::store::{Store, StoreError};
@@ -33,12 +32,6 @@ pub struct FeedEvent {
     pub payload: String,
     /// The metadata as JSON text.
     pub metadata: String,
-}
-
-impl FeedEvent {
-    pub fn metadata_json(&self) -> Result<Value, serde_json::Error> {
-        serde_json::from_str(&self.metadata)
-    }
 }
 
 const READ_POSTGRES: &str = "

@@ -296,6 +296,10 @@ impl From<CommandError> for ApiError {
                 "version-conflict",
                 "The grievance is being changed concurrently; try again",
             ),
+            CommandError::Unavailable(message) => {
+                tracing::error!(error = %message, "event store unreachable");
+                Self::unavailable("the store is not reachable")
+            }
             CommandError::Store(message) => {
                 tracing::error!(error = %message, "event store error");
                 Self::internal()
