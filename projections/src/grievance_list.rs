@@ -255,38 +255,26 @@ const PG_TYPES: [&str; 29] = [
     "boolean",
 ];
 
-/// Columns that change after filing (the rest never do).
-const UPDATED: [&str; 20] = [
-    "title",
-    "status",
-    "tier",
-    "tier_rank",
-    "matter_class",
-    "responsible_party",
-    "assigned_party",
-    "rating",
-    "escalations",
-    "reopenings",
-    "merged_into",
-    "accepted_at",
-    "responded_at",
-    "resolved_at",
-    "last_changed_at",
-    "version",
-    "last_position",
-    "state",
-    "deadline_stage",
-    "due_at",
+/// Columns fixed at filing; every other column is rewritten on update.
+const FIXED: [&str; 8] = [
+    "id",
+    "xiaoqu",
+    "filer",
+    "category",
+    "respondent",
+    "urgency",
+    "channel",
+    "filed_at",
 ];
 
 fn upsert_sql(postgres: bool, table: &str) -> String {
     let columns = COLUMNS.join(", ");
-    let mut set: Vec<String> = UPDATED
+    let set = COLUMNS
         .iter()
+        .filter(|c| !FIXED.contains(c))
         .map(|c| format!("{c} = excluded.{c}"))
-        .collect();
-    set.push("paused = excluded.paused".to_owned());
-    let set = set.join(", ");
+        .collect::<Vec<_>>()
+        .join(", ");
     if postgres {
         let record: Vec<String> = COLUMNS
             .iter()
