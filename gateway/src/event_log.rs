@@ -18,7 +18,7 @@ use sqlite_es::SqliteEventRepository;
 use tokio::sync::watch;
 use tracing::{debug, warn};
 
-use crate::db::Database;
+use crate::db::{ChainedRepository, Database};
 
 /// How often a command is re-run on fresh state after losing a race.
 #[derive(Clone, Copy, Debug)]
@@ -83,8 +83,8 @@ impl From<AggregateError<GrievanceError>> for CommandError {
 }
 
 enum Store {
-    Postgres(PersistedEventStore<PostgresEventRepository, Grievance>),
-    Sqlite(PersistedEventStore<SqliteEventRepository, Grievance>),
+    Postgres(PersistedEventStore<ChainedRepository<PostgresEventRepository>, Grievance>),
+    Sqlite(PersistedEventStore<ChainedRepository<SqliteEventRepository>, Grievance>),
 }
 
 /// The grievance event log on either store.
@@ -109,10 +109,10 @@ impl EventLog {
     pub fn new(db: &Database, services: GrievanceServices, retry: RetryPolicy) -> Self {
         let store = match db {
             Database::Postgres(pool) => Store::Postgres(PersistedEventStore::new_event_store(
-                PostgresEventRepository::new(pool.clone()),
+                ChainedRepository::new(PostgresEventRepository::new(pool.clone()), db.clone()),
             )),
             Database::Sqlite(pool) => Store::Sqlite(PersistedEventStore::new_event_store(
-                SqliteEventRepository::new(pool.clone()),
+                ChainedRepository::new(SqliteEventRepository::new(pool.clone()), db.clone()),
             )),
         };
         Self {

@@ -2,6 +2,7 @@
 //! `lianxi` command line.
 //!
 //! - [`api`]: the axum router ([`api::app`]), handlers, DTOs, problem+json errors, OpenAPI.
+//! - [`audit`]: hash chains, signed checkpoints, verification.
 //! - [`event_log`]: runs commands against the event log with optimistic concurrency.
 //! - [`db`]: connection to PostgreSQL or SQLite, migrations, accounts, stream reads.
 //! - [`config`]: the optional configuration file (deadlines, calendar).
@@ -15,6 +16,7 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod db;

@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use lianxi_domain::values::{AccountId, XiaoquId};
 use lianxi_domain::Role;
 use lianxi_domain::{GrievancePolicy, GrievanceServices, SystemClock};
+use lianxi_gateway::audit::{AuditKey, Checkpoint, CheckpointFile};
 use lianxi_gateway::config::FileConfig;
 use lianxi_gateway::db::{self, Database, NewAccount, NewXiaoqu, PoolSettings, Scope};
 use lianxi_gateway::{auth, server, telemetry};
@@ -38,6 +39,17 @@ struct Cli {
     )]
     max_connections: u32,
 
+    /// The Ed25519 key that signs audit checkpoints (64 hex digits); created,
+    /// readable by its owner only, when missing. Every instance of one
+    /// deployment must use the same key.
+    #[arg(
+        long,
+        env = "LIANXI_AUDIT_KEY_FILE",
+        default_value = "./data/audit-signing.key",
+        global = true
+    )]
+    audit_key_file: std::path::PathBuf,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -67,6 +79,14 @@ enum Command {
         /// Configuration file (TOML): deadline windows, working-day calendar.
         #[arg(long, env = "LIANXI_CONFIG")]
         config: Option<std::path::PathBuf>,
+        /// How often a signed audit checkpoint is taken while the log grows
+        /// (ms; 0: only on demand).
+        #[arg(
+            long,
+            env = "LIANXI_CHECKPOINT_INTERVAL_MS",
+            default_value_t = 3_600_000
+        )]
+        checkpoint_interval_ms: u64,
     },
     /// Apply pending database migrations and exit.
     Migrate,
@@ -79,6 +99,35 @@ enum Command {
     Projections {
         #[command(subcommand)]
         command: Projections,
+    },
+    /// Verify the log's hash chains and take signed checkpoints.
+    Audit {
+        #[command(subcommand)]
+        command: Audit,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum Audit {
+    /// Recompute every stream's hash chain and head; with --checkpoint, also
+    /// check that the log still holds the tree a kept checkpoint signed.
+    /// Exits with status 1 when anything does not verify.
+    Verify {
+        /// A checkpoint file kept outside the system.
+        #[arg(long)]
+        checkpoint: Option<std::path::PathBuf>,
+        /// Trust the checkpoint only if signed by this public key (hex).
+        #[arg(long)]
+        public_key: Option<String>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Sign a checkpoint of everything committed now and print it (or write
+    /// it to --out) as the file auditors keep.
+    Checkpoint {
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
     },
 }
 
@@ -167,6 +216,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             projection_lease_ms,
             scheduler_interval_ms,
             config,
+            checkpoint_interval_ms,
         } => {
             let settings = server::Background {
                 runners: RunnerSettings {
@@ -175,12 +225,18 @@ async fn run(cli: Cli) -> Result<(), String> {
                     ..RunnerSettings::default()
                 },
                 scheduler_interval: std::time::Duration::from_millis(scheduler_interval_ms.max(10)),
+                checkpoint_interval: (checkpoint_interval_ms > 0)
+                    .then(|| std::time::Duration::from_millis(checkpoint_interval_ms.max(1000))),
             };
-            match grievance_policy(&db, config.as_deref()).await {
-                Ok(policy) => serve(db.clone(), &listen, settings, policy).await,
-                Err(e) => Err(e),
+            match (
+                grievance_policy(&db, config.as_deref()).await,
+                audit_key(&cli.audit_key_file),
+            ) {
+                (Ok(policy), Ok(key)) => serve(db.clone(), &listen, settings, policy, key).await,
+                (Err(e), _) | (_, Err(e)) => Err(e),
             }
         }
+        Command::Audit { command } => audit(&db, &cli.audit_key_file, command).await,
         Command::Admin { command } => admin(&db, command).await,
         Command::Projections { command } => projections(&db, command).await,
     };
@@ -204,11 +260,124 @@ async fn grievance_policy(
         .map_err(|e| format!("{}: {e}", path.display()))
 }
 
+/// Loads the checkpoint signing key, creating it on first start.
+fn audit_key(path: &std::path::Path) -> Result<AuditKey, String> {
+    let (key, created) = AuditKey::load_or_create(path).map_err(|e| e.to_string())?;
+    if created {
+        tracing::warn!(path = %path.display(), public_key = %key.public_key_hex(),
+            "created a new audit signing key; back it up and give auditors its public key");
+    }
+    Ok(key)
+}
+
+async fn audit(db: &Database, key_file: &std::path::Path, command: Audit) -> Result<(), String> {
+    match command {
+        Audit::Verify {
+            checkpoint,
+            public_key,
+            json,
+        } => {
+            let kept = match &checkpoint {
+                Some(path) => {
+                    let text = std::fs::read_to_string(path)
+                        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                    let file: CheckpointFile = serde_json::from_str(&text)
+                        .map_err(|e| format!("{}: not a checkpoint file: {e}", path.display()))?;
+                    let kept = Checkpoint::from_file(&file)
+                        .map_err(|e| format!("{}: {e}", path.display()))?;
+                    if let Some(trusted) = &public_key {
+                        if !trusted.trim().eq_ignore_ascii_case(&file.public_key) {
+                            return Err(format!(
+                                "{}: signed by {}, not by the trusted key {}",
+                                path.display(),
+                                file.public_key,
+                                trusted.trim()
+                            ));
+                        }
+                    }
+                    Some(kept)
+                }
+                None => None,
+            };
+            let report = lianxi_gateway::audit::verify(db, kept.as_ref())
+                .await
+                .map_err(|e| e.to_string())?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
+                );
+            } else {
+                print_verification(&report);
+            }
+            if report.ok {
+                Ok(())
+            } else {
+                Err("the log does not verify".into())
+            }
+        }
+        Audit::Checkpoint { out } => {
+            let key = audit_key(key_file)?;
+            let checkpoint = lianxi_gateway::audit::checkpoint::take(db, &key)
+                .await
+                .map_err(|e| e.to_string())?;
+            let text =
+                serde_json::to_string_pretty(&checkpoint.to_file()).map_err(|e| e.to_string())?;
+            match out {
+                Some(path) => {
+                    std::fs::write(&path, format!("{text}\n"))
+                        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+                    eprintln!(
+                        "checkpoint of {} events written to {}",
+                        checkpoint.tree_size,
+                        path.display()
+                    );
+                }
+                None => println!("{text}"),
+            }
+            Ok(())
+        }
+    }
+}
+
+fn print_verification(report: &lianxi_gateway::audit::Verification) {
+    println!(
+        "events: {}  streams: {}  tree: {} {}",
+        report.events, report.streams, report.tree_size, report.root
+    );
+    for p in &report.problems {
+        println!(
+            "BAD {}/{} at sequence {}: {:?}: {}",
+            p.aggregate_type, p.aggregate_id, p.sequence, p.kind, p.detail
+        );
+    }
+    if let Some(c) = &report.checkpoint {
+        let verdict = if c.signature_valid && c.matches_log {
+            "holds"
+        } else {
+            "FAILS"
+        };
+        println!(
+            "checkpoint {} signed {} by {}: {verdict}: {}",
+            c.tree_size, c.signed_at, c.public_key, c.detail
+        );
+    }
+    println!(
+        "{}",
+        if report.ok {
+            "verified"
+        } else {
+            "NOT verified"
+        }
+    );
+}
+
 async fn serve(
     db: Database,
     listen: &str,
     settings: server::Background,
     policy: GrievancePolicy,
+    key: AuditKey,
 ) -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -218,7 +387,8 @@ async fn serve(
     // One plain line on stdout for scripts and tests that start the binary.
     println!("lianxi listening on http://{addr}");
     let services = GrievanceServices::new(Arc::new(SystemClock), policy);
-    let service = server::Service::start_with(server::state_with(db, services), settings);
+    let state = server::state_with(db, services).with_audit_key(key);
+    let service = server::Service::start_with(state, settings);
     let served = server::serve(listener, service.state.clone(), server::shutdown_signal()).await;
     service.stop().await;
     served.map_err(|e| format!("server error: {e}"))

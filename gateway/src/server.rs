@@ -12,6 +12,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::api::{app, AppState};
+use crate::audit::{checkpoint, AuditKey};
 use crate::db::Database;
 use crate::event_log::{EventLog, RetryPolicy};
 use crate::scheduler;
@@ -34,6 +35,7 @@ pub fn state_with(db: Database, services: GrievanceServices) -> AppState {
     AppState {
         log: Arc::new(EventLog::new(&db, services, RetryPolicy::default())),
         db,
+        audit_key: Arc::new(AuditKey::ephemeral()),
     }
 }
 
@@ -51,6 +53,9 @@ pub struct Background {
     pub runners: RunnerSettings,
     /// How often the deadline scheduler looks for missed deadlines.
     pub scheduler_interval: Duration,
+    /// How often a signed checkpoint is taken when the log has grown
+    /// (`None`: only on demand).
+    pub checkpoint_interval: Option<Duration>,
 }
 
 impl Default for Background {
@@ -58,6 +63,7 @@ impl Default for Background {
         Self {
             runners: RunnerSettings::default(),
             scheduler_interval: Duration::from_secs(5),
+            checkpoint_interval: Some(Duration::from_secs(3600)),
         }
     }
 }
@@ -87,8 +93,16 @@ impl Service {
             state.db.clone(),
             state.log.clone(),
             background.scheduler_interval,
-            stop,
+            stop.clone(),
         )));
+        if let Some(every) = background.checkpoint_interval {
+            tasks.push(tokio::spawn(checkpoints(
+                state.db.clone(),
+                state.audit_key.clone(),
+                every,
+                stop,
+            )));
+        }
         Service {
             state,
             shutdown,
@@ -111,6 +125,31 @@ impl Service {
         let _ = self.shutdown.send(true);
         for task in self.tasks {
             let _ = task.await;
+        }
+    }
+}
+
+/// Takes a signed checkpoint every `every` while the log grows. Several
+/// instances may do so at once: one checkpoint is kept per tree size.
+async fn checkpoints(
+    db: Database,
+    key: Arc<AuditKey>,
+    every: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut last_size = None;
+    loop {
+        tokio::select! {
+            _ = stop.wait_for(|s| *s) => return,
+            () = tokio::time::sleep(every) => {}
+        }
+        match checkpoint::take(&db, &key).await {
+            Ok(c) if last_size != Some(c.tree_size) => {
+                last_size = Some(c.tree_size);
+                tracing::info!(tree_size = c.tree_size, root = %hex::encode(c.root), "audit checkpoint signed");
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot take an audit checkpoint"),
         }
     }
 }

@@ -277,6 +277,7 @@ pub fn quick_background() -> lianxi_gateway::server::Background {
     lianxi_gateway::server::Background {
         runners: quick_runners(),
         scheduler_interval: Duration::from_millis(100),
+        checkpoint_interval: None,
     }
 }
 

@@ -11,6 +11,9 @@ use crate::db::DbError;
 use crate::event_log::CommandError;
 
 /// One refused field.
+/// The media type of error bodies.
+pub const PROBLEM: &str = "application/problem+json";
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
 pub struct FieldProblem {
     /// The field, as a JSON path (`location.building`, `attachments[0].sha256`).
@@ -313,10 +316,7 @@ impl IntoResponse for ApiError {
         let body = serde_json::to_vec(&self.to_problem()).unwrap_or_default();
         let mut response = (self.status, body).into_response();
         let headers = response.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/problem+json"),
-        );
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM));
         if self.status == StatusCode::UNAUTHORIZED {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }

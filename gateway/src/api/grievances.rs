@@ -18,7 +18,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::dto::*;
-use super::error::{ApiError, FieldProblem, Problem};
+use super::error::{ApiError, FieldProblem, Problem, PROBLEM};
 use super::json::{ApiJson, ApiQuery, OptionalJson};
 use super::request_id::RequestId;
 use super::AppState;
@@ -210,8 +210,6 @@ fn attachments(fields: &mut Fields, dtos: &[AttachmentDto]) -> Option<Vec<Attach
     }
     ok.then_some(out)
 }
-
-const PROBLEM: &str = "application/problem+json";
 
 /// File a grievance.
 #[utoipa::path(

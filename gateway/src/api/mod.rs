@@ -1,5 +1,6 @@
 //! The HTTP API: router, shared state, errors, JSON handling, OpenAPI.
 
+mod audit;
 pub mod dto;
 pub mod error;
 mod grievances;
@@ -18,6 +19,7 @@ use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
 
+use crate::audit::AuditKey;
 use crate::db::Database;
 use crate::event_log::EventLog;
 use error::ApiError;
@@ -32,6 +34,18 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct AppState {
     pub db: Database,
     pub log: Arc<EventLog>,
+    /// Signs audit checkpoints.
+    pub audit_key: Arc<AuditKey>,
+}
+
+impl AppState {
+    /// The same state, signing checkpoints with `key`.
+    pub fn with_audit_key(self, key: AuditKey) -> Self {
+        Self {
+            audit_key: Arc::new(key),
+            ..self
+        }
+    }
 }
 
 /// The whole application as a router, ready to serve or to test.
@@ -57,6 +71,13 @@ pub fn app(state: AppState) -> Router {
         .route("/grievances/{id}/resume", post(grievances::resume))
         .route("/escalation-queue", get(grievances::queue))
         .route("/figures", get(grievances::figures))
+        .route("/audit/verify", post(audit::verify))
+        .route(
+            "/audit/checkpoints",
+            post(audit::take_checkpoint).get(audit::list_checkpoints),
+        )
+        .route("/audit/checkpoints/{tree_size}", get(audit::get_checkpoint))
+        .route("/audit/consistency", get(audit::consistency))
         .route("/openapi.json", get(openapi::openapi_json));
     Router::new()
         .route("/healthz", get(health::healthz))

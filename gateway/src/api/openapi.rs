@@ -6,7 +6,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::dto::*;
 use super::error::{FieldProblem, Problem};
-use super::{grievances, health};
+use super::{audit, grievances, health};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -37,12 +37,18 @@ use super::{grievances, health};
         grievances::resume,
         grievances::queue,
         grievances::figures,
+        audit::verify,
+        audit::take_checkpoint,
+        audit::list_checkpoints,
+        audit::get_checkpoint,
+        audit::consistency,
     ),
     components(schemas(Problem, FieldProblem, StatusDto)),
     modifiers(&BearerAuth),
     tags(
         (name = "grievances", description = "诉求: the grievance lifecycle"),
         (name = "figures", description = "三率: public figures without personal data"),
+        (name = "audit", description = "Tamper evidence: hash chains, signed checkpoints, consistency proofs"),
         (name = "operations", description = "Health and readiness"),
     )
 )]

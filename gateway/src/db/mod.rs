@@ -3,6 +3,7 @@
 //! migrations in `gateway/migrations/{postgres,sqlite}`.
 
 mod accounts;
+mod append;
 mod stream;
 
 use std::path::Path;
@@ -14,6 +15,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgPool, SqlitePool};
 
 pub use accounts::{AccountRecord, NewAccount, NewXiaoqu, Scope, XiaoquRecord};
+pub use append::ChainedRepository;
 pub use stream::StoredEvent;
 
 static PG_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -120,6 +122,10 @@ impl Database {
         match self {
             Database::Postgres(pool) => PG_MIGRATIONS.run(pool).await?,
             Database::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await?,
+        }
+        let sealed = crate::audit::verify::seal_unsealed(self).await?;
+        if sealed > 0 {
+            tracing::info!(sealed, "sealed events stored before the hash chain");
         }
         Ok(())
     }

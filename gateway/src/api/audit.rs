@@ -1,0 +1,227 @@
+//! Audit endpoints: verify the log, take and export signed checkpoints,
+//! prove that a later checkpoint extends an earlier one.
+//!
+//! Only auditors and administrators reach them; everyone else gets 403.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use lianxi_domain::Role;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::error::{ApiError, Problem, PROBLEM};
+use super::json::{ApiQuery, OptionalJson};
+use super::AppState;
+use crate::audit::checkpoint::{self, Checkpoint, CheckpointError, CheckpointFile};
+use crate::audit::verify::{self, Verification};
+use crate::auth::Caller;
+
+fn require_auditor(caller: &Caller) -> Result<(), ApiError> {
+    match caller.0.role {
+        Role::Auditor | Role::Admin => Ok(()),
+        _ => Err(ApiError::forbidden(
+            "only auditors and administrators may use the audit endpoints",
+        )),
+    }
+}
+
+/// The optional body of a verification request.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyRequest {
+    /// A checkpoint kept outside the system: the log must still hold the
+    /// tree it signed.
+    #[serde(default)]
+    pub checkpoint: Option<CheckpointFile>,
+}
+
+fn parse_checkpoint(file: &CheckpointFile) -> Result<Checkpoint, ApiError> {
+    Checkpoint::from_file(file).map_err(|e| match e {
+        CheckpointError::Field { field, reason } => {
+            ApiError::invalid_field(format!("checkpoint.{field}"), reason)
+        }
+        CheckpointError::BadSignature => ApiError::invalid_field(
+            "checkpoint.signature",
+            "does not match the checkpoint and its public key",
+        ),
+    })
+}
+
+/// Recompute every stream's hash chain and head, and check a kept checkpoint.
+#[utoipa::path(
+    post, path = "/api/v1/audit/verify", tag = "audit",
+    request_body(content = Option<VerifyRequest>, description = "Optional checkpoint to check against"),
+    responses(
+        (status = 200, description = "The verification report; `ok` is false when anything was found", body = Verification),
+        (status = 401, description = "No or bad token", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "Not an auditor", body = Problem, content_type = PROBLEM),
+        (status = 422, description = "The checkpoint is malformed or its signature is wrong", body = Problem, content_type = PROBLEM),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn verify(
+    State(state): State<AppState>,
+    caller: Caller,
+    OptionalJson(body): OptionalJson<VerifyRequest>,
+) -> Result<Json<Verification>, ApiError> {
+    require_auditor(&caller)?;
+    let checkpoint = body.checkpoint.as_ref().map(parse_checkpoint).transpose()?;
+    let report = verify::verify(&state.db, checkpoint.as_ref())
+        .await
+        .map_err(ApiError::from_db)?;
+    Ok(Json(report))
+}
+
+/// Sign a checkpoint of everything committed now (or return the existing
+/// one when the log has not grown).
+#[utoipa::path(
+    post, path = "/api/v1/audit/checkpoints", tag = "audit",
+    responses(
+        (status = 201, description = "The signed checkpoint, ready to keep", body = CheckpointFile),
+        (status = 401, description = "No or bad token", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "Not an auditor", body = Problem, content_type = PROBLEM),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn take_checkpoint(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<(StatusCode, Json<CheckpointFile>), ApiError> {
+    require_auditor(&caller)?;
+    let checkpoint = checkpoint::take(&state.db, &state.audit_key)
+        .await
+        .map_err(ApiError::from_db)?;
+    Ok((StatusCode::CREATED, Json(checkpoint.to_file())))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct CheckpointQuery {
+    /// How many, newest first (1–200, default 50).
+    pub limit: Option<u32>,
+}
+
+/// The checkpoints of this log and the key that signs new ones.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CheckpointList {
+    /// Ed25519 public key that signs new checkpoints, hex.
+    pub public_key: String,
+    pub checkpoints: Vec<CheckpointFile>,
+}
+
+/// Stored checkpoints, newest first.
+#[utoipa::path(
+    get, path = "/api/v1/audit/checkpoints", tag = "audit",
+    params(CheckpointQuery),
+    responses(
+        (status = 200, description = "Checkpoints, newest first", body = CheckpointList),
+        (status = 400, description = "Bad query", body = Problem, content_type = PROBLEM),
+        (status = 401, description = "No or bad token", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "Not an auditor", body = Problem, content_type = PROBLEM),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list_checkpoints(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(query): ApiQuery<CheckpointQuery>,
+) -> Result<Json<CheckpointList>, ApiError> {
+    require_auditor(&caller)?;
+    let limit = i64::from(query.limit.unwrap_or(50));
+    if !(1..=200).contains(&limit) {
+        return Err(ApiError::bad_query("limit", "must be between 1 and 200"));
+    }
+    let checkpoints = checkpoint::list(&state.db, limit)
+        .await
+        .map_err(ApiError::from_db)?;
+    Ok(Json(CheckpointList {
+        public_key: state.audit_key.public_key_hex(),
+        checkpoints: checkpoints.iter().map(Checkpoint::to_file).collect(),
+    }))
+}
+
+/// One stored checkpoint, as the file to keep.
+#[utoipa::path(
+    get, path = "/api/v1/audit/checkpoints/{tree_size}", tag = "audit",
+    params(("tree_size" = u64, Path, description = "Events the checkpoint covers")),
+    responses(
+        (status = 200, description = "The checkpoint file", body = CheckpointFile),
+        (status = 401, description = "No or bad token", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "Not an auditor", body = Problem, content_type = PROBLEM),
+        (status = 404, description = "No checkpoint of that size", body = Problem, content_type = PROBLEM),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get_checkpoint(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(tree_size): Path<String>,
+) -> Result<Json<CheckpointFile>, ApiError> {
+    require_auditor(&caller)?;
+    let size: u64 = tree_size.parse().map_err(|_| ApiError::not_found())?;
+    checkpoint::get(&state.db, size)
+        .await
+        .map_err(ApiError::from_db)?
+        .map(|c| Json(c.to_file()))
+        .ok_or_else(ApiError::not_found)
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ConsistencyQuery {
+    /// The earlier tree size (at least 1).
+    pub from: u64,
+    /// The later tree size (at least `from`, at most the committed events).
+    pub to: u64,
+}
+
+/// An RFC 6962 consistency proof between two tree sizes.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConsistencyProof {
+    pub from: u64,
+    pub to: u64,
+    /// Root of the first `from` events, hex.
+    pub from_root: String,
+    /// Root of the first `to` events, hex.
+    pub to_root: String,
+    /// The proof's node hashes, hex, in RFC 6962 order.
+    pub proof: Vec<String>,
+}
+
+/// Proof that the log's first `to` events extend its first `from` events.
+#[utoipa::path(
+    get, path = "/api/v1/audit/consistency", tag = "audit",
+    params(ConsistencyQuery),
+    responses(
+        (status = 200, description = "The proof", body = ConsistencyProof),
+        (status = 400, description = "Sizes out of range", body = Problem, content_type = PROBLEM),
+        (status = 401, description = "No or bad token", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "Not an auditor", body = Problem, content_type = PROBLEM),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn consistency(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(query): ApiQuery<ConsistencyQuery>,
+) -> Result<Json<ConsistencyProof>, ApiError> {
+    require_auditor(&caller)?;
+    if query.from == 0 {
+        return Err(ApiError::bad_query("from", "must be at least 1"));
+    }
+    if query.to < query.from {
+        return Err(ApiError::bad_query("to", "must be at least `from`"));
+    }
+    let proof = checkpoint::consistency(&state.db, query.from, query.to)
+        .await
+        .map_err(ApiError::from_db)?
+        .ok_or_else(|| ApiError::bad_query("to", "is beyond the events committed so far"))?;
+    Ok(Json(ConsistencyProof {
+        from: proof.old_size,
+        to: proof.new_size,
+        from_root: hex::encode(proof.old_root),
+        to_root: hex::encode(proof.new_root),
+        proof: proof.proof.iter().map(hex::encode).collect(),
+    }))
+}

@@ -1,0 +1,609 @@
+//! Verifying the whole log: every stream's hash chain, every stream head,
+//! and optionally a kept checkpoint.
+//!
+//! The log is read once, in feed order, inside one read-only snapshot, so
+//! events and stream heads are seen as of the same instant while appends go
+//! on.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use futures::TryStreamExt as _;
+use serde::Serialize;
+use serde_json::Value;
+use sqlx::Row;
+use uuid::Uuid;
+
+use super::chain::{self, EventFields, Hash, GENESIS};
+use super::checkpoint::Checkpoint;
+use super::merkle;
+use crate::db::{Database, DbError};
+
+/// At most this many problems are listed; the first is what matters.
+pub const MAX_PROBLEMS: usize = 100;
+
+/// What is wrong at one place in the log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ProblemKind {
+    /// The stored hash differs from the one recomputed from the event and
+    /// its predecessor: the event (or one before it) was edited.
+    HashMismatch,
+    /// The stream skips or repeats a sequence number here: an event was
+    /// deleted, inserted or moved.
+    SequenceBreak,
+    /// The event has no hash.
+    Unsealed,
+    /// The payload or metadata is not JSON, or a column cannot be read.
+    Unreadable,
+    /// The stream's head names another last event than the log holds.
+    HeadMismatch,
+    /// The stream has events but no head.
+    MissingHead,
+}
+
+/// The first place a stream stops verifying.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    pub aggregate_type: String,
+    pub aggregate_id: String,
+    /// The sequence number in the stream where verification fails.
+    pub sequence: i64,
+    /// Feed position of the offending row, when there is one.
+    pub global_position: Option<i64>,
+    pub kind: ProblemKind,
+    pub detail: String,
+}
+
+/// How a kept checkpoint compares with the log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct CheckpointCheck {
+    pub tree_size: u64,
+    pub root: String,
+    pub signed_at: String,
+    pub public_key: String,
+    /// The signature matches the checkpoint and its public key.
+    pub signature_valid: bool,
+    /// The first `tree_size` events of the log hash to `root`.
+    pub matches_log: bool,
+    pub detail: String,
+}
+
+/// The outcome of verifying the log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Verification {
+    /// True when no problem was found (and the checkpoint, if any, holds).
+    pub ok: bool,
+    pub events: u64,
+    pub streams: u64,
+    /// Merkle tree head over every event read, in feed order.
+    pub tree_size: u64,
+    pub root: String,
+    /// Problems in the order found (feed order, then stream heads); at most 100.
+    pub problems: Vec<Problem>,
+    pub checkpoint: Option<CheckpointCheck>,
+}
+
+/// One stored row, as read for verification.
+struct LogRow {
+    global_position: i64,
+    aggregate_type: String,
+    aggregate_id: String,
+    sequence: i64,
+    event_type: String,
+    event_version: String,
+    payload: String,
+    metadata: String,
+    event_id: Result<Uuid, String>,
+    recorded_at: Result<DateTime<Utc>, String>,
+    hash: Option<Vec<u8>>,
+}
+
+/// Where a stream's chain stands during the scan.
+struct StreamState {
+    next_sequence: i64,
+    prev: Hash,
+    broken: bool,
+}
+
+struct Scan {
+    streams: HashMap<(String, String), StreamState>,
+    leaves: Vec<Hash>,
+    problems: Vec<Problem>,
+    buf: Vec<u8>,
+}
+
+impl Scan {
+    fn problem(&mut self, problem: Problem) {
+        if self.problems.len() < MAX_PROBLEMS {
+            self.problems.push(problem);
+        }
+    }
+
+    fn row(&mut self, mut row: LogRow) {
+        self.leaves
+            .push(merkle::leaf_hash(row.hash.as_deref().unwrap_or_default()));
+        let key = (
+            std::mem::take(&mut row.aggregate_type),
+            std::mem::take(&mut row.aggregate_id),
+        );
+        if !self.streams.contains_key(&key) {
+            self.streams.insert(
+                key.clone(),
+                StreamState {
+                    next_sequence: 1,
+                    prev: GENESIS,
+                    broken: false,
+                },
+            );
+        }
+        let Some(state) = self.streams.get_mut(&key) else {
+            return;
+        };
+        if state.broken {
+            return;
+        }
+        let expected = state.next_sequence;
+        let problem = |sequence: i64, kind: ProblemKind, detail: String| Problem {
+            aggregate_type: key.0.clone(),
+            aggregate_id: key.1.clone(),
+            sequence,
+            global_position: Some(row.global_position),
+            kind,
+            detail,
+        };
+        let found = if row.sequence != expected {
+            Err(problem(
+                expected,
+                ProblemKind::SequenceBreak,
+                format!(
+                    "expected sequence {expected} next, found {} (global position {})",
+                    row.sequence, row.global_position
+                ),
+            ))
+        } else {
+            check_hash(&row, &key, &state.prev, &mut self.buf)
+                .map_err(|(kind, detail)| problem(row.sequence, kind, detail))
+        };
+        match found {
+            Ok(hash) => {
+                state.prev = hash;
+                state.next_sequence += 1;
+            }
+            Err(p) => {
+                state.broken = true;
+                self.problem(p);
+            }
+        }
+    }
+}
+
+fn check_hash(
+    row: &LogRow,
+    key: &(String, String),
+    prev: &Hash,
+    buf: &mut Vec<u8>,
+) -> Result<Hash, (ProblemKind, String)> {
+    let stored: Hash = match row.hash.as_deref().map(Hash::try_from) {
+        None => return Err((ProblemKind::Unsealed, "the event has no hash".into())),
+        Some(Err(_)) => return Err((ProblemKind::Unreadable, "the hash is not 32 bytes".into())),
+        Some(Ok(h)) => h,
+    };
+    let computed = computed_hash(row, key, prev, buf)?;
+    if computed == stored {
+        Ok(stored)
+    } else {
+        Err((
+            ProblemKind::HashMismatch,
+            format!(
+                "stored hash {} but the event and its predecessor hash to {}",
+                hex::encode(stored),
+                hex::encode(computed)
+            ),
+        ))
+    }
+}
+
+/// The hash `row` must carry after `prev`, recomputed from its columns.
+fn computed_hash(
+    row: &LogRow,
+    key: &(String, String),
+    prev: &Hash,
+    buf: &mut Vec<u8>,
+) -> Result<Hash, (ProblemKind, String)> {
+    let unreadable =
+        |what: &str, e: &dyn std::fmt::Display| (ProblemKind::Unreadable, format!("{what}: {e}"));
+    let payload: Value =
+        serde_json::from_str(&row.payload).map_err(|e| unreadable("payload", &e))?;
+    let metadata: Value =
+        serde_json::from_str(&row.metadata).map_err(|e| unreadable("metadata", &e))?;
+    let event_id = row
+        .event_id
+        .as_ref()
+        .map_err(|e| unreadable("event_id", e))?;
+    let recorded_at = row
+        .recorded_at
+        .as_ref()
+        .map_err(|e| unreadable("recorded_at", e))?;
+    buf.clear();
+    chain::canonical_bytes(
+        &EventFields {
+            aggregate_type: &key.0,
+            aggregate_id: &key.1,
+            sequence: row.sequence,
+            event_type: &row.event_type,
+            event_version: &row.event_version,
+            event_id: *event_id,
+            recorded_at: *recorded_at,
+            payload: &payload,
+            metadata: &metadata,
+        },
+        buf,
+    );
+    Ok(chain::hash_bytes(prev, buf))
+}
+
+const EVENTS_POSTGRES: &str = "
+SELECT global_position, aggregate_type, aggregate_id, sequence, event_type, event_version,
+       payload::text AS payload, metadata::text AS metadata, event_id, recorded_at, hash
+  FROM events
+ ORDER BY transaction_id, global_position";
+
+const EVENTS_SQLITE: &str = "
+SELECT global_position, aggregate_type, aggregate_id, sequence, event_type, event_version,
+       payload, metadata, event_id, recorded_at, hash
+  FROM events
+ ORDER BY global_position";
+
+const HEADS: &str =
+    "SELECT aggregate_type, aggregate_id, last_sequence, last_hash FROM event_streams";
+
+fn decode_pg(r: &sqlx::postgres::PgRow) -> Result<LogRow, sqlx::Error> {
+    Ok(LogRow {
+        global_position: r.try_get("global_position")?,
+        aggregate_type: r.try_get("aggregate_type")?,
+        aggregate_id: r.try_get("aggregate_id")?,
+        sequence: r.try_get("sequence")?,
+        event_type: r.try_get("event_type")?,
+        event_version: r.try_get("event_version")?,
+        payload: r.try_get("payload")?,
+        metadata: r.try_get("metadata")?,
+        event_id: r.try_get("event_id").map_err(|e| e.to_string()),
+        recorded_at: r.try_get("recorded_at").map_err(|e| e.to_string()),
+        hash: r.try_get("hash")?,
+    })
+}
+
+fn decode_sqlite(r: &sqlx::sqlite::SqliteRow) -> Result<LogRow, sqlx::Error> {
+    let event_id: String = r.try_get("event_id")?;
+    let recorded_at: String = r.try_get("recorded_at")?;
+    Ok(LogRow {
+        global_position: r.try_get("global_position")?,
+        aggregate_type: r.try_get("aggregate_type")?,
+        aggregate_id: r.try_get("aggregate_id")?,
+        sequence: r.try_get("sequence")?,
+        event_type: r.try_get("event_type")?,
+        event_version: r.try_get("event_version")?,
+        payload: r.try_get("payload")?,
+        metadata: r.try_get("metadata")?,
+        event_id: Uuid::parse_str(&event_id).map_err(|e| e.to_string()),
+        recorded_at: DateTime::parse_from_rfc3339(&recorded_at)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|e| e.to_string()),
+        hash: r.try_get("hash")?,
+    })
+}
+
+/// A stream head as stored.
+struct Head {
+    aggregate_type: String,
+    aggregate_id: String,
+    last_sequence: i64,
+    last_hash: Vec<u8>,
+}
+
+macro_rules! decode_head {
+    ($r:expr) => {
+        Head {
+            aggregate_type: $r.try_get("aggregate_type")?,
+            aggregate_id: $r.try_get("aggregate_id")?,
+            last_sequence: $r.try_get("last_sequence")?,
+            last_hash: $r.try_get("last_hash")?,
+        }
+    };
+}
+
+/// Verifies every chain and head of the log and, with `checkpoint`, that
+/// the log still holds the tree the checkpoint signed.
+pub async fn verify(
+    db: &Database,
+    checkpoint: Option<&Checkpoint>,
+) -> Result<Verification, DbError> {
+    let mut scan = Scan {
+        streams: HashMap::new(),
+        leaves: Vec::new(),
+        problems: Vec::new(),
+        buf: Vec::with_capacity(1024),
+    };
+    let mut heads = Vec::new();
+    match db {
+        Database::Postgres(pool) => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .execute(&mut *tx)
+                .await?;
+            {
+                let mut rows = sqlx::query(EVENTS_POSTGRES).fetch(&mut *tx);
+                while let Some(r) = rows.try_next().await? {
+                    scan.row(decode_pg(&r)?);
+                }
+            }
+            for r in sqlx::query(HEADS).fetch_all(&mut *tx).await? {
+                heads.push(decode_head!(r));
+            }
+            tx.commit().await?;
+        }
+        Database::Sqlite(pool) => {
+            // A read transaction in WAL mode sees one snapshot throughout.
+            let mut tx = pool.begin().await?;
+            {
+                let mut rows = sqlx::query(EVENTS_SQLITE).fetch(&mut *tx);
+                while let Some(r) = rows.try_next().await? {
+                    scan.row(decode_sqlite(&r)?);
+                }
+            }
+            for r in sqlx::query(HEADS).fetch_all(&mut *tx).await? {
+                heads.push(decode_head!(r));
+            }
+            tx.commit().await?;
+        }
+    }
+    Ok(finish(scan, heads, checkpoint))
+}
+
+fn finish(mut scan: Scan, heads: Vec<Head>, checkpoint: Option<&Checkpoint>) -> Verification {
+    let mut headless: HashMap<(String, String), ()> =
+        scan.streams.keys().map(|k| (k.clone(), ())).collect();
+    for head in heads {
+        let key = (head.aggregate_type, head.aggregate_id);
+        headless.remove(&key);
+        let problem = |sequence: i64, kind: ProblemKind, detail: String| Problem {
+            aggregate_type: key.0.clone(),
+            aggregate_id: key.1.clone(),
+            sequence,
+            global_position: None,
+            kind,
+            detail,
+        };
+        let found = match scan.streams.get(&key) {
+            None => Some(problem(
+                1,
+                ProblemKind::SequenceBreak,
+                format!(
+                    "the stream head names {} events but the log holds none",
+                    head.last_sequence
+                ),
+            )),
+            Some(state) if state.broken => None,
+            Some(state) => {
+                let last = state.next_sequence - 1;
+                if last < head.last_sequence {
+                    Some(problem(
+                        last + 1,
+                        ProblemKind::SequenceBreak,
+                        format!(
+                            "the stream head names {} events but the log ends at {last}",
+                            head.last_sequence
+                        ),
+                    ))
+                } else if last > head.last_sequence {
+                    Some(problem(
+                        head.last_sequence + 1,
+                        ProblemKind::HeadMismatch,
+                        format!(
+                            "the log holds events after the stream head's last sequence {}",
+                            head.last_sequence
+                        ),
+                    ))
+                } else if head.last_hash != state.prev {
+                    Some(problem(
+                        last,
+                        ProblemKind::HeadMismatch,
+                        "the last event's hash differs from the stream head's".into(),
+                    ))
+                } else {
+                    None
+                }
+            }
+        };
+        if let Some(p) = found {
+            scan.problem(p);
+        }
+    }
+    let mut headless: Vec<_> = headless.into_keys().collect();
+    headless.sort();
+    for key in headless {
+        scan.problem(Problem {
+            aggregate_type: key.0,
+            aggregate_id: key.1,
+            sequence: 1,
+            global_position: None,
+            kind: ProblemKind::MissingHead,
+            detail: "the stream has events but no head".into(),
+        });
+    }
+    let checkpoint = checkpoint.map(|cp| check_checkpoint(cp, &scan.leaves));
+    let root = merkle::root(&scan.leaves);
+    Verification {
+        ok: scan.problems.is_empty()
+            && checkpoint
+                .as_ref()
+                .is_none_or(|c| c.signature_valid && c.matches_log),
+        events: scan.leaves.len() as u64,
+        streams: scan.streams.len() as u64,
+        tree_size: scan.leaves.len() as u64,
+        root: hex::encode(root),
+        problems: scan.problems,
+        checkpoint,
+    }
+}
+
+fn check_checkpoint(cp: &Checkpoint, leaves: &[Hash]) -> CheckpointCheck {
+    let file = cp.to_file();
+    let size = cp.tree_size as usize;
+    let (matches_log, detail) = if size > leaves.len() {
+        (
+            false,
+            format!(
+                "the checkpoint covers {size} events but the log holds only {}: events were removed",
+                leaves.len()
+            ),
+        )
+    } else if merkle::root(&leaves[..size]) == cp.root {
+        (
+            true,
+            format!("the first {size} events hash to the signed root"),
+        )
+    } else {
+        (
+            false,
+            format!(
+                "the first {size} events no longer hash to the signed root: the log was rewritten"
+            ),
+        )
+    };
+    let signature_valid = cp.signature_valid();
+    CheckpointCheck {
+        tree_size: cp.tree_size,
+        root: file.root,
+        signed_at: file.signed_at,
+        public_key: file.public_key,
+        signature_valid,
+        matches_log,
+        detail: if signature_valid {
+            detail
+        } else {
+            format!("the signature is not valid; {detail}")
+        },
+    }
+}
+
+/// Seals events stored before the hash chain existed: computes their hashes
+/// and stream heads once. Returns how many events were sealed.
+pub async fn seal_unsealed(db: &Database) -> Result<u64, DbError> {
+    const STREAMS: &str =
+        "SELECT DISTINCT aggregate_type, aggregate_id FROM events WHERE hash IS NULL";
+    let streams: Vec<(String, String)> = match db {
+        Database::Postgres(pool) => sqlx::query_as(STREAMS).fetch_all(pool).await?,
+        Database::Sqlite(pool) => sqlx::query_as(STREAMS).fetch_all(pool).await?,
+    };
+    let mut sealed = 0;
+    for (aggregate_type, aggregate_id) in streams {
+        sealed += seal_stream(db, &aggregate_type, &aggregate_id).await?;
+    }
+    Ok(sealed)
+}
+
+async fn seal_stream(
+    db: &Database,
+    aggregate_type: &str,
+    aggregate_id: &str,
+) -> Result<u64, DbError> {
+    const UPDATE: &str = "UPDATE events SET hash = $1 \
+         WHERE aggregate_type = $2 AND aggregate_id = $3 AND sequence = $4 AND hash IS NULL";
+    const HEAD: &str =
+        "INSERT INTO event_streams (aggregate_type, aggregate_id, last_sequence, last_hash) \
+         VALUES ($1, $2, $3, $4) ON CONFLICT (aggregate_type, aggregate_id) \
+         DO UPDATE SET last_sequence = excluded.last_sequence, last_hash = excluded.last_hash";
+    let filter = " WHERE aggregate_type = $1 AND aggregate_id = $2 ORDER BY sequence";
+    let rows: Vec<LogRow> = match db {
+        Database::Postgres(pool) => {
+            let sql = format!(
+                "{}{filter}",
+                EVENTS_POSTGRES
+                    .split(" ORDER BY")
+                    .next()
+                    .unwrap_or_default()
+            );
+            let rows = sqlx::query(&sql)
+                .bind(aggregate_type)
+                .bind(aggregate_id)
+                .fetch_all(pool)
+                .await?;
+            rows.iter().map(decode_pg).collect::<Result<_, _>>()?
+        }
+        Database::Sqlite(pool) => {
+            let sql = format!(
+                "{}{filter}",
+                EVENTS_SQLITE.split(" ORDER BY").next().unwrap_or_default()
+            );
+            let rows = sqlx::query(&sql)
+                .bind(aggregate_type)
+                .bind(aggregate_id)
+                .fetch_all(pool)
+                .await?;
+            rows.iter().map(decode_sqlite).collect::<Result<_, _>>()?
+        }
+    };
+    let key = (aggregate_type.to_owned(), aggregate_id.to_owned());
+    let mut prev = GENESIS;
+    let mut updates = Vec::new();
+    let mut buf = Vec::new();
+    for (i, row) in rows.iter().enumerate() {
+        if row.sequence != i as i64 + 1 {
+            return Err(DbError::Invalid(format!(
+                "cannot seal {aggregate_type}/{aggregate_id}: sequence {} follows {i}",
+                row.sequence
+            )));
+        }
+        let hash = match &row.hash {
+            Some(h) => Hash::try_from(h.as_slice()).map_err(|_| {
+                DbError::Invalid(format!(
+                    "{aggregate_type}/{aggregate_id}: bad hash at {}",
+                    row.sequence
+                ))
+            })?,
+            None => {
+                let h = computed_hash(row, &key, &prev, &mut buf).map_err(|(_, detail)| {
+                    DbError::Invalid(format!(
+                        "cannot seal {aggregate_type}/{aggregate_id} at {}: {detail}",
+                        row.sequence
+                    ))
+                })?;
+                updates.push((row.sequence, h));
+                h
+            }
+        };
+        prev = hash;
+    }
+    let last = rows.len() as i64;
+    macro_rules! apply {
+        ($pool:expr) => {{
+            let mut tx = $pool.begin().await?;
+            for (sequence, hash) in &updates {
+                sqlx::query(UPDATE)
+                    .bind(&hash[..])
+                    .bind(aggregate_type)
+                    .bind(aggregate_id)
+                    .bind(sequence)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            if last > 0 {
+                sqlx::query(HEAD)
+                    .bind(aggregate_type)
+                    .bind(aggregate_id)
+                    .bind(last)
+                    .bind(&prev[..])
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+        }};
+    }
+    match db {
+        Database::Postgres(pool) => apply!(pool),
+        Database::Sqlite(pool) => apply!(pool),
+    }
+    Ok(updates.len() as u64)
+}

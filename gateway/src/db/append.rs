@@ -1,0 +1,281 @@
+//! Appending to the event log with the hash chain.
+//!
+//! Reads (loading a stream, replaying) go through postgres-es / sqlite-es;
+//! appends go through [`ChainedRepository::persist`], which stores each
+//! event with its id, recording instant and chain hash, and moves the
+//! stream's head (`event_streams`) in the same transaction. The primary key
+//! `(aggregate_type, aggregate_id, sequence)` still decides races: the loser
+//! gets an optimistic-lock error and cqrs-es reports a conflict.
+
+use chrono::{DateTime, Utc};
+use cqrs_es::persist::{
+    PersistedEventRepository, PersistenceError, ReplayStream, SerializedEvent, SerializedSnapshot,
+};
+use cqrs_es::Aggregate;
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::Database;
+use crate::audit::chain::{self, canonical_json, EventFields, Hash, GENESIS};
+
+/// A repository that reads through `inner` and appends with the hash chain.
+#[derive(Debug)]
+pub struct ChainedRepository<R> {
+    inner: R,
+    db: Database,
+}
+
+impl<R> ChainedRepository<R> {
+    pub fn new(inner: R, db: Database) -> Self {
+        Self { inner, db }
+    }
+}
+
+impl<R: PersistedEventRepository> PersistedEventRepository for ChainedRepository<R> {
+    async fn get_events<A: Aggregate>(
+        &self,
+        aggregate_id: &str,
+    ) -> Result<Vec<SerializedEvent>, PersistenceError> {
+        self.inner.get_events::<A>(aggregate_id).await
+    }
+
+    async fn get_last_events<A: Aggregate>(
+        &self,
+        aggregate_id: &str,
+        last_sequence: usize,
+    ) -> Result<Vec<SerializedEvent>, PersistenceError> {
+        self.inner
+            .get_last_events::<A>(aggregate_id, last_sequence)
+            .await
+    }
+
+    async fn get_snapshot<A: Aggregate>(
+        &self,
+        aggregate_id: &str,
+    ) -> Result<Option<SerializedSnapshot>, PersistenceError> {
+        self.inner.get_snapshot::<A>(aggregate_id).await
+    }
+
+    async fn persist<A: Aggregate>(
+        &self,
+        events: &[SerializedEvent],
+        snapshot_update: Option<(String, Value, usize)>,
+    ) -> Result<(), PersistenceError> {
+        if snapshot_update.is_some() {
+            return Err(PersistenceError::UnknownError(
+                "aggregate snapshots are not kept; streams are short".into(),
+            ));
+        }
+        self.db.append_chained(A::TYPE, events).await
+    }
+
+    async fn stream_events<A: Aggregate>(
+        &self,
+        aggregate_id: &str,
+    ) -> Result<ReplayStream, PersistenceError> {
+        self.inner.stream_events::<A>(aggregate_id).await
+    }
+
+    async fn stream_all_events<A: Aggregate>(&self) -> Result<ReplayStream, PersistenceError> {
+        self.inner.stream_all_events::<A>().await
+    }
+}
+
+/// One event ready for the INSERT.
+struct Row<'a> {
+    event: &'a SerializedEvent,
+    event_id: Uuid,
+    hash: Hash,
+}
+
+/// The recording instant, at the precision both stores keep (microseconds).
+pub(crate) fn now_micros() -> DateTime<Utc> {
+    let now = Utc::now();
+    DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
+}
+
+/// The text form SQLite keeps for `recorded_at`.
+pub(crate) fn sqlite_time(t: &DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+impl Database {
+    /// Appends `events` (consecutive, of one stream) with their chain hashes.
+    pub async fn append_chained(
+        &self,
+        aggregate_type: &str,
+        events: &[SerializedEvent],
+    ) -> Result<(), PersistenceError> {
+        let Some(first) = events.first() else {
+            return Ok(());
+        };
+        let aggregate_id = first.aggregate_id.as_str();
+        // The predecessor is committed and never changes, so it is read
+        // outside the write transaction; a concurrent append of the same
+        // sequence loses on the primary key.
+        let mut prev = if first.sequence <= 1 {
+            GENESIS
+        } else {
+            self.hash_of(aggregate_type, aggregate_id, first.sequence as i64 - 1)
+                .await?
+        };
+        let recorded_at = now_micros();
+        let mut rows = Vec::with_capacity(events.len());
+        for event in events {
+            let event_id = Uuid::new_v4();
+            let hash = chain::event_hash(
+                &prev,
+                &EventFields {
+                    aggregate_type,
+                    aggregate_id,
+                    sequence: event.sequence as i64,
+                    event_type: &event.event_type,
+                    event_version: &event.event_version,
+                    event_id,
+                    recorded_at,
+                    payload: &event.payload,
+                    metadata: &event.metadata,
+                },
+            );
+            rows.push(Row {
+                event,
+                event_id,
+                hash,
+            });
+            prev = hash;
+        }
+        let last_sequence = events.last().map_or(0, |e| e.sequence as i64);
+        match self {
+            Database::Postgres(pool) => {
+                let mut tx = pool.begin().await.map_err(persistence_error)?;
+                for row in &rows {
+                    sqlx::query(
+                        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, \
+                         event_version, payload, metadata, event_id, recorded_at, hash) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                    )
+                    .bind(aggregate_type)
+                    .bind(aggregate_id)
+                    .bind(row.event.sequence as i64)
+                    .bind(&row.event.event_type)
+                    .bind(&row.event.event_version)
+                    .bind(&row.event.payload)
+                    .bind(&row.event.metadata)
+                    .bind(row.event_id)
+                    .bind(recorded_at)
+                    .bind(&row.hash[..])
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(persistence_error)?;
+                }
+                sqlx::query(UPSERT_HEAD)
+                    .bind(aggregate_type)
+                    .bind(aggregate_id)
+                    .bind(last_sequence)
+                    .bind(&prev[..])
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(persistence_error)?;
+                tx.commit().await.map_err(persistence_error)?;
+            }
+            Database::Sqlite(pool) => {
+                let recorded_at = sqlite_time(&recorded_at);
+                let mut tx = pool.begin().await.map_err(persistence_error)?;
+                for row in &rows {
+                    sqlx::query(
+                        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, \
+                         event_version, payload, metadata, event_id, recorded_at, hash) \
+                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    )
+                    .bind(aggregate_type)
+                    .bind(aggregate_id)
+                    .bind(row.event.sequence as i64)
+                    .bind(&row.event.event_type)
+                    .bind(&row.event.event_version)
+                    .bind(canonical_json(&row.event.payload))
+                    .bind(canonical_json(&row.event.metadata))
+                    .bind(row.event_id.to_string())
+                    .bind(&recorded_at)
+                    .bind(&row.hash[..])
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(persistence_error)?;
+                }
+                sqlx::query(UPSERT_HEAD)
+                    .bind(aggregate_type)
+                    .bind(aggregate_id)
+                    .bind(last_sequence)
+                    .bind(&prev[..])
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(persistence_error)?;
+                tx.commit().await.map_err(persistence_error)?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn hash_of(
+        &self,
+        aggregate_type: &str,
+        aggregate_id: &str,
+        sequence: i64,
+    ) -> Result<Hash, PersistenceError> {
+        const SELECT: &str = "SELECT hash FROM events \
+             WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence = $3";
+        let hash: Option<Option<Vec<u8>>> = match self {
+            Database::Postgres(pool) => sqlx::query_scalar(SELECT)
+                .bind(aggregate_type)
+                .bind(aggregate_id)
+                .bind(sequence)
+                .fetch_optional(pool)
+                .await
+                .map_err(persistence_error)?,
+            Database::Sqlite(pool) => sqlx::query_scalar(SELECT)
+                .bind(aggregate_type)
+                .bind(aggregate_id)
+                .bind(sequence)
+                .fetch_optional(pool)
+                .await
+                .map_err(persistence_error)?,
+        };
+        hash.flatten()
+            .and_then(|h| Hash::try_from(h.as_slice()).ok())
+            .ok_or_else(|| {
+                PersistenceError::UnknownError(
+                    format!(
+                        "stream {aggregate_type}/{aggregate_id} has no chained event at sequence {sequence}"
+                    )
+                    .into(),
+                )
+            })
+    }
+}
+
+const UPSERT_HEAD: &str =
+    "INSERT INTO event_streams (aggregate_type, aggregate_id, last_sequence, last_hash) \
+     VALUES ($1, $2, $3, $4) \
+     ON CONFLICT (aggregate_type, aggregate_id) \
+     DO UPDATE SET last_sequence = excluded.last_sequence, last_hash = excluded.last_hash";
+
+/// Maps a store error as postgres-es and sqlite-es do: a duplicate key is a
+/// lost race, a broken connection is unavailability.
+fn persistence_error(err: sqlx::Error) -> PersistenceError {
+    match &err {
+        sqlx::Error::Database(db)
+            if matches!(
+                db.code().as_deref(),
+                // PostgreSQL unique_violation; SQLite PRIMARYKEY / UNIQUE.
+                Some("23505") | Some("1555") | Some("2067")
+            ) =>
+        {
+            PersistenceError::OptimisticLockError
+        }
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => PersistenceError::ConnectionError(Box::new(err)),
+        _ => PersistenceError::UnknownError(Box::new(err)),
+    }
+}
