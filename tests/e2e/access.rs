@@ -22,6 +22,10 @@ async fn the_openapi_document_describes_every_route(t: TestDb) {
         "/api/v1/grievances/{id}/events".to_owned(),
         "/api/v1/escalation-queue".to_owned(),
         "/api/v1/figures".to_owned(),
+        "/api/v1/audit/verify".to_owned(),
+        "/api/v1/audit/checkpoints".to_owned(),
+        "/api/v1/audit/checkpoints/{tree_size}".to_owned(),
+        "/api/v1/audit/consistency".to_owned(),
     ];
     for action in [
         "accept", "reject", "triage", "assign", "respond", "escalate", "withdraw", "resolve",

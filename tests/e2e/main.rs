@@ -1,6 +1,7 @@
 //! End-to-end suites: the real server over HTTP, on SQLite and on PostgreSQL.
 
 mod access;
+mod audit;
 mod concurrency;
 mod deadlines;
 mod durability;

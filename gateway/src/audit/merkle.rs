@@ -107,7 +107,8 @@ pub fn inclusion_proof(leaves: &[Hash], index: usize) -> Option<Vec<Hash>> {
 /// Checks an inclusion proof with the algorithm of RFC 9162 §2.1.3.2.
 ///
 /// Returns `true` when `proof` shows that `leaf` (a leaf hash) is the entry
-/// at `index` in the tree of `size` leaves whose root is `root`.
+/// at `index` in the tree of `size` leaves whose root is `root`. `size` and
+/// `root` must be taken from the same tree head.
 pub fn verify_inclusion(leaf: &Hash, index: u64, size: u64, proof: &[Hash], root: &Hash) -> bool {
     if index >= size {
         return false;
@@ -298,6 +299,29 @@ mod tests {
         };
         proof.push(sibling);
         proof
+    }
+
+    /// Sizes or indexes close to `x` in value or in bit pattern, used as
+    /// wrong inputs: off by one or two, one bit flipped, doubled, halved and
+    /// the neighbouring powers of two.
+    fn nearby(x: usize) -> Vec<usize> {
+        let mut out = vec![
+            x + 1,
+            x + 2,
+            x ^ 1,
+            x ^ 2,
+            x ^ 4,
+            x * 2,
+            x / 2,
+            x.next_power_of_two(),
+            x.next_power_of_two() / 2,
+            0,
+        ];
+        out.extend(x.checked_sub(1));
+        out.extend(x.checked_sub(2));
+        out.sort_unstable();
+        out.dedup();
+        out
     }
 
     fn sample_leaves(n: usize) -> Vec<Hash> {
@@ -662,8 +686,8 @@ mod tests {
     #[test]
     fn inclusion_proofs_exhaustive() {
         const MAX: usize = 70;
-        let leaves = sample_leaves(MAX + 1);
-        let roots: Vec<Hash> = (0..=MAX + 1).map(|s| root(&leaves[..s])).collect();
+        let leaves = sample_leaves(2 * MAX + 2);
+        let roots: Vec<Hash> = (0..=2 * MAX + 2).map(|s| root(&leaves[..s])).collect();
         for n in 1..=MAX {
             let tree = &leaves[..n];
             let size = n as u64;
@@ -681,12 +705,13 @@ mod tests {
                     bad[j] = flip(&bad[j], byte, bit);
                     assert!(!verify_inclusion(leaf, i, size, &bad, &roots[n]));
                 }
-                // Any other index in the same tree.
-                for wrong in (0..=size).filter(|&w| w != i) {
-                    assert!(!verify_inclusion(leaf, wrong, size, &proof, &roots[n]));
+                // Other indexes in the same tree.
+                for wrong in nearby(index).into_iter().filter(|&w| w != index) {
+                    let w = wrong as u64;
+                    assert!(!verify_inclusion(leaf, w, size, &proof, &roots[n]));
                 }
-                // Any other tree head (size with its own root).
-                for other in (index + 1..=MAX + 1).filter(|&s| s != n) {
+                // Other tree heads (a size with its own root).
+                for other in nearby(n).into_iter().filter(|&s| s != n && s > index) {
                     let s = other as u64;
                     assert!(!verify_inclusion(leaf, i, s, &proof, &roots[other]));
                 }
@@ -694,7 +719,7 @@ mod tests {
                 let bad_root = flip(&roots[n], 7, 2);
                 assert!(!verify_inclusion(leaf, i, size, &proof, &bad_root));
                 assert!(!verify_inclusion(leaf, i, size, &proof, &roots[0]));
-                let other_leaf = leaves[(index + 1) % (MAX + 1)];
+                let other_leaf = leaves[index + 1];
                 assert!(!verify_inclusion(&other_leaf, i, size, &proof, &roots[n]));
                 // Extra or missing elements.
                 let mut longer = proof.clone();
@@ -710,8 +735,8 @@ mod tests {
     #[test]
     fn consistency_proofs_exhaustive() {
         const MAX: usize = 70;
-        let leaves = sample_leaves(MAX);
-        let roots: Vec<Hash> = (0..=MAX).map(|s| root(&leaves[..s])).collect();
+        let leaves = sample_leaves(2 * MAX + 2);
+        let roots: Vec<Hash> = (0..=2 * MAX + 2).map(|s| root(&leaves[..s])).collect();
         for n in 1..=MAX {
             let tree = &leaves[..n];
             let new_size = n as u64;
@@ -739,16 +764,19 @@ mod tests {
                 if m != n {
                     assert!(!verify_consistency(old_size, new_size, r2, r1, &proof));
                 }
-                // Any other old tree head (size with its own root).
-                for other in (1..=n).filter(|&s| s != m) {
+                // Other old tree heads (a size with its own root).
+                for other in nearby(m)
+                    .into_iter()
+                    .filter(|&s| s != m && s >= 1 && s <= n)
+                {
                     let s = other as u64;
                     assert!(
                         !verify_consistency(s, new_size, &roots[other], r2, &proof),
                         "{m} -> {n} accepted as {other} -> {n}"
                     );
                 }
-                // Any other new tree head.
-                for other in (m..=MAX).filter(|&s| s != n) {
+                // Other new tree heads.
+                for other in nearby(n).into_iter().filter(|&s| s != n && s >= m) {
                     let s = other as u64;
                     assert!(
                         !verify_consistency(old_size, s, r1, &roots[other], &proof),
@@ -787,8 +815,8 @@ mod tests {
     }
 
     #[test]
-    fn million_leaf_proofs() {
-        const N: usize = 1_000_000;
+    fn proofs_over_a_hundred_thousand_leaves() {
+        const N: usize = 100_003;
         // Arbitrary distinct 32-byte values stand in for leaf hashes.
         let leaves: Vec<Hash> = (0..N as u64)
             .map(|i| {
@@ -799,9 +827,10 @@ mod tests {
             .collect();
         let full = root(&leaves);
 
-        let index = 765_432;
+        let index = 76_543;
         let proof = inclusion_proof(&leaves, index).expect("index in range");
-        assert_eq!(proof.len(), 20);
+        // A path is at most ceil(log2(N)) = 17 hashes long.
+        assert!(proof.len() <= 17);
         assert!(verify_inclusion(
             &leaves[index],
             index as u64,
@@ -810,7 +839,7 @@ mod tests {
             &full
         ));
 
-        let old = 654_321;
+        let old = 33_333;
         let old_root = root(&leaves[..old]);
         let proof = consistency_proof(&leaves, old).expect("sizes in range");
         assert!(verify_consistency(

@@ -1,0 +1,447 @@
+//! Tamper evidence: hash chains, stream heads and signed checkpoints against
+//! a database administrator who edits, deletes, reorders and inserts events.
+
+use chrono::{DateTime, Utc};
+use lianxi_gateway::audit::chain::{self, EventFields, Hash, GENESIS};
+use lianxi_gateway::audit::merkle;
+use lianxi_gateway::audit::verify::{verify, ProblemKind, Verification};
+use lianxi_tests::dba::{flip_one_byte, Dba, RawEvent};
+use lianxi_tests::{on_both_stores, Api, Cast, Server, TestDb};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+on_both_stores!(
+    every_tamper_is_found_at_its_stream_and_position,
+    a_checkpoint_taken_before_a_rewrite_exposes_it,
+    events_stored_before_the_chain_are_sealed_once,
+);
+
+/// Files six grievances across both xiaoqu and moves each a different
+/// number of steps along, so streams have many lengths.
+pub async fn history(api: &Api, cast: &Cast) -> Vec<String> {
+    let mut ids = Vec::new();
+    for (i, x) in [&cast.a, &cast.b, &cast.a, &cast.b, &cast.a, &cast.a]
+        .into_iter()
+        .enumerate()
+    {
+        let id = api.file(&x.resident).await;
+        let steps = [
+            ("accept", &x.branch, json!({})),
+            (
+                "triage",
+                &x.branch,
+                json!({"matter_class": "minor", "party": "property_company"}),
+            ),
+            ("assign", &x.branch, json!({"note": "三天内修复"})),
+            ("respond", &x.company, json!({"response": "已安排维修"})),
+            ("resolve", &x.branch, json!({"summary": "已修复"})),
+            ("rate", &x.resident, json!({"rating": "satisfied"})),
+        ];
+        for (action, person, body) in steps.into_iter().take(i + 1) {
+            api.command(&id, action, person, body).await;
+        }
+        ids.push(id);
+    }
+    ids
+}
+
+fn instant(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text)
+        .or_else(|_| DateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f%#z"))
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_else(|e| panic!("{text:?} is not an instant: {e}"))
+}
+
+/// The hash `e` must carry after `prev`, as a forger who knows the
+/// algorithm would compute it.
+fn forge_hash(prev: &Hash, e: &RawEvent) -> Hash {
+    let payload: Value = serde_json::from_str(&e.payload).expect("payload");
+    let metadata: Value = serde_json::from_str(&e.metadata).expect("metadata");
+    chain::event_hash(
+        prev,
+        &EventFields {
+            aggregate_type: &e.aggregate_type,
+            aggregate_id: &e.aggregate_id,
+            sequence: e.sequence,
+            event_type: &e.event_type,
+            event_version: &e.event_version,
+            event_id: e.event_id.parse().expect("event id"),
+            recorded_at: instant(&e.recorded_at),
+            payload: &payload,
+            metadata: &metadata,
+        },
+    )
+}
+
+async fn report(t: &TestDb) -> Verification {
+    verify(&t.db, None).await.expect("verify")
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Tamper {
+    EditPayload,
+    EditMetadata,
+    Delete,
+    Reorder,
+    Insert,
+}
+
+async fn every_tamper_is_found_at_its_stream_and_position(t: TestDb) {
+    let cast = Cast::new(&t.db).await;
+    let server = Server::start(&t.db).await;
+    let api = Api::new(&server.base);
+    history(&api, &cast).await;
+    server.stop().await;
+
+    let dba = Dba { db: &t.db };
+    let clean = report(&t).await;
+    assert!(clean.ok, "an untouched log verifies: {clean:?}");
+    assert_eq!(clean.events as usize, dba.all().await.len());
+    assert_eq!(clean.streams, 6);
+    dba.unlock().await;
+
+    let seed: u64 = rand::random();
+    eprintln!("tamper seed: {seed}");
+    let mut rng = StdRng::seed_from_u64(seed);
+    let kinds = [
+        Tamper::EditPayload,
+        Tamper::EditMetadata,
+        Tamper::Delete,
+        Tamper::Reorder,
+        Tamper::Insert,
+    ];
+    for trial in 0..12 {
+        for kind in kinds {
+            let all = dba.all().await;
+            let victim = all[rng.random_range(0..all.len())].clone();
+            let stream = dba.stream(&victim.aggregate_id).await;
+            let n = stream.len() as i64;
+            let (position, expected_kind) = match kind {
+                Tamper::EditPayload | Tamper::EditMetadata => {
+                    let (column, text) = match kind {
+                        Tamper::EditPayload => ("payload", &victim.payload),
+                        _ => ("metadata", &victim.metadata),
+                    };
+                    let edited = flip_one_byte(text, rng.random_range(0..10_000));
+                    dba.update(&victim, column, &edited).await;
+                    (victim.sequence, ProblemKind::HashMismatch)
+                }
+                Tamper::Delete => {
+                    dba.delete(&victim).await;
+                    (victim.sequence, ProblemKind::SequenceBreak)
+                }
+                Tamper::Reorder => {
+                    // Swap the victim with its successor (or predecessor).
+                    let k = if victim.sequence < n {
+                        victim.sequence
+                    } else {
+                        victim.sequence - 1
+                    };
+                    if k < 1 {
+                        continue;
+                    }
+                    let (first, second) = (&stream[k as usize - 1], &stream[k as usize]);
+                    dba.renumber(first, 1_000_000).await;
+                    dba.renumber(second, k).await;
+                    dba.renumber(first, k + 1).await;
+                    (k, ProblemKind::SequenceBreak)
+                }
+                Tamper::Insert => {
+                    // A forger who knows the algorithm inserts a well-hashed
+                    // event at k and renumbers the rest.
+                    let k = rng.random_range(1..=n + 1);
+                    let prev = if k == 1 {
+                        GENESIS
+                    } else {
+                        Hash::try_from(stream[k as usize - 2].hash.as_slice()).expect("hash")
+                    };
+                    let newest = all.last().expect("events").clone();
+                    let mut forged = stream[(k as usize - 1).min(stream.len() - 1)].clone();
+                    forged.sequence = k;
+                    forged.event_id = uuid::Uuid::new_v4().to_string();
+                    forged.global_position = dba.next_position().await;
+                    forged.transaction_id = newest.transaction_id;
+                    forged.hash = forge_hash(&prev, &forged).to_vec();
+                    dba.shift(&victim.aggregate_id, k, 1).await;
+                    dba.insert(&forged).await;
+                    let kind = if k <= n {
+                        ProblemKind::SequenceBreak
+                    } else {
+                        ProblemKind::HeadMismatch
+                    };
+                    (k, kind)
+                }
+            };
+            let found = report(&t).await;
+            assert!(
+                !found.ok,
+                "trial {trial}: {kind:?} of {victim:?} went unnoticed"
+            );
+            let first = &found.problems[0];
+            assert_eq!(
+                (first.aggregate_id.as_str(), first.sequence, first.kind),
+                (victim.aggregate_id.as_str(), position, expected_kind),
+                "trial {trial}: {kind:?} of {victim:?} (stream of {n}) reported as {first:?}"
+            );
+            assert_eq!(
+                found.problems.len(),
+                1,
+                "only that stream is flagged: {found:?}"
+            );
+            dba.restore(&victim.aggregate_id, &stream).await;
+            let restored = report(&t).await;
+            assert!(
+                restored.ok,
+                "trial {trial}: restoring after {kind:?} verifies: {restored:?}"
+            );
+        }
+    }
+}
+
+/// Rewrites event `k` of a stream and re-forges every later hash and the
+/// stream head, so that the chains alone verify clean.
+async fn rewrite_stream(dba: &Dba<'_>, aggregate_id: &str, k: usize) {
+    let mut stream = dba.stream(aggregate_id).await;
+    stream[k - 1].payload = flip_one_byte(&stream[k - 1].payload, 3);
+    dba.update(&stream[k - 1], "payload", &stream[k - 1].payload)
+        .await;
+    let mut prev = if k == 1 {
+        GENESIS
+    } else {
+        Hash::try_from(stream[k - 2].hash.as_slice()).expect("hash")
+    };
+    for e in &stream[k - 1..] {
+        prev = forge_hash(&prev, e);
+        dba.set_hash(e, &prev).await;
+    }
+    dba.set_head(aggregate_id, stream.len() as i64, &prev).await;
+}
+
+async fn a_checkpoint_taken_before_a_rewrite_exposes_it(t: TestDb) {
+    let cast = Cast::new(&t.db).await;
+    let server = Server::start(&t.db).await;
+    let api = Api::new(&server.base);
+    let ids = history(&api, &cast).await;
+    let auditor = &cast.auditor.token;
+
+    // Only auditors (and administrators) reach the audit endpoints.
+    api.post("/api/v1/audit/verify", &cast.a.branch.token, json!({}))
+        .await
+        .assert_problem(403, "forbidden");
+    api.post(
+        "/api/v1/audit/checkpoints",
+        &cast.a.resident.token,
+        json!({}),
+    )
+    .await
+    .assert_problem(403, "forbidden");
+
+    let taken = api
+        .post("/api/v1/audit/checkpoints", auditor, json!({}))
+        .await;
+    assert_eq!(taken.status, StatusCode::CREATED, "{}", taken.body);
+    let first = taken.body.clone();
+    let size = first["tree_size"].as_u64().expect("tree size");
+    assert_eq!(size as usize, Dba { db: &t.db }.all().await.len());
+    let listed = api.get("/api/v1/audit/checkpoints", auditor).await;
+    assert_eq!(listed.body["checkpoints"][0], first);
+    assert_eq!(listed.body["public_key"], first["public_key"]);
+    let fetched = api
+        .get(&format!("/api/v1/audit/checkpoints/{size}"), auditor)
+        .await;
+    assert_eq!(fetched.body, first);
+
+    let held = api
+        .post(
+            "/api/v1/audit/verify",
+            auditor,
+            json!({"checkpoint": first}),
+        )
+        .await;
+    assert_eq!(held.status, StatusCode::OK, "{}", held.body);
+    assert_eq!(held.body["ok"], true, "{}", held.body);
+    assert_eq!(held.body["checkpoint"]["matches_log"], true);
+
+    // A checkpoint whose root was changed no longer carries a valid signature.
+    let mut forged = first.clone();
+    forged["root"] = json!(hex_of(&[9; 32]));
+    api.post(
+        "/api/v1/audit/verify",
+        auditor,
+        json!({"checkpoint": forged}),
+    )
+    .await
+    .assert_problem(422, "invalid-field")
+    .assert_field("checkpoint.signature");
+
+    // The log grows; a later checkpoint provably extends the first.
+    api.file(&cast.b.resident).await;
+    let second = api
+        .post("/api/v1/audit/checkpoints", auditor, json!({}))
+        .await
+        .body;
+    let later = second["tree_size"].as_u64().expect("size");
+    assert!(later > size);
+    let proof = api
+        .get(
+            &format!("/api/v1/audit/consistency?from={size}&to={later}"),
+            auditor,
+        )
+        .await;
+    assert_eq!(proof.status, StatusCode::OK, "{}", proof.body);
+    let hashes: Vec<Hash> = proof.body["proof"]
+        .as_array()
+        .expect("proof")
+        .iter()
+        .map(|h| hash_of(h.as_str().expect("hex")))
+        .collect();
+    let (old_root, new_root) = (
+        hash_of(first["root"].as_str().expect("root")),
+        hash_of(second["root"].as_str().expect("root")),
+    );
+    assert!(merkle::verify_consistency(
+        size, later, &old_root, &new_root, &hashes
+    ));
+    assert!(!merkle::verify_consistency(
+        size, later, &new_root, &old_root, &hashes
+    ));
+    api.get("/api/v1/audit/consistency?from=0&to=1", auditor)
+        .await
+        .assert_problem(400, "invalid-query");
+    api.get(
+        &format!("/api/v1/audit/consistency?from=1&to={}", later + 100),
+        auditor,
+    )
+    .await
+    .assert_problem(400, "invalid-query");
+    server.stop().await;
+
+    // A careful administrator rewrites an early event and re-forges every
+    // hash after it: the chains verify, the kept checkpoint does not.
+    let dba = Dba { db: &t.db };
+    dba.unlock().await;
+    rewrite_stream(&dba, &ids[3], 2).await;
+    let chains = report(&t).await;
+    assert!(
+        chains.ok,
+        "re-forged chains verify on their own: {chains:?}"
+    );
+    let kept = lianxi_gateway::audit::Checkpoint::from_file(
+        &serde_json::from_value(first).expect("checkpoint file"),
+    )
+    .expect("valid checkpoint");
+    let exposed = verify(&t.db, Some(&kept)).await.expect("verify");
+    assert!(!exposed.ok);
+    let check = exposed.checkpoint.expect("checkpoint checked");
+    assert!(check.signature_valid);
+    assert!(!check.matches_log, "{check:?}");
+}
+
+fn hex_of(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn hash_of(text: &str) -> Hash {
+    let bytes: Vec<u8> = (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("hex"))
+        .collect();
+    Hash::try_from(bytes.as_slice()).expect("32 bytes")
+}
+
+async fn events_stored_before_the_chain_are_sealed_once(t: TestDb) {
+    // Events written by an older version: no hash, no stream head.
+    let dba = Dba { db: &t.db };
+    let stream = uuid::Uuid::new_v4().to_string();
+    for (sequence, payload) in [
+        (1, json!({"GrievanceFiled": {"title": "噪音"}})),
+        (
+            2,
+            json!({"GrievanceAccepted": {"at": "2026-03-01T09:00:00Z"}}),
+        ),
+        (
+            3,
+            json!({"GrievanceTriaged": {"weights": [1.5, 2.0, 1e19]}}),
+        ),
+    ] {
+        insert_unsealed(&t, &stream, sequence, &payload).await;
+    }
+    let unsealed = report(&t).await;
+    assert_eq!(unsealed.problems[0].kind, ProblemKind::Unsealed);
+
+    t.db.migrate().await.expect("migrate seals");
+    let sealed = report(&t).await;
+    assert!(sealed.ok, "{sealed:?}");
+    assert_eq!(sealed.events, 3);
+    let hashes: Vec<Vec<u8>> = dba
+        .stream(&stream)
+        .await
+        .into_iter()
+        .map(|e| e.hash)
+        .collect();
+    t.db.migrate()
+        .await
+        .expect("migrating again changes nothing");
+    let again: Vec<Vec<u8>> = dba
+        .stream(&stream)
+        .await
+        .into_iter()
+        .map(|e| e.hash)
+        .collect();
+    assert_eq!(hashes, again);
+
+    // Sealed events are as protected as any other.
+    let e = &dba.stream(&stream).await[0];
+    let refused = match &t.db {
+        lianxi_gateway::db::Database::Postgres(pool) => {
+            sqlx::query("UPDATE events SET hash = NULL WHERE event_id = $1::uuid")
+                .bind(&e.event_id)
+                .execute(pool)
+                .await
+                .map(|_| ())
+        }
+        lianxi_gateway::db::Database::Sqlite(pool) => {
+            sqlx::query("UPDATE events SET hash = NULL WHERE event_id = ?")
+                .bind(&e.event_id)
+                .execute(pool)
+                .await
+                .map(|_| ())
+        }
+    };
+    assert!(refused.is_err(), "a sealed hash cannot be cleared");
+}
+
+/// An INSERT as the service wrote it before the hash chain existed.
+async fn insert_unsealed(t: &TestDb, stream: &str, sequence: i64, payload: &Value) {
+    let metadata = json!({"actor": "someone"}).to_string();
+    match &t.db {
+        lianxi_gateway::db::Database::Postgres(pool) => {
+            sqlx::query(
+                "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
+                 VALUES ('grievance', $1, $2, 'Legacy', '1', $3::jsonb, $4::jsonb)",
+            )
+            .bind(stream)
+            .bind(sequence)
+            .bind(payload.to_string())
+            .bind(&metadata)
+            .execute(pool)
+            .await
+            .expect("insert");
+        }
+        lianxi_gateway::db::Database::Sqlite(pool) => {
+            sqlx::query(
+                "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
+                 VALUES ('grievance', ?, ?, 'Legacy', '1', ?, ?)",
+            )
+            .bind(stream)
+            .bind(sequence)
+            .bind(payload.to_string())
+            .bind(&metadata)
+            .execute(pool)
+            .await
+            .expect("insert");
+        }
+    }
+}
