@@ -4,6 +4,7 @@
 use lianxi_domain::grievance::GrievanceState;
 use lianxi_domain::values::{AccountId, PartyRole, Respondent};
 use lianxi_domain::Role;
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use lianxi_projections::grievance_list::Audience;
@@ -95,4 +96,18 @@ pub fn sees_filer_identity(caller: &AccountRecord, grievance: &GrievanceState) -
 pub fn pseudonym(account: AccountId) -> String {
     let digest = Sha256::digest(format!("lianxi/pseudonym/v1/{account}").as_bytes());
     format!("person-{}", hex::encode(&digest[..6]))
+}
+
+/// Replaces every occurrence of a person's account id with their pseudonym.
+pub fn pseudonymise(value: &mut Value, people: &[(String, String)]) {
+    match value {
+        Value::String(s) => {
+            if let Some((_, alias)) = people.iter().find(|(id, _)| id == s) {
+                *s = alias.clone();
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| pseudonymise(v, people)),
+        Value::Object(map) => map.values_mut().for_each(|v| pseudonymise(v, people)),
+        _ => {}
+    }
 }

@@ -20,6 +20,8 @@ async fn the_openapi_document_describes_every_route(t: TestDb) {
         "/api/v1/grievances".to_owned(),
         "/api/v1/grievances/{id}".to_owned(),
         "/api/v1/grievances/{id}/events".to_owned(),
+        "/api/v1/grievances/{id}/story".to_owned(),
+        "/api/v1/grievances/{id}/dossier".to_owned(),
         "/api/v1/escalation-queue".to_owned(),
         "/api/v1/figures".to_owned(),
         "/api/v1/audit/verify".to_owned(),

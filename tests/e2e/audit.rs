@@ -16,6 +16,7 @@ on_both_stores!(
     every_tamper_is_found_at_its_stream_and_position,
     a_checkpoint_taken_before_a_rewrite_exposes_it,
     events_stored_before_the_chain_are_sealed_once,
+    the_past_replays_exactly_and_the_dossier_matches_the_streams,
 );
 
 /// Files six grievances across both xiaoqu and moves each a different
@@ -444,4 +445,163 @@ async fn insert_unsealed(t: &TestDb, stream: &str, sequence: i64, payload: &Valu
             .expect("insert");
         }
     }
+}
+
+async fn the_past_replays_exactly_and_the_dossier_matches_the_streams(t: TestDb) {
+    let cast = Cast::new(&t.db).await;
+    let server = Server::start(&t.db).await;
+    let api = Api::new(&server.base);
+    let a = &cast.a;
+    let auditor = &cast.auditor.token;
+    let before_filing = Utc::now();
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+
+    // After every command, remember the instant and what the API answered.
+    let id = api.file(&a.resident).await;
+    let mut seen = Vec::new();
+    seen.push(snapshot(&api, &id, auditor).await);
+    let steps = [
+        ("accept", &a.branch, json!({})),
+        (
+            "triage",
+            &a.branch,
+            json!({"matter_class": "minor", "party": "property_company"}),
+        ),
+        ("assign", &a.branch, json!({"note": "三天内修复"})),
+        ("respond", &a.company, json!({"response": "已安排维修"})),
+        ("resolve", &a.branch, json!({"summary": "已修复"})),
+        ("rate", &a.resident, json!({"rating": "unsatisfied"})),
+        ("reopen", &a.resident, json!({"reason": "又坏了"})),
+    ];
+    for (action, person, body) in steps {
+        api.command(&id, action, person, body).await;
+        seen.push(snapshot(&api, &id, auditor).await);
+    }
+    let duplicate = api.file(&a.neighbour).await;
+    api.command(&duplicate, "merge", &a.branch, json!({"primary": id}))
+        .await;
+
+    for (at, then) in &seen {
+        let at = at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        let path = format!("/api/v1/grievances/{id}?as_of={}", at.replace('+', "%2B"));
+        let replayed = api.get(&path, auditor).await;
+        assert_eq!(replayed.status, StatusCode::OK, "{}", replayed.body);
+        assert_eq!(&replayed.body, then, "state as of {at}");
+        // Replays are deterministic: byte-identical each time.
+        let again = api.get(&path, auditor).await;
+        assert_eq!(
+            serde_json::to_vec(&again.body).expect("json"),
+            serde_json::to_vec(&replayed.body).expect("json")
+        );
+    }
+    let early = before_filing.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    api.get(&format!("/api/v1/grievances/{id}?as_of={early}"), auditor)
+        .await
+        .assert_problem(404, "not-found");
+    api.get(&format!("/api/v1/grievances/{id}?as_of=yesterday"), auditor)
+        .await
+        .assert_problem(400, "invalid-query");
+
+    // The dossier tells both streams of the case, exactly as stored.
+    api.post("/api/v1/audit/checkpoints", auditor, json!({}))
+        .await;
+    let dossier = api
+        .get(&format!("/api/v1/grievances/{id}/dossier"), auditor)
+        .await;
+    assert_eq!(dossier.status, StatusCode::OK, "{}", dossier.body);
+    let d = &dossier.body;
+    assert_eq!(d["format"], "lianxi-dossier-v1");
+    assert_eq!(d["grievance"]["id"], id.as_str());
+    let mut stored = Vec::new();
+    for stream in [&id, &duplicate] {
+        stored.extend(api.events(stream, &a.branch).await.into_iter().map(|e| {
+            (
+                stream.clone(),
+                e["sequence"].clone(),
+                e["event_id"].clone(),
+                e["event_type"].clone(),
+                e["hash"].clone(),
+            )
+        }));
+    }
+    let story = d["story"].as_array().expect("story");
+    let mut told: Vec<_> = story
+        .iter()
+        .map(|e| {
+            (
+                e["grievance"].as_str().expect("stream").to_owned(),
+                e["sequence"].clone(),
+                e["event_id"].clone(),
+                e["event_type"].clone(),
+                e["hash"].clone(),
+            )
+        })
+        .collect();
+    let positions: Vec<i64> = story
+        .iter()
+        .map(|e| e["global_position"].as_i64().expect("position"))
+        .collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "in stored order");
+    told.sort_by(|x, y| (&x.0, x.1.as_i64()).cmp(&(&y.0, y.1.as_i64())));
+    stored.sort_by(|x, y| (&x.0, x.1.as_i64()).cmp(&(&y.0, y.1.as_i64())));
+    assert_eq!(told, stored);
+    let streams = d["streams"].as_array().expect("streams");
+    assert_eq!(streams.len(), 2);
+    assert!(streams.iter().all(|s| s["chain"]["ok"] == true), "{d}");
+    assert!(d["checkpoint"]["tree_size"].as_u64().is_some());
+    assert_eq!(story[0]["role"], "resident");
+    assert!(story[0]["actor"]
+        .as_str()
+        .is_some_and(|a| a.starts_with("person-")));
+    let text = d.to_string();
+    for person in [&a.resident, &a.neighbour, &a.branch, &a.company] {
+        assert!(
+            !text.contains(&person.id.to_string()),
+            "no account id in a dossier"
+        );
+    }
+
+    // The same dossier as a printable page.
+    let page = Api::send(
+        api.request(
+            reqwest::Method::GET,
+            &format!("/api/v1/grievances/{id}/dossier"),
+            Some(auditor),
+        )
+        .header("accept", "text/html"),
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page
+        .header("content-type")
+        .is_some_and(|c| c.starts_with("text/html")));
+    let html = page.body.as_str().expect("html text");
+    assert!(html.contains(&id));
+    for (_, _, _, event_type, _) in &stored {
+        assert!(html.contains(event_type.as_str().expect("type")));
+    }
+    assert!(html.contains("verified"));
+    api.get(
+        &format!("/api/v1/grievances/{id}/dossier?format=xml"),
+        auditor,
+    )
+    .await
+    .assert_problem(400, "invalid-query");
+    // Someone who may not open the grievance gets no story either.
+    api.get(
+        &format!("/api/v1/grievances/{id}/story"),
+        &cast.b.branch.token,
+    )
+    .await
+    .assert_problem(404, "not-found");
+    server.stop().await;
+}
+
+/// The instant just after reading, and what the API answered.
+async fn snapshot(api: &Api, id: &str, token: &str) -> (DateTime<Utc>, Value) {
+    let body = api
+        .get(&format!("/api/v1/grievances/{id}"), token)
+        .await
+        .body;
+    (Utc::now(), body)
 }

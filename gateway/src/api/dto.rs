@@ -441,6 +441,9 @@ pub struct EventView {
     /// Actor, role, command, request id, occurred_at and reason.
     #[schema(value_type = Object)]
     pub metadata: serde_json::Value,
+    /// The event's chain hash, hex: SHA-256 of the previous event's hash
+    /// and this event's canonical bytes (see the auditors' guide).
+    pub hash: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]

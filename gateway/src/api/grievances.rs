@@ -69,7 +69,7 @@ fn checked<T>(value: Option<T>) -> Result<T, ApiError> {
     value.ok_or_else(ApiError::internal)
 }
 
-fn parse_id(id: &str) -> Result<GrievanceId, ApiError> {
+pub(super) fn parse_id(id: &str) -> Result<GrievanceId, ApiError> {
     GrievanceId::parse(id).map_err(|_| ApiError::not_found())
 }
 
@@ -98,7 +98,7 @@ fn actor(caller: &Caller) -> Actor {
 
 /// Loads a grievance the caller may see; anything else answers 404, so that
 /// ids of other xiaoqu or other people's cases leak nothing.
-async fn visible(
+pub(super) async fn visible(
     state: &AppState,
     caller: &Caller,
     id: GrievanceId,
@@ -273,7 +273,7 @@ pub async fn file(
 
 /// A grievance as `caller` may see it: the filer pseudonymised for those who
 /// may not know who filed.
-fn view(caller: &Caller, g: &GrievanceState, version: usize) -> GrievanceView {
+pub(super) fn view(caller: &Caller, g: &GrievanceState, version: usize) -> GrievanceView {
     let filer = if policy::sees_filer_identity(&caller.0, g) {
         g.filer.to_string()
     } else {
@@ -570,14 +570,23 @@ async fn reached(
     }
 }
 
-/// Read one grievance.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct GetQuery {
+    /// Replay the grievance's history up to this instant (RFC 3339) and
+    /// answer its state as it was then.
+    pub as_of: Option<String>,
+}
+
+/// Read one grievance, now or as of an earlier instant.
 #[utoipa::path(
     get, path = "/api/v1/grievances/{id}", tag = "grievances",
-    params(("id" = Uuid, Path, description = "Grievance id")),
+    params(("id" = Uuid, Path, description = "Grievance id"), GetQuery),
     responses(
-        (status = 200, description = "The grievance", body = GrievanceView, headers(("ETag" = String))),
+        (status = 200, description = "The grievance (with `as_of`: as it stood then; `version` counts the events replayed)", body = GrievanceView, headers(("ETag" = String))),
+        (status = 400, description = "`as_of` is not an RFC 3339 instant", body = Problem, content_type = PROBLEM),
         (status = 401, description = "No or bad token", body = Problem, content_type = PROBLEM),
-        (status = 404, description = "No such grievance visible to the caller", body = Problem, content_type = PROBLEM),
+        (status = 404, description = "No such grievance visible to the caller (or not yet filed at `as_of`)", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = []))
 )]
@@ -585,27 +594,37 @@ pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    ApiQuery(query): ApiQuery<GetQuery>,
 ) -> Result<Response, ApiError> {
+    let as_of = query
+        .as_of
+        .as_deref()
+        .map(|t| {
+            chrono::DateTime::parse_from_rfc3339(t)
+                .map(|t| t.with_timezone(&chrono::Utc))
+                .map_err(|_| ApiError::bad_query("as_of", "must be an RFC 3339 instant"))
+        })
+        .transpose()?;
     let id = parse_id(&id)?;
     let (g, version) = visible(&state, &caller, id).await?;
+    let (g, version) = match as_of {
+        None => (g, version),
+        Some(at) => {
+            let (past, replayed) = crate::audit::story::state_as_of(&state.db, id, at)
+                .await
+                .map_err(|e| {
+                    tracing::error!(error = %e, "cannot replay a grievance");
+                    ApiError::internal()
+                })?
+                .ok_or_else(ApiError::not_found)?;
+            let past = past.state().cloned().ok_or_else(ApiError::not_found)?;
+            (past, replayed)
+        }
+    };
     let view = view(&caller, &g, version);
     let mut response = Json(view).into_response();
     response.headers_mut().insert(header::ETAG, etag(version));
     Ok(response)
-}
-
-/// Replaces every occurrence of a person's account id with their pseudonym.
-fn pseudonymise(value: &mut Value, people: &[(String, String)]) {
-    match value {
-        Value::String(s) => {
-            if let Some((_, alias)) = people.iter().find(|(id, _)| id == s) {
-                *s = alias.clone();
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(|v| pseudonymise(v, people)),
-        Value::Object(map) => map.values_mut().for_each(|v| pseudonymise(v, people)),
-        _ => {}
-    }
 }
 
 /// The grievance's event stream, in order.
@@ -645,8 +664,8 @@ pub async fn events(
     let events = stored
         .into_iter()
         .map(|mut e| {
-            pseudonymise(&mut e.payload, &people);
-            pseudonymise(&mut e.metadata, &people);
+            policy::pseudonymise(&mut e.payload, &people);
+            policy::pseudonymise(&mut e.metadata, &people);
             EventView {
                 sequence: e.sequence,
                 global_position: e.global_position,
@@ -656,6 +675,7 @@ pub async fn events(
                 recorded_at: e.recorded_at,
                 payload: e.payload,
                 metadata: e.metadata,
+                hash: e.hash.as_deref().map(hex::encode),
             }
         })
         .collect();

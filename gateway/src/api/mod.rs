@@ -8,6 +8,7 @@ mod health;
 pub mod json;
 pub mod openapi;
 pub mod request_id;
+mod story;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -56,6 +57,8 @@ pub fn app(state: AppState) -> Router {
         .route("/grievances", post(grievances::file).get(grievances::list))
         .route("/grievances/{id}", get(grievances::get))
         .route("/grievances/{id}/events", get(grievances::events))
+        .route("/grievances/{id}/story", get(story::story))
+        .route("/grievances/{id}/dossier", get(story::dossier))
         .route("/grievances/{id}/accept", post(grievances::accept))
         .route("/grievances/{id}/reject", post(grievances::reject))
         .route("/grievances/{id}/triage", post(grievances::triage))

@@ -6,7 +6,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::dto::*;
 use super::error::{FieldProblem, Problem};
-use super::{audit, grievances, health};
+use super::{audit, grievances, health, story};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -42,6 +42,8 @@ use super::{audit, grievances, health};
         audit::list_checkpoints,
         audit::get_checkpoint,
         audit::consistency,
+        story::story,
+        story::dossier,
     ),
     components(schemas(Problem, FieldProblem, StatusDto)),
     modifiers(&BearerAuth),

@@ -4,6 +4,7 @@
 //! - [`merkle`]: RFC 6962 Merkle trees over every event hash in feed order.
 //! - [`checkpoint`]: signed tree heads auditors keep outside the system,
 //!   and consistency proofs between them.
+//! - [`story`]: a case told in order, and its state as of any instant.
 //! - [`verify`]: recomputes every chain and stream head, and checks a kept
 //!   checkpoint against the log.
 //!
@@ -12,6 +13,7 @@
 pub mod chain;
 pub mod checkpoint;
 pub mod merkle;
+pub mod story;
 pub mod verify;
 
 pub use checkpoint::{AuditKey, Checkpoint, CheckpointFile};

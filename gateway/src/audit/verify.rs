@@ -319,6 +319,55 @@ pub async fn verify(
     db: &Database,
     checkpoint: Option<&Checkpoint>,
 ) -> Result<Verification, DbError> {
+    let (scan, heads) = read(db, None).await?;
+    Ok(finish(scan, heads, checkpoint))
+}
+
+/// How one stream's chain stands.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct StreamVerification {
+    pub ok: bool,
+    pub events: u64,
+    /// The hash of the stream's last event, hex: what its head must say.
+    pub last_hash: Option<String>,
+    pub problems: Vec<Problem>,
+}
+
+/// Verifies the chain and head of one stream.
+pub async fn verify_stream(
+    db: &Database,
+    aggregate_type: &str,
+    aggregate_id: &str,
+) -> Result<StreamVerification, DbError> {
+    let (scan, heads) = read(db, Some((aggregate_type, aggregate_id))).await?;
+    let last_hash = scan
+        .streams
+        .values()
+        .next()
+        .filter(|s| s.next_sequence > 1)
+        .map(|s| hex::encode(s.prev));
+    let report = finish(scan, heads, None);
+    Ok(StreamVerification {
+        ok: report.ok,
+        events: report.events,
+        last_hash,
+        problems: report.problems,
+    })
+}
+
+/// Reads the events (all, or one stream's) in feed order and the heads, in
+/// one snapshot.
+async fn read(db: &Database, stream: Option<(&str, &str)>) -> Result<(Scan, Vec<Head>), DbError> {
+    const WHERE: &str = " WHERE aggregate_type = $1 AND aggregate_id = $2";
+    let with_filter = |sql: &str| match stream {
+        Some(_) => sql.replace("\n  FROM events\n", &format!("\n  FROM events{WHERE}\n")),
+        None => sql.to_owned(),
+    };
+    let heads_sql = match stream {
+        Some(_) => format!("{HEADS}{WHERE}"),
+        None => HEADS.to_owned(),
+    };
+    let (aggregate_type, aggregate_id) = stream.unwrap_or_default();
     let mut scan = Scan {
         streams: HashMap::new(),
         leaves: Vec::new(),
@@ -333,12 +382,21 @@ pub async fn verify(
                 .execute(&mut *tx)
                 .await?;
             {
-                let mut rows = sqlx::query(EVENTS_POSTGRES).fetch(&mut *tx);
+                let sql = with_filter(EVENTS_POSTGRES);
+                let mut query = sqlx::query(&sql);
+                if stream.is_some() {
+                    query = query.bind(aggregate_type).bind(aggregate_id);
+                }
+                let mut rows = query.fetch(&mut *tx);
                 while let Some(r) = rows.try_next().await? {
                     scan.row(decode_pg(&r)?);
                 }
             }
-            for r in sqlx::query(HEADS).fetch_all(&mut *tx).await? {
+            let mut query = sqlx::query(&heads_sql);
+            if stream.is_some() {
+                query = query.bind(aggregate_type).bind(aggregate_id);
+            }
+            for r in query.fetch_all(&mut *tx).await? {
                 heads.push(decode_head!(r));
             }
             tx.commit().await?;
@@ -347,18 +405,27 @@ pub async fn verify(
             // A read transaction in WAL mode sees one snapshot throughout.
             let mut tx = pool.begin().await?;
             {
-                let mut rows = sqlx::query(EVENTS_SQLITE).fetch(&mut *tx);
+                let sql = with_filter(EVENTS_SQLITE);
+                let mut query = sqlx::query(&sql);
+                if stream.is_some() {
+                    query = query.bind(aggregate_type).bind(aggregate_id);
+                }
+                let mut rows = query.fetch(&mut *tx);
                 while let Some(r) = rows.try_next().await? {
                     scan.row(decode_sqlite(&r)?);
                 }
             }
-            for r in sqlx::query(HEADS).fetch_all(&mut *tx).await? {
+            let mut query = sqlx::query(&heads_sql);
+            if stream.is_some() {
+                query = query.bind(aggregate_type).bind(aggregate_id);
+            }
+            for r in query.fetch_all(&mut *tx).await? {
                 heads.push(decode_head!(r));
             }
             tx.commit().await?;
         }
     }
-    Ok(finish(scan, heads, checkpoint))
+    Ok((scan, heads))
 }
 
 fn finish(mut scan: Scan, heads: Vec<Head>, checkpoint: Option<&Checkpoint>) -> Verification {

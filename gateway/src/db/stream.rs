@@ -17,6 +17,8 @@ pub struct StoredEvent {
     pub recorded_at: DateTime<Utc>,
     pub payload: Value,
     pub metadata: Value,
+    /// The chain hash (`None` only for events not yet sealed).
+    pub hash: Option<Vec<u8>>,
 }
 
 impl Database {
@@ -71,7 +73,7 @@ impl Database {
             Database::Postgres(pool) => {
                 let rows = sqlx::query(
                     "SELECT sequence, global_position, event_id::text AS event_id, event_type, event_version, \
-                            recorded_at, payload, metadata \
+                            recorded_at, payload, metadata, hash \
                        FROM events WHERE aggregate_type = $1 AND aggregate_id = $2 ORDER BY sequence",
                 )
                 .bind(aggregate_type)
@@ -89,6 +91,7 @@ impl Database {
                             recorded_at: r.try_get("recorded_at")?,
                             payload: r.try_get("payload")?,
                             metadata: r.try_get("metadata")?,
+                            hash: r.try_get("hash")?,
                         })
                     })
                     .collect::<Result<_, sqlx::Error>>()
@@ -97,7 +100,7 @@ impl Database {
             Database::Sqlite(pool) => {
                 let rows = sqlx::query(
                     "SELECT sequence, global_position, event_id, event_type, event_version, \
-                            recorded_at, payload, metadata \
+                            recorded_at, payload, metadata, hash \
                        FROM events WHERE aggregate_type = ? AND aggregate_id = ? ORDER BY sequence",
                 )
                 .bind(aggregate_type)
@@ -124,6 +127,7 @@ impl Database {
                                 .map_err(|e| decode(Box::new(e)))?,
                             metadata: serde_json::from_str(&metadata)
                                 .map_err(|e| decode(Box::new(e)))?,
+                            hash: r.try_get("hash")?,
                         })
                     })
                     .collect::<Result<_, sqlx::Error>>()

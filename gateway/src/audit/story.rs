@@ -1,0 +1,183 @@
+//! A case's story: everything that happened to it, in order, with actors as
+//! role and pseudonym; and its state as of any instant, by replay.
+//!
+//! Replays are read-only and deterministic: the same stored events always
+//! give the same state, byte for byte when serialized.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+use cqrs_es::Aggregate;
+use lianxi_domain::values::{AccountId, GrievanceId};
+use lianxi_domain::{Grievance, GrievanceEvent};
+use serde::Serialize;
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::db::{Database, DbError, StoredEvent};
+use crate::policy;
+
+/// One thing that happened, as an auditor reads it.
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct StoryEntry {
+    /// The grievance whose stream holds the event.
+    pub grievance: Uuid,
+    pub sequence: i64,
+    pub global_position: i64,
+    pub event_id: String,
+    pub event_type: String,
+    /// When the log stored it.
+    pub recorded_at: DateTime<Utc>,
+    /// The acting role (`system` for the deadline scheduler).
+    pub role: String,
+    /// The acting person's pseudonym (`system` for the scheduler).
+    pub actor: String,
+    /// The command that produced the event.
+    pub command: Option<String>,
+    /// The reason the actor stated, if any.
+    pub reason: Option<String>,
+    /// The event's content, every account id replaced by its pseudonym.
+    #[schema(value_type = Object)]
+    pub payload: Value,
+    /// The event's chain hash, hex.
+    pub hash: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoryError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("event {sequence} of {stream} cannot be read back: {reason}")]
+    Unreadable {
+        stream: String,
+        sequence: i64,
+        reason: String,
+    },
+}
+
+/// The aggregate type of grievance streams.
+pub const GRIEVANCE: &str = <Grievance as Aggregate>::TYPE;
+
+/// The stored events of grievance `id`.
+pub async fn events(db: &Database, id: GrievanceId) -> Result<Vec<StoredEvent>, DbError> {
+    db.stream(GRIEVANCE, &id.to_string()).await
+}
+
+/// Replays `events` (one stream, in order) up to and including `until`;
+/// returns the aggregate and how many events it took.
+pub fn replay(
+    stream: &str,
+    events: &[StoredEvent],
+    until: Option<DateTime<Utc>>,
+) -> Result<(Grievance, usize), StoryError> {
+    let mut grievance = Grievance::default();
+    let mut applied = 0;
+    for e in events {
+        if until.is_some_and(|t| e.recorded_at > t) {
+            break;
+        }
+        let event: GrievanceEvent =
+            serde_json::from_value(e.payload.clone()).map_err(|err| StoryError::Unreadable {
+                stream: stream.to_owned(),
+                sequence: e.sequence,
+                reason: err.to_string(),
+            })?;
+        grievance.apply(event);
+        applied += 1;
+    }
+    Ok((grievance, applied))
+}
+
+/// Grievance `id` as it stood at instant `at` (`None` if not yet filed).
+pub async fn state_as_of(
+    db: &Database,
+    id: GrievanceId,
+    at: DateTime<Utc>,
+) -> Result<Option<(Grievance, usize)>, StoryError> {
+    let stored = events(db, id).await?;
+    let (grievance, applied) = replay(&id.to_string(), &stored, Some(at))?;
+    Ok((applied > 0).then_some((grievance, applied)))
+}
+
+/// The story of a case: the events of `streams` (a grievance and the
+/// duplicates merged into it), interleaved in the order they were stored.
+pub async fn story(db: &Database, streams: &[GrievanceId]) -> Result<Vec<StoryEntry>, DbError> {
+    let mut all: Vec<(GrievanceId, StoredEvent)> = Vec::new();
+    for id in streams {
+        for e in events(db, *id).await? {
+            all.push((*id, e));
+        }
+    }
+    all.sort_by_key(|(_, e)| (e.recorded_at, e.global_position));
+    Ok(entries(all))
+}
+
+/// Story entries with every account id (actors, filers, anyone named in a
+/// payload) replaced by its pseudonym.
+fn entries(all: Vec<(GrievanceId, StoredEvent)>) -> Vec<StoryEntry> {
+    let mut people: BTreeSet<AccountId> = BTreeSet::new();
+    for (_, e) in &all {
+        collect_accounts(&e.metadata, &mut people);
+        collect_accounts(&e.payload, &mut people);
+    }
+    let aliases: Vec<(String, String)> = people
+        .into_iter()
+        .map(|p| {
+            let alias = if p.0.is_nil() {
+                "system".to_owned()
+            } else {
+                policy::pseudonym(p)
+            };
+            (p.to_string(), alias)
+        })
+        .collect();
+    all.into_iter()
+        .map(|(id, mut e)| {
+            let text = |key: &str| {
+                e.metadata
+                    .get(key)
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            };
+            let role = text("role").unwrap_or_else(|| "unknown".to_owned());
+            let actor = text("actor")
+                .and_then(|a| aliases.iter().find(|(id, _)| *id == a))
+                .map_or_else(|| "unknown".to_owned(), |(_, alias)| alias.clone());
+            let (command, reason) = (text("command"), text("reason"));
+            policy::pseudonymise(&mut e.payload, &aliases);
+            StoryEntry {
+                grievance: id.0,
+                sequence: e.sequence,
+                global_position: e.global_position,
+                event_id: e.event_id,
+                event_type: e.event_type,
+                recorded_at: e.recorded_at,
+                role,
+                actor,
+                command,
+                reason,
+                payload: e.payload,
+                hash: e.hash.as_deref().map(hex::encode),
+            }
+        })
+        .collect()
+}
+
+/// The account ids named in `value`: the metadata's `actor` and every
+/// payload field named `filer` (the only account-valued fields events carry).
+fn collect_accounts(value: &Value, out: &mut BTreeSet<AccountId>) {
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map {
+                if matches!(key.as_str(), "filer" | "actor") {
+                    if let Some(id) = v.as_str().and_then(|s| Uuid::parse_str(s).ok()) {
+                        out.insert(AccountId(id));
+                    }
+                }
+                collect_accounts(v, out);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_accounts(v, out)),
+        _ => {}
+    }
+}
