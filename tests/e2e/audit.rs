@@ -6,7 +6,10 @@ use lianxi_gateway::audit::chain::{self, EventFields, Hash, GENESIS};
 use lianxi_gateway::audit::merkle;
 use lianxi_gateway::audit::verify::{verify, ProblemKind, Verification};
 use lianxi_tests::dba::{flip_one_byte, Dba, RawEvent};
-use lianxi_tests::{on_both_stores, Api, Cast, Server, TestDb};
+use lianxi_tests::{
+    lianxi_binary, lianxi_cli, on_both_stores, value_of, Api, Cast, Process, Server, TempDir,
+    TestDb,
+};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use reqwest::StatusCode;
@@ -604,4 +607,162 @@ async fn snapshot(api: &Api, id: &str, token: &str) -> (DateTime<Utc>, Value) {
         .await
         .body;
     (Utc::now(), body)
+}
+
+/// Runs `lianxi <args>` in `dir` on its embedded store; returns the exit
+/// status and what it printed.
+async fn lianxi(dir: &std::path::Path, args: &[&str]) -> (bool, String, String) {
+    let output = tokio::process::Command::new(lianxi_binary())
+        .args(args)
+        .current_dir(dir)
+        .env_remove("LIANXI_DATABASE_URL")
+        .env_remove("LIANXI_AUDIT_KEY_FILE")
+        .output()
+        .await
+        .expect("run lianxi");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auditors_verify_from_the_command_line_against_a_kept_checkpoint() {
+    let dir = TempDir::new();
+    let d = dir.0.as_path();
+    lianxi_cli(
+        d,
+        &[],
+        &[
+            "admin",
+            "add-xiaoqu",
+            "--name",
+            "幸福里",
+            "--community",
+            "东苑社区",
+            "--street",
+            "城厢街道",
+            "--district",
+            "涪城区",
+        ],
+    )
+    .await;
+    let resident = lianxi_cli(
+        d,
+        &[],
+        &[
+            "admin",
+            "add-account",
+            "--name",
+            "张三",
+            "--role",
+            "resident",
+            "--xiaoqu",
+            "幸福里",
+        ],
+    )
+    .await;
+    let token = value_of(&resident, "token");
+    let server = Process::start(d, &[]).await;
+    let api = Api::new(&server.base);
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let filed = api
+            .post(
+                "/api/v1/grievances",
+                &token,
+                lianxi_tests::sample_grievance(),
+            )
+            .await;
+        assert_eq!(filed.status, StatusCode::CREATED);
+        ids.push(filed.body["id"].as_str().expect("id").to_owned());
+    }
+    assert!(server.terminate().await.success());
+
+    // The first start created the signing key, readable by its owner only.
+    let key_file = d.join("data").join("audit-signing.key");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&key_file)
+            .expect("key file")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    let (ok, _, err) = lianxi(d, &["audit", "checkpoint", "--out", "kept.json"]).await;
+    assert!(ok, "{err}");
+    let kept: Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("kept.json")).expect("kept"))
+            .expect("json");
+    assert_eq!(kept["tree_size"], 6, "three filings, two events each");
+    let public_key = kept["public_key"].as_str().expect("key").to_owned();
+
+    let (ok, out, err) = lianxi(
+        d,
+        &[
+            "audit",
+            "verify",
+            "--checkpoint",
+            "kept.json",
+            "--public-key",
+            &public_key,
+        ],
+    )
+    .await;
+    assert!(ok, "{out}{err}");
+    assert!(
+        out.contains("holds") && out.trim_end().ends_with("verified"),
+        "{out}"
+    );
+    let other = "ab".repeat(32);
+    let (ok, _, err) = lianxi(
+        d,
+        &[
+            "audit",
+            "verify",
+            "--checkpoint",
+            "kept.json",
+            "--public-key",
+            &other,
+        ],
+    )
+    .await;
+    assert!(!ok);
+    assert!(err.contains("not by the trusted key"), "{err}");
+
+    // An administrator re-forges one stream: the chains pass, the kept
+    // checkpoint does not, and the exit status says so.
+    {
+        let db = lianxi_gateway::db::Database::connect(
+            &format!("sqlite://{}", d.join("data").join("lianxi.db").display()),
+            lianxi_gateway::db::PoolSettings::default(),
+        )
+        .await
+        .expect("open the store");
+        let dba = Dba { db: &db };
+        dba.unlock().await;
+        rewrite_stream(&dba, &ids[1], 1).await;
+        db.close().await;
+    }
+    let (ok, out, _) = lianxi(d, &["audit", "verify"]).await;
+    assert!(ok, "re-forged chains verify on their own: {out}");
+    let (ok, out, _) = lianxi(d, &["audit", "verify", "--checkpoint", "kept.json"]).await;
+    assert!(!ok);
+    assert!(
+        out.contains("FAILS") && out.contains("NOT verified"),
+        "{out}"
+    );
+    let (ok, out, _) = lianxi(
+        d,
+        &["audit", "verify", "--checkpoint", "kept.json", "--json"],
+    )
+    .await;
+    assert!(!ok);
+    let report: Value = serde_json::from_str(&out).expect("JSON report");
+    assert_eq!(report["ok"], false);
+    assert_eq!(report["checkpoint"]["matches_log"], false);
+    assert_eq!(report["checkpoint"]["signature_valid"], true);
 }

@@ -123,5 +123,11 @@ async fn fifty_concurrent_commands_on_one_grievance_are_each_stored_once_or_refu
         .filter(|e| e.event_type == "GrievanceResponded")
         .count();
     assert_eq!(responses, 1, "the response wins exactly once");
+    // Racing appends kept the hash chain and the stream head intact.
+    let audit = lianxi_gateway::audit::verify(&t.db, None)
+        .await
+        .expect("verify");
+    assert!(audit.ok, "{audit:?}");
+    assert_eq!(audit.events as usize, stream.len());
     server.stop().await;
 }

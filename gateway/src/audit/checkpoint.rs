@@ -287,9 +287,32 @@ pub async fn leaves(db: &Database, size: Option<u64>) -> Result<Vec<Hash>, DbErr
         .collect())
 }
 
+/// On PostgreSQL, waits (up to two seconds) until every transaction that
+/// wrote the events visible now has left the commit-safe horizon, so that a
+/// checkpoint covers everything committed before it was asked for. A
+/// transaction still open after that only shortens the checkpoint.
+async fn settle(db: &Database) -> Result<(), DbError> {
+    let Database::Postgres(pool) = db else {
+        return Ok(());
+    };
+    let give_up = tokio::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        let settled: bool = sqlx::query_scalar(
+            "SELECT coalesce(max(transaction_id) < pg_snapshot_xmin(pg_current_snapshot()), true) FROM events",
+        )
+        .fetch_one(pool)
+        .await?;
+        if settled || tokio::time::Instant::now() >= give_up {
+            return Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
 /// Takes a checkpoint of everything committed now, or returns the stored
 /// one when the log has not grown since.
 pub async fn take(db: &Database, key: &AuditKey) -> Result<Checkpoint, DbError> {
+    settle(db).await?;
     let leaves = leaves(db, None).await?;
     let size = leaves.len() as u64;
     if let Some(existing) = get(db, size).await? {
