@@ -61,8 +61,6 @@ fn instant(text: &str) -> DateTime<Utc> {
 /// The hash `e` must carry after `prev`, as a forger who knows the
 /// algorithm would compute it.
 fn forge_hash(prev: &Hash, e: &RawEvent) -> Hash {
-    let payload: Value = serde_json::from_str(&e.payload).expect("payload");
-    let metadata: Value = serde_json::from_str(&e.metadata).expect("metadata");
     chain::event_hash(
         prev,
         &EventFields {
@@ -73,8 +71,8 @@ fn forge_hash(prev: &Hash, e: &RawEvent) -> Hash {
             event_version: &e.event_version,
             event_id: e.event_id.parse().expect("event id"),
             recorded_at: instant(&e.recorded_at),
-            payload: &payload,
-            metadata: &metadata,
+            payload: &e.payload,
+            metadata: &e.metadata,
         },
     )
 }
@@ -765,4 +763,31 @@ async fn auditors_verify_from_the_command_line_against_a_kept_checkpoint() {
     assert_eq!(report["ok"], false);
     assert_eq!(report["checkpoint"]["matches_log"], false);
     assert_eq!(report["checkpoint"]["signature_valid"], true);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_embedded_store_writes_json_exactly_as_postgresql_prints_it() {
+    let Some(t) = TestDb::new(lianxi_tests::Store::Postgres).await else {
+        return;
+    };
+    let lianxi_gateway::db::Database::Postgres(pool) = &t.db else {
+        unreachable!()
+    };
+    let values = [
+        json!({"bb": 1, "a": [1, 2.5, 1e2, 1.5e-7, -0.0, 1e300, -12, 18446744073709551615u64]}),
+        json!({"": null, "ab": true, "b": false, "aa": {"z": [], "y": {}}}),
+        json!(["a\"b\\c\u{1}\u{8}\u{c}\n\r\t\u{7f}é中文🙂", "", " "]),
+        json!({"GrievanceFiled": {"title": "3栋电梯停运", "location": {"building": "3栋", "unit": null}}}),
+        json!(0.1),
+        json!(123456789.125),
+        json!(-1e-300),
+    ];
+    for value in values {
+        let printed: String = sqlx::query_scalar("SELECT $1::jsonb::text")
+            .bind(sqlx::types::Json(&value))
+            .fetch_one(pool)
+            .await
+            .expect("print");
+        assert_eq!(chain::jsonb_text(&value), printed, "{value}");
+    }
 }

@@ -9,23 +9,22 @@
 //! hash intact.
 //!
 //! The canonical bytes are defined so that anybody can recompute them from a
-//! database dump (see `docs/auditors.md`):
+//! database dump, without parsing JSON (see `docs/auditors.md`):
 //!
 //! ```text
 //! "lianxi.event.v1" 0x00
 //! str(aggregate_type) str(aggregate_id) u64(sequence)
 //! str(event_type) str(event_version) event_id (16 bytes)
 //! i64(recorded_at, microseconds since 1970-01-01T00:00:00Z)
-//! str(canonical JSON of payload) str(canonical JSON of metadata)
+//! str(payload text) str(metadata text)
 //! ```
 //!
 //! `str(x)` is the UTF-8 length as a big-endian u32 followed by the bytes;
-//! integers are big-endian. Canonical JSON has no insignificant whitespace,
-//! object keys in byte order, strings escaped as JSON requires (`"` `\`
-//! and control characters only), numbers written as integers when they are
-//! whole and fit 64 bits, other numbers as the shortest exponent form that
-//! reads back as the same double (`2.5e0`, `1e300`). A number thus survives
-//! PostgreSQL's `jsonb`, which keeps decimals, unchanged.
+//! integers are big-endian. The payload and metadata text is the JSON text
+//! as stored: on PostgreSQL, the text form of the `jsonb` value
+//! (`payload::text`); on SQLite, the stored text, which the service writes
+//! in that same form ([`jsonb_text`]): object keys shortest first, then in
+//! byte order; `", "` and `": "` as separators; numbers as plain decimals.
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -50,8 +49,10 @@ pub struct EventFields<'a> {
     pub event_version: &'a str,
     pub event_id: Uuid,
     pub recorded_at: DateTime<Utc>,
-    pub payload: &'a Value,
-    pub metadata: &'a Value,
+    /// The payload's JSON text as stored.
+    pub payload: &'a str,
+    /// The metadata's JSON text as stored.
+    pub metadata: &'a str,
 }
 
 /// The hash of an event whose predecessor in the stream hashed to `prev`.
@@ -79,8 +80,8 @@ pub fn canonical_bytes(event: &EventFields<'_>, out: &mut Vec<u8>) {
     put_str(out, event.event_version.as_bytes());
     out.extend_from_slice(event.event_id.as_bytes());
     out.extend_from_slice(&event.recorded_at.timestamp_micros().to_be_bytes());
-    put_json(out, event.payload);
-    put_json(out, event.metadata);
+    put_str(out, event.payload.as_bytes());
+    put_str(out, event.metadata.as_bytes());
 }
 
 fn put_str(out: &mut Vec<u8>, bytes: &[u8]) {
@@ -88,108 +89,123 @@ fn put_str(out: &mut Vec<u8>, bytes: &[u8]) {
     out.extend_from_slice(bytes);
 }
 
-fn put_json(out: &mut Vec<u8>, value: &Value) {
-    let at = out.len();
-    out.extend_from_slice(&[0; 4]);
-    write_canonical(value, out);
-    let len = (out.len() - at - 4) as u32;
-    out[at..at + 4].copy_from_slice(&len.to_be_bytes());
+/// `value` as PostgreSQL writes a `jsonb` value as text: object keys
+/// shortest first and then in byte order, `", "` between items, `": "`
+/// after keys, strings escaped as `jsonb` escapes them, and numbers as plain
+/// decimals with the scale their text gave (`1.0`, `100` for `1e2`).
+pub fn jsonb_text(value: &Value) -> String {
+    let mut out = String::with_capacity(256);
+    write_jsonb(value, &mut out);
+    out
 }
 
-/// `value` as canonical JSON text.
-pub fn canonical_json(value: &Value) -> String {
-    let mut out = Vec::with_capacity(256);
-    write_canonical(value, &mut out);
-    // Only JSON text was written: every byte came from valid UTF-8.
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn write_canonical(value: &Value, out: &mut Vec<u8>) {
+fn write_jsonb(value: &Value, out: &mut String) {
     match value {
-        Value::Null => out.extend_from_slice(b"null"),
-        Value::Bool(true) => out.extend_from_slice(b"true"),
-        Value::Bool(false) => out.extend_from_slice(b"false"),
-        Value::Number(n) => write_number(n, out),
+        Value::Null => out.push_str("null"),
+        Value::Bool(true) => out.push_str("true"),
+        Value::Bool(false) => out.push_str("false"),
+        Value::Number(n) => out.push_str(&numeric_text(&n.to_string())),
         Value::String(s) => write_string(s, out),
         Value::Array(items) => {
-            out.push(b'[');
+            out.push('[');
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
-                    out.push(b',');
+                    out.push_str(", ");
                 }
-                write_canonical(item, out);
+                write_jsonb(item, out);
             }
-            out.push(b']');
+            out.push(']');
         }
         Value::Object(map) => {
             let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-            entries.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-            out.push(b'{');
+            entries.sort_unstable_by(|a, b| {
+                (a.0.len(), a.0.as_bytes()).cmp(&(b.0.len(), b.0.as_bytes()))
+            });
+            out.push('{');
             for (i, (key, item)) in entries.into_iter().enumerate() {
                 if i > 0 {
-                    out.push(b',');
+                    out.push_str(", ");
                 }
                 write_string(key, out);
-                out.push(b':');
-                write_canonical(item, out);
+                out.push_str(": ");
+                write_jsonb(item, out);
             }
-            out.push(b'}');
+            out.push('}');
         }
     }
 }
 
-fn write_number(n: &serde_json::Number, out: &mut Vec<u8>) {
-    use std::io::Write as _;
-    // Bounds of the whole numbers a u64/i64 holds exactly as f64 comparisons.
-    const I64_MIN: f64 = -9_223_372_036_854_775_808.0;
-    const U64_END: f64 = 18_446_744_073_709_551_616.0;
-    let written = if let Some(i) = n.as_i64() {
-        write!(out, "{i}")
-    } else if let Some(u) = n.as_u64() {
-        write!(out, "{u}")
-    } else {
-        let f = n.as_f64().unwrap_or(0.0);
-        if f.fract() == 0.0 && (I64_MIN..0.0).contains(&f) {
-            write!(out, "{}", f as i64)
-        } else if f.fract() == 0.0 && (0.0..U64_END).contains(&f) {
-            write!(out, "{}", f as u64)
-        } else {
-            // The shortest text that reads back as the same f64, in
-            // exponent form: fixed by the language, not by a JSON library.
-            write!(out, "{f:e}")
-        }
+/// A JSON number's text as PostgreSQL's `numeric` prints it: no exponent,
+/// the scale the text implies (`1.5e-7` → `0.00000015`, `2.50` → `2.50`),
+/// no negative zero.
+fn numeric_text(text: &str) -> String {
+    let (negative, rest) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
     };
-    // Writing into a Vec cannot fail.
-    debug_assert!(written.is_ok());
+    let (mantissa, exponent) = match rest.find(['e', 'E']) {
+        Some(i) => (&rest[..i], rest[i + 1..].parse::<i64>().unwrap_or(0)),
+        None => (rest, 0),
+    };
+    let (int_digits, frac_digits) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits: Vec<u8> = int_digits.bytes().chain(frac_digits.bytes()).collect();
+    // Where the decimal point falls within `digits`.
+    let point = int_digits.len() as i64 + exponent;
+    let len = digits.len() as i64;
+    let mut integer = String::new();
+    let mut fraction = String::new();
+    if point <= 0 {
+        integer.push('0');
+        fraction.extend(std::iter::repeat_n('0', (-point) as usize));
+        fraction.extend(digits.iter().map(|&d| d as char));
+    } else if point >= len {
+        integer.extend(digits.iter().map(|&d| d as char));
+        integer.extend(std::iter::repeat_n('0', (point - len) as usize));
+    } else {
+        integer.extend(digits[..point as usize].iter().map(|&d| d as char));
+        fraction.extend(digits[point as usize..].iter().map(|&d| d as char));
+    }
+    let integer = integer.trim_start_matches('0');
+    let integer = if integer.is_empty() { "0" } else { integer };
+    let zero = integer == "0" && fraction.bytes().all(|d| d == b'0');
+    let mut out = String::with_capacity(integer.len() + fraction.len() + 2);
+    if negative && !zero {
+        out.push('-');
+    }
+    out.push_str(integer);
+    if !fraction.is_empty() {
+        out.push('.');
+        out.push_str(&fraction);
+    }
+    out
 }
 
-fn write_string(s: &str, out: &mut Vec<u8>) {
-    out.push(b'"');
-    let bytes = s.as_bytes();
+fn write_string(s: &str, out: &mut String) {
+    out.push('"');
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let escape: &[u8] = match b {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0x08 => b"\\b",
-            0x0c => b"\\f",
+    for (i, b) in s.bytes().enumerate() {
+        let escape = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
             0x00..=0x1f => {
-                out.extend_from_slice(&bytes[start..i]);
-                out.extend_from_slice(format!("\\u{b:04x}").as_bytes());
+                out.push_str(&s[start..i]);
+                out.push_str(&format!("\\u{b:04x}"));
                 start = i + 1;
                 continue;
             }
             _ => continue,
         };
-        out.extend_from_slice(&bytes[start..i]);
-        out.extend_from_slice(escape);
+        out.push_str(&s[start..i]);
+        out.push_str(escape);
         start = i + 1;
     }
-    out.extend_from_slice(&bytes[start..]);
-    out.push(b'"');
+    out.push_str(&s[start..]);
+    out.push('"');
 }
 
 #[cfg(test)]
@@ -197,7 +213,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn fields<'a>(payload: &'a Value, metadata: &'a Value) -> EventFields<'a> {
+    fn fields<'a>(payload: &'a str, metadata: &'a str) -> EventFields<'a> {
         EventFields {
             aggregate_type: "grievance",
             aggregate_id: "4f1c6a1e-0000-4000-8000-000000000001",
@@ -211,53 +227,63 @@ mod tests {
         }
     }
 
+    fn parse(text: &str) -> Value {
+        serde_json::from_str(text).unwrap_or_default()
+    }
+
     #[test]
-    fn canonical_json_sorts_keys_and_drops_whitespace() {
-        let v: Value =
-            serde_json::from_str(r#"{ "b": [1, 2.5, "x\ny"], "a": {"d": null, "c": true} }"#)
-                .unwrap_or_default();
+    fn jsonb_text_is_what_postgresql_prints() {
+        // What PostgreSQL 15 prints for this value as serde_json sends it
+        // (`1e2` and `-0` arrive as the doubles `100.0` and `-0.0`).
+        let v = parse(
+            r#"{"bb":1,"a":[1,2.50,1e2,1.5e-7,-0.0,-0,"x\u0001y\"é\t"],"c":{},"d":[],"e":1e30}"#,
+        );
         assert_eq!(
-            canonical_json(&v),
-            r#"{"a":{"c":true,"d":null},"b":[1,2.5e0,"x\ny"]}"#
+            jsonb_text(&v),
+            r#"{"a": [1, 2.5, 100.0, 0.00000015, 0.0, 0.0, "x\u0001y\"é\t"], "c": {}, "d": [], "e": 1000000000000000000000000000000, "bb": 1}"#
         );
     }
 
     #[test]
-    fn numbers_survive_a_decimal_store() {
-        // jsonb keeps `1.0` and `10000000000000000000`; serde_json writes the
-        // f64 1e19 as `1e19`. All must hash alike.
-        for (a, b) in [
-            ("1.0", "1"),
-            ("1e19", "10000000000000000000"),
-            ("-0.0", "0"),
-            ("-2.0", "-2"),
+    fn numbers_are_plain_decimals_with_their_scale() {
+        for (text, printed) in [
+            ("0", "0"),
+            ("-12", "-12"),
+            ("2.50", "2.50"),
+            ("1.0", "1.0"),
+            ("1e2", "100"),
+            ("1.50e1", "15.0"),
+            ("1.5e-7", "0.00000015"),
+            ("-0.0", "0.0"),
+            ("-1.5E+3", "-1500"),
+            ("18446744073709551615", "18446744073709551615"),
         ] {
-            let a: Value = serde_json::from_str(a).unwrap_or_default();
-            let b: Value = serde_json::from_str(b).unwrap_or_default();
-            assert_eq!(canonical_json(&a), canonical_json(&b));
+            assert_eq!(numeric_text(text), printed, "{text}");
         }
-        let big: Value = serde_json::from_str("1e300").unwrap_or_default();
-        assert_eq!(canonical_json(&big), "1e300");
+        // serde_json writes the f64 1e300 as `1e300`; PostgreSQL expands it.
+        let big = jsonb_text(&json!(1e300));
+        assert_eq!(big.len(), 301);
+        assert!(big.starts_with('1') && big[1..].bytes().all(|b| b == b'0'));
     }
 
     #[test]
-    fn strings_escape_exactly_as_json_requires() {
-        let v = json!("a\"b\\c\u{1}é中");
-        let text = canonical_json(&v);
-        assert_eq!(text, "\"a\\\"b\\\\c\\u0001é中\"");
-        let back: Value = serde_json::from_str(&text).unwrap_or_default();
-        assert_eq!(back, v);
+    fn strings_escape_exactly_as_jsonb_does() {
+        let v = json!("a\"b\\c\u{1}\u{8}\u{c}\n\r\té中\u{7f}");
+        let text = jsonb_text(&v);
+        assert_eq!(text, "\"a\\\"b\\\\c\\u0001\\b\\f\\n\\r\\té中\u{7f}\"");
+        assert_eq!(parse(&text), v);
     }
 
     #[test]
     fn every_covered_column_changes_the_hash() {
-        let payload = json!({"title": "Lift broken"});
-        let metadata = json!({"actor": "a", "role": "resident"});
-        let base = fields(&payload, &metadata);
+        let (payload, metadata) = (r#"{"title": "Lift broken"}"#, r#"{"actor": "a"}"#);
+        let base = fields(payload, metadata);
         let h = event_hash(&GENESIS, &base);
-        let other_payload = json!({"title": "Lift broken!"});
-        let other_metadata = json!({"actor": "b", "role": "resident"});
         let variants = [
+            EventFields {
+                aggregate_type: "mediation_case",
+                ..base
+            },
             EventFields {
                 aggregate_id: "4f1c6a1e-0000-4000-8000-000000000002",
                 ..base
@@ -283,11 +309,17 @@ mod tests {
                 ..base
             },
             EventFields {
-                payload: &other_payload,
+                payload: r#"{"title": "Lift brokem"}"#,
                 ..base
             },
             EventFields {
-                metadata: &other_metadata,
+                metadata: r#"{"actor": "b"}"#,
+                ..base
+            },
+            // Moving bytes between adjacent fields changes the length prefixes.
+            EventFields {
+                payload: r#"{"title": "Lift broken"}{"#,
+                metadata: r#""actor": "a"}"#,
                 ..base
             },
         ];
@@ -296,17 +328,5 @@ mod tests {
         }
         assert_ne!(event_hash(&[1; 32], &base), h);
         assert_eq!(event_hash(&GENESIS, &base), h);
-    }
-
-    #[test]
-    fn key_order_and_spacing_do_not_change_the_hash() {
-        let a: Value = serde_json::from_str(r#"{"x":1,"y":{"b":2,"a":[3]}}"#).unwrap_or_default();
-        let b: Value =
-            serde_json::from_str(r#"{ "y": { "a": [3], "b": 2.0 }, "x": 1 }"#).unwrap_or_default();
-        let m = json!({});
-        assert_eq!(
-            event_hash(&GENESIS, &fields(&a, &m)),
-            event_hash(&GENESIS, &fields(&b, &m))
-        );
     }
 }

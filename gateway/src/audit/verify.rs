@@ -10,7 +10,6 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt as _;
 use serde::Serialize;
-use serde_json::Value;
 use sqlx::Row;
 use uuid::Uuid;
 
@@ -34,7 +33,7 @@ pub enum ProblemKind {
     SequenceBreak,
     /// The event has no hash.
     Unsealed,
-    /// The payload or metadata is not JSON, or a column cannot be read.
+    /// A column (the event id, the instant) cannot be read.
     Unreadable,
     /// The stream's head names another last event than the log holds.
     HeadMismatch,
@@ -85,18 +84,19 @@ pub struct Verification {
 }
 
 /// One stored row, as read for verification.
-struct LogRow {
+/// Borrowed from the driver's row buffer: reading allocates nothing.
+struct LogRow<'r> {
     global_position: i64,
-    aggregate_type: String,
-    aggregate_id: String,
+    aggregate_type: &'r str,
+    aggregate_id: &'r str,
     sequence: i64,
-    event_type: String,
-    event_version: String,
-    payload: String,
-    metadata: String,
+    event_type: &'r str,
+    event_version: &'r str,
+    payload: &'r str,
+    metadata: &'r str,
     event_id: Result<Uuid, String>,
     recorded_at: Result<DateTime<Utc>, String>,
-    hash: Option<Vec<u8>>,
+    hash: Option<&'r [u8]>,
 }
 
 /// Where a stream's chain stands during the scan.
@@ -106,30 +106,20 @@ struct StreamState {
     broken: bool,
 }
 
-struct Scan {
-    streams: HashMap<(String, String), StreamState>,
-    leaves: Vec<Hash>,
-    problems: Vec<Problem>,
-    buf: Vec<u8>,
-}
+/// Stream states by aggregate type, then id: looked up by `&str`, so a row
+/// costs one hash of its id and no allocation once its stream is known.
+#[derive(Default)]
+struct Streams(HashMap<String, HashMap<String, StreamState>>);
 
-impl Scan {
-    fn problem(&mut self, problem: Problem) {
-        if self.problems.len() < MAX_PROBLEMS {
-            self.problems.push(problem);
+impl Streams {
+    fn state(&mut self, aggregate_type: &str, aggregate_id: &str) -> &mut StreamState {
+        if !self.0.contains_key(aggregate_type) {
+            self.0.insert(aggregate_type.to_owned(), HashMap::new());
         }
-    }
-
-    fn row(&mut self, mut row: LogRow) {
-        self.leaves
-            .push(merkle::leaf_hash(row.hash.as_deref().unwrap_or_default()));
-        let key = (
-            std::mem::take(&mut row.aggregate_type),
-            std::mem::take(&mut row.aggregate_id),
-        );
-        if !self.streams.contains_key(&key) {
-            self.streams.insert(
-                key.clone(),
+        let ids = self.0.get_mut(aggregate_type).expect("inserted just above");
+        if !ids.contains_key(aggregate_id) {
+            ids.insert(
+                aggregate_id.to_owned(),
                 StreamState {
                     next_sequence: 1,
                     prev: GENESIS,
@@ -137,16 +127,60 @@ impl Scan {
                 },
             );
         }
-        let Some(state) = self.streams.get_mut(&key) else {
-            return;
-        };
+        ids.get_mut(aggregate_id).expect("inserted just above")
+    }
+
+    fn get(&self, aggregate_type: &str, aggregate_id: &str) -> Option<&StreamState> {
+        self.0.get(aggregate_type)?.get(aggregate_id)
+    }
+
+    fn len(&self) -> usize {
+        self.0.values().map(HashMap::len).sum()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = ((&String, &String), &StreamState)> {
+        self.0
+            .iter()
+            .flat_map(|(t, ids)| ids.iter().map(move |(id, s)| ((t, id), s)))
+    }
+}
+
+struct Scan {
+    streams: Streams,
+    /// Leaf hashes in feed order.
+    leaves: Vec<Hash>,
+    /// Problems in the order found.
+    problems: Vec<Problem>,
+    buf: Vec<u8>,
+}
+
+impl Scan {
+    fn new() -> Self {
+        Scan {
+            streams: Streams::default(),
+            leaves: Vec::new(),
+            problems: Vec::new(),
+            buf: Vec::with_capacity(1024),
+        }
+    }
+
+    fn problem(&mut self, problem: Problem) {
+        if self.problems.len() < MAX_PROBLEMS {
+            self.problems.push(problem);
+        }
+    }
+
+    fn row(&mut self, row: LogRow<'_>) {
+        self.leaves
+            .push(merkle::leaf_hash(row.hash.unwrap_or_default()));
+        let state = self.streams.state(row.aggregate_type, row.aggregate_id);
         if state.broken {
             return;
         }
         let expected = state.next_sequence;
         let problem = |sequence: i64, kind: ProblemKind, detail: String| Problem {
-            aggregate_type: key.0.clone(),
-            aggregate_id: key.1.clone(),
+            aggregate_type: row.aggregate_type.to_owned(),
+            aggregate_id: row.aggregate_id.to_owned(),
             sequence,
             global_position: Some(row.global_position),
             kind,
@@ -162,7 +196,7 @@ impl Scan {
                 ),
             ))
         } else {
-            check_hash(&row, &key, &state.prev, &mut self.buf)
+            check_hash(&row, &state.prev, &mut self.buf)
                 .map_err(|(kind, detail)| problem(row.sequence, kind, detail))
         };
         match found {
@@ -179,17 +213,16 @@ impl Scan {
 }
 
 fn check_hash(
-    row: &LogRow,
-    key: &(String, String),
+    row: &LogRow<'_>,
     prev: &Hash,
     buf: &mut Vec<u8>,
 ) -> Result<Hash, (ProblemKind, String)> {
-    let stored: Hash = match row.hash.as_deref().map(Hash::try_from) {
+    let stored: Hash = match row.hash.map(Hash::try_from) {
         None => return Err((ProblemKind::Unsealed, "the event has no hash".into())),
         Some(Err(_)) => return Err((ProblemKind::Unreadable, "the hash is not 32 bytes".into())),
         Some(Ok(h)) => h,
     };
-    let computed = computed_hash(row, key, prev, buf)?;
+    let computed = computed_hash(row, prev, buf)?;
     if computed == stored {
         Ok(stored)
     } else {
@@ -206,17 +239,12 @@ fn check_hash(
 
 /// The hash `row` must carry after `prev`, recomputed from its columns.
 fn computed_hash(
-    row: &LogRow,
-    key: &(String, String),
+    row: &LogRow<'_>,
     prev: &Hash,
     buf: &mut Vec<u8>,
 ) -> Result<Hash, (ProblemKind, String)> {
     let unreadable =
         |what: &str, e: &dyn std::fmt::Display| (ProblemKind::Unreadable, format!("{what}: {e}"));
-    let payload: Value =
-        serde_json::from_str(&row.payload).map_err(|e| unreadable("payload", &e))?;
-    let metadata: Value =
-        serde_json::from_str(&row.metadata).map_err(|e| unreadable("metadata", &e))?;
     let event_id = row
         .event_id
         .as_ref()
@@ -228,15 +256,15 @@ fn computed_hash(
     buf.clear();
     chain::canonical_bytes(
         &EventFields {
-            aggregate_type: &key.0,
-            aggregate_id: &key.1,
+            aggregate_type: row.aggregate_type,
+            aggregate_id: row.aggregate_id,
             sequence: row.sequence,
-            event_type: &row.event_type,
-            event_version: &row.event_version,
+            event_type: row.event_type,
+            event_version: row.event_version,
             event_id: *event_id,
             recorded_at: *recorded_at,
-            payload: &payload,
-            metadata: &metadata,
+            payload: row.payload,
+            metadata: row.metadata,
         },
         buf,
     );
@@ -258,39 +286,41 @@ SELECT global_position, aggregate_type, aggregate_id, sequence, event_type, even
 const HEADS: &str =
     "SELECT aggregate_type, aggregate_id, last_sequence, last_hash FROM event_streams";
 
-fn decode_pg(r: &sqlx::postgres::PgRow) -> Result<LogRow, sqlx::Error> {
+// Columns by position (the order of EVENTS_POSTGRES / EVENTS_SQLITE):
+// looking each up by name costs more than the rest of decoding.
+fn decode_pg(r: &sqlx::postgres::PgRow) -> Result<LogRow<'_>, sqlx::Error> {
     Ok(LogRow {
-        global_position: r.try_get("global_position")?,
-        aggregate_type: r.try_get("aggregate_type")?,
-        aggregate_id: r.try_get("aggregate_id")?,
-        sequence: r.try_get("sequence")?,
-        event_type: r.try_get("event_type")?,
-        event_version: r.try_get("event_version")?,
-        payload: r.try_get("payload")?,
-        metadata: r.try_get("metadata")?,
-        event_id: r.try_get("event_id").map_err(|e| e.to_string()),
-        recorded_at: r.try_get("recorded_at").map_err(|e| e.to_string()),
-        hash: r.try_get("hash")?,
+        global_position: r.try_get(0)?,
+        aggregate_type: r.try_get(1)?,
+        aggregate_id: r.try_get(2)?,
+        sequence: r.try_get(3)?,
+        event_type: r.try_get(4)?,
+        event_version: r.try_get(5)?,
+        payload: r.try_get(6)?,
+        metadata: r.try_get(7)?,
+        event_id: r.try_get(8).map_err(|e| e.to_string()),
+        recorded_at: r.try_get(9).map_err(|e| e.to_string()),
+        hash: r.try_get(10)?,
     })
 }
 
-fn decode_sqlite(r: &sqlx::sqlite::SqliteRow) -> Result<LogRow, sqlx::Error> {
-    let event_id: String = r.try_get("event_id")?;
-    let recorded_at: String = r.try_get("recorded_at")?;
+fn decode_sqlite(r: &sqlx::sqlite::SqliteRow) -> Result<LogRow<'_>, sqlx::Error> {
+    let event_id: &str = r.try_get(8)?;
+    let recorded_at: &str = r.try_get(9)?;
     Ok(LogRow {
-        global_position: r.try_get("global_position")?,
-        aggregate_type: r.try_get("aggregate_type")?,
-        aggregate_id: r.try_get("aggregate_id")?,
-        sequence: r.try_get("sequence")?,
-        event_type: r.try_get("event_type")?,
-        event_version: r.try_get("event_version")?,
-        payload: r.try_get("payload")?,
-        metadata: r.try_get("metadata")?,
-        event_id: Uuid::parse_str(&event_id).map_err(|e| e.to_string()),
-        recorded_at: DateTime::parse_from_rfc3339(&recorded_at)
+        global_position: r.try_get(0)?,
+        aggregate_type: r.try_get(1)?,
+        aggregate_id: r.try_get(2)?,
+        sequence: r.try_get(3)?,
+        event_type: r.try_get(4)?,
+        event_version: r.try_get(5)?,
+        payload: r.try_get(6)?,
+        metadata: r.try_get(7)?,
+        event_id: Uuid::parse_str(event_id).map_err(|e| e.to_string()),
+        recorded_at: DateTime::parse_from_rfc3339(recorded_at)
             .map(|t| t.with_timezone(&Utc))
             .map_err(|e| e.to_string()),
-        hash: r.try_get("hash")?,
+        hash: r.try_get(10)?,
     })
 }
 
@@ -342,8 +372,9 @@ pub async fn verify_stream(
     let (scan, heads) = read(db, Some((aggregate_type, aggregate_id))).await?;
     let last_hash = scan
         .streams
-        .values()
+        .iter()
         .next()
+        .map(|(_, s)| s)
         .filter(|s| s.next_sequence > 1)
         .map(|s| hex::encode(s.prev));
     let report = finish(scan, heads, None);
@@ -358,31 +389,20 @@ pub async fn verify_stream(
 /// Reads the events (all, or one stream's) in feed order and the heads, in
 /// one snapshot.
 async fn read(db: &Database, stream: Option<(&str, &str)>) -> Result<(Scan, Vec<Head>), DbError> {
-    const WHERE: &str = " WHERE aggregate_type = $1 AND aggregate_id = $2";
-    let with_filter = |sql: &str| match stream {
-        Some(_) => sql.replace("\n  FROM events\n", &format!("\n  FROM events{WHERE}\n")),
-        None => sql.to_owned(),
-    };
-    let heads_sql = match stream {
-        Some(_) => format!("{HEADS}{WHERE}"),
-        None => HEADS.to_owned(),
+    let filter = match stream {
+        Some(_) => Filter::Stream,
+        None => Filter::All,
     };
     let (aggregate_type, aggregate_id) = stream.unwrap_or_default();
-    let mut scan = Scan {
-        streams: HashMap::new(),
-        leaves: Vec::new(),
-        problems: Vec::new(),
-        buf: Vec::with_capacity(1024),
-    };
-    let mut heads = Vec::new();
     match db {
         Database::Postgres(pool) => {
             let mut tx = pool.begin().await?;
             sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                 .execute(&mut *tx)
                 .await?;
+            let mut scan = Scan::new();
             {
-                let sql = with_filter(EVENTS_POSTGRES);
+                let sql = filter.apply(EVENTS_POSTGRES);
                 let mut query = sqlx::query(&sql);
                 if stream.is_some() {
                     query = query.bind(aggregate_type).bind(aggregate_id);
@@ -392,20 +412,24 @@ async fn read(db: &Database, stream: Option<(&str, &str)>) -> Result<(Scan, Vec<
                     scan.row(decode_pg(&r)?);
                 }
             }
-            let mut query = sqlx::query(&heads_sql);
+            let sql = filter.apply_heads();
+            let mut query = sqlx::query(&sql);
             if stream.is_some() {
                 query = query.bind(aggregate_type).bind(aggregate_id);
             }
+            let mut heads = Vec::new();
             for r in query.fetch_all(&mut *tx).await? {
                 heads.push(decode_head!(r));
             }
             tx.commit().await?;
+            Ok((scan, heads))
         }
         Database::Sqlite(pool) => {
             // A read transaction in WAL mode sees one snapshot throughout.
             let mut tx = pool.begin().await?;
+            let mut scan = Scan::new();
             {
-                let sql = with_filter(EVENTS_SQLITE);
+                let sql = filter.apply(EVENTS_SQLITE);
                 let mut query = sqlx::query(&sql);
                 if stream.is_some() {
                     query = query.bind(aggregate_type).bind(aggregate_id);
@@ -415,25 +439,76 @@ async fn read(db: &Database, stream: Option<(&str, &str)>) -> Result<(Scan, Vec<
                     scan.row(decode_sqlite(&r)?);
                 }
             }
-            let mut query = sqlx::query(&heads_sql);
+            let sql = filter.apply_heads();
+            let mut query = sqlx::query(&sql);
             if stream.is_some() {
                 query = query.bind(aggregate_type).bind(aggregate_id);
             }
+            let mut heads = Vec::new();
             for r in query.fetch_all(&mut *tx).await? {
                 heads.push(decode_head!(r));
             }
             tx.commit().await?;
+            Ok((scan, heads))
         }
     }
-    Ok((scan, heads))
+}
+
+/// Which rows a read takes.
+#[derive(Clone, Copy, Debug)]
+enum Filter {
+    All,
+    /// One stream: binds `$1` (aggregate type) and `$2` (aggregate id).
+    Stream,
+}
+
+impl Filter {
+    fn condition(self) -> Option<String> {
+        match self {
+            Filter::All => None,
+            Filter::Stream => Some("aggregate_type = $1 AND aggregate_id = $2".to_owned()),
+        }
+    }
+
+    fn apply(self, events_sql: &str) -> String {
+        match self.condition() {
+            Some(c) => {
+                events_sql.replace("\n  FROM events\n", &format!("\n  FROM events WHERE {c}\n"))
+            }
+            None => events_sql.to_owned(),
+        }
+    }
+
+    fn apply_heads(self) -> String {
+        match self {
+            Filter::Stream => format!("{HEADS} WHERE aggregate_type = $1 AND aggregate_id = $2"),
+            _ => HEADS.to_owned(),
+        }
+    }
 }
 
 fn finish(mut scan: Scan, heads: Vec<Head>, checkpoint: Option<&Checkpoint>) -> Verification {
-    let mut headless: HashMap<(String, String), ()> =
-        scan.streams.keys().map(|k| (k.clone(), ())).collect();
-    for head in heads {
-        let key = (head.aggregate_type, head.aggregate_id);
-        headless.remove(&key);
+    let mut headed: HashMap<&str, std::collections::HashSet<&str>> = HashMap::new();
+    for head in &heads {
+        headed
+            .entry(head.aggregate_type.as_str())
+            .or_default()
+            .insert(head.aggregate_id.as_str());
+    }
+    let mut headless: Vec<(String, String)> = scan
+        .streams
+        .iter()
+        .filter(|((t, id), _)| {
+            !headed
+                .get(t.as_str())
+                .is_some_and(|ids| ids.contains(id.as_str()))
+        })
+        .map(|((t, id), _)| (t.clone(), id.clone()))
+        .collect();
+    drop(headed);
+    let mut found_problems = Vec::new();
+    for head in &heads {
+        let key = (head.aggregate_type.clone(), head.aggregate_id.clone());
         let problem = |sequence: i64, kind: ProblemKind, detail: String| Problem {
             aggregate_type: key.0.clone(),
             aggregate_id: key.1.clone(),
@@ -442,7 +517,7 @@ fn finish(mut scan: Scan, heads: Vec<Head>, checkpoint: Option<&Checkpoint>) -> 
             kind,
             detail,
         };
-        let found = match scan.streams.get(&key) {
+        let found = match scan.streams.get(&key.0, &key.1) {
             None => Some(problem(
                 1,
                 ProblemKind::SequenceBreak,
@@ -483,11 +558,11 @@ fn finish(mut scan: Scan, heads: Vec<Head>, checkpoint: Option<&Checkpoint>) -> 
                 }
             }
         };
-        if let Some(p) = found {
-            scan.problem(p);
-        }
+        found_problems.extend(found);
     }
-    let mut headless: Vec<_> = headless.into_keys().collect();
+    for p in found_problems {
+        scan.problem(p);
+    }
     headless.sort();
     for key in headless {
         scan.problem(Problem {
@@ -499,16 +574,17 @@ fn finish(mut scan: Scan, heads: Vec<Head>, checkpoint: Option<&Checkpoint>) -> 
             detail: "the stream has events but no head".into(),
         });
     }
-    let checkpoint = checkpoint.map(|cp| check_checkpoint(cp, &scan.leaves));
-    let root = merkle::root(&scan.leaves);
+    let leaves = scan.leaves;
+    let checkpoint = checkpoint.map(|cp| check_checkpoint(cp, &leaves));
+    let root = merkle::root(&leaves);
     Verification {
         ok: scan.problems.is_empty()
             && checkpoint
                 .as_ref()
                 .is_none_or(|c| c.signature_valid && c.matches_log),
-        events: scan.leaves.len() as u64,
+        events: leaves.len() as u64,
         streams: scan.streams.len() as u64,
-        tree_size: scan.leaves.len() as u64,
+        tree_size: leaves.len() as u64,
         root: hex::encode(root),
         problems: scan.problems,
         checkpoint,
@@ -583,7 +659,11 @@ async fn seal_stream(
          VALUES ($1, $2, $3, $4) ON CONFLICT (aggregate_type, aggregate_id) \
          DO UPDATE SET last_sequence = excluded.last_sequence, last_hash = excluded.last_hash";
     let filter = " WHERE aggregate_type = $1 AND aggregate_id = $2 ORDER BY sequence";
-    let rows: Vec<LogRow> = match db {
+    let Seal {
+        updates,
+        last_hash: prev,
+        events: last,
+    } = match db {
         Database::Postgres(pool) => {
             let sql = format!(
                 "{}{filter}",
@@ -597,7 +677,8 @@ async fn seal_stream(
                 .bind(aggregate_id)
                 .fetch_all(pool)
                 .await?;
-            rows.iter().map(decode_pg).collect::<Result<_, _>>()?
+            let rows = rows.iter().map(decode_pg).collect::<Result<Vec<_>, _>>()?;
+            seal_rows(&rows)?
         }
         Database::Sqlite(pool) => {
             let sql = format!(
@@ -609,41 +690,13 @@ async fn seal_stream(
                 .bind(aggregate_id)
                 .fetch_all(pool)
                 .await?;
-            rows.iter().map(decode_sqlite).collect::<Result<_, _>>()?
+            let rows = rows
+                .iter()
+                .map(decode_sqlite)
+                .collect::<Result<Vec<_>, _>>()?;
+            seal_rows(&rows)?
         }
     };
-    let key = (aggregate_type.to_owned(), aggregate_id.to_owned());
-    let mut prev = GENESIS;
-    let mut updates = Vec::new();
-    let mut buf = Vec::new();
-    for (i, row) in rows.iter().enumerate() {
-        if row.sequence != i as i64 + 1 {
-            return Err(DbError::Invalid(format!(
-                "cannot seal {aggregate_type}/{aggregate_id}: sequence {} follows {i}",
-                row.sequence
-            )));
-        }
-        let hash = match &row.hash {
-            Some(h) => Hash::try_from(h.as_slice()).map_err(|_| {
-                DbError::Invalid(format!(
-                    "{aggregate_type}/{aggregate_id}: bad hash at {}",
-                    row.sequence
-                ))
-            })?,
-            None => {
-                let h = computed_hash(row, &key, &prev, &mut buf).map_err(|(_, detail)| {
-                    DbError::Invalid(format!(
-                        "cannot seal {aggregate_type}/{aggregate_id} at {}: {detail}",
-                        row.sequence
-                    ))
-                })?;
-                updates.push((row.sequence, h));
-                h
-            }
-        };
-        prev = hash;
-    }
-    let last = rows.len() as i64;
     macro_rules! apply {
         ($pool:expr) => {{
             let mut tx = $pool.begin().await?;
@@ -673,4 +726,48 @@ async fn seal_stream(
         Database::Sqlite(pool) => apply!(pool),
     }
     Ok(updates.len() as u64)
+}
+
+/// What sealing one stream fills in.
+struct Seal {
+    /// (sequence, hash) of each event that had none.
+    updates: Vec<(i64, Hash)>,
+    last_hash: Hash,
+    events: i64,
+}
+
+/// The hashes to fill in for one stream's rows (in sequence order).
+fn seal_rows(rows: &[LogRow<'_>]) -> Result<Seal, DbError> {
+    let mut prev = GENESIS;
+    let mut updates = Vec::new();
+    let mut buf = Vec::new();
+    for (i, row) in rows.iter().enumerate() {
+        let stream = format!("{}/{}", row.aggregate_type, row.aggregate_id);
+        if row.sequence != i as i64 + 1 {
+            return Err(DbError::Invalid(format!(
+                "cannot seal {stream}: sequence {} follows {i}",
+                row.sequence
+            )));
+        }
+        let hash = match row.hash {
+            Some(h) => Hash::try_from(h)
+                .map_err(|_| DbError::Invalid(format!("{stream}: bad hash at {}", row.sequence)))?,
+            None => {
+                let h = computed_hash(row, &prev, &mut buf).map_err(|(_, detail)| {
+                    DbError::Invalid(format!(
+                        "cannot seal {stream} at {}: {detail}",
+                        row.sequence
+                    ))
+                })?;
+                updates.push((row.sequence, h));
+                h
+            }
+        };
+        prev = hash;
+    }
+    Ok(Seal {
+        updates,
+        last_hash: prev,
+        events: rows.len() as i64,
+    })
 }

@@ -16,7 +16,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::Database;
-use crate::audit::chain::{self, canonical_json, EventFields, Hash, GENESIS};
+use crate::audit::chain::{self, jsonb_text, EventFields, Hash, GENESIS};
 
 /// A repository that reads through `inner` and appends with the hash chain.
 #[derive(Debug)]
@@ -86,6 +86,9 @@ struct Row<'a> {
     event: &'a SerializedEvent,
     event_id: Uuid,
     hash: Hash,
+    /// The payload and metadata as stored text (what the hash covers).
+    payload: &'a str,
+    metadata: &'a str,
 }
 
 /// The recording instant, at the precision both stores keep (microseconds).
@@ -113,15 +116,12 @@ impl Database {
         // The predecessor is committed and never changes, so it is read
         // outside the write transaction; a concurrent append of the same
         // sequence loses on the primary key.
-        let mut prev = if first.sequence <= 1 {
-            GENESIS
-        } else {
-            self.hash_of(aggregate_type, aggregate_id, first.sequence as i64 - 1)
-                .await?
-        };
+        let (mut prev, texts) = self
+            .predecessor_and_texts(aggregate_type, aggregate_id, events)
+            .await?;
         let recorded_at = now_micros();
         let mut rows = Vec::with_capacity(events.len());
-        for event in events {
+        for (event, (payload, metadata)) in events.iter().zip(&texts) {
             let event_id = Uuid::new_v4();
             let hash = chain::event_hash(
                 &prev,
@@ -133,14 +133,16 @@ impl Database {
                     event_version: &event.event_version,
                     event_id,
                     recorded_at,
-                    payload: &event.payload,
-                    metadata: &event.metadata,
+                    payload,
+                    metadata,
                 },
             );
             rows.push(Row {
                 event,
                 event_id,
                 hash,
+                payload,
+                metadata,
             });
             prev = hash;
         }
@@ -192,8 +194,8 @@ impl Database {
                     .bind(row.event.sequence as i64)
                     .bind(&row.event.event_type)
                     .bind(&row.event.event_version)
-                    .bind(canonical_json(&row.event.payload))
-                    .bind(canonical_json(&row.event.metadata))
+                    .bind(row.payload)
+                    .bind(row.metadata)
                     .bind(row.event_id.to_string())
                     .bind(&recorded_at)
                     .bind(&row.hash[..])
@@ -215,40 +217,84 @@ impl Database {
         Ok(())
     }
 
-    async fn hash_of(
+    /// The hash of the event before `events` (zeros for a new stream) and
+    /// each event's payload and metadata as the store will print them: on
+    /// PostgreSQL, asked of PostgreSQL itself (`jsonb` text), in the same
+    /// round trip.
+    async fn predecessor_and_texts(
         &self,
         aggregate_type: &str,
         aggregate_id: &str,
-        sequence: i64,
-    ) -> Result<Hash, PersistenceError> {
-        const SELECT: &str = "SELECT hash FROM events \
-             WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence = $3";
-        let hash: Option<Option<Vec<u8>>> = match self {
-            Database::Postgres(pool) => sqlx::query_scalar(SELECT)
-                .bind(aggregate_type)
-                .bind(aggregate_id)
-                .bind(sequence)
-                .fetch_optional(pool)
-                .await
-                .map_err(persistence_error)?,
-            Database::Sqlite(pool) => sqlx::query_scalar(SELECT)
-                .bind(aggregate_type)
-                .bind(aggregate_id)
-                .bind(sequence)
-                .fetch_optional(pool)
-                .await
-                .map_err(persistence_error)?,
-        };
-        hash.flatten()
-            .and_then(|h| Hash::try_from(h.as_slice()).ok())
-            .ok_or_else(|| {
-                PersistenceError::UnknownError(
-                    format!(
-                        "stream {aggregate_type}/{aggregate_id} has no chained event at sequence {sequence}"
-                    )
-                    .into(),
+        events: &[SerializedEvent],
+    ) -> Result<(Hash, Vec<(String, String)>), PersistenceError> {
+        let previous = events.first().map_or(0, |e| e.sequence as i64 - 1);
+        let missing = || {
+            PersistenceError::UnknownError(
+                format!(
+                    "stream {aggregate_type}/{aggregate_id} has no chained event at sequence {previous}"
                 )
-            })
+                .into(),
+            )
+        };
+        let to_hash = |h: Option<Vec<u8>>| -> Result<Hash, PersistenceError> {
+            if previous < 1 {
+                return Ok(GENESIS);
+            }
+            h.and_then(|h| Hash::try_from(h.as_slice()).ok())
+                .ok_or_else(missing)
+        };
+        match self {
+            Database::Postgres(pool) => {
+                let values: Vec<&Value> = events
+                    .iter()
+                    .flat_map(|e| [&e.payload, &e.metadata])
+                    .collect();
+                let (hash, texts): (Option<Vec<u8>>, Vec<String>) = sqlx::query_as(
+                    "SELECT (SELECT hash FROM events \
+                              WHERE aggregate_type = $2 AND aggregate_id = $3 AND sequence = $4), \
+                            array_agg(e::text ORDER BY n) \
+                       FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS u(e, n)",
+                )
+                .bind(sqlx::types::Json(&values))
+                .bind(aggregate_type)
+                .bind(aggregate_id)
+                .bind(previous)
+                .fetch_one(pool)
+                .await
+                .map_err(persistence_error)?;
+                let texts = texts
+                    .chunks(2)
+                    .map(|pair| (pair[0].clone(), pair[1].clone()))
+                    .collect::<Vec<_>>();
+                if texts.len() != events.len() {
+                    return Err(PersistenceError::UnknownError(
+                        "the store printed a different number of JSON values".into(),
+                    ));
+                }
+                Ok((to_hash(hash)?, texts))
+            }
+            Database::Sqlite(pool) => {
+                let hash: Option<Option<Vec<u8>>> = if previous < 1 {
+                    None
+                } else {
+                    sqlx::query_scalar(
+                        "SELECT hash FROM events \
+                          WHERE aggregate_type = ? AND aggregate_id = ? AND sequence = ?",
+                    )
+                    .bind(aggregate_type)
+                    .bind(aggregate_id)
+                    .bind(previous)
+                    .fetch_optional(pool)
+                    .await
+                    .map_err(persistence_error)?
+                };
+                let texts = events
+                    .iter()
+                    .map(|e| (jsonb_text(&e.payload), jsonb_text(&e.metadata)))
+                    .collect();
+                Ok((to_hash(hash.flatten())?, texts))
+            }
+        }
     }
 }
 

@@ -6,11 +6,17 @@
 //!   drives commands at R per second over HTTP against the real server and
 //!   reports the projection lag (command answered → read model caught up).
 //!
-//! Both create a fresh database (PostgreSQL from `LIANXI_TEST_DATABASE_URL`).
+//! - `lianxi-bench verify [--store sqlite|postgres] [--events N]`: verifies
+//!   the hash chains (and a checkpoint) of N generated events; reports events/s.
+//! - `lianxi-bench dossier [--store sqlite|postgres] [--events N] [--requests R]`:
+//!   builds a case of about N events over HTTP and times R dossier requests.
+//!
+//! Each creates a fresh database (PostgreSQL from `LIANXI_TEST_DATABASE_URL`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use lianxi_gateway::audit::chain::{self, EventFields, Hash, GENESIS};
 use lianxi_projections::grievance_list::GrievanceList;
 use lianxi_projections::{checkpoint, Position, Runner, RunnerSettings};
 use lianxi_tests::{Api, Cast, Server, Store, TestDb};
@@ -37,7 +43,11 @@ async fn main() {
     match args.get(1).map(String::as_str) {
         Some("rebuild") => rebuild(&args).await,
         Some("lag") => lag(&args).await,
-        _ => eprintln!("usage: lianxi-bench rebuild|lag [--store sqlite|postgres] [options]"),
+        Some("verify") => verify(&args).await,
+        Some("dossier") => dossier(&args).await,
+        _ => eprintln!(
+            "usage: lianxi-bench rebuild|lag|verify|dossier [--store sqlite|postgres] [options]"
+        ),
     }
 }
 
@@ -98,80 +108,137 @@ async fn generate(t: &TestDb, events: usize) {
     let grievances = events / 10;
     let xiaoqu = Uuid::new_v4();
     let at = "2026-03-01T09:00:00Z";
-    let metadata = json!({"actor": Uuid::nil(), "role": "system", "command": "bench", "request_id": "bench", "occurred_at": at});
+    // Stored (and hashed) in the text form `jsonb` prints.
+    let metadata = chain::jsonb_text(
+        &json!({"actor": Uuid::nil(), "role": "system", "command": "bench", "request_id": "bench", "occurred_at": at}),
+    );
+    let recorded_at =
+        chrono::DateTime::from_timestamp_micros(chrono::Utc::now().timestamp_micros())
+            .expect("now");
     let started = Instant::now();
-    let mut rows: Vec<(String, i64, &'static str, String)> = Vec::with_capacity(10_000);
+    let mut rows: Vec<Row> = Vec::with_capacity(10_000);
+    let mut heads: Vec<(String, Hash)> = Vec::with_capacity(grievances);
     let mut wave_start = 0;
     while wave_start < grievances {
-        let wave: Vec<(Uuid, Vec<(&'static str, serde_json::Value)>)> = (wave_start
-            ..(wave_start + 1000).min(grievances))
+        // Each grievance of the wave: id, its ten events, its last hash.
+        let mut wave: Vec<Life> = (wave_start..(wave_start + 1000).min(grievances))
             .map(|_| {
                 let id = Uuid::new_v4();
-                (id, life(id, xiaoqu, Uuid::new_v4(), at))
+                (id, life(id, xiaoqu, Uuid::new_v4(), at), GENESIS)
             })
             .collect();
         for step in 0..10 {
-            for (id, events) in &wave {
-                rows.push((
-                    id.to_string(),
-                    step as i64 + 1,
-                    events[step].0,
-                    events[step].1.to_string(),
-                ));
+            for (id, events, prev) in &mut wave {
+                let aggregate_id = id.to_string();
+                let event_id = Uuid::new_v4();
+                let (event_type, payload) = &events[step];
+                let payload = chain::jsonb_text(payload);
+                // Stored exactly as the service stores it: with its chain hash.
+                let hash = chain::event_hash(
+                    prev,
+                    &EventFields {
+                        aggregate_type: "grievance",
+                        aggregate_id: &aggregate_id,
+                        sequence: step as i64 + 1,
+                        event_type,
+                        event_version: "1",
+                        event_id,
+                        recorded_at,
+                        payload: &payload,
+                        metadata: &metadata,
+                    },
+                );
+                *prev = hash;
+                rows.push(Row {
+                    aggregate_id,
+                    sequence: step as i64 + 1,
+                    event_type,
+                    payload,
+                    event_id,
+                    hash,
+                });
             }
-            flush(t, &mut rows, &metadata, false).await;
+            flush(t, &mut rows, &metadata, recorded_at, false).await;
         }
+        heads.extend(wave.iter().map(|(id, _, prev)| (id.to_string(), *prev)));
         wave_start += 1000;
     }
-    flush(t, &mut rows, &metadata, true).await;
+    flush(t, &mut rows, &metadata, recorded_at, true).await;
+    insert_heads(t, &heads).await;
     eprintln!(
         "generated {events} events in {:.1} s",
         started.elapsed().as_secs_f64()
     );
 }
 
+/// A generated grievance: id, its ten events, and its chain's last hash.
+type Life = (Uuid, Vec<(&'static str, serde_json::Value)>, Hash);
+
+/// One generated event, ready for the INSERT.
+struct Row {
+    aggregate_id: String,
+    sequence: i64,
+    event_type: &'static str,
+    payload: String,
+    event_id: Uuid,
+    hash: Hash,
+}
+
 async fn flush(
     t: &TestDb,
-    rows: &mut Vec<(String, i64, &'static str, String)>,
-    metadata: &serde_json::Value,
+    rows: &mut Vec<Row>,
+    metadata: &str,
+    recorded_at: chrono::DateTime<chrono::Utc>,
     force: bool,
 ) {
     if rows.is_empty() || (!force && rows.len() < 5000) {
         return;
     }
-    let meta = metadata.to_string();
+    let meta = metadata;
     match &t.db {
         lianxi_gateway::db::Database::Postgres(pool) => {
-            let ids: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
-            let seqs: Vec<i64> = rows.iter().map(|r| r.1).collect();
-            let types: Vec<&str> = rows.iter().map(|r| r.2).collect();
-            let payloads: Vec<&str> = rows.iter().map(|r| r.3.as_str()).collect();
+            let ids: Vec<&str> = rows.iter().map(|r| r.aggregate_id.as_str()).collect();
+            let seqs: Vec<i64> = rows.iter().map(|r| r.sequence).collect();
+            let types: Vec<&str> = rows.iter().map(|r| r.event_type).collect();
+            let payloads: Vec<&str> = rows.iter().map(|r| r.payload.as_str()).collect();
+            let event_ids: Vec<Uuid> = rows.iter().map(|r| r.event_id).collect();
+            let hashes: Vec<&[u8]> = rows.iter().map(|r| &r.hash[..]).collect();
             sqlx::query(
-                "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
-                 SELECT 'grievance', id, seq, ty, '1', p::jsonb, $5::jsonb
-                   FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::text[]) AS u(id, seq, ty, p)",
+                "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version,
+                                     payload, metadata, event_id, recorded_at, hash)
+                 SELECT 'grievance', id, seq, ty, '1', p::jsonb, $5::jsonb, eid, $6, h
+                   FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::text[], $7::uuid[], $8::bytea[])
+                        AS u(id, seq, ty, p, eid, h)",
             )
             .bind(&ids)
             .bind(&seqs)
             .bind(&types)
             .bind(&payloads)
-            .bind(&meta)
+            .bind(meta)
+            .bind(recorded_at)
+            .bind(&event_ids)
+            .bind(&hashes)
             .execute(pool)
             .await
             .expect("insert events");
         }
         lianxi_gateway::db::Database::Sqlite(pool) => {
+            let recorded_at = recorded_at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
             let mut tx = pool.begin().await.expect("begin");
-            for (id, seq, ty, payload) in rows.iter() {
+            for r in rows.iter() {
                 sqlx::query(
-                    "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
-                     VALUES ('grievance', ?, ?, ?, '1', ?, ?)",
+                    "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version,
+                                         payload, metadata, event_id, recorded_at, hash)
+                     VALUES ('grievance', ?, ?, ?, '1', ?, ?, ?, ?, ?)",
                 )
-                .bind(id)
-                .bind(seq)
-                .bind(ty)
-                .bind(payload)
-                .bind(&meta)
+                .bind(&r.aggregate_id)
+                .bind(r.sequence)
+                .bind(r.event_type)
+                .bind(&r.payload)
+                .bind(meta)
+                .bind(r.event_id.to_string())
+                .bind(&recorded_at)
+                .bind(&r.hash[..])
                 .execute(&mut *tx)
                 .await
                 .expect("insert event");
@@ -180,6 +247,42 @@ async fn flush(
         }
     }
     rows.clear();
+}
+
+/// The stream heads of the generated grievances (ten events each).
+async fn insert_heads(t: &TestDb, heads: &[(String, Hash)]) {
+    for chunk in heads.chunks(10_000) {
+        match &t.db {
+            lianxi_gateway::db::Database::Postgres(pool) => {
+                let ids: Vec<&str> = chunk.iter().map(|h| h.0.as_str()).collect();
+                let hashes: Vec<&[u8]> = chunk.iter().map(|h| &h.1[..]).collect();
+                sqlx::query(
+                    "INSERT INTO event_streams (aggregate_type, aggregate_id, last_sequence, last_hash)
+                     SELECT 'grievance', id, 10, h FROM UNNEST($1::text[], $2::bytea[]) AS u(id, h)",
+                )
+                .bind(&ids)
+                .bind(&hashes)
+                .execute(pool)
+                .await
+                .expect("insert heads");
+            }
+            lianxi_gateway::db::Database::Sqlite(pool) => {
+                let mut tx = pool.begin().await.expect("begin");
+                for (id, hash) in chunk {
+                    sqlx::query(
+                        "INSERT INTO event_streams (aggregate_type, aggregate_id, last_sequence, last_hash)
+                         VALUES ('grievance', ?, 10, ?)",
+                    )
+                    .bind(id)
+                    .bind(&hash[..])
+                    .execute(&mut *tx)
+                    .await
+                    .expect("insert head");
+                }
+                tx.commit().await.expect("commit");
+            }
+        }
+    }
 }
 
 async fn rebuild(args: &[String]) {
@@ -364,5 +467,122 @@ async fn lag(args: &[String]) {
         percentile(&lags, 99.0),
         lags.last().copied().unwrap_or(f64::NAN)
     );
+    server.stop().await;
+}
+
+async fn verify(args: &[String]) {
+    let events: usize = arg(args, "--events", "1000000")
+        .parse()
+        .expect("--events N");
+    let Some(t) = TestDb::new(store(args)).await else {
+        eprintln!("no database");
+        return;
+    };
+    // `--database-url URL`: verify a log generated by an earlier run.
+    let existing = arg(args, "--database-url", "");
+    let db = if existing.is_empty() {
+        generate(&t, events).await;
+        t.db.clone()
+    } else {
+        lianxi_gateway::db::Database::connect(&existing, Default::default())
+            .await
+            .expect("connect")
+    };
+    for round in 1..=2 {
+        let started = Instant::now();
+        let report = lianxi_gateway::audit::verify(&db, None)
+            .await
+            .expect("verify");
+        let seconds = started.elapsed().as_secs_f64();
+        if !report.ok {
+            eprintln!("not ok");
+        }
+        println!(
+            "verify store={:?} round={round} events={} streams={} seconds={seconds:.2} events_per_second={:.0}",
+            t.store,
+            report.events,
+            report.streams,
+            report.events as f64 / seconds
+        );
+    }
+    let key = lianxi_gateway::audit::AuditKey::ephemeral();
+    let started = Instant::now();
+    let checkpoint = lianxi_gateway::audit::checkpoint::take(&db, &key)
+        .await
+        .expect("checkpoint");
+    println!(
+        "checkpoint store={:?} tree_size={} seconds={:.2}",
+        t.store,
+        checkpoint.tree_size,
+        started.elapsed().as_secs_f64()
+    );
+    let started = Instant::now();
+    let report = lianxi_gateway::audit::verify(&db, Some(&checkpoint))
+        .await
+        .expect("verify");
+    let seconds = started.elapsed().as_secs_f64();
+    assert!(report.ok);
+    println!(
+        "verify+checkpoint store={:?} events={} seconds={seconds:.2} events_per_second={:.0}",
+        t.store,
+        report.events,
+        report.events as f64 / seconds
+    );
+}
+
+async fn dossier(args: &[String]) {
+    let target: usize = arg(args, "--events", "200").parse().expect("--events N");
+    let requests: usize = arg(args, "--requests", "200")
+        .parse()
+        .expect("--requests R");
+    let Some(t) = TestDb::new(store(args)).await else {
+        eprintln!("no database");
+        return;
+    };
+    let cast = Cast::new(&t.db).await;
+    let server = Server::start(&t.db).await;
+    let api = Api::new(&server.base);
+    let a = &cast.a;
+    let id = api.file(&a.resident).await;
+    api.command(&id, "accept", &a.branch, json!({})).await;
+    // Pausing and resuming the clock: each round adds two or three events.
+    let mut version = 0;
+    while version < target {
+        api.command(
+            &id,
+            "pause",
+            &a.branch,
+            json!({"reason": "等待业主补充材料"}),
+        )
+        .await;
+        let resumed = api.command(&id, "resume", &a.branch, json!({})).await;
+        version = resumed["version"].as_u64().expect("version") as usize;
+    }
+    api.post("/api/v1/audit/checkpoints", &cast.auditor.token, json!({}))
+        .await;
+    let path = format!("/api/v1/grievances/{id}/dossier");
+    for (format, accept) in [("json", "application/json"), ("html", "text/html")] {
+        let mut times = Vec::with_capacity(requests);
+        let mut size = 0;
+        for _ in 0..requests {
+            let started = Instant::now();
+            let answer = Api::send(
+                api.request(reqwest::Method::GET, &path, Some(&cast.auditor.token))
+                    .header("accept", accept),
+            )
+            .await;
+            times.push(started.elapsed().as_secs_f64() * 1000.0);
+            assert_eq!(answer.status, reqwest::StatusCode::OK);
+            size = answer.body.to_string().len();
+        }
+        times.sort_by(f64::total_cmp);
+        println!(
+            "dossier store={:?} format={format} events={version} requests={requests} bytes={size} p50_ms={:.2} p99_ms={:.2} max_ms={:.2}",
+            t.store,
+            percentile(&times, 50.0),
+            percentile(&times, 99.0),
+            times.last().copied().unwrap_or(f64::NAN)
+        );
+    }
     server.stop().await;
 }
