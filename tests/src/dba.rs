@@ -187,7 +187,7 @@ impl Dba<'_> {
         match self.db {
             Database::Postgres(pool) => {
                 let cast = match column {
-                    "payload" | "metadata" => "::jsonb",
+                    "payload" | "metadata" => "::json",
                     "sequence" => "::bigint",
                     _ => "",
                 };
@@ -267,7 +267,7 @@ impl Dba<'_> {
                     "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version,
                         payload, metadata, global_position, transaction_id, event_id, recorded_at, hash)
                      OVERRIDING SYSTEM VALUE
-                     VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8, $9::xid8, $10::uuid, $11::timestamptz, $12)",
+                     VALUES ($1, $2, $3, $4, $5, $6::json, $7::json, $8, $9::xid8, $10::uuid, $11::timestamptz, $12)",
                 )
                 .bind(&e.aggregate_type)
                 .bind(&e.aggregate_id)

@@ -1,6 +1,12 @@
 -- Tamper evidence (docs/auditors.md). Every event carries
--- hash = SHA-256(previous hash of its stream ‖ canonical bytes of the event);
--- the canonical bytes are defined in gateway/src/audit/chain.rs.
+-- hash = SHA-256(previous hash of its stream ‖ SHA-256(canonical bytes));
+-- the canonical bytes (gateway/src/audit/chain.rs) include the payload and
+-- metadata text exactly as stored. `json` keeps that text verbatim (the
+-- service writes it in canonical form), so reading it back costs no
+-- conversion and hashes what was written.
+ALTER TABLE events
+    ALTER COLUMN payload TYPE json USING payload::json,
+    ALTER COLUMN metadata TYPE json USING metadata::json;
 ALTER TABLE events ADD COLUMN hash bytea CHECK (hash IS NULL OR octet_length(hash) = 32);
 
 -- The last sequence and hash of every stream, moved in the append's
@@ -37,11 +43,11 @@ BEGIN
     IF TG_OP = 'UPDATE' AND TG_TABLE_NAME = 'events'
        AND OLD.hash IS NULL AND NEW.hash IS NOT NULL
        AND (NEW.aggregate_type, NEW.aggregate_id, NEW.sequence, NEW.event_type,
-            NEW.event_version, NEW.payload, NEW.metadata, NEW.global_position,
+            NEW.event_version, NEW.payload::text, NEW.metadata::text, NEW.global_position,
             NEW.transaction_id, NEW.event_id, NEW.recorded_at)
            IS NOT DISTINCT FROM
            (OLD.aggregate_type, OLD.aggregate_id, OLD.sequence, OLD.event_type,
-            OLD.event_version, OLD.payload, OLD.metadata, OLD.global_position,
+            OLD.event_version, OLD.payload::text, OLD.metadata::text, OLD.global_position,
             OLD.transaction_id, OLD.event_id, OLD.recorded_at)
     THEN
         RETURN NEW;

@@ -1,6 +1,7 @@
 -- Tamper evidence (docs/auditors.md). Every event carries
--- hash = SHA-256(previous hash of its stream ‖ canonical bytes of the event);
--- the canonical bytes are defined in gateway/src/audit/chain.rs.
+-- hash = SHA-256(previous hash of its stream ‖ SHA-256(canonical bytes));
+-- the canonical bytes (gateway/src/audit/chain.rs) include the payload and
+-- metadata text exactly as stored.
 ALTER TABLE events ADD COLUMN hash blob CHECK (hash IS NULL OR length(hash) = 32);
 
 -- The last sequence and hash of every stream, moved in the append's

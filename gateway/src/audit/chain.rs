@@ -1,8 +1,9 @@
 //! The hash chain of one stream.
 //!
-//! Every stored event carries `hash = SHA-256(prev_hash ‖ canonical bytes)`,
-//! where `prev_hash` is the hash of the stream's previous event (32 zero
-//! bytes for the first) and the canonical bytes cover every column an
+//! Every stored event carries
+//! `hash = SHA-256(prev_hash ‖ SHA-256(canonical bytes))`, where `prev_hash`
+//! is the hash of the stream's previous event (32 zero bytes for the first)
+//! and the canonical bytes cover every column an
 //! auditor relies on: stream, sequence, event type and version, event id,
 //! the recording instant, the payload and the metadata. Personal data sits
 //! in the payload as ciphertext, so destroying a person's key leaves every
@@ -21,10 +22,14 @@
 //!
 //! `str(x)` is the UTF-8 length as a big-endian u32 followed by the bytes;
 //! integers are big-endian. The payload and metadata text is the JSON text
-//! as stored: on PostgreSQL, the text form of the `jsonb` value
-//! (`payload::text`); on SQLite, the stored text, which the service writes
-//! in that same form ([`jsonb_text`]): object keys shortest first, then in
-//! byte order; `", "` and `": "` as separators; numbers as plain decimals.
+//! exactly as stored (`payload::text`), which the service writes in one
+//! canonical form ([`canonical_json`]) on both stores: the form PostgreSQL's
+//! `jsonb` prints (object keys shortest first, then in byte order; `", "`
+//! and `": "` as separators; numbers as plain decimals).
+//!
+//! Hashing the content first makes the digest of an event independent of its
+//! place in the chain: PostgreSQL can recompute it alone
+//! ([`CONTENT_DIGEST_SQL`], as the auditors' guide shows).
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -58,15 +63,36 @@ pub struct EventFields<'a> {
 /// The hash of an event whose predecessor in the stream hashed to `prev`.
 pub fn event_hash(prev: &Hash, event: &EventFields<'_>) -> Hash {
     let mut buf = Vec::with_capacity(512);
-    canonical_bytes(event, &mut buf);
-    hash_bytes(prev, &buf)
+    link(prev, &content_digest(event, &mut buf))
 }
 
-/// `SHA-256(prev ‖ canonical)`, for callers that reuse a buffer.
-pub fn hash_bytes(prev: &Hash, canonical: &[u8]) -> Hash {
+/// `SHA-256(canonical bytes)` of `event`, using `buf` as scratch space.
+pub fn content_digest(event: &EventFields<'_>, buf: &mut Vec<u8>) -> Hash {
+    buf.clear();
+    canonical_bytes(event, buf);
+    Sha256::digest(&buf[..]).into()
+}
+
+/// The SQL expression that PostgreSQL evaluates to the same value as
+/// [`content_digest`], over a row of `events` and `p`, `m`: the UTF-8 bytes of
+/// `payload::text` and `metadata::text` (computed once, in a lateral subquery).
+pub const CONTENT_DIGEST_SQL: &str = "sha256(
+    '\\x6c69616e78692e6576656e742e763100'::bytea
+    || int4send(octet_length(convert_to(aggregate_type, 'UTF8'))) || convert_to(aggregate_type, 'UTF8')
+    || int4send(octet_length(convert_to(aggregate_id, 'UTF8'))) || convert_to(aggregate_id, 'UTF8')
+    || int8send(sequence)
+    || int4send(octet_length(convert_to(event_type, 'UTF8'))) || convert_to(event_type, 'UTF8')
+    || int4send(octet_length(convert_to(event_version, 'UTF8'))) || convert_to(event_version, 'UTF8')
+    || uuid_send(event_id)
+    || int8send((extract(epoch FROM recorded_at) * 1000000)::bigint)
+    || int4send(octet_length(p)) || p
+    || int4send(octet_length(m)) || m)";
+
+/// The chain link: `SHA-256(prev ‖ content digest)`.
+pub fn link(prev: &Hash, content: &Hash) -> Hash {
     let mut hasher = Sha256::new();
     hasher.update(prev);
-    hasher.update(canonical);
+    hasher.update(content);
     hasher.finalize().into()
 }
 
@@ -89,17 +115,18 @@ fn put_str(out: &mut Vec<u8>, bytes: &[u8]) {
     out.extend_from_slice(bytes);
 }
 
-/// `value` as PostgreSQL writes a `jsonb` value as text: object keys
+/// `value` in canonical form, the text PostgreSQL prints for it as `jsonb`:
+/// object keys
 /// shortest first and then in byte order, `", "` between items, `": "`
 /// after keys, strings escaped as `jsonb` escapes them, and numbers as plain
 /// decimals with the scale their text gave (`1.0`, `100` for `1e2`).
-pub fn jsonb_text(value: &Value) -> String {
+pub fn canonical_json(value: &Value) -> String {
     let mut out = String::with_capacity(256);
-    write_jsonb(value, &mut out);
+    write_canonical(value, &mut out);
     out
 }
 
-fn write_jsonb(value: &Value, out: &mut String) {
+fn write_canonical(value: &Value, out: &mut String) {
     match value {
         Value::Null => out.push_str("null"),
         Value::Bool(true) => out.push_str("true"),
@@ -112,7 +139,7 @@ fn write_jsonb(value: &Value, out: &mut String) {
                 if i > 0 {
                     out.push_str(", ");
                 }
-                write_jsonb(item, out);
+                write_canonical(item, out);
             }
             out.push(']');
         }
@@ -128,7 +155,7 @@ fn write_jsonb(value: &Value, out: &mut String) {
                 }
                 write_string(key, out);
                 out.push_str(": ");
-                write_jsonb(item, out);
+                write_canonical(item, out);
             }
             out.push('}');
         }
@@ -232,14 +259,14 @@ mod tests {
     }
 
     #[test]
-    fn jsonb_text_is_what_postgresql_prints() {
+    fn canonical_json_is_what_postgresql_prints() {
         // What PostgreSQL 15 prints for this value as serde_json sends it
         // (`1e2` and `-0` arrive as the doubles `100.0` and `-0.0`).
         let v = parse(
             r#"{"bb":1,"a":[1,2.50,1e2,1.5e-7,-0.0,-0,"x\u0001y\"é\t"],"c":{},"d":[],"e":1e30}"#,
         );
         assert_eq!(
-            jsonb_text(&v),
+            canonical_json(&v),
             r#"{"a": [1, 2.5, 100.0, 0.00000015, 0.0, 0.0, "x\u0001y\"é\t"], "c": {}, "d": [], "e": 1000000000000000000000000000000, "bb": 1}"#
         );
     }
@@ -261,7 +288,7 @@ mod tests {
             assert_eq!(numeric_text(text), printed, "{text}");
         }
         // serde_json writes the f64 1e300 as `1e300`; PostgreSQL expands it.
-        let big = jsonb_text(&json!(1e300));
+        let big = canonical_json(&json!(1e300));
         assert_eq!(big.len(), 301);
         assert!(big.starts_with('1') && big[1..].bytes().all(|b| b == b'0'));
     }
@@ -269,7 +296,7 @@ mod tests {
     #[test]
     fn strings_escape_exactly_as_jsonb_does() {
         let v = json!("a\"b\\c\u{1}\u{8}\u{c}\n\r\té中\u{7f}");
-        let text = jsonb_text(&v);
+        let text = canonical_json(&v);
         assert_eq!(text, "\"a\\\"b\\\\c\\u0001\\b\\f\\n\\r\\té中\u{7f}\"");
         assert_eq!(parse(&text), v);
     }

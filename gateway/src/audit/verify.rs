@@ -83,20 +83,17 @@ pub struct Verification {
     pub checkpoint: Option<CheckpointCheck>,
 }
 
-/// One stored row, as read for verification.
-/// Borrowed from the driver's row buffer: reading allocates nothing.
+/// One stored row, as read for verification: where it sits, its stored
+/// hash, and the digest of its content (computed by PostgreSQL, or here
+/// for SQLite). Borrowed from the driver's buffer: reading allocates nothing.
 struct LogRow<'r> {
     global_position: i64,
     aggregate_type: &'r str,
     aggregate_id: &'r str,
     sequence: i64,
-    event_type: &'r str,
-    event_version: &'r str,
-    payload: &'r str,
-    metadata: &'r str,
-    event_id: Result<Uuid, String>,
-    recorded_at: Result<DateTime<Utc>, String>,
     hash: Option<&'r [u8]>,
+    /// `SHA-256(canonical bytes)`, or why the content could not be read.
+    digest: Result<Hash, String>,
 }
 
 /// Where a stream's chain stands during the scan.
@@ -151,7 +148,6 @@ struct Scan {
     leaves: Vec<Hash>,
     /// Problems in the order found.
     problems: Vec<Problem>,
-    buf: Vec<u8>,
 }
 
 impl Scan {
@@ -160,7 +156,6 @@ impl Scan {
             streams: Streams::default(),
             leaves: Vec::new(),
             problems: Vec::new(),
-            buf: Vec::with_capacity(1024),
         }
     }
 
@@ -196,7 +191,7 @@ impl Scan {
                 ),
             ))
         } else {
-            check_hash(&row, &state.prev, &mut self.buf)
+            check_hash(&row, &state.prev)
                 .map_err(|(kind, detail)| problem(row.sequence, kind, detail))
         };
         match found {
@@ -212,17 +207,17 @@ impl Scan {
     }
 }
 
-fn check_hash(
-    row: &LogRow<'_>,
-    prev: &Hash,
-    buf: &mut Vec<u8>,
-) -> Result<Hash, (ProblemKind, String)> {
+fn check_hash(row: &LogRow<'_>, prev: &Hash) -> Result<Hash, (ProblemKind, String)> {
     let stored: Hash = match row.hash.map(Hash::try_from) {
         None => return Err((ProblemKind::Unsealed, "the event has no hash".into())),
         Some(Err(_)) => return Err((ProblemKind::Unreadable, "the hash is not 32 bytes".into())),
         Some(Ok(h)) => h,
     };
-    let computed = computed_hash(row, prev, buf)?;
+    let digest = row
+        .digest
+        .as_ref()
+        .map_err(|e| (ProblemKind::Unreadable, e.clone()))?;
+    let computed = chain::link(prev, digest);
     if computed == stored {
         Ok(stored)
     } else {
@@ -237,91 +232,242 @@ fn check_hash(
     }
 }
 
-/// The hash `row` must carry after `prev`, recomputed from its columns.
-fn computed_hash(
-    row: &LogRow<'_>,
-    prev: &Hash,
-    buf: &mut Vec<u8>,
-) -> Result<Hash, (ProblemKind, String)> {
-    let unreadable =
-        |what: &str, e: &dyn std::fmt::Display| (ProblemKind::Unreadable, format!("{what}: {e}"));
-    let event_id = row
-        .event_id
-        .as_ref()
-        .map_err(|e| unreadable("event_id", e))?;
-    let recorded_at = row
-        .recorded_at
-        .as_ref()
-        .map_err(|e| unreadable("recorded_at", e))?;
-    buf.clear();
-    chain::canonical_bytes(
-        &EventFields {
-            aggregate_type: row.aggregate_type,
-            aggregate_id: row.aggregate_id,
-            sequence: row.sequence,
-            event_type: row.event_type,
-            event_version: row.event_version,
-            event_id: *event_id,
-            recorded_at: *recorded_at,
-            payload: row.payload,
-            metadata: row.metadata,
-        },
-        buf,
-    );
-    Ok(chain::hash_bytes(prev, buf))
-}
-
+/// PostgreSQL: the rows, payload and metadata as `jsonb` text, in feed
+/// order (a `WHERE` is inserted by [`Filter::apply`]).
 const EVENTS_POSTGRES: &str = "
-SELECT global_position, aggregate_type, aggregate_id, sequence, event_type, event_version,
-       payload::text AS payload, metadata::text AS metadata, event_id, recorded_at, hash
+SELECT global_position, aggregate_type, aggregate_id, sequence, hash,
+       event_type, event_version, payload::text, metadata::text, event_id, recorded_at
   FROM events
  ORDER BY transaction_id, global_position";
 
+/// SQLite: the same columns, as stored.
 const EVENTS_SQLITE: &str = "
-SELECT global_position, aggregate_type, aggregate_id, sequence, event_type, event_version,
-       payload, metadata, event_id, recorded_at, hash
+SELECT global_position, aggregate_type, aggregate_id, sequence, hash,
+       event_type, event_version, payload, metadata, event_id, recorded_at
   FROM events
  ORDER BY global_position";
 
 const HEADS: &str =
     "SELECT aggregate_type, aggregate_id, last_sequence, last_hash FROM event_streams";
 
-// Columns by position (the order of EVENTS_POSTGRES / EVENTS_SQLITE):
-// looking each up by name costs more than the rest of decoding.
-fn decode_pg(r: &sqlx::postgres::PgRow) -> Result<LogRow<'_>, sqlx::Error> {
+// Columns by position (the order of the queries above): looking each up by
+// name costs more than the rest of decoding.
+fn decode_pg<'r>(
+    r: &'r sqlx::postgres::PgRow,
+    buf: &mut Vec<u8>,
+) -> Result<LogRow<'r>, sqlx::Error> {
+    let (aggregate_type, aggregate_id, sequence) = (r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
+    let digest = chain::content_digest(
+        &EventFields {
+            aggregate_type,
+            aggregate_id,
+            sequence,
+            event_type: r.try_get(5)?,
+            event_version: r.try_get(6)?,
+            event_id: r.try_get(9)?,
+            recorded_at: r.try_get(10)?,
+            payload: r.try_get(7)?,
+            metadata: r.try_get(8)?,
+        },
+        buf,
+    );
     Ok(LogRow {
         global_position: r.try_get(0)?,
-        aggregate_type: r.try_get(1)?,
-        aggregate_id: r.try_get(2)?,
-        sequence: r.try_get(3)?,
-        event_type: r.try_get(4)?,
-        event_version: r.try_get(5)?,
-        payload: r.try_get(6)?,
-        metadata: r.try_get(7)?,
-        event_id: r.try_get(8).map_err(|e| e.to_string()),
-        recorded_at: r.try_get(9).map_err(|e| e.to_string()),
-        hash: r.try_get(10)?,
+        aggregate_type,
+        aggregate_id,
+        sequence,
+        hash: r.try_get(4)?,
+        digest: Ok(digest),
     })
 }
 
-fn decode_sqlite(r: &sqlx::sqlite::SqliteRow) -> Result<LogRow<'_>, sqlx::Error> {
-    let event_id: &str = r.try_get(8)?;
-    let recorded_at: &str = r.try_get(9)?;
+fn decode_sqlite<'r>(
+    r: &'r sqlx::sqlite::SqliteRow,
+    buf: &mut Vec<u8>,
+) -> Result<LogRow<'r>, sqlx::Error> {
+    let (aggregate_type, aggregate_id, sequence) = (r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
+    let event_id: &str = r.try_get(9)?;
+    let recorded_at: &str = r.try_get(10)?;
+    let digest = match (
+        Uuid::parse_str(event_id),
+        DateTime::parse_from_rfc3339(recorded_at),
+    ) {
+        (Ok(event_id), Ok(recorded_at)) => Ok(chain::content_digest(
+            &EventFields {
+                aggregate_type,
+                aggregate_id,
+                sequence,
+                event_type: r.try_get(5)?,
+                event_version: r.try_get(6)?,
+                event_id,
+                recorded_at: recorded_at.with_timezone(&Utc),
+                payload: r.try_get(7)?,
+                metadata: r.try_get(8)?,
+            },
+            buf,
+        )),
+        (Err(e), _) => Err(format!("event_id: {e}")),
+        (_, Err(e)) => Err(format!("recorded_at: {e}")),
+    };
     Ok(LogRow {
         global_position: r.try_get(0)?,
-        aggregate_type: r.try_get(1)?,
-        aggregate_id: r.try_get(2)?,
-        sequence: r.try_get(3)?,
-        event_type: r.try_get(4)?,
-        event_version: r.try_get(5)?,
-        payload: r.try_get(6)?,
-        metadata: r.try_get(7)?,
-        event_id: Uuid::parse_str(event_id).map_err(|e| e.to_string()),
-        recorded_at: DateTime::parse_from_rfc3339(recorded_at)
-            .map(|t| t.with_timezone(&Utc))
-            .map_err(|e| e.to_string()),
-        hash: r.try_get(10)?,
+        aggregate_type,
+        aggregate_id,
+        sequence,
+        hash: r.try_get(4)?,
+        digest,
     })
+}
+
+/// Reads PostgreSQL's binary COPY format: a header, then per row a field
+/// count and each field as a length (-1 for NULL) and its bytes, then -1.
+/// The fields are those of `EVENTS_POSTGRES`, in order.
+#[derive(Default)]
+struct CopyReader {
+    buf: Vec<u8>,
+    /// Scratch space for canonical bytes.
+    scratch: Vec<u8>,
+    header_done: bool,
+    ended: bool,
+}
+
+/// Microseconds from 1970-01-01 to PostgreSQL's epoch, 2000-01-01 (UTC).
+const PG_EPOCH_MICROS: i64 = 946_684_800_000_000;
+
+const COPY_SIGNATURE: &[u8] = b"PGCOPY\n\xff\r\n\0";
+
+fn copy_error(what: &str) -> DbError {
+    DbError::Invalid(format!("unexpected COPY data: {what}"))
+}
+
+impl CopyReader {
+    /// Takes in one chunk and hands every complete row to `scan`.
+    fn feed(&mut self, chunk: &[u8], scan: &mut Scan) -> Result<(), DbError> {
+        self.buf.extend_from_slice(chunk);
+        let mut at = 0;
+        if !self.header_done {
+            // Signature, flags (i32), header extension length (i32) and data.
+            if self.buf.len() < COPY_SIGNATURE.len() + 8 {
+                return Ok(());
+            }
+            if !self.buf.starts_with(COPY_SIGNATURE) {
+                return Err(copy_error("no binary COPY signature"));
+            }
+            let ext = i32_at(&self.buf, COPY_SIGNATURE.len() + 4) as usize;
+            at = COPY_SIGNATURE.len() + 8 + ext;
+            if self.buf.len() < at {
+                return Ok(());
+            }
+            self.header_done = true;
+        }
+        while let Some((row, next)) = parse_row(&self.buf, at, &mut self.scratch)? {
+            match row {
+                Some(row) => scan.row(row),
+                None => self.ended = true,
+            }
+            at = next;
+        }
+        self.buf.drain(..at);
+        Ok(())
+    }
+
+    fn finish(&self) -> Result<(), DbError> {
+        if self.ended && self.buf.is_empty() {
+            Ok(())
+        } else {
+            Err(copy_error("the data ended early"))
+        }
+    }
+}
+
+fn i16_at(b: &[u8], at: usize) -> i16 {
+    i16::from_be_bytes([b[at], b[at + 1]])
+}
+
+fn i32_at(b: &[u8], at: usize) -> i32 {
+    i32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+fn i64_of(field: Option<&[u8]>) -> Result<i64, DbError> {
+    field
+        .and_then(|f| <[u8; 8]>::try_from(f).ok())
+        .map(i64::from_be_bytes)
+        .ok_or_else(|| copy_error("an integer that is NULL or not 8 bytes"))
+}
+
+/// A parsed row (`None` for the trailer) and where the next one begins.
+type Parsed<'b> = (Option<LogRow<'b>>, usize);
+
+/// The complete row starting at `at`; `Ok(None)` when the buffer does not
+/// hold all of it yet.
+fn parse_row<'b>(
+    b: &'b [u8],
+    at: usize,
+    scratch: &mut Vec<u8>,
+) -> Result<Option<Parsed<'b>>, DbError> {
+    const FIELDS: usize = 11;
+    if b.len() < at + 2 {
+        return Ok(None);
+    }
+    let count = i16_at(b, at);
+    if count == -1 {
+        return Ok(Some((None, at + 2)));
+    }
+    if count != FIELDS as i16 {
+        return Err(copy_error("a row with another number of columns"));
+    }
+    let mut fields: [Option<&[u8]>; FIELDS] = [None; FIELDS];
+    let mut pos = at + 2;
+    for field in &mut fields {
+        if b.len() < pos + 4 {
+            return Ok(None);
+        }
+        let len = i32_at(b, pos);
+        pos += 4;
+        if len >= 0 {
+            let end = pos + len as usize;
+            if b.len() < end {
+                return Ok(None);
+            }
+            *field = Some(&b[pos..end]);
+            pos = end;
+        }
+    }
+    let text = |i: usize| -> Result<&'b str, DbError> {
+        std::str::from_utf8(fields[i].ok_or_else(|| copy_error("a NULL text column"))?)
+            .map_err(|_| copy_error("text that is not UTF-8"))
+    };
+    let (aggregate_type, aggregate_id, sequence) = (text(1)?, text(2)?, i64_of(fields[3])?);
+    let event_id = fields[9].and_then(|f| Uuid::from_slice(f).ok());
+    let recorded_at = fields[10]
+        .and_then(|f| <[u8; 8]>::try_from(f).ok())
+        .and_then(|f| DateTime::from_timestamp_micros(i64::from_be_bytes(f) + PG_EPOCH_MICROS));
+    let digest = match (event_id, recorded_at) {
+        (Some(event_id), Some(recorded_at)) => Ok(chain::content_digest(
+            &EventFields {
+                aggregate_type,
+                aggregate_id,
+                sequence,
+                event_type: text(5)?,
+                event_version: text(6)?,
+                event_id,
+                recorded_at,
+                payload: text(7)?,
+                metadata: text(8)?,
+            },
+            scratch,
+        )),
+        _ => Err("the event id or instant cannot be read".to_owned()),
+    };
+    let row = LogRow {
+        global_position: i64_of(fields[0])?,
+        aggregate_type,
+        aggregate_id,
+        sequence,
+        hash: fields[4],
+        digest,
+    };
+    Ok(Some((Some(row), pos)))
 }
 
 /// A stream head as stored.
@@ -401,16 +547,24 @@ async fn read(db: &Database, stream: Option<(&str, &str)>) -> Result<(Scan, Vec<
                 .execute(&mut *tx)
                 .await?;
             let mut scan = Scan::new();
-            {
+            if stream.is_some() {
                 let sql = filter.apply(EVENTS_POSTGRES);
-                let mut query = sqlx::query(&sql);
-                if stream.is_some() {
-                    query = query.bind(aggregate_type).bind(aggregate_id);
-                }
+                let query = sqlx::query(&sql).bind(aggregate_type).bind(aggregate_id);
                 let mut rows = query.fetch(&mut *tx);
+                let mut buf = Vec::with_capacity(1024);
                 while let Some(r) = rows.try_next().await? {
-                    scan.row(decode_pg(&r)?);
+                    scan.row(decode_pg(&r, &mut buf)?);
                 }
+            } else {
+                // The whole log as one binary COPY: cheaper than decoding a
+                // million result rows one by one.
+                let sql = format!("COPY ({}) TO STDOUT (FORMAT binary)", EVENTS_POSTGRES.trim());
+                let mut chunks = tx.copy_out_raw(&sql).await?;
+                let mut reader = CopyReader::default();
+                while let Some(chunk) = chunks.try_next().await? {
+                    reader.feed(&chunk, &mut scan)?;
+                }
+                reader.finish()?;
             }
             let sql = filter.apply_heads();
             let mut query = sqlx::query(&sql);
@@ -428,6 +582,7 @@ async fn read(db: &Database, stream: Option<(&str, &str)>) -> Result<(Scan, Vec<
             // A read transaction in WAL mode sees one snapshot throughout.
             let mut tx = pool.begin().await?;
             let mut scan = Scan::new();
+            let mut buf = Vec::with_capacity(1024);
             {
                 let sql = filter.apply(EVENTS_SQLITE);
                 let mut query = sqlx::query(&sql);
@@ -436,7 +591,7 @@ async fn read(db: &Database, stream: Option<(&str, &str)>) -> Result<(Scan, Vec<
                 }
                 let mut rows = query.fetch(&mut *tx);
                 while let Some(r) = rows.try_next().await? {
-                    scan.row(decode_sqlite(&r)?);
+                    scan.row(decode_sqlite(&r, &mut buf)?);
                 }
             }
             let sql = filter.apply_heads();
@@ -472,9 +627,7 @@ impl Filter {
 
     fn apply(self, events_sql: &str) -> String {
         match self.condition() {
-            Some(c) => {
-                events_sql.replace("\n  FROM events\n", &format!("\n  FROM events WHERE {c}\n"))
-            }
+            Some(c) => events_sql.replace("\n ORDER BY", &format!("\n WHERE {c}\n ORDER BY")),
             None => events_sql.to_owned(),
         }
     }
@@ -658,41 +811,36 @@ async fn seal_stream(
         "INSERT INTO event_streams (aggregate_type, aggregate_id, last_sequence, last_hash) \
          VALUES ($1, $2, $3, $4) ON CONFLICT (aggregate_type, aggregate_id) \
          DO UPDATE SET last_sequence = excluded.last_sequence, last_hash = excluded.last_hash";
-    let filter = " WHERE aggregate_type = $1 AND aggregate_id = $2 ORDER BY sequence";
     let Seal {
         updates,
         last_hash: prev,
         events: last,
     } = match db {
         Database::Postgres(pool) => {
-            let sql = format!(
-                "{}{filter}",
-                EVENTS_POSTGRES
-                    .split(" ORDER BY")
-                    .next()
-                    .unwrap_or_default()
-            );
+            let sql = Filter::Stream.apply(EVENTS_POSTGRES);
             let rows = sqlx::query(&sql)
                 .bind(aggregate_type)
                 .bind(aggregate_id)
                 .fetch_all(pool)
                 .await?;
-            let rows = rows.iter().map(decode_pg).collect::<Result<Vec<_>, _>>()?;
+            let mut buf = Vec::new();
+            let rows = rows
+                .iter()
+                .map(|r| decode_pg(r, &mut buf))
+                .collect::<Result<Vec<_>, _>>()?;
             seal_rows(&rows)?
         }
         Database::Sqlite(pool) => {
-            let sql = format!(
-                "{}{filter}",
-                EVENTS_SQLITE.split(" ORDER BY").next().unwrap_or_default()
-            );
+            let sql = Filter::Stream.apply(EVENTS_SQLITE);
             let rows = sqlx::query(&sql)
                 .bind(aggregate_type)
                 .bind(aggregate_id)
                 .fetch_all(pool)
                 .await?;
+            let mut buf = Vec::new();
             let rows = rows
                 .iter()
-                .map(decode_sqlite)
+                .map(|r| decode_sqlite(r, &mut buf))
                 .collect::<Result<Vec<_>, _>>()?;
             seal_rows(&rows)?
         }
@@ -740,7 +888,6 @@ struct Seal {
 fn seal_rows(rows: &[LogRow<'_>]) -> Result<Seal, DbError> {
     let mut prev = GENESIS;
     let mut updates = Vec::new();
-    let mut buf = Vec::new();
     for (i, row) in rows.iter().enumerate() {
         let stream = format!("{}/{}", row.aggregate_type, row.aggregate_id);
         if row.sequence != i as i64 + 1 {
@@ -753,12 +900,13 @@ fn seal_rows(rows: &[LogRow<'_>]) -> Result<Seal, DbError> {
             Some(h) => Hash::try_from(h)
                 .map_err(|_| DbError::Invalid(format!("{stream}: bad hash at {}", row.sequence)))?,
             None => {
-                let h = computed_hash(row, &prev, &mut buf).map_err(|(_, detail)| {
+                let digest = row.digest.as_ref().map_err(|detail| {
                     DbError::Invalid(format!(
                         "cannot seal {stream} at {}: {detail}",
                         row.sequence
                     ))
                 })?;
+                let h = chain::link(&prev, digest);
                 updates.push((row.sequence, h));
                 h
             }

@@ -16,7 +16,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::Database;
-use crate::audit::chain::{self, jsonb_text, EventFields, Hash, GENESIS};
+use crate::audit::chain::{self, canonical_json, EventFields, Hash, GENESIS};
 
 /// A repository that reads through `inner` and appends with the hash chain.
 #[derive(Debug)]
@@ -116,9 +116,14 @@ impl Database {
         // The predecessor is committed and never changes, so it is read
         // outside the write transaction; a concurrent append of the same
         // sequence loses on the primary key.
-        let (mut prev, texts) = self
-            .predecessor_and_texts(aggregate_type, aggregate_id, events)
+        let mut prev = self
+            .predecessor(aggregate_type, aggregate_id, events)
             .await?;
+        // The text stored is exactly the text hashed.
+        let texts: Vec<(String, String)> = events
+            .iter()
+            .map(|e| (canonical_json(&e.payload), canonical_json(&e.metadata)))
+            .collect();
         let recorded_at = now_micros();
         let mut rows = Vec::with_capacity(events.len());
         for (event, (payload, metadata)) in events.iter().zip(&texts) {
@@ -154,15 +159,15 @@ impl Database {
                     sqlx::query(
                         "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, \
                          event_version, payload, metadata, event_id, recorded_at, hash) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                         VALUES ($1, $2, $3, $4, $5, $6::json, $7::json, $8, $9, $10)",
                     )
                     .bind(aggregate_type)
                     .bind(aggregate_id)
                     .bind(row.event.sequence as i64)
                     .bind(&row.event.event_type)
                     .bind(&row.event.event_version)
-                    .bind(&row.event.payload)
-                    .bind(&row.event.metadata)
+                    .bind(row.payload)
+                    .bind(row.metadata)
                     .bind(row.event_id)
                     .bind(recorded_at)
                     .bind(&row.hash[..])
@@ -217,84 +222,45 @@ impl Database {
         Ok(())
     }
 
-    /// The hash of the event before `events` (zeros for a new stream) and
-    /// each event's payload and metadata as the store will print them: on
-    /// PostgreSQL, asked of PostgreSQL itself (`jsonb` text), in the same
-    /// round trip.
-    async fn predecessor_and_texts(
+    /// The hash of the event before `events` (zeros for a new stream).
+    async fn predecessor(
         &self,
         aggregate_type: &str,
         aggregate_id: &str,
         events: &[SerializedEvent],
-    ) -> Result<(Hash, Vec<(String, String)>), PersistenceError> {
+    ) -> Result<Hash, PersistenceError> {
         let previous = events.first().map_or(0, |e| e.sequence as i64 - 1);
-        let missing = || {
-            PersistenceError::UnknownError(
-                format!(
-                    "stream {aggregate_type}/{aggregate_id} has no chained event at sequence {previous}"
-                )
-                .into(),
-            )
-        };
-        let to_hash = |h: Option<Vec<u8>>| -> Result<Hash, PersistenceError> {
-            if previous < 1 {
-                return Ok(GENESIS);
-            }
-            h.and_then(|h| Hash::try_from(h.as_slice()).ok())
-                .ok_or_else(missing)
-        };
-        match self {
-            Database::Postgres(pool) => {
-                let values: Vec<&Value> = events
-                    .iter()
-                    .flat_map(|e| [&e.payload, &e.metadata])
-                    .collect();
-                let (hash, texts): (Option<Vec<u8>>, Vec<String>) = sqlx::query_as(
-                    "SELECT (SELECT hash FROM events \
-                              WHERE aggregate_type = $2 AND aggregate_id = $3 AND sequence = $4), \
-                            array_agg(e::text ORDER BY n) \
-                       FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS u(e, n)",
-                )
-                .bind(sqlx::types::Json(&values))
+        if previous < 1 {
+            return Ok(GENESIS);
+        }
+        const SELECT: &str = "SELECT hash FROM events \
+             WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence = $3";
+        let hash: Option<Option<Vec<u8>>> = match self {
+            Database::Postgres(pool) => sqlx::query_scalar(SELECT)
                 .bind(aggregate_type)
                 .bind(aggregate_id)
                 .bind(previous)
-                .fetch_one(pool)
+                .fetch_optional(pool)
                 .await
-                .map_err(persistence_error)?;
-                let texts = texts
-                    .chunks(2)
-                    .map(|pair| (pair[0].clone(), pair[1].clone()))
-                    .collect::<Vec<_>>();
-                if texts.len() != events.len() {
-                    return Err(PersistenceError::UnknownError(
-                        "the store printed a different number of JSON values".into(),
-                    ));
-                }
-                Ok((to_hash(hash)?, texts))
-            }
-            Database::Sqlite(pool) => {
-                let hash: Option<Option<Vec<u8>>> = if previous < 1 {
-                    None
-                } else {
-                    sqlx::query_scalar(
-                        "SELECT hash FROM events \
-                          WHERE aggregate_type = ? AND aggregate_id = ? AND sequence = ?",
+                .map_err(persistence_error)?,
+            Database::Sqlite(pool) => sqlx::query_scalar(SELECT)
+                .bind(aggregate_type)
+                .bind(aggregate_id)
+                .bind(previous)
+                .fetch_optional(pool)
+                .await
+                .map_err(persistence_error)?,
+        };
+        hash.flatten()
+            .and_then(|h| Hash::try_from(h.as_slice()).ok())
+            .ok_or_else(|| {
+                PersistenceError::UnknownError(
+                    format!(
+                        "stream {aggregate_type}/{aggregate_id} has no chained event at sequence {previous}"
                     )
-                    .bind(aggregate_type)
-                    .bind(aggregate_id)
-                    .bind(previous)
-                    .fetch_optional(pool)
-                    .await
-                    .map_err(persistence_error)?
-                };
-                let texts = events
-                    .iter()
-                    .map(|e| (jsonb_text(&e.payload), jsonb_text(&e.metadata)))
-                    .collect();
-                Ok((to_hash(hash.flatten())?, texts))
-            }
-        }
+                    .into(),
+                )
+            })
     }
 }
 

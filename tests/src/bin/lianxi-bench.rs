@@ -108,8 +108,8 @@ async fn generate(t: &TestDb, events: usize) {
     let grievances = events / 10;
     let xiaoqu = Uuid::new_v4();
     let at = "2026-03-01T09:00:00Z";
-    // Stored (and hashed) in the text form `jsonb` prints.
-    let metadata = chain::jsonb_text(
+    // Stored (and hashed) in canonical form, as the service writes it.
+    let metadata = chain::canonical_json(
         &json!({"actor": Uuid::nil(), "role": "system", "command": "bench", "request_id": "bench", "occurred_at": at}),
     );
     let recorded_at =
@@ -132,7 +132,7 @@ async fn generate(t: &TestDb, events: usize) {
                 let aggregate_id = id.to_string();
                 let event_id = Uuid::new_v4();
                 let (event_type, payload) = &events[step];
-                let payload = chain::jsonb_text(payload);
+                let payload = chain::canonical_json(payload);
                 // Stored exactly as the service stores it: with its chain hash.
                 let hash = chain::event_hash(
                     prev,
@@ -206,7 +206,7 @@ async fn flush(
             sqlx::query(
                 "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version,
                                      payload, metadata, event_id, recorded_at, hash)
-                 SELECT 'grievance', id, seq, ty, '1', p::jsonb, $5::jsonb, eid, $6, h
+                 SELECT 'grievance', id, seq, ty, '1', p::json, $5::json, eid, $6, h
                    FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::text[], $7::uuid[], $8::bytea[])
                         AS u(id, seq, ty, p, eid, h)",
             )
