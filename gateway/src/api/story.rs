@@ -132,24 +132,28 @@ pub async fn dossier(
     let id = parse_id(&id)?;
     let (g, version) = visible(&state, &caller, id).await?;
     let streams = case_streams(id, &g);
-    let entries = story::story(&state.db, &streams)
-        .await
-        .map_err(ApiError::from_db)?;
-    let mut chains = Vec::with_capacity(streams.len());
-    for s in &streams {
-        let chain = verify::verify_stream(&state.db, story::GRIEVANCE, &s.to_string())
-            .await
-            .map_err(ApiError::from_db)?;
-        chains.push(DossierStream {
+    // The story, each stream's verification and the newest checkpoint are
+    // independent reads: run them at once.
+    let ids: Vec<String> = streams.iter().map(ToString::to_string).collect();
+    let (entries, chains, newest) = tokio::try_join!(
+        story::story(&state.db, &streams),
+        futures::future::try_join_all(ids.iter().map(|s| verify::verify_stream(
+            &state.db,
+            story::GRIEVANCE,
+            s
+        ))),
+        checkpoint::list(&state.db, 1),
+    )
+    .map_err(ApiError::from_db)?;
+    let chains = streams
+        .iter()
+        .zip(chains)
+        .map(|(s, chain)| DossierStream {
             grievance: s.0,
             chain,
-        });
-    }
-    let checkpoint = checkpoint::list(&state.db, 1)
-        .await
-        .map_err(ApiError::from_db)?
-        .first()
-        .map(|c| c.to_file());
+        })
+        .collect();
+    let checkpoint = newest.first().map(|c| c.to_file());
     let dossier = Dossier {
         format: "lianxi-dossier-v1".to_owned(),
         generated_at: Utc::now(),

@@ -558,7 +558,10 @@ async fn read(db: &Database, stream: Option<(&str, &str)>) -> Result<(Scan, Vec<
             } else {
                 // The whole log as one binary COPY: cheaper than decoding a
                 // million result rows one by one.
-                let sql = format!("COPY ({}) TO STDOUT (FORMAT binary)", EVENTS_POSTGRES.trim());
+                let sql = format!(
+                    "COPY ({}) TO STDOUT (FORMAT binary)",
+                    EVENTS_POSTGRES.trim()
+                );
                 let mut chunks = tx.copy_out_raw(&sql).await?;
                 let mut reader = CopyReader::default();
                 while let Some(chunk) = chunks.try_next().await? {
