@@ -7,8 +7,7 @@ use lianxi_gateway::audit::merkle;
 use lianxi_gateway::audit::verify::{verify, ProblemKind, Verification};
 use lianxi_tests::dba::{flip_one_byte, Dba, RawEvent};
 use lianxi_tests::{
-    lianxi_binary, lianxi_cli, on_both_stores, value_of, Api, Cast, Process, Server, TempDir,
-    TestDb,
+    lianxi_binary, on_both_stores, resident_token, Api, Cast, Process, Server, TempDir, TestDb,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -629,39 +628,7 @@ async fn lianxi(dir: &std::path::Path, args: &[&str]) -> (bool, String, String) 
 async fn auditors_verify_from_the_command_line_against_a_kept_checkpoint() {
     let dir = TempDir::new();
     let d = dir.0.as_path();
-    lianxi_cli(
-        d,
-        &[],
-        &[
-            "admin",
-            "add-xiaoqu",
-            "--name",
-            "幸福里",
-            "--community",
-            "东苑社区",
-            "--street",
-            "城厢街道",
-            "--district",
-            "涪城区",
-        ],
-    )
-    .await;
-    let resident = lianxi_cli(
-        d,
-        &[],
-        &[
-            "admin",
-            "add-account",
-            "--name",
-            "张三",
-            "--role",
-            "resident",
-            "--xiaoqu",
-            "幸福里",
-        ],
-    )
-    .await;
-    let token = value_of(&resident, "token");
+    let token = resident_token(d, &[]).await;
     let server = Process::start(d, &[]).await;
     let api = Api::new(&server.base);
     let mut ids = Vec::new();

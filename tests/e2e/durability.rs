@@ -1,46 +1,8 @@
 //! The binary as users run it: the embedded default store, restarts, SIGKILL.
 
-use lianxi_tests::{lianxi_cli, value_of, Api, Process, TempDir, TestDb};
+use lianxi_tests::{lianxi_cli, resident_token, value_of, Api, Process, TempDir, TestDb};
 use reqwest::StatusCode;
 use serde_json::json;
-
-/// Registers a xiaoqu and a resident through the CLI; returns the token.
-async fn resident_token(dir: &std::path::Path, env: &[(&str, &str)]) -> String {
-    let xiaoqu = lianxi_cli(
-        dir,
-        env,
-        &[
-            "admin",
-            "add-xiaoqu",
-            "--name",
-            "幸福里",
-            "--community",
-            "东苑社区",
-            "--street",
-            "城厢街道",
-            "--district",
-            "涪城区",
-        ],
-    )
-    .await;
-    value_of(&xiaoqu, "id");
-    let account = lianxi_cli(
-        dir,
-        env,
-        &[
-            "admin",
-            "add-account",
-            "--name",
-            "张三",
-            "--role",
-            "resident",
-            "--xiaoqu",
-            "幸福里",
-        ],
-    )
-    .await;
-    value_of(&account, "token")
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_default_run_needs_no_postgres_and_keeps_grievances_across_restarts() {

@@ -544,6 +544,44 @@ pub async fn lianxi_cli(
         .collect()
 }
 
+/// Registers a xiaoqu and a resident through the CLI; returns the token.
+pub async fn resident_token(dir: &std::path::Path, env: &[(&str, &str)]) -> String {
+    let xiaoqu = lianxi_cli(
+        dir,
+        env,
+        &[
+            "admin",
+            "add-xiaoqu",
+            "--name",
+            "幸福里",
+            "--community",
+            "东苑社区",
+            "--street",
+            "城厢街道",
+            "--district",
+            "涪城区",
+        ],
+    )
+    .await;
+    value_of(&xiaoqu, "id");
+    let account = lianxi_cli(
+        dir,
+        env,
+        &[
+            "admin",
+            "add-account",
+            "--name",
+            "张三",
+            "--role",
+            "resident",
+            "--xiaoqu",
+            "幸福里",
+        ],
+    )
+    .await;
+    value_of(&account, "token")
+}
+
 pub fn value_of(lines: &[(String, String)], key: &str) -> String {
     lines
         .iter()
