@@ -4,6 +4,7 @@ mod access;
 mod audit;
 mod concurrency;
 mod deadlines;
+mod deploy;
 mod durability;
 mod figures;
 mod instances;

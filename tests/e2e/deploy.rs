@@ -1,0 +1,263 @@
+//! The configuration reference and the deployment descriptions agree with
+//! the binary: the variables it reads, the port it listens on, the probes
+//! and commands it answers.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use lianxi_tests::{lianxi_binary, Api, Process, TempDir};
+use reqwest::{Method, StatusCode};
+use serde_yaml::Value;
+
+fn repo(path: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(path)
+}
+
+fn read(path: &str) -> String {
+    std::fs::read_to_string(repo(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// Every `LIANXI_…` name in `text`.
+fn lianxi_names(text: &str) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("LIANXI_") {
+        let tail = &rest[at..];
+        let end = tail
+            .find(|c: char| !(c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'))
+            .unwrap_or(tail.len());
+        names.insert(tail[..end].to_owned());
+        rest = &tail[end..];
+    }
+    names
+}
+
+/// The variables the binary reads, from its own help.
+async fn binary_variables() -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    for args in [
+        &["serve", "--help"][..],
+        &["audit", "checkpoint", "--help"][..],
+    ] {
+        let out = tokio::process::Command::new(lianxi_binary())
+            .args(args)
+            .output()
+            .await
+            .expect("lianxi --help");
+        assert!(out.status.success());
+        let help = String::from_utf8_lossy(&out.stdout);
+        for line in help.lines() {
+            if let Some(at) = line.find("[env: ") {
+                names.extend(lianxi_names(&line[at..]));
+            }
+        }
+    }
+    assert!(names.len() >= 10, "{names:?}");
+    names
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_configuration_reference_lists_exactly_what_the_binary_reads() {
+    let documented = lianxi_names(&read("docs/configuration.md"));
+    assert_eq!(documented, binary_variables().await);
+    // The README's configuration table is a subset of the reference.
+    let table: String = read("README.md")
+        .lines()
+        .filter(|l| l.starts_with("| `LIANXI_"))
+        .collect();
+    let readme = lianxi_names(&table);
+    assert!(!readme.is_empty());
+    assert!(readme.is_subset(&documented), "{readme:?}");
+}
+
+fn yaml_documents(path: &str) -> Vec<Value> {
+    let text = read(path);
+    serde_yaml::Deserializer::from_str(&text)
+        .map(|doc| {
+            let mut value = Value::deserialize(doc).unwrap_or_else(|e| panic!("{path}: {e}"));
+            value
+                .apply_merge()
+                .unwrap_or_else(|e| panic!("{path}: {e}"));
+            value
+        })
+        .collect()
+}
+
+use serde::Deserialize as _;
+
+fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
+    path.iter().try_fold(v, |v, key| v.get(*key))?.as_str()
+}
+
+fn keys(v: Option<&Value>) -> BTreeSet<String> {
+    v.and_then(Value::as_mapping)
+        .map(|m| {
+            m.keys()
+                .filter_map(|k| k.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deployment_descriptions_use_what_the_binary_reads_and_serves() {
+    let mut known = binary_variables().await;
+    known.insert("RUST_LOG".to_owned());
+    let unknown = |used: &BTreeSet<String>, file: &str| {
+        let extra: Vec<_> = used
+            .iter()
+            .filter(|v| v.starts_with("LIANXI_") || *v == "RUST_LOG")
+            .filter(|v| !known.contains(*v))
+            .collect();
+        assert!(
+            extra.is_empty(),
+            "{file} sets variables lianxi does not read: {extra:?}"
+        );
+    };
+
+    // Kubernetes.
+    let mut probes = BTreeSet::new();
+    let mut commands = BTreeSet::new();
+    for file in [
+        "configmap.yaml",
+        "secret.example.yaml",
+        "migrate-job.yaml",
+        "deployment.yaml",
+        "service.yaml",
+        "pdb.yaml",
+        "hpa.yaml",
+    ] {
+        let path = format!("deploy/kubernetes/{file}");
+        for doc in yaml_documents(&path) {
+            match str_at(&doc, &["kind"]) {
+                Some("ConfigMap") => {
+                    let data = keys(doc.get("data"));
+                    unknown(&data, &path);
+                    assert_eq!(
+                        str_at(&doc, &["data", "LIANXI_LISTEN"]),
+                        Some("0.0.0.0:8080")
+                    );
+                }
+                Some("Secret") => {
+                    let data = keys(doc.get("stringData"));
+                    unknown(&data, &path);
+                    assert!(data.contains("LIANXI_DATABASE_URL"));
+                }
+                Some("Deployment") | Some("Job") => {
+                    let spec = &doc["spec"]["template"]["spec"];
+                    let container = &spec["containers"][0];
+                    let env: BTreeSet<String> = container["env"]
+                        .as_sequence()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|e| e["name"].as_str().map(str::to_owned))
+                        .collect();
+                    unknown(&env, &path);
+                    let args: Vec<&str> = container["args"]
+                        .as_sequence()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_str)
+                        .collect();
+                    commands.insert(args.join(" "));
+                    if str_at(&doc, &["kind"]) == Some("Deployment") {
+                        assert_eq!(container["ports"][0]["containerPort"].as_u64(), Some(8080));
+                        assert_eq!(container["ports"][0]["name"].as_str(), Some("http"));
+                        for probe in ["livenessProbe", "readinessProbe", "startupProbe"] {
+                            let get = &container[probe]["httpGet"];
+                            assert_eq!(get["port"].as_str(), Some("http"), "{probe}");
+                            probes.insert((probe, get["path"].as_str().unwrap_or("").to_owned()));
+                        }
+                        // The audit key is mounted where LIANXI_AUDIT_KEY_FILE points.
+                        let key_file = container["env"]
+                            .as_sequence()
+                            .into_iter()
+                            .flatten()
+                            .find(|e| e["name"].as_str() == Some("LIANXI_AUDIT_KEY_FILE"))
+                            .and_then(|e| e["value"].as_str())
+                            .expect("the audit key file is set");
+                        let mounted = container["volumeMounts"]
+                            .as_sequence()
+                            .into_iter()
+                            .flatten()
+                            .filter_map(|m| m["mountPath"].as_str())
+                            .any(|dir| key_file.starts_with(&format!("{dir}/")));
+                        assert!(mounted, "{key_file} is not under a mounted volume");
+                    }
+                }
+                Some("Service") => {
+                    assert_eq!(doc["spec"]["ports"][0]["targetPort"].as_str(), Some("http"));
+                }
+                _ => {}
+            }
+        }
+    }
+    assert_eq!(
+        probes,
+        BTreeSet::from([
+            ("livenessProbe", "/healthz".to_owned()),
+            ("readinessProbe", "/readyz".to_owned()),
+            ("startupProbe", "/healthz".to_owned()),
+        ])
+    );
+    assert_eq!(commands, BTreeSet::from(["serve".into(), "migrate".into()]));
+
+    // Compose: every lianxi service runs a known command with known variables.
+    let compose = yaml_documents("deploy/compose.yaml").remove(0);
+    let mut gateways = 0;
+    for (name, service) in compose["services"].as_mapping().expect("services") {
+        if service["image"].as_str() != Some("lianxi:latest") {
+            continue;
+        }
+        let name = name.as_str().unwrap_or("?");
+        let env = keys(service.get("environment"));
+        unknown(&env, "deploy/compose.yaml");
+        let command = service["command"][0].as_str().unwrap_or("");
+        assert!(["serve", "migrate"].contains(&command), "{name}: {command}");
+        assert_eq!(
+            str_at(service, &["environment", "LIANXI_LISTEN"]),
+            Some("0.0.0.0:8080"),
+            "{name}"
+        );
+        if command == "serve" {
+            gateways += 1;
+            assert!(str_at(service, &["environment", "LIANXI_AUDIT_KEY_FILE"]).is_some());
+        }
+    }
+    assert!(gateways >= 2, "two gateways behind the proxy");
+    let nginx = read("deploy/nginx.conf");
+    let upstreams: Vec<&str> = nginx
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("server "))
+        .filter(|l| l.contains(':'))
+        .collect();
+    assert_eq!(upstreams.len(), gateways);
+    assert!(upstreams.iter().all(|u| u
+        .split_whitespace()
+        .next()
+        .is_some_and(|a| a.ends_with(":8080"))));
+    let prometheus = read("deploy/prometheus.yml");
+    assert!(prometheus.contains("metrics_path: /metrics") && prometheus.contains(":8080"));
+
+    // systemd: the unit runs `lianxi serve` with an env file of known names.
+    let unit = read("deploy/systemd/lianxi.service");
+    assert!(unit
+        .lines()
+        .any(|l| l.trim() == "ExecStart=/usr/local/bin/lianxi serve"));
+    unknown(
+        &lianxi_names(&read("deploy/systemd/lianxi.env")),
+        "deploy/systemd/lianxi.env",
+    );
+
+    // The probes and the metrics path answer on the real binary.
+    let dir = TempDir::new();
+    let server = Process::start(&dir.0, &[]).await;
+    let api = Api::new(&server.base);
+    for path in ["/healthz", "/readyz", "/metrics"] {
+        let answer = Api::send(api.request(Method::GET, path, None)).await;
+        assert_eq!(answer.status, StatusCode::OK, "{path}");
+    }
+    assert!(server.terminate().await.success());
+}
