@@ -2,6 +2,7 @@
 
 mod access;
 mod audit;
+mod backup;
 mod concurrency;
 mod deadlines;
 mod deploy;

@@ -109,6 +109,37 @@ fn with_database(url: &str, name: &str) -> String {
     out
 }
 
+/// A new, empty PostgreSQL database (no migrations): its URL, or `None`
+/// when PostgreSQL is unreachable outside CI.
+pub async fn empty_postgres_database() -> Option<String> {
+    let admin_url = postgres_admin_url();
+    let admin = match Database::connect(
+        &admin_url,
+        PoolSettings {
+            max_connections: 1,
+            acquire_timeout: Duration::from_secs(5),
+        },
+    )
+    .await
+    {
+        Ok(db) => db,
+        Err(e) if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") => {
+            panic!("PostgreSQL is required under CI but {admin_url} is unreachable: {e}")
+        }
+        Err(_) => return None,
+    };
+    let Database::Postgres(pool) = &admin else {
+        panic!("LIANXI_TEST_DATABASE_URL must be a postgres:// URL");
+    };
+    let name = format!("lianxi_test_{}", Uuid::new_v4().simple());
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(pool)
+        .await
+        .expect("create a database");
+    admin.close().await;
+    Some(with_database(&admin_url, &name))
+}
+
 impl TestDb {
     /// A new database, or `None` when PostgreSQL is unreachable outside CI
     /// (said loudly). Under `CI=true` an unreachable PostgreSQL fails the test.
