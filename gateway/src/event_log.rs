@@ -95,7 +95,14 @@ pub struct EventLog {
     retry: RetryPolicy,
     /// Bumped after every append: wakes this instance's projection runners.
     appended: watch::Sender<u64>,
+    /// Commands on one stream take turns within this process (striped by
+    /// stream id), so they do not race each other into version conflicts;
+    /// conflicts remain only between instances.
+    turns: Vec<tokio::sync::Mutex<()>>,
 }
+
+/// How many stripes of per-stream turns a process keeps.
+const TURN_STRIPES: usize = 1024;
 
 impl std::fmt::Debug for EventLog {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -121,6 +128,9 @@ impl EventLog {
             services,
             retry,
             appended: watch::Sender::new(0),
+            turns: (0..TURN_STRIPES)
+                .map(|_| tokio::sync::Mutex::new(()))
+                .collect(),
         }
     }
 
@@ -201,6 +211,13 @@ impl EventLog {
         command: GrievanceCommand,
         map: HashMap<String, String>,
     ) -> Result<Committed, CommandError> {
+        let stripe = {
+            use std::hash::{Hash, Hasher};
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            key.hash(&mut hasher);
+            hasher.finish() as usize % TURN_STRIPES
+        };
+        let _turn = self.turns[stripe].lock().await;
         let mut attempt = 0;
         loop {
             attempt += 1;

@@ -154,36 +154,35 @@ impl Database {
         let last_sequence = events.last().map_or(0, |e| e.sequence as i64);
         match self {
             Database::Postgres(pool) => {
-                let mut tx = pool.begin().await.map_err(persistence_error)?;
-                for row in &rows {
-                    sqlx::query(
-                        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, \
-                         event_version, payload, metadata, event_id, recorded_at, hash) \
-                         VALUES ($1, $2, $3, $4, $5, $6::json, $7::json, $8, $9, $10)",
-                    )
+                // One statement, so one round trip: the window in which a
+                // concurrent append of the same stream waits on this one is
+                // as short as it can be.
+                let sequences: Vec<i64> = rows.iter().map(|r| r.event.sequence as i64).collect();
+                let types: Vec<&str> = rows.iter().map(|r| r.event.event_type.as_str()).collect();
+                let versions: Vec<&str> = rows
+                    .iter()
+                    .map(|r| r.event.event_version.as_str())
+                    .collect();
+                let payloads: Vec<&str> = rows.iter().map(|r| r.payload).collect();
+                let metadata: Vec<&str> = rows.iter().map(|r| r.metadata).collect();
+                let ids: Vec<Uuid> = rows.iter().map(|r| r.event_id).collect();
+                let hashes: Vec<&[u8]> = rows.iter().map(|r| &r.hash[..]).collect();
+                sqlx::query(APPEND_POSTGRES)
                     .bind(aggregate_type)
                     .bind(aggregate_id)
-                    .bind(row.event.sequence as i64)
-                    .bind(&row.event.event_type)
-                    .bind(&row.event.event_version)
-                    .bind(row.payload)
-                    .bind(row.metadata)
-                    .bind(row.event_id)
                     .bind(recorded_at)
-                    .bind(&row.hash[..])
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(persistence_error)?;
-                }
-                sqlx::query(UPSERT_HEAD)
-                    .bind(aggregate_type)
-                    .bind(aggregate_id)
+                    .bind(&sequences)
+                    .bind(&types)
+                    .bind(&versions)
+                    .bind(&payloads)
+                    .bind(&metadata)
+                    .bind(&ids)
+                    .bind(&hashes)
                     .bind(last_sequence)
                     .bind(&prev[..])
-                    .execute(&mut *tx)
+                    .execute(pool)
                     .await
                     .map_err(persistence_error)?;
-                tx.commit().await.map_err(persistence_error)?;
             }
             Database::Sqlite(pool) => {
                 let recorded_at = sqlite_time(&recorded_at);
@@ -263,6 +262,24 @@ impl Database {
             })
     }
 }
+
+/// The events of one append and the stream's new head, in one statement.
+const APPEND_POSTGRES: &str = "
+WITH appended AS (
+    INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version,
+                        payload, metadata, event_id, recorded_at, hash)
+    SELECT $1, $2, seq, ty, ver, p::json, m::json, eid, $3, h
+      FROM UNNEST($4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[], $9::uuid[], $10::bytea[])
+           AS u(seq, ty, ver, p, m, eid, h)
+     ORDER BY seq
+    RETURNING 1
+)
+-- Reading `appended` makes the events go in before the head is touched, so
+-- two racing appends meet on the events' key first (no lock-order deadlock).
+INSERT INTO event_streams (aggregate_type, aggregate_id, last_sequence, last_hash)
+SELECT $1, $2, $11, $12 FROM (SELECT count(*) FROM appended) AS done
+ON CONFLICT (aggregate_type, aggregate_id)
+DO UPDATE SET last_sequence = excluded.last_sequence, last_hash = excluded.last_hash";
 
 const UPSERT_HEAD: &str =
     "INSERT INTO event_streams (aggregate_type, aggregate_id, last_sequence, last_hash) \
