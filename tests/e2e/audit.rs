@@ -7,7 +7,8 @@ use lianxi_gateway::audit::merkle;
 use lianxi_gateway::audit::verify::{verify, ProblemKind, Verification};
 use lianxi_tests::dba::{flip_one_byte, Dba, RawEvent};
 use lianxi_tests::{
-    lianxi_binary, on_both_stores, resident_token, Api, Cast, Process, Server, TempDir, TestDb,
+    lianxi_binary, on_both_stores, resident_token, Api, Cast, Person, Process, Server, TempDir,
+    TestDb, Xiaoqu,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -21,6 +22,21 @@ on_both_stores!(
     the_past_replays_exactly_and_the_dossier_matches_the_streams,
 );
 
+/// The commands that take a grievance of `x` from accepted to resolved.
+fn lifecycle(x: &Xiaoqu) -> [(&'static str, &Person, Value); 5] {
+    [
+        ("accept", &x.branch, json!({})),
+        (
+            "triage",
+            &x.branch,
+            json!({"matter_class": "minor", "party": "property_company"}),
+        ),
+        ("assign", &x.branch, json!({"note": "三天内修复"})),
+        ("respond", &x.company, json!({"response": "已安排维修"})),
+        ("resolve", &x.branch, json!({"summary": "已修复"})),
+    ]
+}
+
 /// Files six grievances across both xiaoqu and moves each a different
 /// number of steps along, so streams have many lengths.
 pub async fn history(api: &Api, cast: &Cast) -> Vec<String> {
@@ -30,18 +46,8 @@ pub async fn history(api: &Api, cast: &Cast) -> Vec<String> {
         .enumerate()
     {
         let id = api.file(&x.resident).await;
-        let steps = [
-            ("accept", &x.branch, json!({})),
-            (
-                "triage",
-                &x.branch,
-                json!({"matter_class": "minor", "party": "property_company"}),
-            ),
-            ("assign", &x.branch, json!({"note": "三天内修复"})),
-            ("respond", &x.company, json!({"response": "已安排维修"})),
-            ("resolve", &x.branch, json!({"summary": "已修复"})),
-            ("rate", &x.resident, json!({"rating": "satisfied"})),
-        ];
+        let mut steps = lifecycle(x).to_vec();
+        steps.push(("rate", &x.resident, json!({"rating": "satisfied"})));
         for (action, person, body) in steps.into_iter().take(i + 1) {
             api.command(&id, action, person, body).await;
         }
@@ -460,19 +466,9 @@ async fn the_past_replays_exactly_and_the_dossier_matches_the_streams(t: TestDb)
     let id = api.file(&a.resident).await;
     let mut seen = Vec::new();
     seen.push(snapshot(&api, &id, auditor).await);
-    let steps = [
-        ("accept", &a.branch, json!({})),
-        (
-            "triage",
-            &a.branch,
-            json!({"matter_class": "minor", "party": "property_company"}),
-        ),
-        ("assign", &a.branch, json!({"note": "三天内修复"})),
-        ("respond", &a.company, json!({"response": "已安排维修"})),
-        ("resolve", &a.branch, json!({"summary": "已修复"})),
-        ("rate", &a.resident, json!({"rating": "unsatisfied"})),
-        ("reopen", &a.resident, json!({"reason": "又坏了"})),
-    ];
+    let mut steps = lifecycle(a).to_vec();
+    steps.push(("rate", &a.resident, json!({"rating": "unsatisfied"})));
+    steps.push(("reopen", &a.resident, json!({"reason": "又坏了"})));
     for (action, person, body) in steps {
         api.command(&id, action, person, body).await;
         seen.push(snapshot(&api, &id, auditor).await);
