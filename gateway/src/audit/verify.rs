@@ -16,7 +16,7 @@ use uuid::Uuid;
 use super::chain::{self, EventFields, Hash, GENESIS};
 use super::checkpoint::Checkpoint;
 use super::merkle;
-use crate::db::{Database, DbError};
+use crate::db::{Database, DbError, UPSERT_HEAD};
 
 /// At most this many problems are listed; the first is what matters.
 pub const MAX_PROBLEMS: usize = 100;
@@ -810,10 +810,6 @@ async fn seal_stream(
 ) -> Result<u64, DbError> {
     const UPDATE: &str = "UPDATE events SET hash = $1 \
          WHERE aggregate_type = $2 AND aggregate_id = $3 AND sequence = $4 AND hash IS NULL";
-    const HEAD: &str =
-        "INSERT INTO event_streams (aggregate_type, aggregate_id, last_sequence, last_hash) \
-         VALUES ($1, $2, $3, $4) ON CONFLICT (aggregate_type, aggregate_id) \
-         DO UPDATE SET last_sequence = excluded.last_sequence, last_hash = excluded.last_hash";
     let Seal {
         updates,
         last_hash: prev,
@@ -861,7 +857,7 @@ async fn seal_stream(
                     .await?;
             }
             if last > 0 {
-                sqlx::query(HEAD)
+                sqlx::query(UPSERT_HEAD)
                     .bind(aggregate_type)
                     .bind(aggregate_id)
                     .bind(last)

@@ -281,7 +281,9 @@ SELECT $1, $2, $11, $12 FROM (SELECT count(*) FROM appended) AS done
 ON CONFLICT (aggregate_type, aggregate_id)
 DO UPDATE SET last_sequence = excluded.last_sequence, last_hash = excluded.last_hash";
 
-const UPSERT_HEAD: &str =
+/// Moves a stream's head to its last sequence and hash (appends on SQLite,
+/// sealing on both stores).
+pub(crate) const UPSERT_HEAD: &str =
     "INSERT INTO event_streams (aggregate_type, aggregate_id, last_sequence, last_hash) \
      VALUES ($1, $2, $3, $4) \
      ON CONFLICT (aggregate_type, aggregate_id) \

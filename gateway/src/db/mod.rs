@@ -16,6 +16,7 @@ use sqlx::{PgPool, SqlitePool};
 
 pub use accounts::{AccountRecord, NewAccount, NewXiaoqu, Scope, XiaoquRecord};
 pub use append::ChainedRepository;
+pub(crate) use append::UPSERT_HEAD;
 pub use stream::StoredEvent;
 
 static PG_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
