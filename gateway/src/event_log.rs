@@ -11,12 +11,12 @@ use lianxi_domain::values::GrievanceId;
 use lianxi_domain::{
     Grievance, GrievanceAction, GrievanceCommand, GrievanceError, GrievanceServices,
 };
-use lianxi_projections::Position;
+use lianxi_projections::{trace_context, Position};
 use postgres_es::PostgresEventRepository;
 use rand::Rng;
 use sqlite_es::SqliteEventRepository;
 use tokio::sync::watch;
-use tracing::{debug, warn};
+use tracing::{debug, warn, Instrument};
 
 use crate::db::{ChainedRepository, Database};
 
@@ -165,6 +165,14 @@ impl EventLog {
         command: GrievanceCommand,
         metadata: &CommandMetadata,
     ) -> Result<Committed, CommandError> {
+        let command_name = command.action.name();
+        let span = tracing::info_span!(
+            "command",
+            otel.name = %format!("command {command_name}"),
+            command = command_name,
+            grievance_id = %id,
+            outcome = tracing::field::Empty,
+        );
         let key = id.to_string();
         let mut map = HashMap::from([
             ("actor".to_owned(), command.actor.account.to_string()),
@@ -176,7 +184,9 @@ impl EventLog {
         if let Some(reason) = &metadata.reason {
             map.insert("reason".to_owned(), reason.clone());
         }
-        let command_name = command.action.name();
+        if let Some(traceparent) = trace_context::traceparent_of(&span) {
+            map.insert(trace_context::METADATA_KEY.to_owned(), traceparent);
+        }
         let escalation = match &command.action {
             GrievanceAction::EscalateGrievance { reason, .. } => Some(wire_name(reason)),
             GrievanceAction::EscalateOnMissedDeadline { .. } => Some("deadline_missed".to_owned()),
@@ -184,6 +194,7 @@ impl EventLog {
         };
         let result = self
             .execute_with_retries(id, key, expected, command, map)
+            .instrument(span.clone())
             .await;
         let outcome = match &result {
             Ok(c) if c.appended == 0 => "unchanged",
@@ -193,6 +204,7 @@ impl EventLog {
             Err(CommandError::Conflict) => "conflict",
             Err(CommandError::Store(_) | CommandError::Unavailable(_)) => "error",
         };
+        span.record("outcome", outcome);
         metrics::counter!("lianxi_commands_total", "command" => command_name, "outcome" => outcome)
             .increment(1);
         if let (Some(reason), Ok(c)) = (escalation, &result) {

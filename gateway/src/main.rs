@@ -63,6 +63,7 @@ enum LogFormat {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Apply migrations, then serve the HTTP API until SIGINT or SIGTERM.
+    #[command(after_help = telemetry::HELP)]
     Serve {
         /// Address to listen on.
         #[arg(long, env = "LIANXI_LISTEN", default_value = "127.0.0.1:8080")]
@@ -90,6 +91,16 @@ enum Command {
     },
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Ask a running `lianxi serve` on this machine whether it is ready
+    /// (container health checks): exit 0 when the probe answers 2xx.
+    Probe {
+        /// The address `serve` listens on; 0.0.0.0 and [::] mean this machine.
+        #[arg(long, env = "LIANXI_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// `/readyz` (store reachable, migrations applied) or `/healthz`.
+        #[arg(long, default_value = "/readyz")]
+        path: String,
+    },
     /// Register xiaoqu and accounts.
     Admin {
         #[command(subcommand)]
@@ -179,7 +190,11 @@ enum Admin {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    telemetry::init(matches!(cli.log_format, LogFormat::Json));
+    // Only the service exports traces; one-shot commands would only add noise.
+    let _telemetry = telemetry::init(
+        matches!(cli.log_format, LogFormat::Json),
+        matches!(cli.command, Command::Serve { .. }),
+    );
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
@@ -190,6 +205,9 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<(), String> {
+    if let Command::Probe { listen, path } = &cli.command {
+        return probe(listen, path).await;
+    }
     let settings = PoolSettings {
         max_connections: cli.max_connections.max(1),
         ..PoolSettings::default()
@@ -239,6 +257,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Audit { command } => audit(&db, &cli.audit_key_file, command).await,
         Command::Admin { command } => admin(&db, command).await,
         Command::Projections { command } => projections(&db, command).await,
+        Command::Probe { .. } => Err("the probe needs no store".to_owned()),
     };
     db.close().await;
     result
@@ -558,5 +577,37 @@ async fn admin(db: &Database, command: Admin) -> Result<(), String> {
             eprintln!("The token is shown only this once; only its hash is stored.");
             Ok(())
         }
+    }
+}
+
+/// One HTTP/1.0 GET to the local server; `Ok` on a 2xx answer.
+async fn probe(listen: &str, path: &str) -> Result<(), String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = match listen.rsplit_once(':') {
+        Some(("0.0.0.0", port)) => format!("127.0.0.1:{port}"),
+        Some(("[::]", port)) => format!("[::1]:{port}"),
+        _ => listen.to_owned(),
+    };
+    let exchange = async {
+        let mut stream = tokio::net::TcpStream::connect(&address).await?;
+        stream
+            .write_all(format!("GET {path} HTTP/1.0\r\nHost: {address}\r\n\r\n").as_bytes())
+            .await?;
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).await?;
+        Ok::<_, std::io::Error>(answer)
+    };
+    let answer = tokio::time::timeout(std::time::Duration::from_secs(5), exchange)
+        .await
+        .map_err(|_| format!("{address}{path}: no answer within 5 s"))?
+        .map_err(|e| format!("{address}{path}: {e}"))?;
+    let answer = String::from_utf8_lossy(&answer);
+    let status = answer.lines().next().unwrap_or_default();
+    let code = status.split_whitespace().nth(1).unwrap_or_default();
+    if code.starts_with('2') {
+        println!("{path}: {status}");
+        Ok(())
+    } else {
+        Err(format!("{path}: {status}"))
     }
 }

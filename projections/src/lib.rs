@@ -7,6 +7,7 @@
 //! - [`runner`]: one active runner per projection across all instances.
 //! - [`figures`]: the 三率 figures for the public board.
 //! - [`grievance_list`]: the grievance list and detail read model, and its queries.
+//! - [`trace_context`]: W3C trace context carried in event metadata.
 //!
 //! Architecture invariant: no business rules here. Views are folds of events
 //! (the grievance list reuses the aggregate's own `apply`); who may see what
@@ -19,6 +20,7 @@ pub mod figures;
 pub mod grievance_list;
 pub mod runner;
 pub mod store;
+pub mod trace_context;
 
 pub use feed::{FeedEvent, Position};
 pub use runner::{Projection, Runner, RunnerSettings};

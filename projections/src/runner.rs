@@ -15,11 +15,12 @@ use chrono::Utc;
 use sqlx::postgres::{PgConnection, PgListener};
 use sqlx::{ConnectOptions, Connection};
 use tokio::sync::watch;
-use tracing::{debug, info, warn};
+use tracing::{debug, info, warn, Instrument};
 
 use crate::checkpoint;
 use crate::feed::{self, FeedEvent, Position};
 use crate::store::{Store, StoreError, Tx};
+use crate::trace_context;
 
 /// A read model fed by the global feed.
 #[async_trait]
@@ -215,11 +216,24 @@ impl Runner {
         };
         let name = self.projection.name();
         let count = events.len() as i64;
-        in_tx!(&self.store, |t| {
-            checkpoint::advance(t, name, epoch, last, count).await?;
-            self.projection.apply(t, events).await?;
-            Ok::<(), StoreError>(())
-        })?;
+        let span = tracing::info_span!(
+            "projection.apply",
+            otel.name = %format!("apply {name}"),
+            projection = name,
+            events = count,
+            to_position = last.global_position,
+        );
+        trace_context::link_causes(&span, events);
+        let applied: Result<(), StoreError> = async {
+            in_tx!(&self.store, |t| {
+                checkpoint::advance(t, name, epoch, last, count).await?;
+                self.projection.apply(t, events).await?;
+                Ok::<(), StoreError>(())
+            })
+        }
+        .instrument(span)
+        .await;
+        applied?;
         Ok(last)
     }
 

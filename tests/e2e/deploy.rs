@@ -21,9 +21,21 @@ fn read(path: &str) -> String {
 
 /// Every `LIANXI_…` name in `text`.
 fn lianxi_names(text: &str) -> BTreeSet<String> {
+    names_with("LIANXI_", text)
+}
+
+/// Every `LIANXI_…` and `OTEL_…` name in `text`.
+fn variable_names(text: &str) -> BTreeSet<String> {
+    let mut names = names_with("LIANXI_", text);
+    names.extend(names_with("OTEL_", text));
+    names
+}
+
+/// Every upper-case variable name starting with `prefix` in `text`.
+fn names_with(prefix: &str, text: &str) -> BTreeSet<String> {
     let mut names = BTreeSet::new();
     let mut rest = text;
-    while let Some(at) = rest.find("LIANXI_") {
+    while let Some(at) = rest.find(prefix) {
         let tail = &rest[at..];
         let end = tail
             .find(|c: char| !(c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'))
@@ -34,7 +46,8 @@ fn lianxi_names(text: &str) -> BTreeSet<String> {
     names
 }
 
-/// The variables the binary reads, from its own help.
+/// The variables the binary reads, from its own help: each option's
+/// `[env: …]`, and the OpenTelemetry variables `serve --help` lists.
 async fn binary_variables() -> BTreeSet<String> {
     let mut names = BTreeSet::new();
     for args in [
@@ -53,14 +66,16 @@ async fn binary_variables() -> BTreeSet<String> {
                 names.extend(lianxi_names(&line[at..]));
             }
         }
+        names.extend(names_with("OTEL_", &help));
     }
     assert!(names.len() >= 10, "{names:?}");
+    assert!(names.contains("OTEL_EXPORTER_OTLP_ENDPOINT"), "{names:?}");
     names
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_configuration_reference_lists_exactly_what_the_binary_reads() {
-    let documented = lianxi_names(&read("docs/configuration.md"));
+    let documented = variable_names(&read("docs/configuration.md"));
     assert_eq!(documented, binary_variables().await);
     // The README's configuration table is a subset of the reference.
     let table: String = read("README.md")
@@ -108,7 +123,7 @@ async fn deployment_descriptions_use_what_the_binary_reads_and_serves() {
     let unknown = |used: &BTreeSet<String>, file: &str| {
         let extra: Vec<_> = used
             .iter()
-            .filter(|v| v.starts_with("LIANXI_") || *v == "RUST_LOG")
+            .filter(|v| v.starts_with("LIANXI_") || v.starts_with("OTEL_") || *v == "RUST_LOG")
             .filter(|v| !known.contains(*v))
             .collect();
         assert!(
@@ -224,6 +239,30 @@ async fn deployment_descriptions_use_what_the_binary_reads_and_serves() {
         if command == "serve" {
             gateways += 1;
             assert!(str_at(service, &["environment", "LIANXI_AUDIT_KEY_FILE"]).is_some());
+            let check: Vec<&str> = service["healthcheck"]["test"]
+                .as_sequence()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            assert_eq!(check, ["CMD", "lianxi", "probe"], "{name}");
+            // Spans go to the collector's OTLP/HTTP receiver.
+            let endpoint = str_at(service, &["environment", "OTEL_EXPORTER_OTLP_ENDPOINT"])
+                .unwrap_or_else(|| panic!("{name} exports no traces"));
+            let (host, port) = endpoint
+                .strip_prefix("http://")
+                .and_then(|a| a.split_once(':'))
+                .expect("http://host:port");
+            assert!(compose["services"].get(host).is_some(), "{endpoint}");
+            let collector = yaml_documents("deploy/otel-collector.yaml").remove(0);
+            let receiver = str_at(
+                &collector,
+                &["receivers", "otlp", "protocols", "http", "endpoint"],
+            )
+            .expect("an OTLP/HTTP receiver");
+            assert!(receiver.ends_with(&format!(":{port}")), "{receiver}");
+            let exporters = &collector["service"]["pipelines"]["traces"]["exporters"];
+            assert!(exporters.as_sequence().is_some_and(|e| !e.is_empty()));
         }
     }
     assert!(gateways >= 2, "two gateways behind the proxy");
@@ -247,7 +286,7 @@ async fn deployment_descriptions_use_what_the_binary_reads_and_serves() {
         .lines()
         .any(|l| l.trim() == "ExecStart=/usr/local/bin/lianxi serve"));
     unknown(
-        &lianxi_names(&read("deploy/systemd/lianxi.env")),
+        &variable_names(&read("deploy/systemd/lianxi.env")),
         "deploy/systemd/lianxi.env",
     );
 
@@ -259,5 +298,19 @@ async fn deployment_descriptions_use_what_the_binary_reads_and_serves() {
         let answer = Api::send(api.request(Method::GET, path, None)).await;
         assert_eq!(answer.status, StatusCode::OK, "{path}");
     }
+    // The image's health check: `lianxi probe` answers 0 while the server
+    // is ready, and fails once it is gone.
+    let listen = server.base.trim_start_matches("http://").to_owned();
+    let probe = || {
+        tokio::process::Command::new(lianxi_binary())
+            .args(["probe", "--listen", &listen])
+            .env_remove("LIANXI_LISTEN")
+            .output()
+    };
+    let ready = probe().await.expect("lianxi probe");
+    assert!(ready.status.success(), "{ready:?}");
+    assert!(String::from_utf8_lossy(&ready.stdout).contains("200"));
     assert!(server.terminate().await.success());
+    let gone = probe().await.expect("lianxi probe");
+    assert!(!gone.status.success(), "{gone:?}");
 }

@@ -12,3 +12,4 @@ mod instances;
 mod lifecycle;
 mod projections;
 mod refusals;
+mod traces;

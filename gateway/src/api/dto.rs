@@ -438,7 +438,8 @@ pub struct EventView {
     /// The event's payload, with personal identifiers pseudonymised for roles that may not see them.
     #[schema(value_type = Object)]
     pub payload: serde_json::Value,
-    /// Actor, role, command, request id, occurred_at and reason.
+    /// Actor, role, command, request id, occurred_at, reason, and the
+    /// command's `traceparent` when traces are exported.
     #[schema(value_type = Object)]
     pub metadata: serde_json::Value,
     /// The event's chain hash, hex: SHA-256 of the previous event's hash

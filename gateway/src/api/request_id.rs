@@ -1,6 +1,7 @@
 //! Request ids: taken from `X-Request-Id` when well-formed, made otherwise;
 //! carried by the request's span (so every log line has it), by the
-//! response header and into event metadata.
+//! response header and into event metadata. The request's span continues
+//! an incoming W3C `traceparent` when traces are exported.
 
 use std::time::Instant;
 
@@ -8,7 +9,13 @@ use axum::extract::Request;
 use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::Response;
+use lianxi_projections::trace_context;
+use opentelemetry::propagation::TextMapPropagator;
+use opentelemetry::trace::TraceContextExt;
+use opentelemetry_http::HeaderExtractor;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
 use tracing::Instrument;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 pub const HEADER: &str = "x-request-id";
 
@@ -39,10 +46,30 @@ pub async fn middleware(mut req: Request, next: Next) -> Response {
         // Unmatched paths are not labels: they would grow without bound.
         .unwrap_or_else(|| "unmatched".to_owned());
     let method = req.method().to_string();
-    let span = tracing::info_span!("request", request_id = %id, method = %method, route = %route);
+    let span = tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = %method,
+        route = %route,
+        otel.name = %format!("{method} {route}"),
+        otel.kind = "server",
+        http.response.status_code = tracing::field::Empty,
+        otel.status_code = tracing::field::Empty,
+    );
+    if trace_context::exporting() {
+        // Continue the caller's trace when it sent a `traceparent`.
+        let parent = TraceContextPropagator::new().extract(&HeaderExtractor(req.headers()));
+        if parent.span().span_context().is_valid() {
+            let _ = span.set_parent(parent);
+        }
+    }
     let started = Instant::now();
     let mut response = next.run(req).instrument(span.clone()).await;
     let status = response.status().as_u16();
+    span.record("http.response.status_code", i64::from(status));
+    if status >= 500 {
+        span.record("otel.status_code", "error");
+    }
     let elapsed = started.elapsed().as_secs_f64();
     let latency_ms = elapsed * 1000.0;
     metrics::counter!("http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status.to_string())

@@ -13,6 +13,7 @@ use cqrs_es::persist::{
 };
 use cqrs_es::Aggregate;
 use serde_json::Value;
+use tracing::Instrument;
 use uuid::Uuid;
 
 use super::Database;
@@ -105,6 +106,27 @@ pub(crate) fn sqlite_time(t: &DateTime<Utc>) -> String {
 impl Database {
     /// Appends `events` (consecutive, of one stream) with their chain hashes.
     pub async fn append_chained(
+        &self,
+        aggregate_type: &str,
+        events: &[SerializedEvent],
+    ) -> Result<(), PersistenceError> {
+        let Some(first) = events.first() else {
+            return Ok(());
+        };
+        let span = tracing::info_span!(
+            "append",
+            otel.name = "append",
+            aggregate_type,
+            aggregate_id = %first.aggregate_id,
+            events = events.len(),
+            first_sequence = first.sequence,
+        );
+        self.append_chained_in(aggregate_type, events)
+            .instrument(span)
+            .await
+    }
+
+    async fn append_chained_in(
         &self,
         aggregate_type: &str,
         events: &[SerializedEvent],
