@@ -24,7 +24,9 @@ pub mod event_log;
 pub mod metrics;
 pub mod policy;
 pub mod scheduler;
+pub mod secret_file;
 pub mod server;
 pub mod telemetry;
+pub mod vault;
 
 pub use api::{app, AppState};

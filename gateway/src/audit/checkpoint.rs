@@ -11,17 +11,16 @@
 //! The signature covers the UTF-8 text
 //! `lianxi-checkpoint-v1\n{tree_size}\n{root}\n{signed_at}\n`.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
-use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
 use super::merkle::{self, Hash};
 use crate::db::{Database, DbError};
+use crate::secret_file;
 
 pub const FORMAT: &str = "lianxi-checkpoint-v1";
 
@@ -42,27 +41,15 @@ impl std::fmt::Debug for AuditKey {
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
-    #[error("cannot read the audit key {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("cannot create the audit key {path}: {source}")]
-    Create {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("the audit key {path} must hold 64 hex digits (a 32-byte Ed25519 seed)")]
-    Malformed { path: String },
+    #[error(transparent)]
+    File(#[from] secret_file::SecretFileError),
 }
 
 impl AuditKey {
     /// A key that lives only in memory (tests and tools).
     pub fn ephemeral() -> Self {
-        let mut seed = [0u8; 32];
-        rand::rng().fill_bytes(&mut seed);
         Self {
-            key: SigningKey::from_bytes(&seed),
+            key: SigningKey::from_bytes(&secret_file::random_secret()),
             path: None,
         }
     }
@@ -70,42 +57,14 @@ impl AuditKey {
     /// Loads the key at `path`, creating it (readable by its owner only)
     /// when the file does not exist. Returns whether it was created.
     pub fn load_or_create(path: &Path) -> Result<(Self, bool), KeyError> {
-        let shown = path.display().to_string();
-        match std::fs::read_to_string(path) {
-            Ok(text) => {
-                let seed: [u8; 32] = hex::decode(text.trim())
-                    .ok()
-                    .and_then(|b| b.try_into().ok())
-                    .ok_or(KeyError::Malformed { path: shown })?;
-                Ok((
-                    Self {
-                        key: SigningKey::from_bytes(&seed),
-                        path: Some(path.to_owned()),
-                    },
-                    false,
-                ))
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let key = Self::ephemeral();
-                write_secret(path, &hex::encode(key.key.to_bytes())).map_err(|source| {
-                    KeyError::Create {
-                        path: shown,
-                        source,
-                    }
-                })?;
-                Ok((
-                    Self {
-                        path: Some(path.to_owned()),
-                        ..key
-                    },
-                    true,
-                ))
-            }
-            Err(source) => Err(KeyError::Read {
-                path: shown,
-                source,
-            }),
-        }
+        let (seed, created) = secret_file::load_or_create(path, "audit key")?;
+        Ok((
+            Self {
+                key: SigningKey::from_bytes(&seed),
+                path: Some(path.to_owned()),
+            },
+            created,
+        ))
     }
 
     pub fn public_key(&self) -> [u8; 32] {
@@ -128,24 +87,6 @@ impl AuditKey {
             signature: self.key.sign(&message).to_bytes(),
         }
     }
-}
-
-fn write_secret(path: &Path, text: &str) -> std::io::Result<()> {
-    if let Some(parent) = path.parent() {
-        if !parent.as_os_str().is_empty() {
-            std::fs::create_dir_all(parent)?;
-        }
-    }
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path)?;
-    writeln!(file, "{text}")?;
-    file.sync_all()
 }
 
 fn truncate_micros(t: DateTime<Utc>) -> DateTime<Utc> {
@@ -537,7 +478,7 @@ mod tests {
         std::fs::write(&path, "not hex").expect("overwrite");
         assert!(matches!(
             AuditKey::load_or_create(&path),
-            Err(KeyError::Malformed { .. })
+            Err(KeyError::File(secret_file::SecretFileError::Malformed { .. }))
         ));
         let _ = std::fs::remove_dir_all(dir);
     }
