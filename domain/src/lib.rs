@@ -7,6 +7,7 @@
 //! - [`services`]: the clock and the per-xiaoqu policy injected into `handle`.
 //! - [`deadline`]: stages, deadlines and the windows that set them.
 //! - [`grievance`]: the `Grievance` aggregate (诉求) and its lifecycle.
+//! - [`person`]: the `Person` aggregate: sealed personal data and its erasure.
 //!
 //! Architecture invariant: this crate performs no IO and reads no clock or
 //! random source; time arrives through [`services::Clock`], ids in commands.
@@ -15,6 +16,7 @@
 pub mod actor;
 pub mod deadline;
 pub mod grievance;
+pub mod person;
 pub mod services;
 pub mod values;
 
@@ -22,4 +24,5 @@ pub use actor::{Actor, Role};
 pub use grievance::{
     Grievance, GrievanceAction, GrievanceCommand, GrievanceError, GrievanceEvent, Status,
 };
+pub use person::{Person, PersonAction, PersonCommand, PersonError, PersonEvent, PersonServices};
 pub use services::{Clock, FixedClock, GrievancePolicy, GrievanceServices, SystemClock};

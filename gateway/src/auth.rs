@@ -1,18 +1,47 @@
-//! Bearer tokens: issued once, stored only as a SHA-256 hash, resolved to the
-//! calling account on every request.
+//! Signing in and proving who calls.
+//!
+//! - Passwords are kept as Argon2id hashes (PHC strings); login names only as
+//!   keyed hashes (see [`crate::vault::Vault::login_hash`]).
+//! - A login gives a bearer token that expires ([`SESSION_TTL`]); admins
+//!   issue longer-lived tokens for API clients. Tokens are random 256-bit
+//!   values shown once; only their SHA-256 is stored, with expiry and
+//!   revocation.
+//! - Failed logins are throttled per login name and per client address, in
+//!   the database, so that every instance counts the same failures.
 
-use axum::extract::FromRequestParts;
+use std::net::{IpAddr, SocketAddr};
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use base64::Engine;
+use chrono::{DateTime, TimeDelta, Utc};
+use lianxi_domain::values::AccountId;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use crate::api::error::ApiError;
 use crate::api::AppState;
-use crate::db::AccountRecord;
+use crate::db::{AccountRecord, Database, DbError, TokenKind, TokenState};
 
 /// Token prefix: makes leaked tokens easy to recognise in scanners.
 const PREFIX: &str = "lx_";
+
+/// How long a token from a password login lasts.
+pub const SESSION_TTL: TimeDelta = TimeDelta::hours(12);
+/// How long an admin-issued API token lasts unless told otherwise.
+pub const API_TOKEN_TTL: TimeDelta = TimeDelta::days(90);
+
+/// Failed logins counted within this window.
+pub const THROTTLE_WINDOW: TimeDelta = TimeDelta::minutes(15);
+/// Failures per login name within the window before further attempts wait.
+pub const MAX_FAILURES_PER_LOGIN: i64 = 5;
+/// Failures per client address within the window before it waits.
+pub const MAX_FAILURES_PER_ADDRESS: i64 = 20;
+
+/// Shortest and longest passwords accepted.
+pub const PASSWORD_LENGTH: std::ops::RangeInclusive<usize> = 12..=128;
 
 /// A new random token (256 bits) and the hash to store for it.
 pub fn new_token() -> (String, String) {
@@ -31,34 +60,213 @@ pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+/// Issues a token for `account`, valid for `ttl` (`None`: until revoked).
+pub async fn issue_token(
+    db: &Database,
+    account: AccountId,
+    kind: TokenKind,
+    ttl: Option<TimeDelta>,
+) -> Result<(String, Option<DateTime<Utc>>), DbError> {
+    let (token, hash) = new_token();
+    let now = Utc::now();
+    let expires_at = ttl.map(|ttl| now + ttl);
+    db.insert_token(&hash, account, kind, now, expires_at)
+        .await?;
+    Ok((token, expires_at))
+}
+
+/// Whether `password` is acceptable as a new password; the reason if not.
+pub fn password_problem(password: &str) -> Option<String> {
+    let chars = password.chars().count();
+    if !PASSWORD_LENGTH.contains(&chars) {
+        return Some(format!(
+            "must be {} to {} characters long",
+            PASSWORD_LENGTH.start(),
+            PASSWORD_LENGTH.end()
+        ));
+    }
+    if password.trim() != password {
+        return Some("must not start or end with spaces".into());
+    }
+    None
+}
+
+/// The Argon2id hash (PHC string) of `password`, with a fresh salt.
+pub fn hash_password(password: &str) -> String {
+    let mut salt = [0u8; 16];
+    rand::rng().fill_bytes(&mut salt);
+    let salt = SaltString::encode_b64(&salt).expect("16 bytes make a valid salt");
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .expect("Argon2id with default parameters hashes any password")
+        .to_string()
+}
+
+/// Whether `password` matches `hash`. Without a hash a fixed dummy is
+/// checked instead, so that unknown logins take as long as known ones.
+pub fn verify_password(password: &str, hash: Option<&str>) -> bool {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let dummy = DUMMY.get_or_init(|| hash_password("lianxi dummy password"));
+    let (candidate, real) = match hash {
+        Some(h) => (h, true),
+        None => (dummy.as_str(), false),
+    };
+    let Ok(parsed) = PasswordHash::new(candidate) else {
+        return false;
+    };
+    Argon2::default()
+        .verify_password(password.as_bytes(), &parsed)
+        .is_ok()
+        && real
+}
+
+/// Why a login did not succeed.
+#[derive(Debug)]
+pub enum LoginRefusal {
+    InvalidCredentials,
+    /// Too many recent failures; try again after this many seconds.
+    Throttled {
+        retry_after: u64,
+    },
+    Db(DbError),
+}
+
+impl From<DbError> for LoginRefusal {
+    fn from(e: DbError) -> Self {
+        LoginRefusal::Db(e)
+    }
+}
+
+/// A successful login.
+#[derive(Debug)]
+pub struct Session {
+    pub account: AccountRecord,
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Checks a login and password (throttled) and issues a session token.
+pub async fn login(
+    db: &Database,
+    login_hash: &str,
+    password: &str,
+    client: Option<IpAddr>,
+) -> Result<Session, LoginRefusal> {
+    let now = Utc::now();
+    let since = now - THROTTLE_WINDOW;
+    let login_key = format!("login:{login_hash}");
+    let address_key = client.map(|ip| format!("address:{ip}"));
+    let mut keys = vec![(login_key.as_str(), MAX_FAILURES_PER_LOGIN)];
+    if let Some(key) = &address_key {
+        keys.push((key.as_str(), MAX_FAILURES_PER_ADDRESS));
+    }
+    for (key, limit) in &keys {
+        let (failures, oldest) = db.login_failures(key, since).await?;
+        if failures >= *limit {
+            let free_at = oldest.unwrap_or(now) + THROTTLE_WINDOW;
+            let retry_after = (free_at - now).num_seconds().max(1) as u64;
+            return Err(LoginRefusal::Throttled { retry_after });
+        }
+    }
+    let found = db.login_account(login_hash).await?;
+    let hash = found.as_ref().and_then(|(_, h)| h.as_deref());
+    let password = password.to_owned();
+    let hash_owned = hash.map(str::to_owned);
+    // Argon2id takes tens of milliseconds: keep it off the async workers.
+    let matches =
+        tokio::task::spawn_blocking(move || verify_password(&password, hash_owned.as_deref()))
+            .await
+            .unwrap_or(false);
+    match found {
+        Some((account, _)) if matches => {
+            db.clear_login_failures(&login_key, since).await?;
+            let (token, expires_at) =
+                issue_token(db, account.id, TokenKind::Session, Some(SESSION_TTL)).await?;
+            Ok(Session {
+                account,
+                token,
+                expires_at: expires_at.unwrap_or(now + SESSION_TTL),
+            })
+        }
+        _ => {
+            for (key, _) in &keys {
+                db.record_login_failure(key, now).await?;
+            }
+            Err(LoginRefusal::InvalidCredentials)
+        }
+    }
+}
+
+/// The client's address as the server saw it (the proxy's, behind one).
+#[derive(Clone, Copy, Debug)]
+pub struct ClientAddress(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddress(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
+    }
+}
+
+/// The bearer token of a request, if it is well-formed.
+fn bearer(parts: &Parts) -> Result<&str, ApiError> {
+    let header = parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)
+        .ok_or_else(|| ApiError::unauthorized("an Authorization: Bearer token is required"))?;
+    header
+        .to_str()
+        .ok()
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| t.starts_with(PREFIX) && t.len() < 200)
+        .ok_or_else(|| ApiError::unauthorized("the Authorization header must be 'Bearer <token>'"))
+}
+
 /// The authenticated caller of a request.
 #[derive(Clone, Debug)]
 pub struct Caller(pub AccountRecord);
+
+/// The caller and the hash of the token they presented (to sign out).
+#[derive(Clone, Debug)]
+pub struct CallerToken {
+    pub caller: Caller,
+    pub token_hash: String,
+}
+
+impl FromRequestParts<AppState> for CallerToken {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let hash = token_hash(bearer(parts)?);
+        match state
+            .db
+            .token_state(&hash, Utc::now())
+            .await
+            .map_err(ApiError::from_db)?
+        {
+            TokenState::Live(account, _) => Ok(CallerToken {
+                caller: Caller(account),
+                token_hash: hash,
+            }),
+            TokenState::Expired => Err(ApiError::token_expired()),
+            TokenState::Revoked => Err(ApiError::token_revoked()),
+            TokenState::Unknown => Err(ApiError::unauthorized("the token is unknown")),
+        }
+    }
+}
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let header = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .ok_or_else(|| ApiError::unauthorized("an Authorization: Bearer token is required"))?;
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|h| h.strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|t| t.starts_with(PREFIX) && t.len() < 200)
-            .ok_or_else(|| {
-                ApiError::unauthorized("the Authorization header must be 'Bearer <token>'")
-            })?;
-        let account = state
-            .db
-            .account_by_token_hash(&token_hash(token))
-            .await
-            .map_err(ApiError::from_db)?
-            .ok_or_else(|| ApiError::unauthorized("the token is unknown or revoked"))?;
-        Ok(Caller(account))
+        Ok(CallerToken::from_request_parts(parts, state).await?.caller)
     }
 }
 
@@ -75,5 +283,25 @@ mod tests {
         assert_eq!(hash_a, token_hash(&a));
         assert!(!hash_a.contains(&a[PREFIX.len()..]));
         assert_eq!(hash_a.len(), 64);
+    }
+
+    #[test]
+    fn passwords_verify_only_against_their_own_argon2id_hash() {
+        let hash = hash_password("correct horse battery");
+        assert!(hash.starts_with("$argon2id$"), "{hash}");
+        assert_ne!(hash, hash_password("correct horse battery"), "fresh salt");
+        assert!(verify_password("correct horse battery", Some(&hash)));
+        assert!(!verify_password("correct horse batterY", Some(&hash)));
+        assert!(!verify_password("correct horse battery", None));
+        assert!(!verify_password("anything", Some("not a phc string")));
+    }
+
+    #[test]
+    fn weak_or_padded_passwords_are_refused() {
+        assert!(password_problem("short").is_some());
+        assert!(password_problem(" twelve chars ok").is_some());
+        assert!(password_problem(&"x".repeat(129)).is_some());
+        assert!(password_problem("长城长城长城长城长城长城").is_none());
+        assert!(password_problem("a sound passphrase").is_none());
     }
 }

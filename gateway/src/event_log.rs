@@ -9,7 +9,7 @@ use cqrs_es::persist::{EventStoreAggregateContext, PersistedEventStore};
 use cqrs_es::{Aggregate, AggregateError, EventStore};
 use lianxi_domain::values::GrievanceId;
 use lianxi_domain::{
-    Grievance, GrievanceAction, GrievanceCommand, GrievanceError, GrievanceServices,
+    Actor, Grievance, GrievanceAction, GrievanceCommand, GrievanceError, GrievanceServices,
 };
 use lianxi_projections::{trace_context, Position};
 use postgres_es::PostgresEventRepository;
@@ -42,6 +42,30 @@ pub struct CommandMetadata {
     pub request_id: String,
     pub occurred_at: chrono::DateTime<chrono::Utc>,
     pub reason: Option<String>,
+}
+
+/// The metadata stored with a command's events: who, which command, under
+/// which request, when and why, and the command span's trace context.
+pub(crate) fn metadata_map(
+    actor: &Actor,
+    command: &str,
+    metadata: &CommandMetadata,
+    span: &tracing::Span,
+) -> HashMap<String, String> {
+    let mut map = HashMap::from([
+        ("actor".to_owned(), actor.account.to_string()),
+        ("role".to_owned(), actor.role.as_str().to_owned()),
+        ("command".to_owned(), command.to_owned()),
+        ("request_id".to_owned(), metadata.request_id.clone()),
+        ("occurred_at".to_owned(), metadata.occurred_at.to_rfc3339()),
+    ]);
+    if let Some(reason) = &metadata.reason {
+        map.insert("reason".to_owned(), reason.clone());
+    }
+    if let Some(traceparent) = trace_context::traceparent_of(span) {
+        map.insert(trace_context::METADATA_KEY.to_owned(), traceparent);
+    }
+    map
 }
 
 /// A command's outcome after commit.
@@ -174,19 +198,7 @@ impl EventLog {
             outcome = tracing::field::Empty,
         );
         let key = id.to_string();
-        let mut map = HashMap::from([
-            ("actor".to_owned(), command.actor.account.to_string()),
-            ("role".to_owned(), command.actor.role.as_str().to_owned()),
-            ("command".to_owned(), command.action.name().to_owned()),
-            ("request_id".to_owned(), metadata.request_id.clone()),
-            ("occurred_at".to_owned(), metadata.occurred_at.to_rfc3339()),
-        ]);
-        if let Some(reason) = &metadata.reason {
-            map.insert("reason".to_owned(), reason.clone());
-        }
-        if let Some(traceparent) = trace_context::traceparent_of(&span) {
-            map.insert(trace_context::METADATA_KEY.to_owned(), traceparent);
-        }
+        let map = metadata_map(&command.actor, command_name, metadata, &span);
         let escalation = match &command.action {
             GrievanceAction::EscalateGrievance { reason, .. } => Some(wire_name(reason)),
             GrievanceAction::EscalateOnMissedDeadline { .. } => Some("deadline_missed".to_owned()),

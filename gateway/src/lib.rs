@@ -8,6 +8,7 @@
 //! - [`config`]: the optional configuration file (deadlines, calendar).
 //! - [`auth`]: bearer tokens and the `Caller` extractor.
 //! - [`policy`]: who may see what.
+//! - [`vault`], [`people`]: personal data sealed per person, pseudonyms, erasure.
 //! - [`scheduler`]: escalates grievances whose deadline passed, exactly once.
 //! - [`metrics`]: Prometheus metrics at `/metrics`.
 //! - [`server`]: serving with graceful shutdown; [`telemetry`]: logs.
@@ -22,6 +23,7 @@ pub mod config;
 pub mod db;
 pub mod event_log;
 pub mod metrics;
+pub mod people;
 pub mod policy;
 pub mod scheduler;
 pub mod secret_file;

@@ -3,13 +3,16 @@
 
 use std::process::ExitCode;
 
+use chrono::TimeDelta;
 use clap::{Parser, Subcommand, ValueEnum};
 use lianxi_domain::values::{AccountId, XiaoquId};
-use lianxi_domain::Role;
-use lianxi_domain::{GrievancePolicy, GrievanceServices, SystemClock};
+use lianxi_domain::{Actor, GrievancePolicy, GrievanceServices, Role, SystemClock};
 use lianxi_gateway::audit::{AuditKey, Checkpoint, CheckpointFile};
 use lianxi_gateway::config::FileConfig;
-use lianxi_gateway::db::{self, Database, NewAccount, NewXiaoqu, PoolSettings, Scope};
+use lianxi_gateway::db::{self, Database, NewAccount, NewXiaoqu, PoolSettings, Scope, TokenKind};
+use lianxi_gateway::event_log::CommandMetadata;
+use lianxi_gateway::people::People;
+use lianxi_gateway::vault::{PersonalData, Vault};
 use lianxi_gateway::{auth, server, telemetry};
 use lianxi_projections::{checkpoint, feed, RunnerSettings};
 use std::sync::Arc;
@@ -49,6 +52,17 @@ struct Cli {
         global = true
     )]
     audit_key_file: std::path::PathBuf,
+
+    /// The master key (64 hex digits) wrapping every person's data key;
+    /// created, readable by its owner only, when missing. Every instance of
+    /// one deployment must use the same key; without it personal data is lost.
+    #[arg(
+        long,
+        env = "LIANXI_MASTER_KEY_FILE",
+        default_value = "./data/master.key",
+        global = true
+    )]
+    master_key_file: std::path::PathBuf,
 
     #[command(subcommand)]
     command: Command,
@@ -169,11 +183,41 @@ enum Admin {
         #[arg(long)]
         district: String,
     },
-    /// Create an account; prints its id and its bearer token, once.
+    /// Create the first admin account (only while there is none). The
+    /// password is read from standard input with --password-stdin, or made
+    /// up and printed once.
+    Init {
+        /// The admin's login name.
+        #[arg(long)]
+        login: String,
+        /// The admin's name (personal data, sealed).
+        #[arg(long, default_value = "admin")]
+        name: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Create an account and record the person's name, phone and room
+    /// (sealed); prints its id and an API token, once.
     AddAccount {
-        /// Display name.
+        /// The person's name (personal data, sealed).
         #[arg(long)]
         name: String,
+        /// The person's phone number (personal data, sealed).
+        #[arg(long)]
+        phone: Option<String>,
+        /// The person's building, unit and room (personal data, sealed).
+        #[arg(long)]
+        room: Option<String>,
+        /// A login name for password sign-in (needs --password-stdin).
+        #[arg(long)]
+        login: Option<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long, requires = "login")]
+        password_stdin: bool,
+        /// Days the printed API token lasts (0: until revoked).
+        #[arg(long, default_value_t = 90)]
+        token_ttl_days: u32,
         /// resident, property_company, owners_committee, supervisory_committee,
         /// micro_organization, party_branch, community, street, district, auditor or admin.
         #[arg(long)]
@@ -184,6 +228,42 @@ enum Admin {
         /// The community, street or district name served by a tier role.
         #[arg(long)]
         unit: Option<String>,
+    },
+    /// Set an account's login name and password (read from standard input).
+    SetPassword {
+        #[arg(long)]
+        account: Uuid,
+        #[arg(long)]
+        login: String,
+    },
+    /// Issue an API token for an account; prints it once.
+    IssueToken {
+        #[arg(long)]
+        account: Uuid,
+        /// Days the token lasts (0: until revoked).
+        #[arg(long, default_value_t = 90)]
+        ttl_days: u32,
+    },
+    /// Revoke every token of an account.
+    RevokeTokens {
+        #[arg(long)]
+        account: Uuid,
+    },
+    /// Erase a person's personal data (PIPL): destroys their key, ends their
+    /// sign-in and records PersonalDataErased. Cannot be undone.
+    ErasePerson {
+        #[arg(long)]
+        account: Uuid,
+        /// Why (e.g. the request's reference); stored with the event.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Re-wrap every data key under a new master key, written to
+    /// --new-key-file (which must not exist). Stop every `serve` first, then
+    /// point LIANXI_MASTER_KEY_FILE at the new file and start them again.
+    RotateMasterKey {
+        #[arg(long)]
+        new_key_file: std::path::PathBuf,
     },
 }
 
@@ -249,18 +329,35 @@ async fn run(cli: Cli) -> Result<(), String> {
             match (
                 grievance_policy(&db, config.as_deref()).await,
                 audit_key(&cli.audit_key_file),
+                open_vault(&db, &cli.master_key_file).await,
             ) {
-                (Ok(policy), Ok(key)) => serve(db.clone(), &listen, settings, policy, key).await,
-                (Err(e), _) | (_, Err(e)) => Err(e),
+                (Ok(policy), Ok(key), Ok(vault)) => {
+                    serve(db.clone(), &listen, settings, policy, key, vault).await
+                }
+                (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => Err(e),
             }
         }
         Command::Audit { command } => audit(&db, &cli.audit_key_file, command).await,
-        Command::Admin { command } => admin(&db, command).await,
+        Command::Admin { command } => match open_people(&db, &cli.master_key_file).await {
+            Ok(people) => admin(&db, &people, command).await,
+            Err(e) => Err(e),
+        },
         Command::Projections { command } => projections(&db, command).await,
         Command::Probe { .. } => Err("the probe needs no store".to_owned()),
     };
     db.close().await;
     result
+}
+
+/// The deployment's vault (master key file and identity secret).
+async fn open_vault(db: &Database, path: &std::path::Path) -> Result<Vault, String> {
+    Vault::open(db, path).await.map_err(|e| e.to_string())
+}
+
+/// The person streams, sealed under the deployment's vault.
+async fn open_people(db: &Database, path: &std::path::Path) -> Result<People, String> {
+    let vault = open_vault(db, path).await?;
+    Ok(People::new(db, Arc::new(vault), Arc::new(SystemClock)))
 }
 
 /// The grievance rules: defaults, or those of the configuration file.
@@ -397,6 +494,7 @@ async fn serve(
     settings: server::Background,
     policy: GrievancePolicy,
     key: AuditKey,
+    vault: Vault,
 ) -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -406,7 +504,9 @@ async fn serve(
     // One plain line on stdout for scripts and tests that start the binary.
     println!("lianxi listening on http://{addr}");
     let services = GrievanceServices::new(Arc::new(SystemClock), policy);
-    let state = server::state_with(db, services).with_audit_key(key);
+    let state = server::state_with(db, services)
+        .with_audit_key(key)
+        .with_vault(vault);
     let service = server::Service::start_with(state, settings);
     let served = server::serve(listener, service.state.clone(), server::shutdown_signal()).await;
     service.stop().await;
@@ -495,7 +595,8 @@ async fn projections(db: &Database, command: Projections) -> Result<(), String> 
     }
 }
 
-async fn admin(db: &Database, command: Admin) -> Result<(), String> {
+async fn admin(db: &Database, people: &People, command: Admin) -> Result<(), String> {
+    let vault = people.vault();
     match command {
         Admin::AddXiaoqu {
             name,
@@ -527,6 +628,11 @@ async fn admin(db: &Database, command: Admin) -> Result<(), String> {
         }
         Admin::AddAccount {
             name,
+            phone,
+            room,
+            login,
+            password_stdin,
+            token_ttl_days,
             role,
             xiaoqu,
             unit,
@@ -557,26 +663,252 @@ async fn admin(db: &Database, command: Admin) -> Result<(), String> {
                 }
                 (_, _, _) => return Err(format!("the role {role} needs --xiaoqu (and no --unit)")),
             };
-            if name.trim().is_empty() {
-                return Err("--name must not be empty".into());
-            }
-            let (token, token_hash) = auth::new_token();
+            let id = AccountId(Uuid::new_v4());
+            let personal = personal_data(&name, phone, room)?;
+            let credentials = match login {
+                Some(login) => Some(credentials(vault, &login, password_stdin)?),
+                None => None,
+            };
             let account = db
                 .add_account(&NewAccount {
-                    id: AccountId(Uuid::new_v4()),
-                    display_name: name.trim().to_owned(),
+                    id,
                     role,
                     scope,
-                    token_hash,
+                    login_hash: credentials.as_ref().map(|c| c.0.clone()),
+                    password_hash: credentials.map(|c| c.1),
                 })
                 .await
                 .map_err(|e| format!("cannot add the account: {e}"))?;
+            people
+                .register(&cli_actor(), id, &personal, &cli_metadata(None))
+                .await
+                .map_err(|e| format!("cannot record the personal data: {e}"))?;
+            let ttl = (token_ttl_days > 0).then(|| TimeDelta::days(i64::from(token_ttl_days)));
+            let (token, expires_at) = auth::issue_token(db, id, TokenKind::Api, ttl)
+                .await
+                .map_err(|e| format!("cannot issue a token: {e}"))?;
             println!("id={}", account.id);
             println!("role={}", account.role);
             println!("token={token}");
+            print_expiry(expires_at);
             eprintln!("The token is shown only this once; only its hash is stored.");
             Ok(())
         }
+        Admin::Init {
+            login,
+            name,
+            password_stdin,
+        } => {
+            if db.has_admin().await.map_err(|e| e.to_string())? {
+                return Err(
+                    "an admin account exists already; `admin init` only creates the first".into(),
+                );
+            }
+            let (password, made_up) = if password_stdin {
+                (read_password()?, false)
+            } else {
+                (made_up_password(), true)
+            };
+            if let Some(problem) = auth::password_problem(&password) {
+                return Err(format!("the password {problem}"));
+            }
+            let login_hash = login_hash(vault, &login)?;
+            let id = AccountId(Uuid::new_v4());
+            let password_hash = auth::hash_password(&password);
+            db.add_account(&NewAccount {
+                id,
+                role: Role::Admin,
+                scope: Scope::Global,
+                login_hash: Some(login_hash),
+                password_hash: Some(password_hash),
+            })
+            .await
+            .map_err(|e| format!("cannot add the admin: {e}"))?;
+            people
+                .register(
+                    &cli_actor(),
+                    id,
+                    &personal_data(&name, None, None)?,
+                    &cli_metadata(None),
+                )
+                .await
+                .map_err(|e| format!("cannot record the personal data: {e}"))?;
+            println!("id={id}");
+            println!("login={}", login.trim());
+            if made_up {
+                println!("password={password}");
+                eprintln!(
+                    "The password is shown only this once; only its Argon2id hash is stored."
+                );
+            }
+            Ok(())
+        }
+        Admin::SetPassword { account, login } => {
+            let (login_hash, password_hash) = credentials(vault, &login, true)?;
+            let done = db
+                .set_credentials(AccountId(account), &login_hash, &password_hash)
+                .await
+                .map_err(|e| format!("cannot set the password: {e}"))?;
+            if !done {
+                return Err(format!("no live account {account}"));
+            }
+            println!("id={account}");
+            Ok(())
+        }
+        Admin::IssueToken { account, ttl_days } => {
+            db.account(AccountId(account))
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("no account {account}"))?;
+            let ttl = (ttl_days > 0).then(|| TimeDelta::days(i64::from(ttl_days)));
+            let (token, expires_at) =
+                auth::issue_token(db, AccountId(account), TokenKind::Api, ttl)
+                    .await
+                    .map_err(|e| format!("cannot issue a token: {e}"))?;
+            println!("token={token}");
+            print_expiry(expires_at);
+            Ok(())
+        }
+        Admin::RevokeTokens { account } => {
+            let n = db
+                .revoke_tokens_of(AccountId(account), chrono::Utc::now())
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("revoked={n}");
+            Ok(())
+        }
+        Admin::ErasePerson { account, reason } => {
+            db.account(AccountId(account))
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("no account {account}"))?;
+            people
+                .erase(&cli_actor(), AccountId(account), &cli_metadata(reason))
+                .await
+                .map_err(|e| format!("cannot erase: {e}"))?;
+            println!("erased={account}");
+            Ok(())
+        }
+        Admin::RotateMasterKey { new_key_file } => {
+            if new_key_file.exists() {
+                return Err(format!(
+                    "{} exists already; name a new file",
+                    new_key_file.display()
+                ));
+            }
+            let (master, _) =
+                lianxi_gateway::secret_file::load_or_create(&new_key_file, "master key")
+                    .map_err(|e| e.to_string())?;
+            let new = Vault::from_master(&master);
+            let keys = db.person_keys().await.map_err(|e| e.to_string())?;
+            let secrets = db.vault_secrets().await.map_err(|e| e.to_string())?;
+            let rewrap = || -> Result<_, lianxi_gateway::vault::VaultError> {
+                let keys = keys
+                    .iter()
+                    .map(|(p, w)| Ok((*p, new.rewrap(vault, *p, w)?)))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let secrets = secrets
+                    .iter()
+                    .map(|(n, w)| Ok((n.clone(), new.rewrap_secret(vault, n, w)?)))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok((keys, secrets))
+            };
+            let (keys, secrets) = match rewrap() {
+                Ok(done) => done,
+                Err(e) => {
+                    let _ = std::fs::remove_file(&new_key_file);
+                    return Err(format!(
+                        "a stored key does not open with the current master key: {e}"
+                    ));
+                }
+            };
+            db.replace_wrapped(&keys, &secrets)
+                .await
+                .map_err(|e| format!("cannot store the re-wrapped keys: {e}"))?;
+            println!("rewrapped={}", keys.len() + secrets.len());
+            println!("new_key_file={}", new_key_file.display());
+            eprintln!("Point LIANXI_MASTER_KEY_FILE at the new file on every instance; keep the old one until a backup taken after this point exists.");
+            Ok(())
+        }
+    }
+}
+
+/// The command line acts as an admin without an account.
+fn cli_actor() -> Actor {
+    Actor::new(AccountId(Uuid::nil()), Role::Admin)
+}
+
+fn cli_metadata(reason: Option<String>) -> CommandMetadata {
+    CommandMetadata {
+        request_id: format!("cli-{}", Uuid::new_v4()),
+        occurred_at: chrono::Utc::now(),
+        reason,
+    }
+}
+
+fn personal_data(
+    name: &str,
+    phone: Option<String>,
+    room: Option<String>,
+) -> Result<PersonalData, String> {
+    let clean = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err("--name must be 1 to 100 characters".into());
+    }
+    Ok(PersonalData {
+        name: name.to_owned(),
+        phone: clean(phone),
+        room: clean(room),
+    })
+}
+
+fn login_hash(vault: &Vault, login: &str) -> Result<String, String> {
+    let login = login.trim();
+    if login.is_empty() || login.chars().count() > 64 {
+        return Err("--login must be 1 to 64 characters".into());
+    }
+    Ok(vault.login_hash(login))
+}
+
+/// The login hash and the Argon2id hash of a password read from stdin.
+fn credentials(vault: &Vault, login: &str, from_stdin: bool) -> Result<(String, String), String> {
+    if !from_stdin {
+        return Err("--login needs --password-stdin".into());
+    }
+    let login_hash = login_hash(vault, login)?;
+    let password = read_password()?;
+    if let Some(problem) = auth::password_problem(&password) {
+        return Err(format!("the password {problem}"));
+    }
+    Ok((login_hash, auth::hash_password(&password)))
+}
+
+fn read_password() -> Result<String, String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| format!("cannot read the password: {e}"))?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+/// 20 random characters from an alphabet without look-alikes.
+fn made_up_password() -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::rng();
+    (0..20)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect()
+}
+
+fn print_expiry(expires_at: Option<chrono::DateTime<chrono::Utc>>) {
+    match expires_at {
+        Some(t) => println!(
+            "expires_at={}",
+            t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        ),
+        None => println!("expires_at=never"),
     }
 }
 

@@ -5,7 +5,6 @@ use lianxi_domain::grievance::GrievanceState;
 use lianxi_domain::values::{AccountId, PartyRole, Respondent};
 use lianxi_domain::Role;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use lianxi_projections::grievance_list::Audience;
 
@@ -89,13 +88,6 @@ pub fn audience(caller: &AccountRecord) -> Audience {
 /// (which mediates). Everyone else sees a pseudonym.
 pub fn sees_filer_identity(caller: &AccountRecord, grievance: &GrievanceState) -> bool {
     caller.id == grievance.filer || caller.role == Role::PartyBranch
-}
-
-/// A stable pseudonym for a person: the same account always maps to the
-/// same pseudonym, and the pseudonym does not reveal the account.
-pub fn pseudonym(account: AccountId) -> String {
-    let digest = Sha256::digest(format!("lianxi/pseudonym/v1/{account}").as_bytes());
-    format!("person-{}", hex::encode(&digest[..6]))
 }
 
 /// Replaces every occurrence of a person's account id with their pseudonym.

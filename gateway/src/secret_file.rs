@@ -33,7 +33,10 @@ pub fn random_secret() -> [u8; 32] {
 
 /// Reads the secret at `path`, or creates it (mode 0600) with fresh random
 /// bytes when the file does not exist. Returns whether it was created.
-pub fn load_or_create(path: &Path, what: &'static str) -> Result<([u8; 32], bool), SecretFileError> {
+pub fn load_or_create(
+    path: &Path,
+    what: &'static str,
+) -> Result<([u8; 32], bool), SecretFileError> {
     let shown = path.display().to_string();
     match std::fs::read_to_string(path) {
         Ok(text) => {

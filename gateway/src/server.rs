@@ -15,7 +15,9 @@ use crate::api::{app, AppState};
 use crate::audit::{checkpoint, AuditKey};
 use crate::db::Database;
 use crate::event_log::{EventLog, RetryPolicy};
+use crate::people::People;
 use crate::scheduler;
+use crate::vault::Vault;
 
 /// Every read model the service keeps.
 pub fn projections() -> Vec<Arc<dyn Projection>> {
@@ -32,10 +34,12 @@ pub fn state(db: Database) -> AppState {
 
 /// The state with the given clock and policy.
 pub fn state_with(db: Database, services: GrievanceServices) -> AppState {
+    let people = People::new(&db, Arc::new(Vault::ephemeral()), services.clock.clone());
     AppState {
         log: Arc::new(EventLog::new(&db, services, RetryPolicy::default())),
         db,
         audit_key: Arc::new(AuditKey::ephemeral()),
+        people: Arc::new(people),
     }
 }
 
@@ -161,9 +165,12 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.

@@ -7,10 +7,13 @@
 //! the events stay and their hash chain still verifies, but nothing can open
 //! the data again.
 //!
-//! From the master key (a 32-byte secret from `LIANXI_MASTER_KEY_FILE`)
-//! three keys are derived with HMAC-SHA-256 under fixed labels: the wrapping
-//! key, the pseudonym key (stable pseudonyms that only this deployment can
-//! compute), and the login key (login names are stored only as keyed hashes).
+//! The master key (a 32-byte secret from `LIANXI_MASTER_KEY_FILE`) only
+//! wraps: the wrapping key is derived from it with HMAC-SHA-256. A second
+//! secret, the identity secret, is made once per deployment and stored
+//! wrapped in `vault_secrets`; from it come the pseudonym key (stable
+//! pseudonyms only this deployment can compute) and the login key (login
+//! names are stored only as keyed hashes). Rotating the master key re-wraps
+//! the data keys and the identity secret, so pseudonyms and logins survive.
 
 use std::path::Path;
 
@@ -121,13 +124,37 @@ fn data_aad(person: AccountId) -> Vec<u8> {
     format!("lianxi/personal-data/v1/{person}").into_bytes()
 }
 
+fn secret_aad(name: &str) -> Vec<u8> {
+    format!("lianxi/vault-secret/v1/{name}").into_bytes()
+}
+
+/// The name of the identity secret in `vault_secrets`.
+pub const IDENTITY_SECRET: &str = "identity";
+
+#[derive(Debug, thiserror::Error)]
+pub enum VaultOpenError {
+    #[error(transparent)]
+    File(#[from] SecretFileError),
+    #[error(transparent)]
+    Db(#[from] crate::db::DbError),
+    #[error("the stored identity secret does not open with the master key {path}: is it the deployment's key?")]
+    WrongMasterKey { path: String },
+}
+
 impl Vault {
-    pub fn from_master(master: &[u8; 32]) -> Self {
+    /// The vault of a master key and an identity secret.
+    pub fn new(master: &[u8; 32], identity: &[u8; 32]) -> Self {
         Self {
             wrapping: Aes256Gcm::new(&derive(master, "lianxi/wrapping-key/v1").into()),
-            pseudonym: derive(master, "lianxi/pseudonym-key/v1"),
-            login: derive(master, "lianxi/login-key/v1"),
+            pseudonym: derive(identity, "lianxi/pseudonym-key/v1"),
+            login: derive(identity, "lianxi/login-key/v1"),
         }
+    }
+
+    /// A vault whose identity secret is derived from the master key itself
+    /// (tests and tools that keep nothing).
+    pub fn from_master(master: &[u8; 32]) -> Self {
+        Self::new(master, &derive(master, "lianxi/identity-secret/v1"))
     }
 
     /// A vault with a random master key that lives only in memory (tests).
@@ -135,11 +162,44 @@ impl Vault {
         Self::from_master(&secret_file::random_secret())
     }
 
-    /// The vault of the master key at `path`, created (mode 0600) when
-    /// missing. Returns whether the key file was created.
-    pub fn load_or_create(path: &Path) -> Result<(Self, bool), SecretFileError> {
-        let (master, created) = secret_file::load_or_create(path, "master key")?;
-        Ok((Self::from_master(&master), created))
+    /// The deployment's vault: the master key at `path` (created, mode
+    /// 0600, when missing) and the identity secret stored wrapped in the
+    /// database (made on first use; every instance finds the same one).
+    pub async fn open(db: &crate::db::Database, path: &Path) -> Result<Self, VaultOpenError> {
+        let (master, _) = secret_file::load_or_create(path, "master key")?;
+        let wrapping = Self::from_master(&master);
+        let fresh = secret_file::random_secret();
+        let wrapped = hex::encode(seal_bytes(
+            &wrapping.wrapping,
+            &secret_aad(IDENTITY_SECRET),
+            &fresh,
+        ));
+        // The first instance to get here decides; the others read its secret.
+        let stored = db.vault_secret_or_insert(IDENTITY_SECRET, &wrapped).await?;
+        let identity = hex::decode(stored.trim())
+            .ok()
+            .and_then(|b| open_bytes(&wrapping.wrapping, &secret_aad(IDENTITY_SECRET), &b).ok())
+            .and_then(|b| <[u8; 32]>::try_from(b).ok())
+            .ok_or_else(|| VaultOpenError::WrongMasterKey {
+                path: path.display().to_string(),
+            })?;
+        Ok(Self::new(&master, &identity))
+    }
+
+    /// Re-wraps a stored vault secret under this vault's master key.
+    pub fn rewrap_secret(
+        &self,
+        old: &Vault,
+        name: &str,
+        wrapped: &str,
+    ) -> Result<String, VaultError> {
+        let bytes = hex::decode(wrapped.trim()).map_err(|_| VaultError::Malformed)?;
+        let secret = open_bytes(&old.wrapping, &secret_aad(name), &bytes)?;
+        Ok(hex::encode(seal_bytes(
+            &self.wrapping,
+            &secret_aad(name),
+            &secret,
+        )))
     }
 
     /// A fresh data key for `person`, and its wrapped form to store (hex).
@@ -159,9 +219,18 @@ impl Vault {
 
     /// Re-wraps a stored data key under this vault's master key (master key
     /// rotation): `old` unwraps, `self` wraps.
-    pub fn rewrap(&self, old: &Vault, person: AccountId, wrapped: &str) -> Result<String, VaultError> {
+    pub fn rewrap(
+        &self,
+        old: &Vault,
+        person: AccountId,
+        wrapped: &str,
+    ) -> Result<String, VaultError> {
         let key = old.unwrap_key(person, wrapped)?;
-        Ok(hex::encode(seal_bytes(&self.wrapping, &key_aad(person), &key.0)))
+        Ok(hex::encode(seal_bytes(
+            &self.wrapping,
+            &key_aad(person),
+            &key.0,
+        )))
     }
 
     /// The stable pseudonym of a person, e.g. `person-3f9a0c12d4e5`: the
@@ -240,7 +309,10 @@ mod tests {
         let unwrapped = vault.unwrap_key(alice, &wrapped).expect("unwrap");
         assert_eq!(unwrapped.open(alice, &sealed), Ok(data()));
         // Another person's id, another key, or another master key: no.
-        assert_eq!(unwrapped.open(person(), &sealed), Err(VaultError::Unopenable));
+        assert_eq!(
+            unwrapped.open(person(), &sealed),
+            Err(VaultError::Unopenable)
+        );
         let (other, _) = vault.new_data_key(alice);
         assert_eq!(other.open(alice, &sealed), Err(VaultError::Unopenable));
         assert!(vault.unwrap_key(person(), &wrapped).is_err());
@@ -277,7 +349,10 @@ mod tests {
         assert_ne!(a.pseudonym(alice), Vault::ephemeral().pseudonym(alice));
         assert!(a.pseudonym(alice).starts_with("person-"));
         assert_eq!(a.login_hash(" WangXM "), b.login_hash("wangxm"));
-        assert_ne!(a.login_hash("wangxm"), Vault::ephemeral().login_hash("wangxm"));
+        assert_ne!(
+            a.login_hash("wangxm"),
+            Vault::ephemeral().login_hash("wangxm")
+        );
         assert!(!format!("{:?}", data()).contains("王小明"));
     }
 }

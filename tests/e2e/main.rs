@@ -8,6 +8,7 @@ mod deadlines;
 mod deploy;
 mod durability;
 mod figures;
+mod identity;
 mod instances;
 mod lifecycle;
 mod projections;

@@ -234,17 +234,24 @@ pub struct Cast {
 }
 
 pub async fn add_person(db: &Database, role: Role, scope: Scope) -> Person {
-    let (token, token_hash) = lianxi_gateway::auth::new_token();
     let id = AccountId(Uuid::new_v4());
     db.add_account(&NewAccount {
         id,
-        display_name: format!("{role} {}", &id.to_string()[..8]),
         role,
         scope,
-        token_hash,
+        login_hash: None,
+        password_hash: None,
     })
     .await
     .expect("add account");
+    let (token, _) = lianxi_gateway::auth::issue_token(
+        db,
+        id,
+        lianxi_gateway::db::TokenKind::Api,
+        Some(chrono::TimeDelta::days(1)),
+    )
+    .await
+    .expect("issue a token");
     Person { id, role, token }
 }
 
@@ -630,6 +637,16 @@ pub struct Process {
 
 impl Process {
     pub async fn start(cwd: &std::path::Path, env: &[(&str, &str)]) -> Process {
+        Self::start_with_stderr(cwd, env, Stdio::null()).await
+    }
+
+    /// Like [`Process::start`], with the server's log (standard error) sent
+    /// to `stderr`.
+    pub async fn start_with_stderr(
+        cwd: &std::path::Path,
+        env: &[(&str, &str)],
+        stderr: Stdio,
+    ) -> Process {
         let mut child = Command::new(lianxi_binary())
             .arg("serve")
             .current_dir(cwd)
@@ -637,7 +654,7 @@ impl Process {
             .env("LIANXI_LISTEN", "127.0.0.1:0")
             .envs(env.iter().copied())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .kill_on_drop(true)
             .spawn()
             .expect("start lianxi serve");

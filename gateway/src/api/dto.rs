@@ -424,6 +424,10 @@ pub struct GrievanceView {
     pub deadline: Option<DeadlineDto>,
     /// The stopped deadline, while the handler paused the clock.
     pub paused: Option<PausedDto>,
+    /// The filer's name, phone and room: only in a single grievance's view,
+    /// only for the filer and the party branch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filer_contact: Option<ContactDto>,
 }
 
 /// One stored event of a stream.
@@ -458,4 +462,68 @@ pub struct Health {
     pub status: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub store: Option<String>,
+}
+
+/// Sign-in with a login name and password.
+#[derive(Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"login": "wangxm", "password": "a long passphrase"}))]
+pub struct LoginRequest {
+    pub login: String,
+    pub password: String,
+}
+
+/// Passwords never reach a log through `Debug`.
+impl std::fmt::Debug for LoginRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LoginRequest(<redacted>)")
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct LoginResponse {
+    /// Send as `Authorization: Bearer <token>`; shown only this once.
+    pub token: String,
+    pub token_type: String,
+    pub expires_at: DateTime<Utc>,
+    pub account: AccountView,
+}
+
+/// An account: its role, scope and pseudonym; its personal data only for
+/// the person themselves.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct AccountView {
+    pub id: Uuid,
+    pub role: String,
+    /// The xiaoqu of a xiaoqu role.
+    pub xiaoqu: Option<Uuid>,
+    /// The community, street or district of a tier role.
+    pub unit: Option<String>,
+    /// What respondents and auditors see instead of this person's identity.
+    pub pseudonym: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub personal_data: Option<ContactDto>,
+}
+
+/// A person's name, phone and room, or the mark that they were erased.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct ContactDto {
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub room: Option<String>,
+    /// The person's data was erased on request: the fields above are gone.
+    pub erased: bool,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ErasureRequest {
+    /// Why (e.g. the request's reference); stored with the event.
+    pub reason: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct ErasureResult {
+    pub account: Uuid,
+    pub erased_at: DateTime<Utc>,
 }

@@ -9,6 +9,8 @@ use utoipa::ToSchema;
 
 use crate::db::DbError;
 use crate::event_log::CommandError;
+use crate::people::PeopleError;
+use lianxi_domain::PersonError;
 
 /// One refused field.
 /// The media type of error bodies.
@@ -48,6 +50,8 @@ pub struct ApiError {
     title: &'static str,
     detail: Option<String>,
     errors: Vec<FieldProblem>,
+    /// Seconds for a `Retry-After` header (429, 503).
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -58,7 +62,52 @@ impl ApiError {
             title,
             detail: None,
             errors: Vec::new(),
+            retry_after: None,
         }
+    }
+
+    /// 401: the login name or the password is wrong (which one is not said).
+    pub fn invalid_credentials() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid-credentials",
+            "The login name or password is wrong",
+        )
+    }
+
+    /// 401: the token was valid but has expired.
+    pub fn token_expired() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "token-expired",
+            "The token has expired; sign in again",
+        )
+    }
+
+    /// 401: the token, or its account, was revoked.
+    pub fn token_revoked() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "token-revoked",
+            "The token has been revoked",
+        )
+    }
+
+    /// 429: too many recent failures; wait `retry_after` seconds.
+    pub fn too_many_attempts(retry_after: u64) -> Self {
+        let mut e = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too-many-attempts",
+            "Too many failed attempts; wait before trying again",
+        )
+        .with_detail(format!("try again in {retry_after} s"));
+        e.retry_after = Some(retry_after);
+        e
+    }
+
+    /// 409: the resource is not in a state that allows this.
+    pub fn conflict(slug: &'static str, title: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, slug, title).with_detail(detail)
     }
 
     pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
@@ -311,6 +360,45 @@ impl From<CommandError> for ApiError {
     }
 }
 
+impl From<PeopleError> for ApiError {
+    fn from(e: PeopleError) -> Self {
+        match e {
+            PeopleError::Domain(PersonError::NotPermitted(role)) => {
+                Self::forbidden(format!("the role {role} may not do this"))
+            }
+            PeopleError::Domain(PersonError::Erased) => Self::conflict(
+                "already-erased",
+                "This person's personal data was erased",
+                "erasure cannot be undone or repeated",
+            ),
+            PeopleError::Domain(PersonError::NotRegistered) => Self::not_found(),
+            PeopleError::Domain(e @ PersonError::AlreadyRegistered) => Self::conflict(
+                "already-exists",
+                "The resource already exists",
+                e.to_string(),
+            ),
+            PeopleError::Domain(PersonError::NotSealed) | PeopleError::Unopenable(..) => {
+                tracing::error!(error = %e, "personal data");
+                Self::internal()
+            }
+            PeopleError::Db(e) => Self::from_db(e),
+            PeopleError::Conflict => Self::new(
+                StatusCode::CONFLICT,
+                "version-conflict",
+                "The person is being changed concurrently; try again",
+            ),
+            PeopleError::Unavailable(message) => {
+                tracing::error!(error = %message, "event store unreachable");
+                Self::unavailable("the store is not reachable")
+            }
+            PeopleError::Store(message) => {
+                tracing::error!(error = %message, "event store error");
+                Self::internal()
+            }
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = serde_json::to_vec(&self.to_problem()).unwrap_or_default();
@@ -320,7 +408,9 @@ impl IntoResponse for ApiError {
         if self.status == StatusCode::UNAUTHORIZED {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
-        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+        if let Some(seconds) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        } else if self.status == StatusCode::SERVICE_UNAVAILABLE {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         response

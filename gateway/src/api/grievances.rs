@@ -273,11 +273,16 @@ pub async fn file(
 
 /// A grievance as `caller` may see it: the filer pseudonymised for those who
 /// may not know who filed.
-pub(super) fn view(caller: &Caller, g: &GrievanceState, version: usize) -> GrievanceView {
+pub(super) fn view(
+    state: &AppState,
+    caller: &Caller,
+    g: &GrievanceState,
+    version: usize,
+) -> GrievanceView {
     let filer = if policy::sees_filer_identity(&caller.0, g) {
         g.filer.to_string()
     } else {
-        policy::pseudonym(g.filer)
+        state.people.pseudonym(g.filer)
     };
     GrievanceView {
         id: g.id.0,
@@ -332,6 +337,7 @@ pub(super) fn view(caller: &Caller, g: &GrievanceState, version: usize) -> Griev
             remaining_seconds: p.remaining_seconds,
             since: p.since,
         }),
+        filer_contact: None,
     }
 }
 
@@ -426,7 +432,7 @@ pub async fn queue(
                 let g = &item.state;
                 let stage = g.current_stage()?;
                 Some(QueueItemDto {
-                    grievance: view(&caller, g, item.version as usize),
+                    grievance: view(&state, &caller, g, item.version as usize),
                     stage: stage.into(),
                     due_at: g.deadline.map(|d| d.due_at),
                     overdue_seconds: g.deadline.map(|d| (now - d.due_at).num_seconds()),
@@ -485,7 +491,7 @@ pub async fn list(
         items: page
             .items
             .iter()
-            .map(|(g, v)| view(&caller, g, *v as usize))
+            .map(|(g, v)| view(&state, &caller, g, *v as usize))
             .collect(),
         next_cursor: page.next.map(|c| c.encode()),
         position: format_position(position),
@@ -621,7 +627,10 @@ pub async fn get(
             (past, replayed)
         }
     };
-    let view = view(&caller, &g, version);
+    let mut view = view(&state, &caller, &g, version);
+    if policy::sees_filer_identity(&caller.0, &g) {
+        view.filer_contact = super::identity::contact(&state, g.filer).await?;
+    }
     let mut response = Json(view).into_response();
     response.headers_mut().insert(header::ETAG, etag(version));
     Ok(response)
@@ -658,7 +667,7 @@ pub async fn events(
     } else {
         std::iter::once(g.filer)
             .chain(g.duplicates.iter().map(|d| d.filer))
-            .map(|p| (p.to_string(), policy::pseudonym(p)))
+            .map(|p| (p.to_string(), state.people.pseudonym(p)))
             .collect()
     };
     let events = stored

@@ -5,6 +5,7 @@ pub mod dto;
 pub mod error;
 mod grievances;
 mod health;
+mod identity;
 pub mod json;
 pub mod openapi;
 pub mod request_id;
@@ -23,6 +24,8 @@ use tower_http::timeout::TimeoutLayer;
 use crate::audit::AuditKey;
 use crate::db::Database;
 use crate::event_log::EventLog;
+use crate::people::People;
+use crate::vault::Vault;
 use error::ApiError;
 
 /// Largest accepted request body.
@@ -37,9 +40,23 @@ pub struct AppState {
     pub log: Arc<EventLog>,
     /// Signs audit checkpoints.
     pub audit_key: Arc<AuditKey>,
+    /// Person streams and the vault sealing their personal data.
+    pub people: Arc<People>,
 }
 
 impl AppState {
+    /// The same state, sealing personal data under `vault`'s master key.
+    pub fn with_vault(self, vault: Vault) -> Self {
+        Self {
+            people: Arc::new(People::new(
+                &self.db,
+                Arc::new(vault),
+                self.log.services().clock.clone(),
+            )),
+            ..self
+        }
+    }
+
     /// The same state, signing checkpoints with `key`.
     pub fn with_audit_key(self, key: AuditKey) -> Self {
         Self {
@@ -81,6 +98,10 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/audit/checkpoints/{tree_size}", get(audit::get_checkpoint))
         .route("/audit/consistency", get(audit::consistency))
+        .route("/auth/login", post(identity::login))
+        .route("/auth/logout", post(identity::logout))
+        .route("/auth/me", get(identity::me))
+        .route("/admin/people/{id}/erasure", post(identity::erase))
         .route("/openapi.json", get(openapi::openapi_json));
     Router::new()
         .route("/healthz", get(health::healthz))

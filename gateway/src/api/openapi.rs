@@ -6,7 +6,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::dto::*;
 use super::error::{FieldProblem, Problem};
-use super::{audit, grievances, health, story};
+use super::{audit, grievances, health, identity, story};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -44,6 +44,10 @@ use super::{audit, grievances, health, story};
         audit::consistency,
         story::story,
         story::dossier,
+        identity::login,
+        identity::logout,
+        identity::me,
+        identity::erase,
     ),
     components(schemas(Problem, FieldProblem, StatusDto)),
     modifiers(&BearerAuth),
@@ -51,6 +55,7 @@ use super::{audit, grievances, health, story};
         (name = "grievances", description = "诉求: the grievance lifecycle"),
         (name = "figures", description = "三率: public figures without personal data"),
         (name = "audit", description = "Tamper evidence: hash chains, signed checkpoints, consistency proofs"),
+        (name = "accounts", description = "Signing in, the caller's account, erasure of personal data"),
         (name = "operations", description = "Health and readiness"),
     )
 )]

@@ -58,7 +58,7 @@ pub async fn story(
     let id = parse_id(&id)?;
     let (g, _) = visible(&state, &caller, id).await?;
     let streams = case_streams(id, &g);
-    let entries = story::story(&state.db, &streams)
+    let entries = story::story(&state.db, state.people.vault(), &streams)
         .await
         .map_err(ApiError::from_db)?;
     Ok(Json(Story {
@@ -136,7 +136,7 @@ pub async fn dossier(
     // independent reads: run them at once.
     let ids: Vec<String> = streams.iter().map(ToString::to_string).collect();
     let (entries, chains, newest) = tokio::try_join!(
-        story::story(&state.db, &streams),
+        story::story(&state.db, state.people.vault(), &streams),
         futures::future::try_join_all(ids.iter().map(|s| verify::verify_stream(
             &state.db,
             story::GRIEVANCE,
@@ -157,7 +157,7 @@ pub async fn dossier(
     let dossier = Dossier {
         format: "lianxi-dossier-v1".to_owned(),
         generated_at: Utc::now(),
-        grievance: view(&caller, &g, version),
+        grievance: view(&state, &caller, &g, version),
         streams: chains,
         story: entries,
         checkpoint,

@@ -478,7 +478,9 @@ mod tests {
         std::fs::write(&path, "not hex").expect("overwrite");
         assert!(matches!(
             AuditKey::load_or_create(&path),
-            Err(KeyError::File(secret_file::SecretFileError::Malformed { .. }))
+            Err(KeyError::File(
+                secret_file::SecretFileError::Malformed { .. }
+            ))
         ));
         let _ = std::fs::remove_dir_all(dir);
     }

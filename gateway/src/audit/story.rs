@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use crate::db::{Database, DbError, StoredEvent};
 use crate::policy;
+use crate::vault::Vault;
 
 /// One thing that happened, as an auditor reads it.
 #[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
@@ -101,7 +102,11 @@ pub async fn state_as_of(
 
 /// The story of a case: the events of `streams` (a grievance and the
 /// duplicates merged into it), interleaved in the order they were stored.
-pub async fn story(db: &Database, streams: &[GrievanceId]) -> Result<Vec<StoryEntry>, DbError> {
+pub async fn story(
+    db: &Database,
+    vault: &Vault,
+    streams: &[GrievanceId],
+) -> Result<Vec<StoryEntry>, DbError> {
     let mut all: Vec<(GrievanceId, StoredEvent)> = Vec::new();
     for id in streams {
         for e in events(db, *id).await? {
@@ -109,12 +114,12 @@ pub async fn story(db: &Database, streams: &[GrievanceId]) -> Result<Vec<StoryEn
         }
     }
     all.sort_by_key(|(_, e)| (e.recorded_at, e.global_position));
-    Ok(entries(all))
+    Ok(entries(all, vault))
 }
 
 /// Story entries with every account id (actors, filers, anyone named in a
 /// payload) replaced by its pseudonym.
-fn entries(all: Vec<(GrievanceId, StoredEvent)>) -> Vec<StoryEntry> {
+fn entries(all: Vec<(GrievanceId, StoredEvent)>, vault: &Vault) -> Vec<StoryEntry> {
     let mut people: BTreeSet<AccountId> = BTreeSet::new();
     for (_, e) in &all {
         collect_accounts(&e.metadata, &mut people);
@@ -126,7 +131,7 @@ fn entries(all: Vec<(GrievanceId, StoredEvent)>) -> Vec<StoryEntry> {
             let alias = if p.0.is_nil() {
                 "system".to_owned()
             } else {
-                policy::pseudonym(p)
+                vault.pseudonym(p)
             };
             (p.to_string(), alias)
         })

@@ -50,10 +50,11 @@ impl Scope {
     }
 }
 
+/// An account: one role in one scope. The person's name, phone and room are
+/// not here but sealed in their `person` stream.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AccountRecord {
     pub id: AccountId,
-    pub display_name: String,
     pub role: Role,
     pub scope: Scope,
 }
@@ -61,10 +62,13 @@ pub struct AccountRecord {
 #[derive(Clone, Debug)]
 pub struct NewAccount {
     pub id: AccountId,
-    pub display_name: String,
     pub role: Role,
     pub scope: Scope,
-    pub token_hash: String,
+    /// Keyed hash of the login name (see `Vault::login_hash`), for accounts
+    /// that sign in with a password.
+    pub login_hash: Option<String>,
+    /// Argon2id PHC string.
+    pub password_hash: Option<String>,
 }
 
 fn xiaoqu_from_row(id: Uuid, row: &impl RowGet) -> Result<XiaoquRecord, sqlx::Error> {
@@ -121,7 +125,6 @@ fn account_from_row(
     };
     Ok(AccountRecord {
         id: AccountId(id),
-        display_name: row.text("display_name")?,
         role,
         scope,
     })
@@ -233,74 +236,72 @@ impl Database {
         match self {
             Database::Postgres(pool) => {
                 sqlx::query(
-                    "INSERT INTO accounts (id, display_name, role, xiaoqu_id, unit, token_hash) VALUES ($1, $2, $3, $4, $5, $6)",
+                    "INSERT INTO accounts (id, role, xiaoqu_id, unit, login_hash, password_hash) VALUES ($1, $2, $3, $4, $5, $6)",
                 )
                 .bind(new.id.0)
-                .bind(&new.display_name)
                 .bind(new.role.as_str())
                 .bind(xiaoqu.map(|x| x.0))
                 .bind(unit)
-                .bind(&new.token_hash)
+                .bind(&new.login_hash)
+                .bind(&new.password_hash)
                 .execute(pool)
                 .await?;
             }
             Database::Sqlite(pool) => {
                 sqlx::query(
-                    "INSERT INTO accounts (id, display_name, role, xiaoqu_id, unit, token_hash) VALUES (?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO accounts (id, role, xiaoqu_id, unit, login_hash, password_hash) VALUES (?, ?, ?, ?, ?, ?)",
                 )
                 .bind(new.id.to_string())
-                .bind(&new.display_name)
                 .bind(new.role.as_str())
                 .bind(xiaoqu.map(|x| x.to_string()))
                 .bind(unit)
-                .bind(&new.token_hash)
+                .bind(&new.login_hash)
+                .bind(&new.password_hash)
                 .execute(pool)
                 .await?;
             }
         }
         Ok(AccountRecord {
             id: new.id,
-            display_name: new.display_name.clone(),
             role: new.role,
             scope: new.scope.clone(),
         })
     }
 
-    /// The live (not revoked) account holding the token with this hash.
-    pub async fn account_by_token_hash(
-        &self,
-        hash: &str,
-    ) -> Result<Option<AccountRecord>, DbError> {
-        const COLUMNS: &str = "id, display_name, role, xiaoqu_id, unit";
+    /// The account with this id, whatever its state.
+    pub async fn account(&self, id: AccountId) -> Result<Option<AccountRecord>, DbError> {
+        const SQL: &str = "SELECT id, role, xiaoqu_id, unit FROM accounts WHERE id = ";
         match self {
             Database::Postgres(pool) => {
-                let row = sqlx::query(&format!(
-                    "SELECT {COLUMNS} FROM accounts WHERE token_hash = $1 AND revoked_at IS NULL"
-                ))
-                .bind(hash)
-                .fetch_optional(pool)
-                .await?;
-                row.map(|r| account_from_row(r.try_get("id")?, r.try_get("xiaoqu_id")?, &r))
+                let row = sqlx::query(&format!("{SQL}$1"))
+                    .bind(id.0)
+                    .fetch_optional(pool)
+                    .await?;
+                row.map(|r| pg_account(&r)).transpose().map_err(Into::into)
+            }
+            Database::Sqlite(pool) => {
+                let row = sqlx::query(&format!("{SQL}?"))
+                    .bind(id.to_string())
+                    .fetch_optional(pool)
+                    .await?;
+                row.map(|r| sqlite_account(&r))
                     .transpose()
                     .map_err(Into::into)
             }
-            Database::Sqlite(pool) => {
-                let row = sqlx::query(&format!(
-                    "SELECT {COLUMNS} FROM accounts WHERE token_hash = ? AND revoked_at IS NULL"
-                ))
-                .bind(hash)
-                .fetch_optional(pool)
-                .await?;
-                row.map(|r| {
-                    let xiaoqu = r
-                        .opt_text("xiaoqu_id")?
-                        .map(|x| parse_uuid(&x))
-                        .transpose()?;
-                    account_from_row(parse_uuid(&r.text("id")?)?, xiaoqu, &r)
-                })
-                .transpose()
-                .map_err(Into::into)
-            }
         }
     }
+}
+
+/// An account from a PostgreSQL row with `id, role, xiaoqu_id, unit`.
+pub(super) fn pg_account(r: &sqlx::postgres::PgRow) -> Result<AccountRecord, sqlx::Error> {
+    account_from_row(r.try_get("id")?, r.try_get("xiaoqu_id")?, r)
+}
+
+/// An account from a SQLite row with `id, role, xiaoqu_id, unit`.
+pub(super) fn sqlite_account(r: &sqlx::sqlite::SqliteRow) -> Result<AccountRecord, sqlx::Error> {
+    let xiaoqu = r
+        .opt_text("xiaoqu_id")?
+        .map(|x| parse_uuid(&x))
+        .transpose()?;
+    account_from_row(parse_uuid(&r.text("id")?)?, xiaoqu, r)
 }

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod append;
+mod identity;
 mod stream;
 
 use std::path::Path;
@@ -17,6 +18,7 @@ use sqlx::{PgPool, SqlitePool};
 pub use accounts::{AccountRecord, NewAccount, NewXiaoqu, Scope, XiaoquRecord};
 pub use append::ChainedRepository;
 pub(crate) use append::UPSERT_HEAD;
+pub use identity::{TokenKind, TokenState};
 pub use stream::StoredEvent;
 
 static PG_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -98,6 +100,9 @@ impl Database {
                 // FULL: an acknowledged commit survives a power cut, not only a crash.
                 .synchronous(SqliteSynchronous::Full)
                 .busy_timeout(Duration::from_secs(10))
+                // Deleted rows are overwritten, not left in free pages: an
+                // erased person's key must not linger in the file.
+                .pragma("secure_delete", "on")
                 .foreign_keys(true);
             let pool = SqlitePoolOptions::new()
                 .max_connections(settings.max_connections.min(8))

@@ -1,0 +1,213 @@
+//! Signing in and out, the caller's own account, and erasure of a person's
+//! personal data.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use lianxi_domain::values::AccountId;
+use lianxi_domain::Role;
+use uuid::Uuid;
+
+use super::dto::{
+    AccountView, ContactDto, ErasureRequest, ErasureResult, LoginRequest, LoginResponse,
+};
+use super::error::{ApiError, Problem, PROBLEM};
+use super::json::{ApiJson, OptionalJson};
+use super::request_id::RequestId;
+use super::AppState;
+use crate::auth::{self, Caller, CallerToken, ClientAddress, LoginRefusal};
+use crate::db::{AccountRecord, Scope};
+use crate::event_log::CommandMetadata;
+use crate::people::PersonalView;
+
+fn account_view(
+    state: &AppState,
+    account: &AccountRecord,
+    contact: Option<ContactDto>,
+) -> AccountView {
+    let (xiaoqu, unit) = match &account.scope {
+        Scope::Xiaoqu(x) => (Some(x.0), None),
+        Scope::Unit(u) => (None, Some(u.clone())),
+        Scope::Global => (None, None),
+    };
+    AccountView {
+        id: account.id.0,
+        role: account.role.as_str().to_owned(),
+        xiaoqu,
+        unit,
+        pseudonym: state.people.pseudonym(account.id),
+        personal_data: contact,
+    }
+}
+
+/// The personal data of `person` for a view entitled to see it.
+pub(super) async fn contact(
+    state: &AppState,
+    person: AccountId,
+) -> Result<Option<ContactDto>, ApiError> {
+    Ok(match state.people.personal_data(person).await? {
+        PersonalView::Present(data) => Some(ContactDto {
+            name: Some(data.name),
+            phone: data.phone,
+            room: data.room,
+            erased: false,
+        }),
+        PersonalView::Erased => Some(ContactDto {
+            name: None,
+            phone: None,
+            room: None,
+            erased: true,
+        }),
+        PersonalView::Unrecorded => None,
+    })
+}
+
+/// Sign in with a login name and password; answers a bearer token that
+/// expires after 12 hours.
+#[utoipa::path(
+    post, path = "/api/v1/auth/login", tag = "accounts",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Signed in", body = LoginResponse),
+        (status = 400, description = "Malformed body", body = Problem, content_type = PROBLEM),
+        (status = 401, description = "Wrong login name or password", body = Problem, content_type = PROBLEM),
+        (status = 422, description = "A field is invalid", body = Problem, content_type = PROBLEM),
+        (status = 429, description = "Too many failed attempts (see Retry-After)", body = Problem, content_type = PROBLEM),
+    )
+)]
+pub async fn login(
+    State(state): State<AppState>,
+    ClientAddress(client): ClientAddress,
+    ApiJson(body): ApiJson<LoginRequest>,
+) -> Result<Json<LoginResponse>, ApiError> {
+    let login = body.login.trim();
+    if login.is_empty() || login.chars().count() > 64 {
+        return Err(ApiError::invalid_field(
+            "login",
+            "must be 1 to 64 characters",
+        ));
+    }
+    if body.password.is_empty() || body.password.chars().count() > *auth::PASSWORD_LENGTH.end() {
+        return Err(ApiError::invalid_field(
+            "password",
+            format!("must be 1 to {} characters", auth::PASSWORD_LENGTH.end()),
+        ));
+    }
+    let login_hash = state.people.vault().login_hash(login);
+    match auth::login(&state.db, &login_hash, &body.password, client).await {
+        Ok(session) => {
+            let view = account_view(&state, &session.account, None);
+            Ok(Json(LoginResponse {
+                token: session.token,
+                token_type: "Bearer".to_owned(),
+                expires_at: session.expires_at,
+                account: view,
+            }))
+        }
+        Err(LoginRefusal::InvalidCredentials) => Err(ApiError::invalid_credentials()),
+        Err(LoginRefusal::Throttled { retry_after }) => {
+            Err(ApiError::too_many_attempts(retry_after))
+        }
+        Err(LoginRefusal::Db(e)) => Err(ApiError::from_db(e)),
+    }
+}
+
+/// Sign out: revokes the token of this request.
+#[utoipa::path(
+    post, path = "/api/v1/auth/logout", tag = "accounts",
+    responses(
+        (status = 204, description = "The token is revoked"),
+        (status = 401, description = "No or bad token", body = Problem, content_type = PROBLEM),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn logout(
+    State(state): State<AppState>,
+    token: CallerToken,
+) -> Result<Response, ApiError> {
+    state
+        .db
+        .revoke_token(&token.token_hash, chrono::Utc::now())
+        .await
+        .map_err(ApiError::from_db)?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// The caller's own account, with their personal data.
+#[utoipa::path(
+    get, path = "/api/v1/auth/me", tag = "accounts",
+    responses(
+        (status = 200, description = "The caller's account", body = AccountView),
+        (status = 401, description = "No or bad token", body = Problem, content_type = PROBLEM),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn me(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<AccountView>, ApiError> {
+    let contact = contact(&state, caller.0.id).await?;
+    Ok(Json(account_view(&state, &caller.0, contact)))
+}
+
+/// Erase a person's personal data (admin only): their data key is
+/// destroyed, their sign-in ends and `PersonalDataErased` is recorded. Every
+/// stream still replays; views show the data as erased. Cannot be undone.
+#[utoipa::path(
+    post, path = "/api/v1/admin/people/{id}/erasure", tag = "accounts",
+    params(("id" = Uuid, Path, description = "The person's account id")),
+    request_body(content = ErasureRequest, description = "Optional: why"),
+    responses(
+        (status = 200, description = "Erased", body = ErasureResult),
+        (status = 401, description = "No or bad token", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "Not an admin", body = Problem, content_type = PROBLEM),
+        (status = 404, description = "No such account", body = Problem, content_type = PROBLEM),
+        (status = 409, description = "Already erased", body = Problem, content_type = PROBLEM),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn erase(
+    State(state): State<AppState>,
+    Extension(request_id): Extension<RequestId>,
+    caller: Caller,
+    Path(id): Path<String>,
+    OptionalJson(body): OptionalJson<ErasureRequest>,
+) -> Result<Json<ErasureResult>, ApiError> {
+    if caller.0.role != Role::Admin {
+        return Err(ApiError::forbidden("only an admin erases personal data"));
+    }
+    let id = Uuid::parse_str(&id).map_err(|_| ApiError::not_found())?;
+    let person = AccountId(id);
+    if state
+        .db
+        .account(person)
+        .await
+        .map_err(ApiError::from_db)?
+        .is_none()
+    {
+        return Err(ApiError::not_found());
+    }
+    let reason = body
+        .reason
+        .map(|r| r.trim().to_owned())
+        .filter(|r| !r.is_empty());
+    if reason.as_ref().is_some_and(|r| r.chars().count() > 500) {
+        return Err(ApiError::invalid_field(
+            "reason",
+            "must be at most 500 characters",
+        ));
+    }
+    let metadata = CommandMetadata {
+        request_id: request_id.0.clone(),
+        occurred_at: state.log.services().clock.now(),
+        reason,
+    };
+    let actor = lianxi_domain::Actor::new(caller.0.id, caller.0.role);
+    state.people.erase(&actor, person, &metadata).await?;
+    let (person_state, _) = state.people.load(person).await?;
+    Ok(Json(ErasureResult {
+        account: id,
+        erased_at: person_state.erased_at.unwrap_or(metadata.occurred_at),
+    }))
+}

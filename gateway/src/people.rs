@@ -1,0 +1,300 @@
+//! People and their personal data: the `person` streams, sealed with each
+//! person's own key (see [`crate::vault`]), and erasure.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::persist::{EventStoreAggregateContext, PersistedEventStore};
+use cqrs_es::{Aggregate, AggregateError, EventStore};
+use lianxi_domain::person::SealedPersonalData;
+use lianxi_domain::values::AccountId;
+use lianxi_domain::{
+    Actor, Clock, Person, PersonAction, PersonCommand, PersonError, PersonServices,
+};
+use postgres_es::PostgresEventRepository;
+use sqlite_es::SqliteEventRepository;
+use tracing::Instrument;
+
+use crate::db::{ChainedRepository, Database, DbError};
+use crate::event_log::{metadata_map, CommandMetadata};
+use crate::vault::{PersonalData, Vault, VaultError};
+
+/// What the service can say of a person's personal data.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PersonalView {
+    Present(PersonalData),
+    /// Erased on request: the key is gone.
+    Erased,
+    /// No personal data was ever recorded for this account.
+    Unrecorded,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PeopleError {
+    #[error(transparent)]
+    Domain(#[from] PersonError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("the person's stream kept changing; retries exhausted")]
+    Conflict,
+    #[error("the event store is unreachable: {0}")]
+    Unavailable(String),
+    #[error("event store: {0}")]
+    Store(String),
+    /// The stored key or data does not open with this master key.
+    #[error("the personal data of {0} does not open with this master key: {1}")]
+    Unopenable(AccountId, VaultError),
+}
+
+impl From<AggregateError<PersonError>> for PeopleError {
+    fn from(e: AggregateError<PersonError>) -> Self {
+        match e {
+            AggregateError::UserError(e) => PeopleError::Domain(e),
+            AggregateError::AggregateConflict => PeopleError::Conflict,
+            AggregateError::DatabaseConnectionError(e) => PeopleError::Unavailable(e.to_string()),
+            other => PeopleError::Store(other.to_string()),
+        }
+    }
+}
+
+enum Store {
+    Postgres(PersistedEventStore<ChainedRepository<PostgresEventRepository>, Person>),
+    Sqlite(PersistedEventStore<ChainedRepository<SqliteEventRepository>, Person>),
+}
+
+/// The person streams and the vault that seals them.
+pub struct People {
+    store: Store,
+    db: Database,
+    vault: Arc<Vault>,
+    services: PersonServices,
+}
+
+impl std::fmt::Debug for People {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("People").finish_non_exhaustive()
+    }
+}
+
+impl People {
+    pub fn new(db: &Database, vault: Arc<Vault>, clock: Arc<dyn Clock>) -> Self {
+        let store = match db {
+            Database::Postgres(pool) => Store::Postgres(PersistedEventStore::new_event_store(
+                ChainedRepository::new(PostgresEventRepository::new(pool.clone()), db.clone()),
+            )),
+            Database::Sqlite(pool) => Store::Sqlite(PersistedEventStore::new_event_store(
+                ChainedRepository::new(SqliteEventRepository::new(pool.clone()), db.clone()),
+            )),
+        };
+        Self {
+            store,
+            db: db.clone(),
+            vault,
+            services: PersonServices { clock },
+        }
+    }
+
+    pub fn vault(&self) -> &Vault {
+        &self.vault
+    }
+
+    /// The stable pseudonym respondents and auditors see for `person`.
+    pub fn pseudonym(&self, person: AccountId) -> String {
+        self.vault.pseudonym(person)
+    }
+
+    /// Records `person`'s personal data, sealed under a new key of theirs.
+    pub async fn register(
+        &self,
+        actor: &Actor,
+        person: AccountId,
+        data: &PersonalData,
+        metadata: &CommandMetadata,
+    ) -> Result<(), PeopleError> {
+        let (key, wrapped) = self.vault.new_data_key(person);
+        self.db.insert_person_key(person, &wrapped).await?;
+        let personal_data = sealed(key.seal(person, data))?;
+        self.execute(
+            person,
+            PersonCommand {
+                actor: actor.clone(),
+                action: PersonAction::RegisterPerson {
+                    person,
+                    personal_data,
+                },
+            },
+            metadata,
+        )
+        .await
+    }
+
+    /// Replaces `person`'s personal data (sealed under their existing key).
+    pub async fn correct(
+        &self,
+        actor: &Actor,
+        person: AccountId,
+        data: &PersonalData,
+        metadata: &CommandMetadata,
+    ) -> Result<(), PeopleError> {
+        let wrapped = self
+            .db
+            .person_key(person)
+            .await?
+            .ok_or(PeopleError::Domain(PersonError::Erased))?;
+        let key = self
+            .vault
+            .unwrap_key(person, &wrapped)
+            .map_err(|e| PeopleError::Unopenable(person, e))?;
+        let personal_data = sealed(key.seal(person, data))?;
+        self.execute(
+            person,
+            PersonCommand {
+                actor: actor.clone(),
+                action: PersonAction::CorrectPersonalData { personal_data },
+            },
+            metadata,
+        )
+        .await
+    }
+
+    /// Erases `person`'s personal data: the key goes first (with the
+    /// account's login and tokens), then `PersonalDataErased` is appended.
+    /// A retry after a failure in between finishes the job.
+    pub async fn erase(
+        &self,
+        actor: &Actor,
+        person: AccountId,
+        metadata: &CommandMetadata,
+    ) -> Result<(), PeopleError> {
+        // Refuse early (wrong role, already erased) before touching anything.
+        let (state, _) = self.load(person).await?;
+        state.decide(
+            PersonCommand {
+                actor: actor.clone(),
+                action: PersonAction::ErasePersonalData,
+            },
+            self.services.clock.now(),
+        )?;
+        self.db
+            .erase_person_secrets(person, self.services.clock.now())
+            .await?;
+        self.execute(
+            person,
+            PersonCommand {
+                actor: actor.clone(),
+                action: PersonAction::ErasePersonalData,
+            },
+            metadata,
+        )
+        .await
+    }
+
+    /// `person`'s personal data, opened.
+    pub async fn personal_data(&self, person: AccountId) -> Result<PersonalView, PeopleError> {
+        let (state, version) = self.load(person).await?;
+        if state.erased_at.is_some() {
+            return Ok(PersonalView::Erased);
+        }
+        let Some(sealed) = state.personal_data else {
+            return Ok(if version == 0 {
+                PersonalView::Unrecorded
+            } else {
+                PersonalView::Erased
+            });
+        };
+        // The key may be gone while the erasure event is still being written.
+        let Some(wrapped) = self.db.person_key(person).await? else {
+            return Ok(PersonalView::Erased);
+        };
+        let key = self
+            .vault
+            .unwrap_key(person, &wrapped)
+            .map_err(|e| PeopleError::Unopenable(person, e))?;
+        key.open(person, sealed.as_str())
+            .map(PersonalView::Present)
+            .map_err(|e| PeopleError::Unopenable(person, e))
+    }
+
+    /// The state of `person`'s stream and its version.
+    pub async fn load(&self, person: AccountId) -> Result<(Person, usize), PeopleError> {
+        let key = person.to_string();
+        let context = match &self.store {
+            Store::Postgres(s) => s.load_aggregate(&key).await?,
+            Store::Sqlite(s) => s.load_aggregate(&key).await?,
+        };
+        Ok((context.aggregate, context.current_sequence))
+    }
+
+    async fn execute(
+        &self,
+        person: AccountId,
+        command: PersonCommand,
+        metadata: &CommandMetadata,
+    ) -> Result<(), PeopleError> {
+        let key = person.to_string();
+        let span = tracing::info_span!(
+            "command",
+            otel.name = %format!("command {}", command.action.name()),
+            command = command.action.name(),
+        );
+        let map = metadata_map(&command.actor, command.action.name(), metadata, &span);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let outcome = match &self.store {
+                Store::Postgres(s) => {
+                    execute_once(s, &key, command.clone(), &self.services, map.clone())
+                        .instrument(span.clone())
+                        .await
+                }
+                Store::Sqlite(s) => {
+                    execute_once(s, &key, command.clone(), &self.services, map.clone())
+                        .instrument(span.clone())
+                        .await
+                }
+            };
+            match outcome {
+                Err(PeopleError::Conflict) if attempt < 5 => continue,
+                other => {
+                    let result = match &other {
+                        Ok(()) => "applied",
+                        Err(PeopleError::Domain(_)) => "refused",
+                        Err(_) => "error",
+                    };
+                    metrics::counter!("lianxi_commands_total", "command" => command.action.name(), "outcome" => result)
+                        .increment(1);
+                    return other;
+                }
+            }
+        }
+    }
+}
+
+fn sealed(text: String) -> Result<SealedPersonalData, PeopleError> {
+    SealedPersonalData::try_from(text).map_err(PeopleError::Domain)
+}
+
+async fn execute_once<ES>(
+    store: &ES,
+    key: &str,
+    command: PersonCommand,
+    services: &PersonServices,
+    metadata: HashMap<String, String>,
+) -> Result<(), PeopleError>
+where
+    ES: EventStore<Person, AC = EventStoreAggregateContext<Person>>,
+{
+    let context = store.load_aggregate(key).await?;
+    let mut state = context.aggregate.clone();
+    let sink = EventSink::default();
+    state
+        .handle(command, services, &sink)
+        .await
+        .map_err(PeopleError::Domain)?;
+    let events = sink.collect().await;
+    if !events.is_empty() {
+        store.commit(events, context, metadata).await?;
+    }
+    Ok(())
+}
