@@ -259,7 +259,7 @@ mod tests {
         assert_eq!(
             run(
                 &mut p,
-                herself.clone(),
+                herself,
                 PersonAction::CorrectPersonalData {
                     personal_data: sealed("a")
                 }
@@ -268,7 +268,7 @@ mod tests {
         );
         run(
             &mut p,
-            admin.clone(),
+            admin,
             PersonAction::RegisterPerson {
                 person: alice,
                 personal_data: sealed("a"),
@@ -278,7 +278,7 @@ mod tests {
         assert_eq!(
             run(
                 &mut p,
-                admin.clone(),
+                admin,
                 PersonAction::RegisterPerson {
                     person: alice,
                     personal_data: sealed("a"),
@@ -288,7 +288,7 @@ mod tests {
         );
         run(
             &mut p,
-            herself.clone(),
+            herself,
             PersonAction::CorrectPersonalData {
                 personal_data: sealed("b"),
             },
@@ -299,7 +299,7 @@ mod tests {
             run(&mut p, herself, PersonAction::ErasePersonalData),
             Err(PersonError::NotPermitted("resident".into()))
         );
-        run(&mut p, admin.clone(), PersonAction::ErasePersonalData).expect("erase");
+        run(&mut p, admin, PersonAction::ErasePersonalData).expect("erase");
         assert_eq!(p.personal_data, None);
         assert!(p.erased_at.is_some());
         assert_eq!(

@@ -118,7 +118,7 @@ impl People {
         self.execute(
             person,
             PersonCommand {
-                actor: actor.clone(),
+                actor: *actor,
                 action: PersonAction::RegisterPerson {
                     person,
                     personal_data,
@@ -150,7 +150,7 @@ impl People {
         self.execute(
             person,
             PersonCommand {
-                actor: actor.clone(),
+                actor: *actor,
                 action: PersonAction::CorrectPersonalData { personal_data },
             },
             metadata,
@@ -171,7 +171,7 @@ impl People {
         let (state, _) = self.load(person).await?;
         state.decide(
             PersonCommand {
-                actor: actor.clone(),
+                actor: *actor,
                 action: PersonAction::ErasePersonalData,
             },
             self.services.clock.now(),
@@ -182,7 +182,7 @@ impl People {
         self.execute(
             person,
             PersonCommand {
-                actor: actor.clone(),
+                actor: *actor,
                 action: PersonAction::ErasePersonalData,
             },
             metadata,

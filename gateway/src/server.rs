@@ -115,10 +115,10 @@ impl Service {
     }
 
     /// The state alone, for a process that leaves background work to others.
-    pub fn without_runners(db: Database) -> Service {
+    pub fn without_runners(state: AppState) -> Service {
         let (shutdown, _) = watch::channel(false);
         Service {
-            state: state(db),
+            state,
             shutdown,
             tasks: Vec::new(),
         }

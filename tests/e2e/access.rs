@@ -28,6 +28,10 @@ async fn the_openapi_document_describes_every_route(t: TestDb) {
         "/api/v1/audit/checkpoints".to_owned(),
         "/api/v1/audit/checkpoints/{tree_size}".to_owned(),
         "/api/v1/audit/consistency".to_owned(),
+        "/api/v1/auth/login".to_owned(),
+        "/api/v1/auth/logout".to_owned(),
+        "/api/v1/auth/me".to_owned(),
+        "/api/v1/admin/people/{id}/erasure".to_owned(),
     ];
     for action in [
         "accept", "reject", "triage", "assign", "respond", "escalate", "withdraw", "resolve",

@@ -269,13 +269,14 @@ async fn metrics_count_the_work_done_and_show_projection_lag() {
         ),
         1.0
     );
-    // Five filings and two acceptances, each with its deadline: 14 events, all applied.
+    // Five filings and two acceptances, each with its deadline (14 events),
+    // and the two people registered (resident and branch): 16, all applied.
     assert_eq!(
         at(
             "lianxi_projection_events_applied",
             &["projection=\"grievance_list\""]
         ),
-        14.0
+        16.0
     );
     assert_eq!(
         at(

@@ -321,6 +321,12 @@ pub fn quick_background() -> lianxi_gateway::server::Background {
     }
 }
 
+/// The vault of in-process test servers: a fixed master key, so that
+/// servers over one database (or its restored copy) agree on pseudonyms.
+pub fn test_vault() -> lianxi_gateway::vault::Vault {
+    lianxi_gateway::vault::Vault::from_master(&[7u8; 32])
+}
+
 impl Server {
     pub async fn start(db: &Database) -> Server {
         Self::start_with(db, true).await
@@ -329,10 +335,11 @@ impl Server {
     /// With `runners == false` the read models stay where they are unless
     /// the test runs projection runners itself.
     pub async fn start_with(db: &Database, runners: bool) -> Server {
+        let state = lianxi_gateway::server::state(db.clone()).with_vault(test_vault());
         let service = if runners {
-            lianxi_gateway::server::Service::start(db.clone(), quick_background())
+            lianxi_gateway::server::Service::start_with(state, quick_background())
         } else {
-            lianxi_gateway::server::Service::without_runners(db.clone())
+            lianxi_gateway::server::Service::without_runners(state)
         };
         Self::serve(service).await
     }
