@@ -185,21 +185,24 @@ async fn deployment_descriptions_use_what_the_binary_reads_and_serves() {
                             assert_eq!(get["port"].as_str(), Some("http"), "{probe}");
                             probes.insert((probe, get["path"].as_str().unwrap_or("").to_owned()));
                         }
-                        // The audit key is mounted where LIANXI_AUDIT_KEY_FILE points.
-                        let key_file = container["env"]
-                            .as_sequence()
-                            .into_iter()
-                            .flatten()
-                            .find(|e| e["name"].as_str() == Some("LIANXI_AUDIT_KEY_FILE"))
-                            .and_then(|e| e["value"].as_str())
-                            .expect("the audit key file is set");
-                        let mounted = container["volumeMounts"]
-                            .as_sequence()
-                            .into_iter()
-                            .flatten()
-                            .filter_map(|m| m["mountPath"].as_str())
-                            .any(|dir| key_file.starts_with(&format!("{dir}/")));
-                        assert!(mounted, "{key_file} is not under a mounted volume");
+                        // Both keys are mounted where their variables point:
+                        // every pod must share them.
+                        for variable in ["LIANXI_AUDIT_KEY_FILE", "LIANXI_MASTER_KEY_FILE"] {
+                            let key_file = container["env"]
+                                .as_sequence()
+                                .into_iter()
+                                .flatten()
+                                .find(|e| e["name"].as_str() == Some(variable))
+                                .and_then(|e| e["value"].as_str())
+                                .unwrap_or_else(|| panic!("{variable} is set"));
+                            let mounted = container["volumeMounts"]
+                                .as_sequence()
+                                .into_iter()
+                                .flatten()
+                                .filter_map(|m| m["mountPath"].as_str())
+                                .any(|dir| key_file.starts_with(&format!("{dir}/")));
+                            assert!(mounted, "{key_file} is not under a mounted volume");
+                        }
                     }
                 }
                 Some("Service") => {
@@ -239,6 +242,7 @@ async fn deployment_descriptions_use_what_the_binary_reads_and_serves() {
         if command == "serve" {
             gateways += 1;
             assert!(str_at(service, &["environment", "LIANXI_AUDIT_KEY_FILE"]).is_some());
+            assert!(str_at(service, &["environment", "LIANXI_MASTER_KEY_FILE"]).is_some());
             let check: Vec<&str> = service["healthcheck"]["test"]
                 .as_sequence()
                 .into_iter()
