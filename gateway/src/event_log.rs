@@ -4,21 +4,18 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use cqrs_es::event_sink::EventSink;
-use cqrs_es::persist::{EventStoreAggregateContext, PersistedEventStore};
-use cqrs_es::{Aggregate, AggregateError, EventStore};
+use cqrs_es::{Aggregate, AggregateError};
 use lianxi_domain::values::GrievanceId;
 use lianxi_domain::{
     Actor, Grievance, GrievanceAction, GrievanceCommand, GrievanceError, GrievanceServices,
 };
 use lianxi_projections::{trace_context, Position};
-use postgres_es::PostgresEventRepository;
 use rand::Rng;
-use sqlite_es::SqliteEventRepository;
 use tokio::sync::watch;
 use tracing::{debug, warn, Instrument};
 
-use crate::db::{ChainedRepository, Database};
+use crate::db::Database;
+use crate::streams::{Attempt, Streams};
 
 /// How often a command is re-run on fresh state after losing a race.
 #[derive(Clone, Copy, Debug)]
@@ -106,14 +103,18 @@ impl From<AggregateError<GrievanceError>> for CommandError {
     }
 }
 
-enum Store {
-    Postgres(PersistedEventStore<ChainedRepository<PostgresEventRepository>, Grievance>),
-    Sqlite(PersistedEventStore<ChainedRepository<SqliteEventRepository>, Grievance>),
+impl From<Attempt<GrievanceError>> for CommandError {
+    fn from(e: Attempt<GrievanceError>) -> Self {
+        match e {
+            Attempt::Stale { expected, current } => CommandError::Stale { expected, current },
+            Attempt::Failed(e) => e.into(),
+        }
+    }
 }
 
 /// The grievance event log on either store.
 pub struct EventLog {
-    store: Store,
+    store: Streams<Grievance>,
     db: Database,
     services: GrievanceServices,
     retry: RetryPolicy,
@@ -138,16 +139,8 @@ impl std::fmt::Debug for EventLog {
 
 impl EventLog {
     pub fn new(db: &Database, services: GrievanceServices, retry: RetryPolicy) -> Self {
-        let store = match db {
-            Database::Postgres(pool) => Store::Postgres(PersistedEventStore::new_event_store(
-                ChainedRepository::new(PostgresEventRepository::new(pool.clone()), db.clone()),
-            )),
-            Database::Sqlite(pool) => Store::Sqlite(PersistedEventStore::new_event_store(
-                ChainedRepository::new(SqliteEventRepository::new(pool.clone()), db.clone()),
-            )),
-        };
         Self {
-            store,
+            store: Streams::new(db),
             db: db.clone(),
             services,
             retry,
@@ -169,12 +162,7 @@ impl EventLog {
 
     /// The current state and version (0 when nothing was filed under `id`).
     pub async fn load(&self, id: GrievanceId) -> Result<(Grievance, usize), CommandError> {
-        let key = id.to_string();
-        let context = match &self.store {
-            Store::Postgres(s) => s.load_aggregate(&key).await?,
-            Store::Sqlite(s) => s.load_aggregate(&key).await?,
-        };
-        Ok((context.aggregate, context.current_sequence))
+        Ok(self.store.load(&id.to_string()).await?)
     }
 
     /// Runs `command` on grievance `id`.
@@ -245,30 +233,17 @@ impl EventLog {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let outcome = match &self.store {
-                Store::Postgres(s) => {
-                    execute_once(
-                        s,
-                        &key,
-                        expected,
-                        command.clone(),
-                        &self.services,
-                        map.clone(),
-                    )
-                    .await
-                }
-                Store::Sqlite(s) => {
-                    execute_once(
-                        s,
-                        &key,
-                        expected,
-                        command.clone(),
-                        &self.services,
-                        map.clone(),
-                    )
-                    .await
-                }
-            };
+            let outcome = self
+                .store
+                .execute_once(&key, expected, command.clone(), &self.services, map.clone())
+                .await
+                .map(|h| Committed {
+                    state: h.state,
+                    version: h.version + h.appended,
+                    appended: h.appended,
+                    position: None,
+                })
+                .map_err(CommandError::from);
             match outcome {
                 Err(CommandError::Conflict)
                     if expected.is_none() && attempt < self.retry.attempts =>
@@ -314,43 +289,6 @@ impl EventLog {
             }
         }
     }
-}
-
-async fn execute_once<ES>(
-    store: &ES,
-    key: &str,
-    expected: Option<usize>,
-    command: GrievanceCommand,
-    services: &GrievanceServices,
-    metadata: HashMap<String, String>,
-) -> Result<Committed, CommandError>
-where
-    ES: EventStore<Grievance, AC = EventStoreAggregateContext<Grievance>>,
-{
-    let context = store.load_aggregate(key).await?;
-    let current = context.current_sequence;
-    if let Some(expected) = expected {
-        if expected != current {
-            return Err(CommandError::Stale { expected, current });
-        }
-    }
-    let mut state = context.aggregate.clone();
-    let sink = EventSink::default();
-    state
-        .handle(command, services, &sink)
-        .await
-        .map_err(CommandError::Domain)?;
-    let events = sink.collect().await;
-    let appended = events.len();
-    if appended > 0 {
-        store.commit(events, context, metadata).await?;
-    }
-    Ok(Committed {
-        state,
-        version: current + appended,
-        appended,
-        position: None,
-    })
 }
 
 /// A domain enum's wire name (`filer_request`, …), for metric labels.

@@ -28,6 +28,7 @@ pub mod policy;
 pub mod scheduler;
 pub mod secret_file;
 pub mod server;
+mod streams;
 pub mod telemetry;
 pub mod vault;
 

@@ -1,23 +1,19 @@
 //! People and their personal data: the `person` streams, sealed with each
 //! person's own key (see [`crate::vault`]), and erasure.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use cqrs_es::event_sink::EventSink;
-use cqrs_es::persist::{EventStoreAggregateContext, PersistedEventStore};
-use cqrs_es::{Aggregate, AggregateError, EventStore};
+use cqrs_es::AggregateError;
 use lianxi_domain::person::SealedPersonalData;
 use lianxi_domain::values::AccountId;
 use lianxi_domain::{
     Actor, Clock, Person, PersonAction, PersonCommand, PersonError, PersonServices,
 };
-use postgres_es::PostgresEventRepository;
-use sqlite_es::SqliteEventRepository;
 use tracing::Instrument;
 
-use crate::db::{ChainedRepository, Database, DbError};
+use crate::db::{Database, DbError};
 use crate::event_log::{metadata_map, CommandMetadata};
+use crate::streams::{Attempt, Streams};
 use crate::vault::{PersonalData, Vault, VaultError};
 
 /// What the service can say of a person's personal data.
@@ -58,14 +54,19 @@ impl From<AggregateError<PersonError>> for PeopleError {
     }
 }
 
-enum Store {
-    Postgres(PersistedEventStore<ChainedRepository<PostgresEventRepository>, Person>),
-    Sqlite(PersistedEventStore<ChainedRepository<SqliteEventRepository>, Person>),
+impl From<Attempt<PersonError>> for PeopleError {
+    fn from(e: Attempt<PersonError>) -> Self {
+        match e {
+            // Person commands never name a version.
+            Attempt::Stale { .. } => PeopleError::Conflict,
+            Attempt::Failed(e) => e.into(),
+        }
+    }
 }
 
 /// The person streams and the vault that seals them.
 pub struct People {
-    store: Store,
+    store: Streams<Person>,
     db: Database,
     vault: Arc<Vault>,
     services: PersonServices,
@@ -79,16 +80,8 @@ impl std::fmt::Debug for People {
 
 impl People {
     pub fn new(db: &Database, vault: Arc<Vault>, clock: Arc<dyn Clock>) -> Self {
-        let store = match db {
-            Database::Postgres(pool) => Store::Postgres(PersistedEventStore::new_event_store(
-                ChainedRepository::new(PostgresEventRepository::new(pool.clone()), db.clone()),
-            )),
-            Database::Sqlite(pool) => Store::Sqlite(PersistedEventStore::new_event_store(
-                ChainedRepository::new(SqliteEventRepository::new(pool.clone()), db.clone()),
-            )),
-        };
         Self {
-            store,
+            store: Streams::new(db),
             db: db.clone(),
             vault,
             services: PersonServices { clock },
@@ -218,12 +211,7 @@ impl People {
 
     /// The state of `person`'s stream and its version.
     pub async fn load(&self, person: AccountId) -> Result<(Person, usize), PeopleError> {
-        let key = person.to_string();
-        let context = match &self.store {
-            Store::Postgres(s) => s.load_aggregate(&key).await?,
-            Store::Sqlite(s) => s.load_aggregate(&key).await?,
-        };
-        Ok((context.aggregate, context.current_sequence))
+        Ok(self.store.load(&person.to_string()).await?)
     }
 
     async fn execute(
@@ -242,18 +230,13 @@ impl People {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let outcome = match &self.store {
-                Store::Postgres(s) => {
-                    execute_once(s, &key, command.clone(), &self.services, map.clone())
-                        .instrument(span.clone())
-                        .await
-                }
-                Store::Sqlite(s) => {
-                    execute_once(s, &key, command.clone(), &self.services, map.clone())
-                        .instrument(span.clone())
-                        .await
-                }
-            };
+            let outcome = self
+                .store
+                .execute_once(&key, None, command.clone(), &self.services, map.clone())
+                .instrument(span.clone())
+                .await
+                .map(|_| ())
+                .map_err(PeopleError::from);
             match outcome {
                 Err(PeopleError::Conflict) if attempt < 5 => continue,
                 other => {
@@ -273,28 +256,4 @@ impl People {
 
 fn sealed(text: String) -> Result<SealedPersonalData, PeopleError> {
     SealedPersonalData::try_from(text).map_err(PeopleError::Domain)
-}
-
-async fn execute_once<ES>(
-    store: &ES,
-    key: &str,
-    command: PersonCommand,
-    services: &PersonServices,
-    metadata: HashMap<String, String>,
-) -> Result<(), PeopleError>
-where
-    ES: EventStore<Person, AC = EventStoreAggregateContext<Person>>,
-{
-    let context = store.load_aggregate(key).await?;
-    let mut state = context.aggregate.clone();
-    let sink = EventSink::default();
-    state
-        .handle(command, services, &sink)
-        .await
-        .map_err(PeopleError::Domain)?;
-    let events = sink.collect().await;
-    if !events.is_empty() {
-        store.commit(events, context, metadata).await?;
-    }
-    Ok(())
 }

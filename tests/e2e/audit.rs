@@ -629,15 +629,7 @@ async fn auditors_verify_from_the_command_line_against_a_kept_checkpoint() {
     let api = Api::new(&server.base);
     let mut ids = Vec::new();
     for _ in 0..3 {
-        let filed = api
-            .post(
-                "/api/v1/grievances",
-                &token,
-                lianxi_tests::sample_grievance(),
-            )
-            .await;
-        assert_eq!(filed.status, StatusCode::CREATED);
-        ids.push(filed.body["id"].as_str().expect("id").to_owned());
+        ids.push(api.file_with(&token).await);
     }
     assert!(server.terminate().await.success());
 

@@ -18,15 +18,7 @@ async fn the_default_run_needs_no_postgres_and_keeps_grievances_across_restarts(
     assert_eq!(ready.body["store"], "sqlite");
     let health = Api::send(api.request(reqwest::Method::GET, "/healthz", None)).await;
     assert_eq!(health.status, StatusCode::OK);
-    let filed = api
-        .post(
-            "/api/v1/grievances",
-            &token,
-            lianxi_tests::sample_grievance(),
-        )
-        .await;
-    assert_eq!(filed.status, StatusCode::CREATED);
-    let id = filed.body["id"].as_str().expect("id").to_owned();
+    let id = api.file_with(&token).await;
     let exit = server.terminate().await;
     assert!(exit.success(), "SIGTERM ends the server cleanly: {exit:?}");
 
@@ -178,15 +170,7 @@ async fn metrics_count_the_work_done_and_show_projection_lag() {
     let api = Api::new(&server.base);
     let mut ids = Vec::new();
     for _ in 0..5 {
-        let filed = api
-            .post(
-                "/api/v1/grievances",
-                &token,
-                lianxi_tests::sample_grievance(),
-            )
-            .await;
-        assert_eq!(filed.status, StatusCode::CREATED);
-        ids.push(filed.body["id"].as_str().expect("id").to_owned());
+        ids.push(api.file_with(&token).await);
     }
     let mut position = String::new();
     for id in &ids[..2] {

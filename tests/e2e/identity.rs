@@ -338,15 +338,7 @@ async fn erasure_leaves_no_personal_data_and_every_stream_replays(t: TestDb) {
     let api = Api::new(&server.base);
     let session = login(&api, "wangxm", PASSWORD).await;
     let token = session.body["token"].as_str().expect("token").to_owned();
-    let filed = api
-        .post(
-            "/api/v1/grievances",
-            &token,
-            lianxi_tests::sample_grievance(),
-        )
-        .await;
-    assert_eq!(filed.status, StatusCode::CREATED);
-    let id = filed.body["id"].as_str().expect("id").to_owned();
+    let id = api.file_with(&token).await;
     let path = format!("/api/v1/grievances/{id}");
 
     // The party branch sees who filed; the property company a pseudonym.

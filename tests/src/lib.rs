@@ -491,8 +491,13 @@ impl Api {
 
     /// Files a typical grievance as `person`; returns its id.
     pub async fn file(&self, person: &Person) -> String {
+        self.file_with(&person.token).await
+    }
+
+    /// Files the sample grievance with `token`, asserts it was filed; returns its id.
+    pub async fn file_with(&self, token: &str) -> String {
         let answer = self
-            .post("/api/v1/grievances", &person.token, sample_grievance())
+            .post("/api/v1/grievances", token, sample_grievance())
             .await;
         assert_eq!(
             answer.status,
