@@ -2,6 +2,7 @@
 
 mod access;
 mod audit;
+mod authorization;
 mod backup;
 mod concurrency;
 mod deadlines;
