@@ -84,10 +84,28 @@ pub fn audience(caller: &AccountRecord) -> Audience {
     }
 }
 
-/// Whether `caller` may know who filed: the filer and the party branch
-/// (which mediates). Everyone else sees a pseudonym.
+/// Whether `caller` may know who filed: the filer, the party branch (which
+/// mediates), and the respondent if the filer consented. Everyone else
+/// (other parties, tiers, auditors) sees a pseudonym.
 pub fn sees_filer_identity(caller: &AccountRecord, grievance: &GrievanceState) -> bool {
-    caller.id == grievance.filer || caller.role == Role::PartyBranch
+    caller.id == grievance.filer
+        || caller.role == Role::PartyBranch
+        || (grievance.identity_revealed && is_respondent(caller.role, grievance))
+}
+
+/// Whether `caller` may know who filed a duplicate merged into a grievance:
+/// that filer and the party branch.
+pub fn sees_duplicate_filer(caller: &AccountRecord, filer: AccountId) -> bool {
+    caller.id == filer || caller.role == Role::PartyBranch
+}
+
+/// Whether `role` is the party the grievance was filed against.
+fn is_respondent(role: Role, grievance: &GrievanceState) -> bool {
+    matches!(
+        (grievance.respondent, role),
+        (Respondent::PropertyCompany, Role::PropertyCompany)
+            | (Respondent::OwnersCommittee, Role::OwnersCommittee)
+    )
 }
 
 /// Replaces every occurrence of a person's account id with their pseudonym.

@@ -34,8 +34,20 @@ async fn the_openapi_document_describes_every_route(t: TestDb) {
         "/api/v1/admin/people/{id}/erasure".to_owned(),
     ];
     for action in [
-        "accept", "reject", "triage", "assign", "respond", "escalate", "withdraw", "resolve",
-        "rate", "reopen", "merge", "pause", "resume",
+        "accept",
+        "reject",
+        "triage",
+        "assign",
+        "respond",
+        "escalate",
+        "withdraw",
+        "resolve",
+        "rate",
+        "reopen",
+        "merge",
+        "pause",
+        "resume",
+        "identity-consent",
     ] {
         expected.push(format!("/api/v1/grievances/{{id}}/{action}"));
     }

@@ -61,22 +61,33 @@ const SEES_A: [&str; 4] = [
     "auditor",
 ];
 
+/// A command's path segment, and its body given a primary grievance's id.
+type CommandCase = (&'static str, fn(&str) -> Value);
+
 /// Commands only the handler (the party branch at the xiaoqu tier) may give.
-const HANDLER_COMMANDS: [(&str, fn(&str) -> Value); 8] = [
+const HANDLER_COMMANDS: [CommandCase; 8] = [
     ("accept", |_| json!({})),
     ("reject", |_| json!({"reason": "不属于受理范围"})),
-    ("triage", |_| {
-        json!({"matter_class": "minor", "party": "property_company"})
-    }),
+    (
+        "triage",
+        |_| json!({"matter_class": "minor", "party": "property_company"}),
+    ),
     ("assign", |_| json!({"party": "property_company"})),
-    ("escalate", |_| json!({"reason": "manual", "note": "需要社区协调"})),
+    (
+        "escalate",
+        |_| json!({"reason": "manual", "note": "需要社区协调"}),
+    ),
     ("pause", |_| json!({"reason": "等待业主大会"})),
     ("resume", |_| json!({})),
     ("merge", |primary| json!({"primary": primary})),
 ];
 
 /// Commands only the filer may give.
-const FILER_COMMANDS: [(&str, fn(&str) -> Value); 3] = [
+const FILER_COMMANDS: [CommandCase; 4] = [
+    (
+        "identity-consent",
+        |_| json!({"reveal_to_respondent": true}),
+    ),
     ("withdraw", |_| json!({"reason": "已自行解决"})),
     ("rate", |_| json!({"rating": "satisfied"})),
     ("reopen", |_| json!({"reason": "问题再次出现"})),
@@ -104,7 +115,13 @@ async fn every_endpoint_answers_every_role_as_the_rules_say(t: TestDb) {
         if of_a {
             SEES_A.contains(&label)
         } else {
-            ["b.resident", "b.party_branch", "b.property_company", "auditor"].contains(&label)
+            [
+                "b.resident",
+                "b.party_branch",
+                "b.property_company",
+                "auditor",
+            ]
+            .contains(&label)
         }
     };
     // Escalated to the community: now its community sees it too (and still
@@ -166,7 +183,7 @@ async fn every_endpoint_answers_every_role_as_the_rules_say(t: TestDb) {
         if me != StatusCode::OK {
             wrong.push(format!("{label} GET /auth/me: {me}"));
         }
-        let audits = matches!(label.as_ref(), "auditor" | "admin");
+        let audits = matches!(*label, "auditor" | "admin");
         for (method, path) in [
             (Method::POST, "/api/v1/audit/verify"),
             (Method::GET, "/api/v1/audit/checkpoints"),
@@ -202,10 +219,19 @@ async fn every_endpoint_answers_every_role_as_the_rules_say(t: TestDb) {
 
     // Filing: residents (and the supervisory committee, on owners' behalf)
     // of a xiaoqu; nobody without one.
-    let filers = ["a.resident (filer)", "a.neighbour", "b.resident", "a.supervisory_committee"];
+    let filers = [
+        "a.resident (filer)",
+        "a.neighbour",
+        "b.resident",
+        "a.supervisory_committee",
+    ];
     for (label, person) in &people {
         let status = api
-            .post("/api/v1/grievances", &person.token, lianxi_tests::sample_grievance())
+            .post(
+                "/api/v1/grievances",
+                &person.token,
+                lianxi_tests::sample_grievance(),
+            )
             .await
             .status;
         if (status == StatusCode::CREATED) != filers.contains(label) {
@@ -219,7 +245,11 @@ async fn every_endpoint_answers_every_role_as_the_rules_say(t: TestDb) {
     let commands = HANDLER_COMMANDS
         .iter()
         .map(|(c, body)| (*c, *body, "a.party_branch"))
-        .chain(FILER_COMMANDS.iter().map(|(c, body)| (*c, *body, "a.resident (filer)")));
+        .chain(
+            FILER_COMMANDS
+                .iter()
+                .map(|(c, body)| (*c, *body, "a.resident (filer)")),
+        );
     let primary_a = api.file(&cast.a.neighbour).await;
     let primary_b = api.file(&cast.b.neighbour).await;
     // The same rule in xiaoqu B names B's people.

@@ -352,6 +352,32 @@ async fn erasure_leaves_no_personal_data_and_every_stream_replays(t: TestDb) {
     assert!(by_company.body.get("filer_contact").is_none());
     assert!(!by_company.body.to_string().contains(&resident));
 
+    // Only the filer decides whether the respondent may know them.
+    let consent = format!("{path}/identity-consent");
+    api.post(&consent, &branch, json!({"reveal_to_respondent": true}))
+        .await
+        .assert_problem(403, "forbidden");
+    let given = api
+        .post(&consent, &token, json!({"reveal_to_respondent": true}))
+        .await;
+    assert_eq!(given.status, StatusCode::OK, "{}", given.body);
+    let by_company = api.get(&path, &company).await;
+    assert_eq!(by_company.body["identity_revealed"], true);
+    assert_eq!(by_company.body["filer"], resident.as_str());
+    assert_eq!(by_company.body["filer_contact"]["phone"], PHONE);
+    let events = api.get(&format!("{path}/events"), &company).await;
+    assert!(events.body.to_string().contains(&resident));
+    // Withdrawn: the respondent is back to the pseudonym.
+    let withdrawn = api
+        .post(&consent, &token, json!({"reveal_to_respondent": false}))
+        .await;
+    assert_eq!(withdrawn.status, StatusCode::OK);
+    let by_company = api.get(&path, &company).await;
+    assert_eq!(by_company.body["filer"], pseudonym.as_str());
+    assert!(by_company.body.get("filer_contact").is_none());
+    let events = api.get(&format!("{path}/events"), &company).await;
+    assert!(!events.body.to_string().contains(&resident));
+
     // Sealed from the start: no plaintext anywhere in the database.
     let before = dump(&t).await;
     assert!(before.contains("lxpd1:"), "the sealed data is in the dump");

@@ -118,6 +118,9 @@ pub struct GrievanceState {
     /// The running deadline of the current stage, if any.
     #[serde(default)]
     pub deadline: Option<Deadline>,
+    /// The filer consents to the respondent knowing who filed.
+    #[serde(default)]
+    pub identity_revealed: bool,
     /// A stopped deadline, if the handler paused the clock.
     #[serde(default)]
     pub paused: Option<PausedDeadline>,
@@ -332,6 +335,19 @@ impl Grievance {
                 GrievanceEvent::DeadlineSet {
                     stage: paused.stage,
                     due_at: now + TimeDelta::seconds(paused.remaining_seconds),
+                    at: now,
+                }
+            }
+            GrievanceAction::SetIdentityConsent {
+                reveal_to_respondent,
+            } => {
+                require_filer(state, actor, name)?;
+                if state.identity_revealed == reveal_to_respondent {
+                    // Already so: nothing to record.
+                    return Ok(Vec::new());
+                }
+                GrievanceEvent::IdentityConsentSet {
+                    reveal_to_respondent,
                     at: now,
                 }
             }
@@ -565,6 +581,7 @@ impl Aggregate for Grievance {
                     duplicates: Vec::new(),
                     last_changed_at: filed_at,
                     deadline: None,
+                    identity_revealed: false,
                     paused: None,
                     accept_on_time: None,
                     first_responded_at: None,
@@ -675,6 +692,10 @@ fn apply_to(state: &mut GrievanceState, event: GrievanceEvent) {
                 since: at,
             });
         }
+        GrievanceEvent::IdentityConsentSet {
+            reveal_to_respondent,
+            ..
+        } => state.identity_revealed = reveal_to_respondent,
     }
 }
 

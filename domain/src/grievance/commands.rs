@@ -72,6 +72,11 @@ pub enum GrievanceAction {
     },
     /// Restart the clock with the time that was left.
     ResumeDeadline,
+    /// The filer allows (or no longer allows) the respondent to know who
+    /// filed. Without it the respondent sees a pseudonym.
+    SetIdentityConsent {
+        reveal_to_respondent: bool,
+    },
     WithdrawGrievance {
         reason: Option<Reason>,
     },
@@ -110,6 +115,7 @@ impl GrievanceAction {
             GrievanceAction::EscalateOnMissedDeadline { .. } => "escalate",
             GrievanceAction::PauseDeadline { .. } => "pause",
             GrievanceAction::ResumeDeadline => "resume",
+            GrievanceAction::SetIdentityConsent { .. } => "identity_consent",
             GrievanceAction::WithdrawGrievance { .. } => "withdraw",
             GrievanceAction::ResolveGrievance { .. } => "resolve",
             GrievanceAction::RateOutcome { .. } => "rate",

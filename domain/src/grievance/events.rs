@@ -98,6 +98,12 @@ pub enum GrievanceEvent {
         reason: Reason,
         at: DateTime<Utc>,
     },
+    /// The filer's consent to reveal their identity to the respondent, given
+    /// or withdrawn.
+    IdentityConsentSet {
+        reveal_to_respondent: bool,
+        at: DateTime<Utc>,
+    },
 }
 
 impl GrievanceEvent {
@@ -118,7 +124,8 @@ impl GrievanceEvent {
             | GrievanceEvent::GrievanceMerged { at, .. }
             | GrievanceEvent::DuplicateLinked { at, .. }
             | GrievanceEvent::DeadlineSet { at, .. }
-            | GrievanceEvent::DeadlinePaused { at, .. } => *at,
+            | GrievanceEvent::DeadlinePaused { at, .. }
+            | GrievanceEvent::IdentityConsentSet { at, .. } => *at,
         }
     }
 }
@@ -141,6 +148,7 @@ impl DomainEvent for GrievanceEvent {
             GrievanceEvent::DuplicateLinked { .. } => "DuplicateLinked",
             GrievanceEvent::DeadlineSet { .. } => "DeadlineSet",
             GrievanceEvent::DeadlinePaused { .. } => "DeadlinePaused",
+            GrievanceEvent::IdentityConsentSet { .. } => "IdentityConsentSet",
         };
         name.to_owned()
     }

@@ -1067,3 +1067,41 @@ fn a_resident_cannot_link_duplicates() {
             action: "link_duplicate",
         });
 }
+
+#[test]
+fn only_the_filer_sets_identity_consent_and_only_a_change_is_recorded() {
+    let consent = |reveal_to_respondent| GrievanceAction::SetIdentityConsent {
+        reveal_to_respondent,
+    };
+    let given_consent = GrievanceEvent::IdentityConsentSet {
+        reveal_to_respondent: true,
+        at: t0(),
+    };
+    framework()
+        .given(vec![filed()])
+        .when(cmd(filer(), consent(true)))
+        .then_expect_events(vec![given_consent.clone()]);
+    framework()
+        .given(vec![filed()])
+        .when(cmd(filer(), consent(false)))
+        .then_expect_events(vec![]);
+    framework()
+        .given(vec![filed(), given_consent.clone()])
+        .when(cmd(filer(), consent(true)))
+        .then_expect_events(vec![]);
+    framework()
+        .given(vec![filed(), given_consent])
+        .when(cmd(filer(), consent(false)))
+        .then_expect_events(vec![GrievanceEvent::IdentityConsentSet {
+            reveal_to_respondent: false,
+            at: t0(),
+        }]);
+    for actor in [company(), branch(), neighbour()] {
+        framework()
+            .given(vec![filed()])
+            .when(cmd(actor, consent(true)))
+            .then_expect_error(GrievanceError::NotTheFiler {
+                action: "identity_consent",
+            });
+    }
+}

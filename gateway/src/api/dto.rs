@@ -172,6 +172,14 @@ pub struct WithdrawRequest {
     pub reason: Option<String>,
 }
 
+/// The filer's consent to reveal their identity to the respondent.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"reveal_to_respondent": true}))]
+pub struct IdentityConsentRequest {
+    pub reveal_to_respondent: bool,
+}
+
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TriageRequest {
@@ -424,8 +432,11 @@ pub struct GrievanceView {
     pub deadline: Option<DeadlineDto>,
     /// The stopped deadline, while the handler paused the clock.
     pub paused: Option<PausedDto>,
+    /// Whether the filer lets the respondent know who filed.
+    pub identity_revealed: bool,
     /// The filer's name, phone and room: only in a single grievance's view,
-    /// only for the filer and the party branch.
+    /// only for the filer, the party branch, and the respondent the filer
+    /// consented to reveal them to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filer_contact: Option<ContactDto>,
 }

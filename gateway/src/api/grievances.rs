@@ -337,6 +337,7 @@ pub(super) fn view(
             remaining_seconds: p.remaining_seconds,
             since: p.since,
         }),
+        identity_revealed: g.identity_revealed,
         filer_contact: None,
     }
 }
@@ -662,14 +663,18 @@ pub async fn events(
         )
         .await
         .map_err(ApiError::from_db)?;
-    let people: Vec<(String, String)> = if policy::sees_filer_identity(&caller.0, &g) {
-        Vec::new()
-    } else {
-        std::iter::once(g.filer)
-            .chain(g.duplicates.iter().map(|d| d.filer))
-            .map(|p| (p.to_string(), state.people.pseudonym(p)))
-            .collect()
-    };
+    // Each filer by the rule for them: the primary's consent covers only
+    // the primary's filer.
+    let people: Vec<(String, String)> =
+        std::iter::once((g.filer, policy::sees_filer_identity(&caller.0, &g)))
+            .chain(
+                g.duplicates
+                    .iter()
+                    .map(|d| (d.filer, policy::sees_duplicate_filer(&caller.0, d.filer))),
+            )
+            .filter(|(_, known)| !known)
+            .map(|(p, _)| (p.to_string(), state.people.pseudonym(p)))
+            .collect();
     let events = stored
         .into_iter()
         .map(|mut e| {
@@ -835,6 +840,17 @@ command_endpoint!(
     resume, "/api/v1/grievances/{id}/resume", EmptyRequest, OptionalJson,
     |_req| {
         (None, Box::new(|_| GrievanceAction::ResumeDeadline))
+    }
+);
+
+command_endpoint!(
+    /// Give or withdraw consent to reveal the filer's identity (name, phone,
+    /// room) to the respondent (the filer). Without it the respondent sees a
+    /// pseudonym.
+    identity_consent, "/api/v1/grievances/{id}/identity-consent", IdentityConsentRequest, ApiJson,
+    |req| {
+        let reveal_to_respondent = req.reveal_to_respondent;
+        (None, Box::new(move |_| GrievanceAction::SetIdentityConsent { reveal_to_respondent }))
     }
 );
 

@@ -83,6 +83,10 @@ pub fn app(state: AppState) -> Router {
         .route("/grievances/{id}/respond", post(grievances::respond))
         .route("/grievances/{id}/escalate", post(grievances::escalate))
         .route("/grievances/{id}/withdraw", post(grievances::withdraw))
+        .route(
+            "/grievances/{id}/identity-consent",
+            post(grievances::identity_consent),
+        )
         .route("/grievances/{id}/resolve", post(grievances::resolve))
         .route("/grievances/{id}/rate", post(grievances::rate))
         .route("/grievances/{id}/reopen", post(grievances::reopen))

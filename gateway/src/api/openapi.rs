@@ -29,6 +29,7 @@ use super::{audit, grievances, health, identity, story};
         grievances::respond,
         grievances::escalate,
         grievances::withdraw,
+        grievances::identity_consent,
         grievances::resolve,
         grievances::rate,
         grievances::reopen,
