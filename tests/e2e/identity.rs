@@ -322,6 +322,16 @@ async fn dump(t: &TestDb) -> String {
     }
 }
 
+#[test]
+fn the_suite_log_check_knows_this_personal_data() {
+    for secret in [NAME, PHONE, ROOM, PASSWORD, "张三", "李书记", "物业客服"] {
+        assert!(
+            lianxi_tests::PERSONAL_DATA.lines().any(|l| l == secret),
+            "{secret} is missing from tests/personal-data.txt"
+        );
+    }
+}
+
 async fn erasure_leaves_no_personal_data_and_every_stream_replays(t: TestDb) {
     let dir = TempDir::new();
     let (admin_password, resident, branch, company) = register(&dir, &t.url).await;

@@ -594,6 +594,11 @@ pub async fn lianxi_cli(
         .collect()
 }
 
+/// Names, phone numbers, rooms and passwords the tests give the service,
+/// one per line: none may ever appear in a server's log (`tests/run` checks
+/// every log of the suite).
+pub const PERSONAL_DATA: &str = include_str!("../personal-data.txt");
+
 /// Registers a xiaoqu and a resident through the CLI; returns the token.
 pub async fn resident_token(dir: &std::path::Path, env: &[(&str, &str)]) -> String {
     let xiaoqu = lianxi_cli(
@@ -648,8 +653,28 @@ pub struct Process {
 }
 
 impl Process {
+    /// Its log goes to a file of the suite's log folder when
+    /// `LIANXI_E2E_LOG_DIR` is set (as `tests/run` does, to check afterwards
+    /// that no personal data of [`PERSONAL_DATA`] was ever logged).
     pub async fn start(cwd: &std::path::Path, env: &[(&str, &str)]) -> Process {
-        Self::start_with_stderr(cwd, env, Stdio::null()).await
+        let log = std::env::var_os("LIANXI_E2E_LOG_DIR").map(|dir| {
+            let dir = PathBuf::from(dir);
+            std::fs::create_dir_all(&dir).expect("create the log folder");
+            let file = std::fs::File::create(dir.join(format!("serve-{}.log", Uuid::new_v4())))
+                .expect("create a log file");
+            Stdio::from(file)
+        });
+        match log {
+            Some(stderr) => {
+                // Everything the service may log, unless the test chose.
+                let mut env = env.to_vec();
+                if !env.iter().any(|(k, _)| *k == "RUST_LOG") {
+                    env.push(("RUST_LOG", "debug"));
+                }
+                Self::start_with_stderr(cwd, &env, stderr).await
+            }
+            None => Self::start_with_stderr(cwd, env, Stdio::null()).await,
+        }
     }
 
     /// Like [`Process::start`], with the server's log (standard error) sent
