@@ -16,6 +16,7 @@
 //! Architecture invariant: this is the only crate that knows HTTP and JSON DTOs.
 #![forbid(unsafe_code)]
 
+pub mod admin;
 pub mod api;
 pub mod audit;
 pub mod auth;

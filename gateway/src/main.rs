@@ -5,15 +5,15 @@ use std::process::ExitCode;
 
 use chrono::TimeDelta;
 use clap::{Parser, Subcommand, ValueEnum};
-use lianxi_domain::values::{AccountId, XiaoquId};
+use lianxi_domain::values::AccountId;
 use lianxi_domain::{Actor, GrievancePolicy, GrievanceServices, Role, SystemClock};
 use lianxi_gateway::audit::{AuditKey, Checkpoint, CheckpointFile};
 use lianxi_gateway::config::FileConfig;
-use lianxi_gateway::db::{self, Database, NewAccount, NewXiaoqu, PoolSettings, Scope, TokenKind};
+use lianxi_gateway::db::{self, Database, NewAccount, PoolSettings, Scope, TokenKind};
 use lianxi_gateway::event_log::CommandMetadata;
 use lianxi_gateway::people::People;
-use lianxi_gateway::vault::{PersonalData, Vault};
-use lianxi_gateway::{auth, server, telemetry};
+use lianxi_gateway::vault::Vault;
+use lianxi_gateway::{admin, auth, server, telemetry};
 use lianxi_projections::{checkpoint, feed, RunnerSettings};
 use std::sync::Arc;
 use uuid::Uuid;
@@ -604,25 +604,13 @@ async fn admin(db: &Database, people: &People, command: Admin) -> Result<(), Str
             street,
             district,
         } => {
-            let fields = [
-                ("name", &name),
-                ("community", &community),
-                ("street", &street),
-                ("district", &district),
-            ];
-            if let Some((field, _)) = fields.iter().find(|(_, v)| v.trim().is_empty()) {
-                return Err(format!("--{field} must not be empty"));
-            }
-            let new = NewXiaoqu {
-                name: name.trim().to_owned(),
-                community: community.trim().to_owned(),
-                street: street.trim().to_owned(),
-                district: district.trim().to_owned(),
+            let request = admin::XiaoquRequest {
+                name,
+                community,
+                street,
+                district,
             };
-            let xiaoqu = db
-                .add_xiaoqu(XiaoquId(Uuid::new_v4()), &new)
-                .await
-                .map_err(|e| format!("cannot add the xiaoqu: {e}"))?;
+            let xiaoqu = admin::add_xiaoqu(db, &request).await.map_err(cli_error)?;
             println!("id={}", xiaoqu.id);
             Ok(())
         }
@@ -637,61 +625,35 @@ async fn admin(db: &Database, people: &People, command: Admin) -> Result<(), Str
             xiaoqu,
             unit,
         } => {
-            let role = Role::parse(&role)
-                .filter(|r| *r != Role::System)
-                .ok_or_else(|| format!("unknown role {role:?}"))?;
-            let scope = match (role, xiaoqu, unit) {
-                (Role::Community | Role::Street | Role::District, None, Some(unit)) => {
-                    Scope::Unit(unit)
-                }
-                (Role::Community | Role::Street | Role::District, _, _) => {
-                    return Err(format!("the role {role} needs --unit (and no --xiaoqu)"))
-                }
-                (Role::Auditor | Role::Admin, None, None) => Scope::Global,
-                (Role::Auditor | Role::Admin, _, _) => {
-                    return Err(format!(
-                        "the role {role} is not scoped; drop --xiaoqu and --unit"
-                    ))
-                }
-                (_, Some(x), None) => {
-                    let record = db
-                        .find_xiaoqu(&x)
-                        .await
-                        .map_err(|e| e.to_string())?
-                        .ok_or_else(|| format!("no xiaoqu {x:?}"))?;
-                    Scope::Xiaoqu(record.id)
-                }
-                (_, _, _) => return Err(format!("the role {role} needs --xiaoqu (and no --unit)")),
+            let password = match (&login, password_stdin) {
+                (Some(_), true) => Some(read_password()?),
+                (Some(_), false) => return Err("--login needs --password-stdin".into()),
+                (None, _) => None,
             };
-            let id = AccountId(Uuid::new_v4());
-            let personal = personal_data(&name, phone, room)?;
-            let credentials = match login {
-                Some(login) => Some(credentials(vault, &login, password_stdin)?),
-                None => None,
+            let request = admin::AccountRequest {
+                role,
+                xiaoqu,
+                unit,
+                name,
+                phone,
+                room,
+                login,
+                password,
+                token: Some(
+                    (token_ttl_days > 0).then(|| TimeDelta::days(i64::from(token_ttl_days))),
+                ),
             };
-            let account = db
-                .add_account(&NewAccount {
-                    id,
-                    role,
-                    scope,
-                    login_hash: credentials.as_ref().map(|c| c.0.clone()),
-                    password_hash: credentials.map(|c| c.1),
-                })
-                .await
-                .map_err(|e| format!("cannot add the account: {e}"))?;
-            people
-                .register(&cli_actor(), id, &personal, &cli_metadata(None))
-                .await
-                .map_err(|e| format!("cannot record the personal data: {e}"))?;
-            let ttl = (token_ttl_days > 0).then(|| TimeDelta::days(i64::from(token_ttl_days)));
-            let (token, expires_at) = auth::issue_token(db, id, TokenKind::Api, ttl)
-                .await
-                .map_err(|e| format!("cannot issue a token: {e}"))?;
-            println!("id={}", account.id);
-            println!("role={}", account.role);
-            println!("token={token}");
-            print_expiry(expires_at);
-            eprintln!("The token is shown only this once; only its hash is stored.");
+            let created =
+                admin::create_account(db, people, &cli_actor(), &cli_metadata(None), &request)
+                    .await
+                    .map_err(cli_error)?;
+            println!("id={}", created.account.id);
+            println!("role={}", created.account.role);
+            if let Some((token, expires_at)) = created.token {
+                println!("token={token}");
+                print_expiry(expires_at);
+                eprintln!("The token is shown only this once; only its hash is stored.");
+            }
             Ok(())
         }
         Admin::Init {
@@ -709,12 +671,9 @@ async fn admin(db: &Database, people: &People, command: Admin) -> Result<(), Str
             } else {
                 (made_up_password(), true)
             };
-            if let Some(problem) = auth::password_problem(&password) {
-                return Err(format!("the password {problem}"));
-            }
-            let login_hash = login_hash(vault, &login)?;
+            let (login_hash, password_hash) =
+                admin::credentials(people, &login, &password).map_err(cli_error)?;
             let id = AccountId(Uuid::new_v4());
-            let password_hash = auth::hash_password(&password);
             db.add_account(&NewAccount {
                 id,
                 role: Role::Admin,
@@ -728,7 +687,7 @@ async fn admin(db: &Database, people: &People, command: Admin) -> Result<(), Str
                 .register(
                     &cli_actor(),
                     id,
-                    &personal_data(&name, None, None)?,
+                    &admin::personal_data(&name, None, None).map_err(cli_error)?,
                     &cli_metadata(None),
                 )
                 .await
@@ -744,7 +703,9 @@ async fn admin(db: &Database, people: &People, command: Admin) -> Result<(), Str
             Ok(())
         }
         Admin::SetPassword { account, login } => {
-            let (login_hash, password_hash) = credentials(vault, &login, true)?;
+            let password = read_password()?;
+            let (login_hash, password_hash) =
+                admin::credentials(people, &login, &password).map_err(cli_error)?;
             let done = db
                 .set_credentials(AccountId(account), &login_hash, &password_hash)
                 .await
@@ -846,42 +807,15 @@ fn cli_metadata(reason: Option<String>) -> CommandMetadata {
     }
 }
 
-fn personal_data(
-    name: &str,
-    phone: Option<String>,
-    room: Option<String>,
-) -> Result<PersonalData, String> {
-    let clean = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err("--name must be 1 to 100 characters".into());
+/// An admin error as the command line says it: with the option's name.
+fn cli_error(e: admin::AdminError) -> String {
+    match e {
+        admin::AdminError::Invalid { field, reason }
+        | admin::AdminError::Taken { field, reason } => {
+            format!("--{field}: {reason}")
+        }
+        other => other.to_string(),
     }
-    Ok(PersonalData {
-        name: name.to_owned(),
-        phone: clean(phone),
-        room: clean(room),
-    })
-}
-
-fn login_hash(vault: &Vault, login: &str) -> Result<String, String> {
-    let login = login.trim();
-    if login.is_empty() || login.chars().count() > 64 {
-        return Err("--login must be 1 to 64 characters".into());
-    }
-    Ok(vault.login_hash(login))
-}
-
-/// The login hash and the Argon2id hash of a password read from stdin.
-fn credentials(vault: &Vault, login: &str, from_stdin: bool) -> Result<(String, String), String> {
-    if !from_stdin {
-        return Err("--login needs --password-stdin".into());
-    }
-    let login_hash = login_hash(vault, login)?;
-    let password = read_password()?;
-    if let Some(problem) = auth::password_problem(&password) {
-        return Err(format!("the password {problem}"));
-    }
-    Ok((login_hash, auth::hash_password(&password)))
 }
 
 fn read_password() -> Result<String, String> {

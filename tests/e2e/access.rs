@@ -32,6 +32,9 @@ async fn the_openapi_document_describes_every_route(t: TestDb) {
         "/api/v1/auth/logout".to_owned(),
         "/api/v1/auth/me".to_owned(),
         "/api/v1/admin/people/{id}/erasure".to_owned(),
+        "/api/v1/admin/xiaoqu".to_owned(),
+        "/api/v1/admin/accounts".to_owned(),
+        "/api/v1/admin/accounts/{id}/revocation".to_owned(),
     ];
     for action in [
         "accept",

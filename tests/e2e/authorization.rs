@@ -198,6 +198,47 @@ async fn every_endpoint_answers_every_role_as_the_rules_say(t: TestDb) {
                 wrong.push(format!("{label} {method} {path}: {}", answer.status));
             }
         }
+        // Registering xiaoqu and accounts, revoking tokens: only an admin.
+        let is_admin = *label == "admin";
+        let registered = api
+            .post(
+                "/api/v1/admin/xiaoqu",
+                &person.token,
+                json!({"name": format!("小区-{}", uuid::Uuid::new_v4()), "community": "东苑社区",
+                       "street": "城厢街道", "district": "涪城区"}),
+            )
+            .await
+            .status;
+        let created = api
+            .post(
+                "/api/v1/admin/accounts",
+                &person.token,
+                json!({"role": "auditor", "personal_data": {"name": "审计员"}}),
+            )
+            .await
+            .status;
+        let revoked = api
+            .post(
+                &format!("/api/v1/admin/accounts/{}/revocation", uuid::Uuid::new_v4()),
+                &person.token,
+                json!({}),
+            )
+            .await
+            .status;
+        let expected = if is_admin {
+            [
+                StatusCode::CREATED,
+                StatusCode::CREATED,
+                StatusCode::NOT_FOUND,
+            ]
+        } else {
+            [StatusCode::FORBIDDEN; 3]
+        };
+        if [registered, created, revoked] != expected {
+            wrong.push(format!(
+                "{label} admin endpoints: {registered} {created} {revoked}"
+            ));
+        }
         // Erasure: only an admin (who then learns the id is unknown).
         let erase = api
             .post(

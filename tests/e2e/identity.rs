@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use tokio::io::AsyncWriteExt;
 
 on_both_stores!(
+    admins_register_xiaoqu_and_accounts_through_the_api,
     sign_in_expiry_revocation_and_throttling_each_answer_their_own_problem,
     erasure_leaves_no_personal_data_and_every_stream_replays,
 );
@@ -483,4 +484,116 @@ async fn erasure_leaves_no_personal_data_and_every_stream_replays(t: TestDb) {
     for secret in [NAME, PHONE, ROOM, PASSWORD] {
         assert!(!logged.contains(secret), "{secret} in the server log");
     }
+}
+
+async fn admins_register_xiaoqu_and_accounts_through_the_api(t: TestDb) {
+    let dir = TempDir::new();
+    let (admin_password, _, _, _) = register(&dir, &t.url).await;
+    let server = Process::start(&dir.0, &[("LIANXI_DATABASE_URL", t.url.as_str())]).await;
+    let api = Api::new(&server.base);
+    let admin = login(&api, "root-admin", &admin_password).await;
+    let admin = admin.body["token"].as_str().expect("token").to_owned();
+
+    let xiaoqu = api
+        .post(
+            "/api/v1/admin/xiaoqu",
+            &admin,
+            json!({"name": "和平苑", "community": "西苑社区", "street": "城厢街道", "district": "涪城区"}),
+        )
+        .await;
+    assert_eq!(xiaoqu.status, StatusCode::CREATED, "{}", xiaoqu.body);
+    api.post(
+        "/api/v1/admin/xiaoqu",
+        &admin,
+        json!({"name": "和平苑", "community": "西苑社区", "street": "城厢街道", "district": "涪城区"}),
+    )
+    .await
+    .assert_problem(409, "already-exists");
+    api.post(
+        "/api/v1/admin/xiaoqu",
+        &admin,
+        json!({"name": " ", "community": "西苑社区", "street": "城厢街道", "district": "涪城区"}),
+    )
+    .await
+    .assert_problem(422, "invalid-field")
+    .assert_field("name");
+
+    // Refusals name the field, and create nothing.
+    let account = |body: Value| api.post("/api/v1/admin/accounts", &admin, body);
+    let person = json!({"name": "赵六", "phone": "13900139000"});
+    for (body, field) in [
+        (
+            json!({"role": "mayor", "xiaoqu": "和平苑", "personal_data": person}),
+            "role",
+        ),
+        (
+            json!({"role": "resident", "personal_data": person}),
+            "xiaoqu",
+        ),
+        (
+            json!({"role": "street", "xiaoqu": "和平苑", "personal_data": person}),
+            "unit",
+        ),
+        (
+            json!({"role": "resident", "xiaoqu": "无此小区", "personal_data": person}),
+            "xiaoqu",
+        ),
+        (
+            json!({"role": "resident", "xiaoqu": "和平苑", "personal_data": {"name": ""}}),
+            "personal_data.name",
+        ),
+        (
+            json!({"role": "resident", "xiaoqu": "和平苑", "personal_data": person, "login": "zhao6"}),
+            "password",
+        ),
+        (
+            json!({"role": "resident", "xiaoqu": "和平苑", "personal_data": person, "login": "zhao6", "password": "short"}),
+            "password",
+        ),
+        (
+            json!({"role": "resident", "xiaoqu": "和平苑", "personal_data": person, "login": "WangXM", "password": PASSWORD}),
+            "login",
+        ),
+    ] {
+        let answer = account(body).await;
+        if field == "login" {
+            answer.assert_problem(409, "already-exists");
+        } else {
+            answer
+                .assert_problem(422, "invalid-field")
+                .assert_field(field);
+        }
+    }
+    let created = account(
+        json!({"role": "resident", "xiaoqu": "和平苑", "personal_data": person,
+                                 "login": "zhao6", "password": PASSWORD, "api_token_ttl_days": 7}),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert_eq!(created.body["account"]["role"], "resident");
+    assert_eq!(created.body["account"]["xiaoqu"], xiaoqu.body["id"]);
+    assert!(created.body["account"].get("personal_data").is_none());
+    let api_token = created.body["token"]
+        .as_str()
+        .expect("an API token")
+        .to_owned();
+    let session = login(&api, "zhao6", PASSWORD).await;
+    assert_eq!(session.status, StatusCode::OK, "{}", session.body);
+    let me = api.get("/api/v1/auth/me", &api_token).await;
+    assert_eq!(me.body["personal_data"]["name"], "赵六");
+
+    // Revocation ends every token of the account.
+    let id = created.body["account"]["id"].as_str().expect("id");
+    let revoked = api
+        .post(
+            &format!("/api/v1/admin/accounts/{id}/revocation"),
+            &admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(revoked.body["revoked"], 2, "{}", revoked.body);
+    api.get("/api/v1/auth/me", &api_token)
+        .await
+        .assert_problem(401, "token-revoked");
+    server.terminate().await;
 }

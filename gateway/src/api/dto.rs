@@ -538,3 +538,84 @@ pub struct ErasureResult {
     pub account: Uuid,
     pub erased_at: DateTime<Utc>,
 }
+
+/// A new xiaoqu and where it sits.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "幸福里", "community": "东苑社区", "street": "城厢街道", "district": "涪城区"}))]
+pub struct XiaoquRequest {
+    pub name: String,
+    pub community: String,
+    pub street: String,
+    pub district: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct XiaoquView {
+    pub id: Uuid,
+    pub name: String,
+    pub community: String,
+    pub street: String,
+    pub district: String,
+}
+
+/// A person's name, phone and room as given.
+#[derive(Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PersonalDataRequest {
+    pub name: String,
+    pub phone: Option<String>,
+    pub room: Option<String>,
+}
+
+impl std::fmt::Debug for PersonalDataRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PersonalDataRequest(<redacted>)")
+    }
+}
+
+/// A new account: role and scope, the person's data, and optionally a login
+/// and an API token.
+#[derive(Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"role": "resident", "xiaoqu": "幸福里",
+    "personal_data": {"name": "王小明", "phone": "13800138000", "room": "3栋2单元501"},
+    "login": "wangxm", "password": "a long passphrase"}))]
+pub struct AccountRequest {
+    /// resident, property_company, owners_committee, supervisory_committee,
+    /// micro_organization, party_branch, community, street, district, auditor or admin.
+    pub role: String,
+    /// The xiaoqu (id or name) of a xiaoqu role.
+    pub xiaoqu: Option<String>,
+    /// The community, street or district name of a tier role.
+    pub unit: Option<String>,
+    pub personal_data: PersonalDataRequest,
+    /// Login name and password (12 to 128 characters), both or neither.
+    pub login: Option<String>,
+    pub password: Option<String>,
+    /// Issue an API token lasting this many days (0: until revoked).
+    pub api_token_ttl_days: Option<u32>,
+}
+
+/// Passwords and personal data never reach a log through `Debug`.
+impl std::fmt::Debug for AccountRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccountRequest")
+            .field("role", &self.role)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct AccountCreated {
+    pub account: AccountView,
+    /// The API token, shown only this once (when one was asked for).
+    pub token: Option<String>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct RevocationResult {
+    /// How many live tokens were revoked.
+    pub revoked: u64,
+}

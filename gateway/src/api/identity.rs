@@ -10,12 +10,14 @@ use lianxi_domain::Role;
 use uuid::Uuid;
 
 use super::dto::{
-    AccountView, ContactDto, ErasureRequest, ErasureResult, LoginRequest, LoginResponse,
+    AccountCreated, AccountRequest, AccountView, ContactDto, ErasureRequest, ErasureResult,
+    LoginRequest, LoginResponse, RevocationResult, XiaoquRequest, XiaoquView,
 };
 use super::error::{ApiError, Problem, PROBLEM};
 use super::json::{ApiJson, OptionalJson};
 use super::request_id::RequestId;
 use super::AppState;
+use crate::admin::{self, AdminError};
 use crate::auth::{self, Caller, CallerToken, ClientAddress, LoginRefusal};
 use crate::db::{AccountRecord, Scope};
 use crate::event_log::CommandMetadata;
@@ -174,9 +176,7 @@ pub async fn erase(
     Path(id): Path<String>,
     OptionalJson(body): OptionalJson<ErasureRequest>,
 ) -> Result<Json<ErasureResult>, ApiError> {
-    if caller.0.role != Role::Admin {
-        return Err(ApiError::forbidden("only an admin erases personal data"));
-    }
+    require_admin(&caller)?;
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::not_found())?;
     let person = AccountId(id);
     if state
@@ -210,4 +210,172 @@ pub async fn erase(
         account: id,
         erased_at: person_state.erased_at.unwrap_or(metadata.occurred_at),
     }))
+}
+
+impl From<AdminError> for ApiError {
+    fn from(e: AdminError) -> Self {
+        match e {
+            AdminError::Invalid { field, reason } => ApiError::invalid_field(field, reason),
+            AdminError::Taken { field, reason } => ApiError::conflict(
+                "already-exists",
+                "The resource already exists",
+                format!("{field}: {reason}"),
+            ),
+            AdminError::Db(e) => ApiError::from_db(e),
+            AdminError::People(e) => e.into(),
+        }
+    }
+}
+
+fn require_admin(caller: &Caller) -> Result<(), ApiError> {
+    if caller.0.role == Role::Admin {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden("only an admin does this"))
+    }
+}
+
+fn metadata(state: &AppState, request_id: &RequestId) -> CommandMetadata {
+    CommandMetadata {
+        request_id: request_id.0.clone(),
+        occurred_at: state.log.services().clock.now(),
+        reason: None,
+    }
+}
+
+/// Register a xiaoqu and its place in the hierarchy (admin only).
+#[utoipa::path(
+    post, path = "/api/v1/admin/xiaoqu", tag = "accounts",
+    request_body = XiaoquRequest,
+    responses(
+        (status = 201, description = "Registered", body = XiaoquView),
+        (status = 400, description = "Malformed body", body = Problem, content_type = PROBLEM),
+        (status = 401, description = "No or bad token", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "Not an admin", body = Problem, content_type = PROBLEM),
+        (status = 409, description = "The name is taken", body = Problem, content_type = PROBLEM),
+        (status = 422, description = "A field is invalid", body = Problem, content_type = PROBLEM),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn add_xiaoqu(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<XiaoquRequest>,
+) -> Result<Response, ApiError> {
+    require_admin(&caller)?;
+    let request = admin::XiaoquRequest {
+        name: body.name,
+        community: body.community,
+        street: body.street,
+        district: body.district,
+    };
+    let x = admin::add_xiaoqu(&state.db, &request).await?;
+    let view = XiaoquView {
+        id: x.id.0,
+        name: x.name,
+        community: x.community,
+        street: x.street,
+        district: x.district,
+    };
+    Ok((StatusCode::CREATED, Json(view)).into_response())
+}
+
+/// Create an account and record the person's personal data, sealed (admin
+/// only). With `login` and `password` the person can sign in; with
+/// `api_token_ttl_days` an API token is issued and shown once.
+#[utoipa::path(
+    post, path = "/api/v1/admin/accounts", tag = "accounts",
+    request_body = AccountRequest,
+    responses(
+        (status = 201, description = "Created", body = AccountCreated),
+        (status = 400, description = "Malformed body", body = Problem, content_type = PROBLEM),
+        (status = 401, description = "No or bad token", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "Not an admin", body = Problem, content_type = PROBLEM),
+        (status = 409, description = "The login name is taken", body = Problem, content_type = PROBLEM),
+        (status = 422, description = "A field is invalid", body = Problem, content_type = PROBLEM),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn add_account(
+    State(state): State<AppState>,
+    Extension(request_id): Extension<RequestId>,
+    caller: Caller,
+    ApiJson(body): ApiJson<AccountRequest>,
+) -> Result<Response, ApiError> {
+    require_admin(&caller)?;
+    let request = admin::AccountRequest {
+        role: body.role,
+        xiaoqu: body.xiaoqu,
+        unit: body.unit,
+        name: body.personal_data.name,
+        phone: body.personal_data.phone,
+        room: body.personal_data.room,
+        login: body.login,
+        password: body.password,
+        token: body
+            .api_token_ttl_days
+            .map(|days| (days > 0).then(|| chrono::TimeDelta::days(i64::from(days)))),
+    };
+    let actor = lianxi_domain::Actor::new(caller.0.id, caller.0.role);
+    let created = admin::create_account(
+        &state.db,
+        &state.people,
+        &actor,
+        &metadata(&state, &request_id),
+        &request,
+    )
+    .await
+    .map_err(|e| match e {
+        // The person's fields are nested in the request.
+        AdminError::Invalid { field, reason } if matches!(field, "name" | "phone" | "room") => {
+            ApiError::invalid_field(format!("personal_data.{field}"), reason)
+        }
+        other => other.into(),
+    })?;
+    let (token, expires_at) = match created.token {
+        Some((token, expires_at)) => (Some(token), expires_at),
+        None => (None, None),
+    };
+    let body = AccountCreated {
+        account: account_view(&state, &created.account, None),
+        token,
+        expires_at,
+    };
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+/// Revoke every token of an account (admin only).
+#[utoipa::path(
+    post, path = "/api/v1/admin/accounts/{id}/revocation", tag = "accounts",
+    params(("id" = Uuid, Path, description = "The account id")),
+    responses(
+        (status = 200, description = "Revoked", body = RevocationResult),
+        (status = 401, description = "No or bad token", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "Not an admin", body = Problem, content_type = PROBLEM),
+        (status = 404, description = "No such account", body = Problem, content_type = PROBLEM),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn revoke_tokens(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<RevocationResult>, ApiError> {
+    require_admin(&caller)?;
+    let id = Uuid::parse_str(&id).map_err(|_| ApiError::not_found())?;
+    if state
+        .db
+        .account(AccountId(id))
+        .await
+        .map_err(ApiError::from_db)?
+        .is_none()
+    {
+        return Err(ApiError::not_found());
+    }
+    let revoked = state
+        .db
+        .revoke_tokens_of(AccountId(id), chrono::Utc::now())
+        .await
+        .map_err(ApiError::from_db)?;
+    Ok(Json(RevocationResult { revoked }))
 }

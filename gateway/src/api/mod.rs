@@ -106,6 +106,12 @@ pub fn app(state: AppState) -> Router {
         .route("/auth/logout", post(identity::logout))
         .route("/auth/me", get(identity::me))
         .route("/admin/people/{id}/erasure", post(identity::erase))
+        .route("/admin/xiaoqu", post(identity::add_xiaoqu))
+        .route("/admin/accounts", post(identity::add_account))
+        .route(
+            "/admin/accounts/{id}/revocation",
+            post(identity::revoke_tokens),
+        )
         .route("/openapi.json", get(openapi::openapi_json));
     Router::new()
         .route("/healthz", get(health::healthz))
