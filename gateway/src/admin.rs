@@ -37,10 +37,6 @@ fn invalid(field: &'static str, reason: impl Into<String>) -> AdminError {
     }
 }
 
-fn is_unique_violation(e: &DbError) -> bool {
-    matches!(e, DbError::Sqlx(sqlx::Error::Database(d)) if d.is_unique_violation())
-}
-
 /// A xiaoqu and where it sits: community, street, district.
 #[derive(Clone, Debug)]
 pub struct XiaoquRequest {
@@ -67,7 +63,7 @@ pub async fn add_xiaoqu(db: &Database, req: &XiaoquRequest) -> Result<XiaoquReco
     db.add_xiaoqu(XiaoquId(Uuid::new_v4()), &new)
         .await
         .map_err(|e| {
-            if is_unique_violation(&e) {
+            if e.is_unique_violation() {
                 AdminError::Taken {
                     field: "name",
                     reason: "a xiaoqu of this name exists".into(),
@@ -229,7 +225,7 @@ pub async fn create_account(
         })
         .await
         .map_err(|e| {
-            if is_unique_violation(&e) {
+            if e.is_unique_violation() {
                 AdminError::Taken {
                     field: "login",
                     reason: "this login name is taken".into(),

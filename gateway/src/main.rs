@@ -507,6 +507,17 @@ async fn serve(
     let state = server::state_with(db, services)
         .with_audit_key(key)
         .with_vault(vault);
+    let moved = state
+        .people
+        .seal_legacy_names()
+        .await
+        .map_err(|e| format!("cannot seal the names stored before person streams: {e}"))?;
+    if moved > 0 {
+        tracing::info!(
+            moved,
+            "names moved from the accounts table into sealed person streams"
+        );
+    }
     let service = server::Service::start_with(state, settings);
     let served = server::serve(listener, service.state.clone(), server::shutdown_signal()).await;
     service.stop().await;

@@ -106,7 +106,17 @@ impl People {
         metadata: &CommandMetadata,
     ) -> Result<(), PeopleError> {
         let (key, wrapped) = self.vault.new_data_key(person);
-        self.db.insert_person_key(person, &wrapped).await?;
+        self.db
+            .insert_person_key(person, &wrapped)
+            .await
+            .map_err(|e| {
+                if e.is_unique_violation() {
+                    // A key exists: the person was registered already.
+                    PeopleError::Domain(PersonError::AlreadyRegistered)
+                } else {
+                    e.into()
+                }
+            })?;
         let personal_data = sealed(key.seal(person, data))?;
         self.execute(
             person,
@@ -181,6 +191,40 @@ impl People {
             metadata,
         )
         .await
+    }
+
+    /// Moves names stored in plain text before person streams existed into
+    /// sealed person streams, and clears them from `accounts`. Safe to run
+    /// on every start and on several instances at once. Returns how many
+    /// names were moved.
+    pub async fn seal_legacy_names(&self) -> Result<usize, PeopleError> {
+        let system = Actor::new(AccountId(uuid::Uuid::nil()), lianxi_domain::Role::System);
+        let mut moved = 0;
+        for (person, name) in self.db.legacy_names().await? {
+            let (state, version) = self.load(person).await?;
+            if version == 0 && state.erased_at.is_none() {
+                let data = PersonalData {
+                    name,
+                    phone: None,
+                    room: None,
+                };
+                let metadata = CommandMetadata {
+                    request_id: format!("startup-{}", uuid::Uuid::new_v4()),
+                    occurred_at: self.services.clock.now(),
+                    reason: Some(
+                        "name moved from the accounts table into a sealed person stream".into(),
+                    ),
+                };
+                match self.register(&system, person, &data, &metadata).await {
+                    // Another instance got there first.
+                    Ok(()) | Err(PeopleError::Domain(PersonError::AlreadyRegistered)) => {}
+                    Err(e) => return Err(e),
+                }
+                moved += 1;
+            }
+            self.db.clear_legacy_name(person).await?;
+        }
+        Ok(moved)
     }
 
     /// `person`'s personal data, opened.

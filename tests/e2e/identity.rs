@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use tokio::io::AsyncWriteExt;
 
 on_both_stores!(
+    names_stored_before_person_streams_are_sealed_at_start,
     admins_register_xiaoqu_and_accounts_through_the_api,
     sign_in_expiry_revocation_and_throttling_each_answer_their_own_problem,
     erasure_leaves_no_personal_data_and_every_stream_replays,
@@ -596,4 +597,64 @@ async fn admins_register_xiaoqu_and_accounts_through_the_api(t: TestDb) {
         .await
         .assert_problem(401, "token-revoked");
     server.terminate().await;
+}
+
+async fn names_stored_before_person_streams_are_sealed_at_start(t: TestDb) {
+    use lianxi_domain::values::{AccountId, XiaoquId};
+    use lianxi_gateway::db::{Database, NewAccount, NewXiaoqu, Scope, TokenKind};
+    let xiaoqu =
+        t.db.add_xiaoqu(
+            XiaoquId(uuid::Uuid::new_v4()),
+            &NewXiaoqu {
+                name: "幸福里".into(),
+                community: "东苑社区".into(),
+                street: "城厢街道".into(),
+                district: "涪城区".into(),
+            },
+        )
+        .await
+        .expect("xiaoqu");
+    let id = AccountId(uuid::Uuid::new_v4());
+    t.db.add_account(&NewAccount {
+        id,
+        role: lianxi_domain::Role::Resident,
+        scope: Scope::Xiaoqu(xiaoqu.id),
+        login_hash: None,
+        password_hash: None,
+    })
+    .await
+    .expect("account");
+    // As an earlier version stored it: the name in plain text.
+    let sql_pg = "UPDATE accounts SET display_name = '老王' WHERE id = $1::uuid";
+    let sql_lite = "UPDATE accounts SET display_name = '老王' WHERE id = ?";
+    let updated = match &t.db {
+        Database::Postgres(p) => sqlx::query(sql_pg)
+            .bind(id.to_string())
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()),
+        Database::Sqlite(p) => sqlx::query(sql_lite)
+            .bind(id.to_string())
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()),
+    };
+    assert_eq!(updated.expect("legacy name"), 1);
+    assert!(dump(&t).await.contains("老王"));
+    let (token, _) = lianxi_gateway::auth::issue_token(&t.db, id, TokenKind::Api, None)
+        .await
+        .expect("token");
+
+    let dir = TempDir::new();
+    for _ in 0..2 {
+        // Twice: the second start finds nothing left to move.
+        let server = Process::start(&dir.0, &[("LIANXI_DATABASE_URL", t.url.as_str())]).await;
+        let api = Api::new(&server.base);
+        let me = api.get("/api/v1/auth/me", &token).await;
+        assert_eq!(me.body["personal_data"]["name"], "老王", "{}", me.body);
+        assert!(server.terminate().await.success());
+    }
+    let dumped = dump(&t).await;
+    assert!(!dumped.contains("老王"), "the plain-text name is gone");
+    assert!(dumped.contains("lxpd1:"));
 }

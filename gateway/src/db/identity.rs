@@ -334,6 +334,49 @@ impl Database {
         Ok(())
     }
 
+    /// Accounts whose name was stored in plain text, before person streams.
+    pub async fn legacy_names(&self) -> Result<Vec<(AccountId, String)>, DbError> {
+        const SQL: &str = "SELECT id, display_name FROM accounts WHERE display_name IS NOT NULL AND display_name <> '' ORDER BY id";
+        Ok(match self {
+            Database::Postgres(pool) => sqlx::query(SQL)
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(|r| Ok((AccountId(r.try_get("id")?), r.try_get("display_name")?)))
+                .collect::<Result<_, sqlx::Error>>()?,
+            Database::Sqlite(pool) => sqlx::query(SQL)
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(|r| {
+                    let id: String = r.try_get("id")?;
+                    let id =
+                        uuid::Uuid::parse_str(&id).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+                    Ok((AccountId(id), r.try_get("display_name")?))
+                })
+                .collect::<Result<_, sqlx::Error>>()?,
+        })
+    }
+
+    /// Forgets an account's plain-text name.
+    pub async fn clear_legacy_name(&self, account: AccountId) -> Result<(), DbError> {
+        match self {
+            Database::Postgres(pool) => {
+                sqlx::query("UPDATE accounts SET display_name = NULL WHERE id = $1")
+                    .bind(account.0)
+                    .execute(pool)
+                    .await?;
+            }
+            Database::Sqlite(pool) => {
+                sqlx::query("UPDATE accounts SET display_name = NULL WHERE id = ?")
+                    .bind(account.to_string())
+                    .execute(pool)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
     /// Whether a live admin account exists.
     pub async fn has_admin(&self) -> Result<bool, DbError> {
         const SQL: &str = "SELECT count(*) AS n FROM accounts WHERE role = 'admin' AND revoked_at IS NULL AND erased_at IS NULL";

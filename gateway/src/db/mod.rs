@@ -51,6 +51,13 @@ pub enum DbError {
     Invalid(String),
 }
 
+impl DbError {
+    /// Whether a unique constraint refused the write.
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(self, DbError::Sqlx(sqlx::Error::Database(d)) if d.is_unique_violation())
+    }
+}
+
 /// Pool sizes and timeouts.
 #[derive(Clone, Copy, Debug)]
 pub struct PoolSettings {
