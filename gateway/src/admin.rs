@@ -24,6 +24,9 @@ pub enum AdminError {
     /// Something unique is taken already.
     #[error("{field}: {reason}")]
     Taken { field: &'static str, reason: String },
+    /// No such account, or no such grant.
+    #[error("{0}")]
+    NotFound(String),
     #[error(transparent)]
     Db(#[from] DbError),
     #[error(transparent)]
@@ -108,8 +111,18 @@ pub struct CreatedAccount {
     pub token: Option<(String, Option<DateTime<Utc>>)>,
 }
 
+/// A role and where it applies, as an admin names them.
+#[derive(Clone, Debug)]
+pub struct RoleRequest {
+    pub role: String,
+    /// The xiaoqu (id or name) of a xiaoqu role.
+    pub xiaoqu: Option<String>,
+    /// The community, street or district of a tier role.
+    pub unit: Option<String>,
+}
+
 /// The role and scope of a request, checked against each other.
-async fn role_and_scope(db: &Database, req: &AccountRequest) -> Result<(Role, Scope), AdminError> {
+async fn role_and_scope(db: &Database, req: &RoleRequest) -> Result<(Role, Scope), AdminError> {
     let role = Role::parse(req.role.trim())
         .filter(|r| *r != Role::System)
         .ok_or_else(|| invalid("role", format!("unknown role {:?}", req.role)))?;
@@ -205,7 +218,15 @@ pub async fn create_account(
     metadata: &CommandMetadata,
     req: &AccountRequest,
 ) -> Result<CreatedAccount, AdminError> {
-    let (role, scope) = role_and_scope(db, req).await?;
+    let (role, scope) = role_and_scope(
+        db,
+        &RoleRequest {
+            role: req.role.clone(),
+            xiaoqu: req.xiaoqu.clone(),
+            unit: req.unit.clone(),
+        },
+    )
+    .await?;
     let personal = personal_data(&req.name, req.phone.as_deref(), req.room.as_deref())?;
     let credentials = match (&req.login, &req.password) {
         (Some(login), Some(password)) => Some(credentials(people, login, password)?),
@@ -240,4 +261,67 @@ pub async fn create_account(
         None => None,
     };
     Ok(CreatedAccount { account, token })
+}
+
+/// The account `id`, or `NotFound`.
+async fn existing(db: &Database, id: AccountId) -> Result<AccountRecord, AdminError> {
+    db.account(id)
+        .await?
+        .ok_or_else(|| AdminError::NotFound(format!("no account {id}")))
+}
+
+/// Grants the account a further role; it then signs in with that role by
+/// naming it.
+pub async fn grant_role(
+    db: &Database,
+    account: AccountId,
+    req: &RoleRequest,
+) -> Result<AccountRecord, AdminError> {
+    existing(db, account).await?;
+    let (role, scope) = role_and_scope(db, req).await?;
+    let grant = AccountRecord {
+        id: account,
+        role,
+        scope,
+    };
+    if db.grants_of(account).await?.contains(&grant) {
+        return Err(AdminError::Taken {
+            field: "role",
+            reason: "the account holds this role here already".into(),
+        });
+    }
+    db.add_grant(&grant).await.map_err(|e| {
+        if e.is_unique_violation() {
+            AdminError::Taken {
+                field: "role",
+                reason: "the account holds this role here already".into(),
+            }
+        } else {
+            e.into()
+        }
+    })?;
+    Ok(grant)
+}
+
+/// Withdraws a granted role and ends every token acting in it. The role an
+/// account was created with is not a grant and stays.
+pub async fn withdraw_role(
+    db: &Database,
+    account: AccountId,
+    req: &RoleRequest,
+) -> Result<(), AdminError> {
+    existing(db, account).await?;
+    let (role, scope) = role_and_scope(db, req).await?;
+    let grant = AccountRecord {
+        id: account,
+        role,
+        scope,
+    };
+    if db.remove_grant(&grant, Utc::now()).await? {
+        Ok(())
+    } else {
+        Err(AdminError::NotFound(format!(
+            "the account was not granted the role {role} here"
+        )))
+    }
 }

@@ -17,13 +17,14 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use base64::Engine;
 use chrono::{DateTime, TimeDelta, Utc};
-use lianxi_domain::values::AccountId;
+use lianxi_domain::values::{AccountId, XiaoquId};
+use lianxi_domain::Role;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use crate::api::error::ApiError;
 use crate::api::AppState;
-use crate::db::{AccountRecord, Database, DbError, TokenKind, TokenState};
+use crate::db::{AccountRecord, Database, DbError, Scope, TokenKind, TokenState};
 
 /// Token prefix: makes leaked tokens easy to recognise in scanners.
 const PREFIX: &str = "lx_";
@@ -60,17 +61,30 @@ pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-/// Issues a token for `account`, valid for `ttl` (`None`: until revoked).
+/// Issues a token for `account` acting in its own role, valid for `ttl`
+/// (`None`: until revoked).
 pub async fn issue_token(
     db: &Database,
     account: AccountId,
     kind: TokenKind,
     ttl: Option<TimeDelta>,
 ) -> Result<(String, Option<DateTime<Utc>>), DbError> {
+    issue_token_as(db, account, None, kind, ttl).await
+}
+
+/// Issues a token acting in `grant`, a role granted to `account` besides
+/// its own (`None`: its own).
+pub async fn issue_token_as(
+    db: &Database,
+    account: AccountId,
+    grant: Option<&AccountRecord>,
+    kind: TokenKind,
+    ttl: Option<TimeDelta>,
+) -> Result<(String, Option<DateTime<Utc>>), DbError> {
     let (token, hash) = new_token();
     let now = Utc::now();
     let expires_at = ttl.map(|ttl| now + ttl);
-    db.insert_token(&hash, account, kind, now, expires_at)
+    db.insert_token(&hash, account, grant, kind, now, expires_at)
         .await?;
     Ok((token, expires_at))
 }
@@ -120,10 +134,33 @@ pub fn verify_password(password: &str, hash: Option<&str>) -> bool {
         && real
 }
 
+/// Which of the person's roles a login asks to act in.
+#[derive(Clone, Debug)]
+pub struct RoleChoice {
+    pub role: Role,
+    /// Narrows a role held in several xiaoqu.
+    pub xiaoqu: Option<XiaoquId>,
+    /// Narrows a tier role held for several units.
+    pub unit: Option<String>,
+}
+
+impl RoleChoice {
+    fn matches(&self, grant: &AccountRecord) -> bool {
+        grant.role == self.role
+            && self.xiaoqu.is_none_or(|x| grant.scope == Scope::Xiaoqu(x))
+            && self
+                .unit
+                .as_ref()
+                .is_none_or(|u| grant.scope == Scope::Unit(u.clone()))
+    }
+}
+
 /// Why a login did not succeed.
 #[derive(Debug)]
 pub enum LoginRefusal {
     InvalidCredentials,
+    /// The credentials hold, but not the role asked for (or ambiguously).
+    RoleNotHeld(String),
     /// Too many recent failures; try again after this many seconds.
     Throttled {
         retry_after: u64,
@@ -151,6 +188,7 @@ pub async fn login(
     login_hash: &str,
     password: &str,
     client: Option<IpAddr>,
+    wanted: Option<&RoleChoice>,
 ) -> Result<Session, LoginRefusal> {
     let now = Utc::now();
     let since = now - THROTTLE_WINDOW;
@@ -180,8 +218,43 @@ pub async fn login(
     match found {
         Some((account, _)) if matches => {
             db.clear_login_failures(&login_key, since).await?;
-            let (token, expires_at) =
-                issue_token(db, account.id, TokenKind::Session, Some(SESSION_TTL)).await?;
+            // Act in the account's own role unless another is asked for.
+            let grant = match wanted {
+                None => None,
+                Some(wanted) => {
+                    let grants = db.grants_of(account.id).await?;
+                    let held: Vec<(usize, &AccountRecord)> = grants
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, g)| wanted.matches(g))
+                        .collect();
+                    match held.as_slice() {
+                        [] => {
+                            return Err(LoginRefusal::RoleNotHeld(format!(
+                                "this account does not hold the role {} here",
+                                wanted.role
+                            )))
+                        }
+                        [(0, _)] => None,
+                        [(_, g)] => Some((*g).clone()),
+                        _ => {
+                            return Err(LoginRefusal::RoleNotHeld(format!(
+                                "the role {} is held in several places: name the xiaoqu or unit",
+                                wanted.role
+                            )))
+                        }
+                    }
+                }
+            };
+            let (token, expires_at) = issue_token_as(
+                db,
+                account.id,
+                grant.as_ref(),
+                TokenKind::Session,
+                Some(SESSION_TTL),
+            )
+            .await?;
+            let account = grant.unwrap_or(account);
             Ok(Session {
                 account,
                 token,

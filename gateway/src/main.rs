@@ -236,6 +236,31 @@ enum Admin {
         #[arg(long)]
         login: String,
     },
+    /// Grant an account a further role in a scope; the person then signs in
+    /// naming that role.
+    GrantRole {
+        #[arg(long)]
+        account: Uuid,
+        #[arg(long)]
+        role: String,
+        /// The xiaoqu (id or name) of a xiaoqu role.
+        #[arg(long)]
+        xiaoqu: Option<String>,
+        /// The community, street or district name of a tier role.
+        #[arg(long)]
+        unit: Option<String>,
+    },
+    /// Withdraw a granted role; tokens acting in it stop working.
+    RevokeRole {
+        #[arg(long)]
+        account: Uuid,
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        xiaoqu: Option<String>,
+        #[arg(long)]
+        unit: Option<String>,
+    },
     /// Issue an API token for an account; prints it once.
     IssueToken {
         #[arg(long)]
@@ -739,6 +764,33 @@ async fn admin(db: &Database, people: &People, command: Admin) -> Result<(), Str
                     .map_err(|e| format!("cannot issue a token: {e}"))?;
             println!("token={token}");
             print_expiry(expires_at);
+            Ok(())
+        }
+        Admin::GrantRole {
+            account,
+            role,
+            xiaoqu,
+            unit,
+        } => {
+            let request = admin::RoleRequest { role, xiaoqu, unit };
+            let grant = admin::grant_role(db, AccountId(account), &request)
+                .await
+                .map_err(cli_error)?;
+            println!("id={account}");
+            println!("role={}", grant.role);
+            Ok(())
+        }
+        Admin::RevokeRole {
+            account,
+            role,
+            xiaoqu,
+            unit,
+        } => {
+            let request = admin::RoleRequest { role, xiaoqu, unit };
+            admin::withdraw_role(db, AccountId(account), &request)
+                .await
+                .map_err(cli_error)?;
+            println!("id={account}");
             Ok(())
         }
         Admin::RevokeTokens { account } => {

@@ -35,6 +35,8 @@ async fn the_openapi_document_describes_every_route(t: TestDb) {
         "/api/v1/admin/xiaoqu".to_owned(),
         "/api/v1/admin/accounts".to_owned(),
         "/api/v1/admin/accounts/{id}/revocation".to_owned(),
+        "/api/v1/admin/accounts/{id}/roles".to_owned(),
+        "/api/v1/admin/accounts/{id}/roles/revocation".to_owned(),
     ];
     for action in [
         "accept",

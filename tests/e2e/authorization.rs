@@ -217,27 +217,35 @@ async fn every_endpoint_answers_every_role_as_the_rules_say(t: TestDb) {
             )
             .await
             .status;
-        let revoked = api
-            .post(
-                &format!("/api/v1/admin/accounts/{}/revocation", uuid::Uuid::new_v4()),
-                &person.token,
-                json!({}),
-            )
-            .await
-            .status;
+        let mut statuses = vec![registered, created];
+        for (path, body) in [
+            ("revocation", json!({})),
+            ("roles", json!({"role": "auditor"})),
+            ("roles/revocation", json!({"role": "auditor"})),
+        ] {
+            let unknown = uuid::Uuid::new_v4();
+            let answer = api
+                .post(
+                    &format!("/api/v1/admin/accounts/{unknown}/{path}"),
+                    &person.token,
+                    body,
+                )
+                .await;
+            statuses.push(answer.status);
+        }
         let expected = if is_admin {
-            [
+            vec![
                 StatusCode::CREATED,
                 StatusCode::CREATED,
                 StatusCode::NOT_FOUND,
+                StatusCode::NOT_FOUND,
+                StatusCode::NOT_FOUND,
             ]
         } else {
-            [StatusCode::FORBIDDEN; 3]
+            vec![StatusCode::FORBIDDEN; 5]
         };
-        if [registered, created, revoked] != expected {
-            wrong.push(format!(
-                "{label} admin endpoints: {registered} {created} {revoked}"
-            ));
+        if statuses != expected {
+            wrong.push(format!("{label} admin endpoints: {statuses:?}"));
         }
         // Erasure: only an admin (who then learns the id is unknown).
         let erase = api

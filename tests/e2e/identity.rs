@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use tokio::io::AsyncWriteExt;
 
 on_both_stores!(
+    a_person_with_two_roles_signs_in_as_either,
     names_stored_before_person_streams_are_sealed_at_start,
     admins_register_xiaoqu_and_accounts_through_the_api,
     sign_in_expiry_revocation_and_throttling_each_answer_their_own_problem,
@@ -657,4 +658,113 @@ async fn names_stored_before_person_streams_are_sealed_at_start(t: TestDb) {
     let dumped = dump(&t).await;
     assert!(!dumped.contains("老王"), "the plain-text name is gone");
     assert!(dumped.contains("lxpd1:"));
+}
+
+async fn a_person_with_two_roles_signs_in_as_either(t: TestDb) {
+    let dir = TempDir::new();
+    let (admin_password, resident, _, _) = register(&dir, &t.url).await;
+    let server = Process::start(&dir.0, &[("LIANXI_DATABASE_URL", t.url.as_str())]).await;
+    let api = Api::new(&server.base);
+    let admin = login(&api, "root-admin", &admin_password).await;
+    let admin = admin.body["token"].as_str().expect("token").to_owned();
+    let sign_in_as = |role: &str| {
+        Api::send(
+            api.request(Method::POST, "/api/v1/auth/login", None)
+                .json(&json!({"login": "wangxm", "password": PASSWORD, "role": role})),
+        )
+    };
+
+    // The resident also sits on the owners' committee of the same xiaoqu.
+    let roles = format!("/api/v1/admin/accounts/{resident}/roles");
+    let committee = json!({"role": "owners_committee", "xiaoqu": "幸福里"});
+    let granted = api.post(&roles, &admin, committee.clone()).await;
+    assert_eq!(granted.status, StatusCode::CREATED, "{}", granted.body);
+    api.post(&roles, &admin, committee.clone())
+        .await
+        .assert_problem(409, "already-exists");
+    api.post(
+        &roles,
+        &admin,
+        json!({"role": "resident", "xiaoqu": "幸福里"}),
+    )
+    .await
+    .assert_problem(409, "already-exists");
+    api.post(&roles, &admin, json!({"role": "owners_committee"}))
+        .await
+        .assert_problem(422, "invalid-field")
+        .assert_field("xiaoqu");
+
+    // Without naming a role, the account's own; the person sees both.
+    let as_resident = login(&api, "wangxm", PASSWORD).await;
+    let as_resident = as_resident.body["token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let me = api.get("/api/v1/auth/me", &as_resident).await;
+    assert_eq!(me.body["role"], "resident");
+    let held: Vec<&str> = me.body["roles"]
+        .as_array()
+        .expect("roles")
+        .iter()
+        .filter_map(|r| r["role"].as_str())
+        .collect();
+    assert_eq!(held, ["resident", "owners_committee"]);
+
+    // Naming the committee: the token acts as the committee, in every rule.
+    let signed_in = sign_in_as("owners_committee").await;
+    assert_eq!(signed_in.status, StatusCode::OK, "{}", signed_in.body);
+    assert_eq!(signed_in.body["account"]["role"], "owners_committee");
+    assert_eq!(signed_in.body["account"]["id"], resident.as_str());
+    let as_committee = signed_in.body["token"].as_str().expect("token").to_owned();
+    api.post(
+        "/api/v1/grievances",
+        &as_committee,
+        lianxi_tests::sample_grievance(),
+    )
+    .await
+    .assert_problem(403, "forbidden");
+    let mut against_committee = lianxi_tests::sample_grievance();
+    against_committee["respondent"] = json!("owners_committee");
+    let filed = api
+        .post("/api/v1/grievances", &as_resident, against_committee)
+        .await;
+    assert_eq!(filed.status, StatusCode::CREATED);
+    let id = filed.body["id"].as_str().expect("id");
+    let seen = api
+        .get(&format!("/api/v1/grievances/{id}"), &as_committee)
+        .await;
+    assert_eq!(seen.status, StatusCode::OK);
+    api.post(
+        &format!("/api/v1/grievances/{id}/withdraw"),
+        &as_committee,
+        json!({}),
+    )
+    .await
+    .assert_problem(403, "forbidden");
+
+    // A role not held is refused by name; a withdrawn one ends its tokens.
+    sign_in_as("party_branch")
+        .await
+        .assert_problem(422, "invalid-field")
+        .assert_field("role");
+    let withdrawn = api
+        .post(&format!("{roles}/revocation"), &admin, committee.clone())
+        .await;
+    assert_eq!(withdrawn.status, StatusCode::NO_CONTENT);
+    api.post(&format!("{roles}/revocation"), &admin, committee)
+        .await
+        .assert_problem(404, "not-found");
+    api.get("/api/v1/auth/me", &as_committee)
+        .await
+        .assert_problem(401, "token-revoked");
+    sign_in_as("owners_committee")
+        .await
+        .assert_problem(422, "invalid-field");
+    let me = api.get("/api/v1/auth/me", &as_resident).await;
+    assert_eq!(
+        me.status,
+        StatusCode::OK,
+        "the own role's token still works"
+    );
+    server.terminate().await;
 }

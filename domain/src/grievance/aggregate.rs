@@ -444,7 +444,7 @@ fn file_grievance(
     services: &GrievanceServices,
 ) -> Result<Vec<GrievanceEvent>, GrievanceError> {
     // Residents file for themselves; the supervisory committee may file on behalf of owners.
-    if !matches!(actor.role, Role::Resident | Role::SupervisoryCommittee) {
+    if !FILING_ROLES.contains(&actor.role) {
         return Err(GrievanceError::RoleNotAllowed {
             action: "file",
             role: actor.role,
@@ -498,10 +498,17 @@ fn require_filer(
     actor: Actor,
     action: &'static str,
 ) -> Result<(), GrievanceError> {
-    require(actor.account == state.filer, || {
-        GrievanceError::NotTheFiler { action }
-    })
+    // The filer acts as a filer: the same person acting in another role
+    // (say, on the owners' committee) does not speak for the filing.
+    require(
+        actor.account == state.filer && FILING_ROLES.contains(&actor.role),
+        || GrievanceError::NotTheFiler { action },
+    )
 }
+
+/// The roles that file: residents, and the supervisory committee on owners'
+/// behalf.
+const FILING_ROLES: [Role; 2] = [Role::Resident, Role::SupervisoryCommittee];
 
 fn require_handler(
     state: &GrievanceState,

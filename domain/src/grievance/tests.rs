@@ -1105,3 +1105,16 @@ fn only_the_filer_sets_identity_consent_and_only_a_change_is_recorded() {
             });
     }
 }
+
+#[test]
+fn the_filer_acting_in_another_role_does_not_speak_for_the_filing() {
+    let mut as_committee = filer();
+    as_committee.role = Role::OwnersCommittee;
+    framework()
+        .given(vec![filed()])
+        .when(cmd(
+            as_committee,
+            GrievanceAction::WithdrawGrievance { reason: None },
+        ))
+        .then_expect_error(GrievanceError::NotTheFiler { action: "withdraw" });
+}

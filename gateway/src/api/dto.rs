@@ -482,6 +482,12 @@ pub struct Health {
 pub struct LoginRequest {
     pub login: String,
     pub password: String,
+    /// Act in this of the person's roles (default: the account's own).
+    pub role: Option<String>,
+    /// Narrows `role` when it is held in several xiaoqu.
+    pub xiaoqu: Option<Uuid>,
+    /// Narrows a tier `role` held for several units.
+    pub unit: Option<String>,
 }
 
 /// Passwords never reach a log through `Debug`.
@@ -514,6 +520,10 @@ pub struct AccountView {
     pub pseudonym: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub personal_data: Option<ContactDto>,
+    /// Every role the person holds (the first is the account's own); the
+    /// fields above show the one this token acts in. Only for the person.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<RoleGrantDto>,
 }
 
 /// A person's name, phone and room, or the mark that they were erased.
@@ -618,4 +628,16 @@ pub struct AccountCreated {
 pub struct RevocationResult {
     /// How many live tokens were revoked.
     pub revoked: u64,
+}
+
+/// A role in a scope.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"role": "owners_committee", "xiaoqu": "幸福里"}))]
+pub struct RoleGrantDto {
+    pub role: String,
+    /// The xiaoqu (an id; requests also take a name) of a xiaoqu role.
+    pub xiaoqu: Option<String>,
+    /// The community, street or district of a tier role.
+    pub unit: Option<String>,
 }

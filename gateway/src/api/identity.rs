@@ -5,20 +5,20 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use lianxi_domain::values::AccountId;
+use lianxi_domain::values::{AccountId, XiaoquId};
 use lianxi_domain::Role;
 use uuid::Uuid;
 
 use super::dto::{
     AccountCreated, AccountRequest, AccountView, ContactDto, ErasureRequest, ErasureResult,
-    LoginRequest, LoginResponse, RevocationResult, XiaoquRequest, XiaoquView,
+    LoginRequest, LoginResponse, RevocationResult, RoleGrantDto, XiaoquRequest, XiaoquView,
 };
 use super::error::{ApiError, Problem, PROBLEM};
 use super::json::{ApiJson, OptionalJson};
 use super::request_id::RequestId;
 use super::AppState;
 use crate::admin::{self, AdminError};
-use crate::auth::{self, Caller, CallerToken, ClientAddress, LoginRefusal};
+use crate::auth::{self, Caller, CallerToken, ClientAddress, LoginRefusal, RoleChoice};
 use crate::db::{AccountRecord, Scope};
 use crate::event_log::CommandMetadata;
 use crate::people::PersonalView;
@@ -40,6 +40,20 @@ fn account_view(
         unit,
         pseudonym: state.people.pseudonym(account.id),
         personal_data: contact,
+        roles: Vec::new(),
+    }
+}
+
+fn grant_view(grant: &AccountRecord) -> RoleGrantDto {
+    let (xiaoqu, unit) = match &grant.scope {
+        Scope::Xiaoqu(x) => (Some(x.to_string()), None),
+        Scope::Unit(u) => (None, Some(u.clone())),
+        Scope::Global => (None, None),
+    };
+    RoleGrantDto {
+        role: grant.role.as_str().to_owned(),
+        xiaoqu,
+        unit,
     }
 }
 
@@ -96,8 +110,26 @@ pub async fn login(
             format!("must be 1 to {} characters", auth::PASSWORD_LENGTH.end()),
         ));
     }
+    let wanted = match &body.role {
+        None => None,
+        Some(role) => Some(RoleChoice {
+            role: Role::parse(role.trim())
+                .filter(|r| *r != Role::System)
+                .ok_or_else(|| ApiError::invalid_field("role", format!("unknown role {role:?}")))?,
+            xiaoqu: body.xiaoqu.map(XiaoquId),
+            unit: body.unit.clone(),
+        }),
+    };
     let login_hash = state.people.vault().login_hash(login);
-    match auth::login(&state.db, &login_hash, &body.password, client).await {
+    match auth::login(
+        &state.db,
+        &login_hash,
+        &body.password,
+        client,
+        wanted.as_ref(),
+    )
+    .await
+    {
         Ok(session) => {
             let view = account_view(&state, &session.account, None);
             Ok(Json(LoginResponse {
@@ -108,6 +140,7 @@ pub async fn login(
             }))
         }
         Err(LoginRefusal::InvalidCredentials) => Err(ApiError::invalid_credentials()),
+        Err(LoginRefusal::RoleNotHeld(reason)) => Err(ApiError::invalid_field("role", reason)),
         Err(LoginRefusal::Throttled { retry_after }) => {
             Err(ApiError::too_many_attempts(retry_after))
         }
@@ -150,7 +183,16 @@ pub async fn me(
     caller: Caller,
 ) -> Result<Json<AccountView>, ApiError> {
     let contact = contact(&state, caller.0.id).await?;
-    Ok(Json(account_view(&state, &caller.0, contact)))
+    let mut view = account_view(&state, &caller.0, contact);
+    view.roles = state
+        .db
+        .grants_of(caller.0.id)
+        .await
+        .map_err(ApiError::from_db)?
+        .iter()
+        .map(grant_view)
+        .collect();
+    Ok(Json(view))
 }
 
 /// Erase a person's personal data (admin only): their data key is
@@ -221,6 +263,7 @@ impl From<AdminError> for ApiError {
                 "The resource already exists",
                 format!("{field}: {reason}"),
             ),
+            AdminError::NotFound(_) => ApiError::not_found(),
             AdminError::Db(e) => ApiError::from_db(e),
             AdminError::People(e) => e.into(),
         }
@@ -378,4 +421,68 @@ pub async fn revoke_tokens(
         .await
         .map_err(ApiError::from_db)?;
     Ok(Json(RevocationResult { revoked }))
+}
+
+fn role_request(body: RoleGrantDto) -> admin::RoleRequest {
+    admin::RoleRequest {
+        role: body.role,
+        xiaoqu: body.xiaoqu,
+        unit: body.unit,
+    }
+}
+
+/// Grant an account a further role in a scope (admin only). The person then
+/// signs in naming that role.
+#[utoipa::path(
+    post, path = "/api/v1/admin/accounts/{id}/roles", tag = "accounts",
+    params(("id" = Uuid, Path, description = "The account id")),
+    request_body = RoleGrantDto,
+    responses(
+        (status = 201, description = "Granted", body = RoleGrantDto),
+        (status = 400, description = "Malformed body", body = Problem, content_type = PROBLEM),
+        (status = 401, description = "No or bad token", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "Not an admin", body = Problem, content_type = PROBLEM),
+        (status = 404, description = "No such account", body = Problem, content_type = PROBLEM),
+        (status = 409, description = "Held already", body = Problem, content_type = PROBLEM),
+        (status = 422, description = "A field is invalid", body = Problem, content_type = PROBLEM),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn grant_role(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<RoleGrantDto>,
+) -> Result<Response, ApiError> {
+    require_admin(&caller)?;
+    let id = Uuid::parse_str(&id).map_err(|_| ApiError::not_found())?;
+    let grant = admin::grant_role(&state.db, AccountId(id), &role_request(body)).await?;
+    Ok((StatusCode::CREATED, Json(grant_view(&grant))).into_response())
+}
+
+/// Withdraw a granted role (admin only); tokens acting in it stop working.
+#[utoipa::path(
+    post, path = "/api/v1/admin/accounts/{id}/roles/revocation", tag = "accounts",
+    params(("id" = Uuid, Path, description = "The account id")),
+    request_body = RoleGrantDto,
+    responses(
+        (status = 204, description = "Withdrawn"),
+        (status = 400, description = "Malformed body", body = Problem, content_type = PROBLEM),
+        (status = 401, description = "No or bad token", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "Not an admin", body = Problem, content_type = PROBLEM),
+        (status = 404, description = "No such account or grant", body = Problem, content_type = PROBLEM),
+        (status = 422, description = "A field is invalid", body = Problem, content_type = PROBLEM),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn withdraw_role(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<RoleGrantDto>,
+) -> Result<Response, ApiError> {
+    require_admin(&caller)?;
+    let id = Uuid::parse_str(&id).map_err(|_| ApiError::not_found())?;
+    admin::withdraw_role(&state.db, AccountId(id), &role_request(body)).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -112,6 +112,11 @@ pub fn app(state: AppState) -> Router {
             "/admin/accounts/{id}/revocation",
             post(identity::revoke_tokens),
         )
+        .route("/admin/accounts/{id}/roles", post(identity::grant_role))
+        .route(
+            "/admin/accounts/{id}/roles/revocation",
+            post(identity::withdraw_role),
+        )
         .route("/openapi.json", get(openapi::openapi_json));
     Router::new()
         .route("/healthz", get(health::healthz))

@@ -52,6 +52,8 @@ use super::{audit, grievances, health, identity, story};
         identity::add_xiaoqu,
         identity::add_account,
         identity::revoke_tokens,
+        identity::grant_role,
+        identity::withdraw_role,
     ),
     components(schemas(Problem, FieldProblem, StatusDto)),
     modifiers(&BearerAuth),

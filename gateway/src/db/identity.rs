@@ -42,6 +42,27 @@ pub enum TokenState {
     Unknown,
 }
 
+/// The role, xiaoqu and unit columns of a grant (all `None` for none).
+fn grant_columns(
+    grant: Option<&AccountRecord>,
+) -> (
+    Option<&'static str>,
+    Option<lianxi_domain::values::XiaoquId>,
+    Option<String>,
+) {
+    match grant {
+        None => (None, None, None),
+        Some(g) => {
+            let (xiaoqu, unit) = match &g.scope {
+                super::Scope::Xiaoqu(x) => (Some(*x), None),
+                super::Scope::Unit(u) => (None, Some(u.clone())),
+                super::Scope::Global => (None, None),
+            };
+            (Some(g.role.as_str()), xiaoqu, unit)
+        }
+    }
+}
+
 /// SQLite keeps instants as text in one fixed format, so that text order is
 /// time order.
 fn text_time(t: DateTime<Utc>) -> String {
@@ -53,8 +74,14 @@ fn parse_text_time(s: Option<String>) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
+/// The token's account, acting in the token's role (the account's own when
+/// the token names none).
 const TOKEN_SQL: &str = "
-SELECT a.id, a.role, a.xiaoqu_id, a.unit, t.kind, t.expires_at,
+SELECT a.id,
+       CASE WHEN t.role IS NULL THEN a.role ELSE t.role END AS role,
+       CASE WHEN t.role IS NULL THEN a.xiaoqu_id ELSE t.xiaoqu_id END AS xiaoqu_id,
+       CASE WHEN t.role IS NULL THEN a.unit ELSE t.unit END AS unit,
+       t.kind, t.expires_at,
        (t.revoked_at IS NOT NULL OR a.revoked_at IS NOT NULL OR a.erased_at IS NOT NULL) AS revoked
   FROM access_tokens t JOIN accounts a ON a.id = t.account_id
  WHERE t.token_hash = ";
@@ -64,42 +91,166 @@ SELECT id, role, xiaoqu_id, unit, password_hash FROM accounts
  WHERE revoked_at IS NULL AND erased_at IS NULL AND login_hash = ";
 
 impl Database {
-    /// Stores a new token's hash for `account`.
+    /// Stores a new token's hash for `account`, acting in `grant` (a role
+    /// granted besides the account's own; `None`: the account's own).
     pub async fn insert_token(
         &self,
         token_hash: &str,
         account: AccountId,
+        grant: Option<&AccountRecord>,
         kind: TokenKind,
         issued_at: DateTime<Utc>,
         expires_at: Option<DateTime<Utc>>,
     ) -> Result<(), DbError> {
+        let (role, xiaoqu, unit) = grant_columns(grant);
         match self {
             Database::Postgres(pool) => {
                 sqlx::query(
-                    "INSERT INTO access_tokens (token_hash, account_id, kind, issued_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+                    "INSERT INTO access_tokens (token_hash, account_id, kind, issued_at, expires_at, role, xiaoqu_id, unit) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                 )
                 .bind(token_hash)
                 .bind(account.0)
                 .bind(kind.as_str())
                 .bind(issued_at)
                 .bind(expires_at)
+                .bind(role)
+                .bind(xiaoqu.map(|x| x.0))
+                .bind(unit)
                 .execute(pool)
                 .await?;
             }
             Database::Sqlite(pool) => {
                 sqlx::query(
-                    "INSERT INTO access_tokens (token_hash, account_id, kind, issued_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+                    "INSERT INTO access_tokens (token_hash, account_id, kind, issued_at, expires_at, role, xiaoqu_id, unit) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 )
                 .bind(token_hash)
                 .bind(account.to_string())
                 .bind(kind.as_str())
                 .bind(text_time(issued_at))
                 .bind(expires_at.map(text_time))
+                .bind(role)
+                .bind(xiaoqu.map(|x| x.to_string()))
+                .bind(unit)
                 .execute(pool)
                 .await?;
             }
         }
         Ok(())
+    }
+
+    /// Every role `account` holds: its own first, then the granted ones.
+    pub async fn grants_of(&self, account: AccountId) -> Result<Vec<AccountRecord>, DbError> {
+        let Some(own) = self.account(account).await? else {
+            return Ok(Vec::new());
+        };
+        const SQL: &str =
+            "SELECT account_id AS id, role, xiaoqu_id, unit FROM role_grants WHERE account_id = ";
+        let mut grants = vec![own];
+        match self {
+            Database::Postgres(pool) => {
+                for r in sqlx::query(&format!("{SQL}$1 ORDER BY granted_at, role"))
+                    .bind(account.0)
+                    .fetch_all(pool)
+                    .await?
+                {
+                    grants.push(pg_account(&r)?);
+                }
+            }
+            Database::Sqlite(pool) => {
+                for r in sqlx::query(&format!("{SQL}? ORDER BY granted_at, role"))
+                    .bind(account.to_string())
+                    .fetch_all(pool)
+                    .await?
+                {
+                    grants.push(sqlite_account(&r)?);
+                }
+            }
+        }
+        Ok(grants)
+    }
+
+    /// Grants `grant.role` in `grant.scope` to the account `grant.id`.
+    pub async fn add_grant(&self, grant: &AccountRecord) -> Result<(), DbError> {
+        let (role, xiaoqu, unit) = grant_columns(Some(grant));
+        match self {
+            Database::Postgres(pool) => {
+                sqlx::query("INSERT INTO role_grants (account_id, role, xiaoqu_id, unit) VALUES ($1, $2, $3, $4)")
+                    .bind(grant.id.0)
+                    .bind(role)
+                    .bind(xiaoqu.map(|x| x.0))
+                    .bind(unit)
+                    .execute(pool)
+                    .await?;
+            }
+            Database::Sqlite(pool) => {
+                sqlx::query("INSERT INTO role_grants (account_id, role, xiaoqu_id, unit) VALUES (?, ?, ?, ?)")
+                    .bind(grant.id.to_string())
+                    .bind(role)
+                    .bind(xiaoqu.map(|x| x.to_string()))
+                    .bind(unit)
+                    .execute(pool)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Withdraws a granted role and revokes every token acting in it, in one
+    /// transaction; `false` when no such grant existed.
+    pub async fn remove_grant(
+        &self,
+        grant: &AccountRecord,
+        now: DateTime<Utc>,
+    ) -> Result<bool, DbError> {
+        let (role, xiaoqu, unit) = grant_columns(Some(grant));
+        const DELETE: &str = "DELETE FROM role_grants WHERE account_id = $1 AND role = $2 AND coalesce(xiaoqu_id::text, '') = coalesce($3, '') AND coalesce(unit, '') = coalesce($4, '')";
+        const REVOKE: &str = "UPDATE access_tokens SET revoked_at = $5 WHERE account_id = $1 AND role = $2 AND coalesce(xiaoqu_id::text, '') = coalesce($3, '') AND coalesce(unit, '') = coalesce($4, '') AND revoked_at IS NULL";
+        let removed = match self {
+            Database::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                let removed = sqlx::query(DELETE)
+                    .bind(grant.id.0)
+                    .bind(role)
+                    .bind(xiaoqu.map(|x| x.to_string()))
+                    .bind(&unit)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                sqlx::query(REVOKE)
+                    .bind(grant.id.0)
+                    .bind(role)
+                    .bind(xiaoqu.map(|x| x.to_string()))
+                    .bind(&unit)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                removed
+            }
+            Database::Sqlite(pool) => {
+                let lite = |sql: &str| sql.replace("::text", "").replace('$', "?");
+                let mut tx = pool.begin().await?;
+                let removed = sqlx::query(&lite(DELETE))
+                    .bind(grant.id.to_string())
+                    .bind(role)
+                    .bind(xiaoqu.map(|x| x.to_string()))
+                    .bind(&unit)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                sqlx::query(&lite(REVOKE))
+                    .bind(grant.id.to_string())
+                    .bind(role)
+                    .bind(xiaoqu.map(|x| x.to_string()))
+                    .bind(&unit)
+                    .bind(text_time(now))
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                removed
+            }
+        };
+        Ok(removed > 0)
     }
 
     /// Whether the token with this hash is live at `now`, and whose it is.
