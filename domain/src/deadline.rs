@@ -18,6 +18,8 @@ pub enum Stage {
     Respond,
     /// The matter must be resolved.
     Resolve,
+    /// A major matter (大事) must be brought to an urgent joint meeting.
+    Convene,
 }
 
 impl Stage {
@@ -26,6 +28,7 @@ impl Stage {
             Stage::Accept => "accept",
             Stage::Respond => "respond",
             Stage::Resolve => "resolve",
+            Stage::Convene => "convene",
         }
     }
 }
@@ -61,12 +64,14 @@ impl Window {
     }
 }
 
-/// The windows of the three stages.
+/// The windows of the stages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StageWindows {
     pub accept: Window,
     pub respond: Window,
     pub resolve: Window,
+    /// The urgent window: a major matter's urgent joint meeting.
+    pub convene: Window,
 }
 
 impl StageWindows {
@@ -75,13 +80,15 @@ impl StageWindows {
             Stage::Accept => self.accept,
             Stage::Respond => self.respond,
             Stage::Resolve => self.resolve,
+            Stage::Convene => self.convene,
         }
     }
 }
 
 impl Default for StageWindows {
     /// Accept within 24 h (urgent 2 h); respond within 72 h (urgent 24 h);
-    /// resolve within 15 days (urgent 72 h).
+    /// resolve within 15 days (urgent 72 h); an urgent joint meeting on a
+    /// major matter within 48 h.
     fn default() -> Self {
         Self {
             accept: Window {
@@ -95,6 +102,10 @@ impl Default for StageWindows {
             resolve: Window {
                 normal: TimeDelta::days(15),
                 urgent: TimeDelta::hours(72),
+            },
+            convene: Window {
+                normal: TimeDelta::hours(48),
+                urgent: TimeDelta::hours(48),
             },
         }
     }

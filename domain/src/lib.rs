@@ -7,6 +7,8 @@
 //! - [`services`]: the clock and the per-xiaoqu policy injected into `handle`.
 //! - [`deadline`]: stages, deadlines and the windows that set them.
 //! - [`grievance`]: the `Grievance` aggregate (诉求) and its lifecycle.
+//! - [`mediation`]: the `MediationCase` aggregate (调解): sessions, agreement, obligations.
+//! - [`meeting`]: the `JointMeeting` aggregate (联席会议): agenda, quorum, decisions, action items.
 //! - [`person`]: the `Person` aggregate: sealed personal data and its erasure.
 //!
 //! Architecture invariant: this crate performs no IO and reads no clock or
@@ -16,6 +18,8 @@
 pub mod actor;
 pub mod deadline;
 pub mod grievance;
+pub mod mediation;
+pub mod meeting;
 pub mod person;
 pub mod services;
 pub mod values;

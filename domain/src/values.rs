@@ -54,6 +54,26 @@ id_type!(
     /// A xiaoqu (residential compound).
     XiaoquId
 );
+id_type!(
+    /// A mediation case (调解); also its stream's aggregate id.
+    CaseId
+);
+id_type!(
+    /// A joint meeting (联席会议); also its stream's aggregate id.
+    MeetingId
+);
+id_type!(
+    /// An item on a joint meeting's agenda.
+    AgendaItemId
+);
+id_type!(
+    /// An action item (督办事项) decided at a joint meeting.
+    ActionItemId
+);
+id_type!(
+    /// An obligation of one party under a mediation agreement.
+    ObligationId
+);
 
 fn clean(input: &str, multiline: bool) -> Result<String, ValueError> {
     let trimmed = input.trim();
@@ -208,6 +228,35 @@ pub enum PartyRole {
     Community,
     Street,
     District,
+}
+
+impl PartyRole {
+    /// The five parties of a xiaoqu that sit at its joint meetings
+    /// (五方联动), the party branch first.
+    pub const MEETING_PARTIES: [PartyRole; 5] = [
+        PartyRole::PartyBranch,
+        PartyRole::OwnersCommittee,
+        PartyRole::SupervisoryCommittee,
+        PartyRole::PropertyCompany,
+        PartyRole::MicroOrganization,
+    ];
+}
+
+/// 大事紧急议、小事定期议: a joint meeting is regular or urgent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MeetingKind {
+    Regular,
+    Urgent,
+}
+
+/// A party's position on a joint meeting's decision.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stance {
+    Agree,
+    Object,
+    Abstain,
 }
 
 /// The filer's verdict on the outcome (满意 / 基本满意 / 不满意).

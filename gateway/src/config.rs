@@ -7,6 +7,7 @@
 //!
 //! [deadlines.default]
 //! accept = { normal = "24h", urgent = "2h" }
+//! convene = { normal = "48h", urgent = "48h" }   # urgent joint meeting on a major matter
 //!
 //! [[deadlines.overrides]]
 //! xiaoqu = "幸福里"           # name or id; leave out for every xiaoqu
@@ -50,6 +51,7 @@ struct WindowsConfig {
     accept: Option<WindowConfig>,
     respond: Option<WindowConfig>,
     resolve: Option<WindowConfig>,
+    convene: Option<WindowConfig>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -67,6 +69,7 @@ struct OverrideConfig {
     accept: Option<WindowConfig>,
     respond: Option<WindowConfig>,
     resolve: Option<WindowConfig>,
+    convene: Option<WindowConfig>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -117,17 +120,16 @@ fn window(base: Window, config: &Option<WindowConfig>, at: &str) -> Result<Windo
     })
 }
 
-fn windows(
-    base: StageWindows,
-    accept: &Option<WindowConfig>,
-    respond: &Option<WindowConfig>,
-    resolve: &Option<WindowConfig>,
-    at: &str,
-) -> Result<StageWindows, String> {
+/// The windows of accept, respond, resolve and convene, in that order.
+type StageConfigs<'a> = [&'a Option<WindowConfig>; 4];
+
+fn windows(base: StageWindows, given: StageConfigs, at: &str) -> Result<StageWindows, String> {
+    let [accept, respond, resolve, convene] = given;
     Ok(StageWindows {
         accept: window(base.accept, accept, &format!("{at}.accept"))?,
         respond: window(base.respond, respond, &format!("{at}.respond"))?,
         resolve: window(base.resolve, resolve, &format!("{at}.resolve"))?,
+        convene: window(base.convene, convene, &format!("{at}.convene"))?,
     })
 }
 
@@ -146,9 +148,7 @@ impl FileConfig {
         let d = &self.deadlines.default;
         let default = windows(
             StageWindows::default(),
-            &d.accept,
-            &d.respond,
-            &d.resolve,
+            [&d.accept, &d.respond, &d.resolve, &d.convene],
             "deadlines.default",
         )?;
         let mut overrides = Vec::new();
@@ -170,7 +170,11 @@ impl FileConfig {
             overrides.push(DeadlineOverride {
                 xiaoqu,
                 category: o.category,
-                windows: windows(default, &o.accept, &o.respond, &o.resolve, &at)?,
+                windows: windows(
+                    default,
+                    [&o.accept, &o.respond, &o.resolve, &o.convene],
+                    &at,
+                )?,
             });
         }
         policy.deadlines = DeadlinePolicy {

@@ -1,14 +1,16 @@
 //! Executing commands against the event log: load the stream, let the
 //! aggregate decide, append with optimistic concurrency, retry on conflict.
+//! One [`Log`] per aggregate type: grievances ([`EventLog`]), mediation cases
+//! ([`CaseLog`]) and joint meetings ([`MeetingLog`]).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use cqrs_es::{Aggregate, AggregateError};
-use lianxi_domain::values::GrievanceId;
-use lianxi_domain::{
-    Actor, Grievance, GrievanceAction, GrievanceCommand, GrievanceError, GrievanceServices,
-};
+use lianxi_domain::mediation::{MediationCase, MediationCommand, MediationError};
+use lianxi_domain::meeting::{JointMeeting, MeetingCommand, MeetingError};
+use lianxi_domain::{Actor, Grievance, GrievanceAction, GrievanceCommand, GrievanceError};
 use lianxi_projections::{trace_context, Position};
 use rand::Rng;
 use tokio::sync::watch;
@@ -65,10 +67,55 @@ pub(crate) fn metadata_map(
     map
 }
 
+/// What the log needs to know of a command: who issues it and its name.
+pub trait LoggedCommand: Clone + Send + Sync {
+    fn actor(&self) -> Actor;
+    /// The action's wire name (`accept`, `propose`, …): metrics, spans, metadata.
+    fn name(&self) -> &'static str;
+    /// The escalation reason's wire name, if the command escalates.
+    fn escalation(&self) -> Option<String> {
+        None
+    }
+}
+
+impl LoggedCommand for GrievanceCommand {
+    fn actor(&self) -> Actor {
+        self.actor
+    }
+    fn name(&self) -> &'static str {
+        self.action.name()
+    }
+    fn escalation(&self) -> Option<String> {
+        match &self.action {
+            GrievanceAction::EscalateGrievance { reason, .. } => Some(wire_name(reason)),
+            GrievanceAction::EscalateOnMissedDeadline { .. } => Some("deadline_missed".to_owned()),
+            _ => None,
+        }
+    }
+}
+
+impl LoggedCommand for MediationCommand {
+    fn actor(&self) -> Actor {
+        self.actor
+    }
+    fn name(&self) -> &'static str {
+        self.action.name()
+    }
+}
+
+impl LoggedCommand for MeetingCommand {
+    fn actor(&self) -> Actor {
+        self.actor
+    }
+    fn name(&self) -> &'static str {
+        self.action.name()
+    }
+}
+
 /// A command's outcome after commit.
 #[derive(Clone, Debug)]
-pub struct Committed {
-    pub state: Grievance,
+pub struct Committed<A = Grievance> {
+    pub state: A,
     /// The stream's last sequence number after the command.
     pub version: usize,
     /// How many events the command appended (0 for an idempotent no-op).
@@ -79,12 +126,12 @@ pub struct Committed {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum CommandError {
+pub enum CommandError<E: std::error::Error = GrievanceError> {
     #[error(transparent)]
-    Domain(#[from] GrievanceError),
-    #[error("the grievance is at version {current}, not the expected {expected}")]
+    Domain(E),
+    #[error("the stream is at version {current}, not the expected {expected}")]
     Stale { expected: usize, current: usize },
-    #[error("the grievance kept changing; retries exhausted")]
+    #[error("the stream kept changing; retries exhausted")]
     Conflict,
     #[error("the event store is unreachable: {0}")]
     Unavailable(String),
@@ -92,8 +139,8 @@ pub enum CommandError {
     Store(String),
 }
 
-impl From<AggregateError<GrievanceError>> for CommandError {
-    fn from(e: AggregateError<GrievanceError>) -> Self {
+impl<E: std::error::Error> From<AggregateError<E>> for CommandError<E> {
+    fn from(e: AggregateError<E>) -> Self {
         match e {
             AggregateError::UserError(e) => CommandError::Domain(e),
             AggregateError::AggregateConflict => CommandError::Conflict,
@@ -103,8 +150,8 @@ impl From<AggregateError<GrievanceError>> for CommandError {
     }
 }
 
-impl From<Attempt<GrievanceError>> for CommandError {
-    fn from(e: Attempt<GrievanceError>) -> Self {
+impl<E: std::error::Error> From<Attempt<E>> for CommandError<E> {
+    fn from(e: Attempt<E>) -> Self {
         match e {
             Attempt::Stale { expected, current } => CommandError::Stale { expected, current },
             Attempt::Failed(e) => e.into(),
@@ -112,14 +159,27 @@ impl From<Attempt<GrievanceError>> for CommandError {
     }
 }
 
-/// The grievance event log on either store.
-pub struct EventLog {
-    store: Streams<Grievance>,
+/// The grievance event log.
+pub type EventLog = Log<Grievance>;
+/// The mediation case event log.
+pub type CaseLog = Log<MediationCase>;
+/// The joint meeting event log.
+pub type MeetingLog = Log<JointMeeting>;
+
+/// Errors of commands on mediation cases.
+pub type CaseCommandError = CommandError<MediationError>;
+/// Errors of commands on joint meetings.
+pub type MeetingCommandError = CommandError<MeetingError>;
+
+/// One aggregate type's event log on either store.
+pub struct Log<A: Aggregate> {
+    store: Streams<A>,
     db: Database,
-    services: GrievanceServices,
+    services: A::Services,
     retry: RetryPolicy,
-    /// Bumped after every append: wakes this instance's projection runners.
-    appended: watch::Sender<u64>,
+    /// Bumped after every append, by every log of the process: wakes this
+    /// instance's projection runners.
+    appended: Arc<watch::Sender<u64>>,
     /// Commands on one stream take turns within this process (striped by
     /// stream id), so they do not race each other into version conflicts;
     /// conflicts remain only between instances.
@@ -129,22 +189,38 @@ pub struct EventLog {
 /// How many stripes of per-stream turns a process keeps.
 const TURN_STRIPES: usize = 1024;
 
-impl std::fmt::Debug for EventLog {
+impl<A: Aggregate> std::fmt::Debug for Log<A> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EventLog")
+        f.debug_struct("Log")
+            .field("aggregate", &A::TYPE)
             .field("retry", &self.retry)
             .finish()
     }
 }
 
-impl EventLog {
-    pub fn new(db: &Database, services: GrievanceServices, retry: RetryPolicy) -> Self {
+impl<A> Log<A>
+where
+    A: Aggregate + Clone,
+    A::Command: LoggedCommand,
+{
+    /// A log of its own; its appends wake only its own receivers.
+    pub fn new(db: &Database, services: A::Services, retry: RetryPolicy) -> Self {
+        Self::sharing(db, services, retry, Arc::new(watch::Sender::new(0)))
+    }
+
+    /// A log whose appends bump `appended`, shared with the other logs.
+    pub fn sharing(
+        db: &Database,
+        services: A::Services,
+        retry: RetryPolicy,
+        appended: Arc<watch::Sender<u64>>,
+    ) -> Self {
         Self {
             store: Streams::new(db),
             db: db.clone(),
             services,
             retry,
-            appended: watch::Sender::new(0),
+            appended,
             turns: (0..TURN_STRIPES)
                 .map(|_| tokio::sync::Mutex::new(()))
                 .collect(),
@@ -156,44 +232,49 @@ impl EventLog {
         self.appended.subscribe()
     }
 
-    pub fn services(&self) -> &GrievanceServices {
+    /// The sender the log bumps after appending, to share with other logs.
+    pub fn appended_sender(&self) -> Arc<watch::Sender<u64>> {
+        self.appended.clone()
+    }
+
+    pub fn services(&self) -> &A::Services {
         &self.services
     }
 
-    /// The current state and version (0 when nothing was filed under `id`).
-    pub async fn load(&self, id: GrievanceId) -> Result<(Grievance, usize), CommandError> {
+    /// The current state and version (0 when the stream `id` has no events).
+    pub async fn load(
+        &self,
+        id: impl std::fmt::Display,
+    ) -> Result<(A, usize), CommandError<A::Error>> {
         Ok(self.store.load(&id.to_string()).await?)
     }
 
-    /// Runs `command` on grievance `id`.
+    /// Runs `command` on stream `id`.
     ///
     /// With `expected`, the command applies only to that version (else
     /// `Stale`). Without it, a lost race re-runs the command on the new state,
     /// which is safe because the aggregate re-checks every rule there.
     pub async fn execute(
         &self,
-        id: GrievanceId,
+        id: impl std::fmt::Display,
         expected: Option<usize>,
-        command: GrievanceCommand,
+        command: A::Command,
         metadata: &CommandMetadata,
-    ) -> Result<Committed, CommandError> {
-        let command_name = command.action.name();
+    ) -> Result<Committed<A>, CommandError<A::Error>> {
+        let command_name = command.name();
+        let key = id.to_string();
         let span = tracing::info_span!(
             "command",
             otel.name = %format!("command {command_name}"),
             command = command_name,
-            grievance_id = %id,
+            aggregate = A::TYPE,
+            stream = %key,
             outcome = tracing::field::Empty,
         );
-        let key = id.to_string();
-        let map = metadata_map(&command.actor, command_name, metadata, &span);
-        let escalation = match &command.action {
-            GrievanceAction::EscalateGrievance { reason, .. } => Some(wire_name(reason)),
-            GrievanceAction::EscalateOnMissedDeadline { .. } => Some("deadline_missed".to_owned()),
-            _ => None,
-        };
+        let map = metadata_map(&command.actor(), command_name, metadata, &span);
+        let escalation = command.escalation();
         let result = self
-            .execute_with_retries(id, key, expected, command, map)
+            .execute_with_retries(key, expected, command, map)
             .instrument(span.clone())
             .await;
         let outcome = match &result {
@@ -217,12 +298,11 @@ impl EventLog {
 
     async fn execute_with_retries(
         &self,
-        id: GrievanceId,
         key: String,
         expected: Option<usize>,
-        command: GrievanceCommand,
+        command: A::Command,
         map: HashMap<String, String>,
-    ) -> Result<Committed, CommandError> {
+    ) -> Result<Committed<A>, CommandError<A::Error>> {
         let stripe = {
             use std::hash::{Hash, Hasher};
             let mut hasher = std::collections::hash_map::DefaultHasher::new();
@@ -248,7 +328,7 @@ impl EventLog {
                 Err(CommandError::Conflict)
                     if expected.is_none() && attempt < self.retry.attempts =>
                 {
-                    metrics::counter!("lianxi_command_conflicts_total", "command" => command.action.name())
+                    metrics::counter!("lianxi_command_conflicts_total", "command" => command.name())
                         .increment(1);
                     let delay = self.retry.base_delay * attempt;
                     let jitter = rand::rng().random_range(Duration::ZERO..=delay);
@@ -257,7 +337,7 @@ impl EventLog {
                 }
                 Err(CommandError::Conflict) if expected.is_some() => {
                     // Someone else appended after the caller read its version.
-                    let (_, current) = self.load(id).await?;
+                    let (_, current) = self.load(&key).await?;
                     return Err(CommandError::Stale {
                         expected: expected.unwrap_or_default(),
                         current,
@@ -276,11 +356,7 @@ impl EventLog {
                     }
                     committed.position = self
                         .db
-                        .position_of(
-                            <Grievance as Aggregate>::TYPE,
-                            &key,
-                            committed.version as i64,
-                        )
+                        .position_of(A::TYPE, &key, committed.version as i64)
                         .await
                         .map_err(|e| CommandError::Store(e.to_string()))?;
                     return Ok(committed);

@@ -9,7 +9,10 @@
 //! - [`auth`]: bearer tokens and the `Caller` extractor.
 //! - [`policy`]: who may see what.
 //! - [`vault`], [`people`]: personal data sealed per person, pseudonyms, erasure.
-//! - [`scheduler`]: escalates grievances whose deadline passed, exactly once.
+//! - [`scheduler`]: escalates grievances whose deadline passed, exactly once;
+//!   marks missed the obligations that fell due.
+//! - [`follow_ups`]: the process manager making grievances follow their
+//!   mediation cases and joint meetings.
 //! - [`metrics`]: Prometheus metrics at `/metrics`.
 //! - [`server`]: serving with graceful shutdown; [`telemetry`]: logs.
 //!
@@ -23,6 +26,7 @@ pub mod auth;
 pub mod config;
 pub mod db;
 pub mod event_log;
+pub mod follow_ups;
 pub mod metrics;
 pub mod people;
 pub mod policy;

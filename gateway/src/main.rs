@@ -600,6 +600,11 @@ async fn projections(db: &Database, command: Projections) -> Result<(), String> 
             let (_wake, woken) = tokio::sync::watch::channel(0u64);
             for projection in chosen {
                 let name = projection.name().to_owned();
+                if projection.shadow().is_none() {
+                    // The follow-up outbox: what it held was delivered.
+                    println!("{name}: not a read model; nothing to rebuild");
+                    continue;
+                }
                 let runner = lianxi_projections::Runner::new(
                     store.clone(),
                     projection,

@@ -1,4 +1,5 @@
-//! The deadline scheduler: escalates grievances whose stage deadline passed.
+//! The deadline scheduler: escalates grievances whose stage deadline passed,
+//! and marks missed the obligations of mediation agreements that fell due.
 //!
 //! Every instance runs one. Exactly-once comes from the domain, not from
 //! coordination: the escalation command names the deadline it acts on, and a
@@ -10,15 +11,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use lianxi_domain::values::{AccountId, GrievanceId};
+use lianxi_domain::mediation::{MediationAction, MediationCommand, MediationError};
+use lianxi_domain::values::{AccountId, CaseId, GrievanceId, ObligationId};
 use lianxi_domain::{Actor, GrievanceAction, GrievanceCommand, GrievanceError, Role};
-use lianxi_projections::grievance_list;
+use lianxi_projections::{grievance_list, meetings};
 use tokio::sync::watch;
 use tracing::{debug, info, warn};
 use uuid::Uuid;
 
 use crate::db::Database;
-use crate::event_log::{CommandError, CommandMetadata, EventLog};
+use crate::event_log::{CaseLog, CommandError, CommandMetadata, EventLog};
 
 /// The account id under which the service itself acts.
 pub const SYSTEM_ACCOUNT: AccountId = AccountId(Uuid::nil());
@@ -76,10 +78,58 @@ pub async fn tick(db: &Database, log: &EventLog) -> Result<Tick, String> {
     Ok(result)
 }
 
-/// Runs [`tick`] every `interval` until `shutdown` turns true.
+/// Marks missed every open obligation due now (by the log's clock), once:
+/// the command names the due date, and an obligation no longer open (or
+/// given another due date) refuses it.
+pub async fn tick_obligations(db: &Database, cases: &CaseLog) -> Result<Tick, String> {
+    let now = cases.services().clock.now();
+    let due = meetings::due_obligations(&db.store(), now, 100)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut result = Tick::default();
+    for item in due {
+        let command = MediationCommand::new(
+            Actor::new(SYSTEM_ACCOUNT, Role::System),
+            MediationAction::ObligationDeadlinePassed {
+                obligation: ObligationId(item.obligation),
+                due_at: item.due_at,
+            },
+        );
+        let metadata = CommandMetadata {
+            request_id: format!("deadline-{}", Uuid::new_v4()),
+            occurred_at: now,
+            reason: Some(format!(
+                "obligation due {} not fulfilled",
+                item.due_at.to_rfc3339()
+            )),
+        };
+        match cases
+            .execute(CaseId(item.case), None, command, &metadata)
+            .await
+        {
+            Ok(c) if c.appended > 0 => {
+                info!(case = %item.case, obligation = %item.obligation, "obligation missed; case reopened");
+                result.escalated += 1;
+            }
+            Ok(_) | Err(CommandError::Conflict) => result.skipped += 1,
+            Err(CommandError::Domain(
+                MediationError::ObligationNotOpen(_)
+                | MediationError::DeadlineNotDue { .. }
+                | MediationError::DueDateChanged
+                | MediationError::InvalidTransition { .. },
+            )) => result.skipped += 1,
+            Err(e) => warn!(case = %item.case, error = %e, "obligation deadline failed"),
+        }
+    }
+    Ok(result)
+}
+
+/// Runs [`tick`] and [`tick_obligations`] every `interval` until
+/// `shutdown` turns true.
 pub async fn run(
     db: Database,
     log: Arc<EventLog>,
+    cases: Arc<CaseLog>,
     interval: Duration,
     mut shutdown: watch::Receiver<bool>,
 ) {
@@ -88,6 +138,11 @@ pub async fn run(
             Ok(t) if t.escalated > 0 || t.skipped > 0 => debug!(?t, "deadline scheduler pass"),
             Ok(_) => {}
             Err(e) => warn!(error = %e, "deadline scheduler pass failed"),
+        }
+        match tick_obligations(&db, &cases).await {
+            Ok(t) if t.escalated > 0 || t.skipped > 0 => debug!(?t, "obligation scheduler pass"),
+            Ok(_) => {}
+            Err(e) => warn!(error = %e, "obligation scheduler pass failed"),
         }
         tokio::select! {
             _ = tokio::time::sleep(interval) => {}

@@ -5,6 +5,8 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use lianxi_domain::mediation::MediationServices;
+use lianxi_domain::meeting::{MeetingPolicy, MeetingServices};
 use lianxi_domain::{GrievancePolicy, GrievanceServices, SystemClock};
 use lianxi_projections::{Projection, Runner, RunnerSettings};
 use tokio::net::TcpListener;
@@ -14,14 +16,18 @@ use tokio::task::JoinHandle;
 use crate::api::{app, AppState};
 use crate::audit::{checkpoint, AuditKey};
 use crate::db::Database;
-use crate::event_log::{EventLog, RetryPolicy};
+use crate::event_log::{CaseLog, EventLog, MeetingLog, RetryPolicy};
 use crate::people::People;
 use crate::scheduler;
 use crate::vault::Vault;
 
 /// Every read model the service keeps.
 pub fn projections() -> Vec<Arc<dyn Projection>> {
-    vec![Arc::new(lianxi_projections::grievance_list::GrievanceList)]
+    vec![
+        Arc::new(lianxi_projections::grievance_list::GrievanceList),
+        Arc::new(lianxi_projections::meetings::MeetingsAndCases),
+        Arc::new(lianxi_projections::follow_ups::FollowUps),
+    ]
 }
 
 /// The state for a real server: system clock, default policy.
@@ -32,11 +38,36 @@ pub fn state(db: Database) -> AppState {
     )
 }
 
-/// The state with the given clock and policy.
+/// The state with the given clock and grievance policy, and the default
+/// meeting policy.
 pub fn state_with(db: Database, services: GrievanceServices) -> AppState {
-    let people = People::new(&db, Arc::new(Vault::ephemeral()), services.clock.clone());
+    state_with_meetings(db, services, MeetingPolicy::default())
+}
+
+/// The state with the given clock, grievance policy and meeting policy.
+pub fn state_with_meetings(
+    db: Database,
+    services: GrievanceServices,
+    meetings: MeetingPolicy,
+) -> AppState {
+    let clock = services.clock.clone();
+    let people = People::new(&db, Arc::new(Vault::ephemeral()), clock.clone());
+    let log = EventLog::new(&db, services, RetryPolicy::default());
+    let appended = log.appended_sender();
     AppState {
-        log: Arc::new(EventLog::new(&db, services, RetryPolicy::default())),
+        cases: Arc::new(CaseLog::sharing(
+            &db,
+            MediationServices::new(clock.clone()),
+            RetryPolicy::default(),
+            appended.clone(),
+        )),
+        meetings: Arc::new(MeetingLog::sharing(
+            &db,
+            MeetingServices::new(clock, meetings),
+            RetryPolicy::default(),
+            appended,
+        )),
+        log: Arc::new(log),
         db,
         audit_key: Arc::new(AuditKey::ephemeral()),
         people: Arc::new(people),
@@ -93,9 +124,15 @@ impl Service {
             .into_iter()
             .map(|runner| tokio::spawn(runner.run(stop.clone())))
             .collect();
+        tasks.push(tokio::spawn(crate::follow_ups::run(
+            state.clone(),
+            background.runners.poll_interval,
+            stop.clone(),
+        )));
         tasks.push(tokio::spawn(scheduler::run(
             state.db.clone(),
             state.log.clone(),
+            state.cases.clone(),
             background.scheduler_interval,
             stop.clone(),
         )));

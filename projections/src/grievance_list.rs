@@ -428,7 +428,7 @@ async fn apply(tx: &mut Tx<'_>, tables: Tables, events: &[FeedEvent]) -> Result<
 }
 
 /// Quotes nothing: table names here are constants of this module.
-async fn exec(tx: &mut Tx<'_>, statement: &str) -> Result<(), StoreError> {
+pub(crate) async fn exec(tx: &mut Tx<'_>, statement: &str) -> Result<(), StoreError> {
     on_store!(tx, Tx, |conn, _pg| {
         sqlx::query(statement).execute(&mut **conn).await?;
     });
@@ -458,7 +458,11 @@ impl Projection for GrievanceList {
 /// SQLite keeps each object's DDL; a copy under another name is that DDL
 /// with the names changed. Index names toggle a `_r` suffix so that the copy
 /// of a copy does not collide with the original.
-async fn sqlite_copy_ddl(tx: &mut Tx<'_>, from: &str, to: &str) -> Result<Vec<String>, StoreError> {
+pub(crate) async fn sqlite_copy_ddl(
+    tx: &mut Tx<'_>,
+    from: &str,
+    to: &str,
+) -> Result<Vec<String>, StoreError> {
     let Tx::Sqlite(conn) = tx else {
         return Ok(Vec::new());
     };
@@ -815,6 +819,23 @@ pub async fn due(
                 deadline,
             })
         })
+        .collect())
+}
+
+/// The grievances of a xiaoqu waiting for a joint meeting (urgent or
+/// regular), oldest first.
+pub async fn awaiting_meeting(
+    store: &Store,
+    xiaoqu: Uuid,
+) -> Result<Vec<GrievanceState>, StoreError> {
+    let text = "SELECT state, version FROM grievance_list WHERE xiaoqu = $1 \
+                AND status IN ('accepted', 'triaged', 'assigned', 'responded', 'in_mediation') \
+                ORDER BY filed_at";
+    let rows = fetch_states(store, text, &[Arg::Id(xiaoqu)]).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(state, _)| state)
+        .filter(|state| state.meeting_referral.is_some())
         .collect())
 }
 

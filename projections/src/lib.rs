@@ -7,6 +7,8 @@
 //! - [`runner`]: one active runner per projection across all instances.
 //! - [`figures`]: the 三率 figures for the public board.
 //! - [`grievance_list`]: the grievance list and detail read model, and its queries.
+//! - [`meetings`]: joint meetings and mediation cases, their action items and obligations.
+//! - [`follow_ups`]: the outbox of case and meeting events that grievances follow.
 //! - [`trace_context`]: W3C trace context carried in event metadata.
 //!
 //! Architecture invariant: no business rules here. Views are folds of events
@@ -17,7 +19,9 @@
 pub mod checkpoint;
 pub mod feed;
 pub mod figures;
+pub mod follow_ups;
 pub mod grievance_list;
+pub mod meetings;
 pub mod runner;
 pub mod store;
 pub mod trace_context;

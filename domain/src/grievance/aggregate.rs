@@ -7,11 +7,12 @@ use crate::actor::{Actor, Role};
 use crate::deadline::{Deadline, PausedDeadline, Stage};
 use crate::services::GrievanceServices;
 use crate::values::{
-    AccountId, Attachment, Category, Channel, Description, EscalationReason, GrievanceId, Location,
-    MatterClass, PartyRole, Rating, Respondent, Tier, Title, Urgency, XiaoquId,
+    AccountId, Attachment, CaseId, Category, Channel, Description, EscalationReason, GrievanceId,
+    Location, MatterClass, MeetingId, MeetingKind, PartyRole, Rating, Respondent, Tier, Title,
+    Urgency, XiaoquId,
 };
 
-use super::commands::{FileGrievance, GrievanceAction, GrievanceCommand};
+use super::commands::{CaseStep, FileGrievance, GrievanceAction, GrievanceCommand, MeetingStep};
 use super::error::GrievanceError;
 use super::events::GrievanceEvent;
 
@@ -31,6 +32,9 @@ pub enum Status {
     Closed,
     Withdrawn,
     Merged,
+    /// A failed mediation referred the matter out (people's mediation
+    /// committee, court).
+    Referred,
 }
 
 impl Status {
@@ -47,6 +51,7 @@ impl Status {
             Status::Closed => "closed",
             Status::Withdrawn => "withdrawn",
             Status::Merged => "merged",
+            Status::Referred => "referred",
         }
     }
 
@@ -66,7 +71,11 @@ impl Status {
     pub fn is_final(self) -> bool {
         matches!(
             self,
-            Status::Rejected | Status::Closed | Status::Withdrawn | Status::Merged
+            Status::Rejected
+                | Status::Closed
+                | Status::Withdrawn
+                | Status::Merged
+                | Status::Referred
         )
     }
 }
@@ -82,6 +91,32 @@ impl std::fmt::Display for Status {
 pub struct Duplicate {
     pub grievance: GrievanceId,
     pub filer: AccountId,
+}
+
+/// The mediation case a grievance belongs (or last belonged) to, and the
+/// last case event it followed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MediationLink {
+    pub case: CaseId,
+    pub sequence: u64,
+}
+
+/// The last event of a joint meeting that a grievance followed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MeetingMark {
+    pub meeting: MeetingId,
+    pub sequence: u64,
+}
+
+/// A grievance waiting for a joint meeting to discuss it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MeetingReferral {
+    pub kind: MeetingKind,
+    pub since: DateTime<Utc>,
+    /// An urgent meeting must be convened by then (the urgent window).
+    pub due_at: Option<DateTime<Utc>>,
+    /// The convened meeting that has it on its agenda, if any.
+    pub meeting: Option<MeetingId>,
 }
 
 /// The state of a filed grievance.
@@ -133,6 +168,15 @@ pub struct GrievanceState {
     /// The first resolution, kept across reopenings.
     #[serde(default)]
     pub first_resolved_at: Option<DateTime<Utc>>,
+    /// The mediation case it follows, or last followed.
+    #[serde(default)]
+    pub mediation: Option<MediationLink>,
+    /// Waiting for a joint meeting.
+    #[serde(default)]
+    pub meeting_referral: Option<MeetingReferral>,
+    /// The joint meetings it followed.
+    #[serde(default)]
+    pub meetings: Vec<MeetingMark>,
 }
 
 impl GrievanceState {
@@ -231,11 +275,32 @@ impl Grievance {
                         requested: tier,
                     });
                 }
-                GrievanceEvent::GrievanceTriaged {
+                let triaged = GrievanceEvent::GrievanceTriaged {
                     matter_class,
                     tier,
                     party,
                     at: now,
+                };
+                if matter_class != MatterClass::Major {
+                    triaged
+                } else {
+                    // 大事紧急议: a major matter needs an urgent joint meeting
+                    // within the urgent window, or it climbs a tier.
+                    let due_at = state.due(services, Stage::Convene, now);
+                    return Ok(vec![
+                        triaged,
+                        GrievanceEvent::MeetingRequested {
+                            kind: MeetingKind::Urgent,
+                            note: None,
+                            due_at: Some(due_at),
+                            at: now,
+                        },
+                        GrievanceEvent::DeadlineSet {
+                            stage: Stage::Convene,
+                            due_at,
+                            at: now,
+                        },
+                    ]);
                 }
             }
             GrievanceAction::AssignGrievance { party, note } => {
@@ -400,6 +465,38 @@ impl Grievance {
                 }
                 GrievanceEvent::GrievanceMerged { primary, at: now }
             }
+            GrievanceAction::ReferToMeeting { note } => {
+                require_handler(state, actor, name)?;
+                require(state.status.is_in_progress(), refuse)?;
+                if state.meeting_referral.is_some() {
+                    // Already waiting for a meeting.
+                    return Ok(Vec::new());
+                }
+                GrievanceEvent::MeetingRequested {
+                    kind: MeetingKind::Regular,
+                    note,
+                    due_at: None,
+                    at: now,
+                }
+            }
+            GrievanceAction::FollowCase {
+                case,
+                sequence,
+                step,
+            } => {
+                require_role(actor, Role::System, name)?;
+                return follow_case(state, services, now, case, sequence, step);
+            }
+            GrievanceAction::FollowMeeting {
+                meeting,
+                sequence,
+                step,
+            } => {
+                require_role(actor, Role::System, name)?;
+                return Ok(follow_meeting(
+                    state, services, now, meeting, sequence, step,
+                ));
+            }
             GrievanceAction::LinkDuplicate { duplicate, filer } => {
                 require_handler(state, actor, name)?;
                 require(!state.status.is_final(), refuse)?;
@@ -476,6 +573,151 @@ fn file_grievance(
         filed_at: now,
     };
     Ok(vec![filed, deadline])
+}
+
+/// The events by which a grievance follows a step of its mediation case.
+fn follow_case(
+    state: &GrievanceState,
+    services: &GrievanceServices,
+    now: DateTime<Utc>,
+    case: CaseId,
+    sequence: u64,
+    step: CaseStep,
+) -> Result<Vec<GrievanceEvent>, GrievanceError> {
+    let in_case = state.mediation.filter(|link| link.case == case);
+    if in_case.is_some_and(|link| sequence <= link.sequence) {
+        // Followed already: the process manager repeated itself.
+        return Ok(Vec::new());
+    }
+    let refuse = |action| GrievanceError::InvalidTransition {
+        action,
+        status: state.status,
+    };
+    let followed = GrievanceEvent::CaseFollowed {
+        case,
+        sequence,
+        step: step.clone(),
+        at: now,
+    };
+    let resolve_clock = |tier_state: &GrievanceState| GrievanceEvent::DeadlineSet {
+        stage: Stage::Resolve,
+        due_at: tier_state.due(services, Stage::Resolve, now),
+        at: now,
+    };
+    match step {
+        CaseStep::Opened => {
+            // DOMAIN: open mediation from Triaged..Responded.
+            require(
+                matches!(
+                    state.status,
+                    Status::Triaged | Status::Assigned | Status::Responded
+                ),
+                || refuse("enter mediation"),
+            )?;
+            Ok(vec![followed, resolve_clock(state)])
+        }
+        CaseStep::Agreed { .. } | CaseStep::Failed { .. } if in_case.is_none() => {
+            Err(GrievanceError::NotInCase { case })
+        }
+        CaseStep::Agreed { .. } => {
+            require(state.status == Status::InMediation, || {
+                refuse("resolve by agreement")
+            })?;
+            Ok(vec![followed])
+        }
+        CaseStep::Reopened => {
+            if in_case.is_none() {
+                return Err(GrievanceError::NotInCase { case });
+            }
+            require(
+                matches!(state.status, Status::Resolved | Status::Closed),
+                || refuse("reopen with its case"),
+            )?;
+            Ok(vec![followed, resolve_clock(state)])
+        }
+        CaseStep::Failed { escalate } => {
+            require(state.status == Status::InMediation, || {
+                refuse("leave a failed mediation")
+            })?;
+            let mut events = vec![followed];
+            if escalate {
+                if let Some(to) = state.tier.next() {
+                    events.push(GrievanceEvent::GrievanceEscalated {
+                        from: state.tier,
+                        to,
+                        reason: EscalationReason::MediationFailed,
+                        note: None,
+                        at: now,
+                    });
+                }
+                events.push(resolve_clock(state));
+            }
+            Ok(events)
+        }
+    }
+}
+
+/// The events by which a grievance follows a step of a joint meeting.
+/// Meetings only inform; they never refuse, so a meeting about a grievance
+/// withdrawn meanwhile still leaves its mark.
+fn follow_meeting(
+    state: &GrievanceState,
+    services: &GrievanceServices,
+    now: DateTime<Utc>,
+    meeting: MeetingId,
+    sequence: u64,
+    step: MeetingStep,
+) -> Vec<GrievanceEvent> {
+    let followed_already = state
+        .meetings
+        .iter()
+        .any(|m| m.meeting == meeting && sequence <= m.sequence);
+    if followed_already {
+        return Vec::new();
+    }
+    let live = state.status == Status::Filed || state.status.is_in_progress();
+    let mut events = vec![GrievanceEvent::MeetingFollowed {
+        meeting,
+        sequence,
+        step: step.clone(),
+        at: now,
+    }];
+    let referral = state.meeting_referral;
+    let stage = state.current_stage();
+    match (step, referral) {
+        // The urgent meeting is convened: the matter is on track again.
+        (MeetingStep::Convened { kind }, Some(r))
+            if live
+                && r.meeting.is_none()
+                && satisfies(kind, r.kind)
+                && stage == Some(Stage::Convene) =>
+        {
+            events.push(GrievanceEvent::DeadlineSet {
+                stage: Stage::Respond,
+                due_at: state.due(services, Stage::Respond, now),
+                at: now,
+            });
+        }
+        // The urgent meeting fell through: the urgent window runs again,
+        // never longer than it first was.
+        (MeetingStep::Cancelled | MeetingStep::Deferred, Some(r))
+            if live && r.meeting == Some(meeting) && r.kind == MeetingKind::Urgent =>
+        {
+            events.push(GrievanceEvent::DeadlineSet {
+                stage: Stage::Convene,
+                due_at: r.due_at.map_or(now, |due| due.max(now)),
+                at: now,
+            });
+        }
+        _ => {}
+    }
+    events
+}
+
+/// Whether a meeting of `kind` answers a referral of `wanted`: an urgent
+/// matter needs an urgent meeting; a regular one takes any.
+fn satisfies(kind: MeetingKind, wanted: MeetingKind) -> bool {
+    kind == MeetingKind::Urgent || wanted == MeetingKind::Regular
 }
 
 fn require(condition: bool, error: impl FnOnce() -> GrievanceError) -> Result<(), GrievanceError> {
@@ -593,6 +835,9 @@ impl Aggregate for Grievance {
                     accept_on_time: None,
                     first_responded_at: None,
                     first_resolved_at: None,
+                    mediation: None,
+                    meeting_referral: None,
+                    meetings: Vec::new(),
                 });
                 return;
             }
@@ -685,6 +930,13 @@ fn apply_to(state: &mut GrievanceState, event: GrievanceEvent) {
         GrievanceEvent::DeadlineSet { stage, due_at, .. } => {
             state.deadline = Some(Deadline { stage, due_at });
             state.paused = None;
+            if stage == Stage::Convene {
+                // A new urgent window (a new tier, or a meeting that fell through).
+                if let Some(r) = state.meeting_referral.as_mut() {
+                    r.due_at = Some(due_at);
+                    r.meeting = None;
+                }
+            }
         }
         GrievanceEvent::DeadlinePaused {
             stage,
@@ -703,6 +955,72 @@ fn apply_to(state: &mut GrievanceState, event: GrievanceEvent) {
             reveal_to_respondent,
             ..
         } => state.identity_revealed = reveal_to_respondent,
+        GrievanceEvent::MeetingRequested {
+            kind, due_at, at, ..
+        } => {
+            state.meeting_referral = Some(MeetingReferral {
+                kind,
+                since: at,
+                due_at,
+                meeting: None,
+            })
+        }
+        GrievanceEvent::CaseFollowed {
+            case,
+            sequence,
+            step,
+            at,
+        } => {
+            state.mediation = Some(MediationLink { case, sequence });
+            match step {
+                CaseStep::Opened => state.status = Status::InMediation,
+                CaseStep::Agreed { .. } => {
+                    state.status = Status::Resolved;
+                    state.resolved_at = Some(at);
+                    state.first_resolved_at.get_or_insert(at);
+                    stop_clock(state);
+                }
+                CaseStep::Reopened => {
+                    state.status = Status::InMediation;
+                    state.reopenings += 1;
+                    state.rating = None;
+                    state.resolved_at = None;
+                }
+                CaseStep::Failed { escalate: true } => state.status = Status::Triaged,
+                CaseStep::Failed { escalate: false } => {
+                    state.status = Status::Referred;
+                    stop_clock(state);
+                }
+            }
+        }
+        GrievanceEvent::MeetingFollowed {
+            meeting,
+            sequence,
+            step,
+            ..
+        } => {
+            match state.meetings.iter_mut().find(|m| m.meeting == meeting) {
+                Some(mark) => mark.sequence = sequence,
+                None => state.meetings.push(MeetingMark { meeting, sequence }),
+            }
+            match step {
+                MeetingStep::Convened { kind } => {
+                    if let Some(r) = state.meeting_referral.as_mut() {
+                        if r.meeting.is_none() && satisfies(kind, r.kind) {
+                            r.meeting = Some(meeting);
+                        }
+                    }
+                }
+                MeetingStep::Decided { .. } => state.meeting_referral = None,
+                MeetingStep::Deferred | MeetingStep::Cancelled => {
+                    if let Some(r) = state.meeting_referral.as_mut() {
+                        if r.meeting == Some(meeting) {
+                            r.meeting = None;
+                        }
+                    }
+                }
+            }
+        }
     }
 }
 

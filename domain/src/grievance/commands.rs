@@ -3,9 +3,9 @@ use serde::{Deserialize, Serialize};
 use crate::actor::Actor;
 use crate::deadline::Deadline;
 use crate::values::{
-    AccountId, Attachment, Category, Channel, Comment, Description, EscalationReason, GrievanceId,
-    Location, MatterClass, PartyRole, Rating, Reason, Respondent, Statement, Tier, Title, Urgency,
-    XiaoquId,
+    AccountId, Attachment, CaseId, Category, Channel, Comment, Description, EscalationReason,
+    GrievanceId, Location, MatterClass, MeetingId, MeetingKind, PartyRole, Rating, Reason,
+    Respondent, Statement, Tier, Title, Urgency, XiaoquId,
 };
 
 /// A command on one grievance: who asks, and what.
@@ -99,6 +99,56 @@ pub enum GrievanceAction {
         duplicate: GrievanceId,
         filer: AccountId,
     },
+    /// The handler asks for collective discussion at the next regular joint
+    /// meeting (小事定期议). Major matters are asked for an urgent meeting at
+    /// triage already.
+    ReferToMeeting {
+        note: Option<Reason>,
+    },
+    /// The service makes the grievance follow its mediation case. `sequence`
+    /// is the case event's number in the case stream: a step already
+    /// followed is a no-op, so the process manager may repeat itself.
+    FollowCase {
+        case: CaseId,
+        sequence: u64,
+        step: CaseStep,
+    },
+    /// The service makes the grievance follow a joint meeting that has it on
+    /// its agenda; `sequence` as for `FollowCase`.
+    FollowMeeting {
+        meeting: MeetingId,
+        sequence: u64,
+        step: MeetingStep,
+    },
+}
+
+/// What happened in a mediation case that its grievances follow.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "step")]
+pub enum CaseStep {
+    /// The case was opened for this grievance: it enters mediation.
+    Opened,
+    /// Every party accepted the agreement: the grievance is resolved by it.
+    Agreed { terms: Statement },
+    /// An obligation was missed: the case, and the grievance, reopen.
+    Reopened,
+    /// Mediation failed: the grievance climbs one tier (`escalate`) or is
+    /// referred out of the service (people's mediation committee, court).
+    Failed { escalate: bool },
+}
+
+/// What happened at a joint meeting that a grievance on its agenda follows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "step")]
+pub enum MeetingStep {
+    /// A meeting with the grievance on its agenda was convened.
+    Convened { kind: MeetingKind },
+    /// The meeting decided the grievance's item.
+    Decided { decision: Statement },
+    /// The meeting deferred the item to a later meeting.
+    Deferred,
+    /// The meeting was cancelled before it was held.
+    Cancelled,
 }
 
 impl GrievanceAction {
@@ -122,6 +172,9 @@ impl GrievanceAction {
             GrievanceAction::ReopenGrievance { .. } => "reopen",
             GrievanceAction::MergeIntoPrimary { .. } => "merge",
             GrievanceAction::LinkDuplicate { .. } => "link_duplicate",
+            GrievanceAction::ReferToMeeting { .. } => "refer_to_meeting",
+            GrievanceAction::FollowCase { .. } => "follow_case",
+            GrievanceAction::FollowMeeting { .. } => "follow_meeting",
         }
     }
 }

@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::actor::Role;
-use crate::values::{EscalationReason, Tier};
+use crate::values::{CaseId, EscalationReason, Tier};
 
 use super::Status;
 
@@ -45,6 +45,8 @@ pub enum GrievanceError {
     NotPaused,
     #[error("there is no running deadline to pause")]
     NoRunningDeadline,
+    #[error("the grievance is not in the mediation case {case}")]
+    NotInCase { case: CaseId },
     #[error("the escalation reason {reason:?} is not available to the role {role}")]
     EscalationReasonNotAllowed {
         reason: EscalationReason,

@@ -4,10 +4,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::deadline::Stage;
 use crate::values::{
-    AccountId, Attachment, Category, Channel, Comment, Description, EscalationReason, GrievanceId,
-    Location, MatterClass, PartyRole, Rating, Reason, Respondent, Statement, Tier, Title, Urgency,
-    XiaoquId,
+    AccountId, Attachment, CaseId, Category, Channel, Comment, Description, EscalationReason,
+    GrievanceId, Location, MatterClass, MeetingId, MeetingKind, PartyRole, Rating, Reason,
+    Respondent, Statement, Tier, Title, Urgency, XiaoquId,
 };
+
+use super::commands::{CaseStep, MeetingStep};
 
 /// What happened to a grievance. The actor, role, request id and reason of
 /// each event are in its metadata; the payload carries what views need.
@@ -104,6 +106,30 @@ pub enum GrievanceEvent {
         reveal_to_respondent: bool,
         at: DateTime<Utc>,
     },
+    /// The grievance awaits a joint meeting: the next regular one, or an
+    /// urgent one by `due_at` (a major matter).
+    MeetingRequested {
+        kind: MeetingKind,
+        note: Option<Reason>,
+        due_at: Option<DateTime<Utc>>,
+        at: DateTime<Utc>,
+    },
+    /// The grievance followed a step of its mediation case (event `sequence`
+    /// of the case stream).
+    CaseFollowed {
+        case: CaseId,
+        sequence: u64,
+        step: CaseStep,
+        at: DateTime<Utc>,
+    },
+    /// The grievance followed a step of a joint meeting (event `sequence` of
+    /// the meeting stream).
+    MeetingFollowed {
+        meeting: MeetingId,
+        sequence: u64,
+        step: MeetingStep,
+        at: DateTime<Utc>,
+    },
 }
 
 impl GrievanceEvent {
@@ -125,7 +151,10 @@ impl GrievanceEvent {
             | GrievanceEvent::DuplicateLinked { at, .. }
             | GrievanceEvent::DeadlineSet { at, .. }
             | GrievanceEvent::DeadlinePaused { at, .. }
-            | GrievanceEvent::IdentityConsentSet { at, .. } => *at,
+            | GrievanceEvent::IdentityConsentSet { at, .. }
+            | GrievanceEvent::MeetingRequested { at, .. }
+            | GrievanceEvent::CaseFollowed { at, .. }
+            | GrievanceEvent::MeetingFollowed { at, .. } => *at,
         }
     }
 }
@@ -149,6 +178,9 @@ impl DomainEvent for GrievanceEvent {
             GrievanceEvent::DeadlineSet { .. } => "DeadlineSet",
             GrievanceEvent::DeadlinePaused { .. } => "DeadlinePaused",
             GrievanceEvent::IdentityConsentSet { .. } => "IdentityConsentSet",
+            GrievanceEvent::MeetingRequested { .. } => "MeetingRequested",
+            GrievanceEvent::CaseFollowed { .. } => "CaseFollowed",
+            GrievanceEvent::MeetingFollowed { .. } => "MeetingFollowed",
         };
         name.to_owned()
     }

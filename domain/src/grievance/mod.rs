@@ -12,7 +12,9 @@ mod proptests;
 #[cfg(test)]
 mod tests;
 
-pub use aggregate::{Duplicate, Grievance, GrievanceState, Status};
-pub use commands::{FileGrievance, GrievanceAction, GrievanceCommand};
+pub use aggregate::{
+    Duplicate, Grievance, GrievanceState, MediationLink, MeetingMark, MeetingReferral, Status,
+};
+pub use commands::{CaseStep, FileGrievance, GrievanceAction, GrievanceCommand, MeetingStep};
 pub use error::GrievanceError;
 pub use events::GrievanceEvent;

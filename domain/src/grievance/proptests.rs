@@ -79,6 +79,28 @@ enum Act {
     MissDeadline,
     Pause,
     Resume,
+    ReferToMeeting,
+    /// The mediation process manager, with a case event's sequence number.
+    FollowCase(u64, CaseStepKind),
+    /// The meeting process manager, with a meeting event's sequence number.
+    FollowMeeting(u64, MeetingStepKind),
+}
+
+#[derive(Clone, Copy, Debug)]
+enum CaseStepKind {
+    Opened,
+    Agreed,
+    Reopened,
+    Escalated,
+    Referred,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum MeetingStepKind {
+    Convened(MeetingKind),
+    Decided,
+    Deferred,
+    Cancelled,
 }
 
 #[derive(Clone, Debug)]
@@ -154,6 +176,32 @@ fn action(act: &Act) -> GrievanceAction {
             reason: Reason::parse(text).expect("reason"),
         },
         Act::Resume => GrievanceAction::ResumeDeadline,
+        Act::ReferToMeeting => GrievanceAction::ReferToMeeting { note: None },
+        Act::FollowCase(sequence, kind) => GrievanceAction::FollowCase {
+            case: CaseId(Uuid::from_u128(5)),
+            sequence: *sequence,
+            step: match kind {
+                CaseStepKind::Opened => CaseStep::Opened,
+                CaseStepKind::Agreed => CaseStep::Agreed {
+                    terms: Statement::parse(text).expect("statement"),
+                },
+                CaseStepKind::Reopened => CaseStep::Reopened,
+                CaseStepKind::Escalated => CaseStep::Failed { escalate: true },
+                CaseStepKind::Referred => CaseStep::Failed { escalate: false },
+            },
+        },
+        Act::FollowMeeting(sequence, kind) => GrievanceAction::FollowMeeting {
+            meeting: MeetingId(Uuid::from_u128(6)),
+            sequence: *sequence,
+            step: match kind {
+                MeetingStepKind::Convened(kind) => MeetingStep::Convened { kind: *kind },
+                MeetingStepKind::Decided => MeetingStep::Decided {
+                    decision: Statement::parse(text).expect("statement"),
+                },
+                MeetingStepKind::Deferred => MeetingStep::Deferred,
+                MeetingStepKind::Cancelled => MeetingStep::Cancelled,
+            },
+        },
     }
 }
 
@@ -182,6 +230,17 @@ fn edge(from: Option<Status>, act: &Act) -> Option<Status> {
             Act::Link => (!matches!(s, Rejected | Closed | Withdrawn | Merged)).then_some(s),
             Act::MissDeadline => from_filed_or_in_progress(s).then_some(s),
             Act::Pause | Act::Resume => from_filed_or_in_progress(s).then_some(s),
+            Act::ReferToMeeting => in_progress(s).then_some(s),
+            Act::FollowCase(_, kind) => match kind {
+                CaseStepKind::Opened => {
+                    matches!(s, Triaged | Assigned | Responded).then_some(InMediation)
+                }
+                CaseStepKind::Agreed => (s == InMediation).then_some(Resolved),
+                CaseStepKind::Reopened => matches!(s, Resolved | Closed).then_some(InMediation),
+                CaseStepKind::Escalated => (s == InMediation).then_some(Triaged),
+                CaseStepKind::Referred => (s == InMediation).then_some(Referred),
+            },
+            Act::FollowMeeting(..) => Some(s),
         },
     }
 }
@@ -264,8 +323,31 @@ fn any_act() -> BoxedStrategy<Act> {
         Just(Act::MissDeadline),
         Just(Act::Pause),
         Just(Act::Resume),
+        Just(Act::ReferToMeeting),
+        (1u64..40, any_case_step()).prop_map(|(n, k)| Act::FollowCase(n, k)),
+        (1u64..40, any_meeting_step()).prop_map(|(n, k)| Act::FollowMeeting(n, k)),
     ]
     .boxed()
+}
+
+fn any_case_step() -> impl Strategy<Value = CaseStepKind> {
+    prop_oneof![
+        Just(CaseStepKind::Opened),
+        Just(CaseStepKind::Agreed),
+        Just(CaseStepKind::Reopened),
+        Just(CaseStepKind::Escalated),
+        Just(CaseStepKind::Referred),
+    ]
+}
+
+fn any_meeting_step() -> impl Strategy<Value = MeetingStepKind> {
+    prop_oneof![
+        Just(MeetingStepKind::Convened(MeetingKind::Urgent)),
+        Just(MeetingStepKind::Convened(MeetingKind::Regular)),
+        Just(MeetingStepKind::Decided),
+        Just(MeetingStepKind::Deferred),
+        Just(MeetingStepKind::Cancelled),
+    ]
 }
 
 fn representative_acts() -> Vec<Act> {
@@ -291,6 +373,14 @@ fn representative_acts() -> Vec<Act> {
         Act::MissDeadline,
         Act::Pause,
         Act::Resume,
+        Act::ReferToMeeting,
+        Act::FollowCase(10, CaseStepKind::Opened),
+        Act::FollowCase(20, CaseStepKind::Agreed),
+        Act::FollowCase(30, CaseStepKind::Reopened),
+        Act::FollowCase(35, CaseStepKind::Escalated),
+        Act::FollowCase(36, CaseStepKind::Referred),
+        Act::FollowMeeting(10, MeetingStepKind::Convened(MeetingKind::Urgent)),
+        Act::FollowMeeting(20, MeetingStepKind::Decided),
     ]
 }
 
@@ -320,7 +410,7 @@ fn fitting_actor(grievance: &Grievance, act: &Act) -> Who {
         Act::Escalate(EscalationReason::DeadlineMissed | EscalationReason::MediationFailed) => {
             Who::System
         }
-        Act::MissDeadline => Who::System,
+        Act::MissDeadline | Act::FollowCase(..) | Act::FollowMeeting(..) => Who::System,
         Act::Pause | Act::Resume => handler,
         Act::Accept | Act::Reject => Who::Branch,
         Act::Respond => match state.assigned_party {
@@ -335,7 +425,8 @@ fn fitting_actor(grievance: &Grievance, act: &Act) -> Who {
         | Act::Escalate(_)
         | Act::Resolve
         | Act::Merge { .. }
-        | Act::Link => handler,
+        | Act::Link
+        | Act::ReferToMeeting => handler,
     }
 }
 
@@ -418,7 +509,12 @@ impl StateMachineTest for GrievanceMachine {
                     sut.events.push(event);
                 }
                 let after = sut.grievance.status();
-                if after != before || !matches!(step.act, Act::Link) {
+                // Linking and following may be no-ops (repeats); the rest must move along an edge.
+                let may_repeat = matches!(
+                    step.act,
+                    Act::Link | Act::FollowCase(..) | Act::FollowMeeting(..)
+                );
+                if after != before || !may_repeat {
                     assert_eq!(
                         edge(before, &step.act),
                         after,
@@ -454,6 +550,15 @@ impl StateMachineTest for GrievanceMachine {
                 state.resolved_at.is_some()
             );
             assert_eq!(state.status == Status::Merged, state.merged_into.is_some());
+            if state.status == Status::InMediation {
+                assert!(
+                    state.mediation.is_some(),
+                    "a grievance in mediation knows its case"
+                );
+            }
+            if state.status.is_final() {
+                assert_eq!(state.deadline, None, "a final grievance has no clock");
+            }
             let escalations = sut
                 .events
                 .iter()

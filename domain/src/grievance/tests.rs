@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use cqrs_es::test::TestFramework;
+use cqrs_es::Aggregate;
 use uuid::Uuid;
 
 use super::*;
@@ -359,12 +360,21 @@ fn a_major_matter_can_be_triaged_to_a_higher_tier_but_never_down() {
                 party: PartyRole::Community,
             },
         ))
-        .then_expect_events(vec![GrievanceEvent::GrievanceTriaged {
-            matter_class: MatterClass::Major,
-            tier: Tier::Community,
-            party: PartyRole::Community,
-            at: t0(),
-        }]);
+        .then_expect_events(vec![
+            GrievanceEvent::GrievanceTriaged {
+                matter_class: MatterClass::Major,
+                tier: Tier::Community,
+                party: PartyRole::Community,
+                at: t0(),
+            },
+            GrievanceEvent::MeetingRequested {
+                kind: MeetingKind::Urgent,
+                note: None,
+                due_at: Some(t0() + TimeDelta::hours(48)),
+                at: t0(),
+            },
+            deadline(Stage::Convene, t0() + TimeDelta::hours(48)),
+        ]);
     framework()
         .given(vec![filed(), accepted(), escalated_to_community()])
         .when(cmd(
@@ -1117,4 +1127,408 @@ fn the_filer_acting_in_another_role_does_not_speak_for_the_filing() {
             GrievanceAction::WithdrawGrievance { reason: None },
         ))
         .then_expect_error(GrievanceError::NotTheFiler { action: "withdraw" });
+}
+
+// --- joint meetings (大事紧急议、小事定期议) ---
+
+const MEETING: MeetingId = MeetingId(Uuid::from_u128(50));
+const CASE: CaseId = CaseId(Uuid::from_u128(60));
+
+fn urgent_referral() -> Vec<GrievanceEvent> {
+    let due = t0() + TimeDelta::hours(48);
+    vec![
+        filed(),
+        accepted(),
+        GrievanceEvent::GrievanceTriaged {
+            matter_class: MatterClass::Major,
+            tier: Tier::Xiaoqu,
+            party: PartyRole::PropertyCompany,
+            at: t0(),
+        },
+        GrievanceEvent::MeetingRequested {
+            kind: MeetingKind::Urgent,
+            note: None,
+            due_at: Some(due),
+            at: t0(),
+        },
+        deadline(Stage::Convene, due),
+    ]
+}
+
+fn follow_meeting(sequence: u64, step: MeetingStep) -> GrievanceCommand {
+    cmd(
+        system(),
+        GrievanceAction::FollowMeeting {
+            meeting: MEETING,
+            sequence,
+            step,
+        },
+    )
+}
+
+fn meeting_followed(sequence: u64, step: MeetingStep) -> GrievanceEvent {
+    GrievanceEvent::MeetingFollowed {
+        meeting: MEETING,
+        sequence,
+        step,
+        at: t0(),
+    }
+}
+
+#[test]
+fn the_party_branch_refers_a_minor_matter_to_the_next_regular_meeting() {
+    framework()
+        .given(vec![filed(), accepted(), triaged()])
+        .when(cmd(
+            branch(),
+            GrievanceAction::ReferToMeeting {
+                note: Some(reason("需要业委会和物业共同商议")),
+            },
+        ))
+        .then_expect_events(vec![GrievanceEvent::MeetingRequested {
+            kind: MeetingKind::Regular,
+            note: Some(reason("需要业委会和物业共同商议")),
+            due_at: None,
+            at: t0(),
+        }]);
+}
+
+#[test]
+fn a_respondent_cannot_refer_a_grievance_to_a_meeting_and_a_filed_one_cannot_be_referred() {
+    framework()
+        .given(vec![filed(), accepted(), triaged()])
+        .when(cmd(
+            company(),
+            GrievanceAction::ReferToMeeting { note: None },
+        ))
+        .then_expect_error(GrievanceError::NotTheHandler {
+            action: "refer_to_meeting",
+        });
+    framework()
+        .given(vec![filed()])
+        .when(cmd(
+            branch(),
+            GrievanceAction::ReferToMeeting { note: None },
+        ))
+        .then_expect_error(GrievanceError::InvalidTransition {
+            action: "refer_to_meeting",
+            status: Status::Filed,
+        });
+}
+
+#[test]
+fn a_grievance_already_waiting_for_a_meeting_is_not_referred_twice() {
+    framework()
+        .given(urgent_referral())
+        .when(cmd(
+            branch(),
+            GrievanceAction::ReferToMeeting { note: None },
+        ))
+        .then_expect_events(vec![]);
+}
+
+#[test]
+fn an_urgent_meeting_convened_in_the_window_stops_the_urgent_clock() {
+    framework()
+        .given(urgent_referral())
+        .when(follow_meeting(
+            1,
+            MeetingStep::Convened {
+                kind: MeetingKind::Urgent,
+            },
+        ))
+        .then_expect_events(vec![
+            meeting_followed(
+                1,
+                MeetingStep::Convened {
+                    kind: MeetingKind::Urgent,
+                },
+            ),
+            deadline(Stage::Respond, t0() + TimeDelta::hours(24)),
+        ]);
+}
+
+#[test]
+fn a_regular_meeting_does_not_answer_a_major_matter() {
+    framework()
+        .given(urgent_referral())
+        .when(follow_meeting(
+            1,
+            MeetingStep::Convened {
+                kind: MeetingKind::Regular,
+            },
+        ))
+        .then_expect_events(vec![meeting_followed(
+            1,
+            MeetingStep::Convened {
+                kind: MeetingKind::Regular,
+            },
+        )]);
+}
+
+#[test]
+fn a_cancelled_urgent_meeting_restarts_the_urgent_clock_without_extending_it() {
+    let mut given = urgent_referral();
+    given.push(meeting_followed(
+        1,
+        MeetingStep::Convened {
+            kind: MeetingKind::Urgent,
+        },
+    ));
+    given.push(deadline(Stage::Respond, t0() + TimeDelta::hours(24)));
+    framework()
+        .given(given)
+        .when(follow_meeting(5, MeetingStep::Cancelled))
+        .then_expect_events(vec![
+            meeting_followed(5, MeetingStep::Cancelled),
+            deadline(Stage::Convene, t0() + TimeDelta::hours(48)),
+        ]);
+}
+
+#[test]
+fn a_meeting_step_followed_once_is_not_followed_again() {
+    let mut given = urgent_referral();
+    given.push(meeting_followed(
+        3,
+        MeetingStep::Decided {
+            decision: statement("物业三日内更换消防栓"),
+        },
+    ));
+    framework()
+        .given(given)
+        .when(follow_meeting(
+            3,
+            MeetingStep::Decided {
+                decision: statement("物业三日内更换消防栓"),
+            },
+        ))
+        .then_expect_events(vec![]);
+}
+
+#[test]
+fn only_the_service_makes_a_grievance_follow_a_meeting_or_a_case() {
+    framework()
+        .given(urgent_referral())
+        .when(cmd(
+            branch(),
+            GrievanceAction::FollowMeeting {
+                meeting: MEETING,
+                sequence: 1,
+                step: MeetingStep::Deferred,
+            },
+        ))
+        .then_expect_error(GrievanceError::RoleNotAllowed {
+            action: "follow_meeting",
+            role: Role::PartyBranch,
+        });
+    framework()
+        .given(vec![filed(), accepted(), triaged()])
+        .when(cmd(
+            branch(),
+            GrievanceAction::FollowCase {
+                case: CASE,
+                sequence: 1,
+                step: CaseStep::Opened,
+            },
+        ))
+        .then_expect_error(GrievanceError::RoleNotAllowed {
+            action: "follow_case",
+            role: Role::PartyBranch,
+        });
+}
+
+#[test]
+fn a_decided_meeting_item_ends_the_wait_for_a_meeting() {
+    let mut grievance = Grievance::default();
+    for event in urgent_referral() {
+        grievance.apply(event);
+    }
+    assert!(grievance.state().and_then(|s| s.meeting_referral).is_some());
+    grievance.apply(meeting_followed(
+        2,
+        MeetingStep::Decided {
+            decision: statement("物业三日内更换消防栓"),
+        },
+    ));
+    assert_eq!(grievance.state().and_then(|s| s.meeting_referral), None);
+}
+
+#[test]
+fn an_unconvened_major_matter_escalates_once_when_the_urgent_window_passes() {
+    let due = t0() + TimeDelta::hours(48);
+    let late = due + TimeDelta::minutes(1);
+    Framework::with(services_at(late))
+        .given(urgent_referral())
+        .when(cmd(
+            system(),
+            GrievanceAction::EscalateOnMissedDeadline {
+                deadline: Deadline {
+                    stage: Stage::Convene,
+                    due_at: due,
+                },
+            },
+        ))
+        .then_expect_events(vec![
+            GrievanceEvent::GrievanceEscalated {
+                from: Tier::Xiaoqu,
+                to: Tier::Community,
+                reason: EscalationReason::DeadlineMissed,
+                note: None,
+                at: late,
+            },
+            GrievanceEvent::DeadlineSet {
+                stage: Stage::Convene,
+                due_at: late + TimeDelta::hours(48),
+                at: late,
+            },
+        ]);
+}
+
+// --- mediation cases: the grievance follows its case ---
+
+fn follow_case(sequence: u64, step: CaseStep) -> GrievanceCommand {
+    cmd(
+        system(),
+        GrievanceAction::FollowCase {
+            case: CASE,
+            sequence,
+            step,
+        },
+    )
+}
+
+fn case_followed(sequence: u64, step: CaseStep) -> GrievanceEvent {
+    GrievanceEvent::CaseFollowed {
+        case: CASE,
+        sequence,
+        step,
+        at: t0(),
+    }
+}
+
+fn in_mediation() -> Vec<GrievanceEvent> {
+    let mut events = up_to_responded();
+    events.push(case_followed(1, CaseStep::Opened));
+    events
+}
+
+fn agreed() -> CaseStep {
+    CaseStep::Agreed {
+        terms: statement("物业每月清理一次地下车库"),
+    }
+}
+
+#[test]
+fn a_triaged_grievance_enters_mediation_with_a_fresh_resolve_clock() {
+    framework()
+        .given(vec![filed(), accepted(), triaged()])
+        .when(follow_case(1, CaseStep::Opened))
+        .then_expect_events(vec![
+            case_followed(1, CaseStep::Opened),
+            deadline(Stage::Resolve, t0() + TimeDelta::hours(72)),
+        ]);
+}
+
+#[test]
+fn an_unaccepted_grievance_cannot_enter_mediation() {
+    framework()
+        .given(vec![filed()])
+        .when(follow_case(1, CaseStep::Opened))
+        .then_expect_error(GrievanceError::InvalidTransition {
+            action: "enter mediation",
+            status: Status::Filed,
+        });
+}
+
+#[test]
+fn a_case_step_followed_once_is_not_followed_again() {
+    framework()
+        .given(in_mediation())
+        .when(follow_case(1, CaseStep::Opened))
+        .then_expect_events(vec![]);
+}
+
+#[test]
+fn an_agreement_resolves_the_grievance() {
+    framework()
+        .given(in_mediation())
+        .when(follow_case(4, agreed()))
+        .then_expect_events(vec![case_followed(4, agreed())]);
+    let mut grievance = Grievance::default();
+    for event in in_mediation() {
+        grievance.apply(event);
+    }
+    grievance.apply(case_followed(4, agreed()));
+    assert_eq!(grievance.status(), Some(Status::Resolved));
+    assert_eq!(grievance.state().and_then(|s| s.deadline), None);
+}
+
+#[test]
+fn another_case_cannot_resolve_the_grievance() {
+    framework()
+        .given(in_mediation())
+        .when(cmd(
+            system(),
+            GrievanceAction::FollowCase {
+                case: CaseId(Uuid::from_u128(61)),
+                sequence: 9,
+                step: agreed(),
+            },
+        ))
+        .then_expect_error(GrievanceError::NotInCase {
+            case: CaseId(Uuid::from_u128(61)),
+        });
+}
+
+#[test]
+fn a_missed_obligation_reopens_the_grievance_with_its_case() {
+    let mut given = in_mediation();
+    given.push(case_followed(4, agreed()));
+    framework()
+        .given(given)
+        .when(follow_case(6, CaseStep::Reopened))
+        .then_expect_events(vec![
+            case_followed(6, CaseStep::Reopened),
+            deadline(Stage::Resolve, t0() + TimeDelta::hours(72)),
+        ]);
+    framework()
+        .given(in_mediation())
+        .when(follow_case(6, CaseStep::Reopened))
+        .then_expect_error(GrievanceError::InvalidTransition {
+            action: "reopen with its case",
+            status: Status::InMediation,
+        });
+}
+
+#[test]
+fn a_failed_mediation_escalates_the_grievance_one_tier() {
+    framework()
+        .given(in_mediation())
+        .when(follow_case(5, CaseStep::Failed { escalate: true }))
+        .then_expect_events(vec![
+            case_followed(5, CaseStep::Failed { escalate: true }),
+            GrievanceEvent::GrievanceEscalated {
+                from: Tier::Xiaoqu,
+                to: Tier::Community,
+                reason: EscalationReason::MediationFailed,
+                note: None,
+                at: t0(),
+            },
+            deadline(Stage::Resolve, t0() + TimeDelta::hours(72)),
+        ]);
+    framework()
+        .given(up_to_responded())
+        .when(follow_case(5, CaseStep::Failed { escalate: true }))
+        .then_expect_error(GrievanceError::NotInCase { case: CASE });
+}
+
+#[test]
+fn a_mediation_referred_out_ends_the_grievance_here() {
+    let mut grievance = Grievance::default();
+    for event in in_mediation() {
+        grievance.apply(event);
+    }
+    grievance.apply(case_followed(5, CaseStep::Failed { escalate: false }));
+    assert_eq!(grievance.status(), Some(Status::Referred));
+    assert!(Status::Referred.is_final());
 }

@@ -89,7 +89,7 @@ wire_enum!(
     #[schema(as = GrievanceStatus)]
     StatusDto => Status {
         Filed, Accepted, Rejected, Triaged, Assigned, Responded, InMediation, Resolved, Closed,
-        Withdrawn, Merged,
+        Withdrawn, Merged, Referred,
     }
 );
 
@@ -172,6 +172,26 @@ pub struct WithdrawRequest {
     pub reason: Option<String>,
 }
 
+/// Asking for collective discussion at the next regular joint meeting.
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReferToMeetingRequest {
+    /// Why the matter needs the five parties, 1–1,000 characters.
+    pub note: Option<String>,
+}
+
+/// A grievance waiting for a joint meeting.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct MeetingReferralDto {
+    /// `urgent` (a major matter, within the urgent window) or `regular`.
+    pub kind: String,
+    pub since: DateTime<Utc>,
+    /// An urgent meeting must be convened by then.
+    pub due_at: Option<DateTime<Utc>>,
+    /// The convened meeting that has it on its agenda.
+    pub meeting: Option<Uuid>,
+}
+
 /// The filer's consent to reveal their identity to the respondent.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -250,7 +270,7 @@ pub struct CommandResponse {
 wire_enum!(
     /// A stage with a deadline.
     #[schema(as = Stage)]
-    StageDto => Stage { Accept, Respond, Resolve }
+    StageDto => Stage { Accept, Respond, Resolve, Convene }
 );
 
 /// A running deadline.
@@ -434,6 +454,10 @@ pub struct GrievanceView {
     pub paused: Option<PausedDto>,
     /// Whether the filer lets the respondent know who filed.
     pub identity_revealed: bool,
+    /// The mediation case it follows (or last followed).
+    pub mediation_case: Option<Uuid>,
+    /// Waiting for a joint meeting.
+    pub meeting_referral: Option<MeetingReferralDto>,
     /// The filer's name, phone and room: only in a single grievance's view,
     /// only for the filer, the party branch, and the respondent the filer
     /// consented to reveal them to.

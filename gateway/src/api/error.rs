@@ -3,6 +3,8 @@
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use lianxi_domain::mediation::MediationError;
+use lianxi_domain::meeting::MeetingError;
 use lianxi_domain::GrievanceError;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -308,6 +310,12 @@ impl From<GrievanceError> for ApiError {
             | E::NotTheAssignedParty
             | E::EscalationReasonNotAllowed { .. } => Self::forbidden(detail),
             E::TierBelowCurrent { .. } => Self::invalid_field("tier", detail),
+            E::NotInCase { .. } => Self::new(
+                StatusCode::CONFLICT,
+                "invalid-transition",
+                "The grievance is not in that mediation case",
+            )
+            .with_detail(detail),
             E::CannotMergeIntoItself => Self::invalid_field("primary", detail),
             E::AlreadyPaused | E::NotPaused | E::NoRunningDeadline => Self::new(
                 StatusCode::CONFLICT,
@@ -331,14 +339,107 @@ impl From<GrievanceError> for ApiError {
     }
 }
 
-impl From<CommandError> for ApiError {
-    fn from(e: CommandError) -> Self {
+impl From<MeetingError> for ApiError {
+    fn from(e: MeetingError) -> Self {
+        use MeetingError as E;
+        let detail = e.to_string();
+        let field = match e {
+            E::NotConvened => return Self::not_found(),
+            E::UnknownItem(_) | E::UnknownActionItem(_) => return Self::not_found(),
+            E::AlreadyConvened => {
+                return Self::conflict("already-exists", "The resource already exists", detail)
+            }
+            E::RoleNotAllowed { .. } | E::NotTheOwner => return Self::forbidden(detail),
+            E::InvalidTransition { .. }
+            | E::ItemAlreadySettled(_)
+            | E::ActionItemAlreadyDone(_)
+            | E::ItemsPending { .. } => {
+                return Self::conflict(
+                    "invalid-transition",
+                    "The meeting's status does not allow this command",
+                    detail,
+                )
+            }
+            E::QuorumNotMet { .. } => {
+                return Self::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "quorum-not-met",
+                    "The parties present do not make a quorum",
+                )
+                .with_detail(detail)
+            }
+            E::ScheduledInThePast => "scheduled_for",
+            E::UrgentMeetingNeedsAnItem | E::TooManyAgendaItems { .. } | E::DuplicateItem(_) => {
+                "agenda"
+            }
+            E::SubjectAlreadyOnAgenda(_) => "subject",
+            E::TooManyInvitees { .. } | E::DuplicateInvitee(_) => "invited_people",
+            E::NotAMeetingParty(_) | E::DuplicatePresentParty(_) => "present_parties",
+            E::NotInvited(_) | E::DuplicatePresentPerson(_) => "present_people",
+            E::PositionMissing(_) | E::PartyNotPresent(_) | E::DuplicatePosition(_) => "positions",
+            E::TooManyActionItems { .. }
+            | E::DuplicateActionItem(_)
+            | E::DueDateNotInTheFuture(_) => "action_items",
+        };
+        Self::invalid_field(field, detail)
+    }
+}
+
+impl From<MediationError> for ApiError {
+    fn from(e: MediationError) -> Self {
+        use MediationError as E;
+        let detail = e.to_string();
+        let field = match e {
+            E::NotOpened | E::UnknownSession(_) | E::UnknownObligation(_) => {
+                return Self::not_found()
+            }
+            E::AlreadyOpened => {
+                return Self::conflict("already-exists", "The resource already exists", detail)
+            }
+            E::RoleNotAllowed { .. } | E::NotTheMediator { .. } | E::NotThatParty => {
+                return Self::forbidden(detail)
+            }
+            E::InvalidTransition { .. }
+            | E::SessionAlreadyRecorded(_)
+            | E::ObligationNotOpen(_)
+            | E::DeadlineNotDue { .. }
+            | E::DueDateChanged => {
+                return Self::conflict(
+                    "invalid-transition",
+                    "The case's status does not allow this command",
+                    detail,
+                )
+            }
+            E::NoGrievances | E::TooManyGrievances { .. } | E::DuplicateGrievance(_) => {
+                "grievances"
+            }
+            E::NoApplicants => "applicants",
+            E::NoRespondents | E::PartyCannotBeMediated(_) => "respondents",
+            E::TooManyParties { .. } | E::DuplicateParty(_) => "parties",
+            E::NotACaseParty(_) => "party",
+            E::NoPlaceOrMeeting => "place",
+            E::SessionInThePast => "scheduled_for",
+            E::StatementFromAbsentParty(_) | E::DuplicateStatement(_) => "statements",
+            E::TooManyObligations { .. } | E::DuplicateObligation(_) | E::DueDateNotInTheFuture => {
+                "obligations"
+            }
+        };
+        Self::invalid_field(field, detail)
+    }
+}
+
+impl<E> From<CommandError<E>> for ApiError
+where
+    E: std::error::Error,
+    ApiError: From<E>,
+{
+    fn from(e: CommandError<E>) -> Self {
         match e {
             CommandError::Domain(e) => e.into(),
             CommandError::Stale { expected, current } => Self::new(
                 StatusCode::PRECONDITION_FAILED,
                 "stale-version",
-                "The grievance has changed since the version given in If-Match",
+                "The resource has changed since the version given in If-Match",
             )
             .with_detail(format!(
                 "expected version {expected}, current version {current}"
@@ -346,7 +447,7 @@ impl From<CommandError> for ApiError {
             CommandError::Conflict => Self::new(
                 StatusCode::CONFLICT,
                 "version-conflict",
-                "The grievance is being changed concurrently; try again",
+                "The resource is being changed concurrently; try again",
             ),
             CommandError::Unavailable(message) => {
                 tracing::error!(error = %message, "event store unreachable");

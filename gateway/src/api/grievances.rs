@@ -7,7 +7,7 @@ use axum::{Extension, Json};
 use lianxi_domain::grievance::{FileGrievance, GrievanceState};
 use lianxi_domain::values::{
     Attachment, Comment, Description, GrievanceId, Label, Location, MediaType, PartyRole, Reason,
-    Sha256Hex, Statement, Title, ValueError,
+    Sha256Hex, Statement, Title, ValueError, XiaoquId,
 };
 use lianxi_domain::values::{MatterClass, Tier};
 use lianxi_domain::{Actor, GrievanceAction, GrievanceCommand, Role, Status};
@@ -29,10 +29,10 @@ use crate::policy;
 
 /// Collects field errors so that one response lists all of them.
 #[derive(Default)]
-struct Fields(Vec<FieldProblem>);
+pub(super) struct Fields(pub(super) Vec<FieldProblem>);
 
 impl Fields {
-    fn check<T>(&mut self, field: &str, result: Result<T, ValueError>) -> Option<T> {
+    pub(super) fn check<T>(&mut self, field: &str, result: Result<T, ValueError>) -> Option<T> {
         result
             .map_err(|e| {
                 self.0.push(FieldProblem {
@@ -43,7 +43,7 @@ impl Fields {
             .ok()
     }
 
-    fn optional<T>(
+    pub(super) fn optional<T>(
         &mut self,
         field: &str,
         value: Option<&str>,
@@ -55,7 +55,7 @@ impl Fields {
         }
     }
 
-    fn finish(self) -> Result<(), ApiError> {
+    pub(super) fn finish(self) -> Result<(), ApiError> {
         if self.0.is_empty() {
             Ok(())
         } else {
@@ -65,7 +65,7 @@ impl Fields {
 }
 
 /// Unwraps values checked by [`Fields`]; only reached when `finish` passed.
-fn checked<T>(value: Option<T>) -> Result<T, ApiError> {
+pub(super) fn checked<T>(value: Option<T>) -> Result<T, ApiError> {
     value.ok_or_else(ApiError::internal)
 }
 
@@ -74,7 +74,7 @@ pub(super) fn parse_id(id: &str) -> Result<GrievanceId, ApiError> {
 }
 
 /// `If-Match: 3` or `If-Match: "3"`.
-fn if_match(headers: &HeaderMap) -> Result<Option<usize>, ApiError> {
+pub(super) fn if_match(headers: &HeaderMap) -> Result<Option<usize>, ApiError> {
     let Some(value) = headers.get(header::IF_MATCH) else {
         return Ok(None);
     };
@@ -87,12 +87,12 @@ fn if_match(headers: &HeaderMap) -> Result<Option<usize>, ApiError> {
         .ok_or_else(|| ApiError::bad_header("If-Match", "must be a version number such as \"3\""))
 }
 
-fn etag(version: usize) -> HeaderValue {
+pub(super) fn etag(version: usize) -> HeaderValue {
     HeaderValue::from_str(&format!("\"{version}\""))
         .unwrap_or_else(|_| HeaderValue::from_static("\"0\""))
 }
 
-fn actor(caller: &Caller) -> Actor {
+pub(super) fn actor(caller: &Caller) -> Actor {
     Actor::new(caller.0.id, caller.0.role)
 }
 
@@ -105,24 +105,27 @@ pub(super) async fn visible(
 ) -> Result<(GrievanceState, usize), ApiError> {
     let (grievance, version) = state.log.load(id).await?;
     let grievance = grievance.state().cloned().ok_or_else(ApiError::not_found)?;
-    let in_scope = match &caller.0.scope {
-        Scope::Global => true,
-        Scope::Xiaoqu(x) => *x == grievance.xiaoqu,
-        Scope::Unit(_) => match state
-            .db
-            .xiaoqu(grievance.xiaoqu)
-            .await
-            .map_err(ApiError::from_db)?
-        {
-            Some(xiaoqu) => caller.0.scope.covers(caller.0.role, &xiaoqu),
-            None => false,
-        },
-    };
-    if in_scope && policy::can_view(&caller.0, &grievance) {
+    if covers(state, caller, grievance.xiaoqu).await? && policy::can_view(&caller.0, &grievance) {
         Ok((grievance, version))
     } else {
         Err(ApiError::not_found())
     }
+}
+
+/// Whether the caller's scope covers `xiaoqu`.
+pub(super) async fn covers(
+    state: &AppState,
+    caller: &Caller,
+    xiaoqu: XiaoquId,
+) -> Result<bool, ApiError> {
+    Ok(match &caller.0.scope {
+        Scope::Global => true,
+        Scope::Xiaoqu(x) => *x == xiaoqu,
+        Scope::Unit(_) => match state.db.xiaoqu(xiaoqu).await.map_err(ApiError::from_db)? {
+            Some(record) => caller.0.scope.covers(caller.0.role, &record),
+            None => false,
+        },
+    })
 }
 
 fn command_response(
@@ -338,6 +341,16 @@ pub(super) fn view(
             since: p.since,
         }),
         identity_revealed: g.identity_revealed,
+        mediation_case: g.mediation.map(|m| m.case.0),
+        meeting_referral: g.meeting_referral.map(|r| MeetingReferralDto {
+            kind: match r.kind {
+                lianxi_domain::values::MeetingKind::Urgent => "urgent".into(),
+                lianxi_domain::values::MeetingKind::Regular => "regular".into(),
+            },
+            since: r.since,
+            due_at: r.due_at,
+            meeting: r.meeting.map(|m| m.0),
+        }),
         filer_contact: None,
     }
 }
@@ -700,11 +713,11 @@ pub async fn events(
 }
 
 /// A single field's value, or a 422 naming the field.
-fn field<T>(name: &str, result: Result<T, ValueError>) -> Result<T, ApiError> {
+pub(super) fn field<T>(name: &str, result: Result<T, ValueError>) -> Result<T, ApiError> {
     result.map_err(|e| ApiError::invalid_field(name, e.to_string()))
 }
 
-fn optional_field<T>(
+pub(super) fn optional_field<T>(
     name: &str,
     value: Option<&str>,
     parse: impl FnOnce(&str) -> Result<T, ValueError>,
@@ -881,6 +894,16 @@ command_endpoint!(
             rating: req.rating.into(),
             comment,
         }))
+    }
+);
+
+command_endpoint!(
+    /// Ask for collective discussion at the next regular joint meeting
+    /// (the handler; major matters are sent to an urgent meeting at triage).
+    refer_to_meeting, "/api/v1/grievances/{id}/refer-to-meeting", ReferToMeetingRequest, OptionalJson,
+    |req| {
+        let note = optional_field("note", req.note.as_deref(), Reason::parse)?;
+        (note.as_ref().map(|n| n.as_str().to_owned()), Box::new(move |_| GrievanceAction::ReferToMeeting { note }))
     }
 );
 

@@ -123,6 +123,22 @@ where
     }
 }
 
+/// The path's segments as (name, value) pairs. Named apart from `Path` so
+/// that the OpenAPI macro takes the parameters from the `params` listed.
+#[derive(Debug)]
+pub struct Segments(pub Vec<(String, String)>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Segments {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Path::<Vec<(String, String)>>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(segments)| Segments(segments))
+            .map_err(|_| ApiError::not_found())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,6 +7,8 @@ mod grievances;
 mod health;
 mod identity;
 pub mod json;
+mod mediation;
+mod meetings;
 pub mod openapi;
 pub mod request_id;
 mod story;
@@ -23,7 +25,7 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::audit::AuditKey;
 use crate::db::Database;
-use crate::event_log::EventLog;
+use crate::event_log::{CaseLog, EventLog, MeetingLog};
 use crate::people::People;
 use crate::vault::Vault;
 use error::ApiError;
@@ -37,7 +39,12 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub db: Database,
+    /// Grievance streams.
     pub log: Arc<EventLog>,
+    /// Mediation case streams.
+    pub cases: Arc<CaseLog>,
+    /// Joint meeting streams.
+    pub meetings: Arc<MeetingLog>,
     /// Signs audit checkpoints.
     pub audit_key: Arc<AuditKey>,
     /// Person streams and the vault sealing their personal data.
@@ -90,6 +97,58 @@ pub fn app(state: AppState) -> Router {
         .route("/grievances/{id}/resolve", post(grievances::resolve))
         .route("/grievances/{id}/rate", post(grievances::rate))
         .route("/grievances/{id}/reopen", post(grievances::reopen))
+        .route(
+            "/grievances/{id}/refer-to-meeting",
+            post(grievances::refer_to_meeting),
+        )
+        .route("/meetings", post(meetings::convene).get(meetings::list))
+        .route("/meetings/{id}", get(meetings::get))
+        .route("/meetings/{id}/minutes", get(meetings::minutes))
+        .route("/meetings/{id}/agenda", post(meetings::add_agenda_item))
+        .route("/meetings/{id}/open", post(meetings::open))
+        .route(
+            "/meetings/{id}/items/{item}/decision",
+            post(meetings::decide_item),
+        )
+        .route(
+            "/meetings/{id}/items/{item}/deferral",
+            post(meetings::defer_item),
+        )
+        .route("/meetings/{id}/close", post(meetings::close))
+        .route("/meetings/{id}/cancel", post(meetings::cancel))
+        .route(
+            "/meetings/{id}/action-items/{action_item}/completion",
+            post(meetings::complete_action_item),
+        )
+        .route("/xiaoqu/{id}/agenda", get(meetings::agenda))
+        .route(
+            "/mediation-cases",
+            post(mediation::open).get(mediation::list),
+        )
+        .route("/mediation-cases/{id}", get(mediation::get))
+        .route("/mediation-cases/{id}/sessions", post(mediation::schedule))
+        .route(
+            "/mediation-cases/{id}/sessions/{session}/record",
+            post(mediation::record),
+        )
+        .route("/mediation-cases/{id}/proposal", post(mediation::propose))
+        .route(
+            "/mediation-cases/{id}/proposal/acceptance",
+            post(mediation::accept),
+        )
+        .route(
+            "/mediation-cases/{id}/proposal/decline",
+            post(mediation::decline),
+        )
+        .route("/mediation-cases/{id}/failure", post(mediation::fail))
+        .route(
+            "/mediation-cases/{id}/obligations/{obligation}/fulfilment",
+            post(mediation::fulfil),
+        )
+        .route(
+            "/mediation-cases/{id}/obligations/{obligation}/missed",
+            post(mediation::missed),
+        )
         .route("/grievances/{id}/merge", post(grievances::merge))
         .route("/grievances/{id}/pause", post(grievances::pause))
         .route("/grievances/{id}/resume", post(grievances::resume))

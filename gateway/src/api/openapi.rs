@@ -6,13 +6,13 @@ use utoipa::{Modify, OpenApi};
 
 use super::dto::*;
 use super::error::{FieldProblem, Problem};
-use super::{audit, grievances, health, identity, story};
+use super::{audit, grievances, health, identity, mediation, meetings, story};
 
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "Lianxi",
-        description = "Public grievances and mediation for residential compounds (小区): filing, triage, response, escalation, resolution and rating.",
+        description = "Public grievances and mediation for residential compounds (小区): filing, triage, response, escalation, resolution and rating; mediation cases and joint meetings of the five parties.",
         license(name = "Apache-2.0")
     ),
     paths(
@@ -33,6 +33,30 @@ use super::{audit, grievances, health, identity, story};
         grievances::resolve,
         grievances::rate,
         grievances::reopen,
+        grievances::refer_to_meeting,
+        meetings::convene,
+        meetings::list,
+        meetings::get,
+        meetings::minutes,
+        meetings::add_agenda_item,
+        meetings::open,
+        meetings::decide_item,
+        meetings::defer_item,
+        meetings::close,
+        meetings::cancel,
+        meetings::complete_action_item,
+        meetings::agenda,
+        mediation::open,
+        mediation::list,
+        mediation::get,
+        mediation::schedule,
+        mediation::record,
+        mediation::propose,
+        mediation::accept,
+        mediation::decline,
+        mediation::fail,
+        mediation::fulfil,
+        mediation::missed,
         grievances::merge,
         grievances::pause,
         grievances::resume,
@@ -59,6 +83,8 @@ use super::{audit, grievances, health, identity, story};
     modifiers(&BearerAuth),
     tags(
         (name = "grievances", description = "诉求: the grievance lifecycle"),
+        (name = "meetings", description = "联席会议: joint meetings of the five parties, agendas, minutes, action items"),
+        (name = "mediation", description = "调解: mediation cases, sessions, agreements, obligations"),
         (name = "figures", description = "三率: public figures without personal data"),
         (name = "audit", description = "Tamper evidence: hash chains, signed checkpoints, consistency proofs"),
         (name = "accounts", description = "Signing in, the caller's account, erasure of personal data"),
