@@ -14,6 +14,12 @@
 //! category = "safety"         # leave out for every category
 //! accept = { normal = "4h", urgent = "1h" }
 //!
+//! [meetings]
+//! quorum_others = 3           # party branch plus 3 of the other four parties
+//! [[meetings.overrides]]
+//! xiaoqu = "幸福里"
+//! quorum_others = 2
+//!
 //! [calendar]
 //! holidays = ["2026-10-01", "2026-10-02"]
 //! working_weekends = ["2026-10-10"]
@@ -21,6 +27,7 @@
 
 use chrono::{NaiveDate, TimeDelta};
 use lianxi_domain::deadline::{Calendar, DeadlineOverride, DeadlinePolicy, StageWindows, Window};
+use lianxi_domain::meeting::{MeetingPolicy, QuorumRule};
 use lianxi_domain::values::Category;
 use lianxi_domain::GrievancePolicy;
 use serde::Deserialize;
@@ -34,6 +41,25 @@ pub struct FileConfig {
     #[serde(default)]
     deadlines: DeadlinesConfig,
     calendar: Option<CalendarConfig>,
+    #[serde(default)]
+    meetings: MeetingsConfig,
+}
+
+/// Joint meeting rules: the quorum (the party branch plus this many of the
+/// other four parties), by default and per xiaoqu.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MeetingsConfig {
+    quorum_others: Option<u8>,
+    #[serde(default)]
+    overrides: Vec<QuorumOverride>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct QuorumOverride {
+    xiaoqu: String,
+    quorum_others: u8,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -136,6 +162,35 @@ fn windows(base: StageWindows, given: StageConfigs, at: &str) -> Result<StageWin
 impl FileConfig {
     pub fn parse(text: &str) -> Result<FileConfig, String> {
         toml::from_str(text).map_err(|e| e.to_string())
+    }
+
+    /// The joint meeting policy this file describes; xiaoqu names are looked up in `db`.
+    pub async fn meeting_policy(&self, db: &Database) -> Result<MeetingPolicy, String> {
+        let check = |n: u8, at: &str| {
+            if n <= 4 {
+                Ok(QuorumRule { others_required: n })
+            } else {
+                Err(format!(
+                    "{at}: at most 4 (the parties besides the party branch)"
+                ))
+            }
+        };
+        let mut policy = MeetingPolicy::default();
+        if let Some(n) = self.meetings.quorum_others {
+            policy.default_quorum = check(n, "meetings.quorum_others")?;
+        }
+        for (i, o) in self.meetings.overrides.iter().enumerate() {
+            let at = format!("meetings.overrides[{i}]");
+            let xiaoqu = db
+                .find_xiaoqu(&o.xiaoqu)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("{at}.xiaoqu: no xiaoqu {:?}", o.xiaoqu))?
+                .id;
+            let rule = check(o.quorum_others, &format!("{at}.quorum_others"))?;
+            policy.quorum_by_xiaoqu.insert(xiaoqu, rule);
+        }
+        Ok(policy)
     }
 
     /// The grievance policy this file describes; xiaoqu names are looked up in `db`.

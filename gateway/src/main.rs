@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use chrono::TimeDelta;
 use clap::{Parser, Subcommand, ValueEnum};
+use lianxi_domain::meeting::MeetingPolicy;
 use lianxi_domain::values::AccountId;
 use lianxi_domain::{Actor, GrievancePolicy, GrievanceServices, Role, SystemClock};
 use lianxi_gateway::audit::{AuditKey, Checkpoint, CheckpointFile};
@@ -352,12 +353,12 @@ async fn run(cli: Cli) -> Result<(), String> {
                     .then(|| std::time::Duration::from_millis(checkpoint_interval_ms.max(1000))),
             };
             match (
-                grievance_policy(&db, config.as_deref()).await,
+                policies(&db, config.as_deref()).await,
                 audit_key(&cli.audit_key_file),
                 open_vault(&db, &cli.master_key_file).await,
             ) {
-                (Ok(policy), Ok(key), Ok(vault)) => {
-                    serve(db.clone(), &listen, settings, policy, key, vault).await
+                (Ok(policies), Ok(key), Ok(vault)) => {
+                    serve(db.clone(), &listen, settings, policies, key, vault).await
                 }
                 (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => Err(e),
             }
@@ -385,20 +386,22 @@ async fn open_people(db: &Database, path: &std::path::Path) -> Result<People, St
     Ok(People::new(db, Arc::new(vault), Arc::new(SystemClock)))
 }
 
-/// The grievance rules: defaults, or those of the configuration file.
-async fn grievance_policy(
+/// The grievance and meeting rules: defaults, or those of the configuration file.
+async fn policies(
     db: &Database,
     path: Option<&std::path::Path>,
-) -> Result<GrievancePolicy, String> {
+) -> Result<(GrievancePolicy, MeetingPolicy), String> {
     let Some(path) = path else {
-        return Ok(GrievancePolicy::default());
+        return Ok((GrievancePolicy::default(), MeetingPolicy::default()));
     };
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let file = FileConfig::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    file.policy(db)
-        .await
-        .map_err(|e| format!("{}: {e}", path.display()))
+    let in_file = |e: String| format!("{}: {e}", path.display());
+    Ok((
+        file.policy(db).await.map_err(in_file)?,
+        file.meeting_policy(db).await.map_err(in_file)?,
+    ))
 }
 
 /// Loads the checkpoint signing key, creating it on first start.
@@ -517,7 +520,7 @@ async fn serve(
     db: Database,
     listen: &str,
     settings: server::Background,
-    policy: GrievancePolicy,
+    (policy, meetings): (GrievancePolicy, MeetingPolicy),
     key: AuditKey,
     vault: Vault,
 ) -> Result<(), String> {
@@ -529,7 +532,7 @@ async fn serve(
     // One plain line on stdout for scripts and tests that start the binary.
     println!("lianxi listening on http://{addr}");
     let services = GrievanceServices::new(Arc::new(SystemClock), policy);
-    let state = server::state_with(db, services)
+    let state = server::state_with_meetings(db, services, meetings)
         .with_audit_key(key)
         .with_vault(vault);
     let moved = state

@@ -88,11 +88,24 @@ pub async fn tick_obligations(db: &Database, cases: &CaseLog) -> Result<Tick, St
         .map_err(|e| e.to_string())?;
     let mut result = Tick::default();
     for item in due {
+        // The read model keeps microseconds; the command names the due
+        // date exactly as the case holds it.
+        let (case, _) = cases
+            .load(CaseId(item.case))
+            .await
+            .map_err(|e| e.to_string())?;
+        let Some(due_at) = case
+            .state()
+            .and_then(|c| c.obligation(ObligationId(item.obligation)))
+            .map(|o| o.due_at)
+        else {
+            continue;
+        };
         let command = MediationCommand::new(
             Actor::new(SYSTEM_ACCOUNT, Role::System),
             MediationAction::ObligationDeadlinePassed {
                 obligation: ObligationId(item.obligation),
-                due_at: item.due_at,
+                due_at,
             },
         );
         let metadata = CommandMetadata {

@@ -12,6 +12,7 @@ mod figures;
 mod identity;
 mod instances;
 mod lifecycle;
+mod meetings;
 mod projections;
 mod refusals;
 mod traces;

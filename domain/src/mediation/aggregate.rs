@@ -27,6 +27,7 @@ pub struct MediationServices {
 }
 
 impl MediationServices {
+    /// Services reading time from `clock`.
     pub fn new(clock: Arc<dyn Clock>) -> Self {
         Self { clock }
     }
@@ -244,10 +245,12 @@ impl MediationCase {
     /// Most obligations in one proposal.
     pub const MAX_OBLIGATIONS: usize = 20;
 
+    /// The case's state, once opened.
     pub fn state(&self) -> Option<&MediationCaseState> {
         self.state.as_ref()
     }
 
+    /// The case's status, once opened.
     pub fn status(&self) -> Option<CaseStatus> {
         self.state.as_ref().map(|s| s.status)
     }

@@ -72,6 +72,7 @@ pub struct MediationCommand {
 }
 
 impl MediationCommand {
+    /// `actor` asks for `action`.
     pub fn new(actor: Actor, action: MediationAction) -> Self {
         Self { actor, action }
     }
