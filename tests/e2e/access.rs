@@ -37,6 +37,27 @@ async fn the_openapi_document_describes_every_route(t: TestDb) {
         "/api/v1/admin/accounts/{id}/revocation".to_owned(),
         "/api/v1/admin/accounts/{id}/roles".to_owned(),
         "/api/v1/admin/accounts/{id}/roles/revocation".to_owned(),
+        "/api/v1/meetings".to_owned(),
+        "/api/v1/meetings/{id}".to_owned(),
+        "/api/v1/meetings/{id}/minutes".to_owned(),
+        "/api/v1/meetings/{id}/agenda".to_owned(),
+        "/api/v1/meetings/{id}/open".to_owned(),
+        "/api/v1/meetings/{id}/items/{item}/decision".to_owned(),
+        "/api/v1/meetings/{id}/items/{item}/deferral".to_owned(),
+        "/api/v1/meetings/{id}/close".to_owned(),
+        "/api/v1/meetings/{id}/cancel".to_owned(),
+        "/api/v1/meetings/{id}/action-items/{action_item}/completion".to_owned(),
+        "/api/v1/xiaoqu/{id}/agenda".to_owned(),
+        "/api/v1/mediation-cases".to_owned(),
+        "/api/v1/mediation-cases/{id}".to_owned(),
+        "/api/v1/mediation-cases/{id}/sessions".to_owned(),
+        "/api/v1/mediation-cases/{id}/sessions/{session}/record".to_owned(),
+        "/api/v1/mediation-cases/{id}/proposal".to_owned(),
+        "/api/v1/mediation-cases/{id}/proposal/acceptance".to_owned(),
+        "/api/v1/mediation-cases/{id}/proposal/decline".to_owned(),
+        "/api/v1/mediation-cases/{id}/failure".to_owned(),
+        "/api/v1/mediation-cases/{id}/obligations/{obligation}/fulfilment".to_owned(),
+        "/api/v1/mediation-cases/{id}/obligations/{obligation}/missed".to_owned(),
     ];
     for action in [
         "accept",
@@ -53,6 +74,7 @@ async fn the_openapi_document_describes_every_route(t: TestDb) {
         "pause",
         "resume",
         "identity-consent",
+        "refer-to-meeting",
     ] {
         expected.push(format!("/api/v1/grievances/{{id}}/{action}"));
     }

@@ -179,7 +179,10 @@ async fn the_escalation_queue_lists_open_items_most_overdue_first(t: TestDb) {
         items[0]["urgent_meeting"], true,
         "a major matter calls for an urgent meeting"
     );
-    assert_eq!(items[0]["stage"], "respond");
+    assert_eq!(
+        items[0]["stage"], "convene",
+        "the urgent window runs until the meeting is convened"
+    );
     // Another community's queue is empty; residents have none.
     let other = api
         .get(

@@ -271,10 +271,10 @@ async fn a_minor_parking_dispute_is_decided_at_the_next_regular_meeting(t: TestD
             b["open_action_items"]
                 .as_array()
                 .is_some_and(|x| x.len() == 1)
+                && b["regular"] == json!([])
         },
     )
     .await;
-    assert_eq!(agenda["regular"], json!([]));
     assert_eq!(agenda["open_action_items"][0]["overdue"], false);
 
     // Who reads what: parties read the meeting, residents its public minutes.

@@ -568,7 +568,11 @@ impl StateMachineTest for GrievanceMachine {
             let open = state.status == Status::Filed
                 || matches!(
                     state.status,
-                    Status::Accepted | Status::Triaged | Status::Assigned | Status::Responded
+                    Status::Accepted
+                        | Status::Triaged
+                        | Status::Assigned
+                        | Status::Responded
+                        | Status::InMediation
                 );
             assert_eq!(
                 open,
