@@ -525,7 +525,7 @@ async fn the_past_replays_exactly_and_the_dossier_matches_the_streams(t: TestDb)
         .iter()
         .map(|e| {
             (
-                e["grievance"].as_str().expect("stream").to_owned(),
+                e["stream"].as_str().expect("stream").to_owned(),
                 e["sequence"].clone(),
                 e["event_id"].clone(),
                 e["event_type"].clone(),

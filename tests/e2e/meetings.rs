@@ -583,6 +583,56 @@ async fn an_agreement_with_a_missed_obligation_reopens_the_case_and_its_grievanc
         3,
         "{types:?}"
     );
+
+    // The auditor's story and dossier take in the case; persons stay pseudonyms.
+    let story = ok(
+        &api.get(
+            &format!("/api/v1/grievances/{id}/story"),
+            &cast.auditor.token,
+        )
+        .await,
+        "story",
+    );
+    let kinds: Vec<&str> = story["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter_map(|e| e["aggregate_type"].as_str())
+        .collect();
+    assert!(kinds.contains(&"mediation_case") && kinds.contains(&"grievance"));
+    let dossier = ok(
+        &api.get(
+            &format!("/api/v1/grievances/{id}/dossier"),
+            &cast.auditor.token,
+        )
+        .await,
+        "dossier",
+    );
+    let streams = dossier["streams"].as_array().expect("streams");
+    assert_eq!(streams.len(), 2, "the grievance and its case");
+    assert!(
+        streams.iter().all(|s| s["chain"]["ok"] == true),
+        "{dossier}"
+    );
+    for text in [story.to_string(), dossier.to_string()] {
+        for person in [&a.resident, &a.branch, &a.company] {
+            assert!(
+                !text.contains(&person.id.to_string()),
+                "no account id in the story"
+            );
+        }
+    }
+    // The filer's own story is the grievance alone.
+    let own = ok(
+        &api.get(&format!("/api/v1/grievances/{id}/story"), &a.resident.token)
+            .await,
+        "own story",
+    );
+    assert!(own["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .all(|e| e["aggregate_type"] == "grievance"));
     server.stop().await;
 }
 

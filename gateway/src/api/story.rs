@@ -1,7 +1,10 @@
 //! A grievance's story and its dossier (JSON, or a printable HTML page).
 //!
 //! Both are read by whoever may open the grievance; actors always appear as
-//! role and pseudonym, never as account ids.
+//! role and pseudonym, never as account ids. The mediation cases and joint
+//! meetings the grievance followed belong to its story for the mediators
+//! (party branch, tiers) and auditors; other readers get the grievance
+//! streams alone.
 
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue};
@@ -9,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
 use lianxi_domain::values::GrievanceId;
+use lianxi_domain::Role;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -19,7 +23,7 @@ use super::grievances::{parse_id, view, visible};
 use super::json::ApiQuery;
 use super::AppState;
 use crate::audit::checkpoint::{self, CheckpointFile};
-use crate::audit::story::{self, StoryEntry};
+use crate::audit::story::{self, StoryEntry, StreamRef};
 use crate::audit::verify::{self, StreamVerification};
 use crate::auth::Caller;
 
@@ -27,16 +31,42 @@ use crate::auth::Caller;
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Story {
     pub grievance: Uuid,
-    /// The grievance and the duplicates merged into it.
+    /// The grievance, the duplicates merged into it, and the cases and
+    /// meetings they followed.
     pub streams: Vec<Uuid>,
     pub entries: Vec<StoryEntry>,
 }
 
-/// The streams a case's story covers: the grievance and its duplicates.
-fn case_streams(id: GrievanceId, g: &lianxi_domain::grievance::GrievanceState) -> Vec<GrievanceId> {
-    std::iter::once(id)
+/// The streams a case's story covers: the grievance and its duplicates,
+/// and for mediators and auditors the cases and meetings they followed.
+async fn case_streams(
+    state: &AppState,
+    caller: &Caller,
+    id: GrievanceId,
+    g: &lianxi_domain::grievance::GrievanceState,
+) -> Result<Vec<StreamRef>, ApiError> {
+    let grievances: Vec<StreamRef> = std::iter::once(id)
         .chain(g.duplicates.iter().map(|d| d.grievance))
-        .collect()
+        .map(StreamRef::grievance)
+        .collect();
+    let mut streams = grievances.clone();
+    let reads_followed = matches!(
+        caller.0.role,
+        Role::PartyBranch | Role::Community | Role::Street | Role::District | Role::Auditor
+    );
+    if reads_followed {
+        for stream in &grievances {
+            let events = story::events(&state.db, GrievanceId(stream.id))
+                .await
+                .map_err(ApiError::from_db)?;
+            for followed in story::followed_streams(&events) {
+                if !streams.contains(&followed) {
+                    streams.push(followed);
+                }
+            }
+        }
+    }
+    Ok(streams)
 }
 
 /// The story of a grievance and the duplicates merged into it.
@@ -57,13 +87,13 @@ pub async fn story(
 ) -> Result<Json<Story>, ApiError> {
     let id = parse_id(&id)?;
     let (g, _) = visible(&state, &caller, id).await?;
-    let streams = case_streams(id, &g);
+    let streams = case_streams(&state, &caller, id, &g).await?;
     let entries = story::story(&state.db, state.people.vault(), &streams)
         .await
         .map_err(ApiError::from_db)?;
     Ok(Json(Story {
         grievance: id.0,
-        streams: streams.iter().map(|s| s.0).collect(),
+        streams: streams.iter().map(|s| s.id).collect(),
         entries,
     }))
 }
@@ -71,7 +101,9 @@ pub async fn story(
 /// One stream of the case and how its chain verifies.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DossierStream {
-    pub grievance: Uuid,
+    pub stream: Uuid,
+    /// `grievance`, `mediation_case` or `joint_meeting`.
+    pub aggregate_type: String,
     pub chain: StreamVerification,
 }
 
@@ -131,17 +163,18 @@ pub async fn dossier(
     };
     let id = parse_id(&id)?;
     let (g, version) = visible(&state, &caller, id).await?;
-    let streams = case_streams(id, &g);
+    let streams = case_streams(&state, &caller, id, &g).await?;
     // The story, each stream's verification and the newest checkpoint are
     // independent reads: run them at once.
-    let ids: Vec<String> = streams.iter().map(ToString::to_string).collect();
+    let ids: Vec<String> = streams.iter().map(|s| s.id.to_string()).collect();
     let (entries, chains, newest) = tokio::try_join!(
         story::story(&state.db, state.people.vault(), &streams),
-        futures::future::try_join_all(ids.iter().map(|s| verify::verify_stream(
-            &state.db,
-            story::GRIEVANCE,
-            s
-        ))),
+        futures::future::try_join_all(
+            streams
+                .iter()
+                .zip(&ids)
+                .map(|(s, id)| verify::verify_stream(&state.db, s.aggregate_type, id))
+        ),
         checkpoint::list(&state.db, 1),
     )
     .map_err(ApiError::from_db)?;
@@ -149,7 +182,8 @@ pub async fn dossier(
         .iter()
         .zip(chains)
         .map(|(s, chain)| DossierStream {
-            grievance: s.0,
+            stream: s.id,
+            aggregate_type: s.aggregate_type.to_owned(),
             chain,
         })
         .collect();
@@ -265,8 +299,9 @@ code, .hash {{ font-family: monospace; font-size: 8.5pt; word-break: break-all; 
         };
         let _ = writeln!(
             page,
-            r#"<tr><td><code>{}</code></td><td>{}</td><td>{verdict}</td><td class="hash">{}</td></tr>"#,
-            s.grievance,
+            r#"<tr><td>{} <code>{}</code></td><td>{}</td><td>{verdict}</td><td class="hash">{}</td></tr>"#,
+            escape(&s.aggregate_type),
+            s.stream,
             s.chain.events,
             s.chain.last_hash.as_deref().unwrap_or("")
         );
@@ -295,7 +330,7 @@ code, .hash {{ font-family: monospace; font-size: 8.5pt; word-break: break-all; 
             r#"<tr><td>{}</td><td>{}</td><td><code>{}</code> · {}</td><td>{}</td><td>{} · {}</td><td>{}</td><td><code>{details}</code></td><td class="hash">{}</td></tr>"#,
             i + 1,
             e.recorded_at.to_rfc3339(),
-            &e.grievance.to_string()[..8],
+            &e.stream.to_string()[..8],
             e.sequence,
             escape(&e.event_type),
             escape(&e.role),

@@ -8,6 +8,8 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 use cqrs_es::Aggregate;
+use lianxi_domain::mediation::MediationCase;
+use lianxi_domain::meeting::JointMeeting;
 use lianxi_domain::values::{AccountId, GrievanceId};
 use lianxi_domain::{Grievance, GrievanceEvent};
 use serde::Serialize;
@@ -21,8 +23,11 @@ use crate::vault::Vault;
 /// One thing that happened, as an auditor reads it.
 #[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct StoryEntry {
-    /// The grievance whose stream holds the event.
-    pub grievance: Uuid,
+    /// The stream holding the event: a grievance, or a mediation case or
+    /// joint meeting it followed.
+    pub stream: Uuid,
+    /// `grievance`, `mediation_case` or `joint_meeting`.
+    pub aggregate_type: String,
     pub sequence: i64,
     pub global_position: i64,
     pub event_id: String,
@@ -100,17 +105,63 @@ pub async fn state_as_of(
     Ok((applied > 0).then_some((grievance, applied)))
 }
 
-/// The story of a case: the events of `streams` (a grievance and the
-/// duplicates merged into it), interleaved in the order they were stored.
+/// One stream of a case's story.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct StreamRef {
+    pub aggregate_type: &'static str,
+    pub id: Uuid,
+}
+
+impl StreamRef {
+    pub fn grievance(id: GrievanceId) -> Self {
+        Self {
+            aggregate_type: GRIEVANCE,
+            id: id.0,
+        }
+    }
+}
+
+/// The mediation cases and joint meetings that the grievance streams
+/// `events` followed, each once, in the order first followed.
+pub fn followed_streams(events: &[StoredEvent]) -> Vec<StreamRef> {
+    let mut out: Vec<StreamRef> = Vec::new();
+    for e in events {
+        let (aggregate_type, key) = match e.event_type.as_str() {
+            "CaseFollowed" => (MediationCase::TYPE, "case"),
+            "MeetingFollowed" => (JointMeeting::TYPE, "meeting"),
+            _ => continue,
+        };
+        let id = e
+            .payload
+            .get(&e.event_type)
+            .and_then(|body| body.get(key))
+            .and_then(Value::as_str)
+            .and_then(|s| Uuid::parse_str(s).ok());
+        if let Some(id) = id {
+            let stream = StreamRef { aggregate_type, id };
+            if !out.contains(&stream) {
+                out.push(stream);
+            }
+        }
+    }
+    out
+}
+
+/// The story of a case: the events of `streams` (a grievance, the
+/// duplicates merged into it, and the cases and meetings they followed),
+/// interleaved in the order they were stored.
 pub async fn story(
     db: &Database,
     vault: &Vault,
-    streams: &[GrievanceId],
+    streams: &[StreamRef],
 ) -> Result<Vec<StoryEntry>, DbError> {
-    let mut all: Vec<(GrievanceId, StoredEvent)> = Vec::new();
-    for id in streams {
-        for e in events(db, *id).await? {
-            all.push((*id, e));
+    let mut all: Vec<(StreamRef, StoredEvent)> = Vec::new();
+    for stream in streams {
+        for e in db
+            .stream(stream.aggregate_type, &stream.id.to_string())
+            .await?
+        {
+            all.push((*stream, e));
         }
     }
     all.sort_by_key(|(_, e)| (e.recorded_at, e.global_position));
@@ -119,7 +170,7 @@ pub async fn story(
 
 /// Story entries with every account id (actors, filers, anyone named in a
 /// payload) replaced by its pseudonym.
-fn entries(all: Vec<(GrievanceId, StoredEvent)>, vault: &Vault) -> Vec<StoryEntry> {
+fn entries(all: Vec<(StreamRef, StoredEvent)>, vault: &Vault) -> Vec<StoryEntry> {
     let mut people: BTreeSet<AccountId> = BTreeSet::new();
     for (_, e) in &all {
         collect_accounts(&e.metadata, &mut people);
@@ -151,7 +202,8 @@ fn entries(all: Vec<(GrievanceId, StoredEvent)>, vault: &Vault) -> Vec<StoryEntr
             let (command, reason) = (text("command"), text("reason"));
             policy::pseudonymise(&mut e.payload, &aliases);
             StoryEntry {
-                grievance: id.0,
+                stream: id.id,
+                aggregate_type: id.aggregate_type.to_owned(),
                 sequence: e.sequence,
                 global_position: e.global_position,
                 event_id: e.event_id,
@@ -168,17 +220,28 @@ fn entries(all: Vec<(GrievanceId, StoredEvent)>, vault: &Vault) -> Vec<StoryEntr
         .collect()
 }
 
-/// The account ids named in `value`: the metadata's `actor` and every
-/// payload field named `filer` (the only account-valued fields events carry).
+/// The account ids named in `value`: the metadata's `actor`, and the
+/// account-valued fields events carry: `filer`, `mediator`, an invitee's
+/// `account`, `present_people`, and a case party `{"kind": "person", "id"}`.
 fn collect_accounts(value: &Value, out: &mut BTreeSet<AccountId>) {
+    let mut add = |v: &Value| {
+        if let Some(id) = v.as_str().and_then(|s| Uuid::parse_str(s).ok()) {
+            out.insert(AccountId(id));
+        }
+    };
     match value {
         Value::Object(map) => {
+            if map.get("kind").and_then(Value::as_str) == Some("person") {
+                map.get("id").into_iter().for_each(&mut add);
+            }
             for (key, v) in map {
-                if matches!(key.as_str(), "filer" | "actor") {
-                    if let Some(id) = v.as_str().and_then(|s| Uuid::parse_str(s).ok()) {
-                        out.insert(AccountId(id));
-                    }
+                match key.as_str() {
+                    "filer" | "actor" | "mediator" | "account" => add(v),
+                    "present_people" => v.as_array().into_iter().flatten().for_each(&mut add),
+                    _ => {}
                 }
+            }
+            for v in map.values() {
                 collect_accounts(v, out);
             }
         }
