@@ -12,7 +12,10 @@ use lianxi_tests::{add_person, on_both_stores, Api, Cast, Person, Server, TestDb
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-on_both_stores!(every_endpoint_answers_every_role_as_the_rules_say);
+on_both_stores!(
+    every_endpoint_answers_every_role_as_the_rules_say,
+    meetings_and_cases_answer_every_role_as_the_rules_say,
+);
 
 /// Everyone of the matrix, by label.
 async fn everyone(t: &TestDb, cast: &Cast) -> BTreeMap<&'static str, Person> {
@@ -65,7 +68,7 @@ const SEES_A: [&str; 4] = [
 type CommandCase = (&'static str, fn(&str) -> Value);
 
 /// Commands only the handler (the party branch at the xiaoqu tier) may give.
-const HANDLER_COMMANDS: [CommandCase; 8] = [
+const HANDLER_COMMANDS: [CommandCase; 9] = [
     ("accept", |_| json!({})),
     ("reject", |_| json!({"reason": "不属于受理范围"})),
     (
@@ -80,6 +83,7 @@ const HANDLER_COMMANDS: [CommandCase; 8] = [
     ("pause", |_| json!({"reason": "等待业主大会"})),
     ("resume", |_| json!({})),
     ("merge", |primary| json!({"primary": primary})),
+    ("refer-to-meeting", |_| json!({"note": "需要五方共同商议"})),
 ];
 
 /// Commands only the filer may give.
@@ -342,6 +346,268 @@ async fn every_endpoint_answers_every_role_as_the_rules_say(t: TestDb) {
                     ));
                 }
             }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} answers differ from the rules:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+    server.stop().await;
+}
+
+/// Who reads the joint meetings of xiaoqu A in full: its five parties, the
+/// tiers above it (A's community, the street and district over both
+/// xiaoqu), auditors. Residents read only public minutes.
+const READS_A_MEETINGS: [&str; 9] = [
+    "a.party_branch",
+    "a.property_company",
+    "a.owners_committee",
+    "a.supervisory_committee",
+    "a.micro_organization",
+    "a.community",
+    "street",
+    "district",
+    "auditor",
+];
+
+/// Who sees a mediation case of A between a.resident and the property
+/// company, at the xiaoqu tier: its mediator's branch, its parties, auditors.
+const SEES_A_CASE: [&str; 4] = [
+    "a.party_branch",
+    "a.resident (filer)",
+    "a.property_company",
+    "auditor",
+];
+
+/// Files a grievance of A's resident and takes it to `responded`.
+async fn responded(api: &Api, cast: &Cast) -> String {
+    let a = &cast.a;
+    let id = api.file(&a.resident).await;
+    api.command(&id, "accept", &a.branch, json!({})).await;
+    api.command(
+        &id,
+        "triage",
+        &a.branch,
+        json!({"matter_class": "private", "party": "property_company"}),
+    )
+    .await;
+    api.command(&id, "assign", &a.branch, json!({})).await;
+    api.command(
+        &id,
+        "respond",
+        &a.company,
+        json!({"response": "已联系双方"}),
+    )
+    .await;
+    id
+}
+
+async fn meetings_and_cases_answer_every_role_as_the_rules_say(t: TestDb) {
+    let cast = Cast::new(&t.db).await;
+    let people = everyone(&t, &cast).await;
+    let server = Server::start(&t.db).await;
+    let api = Api::new(&server.base);
+    let a = &cast.a;
+    let mut wrong: Vec<String> = Vec::new();
+    let when = chrono::Utc::now() + chrono::TimeDelta::days(2);
+
+    // A closed meeting with an action item, and a convened one.
+    let body = json!({"kind": "regular", "scheduled_for": when, "place": "党群服务站",
+                      "agenda": [{"subject": {"kind": "other"}, "title": "公共区域绿化"}]});
+    let convene = |token: String| {
+        let (api, body) = (&api, body.clone());
+        async move { api.post("/api/v1/meetings", &token, body).await }
+    };
+    let closed = convene(a.branch.token.clone()).await.body;
+    let closed_id = closed["id"].as_str().expect("meeting").to_owned();
+    let item = closed["agenda"][0]["id"].as_str().expect("item").to_owned();
+    let m = |tail: &str| format!("/api/v1/meetings/{closed_id}{tail}");
+    api.post(
+        &m("/open"),
+        &a.branch.token,
+        json!({"present_parties": ["party_branch", "owners_committee", "supervisory_committee", "property_company"]}),
+    )
+    .await;
+    let decided = api
+        .post(
+            &m(&format!("/items/{item}/decision")),
+            &a.branch.token,
+            json!({"summary": "绿化", "decision": "物业补种", "positions": [
+                {"party": "party_branch", "stance": "agree"},
+                {"party": "owners_committee", "stance": "agree"},
+                {"party": "supervisory_committee", "stance": "agree"},
+                {"party": "property_company", "stance": "agree"}],
+                "action_items": [{"owner": "property_company", "description": "补种草坪", "due_at": when}]}),
+        )
+        .await
+        .body;
+    let action_item = decided["action_items"][0]["id"]
+        .as_str()
+        .expect("action item")
+        .to_owned();
+    api.post(&m("/close"), &a.branch.token, json!({})).await;
+    let convened_id = convene(a.branch.token.clone()).await.body["id"]
+        .as_str()
+        .expect("meeting")
+        .to_owned();
+
+    // A case between a.resident and the property company.
+    let in_case = responded(&api, &cast).await;
+    let spare = responded(&api, &cast).await;
+    let respondents = json!([{"kind": "party", "id": "property_company"}]);
+    let case = api
+        .post(
+            "/api/v1/mediation-cases",
+            &a.branch.token,
+            json!({"matter": "车位纠纷", "grievances": [in_case], "respondents": respondents}),
+        )
+        .await
+        .body["id"]
+        .as_str()
+        .expect("case")
+        .to_owned();
+    // Let the lists catch up with what was written.
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+
+    for (label, person) in &people {
+        let reads = READS_A_MEETINGS.contains(label);
+        let resident_of_a = matches!(*label, "a.resident (filer)" | "a.neighbour");
+        let expect = |path: &str, status: StatusCode, allowed: bool, wrong: &mut Vec<String>| {
+            let ok = if allowed {
+                status == StatusCode::OK
+            } else {
+                status == StatusCode::NOT_FOUND
+            };
+            if !ok {
+                wrong.push(format!("{label} GET {path}: {status}, allowed={allowed}"));
+            }
+        };
+        for id in [&closed_id, &convened_id] {
+            let path = format!("/api/v1/meetings/{id}");
+            expect(
+                &path,
+                api.get(&path, &person.token).await.status,
+                reads,
+                &mut wrong,
+            );
+        }
+        let minutes = m("/minutes");
+        let status = api.get(&minutes, &person.token).await.status;
+        expect(&minutes, status, reads || resident_of_a, &mut wrong);
+        let agenda = format!("/api/v1/xiaoqu/{}/agenda", a.id);
+        let status = api.get(&agenda, &person.token).await.status;
+        expect(&agenda, status, reads, &mut wrong);
+        let listed = api
+            .get(&format!("/api/v1/meetings?xiaoqu={}", a.id), &person.token)
+            .await
+            .body
+            .to_string();
+        if listed.contains(&closed_id) != (reads || resident_of_a)
+            || listed.contains(&convened_id) != reads
+        {
+            wrong.push(format!("{label} lists A's meetings: {listed}"));
+        }
+
+        // Meeting commands: the party branch alone (action items: also their owner).
+        let only_branch = *label == "a.party_branch";
+        let attempts = [
+            (
+                m("/open"),
+                json!({"present_parties": ["party_branch"]}),
+                only_branch,
+            ),
+            (
+                format!("/api/v1/meetings/{convened_id}/close"),
+                json!({}),
+                only_branch,
+            ),
+            (
+                m(&format!("/action-items/{action_item}/completion")),
+                json!({}),
+                only_branch || *label == "a.property_company",
+            ),
+        ];
+        for (path, body, allowed) in attempts {
+            let status = api.post(&path, &person.token, body).await.status;
+            let ok = if !reads {
+                status == StatusCode::NOT_FOUND
+            } else if allowed {
+                !denied(status)
+            } else {
+                status == StatusCode::FORBIDDEN
+            };
+            if !ok {
+                wrong.push(format!("{label} POST {path}: {status}"));
+            }
+        }
+        let status = convene(person.token.clone()).await.status;
+        let branch = matches!(*label, "a.party_branch" | "b.party_branch");
+        if (status == StatusCode::CREATED) != branch || (!branch && status != StatusCode::FORBIDDEN)
+        {
+            wrong.push(format!("{label} convenes: {status}"));
+        }
+
+        // The case: read, list, the mediator's command, opening one.
+        let sees_case = SEES_A_CASE.contains(label);
+        let path = format!("/api/v1/mediation-cases/{case}");
+        expect(
+            &path,
+            api.get(&path, &person.token).await.status,
+            sees_case,
+            &mut wrong,
+        );
+        let listed = api
+            .get(
+                &format!("/api/v1/mediation-cases?xiaoqu={}", a.id),
+                &person.token,
+            )
+            .await
+            .body
+            .to_string();
+        if listed.contains(&case) != sees_case {
+            wrong.push(format!("{label} lists A's cases: {listed}"));
+        }
+        let status = api
+            .post(
+                &format!("{path}/sessions"),
+                &person.token,
+                json!({"scheduled_for": when, "place": "调解室"}),
+            )
+            .await
+            .status;
+        let ok = if !sees_case {
+            status == StatusCode::NOT_FOUND
+        } else if *label == "a.party_branch" {
+            status == StatusCode::OK
+        } else {
+            status == StatusCode::FORBIDDEN
+        };
+        if !ok {
+            wrong.push(format!("{label} schedules a session: {status}"));
+        }
+        let status = api
+            .post(
+                "/api/v1/mediation-cases",
+                &person.token,
+                json!({"matter": "车位纠纷", "grievances": [spare], "respondents": respondents}),
+            )
+            .await
+            .status;
+        // Mediators who cannot see the grievance learn no more than of a
+        // grievance that does not exist.
+        let mediator = matches!(
+            *label,
+            "b.party_branch" | "a.community" | "b.community" | "street" | "district"
+        );
+        let expected = match *label {
+            "a.party_branch" => StatusCode::CREATED,
+            _ if mediator => StatusCode::UNPROCESSABLE_ENTITY,
+            _ => StatusCode::FORBIDDEN,
+        };
+        if status != expected {
+            wrong.push(format!("{label} opens a case: {status}"));
         }
     }
     assert!(
