@@ -69,6 +69,10 @@ pub async fn scrape(State(state): State<AppState>) -> Result<Response, ApiError>
         metrics::gauge!("lianxi_open_deadlines", "tier" => tier.clone()).set(open as f64);
         metrics::gauge!("lianxi_overdue_deadlines", "tier" => tier).set(overdue as f64);
     }
+    let pending = lianxi_projections::follow_ups::backlog(&store)
+        .await
+        .map_err(ApiError::from_store)?;
+    metrics::gauge!("lianxi_follow_ups_pending").set(pending as f64);
     let mut response = handle.render().into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
