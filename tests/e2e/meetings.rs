@@ -23,6 +23,8 @@ on_both_stores!(
     an_agreement_with_a_missed_obligation_reopens_the_case_and_its_grievance,
     a_failed_mediation_escalates_its_grievances_one_tier_or_refers_them_out,
     public_minutes_carry_no_personal_data,
+    two_workers_and_a_replayed_outbox_make_each_grievance_follow_each_step_once,
+    the_quorum_is_configurable_per_xiaoqu,
 );
 
 /// Polls `probe` until `done` holds of its answer (at most ten seconds).
@@ -138,6 +140,42 @@ async fn a_minor_parking_dispute_is_decided_at_the_next_regular_meeting(t: TestD
     )
     .await;
     assert_eq!(agenda["urgent"], json!([]));
+    // A matter escalated to the community comes back to the xiaoqu's table
+    // when the community refers it to the meeting.
+    let returned = file(&api, &a.neighbour, parking()).await;
+    api.command(&returned, "accept", &a.branch, json!({})).await;
+    api.command(
+        &returned,
+        "escalate",
+        &a.branch,
+        json!({"reason": "manual", "note": "涉及多个小区"}),
+    )
+    .await;
+    api.command(
+        &returned,
+        "refer-to-meeting",
+        &a.community,
+        json!({"note": "请小区联席会议先行商议"}),
+    )
+    .await;
+    let agenda = eventually(
+        "the returned matter on the proposed agenda",
+        || async { api.get(&agenda_path, &a.branch.token).await.body },
+        |b| {
+            b["regular"]
+                .as_array()
+                .is_some_and(|r| r.iter().any(|g| g["grievance"] == returned.as_str()))
+        },
+    )
+    .await;
+    let entry = agenda["regular"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|g| g["grievance"] == returned.as_str())
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(entry["tier"], "community", "{agenda}");
     // Another xiaoqu's branch learns nothing of it.
     api.get(&agenda_path, &cast.b.branch.token)
         .await
@@ -271,7 +309,7 @@ async fn a_minor_parking_dispute_is_decided_at_the_next_regular_meeting(t: TestD
             b["open_action_items"]
                 .as_array()
                 .is_some_and(|x| x.len() == 1)
-                && b["regular"] == json!([])
+                && !b["regular"].to_string().contains(id.as_str())
         },
     )
     .await;
@@ -852,5 +890,173 @@ async fn public_minutes_carry_no_personal_data(t: TestDb) {
             ["account"],
         a.resident.id.to_string()
     );
+    server.stop().await;
+}
+
+/// Sets the follow-up outbox's checkpoint back to the start of the feed, as
+/// a restored backup or a lost checkpoint would.
+async fn rewind_follow_ups(t: &TestDb) {
+    let sql = "UPDATE projection_checkpoints SET transaction_id = 0, global_position = 0 \
+               WHERE name = 'follow_ups'";
+    match &t.db {
+        lianxi_gateway::db::Database::Postgres(pool) => {
+            sqlx::query(sql).execute(pool).await.expect("rewind");
+        }
+        lianxi_gateway::db::Database::Sqlite(pool) => {
+            sqlx::query(sql).execute(pool).await.expect("rewind");
+        }
+    }
+}
+
+async fn fill_outbox(t: &TestDb) {
+    let (_wake, woken) = tokio::sync::watch::channel(0u64);
+    lianxi_projections::Runner::new(
+        t.db.store(),
+        Arc::new(lianxi_projections::follow_ups::FollowUps),
+        lianxi_tests::quick_runners(),
+        woken,
+    )
+    .catch_up()
+    .await
+    .expect("catch up")
+    .expect("leads");
+}
+
+fn count(events: &[lianxi_gateway::db::StoredEvent], kind: &str) -> usize {
+    events.iter().filter(|e| e.event_type == kind).count()
+}
+
+async fn two_workers_and_a_replayed_outbox_make_each_grievance_follow_each_step_once(t: TestDb) {
+    use lianxi_gateway::follow_ups;
+    let cast = Cast::new(&t.db).await;
+    // No background work: the test runs the outbox and two workers itself.
+    let server = Server::start_with(&t.db, false).await;
+    let api = Api::new(&server.base);
+    let a = &cast.a;
+    let grievances = [
+        responded(&api, a, &a.resident).await,
+        responded(&api, a, &a.neighbour).await,
+    ];
+    let case = ok(
+        &api.post(
+            "/api/v1/mediation-cases",
+            &a.branch.token,
+            json!({"matter": "车位纠纷", "grievances": grievances,
+                   "respondents": [{"kind": "party", "id": "property_company"}]}),
+        )
+        .await,
+        "open",
+    )["id"]
+        .as_str()
+        .expect("case")
+        .to_owned();
+    let one = lianxi_gateway::server::state(t.db.clone());
+    let two = lianxi_gateway::server::state(t.db.clone());
+    let both = || async {
+        let (x, y) = tokio::join!(follow_ups::tick(&one), follow_ups::tick(&two));
+        x.expect("worker one");
+        y.expect("worker two");
+    };
+    fill_outbox(&t).await;
+    both().await;
+    for id in &grievances {
+        let events = t.db.stream("grievance", id).await.expect("stream");
+        assert_eq!(count(&events, "CaseFollowed"), 1, "entered once: {id}");
+    }
+
+    ok(
+        &api.post(
+            &format!("/api/v1/mediation-cases/{case}/failure"),
+            &a.branch.token,
+            json!({"outcome": "escalate", "reason": "分歧过大"}),
+        )
+        .await,
+        "fail",
+    );
+    fill_outbox(&t).await;
+    both().await;
+    // The whole outbox again, as after a lost checkpoint: nothing doubles.
+    rewind_follow_ups(&t).await;
+    fill_outbox(&t).await;
+    both().await;
+    both().await;
+    for id in &grievances {
+        let events = t.db.stream("grievance", id).await.expect("stream");
+        assert_eq!(count(&events, "CaseFollowed"), 2, "two steps: {id}");
+        assert_eq!(
+            count(&events, "GrievanceEscalated"),
+            1,
+            "one escalation: {id}"
+        );
+    }
+    let store = t.db.store();
+    assert_eq!(
+        lianxi_projections::follow_ups::backlog(&store)
+            .await
+            .expect("backlog"),
+        0,
+        "every row worked off"
+    );
+    server.stop().await;
+}
+
+async fn the_quorum_is_configurable_per_xiaoqu(t: TestDb) {
+    use lianxi_gateway::config::FileConfig;
+    let cast = Cast::new(&t.db).await;
+    let too_many = FileConfig::parse("[meetings]\nquorum_others = 5").expect("parses");
+    let e = too_many
+        .meeting_policy(&t.db)
+        .await
+        .expect_err("five of four");
+    assert!(e.contains("meetings.quorum_others"), "{e}");
+    let unknown =
+        FileConfig::parse("[[meetings.overrides]]\nxiaoqu = \"无此小区\"\nquorum_others = 2")
+            .expect("parses");
+    let e = unknown
+        .meeting_policy(&t.db)
+        .await
+        .expect_err("unknown xiaoqu");
+    assert!(e.contains("无此小区"), "{e}");
+    // 幸福里 (xiaoqu A) meets with the branch and two others; the rest keep three.
+    let file = FileConfig::parse(
+        "[meetings]\nquorum_others = 3\n[[meetings.overrides]]\nxiaoqu = \"幸福里\"\nquorum_others = 2",
+    )
+    .expect("parses");
+    let policy = file.meeting_policy(&t.db).await.expect("policy");
+    let services = GrievanceServices::new(
+        Arc::new(lianxi_domain::SystemClock),
+        GrievancePolicy::default(),
+    );
+    let state = lianxi_gateway::server::state_with_meetings(t.db.clone(), services, policy)
+        .with_vault(test_vault());
+    let server = Server::serve(Service::start_with(state, quick_background())).await;
+    let api = Api::new(&server.base);
+    let few = json!({"present_parties": ["party_branch", "owners_committee", "property_company"]});
+    for (branch, opens) in [(&cast.a.branch, true), (&cast.b.branch, false)] {
+        let meeting = ok(
+            &api.post(
+                "/api/v1/meetings",
+                &branch.token,
+                json!({"kind": "regular", "scheduled_for": Utc::now() + TimeDelta::hours(1),
+                       "place": "党群服务站"}),
+            )
+            .await,
+            "convene",
+        );
+        assert_eq!(meeting["quorum_others_required"], if opens { 2 } else { 3 });
+        let id = meeting["id"].as_str().expect("meeting");
+        let answer = api
+            .post(
+                &format!("/api/v1/meetings/{id}/open"),
+                &branch.token,
+                few.clone(),
+            )
+            .await;
+        if opens {
+            assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+        } else {
+            answer.assert_problem(422, "quorum-not-met");
+        }
+    }
     server.stop().await;
 }

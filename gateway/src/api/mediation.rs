@@ -735,7 +735,7 @@ macro_rules! case_endpoint {
     (
         $(#[$doc:meta])*
         $name:ident, $path:literal, $body:ty, $extract:ident, $params:tt,
-        |$caller:ident, $case:ident, $req:ident, $sub:ident| $build:block
+        |$st:ident, $caller:ident, $case:ident, $req:ident, $sub:ident| $build:block
     ) => {
         $(#[$doc])*
         #[utoipa::path(
@@ -766,7 +766,7 @@ macro_rules! case_endpoint {
             let id = parse_case_id(path.first().map(|(_, v)| v.as_str()).unwrap_or_default())?;
             let $sub = path.get(1).map(|(_, v)| v.clone()).unwrap_or_default();
             let (case, _) = visible(&state, &caller, id).await?;
-            let ($caller, $case) = (&caller, &case);
+            let ($st, $caller, $case) = (&state, &caller, &case);
             let (reason, action): (Option<String>, MediationAction) = $build;
             dispatch(&state, &caller, &request_id, id, &headers, reason, action).await
         }
@@ -777,8 +777,15 @@ case_endpoint!(
     /// Schedule a session at a place or as an item of a joint meeting (the mediator).
     schedule, "/api/v1/mediation-cases/{id}/sessions", ScheduleRequest, ApiJson,
     (("id" = Uuid, Path, description = "Case id")),
-    |_caller, _case, req, _sub| {
+    |state, _caller, case, req, _sub| {
         let place = optional_field("place", req.place.as_deref(), Label::parse)?;
+        if let Some(meeting) = req.meeting {
+            // A session held as a joint meeting's item: a meeting of the case's xiaoqu.
+            let (m, _) = state.meetings.load(MeetingId(meeting)).await?;
+            if m.state().map(|m| m.xiaoqu) != Some(case.xiaoqu) {
+                return Err(ApiError::invalid_field("meeting", "no such meeting in this xiaoqu"));
+            }
+        }
         (None, MediationAction::ScheduleSession {
             scheduled_for: req.scheduled_for,
             place,
@@ -791,7 +798,7 @@ case_endpoint!(
     /// Record a held session: attendance and statements (the mediator).
     record, "/api/v1/mediation-cases/{id}/sessions/{session}/record", RecordRequest, ApiJson,
     (("id" = Uuid, Path, description = "Case id"), ("session" = u32, Path, description = "Session number")),
-    |_caller, _case, req, session| {
+    |_state, _caller, _case, req, session| {
         let session: u32 = session.parse().map_err(|_| ApiError::not_found())?;
         let mut fields = Fields::default();
         let attendance = case_parties(&mut fields, "attendance", &req.attendance);
@@ -812,7 +819,7 @@ case_endpoint!(
     /// Propose terms and per-party obligations (the mediator).
     propose, "/api/v1/mediation-cases/{id}/proposal", ProposeRequest, ApiJson,
     (("id" = Uuid, Path, description = "Case id")),
-    |_caller, _case, req, _sub| {
+    |_state, _caller, _case, req, _sub| {
         let mut fields = Fields::default();
         let terms = fields.check("terms", Statement::parse(&req.terms));
         let mut obligations = Vec::with_capacity(req.obligations.len());
@@ -842,7 +849,7 @@ case_endpoint!(
     /// the agreement and the case's grievances are resolved by it.
     accept, "/api/v1/mediation-cases/{id}/proposal/acceptance", AcceptRequest, OptionalJson,
     (("id" = Uuid, Path, description = "Case id")),
-    |caller, case, req, _sub| {
+    |_state, caller, case, req, _sub| {
         let party = match &req.party {
             Some(dto) => {
                 let mut fields = Fields::default();
@@ -860,7 +867,7 @@ case_endpoint!(
     /// Decline the pending proposal with a reason; the case goes on.
     decline, "/api/v1/mediation-cases/{id}/proposal/decline", DeclineRequest, ApiJson,
     (("id" = Uuid, Path, description = "Case id")),
-    |caller, case, req, _sub| {
+    |_state, caller, case, req, _sub| {
         let mut fields = Fields::default();
         let reason = fields.check("reason", Reason::parse(&req.reason));
         let party = req.party.as_ref().map(|dto| case_party(&mut fields, "party", dto));
@@ -879,7 +886,7 @@ case_endpoint!(
     /// one tier (`escalate`) or are referred out (the mediator).
     fail, "/api/v1/mediation-cases/{id}/failure", FailRequest, ApiJson,
     (("id" = Uuid, Path, description = "Case id")),
-    |_caller, _case, req, _sub| {
+    |_state, _caller, _case, req, _sub| {
         let reason = field("reason", Reason::parse(&req.reason))?;
         (Some(reason.as_str().to_owned()), MediationAction::FailMediation {
             outcome: req.outcome.into(),
@@ -892,7 +899,7 @@ case_endpoint!(
     /// Mark an obligation fulfilled (the mediator, or the obligated party).
     fulfil, "/api/v1/mediation-cases/{id}/obligations/{obligation}/fulfilment", ObligationNoteRequest, OptionalJson,
     (("id" = Uuid, Path, description = "Case id"), ("obligation" = Uuid, Path, description = "Obligation id")),
-    |_caller, _case, req, obligation| {
+    |_state, _caller, _case, req, obligation| {
         let obligation = ObligationId::parse(&obligation).map_err(|_| ApiError::not_found())?;
         let note = optional_field("note", req.note.as_deref(), Reason::parse)?;
         (None, MediationAction::FulfilObligation { obligation, note })
@@ -904,7 +911,7 @@ case_endpoint!(
     /// grievances reopen. The service does the same when it falls due.
     missed, "/api/v1/mediation-cases/{id}/obligations/{obligation}/missed", ObligationNoteRequest, OptionalJson,
     (("id" = Uuid, Path, description = "Case id"), ("obligation" = Uuid, Path, description = "Obligation id")),
-    |_caller, _case, req, obligation| {
+    |_state, _caller, _case, req, obligation| {
         let obligation = ObligationId::parse(&obligation).map_err(|_| ApiError::not_found())?;
         let note = optional_field("note", req.note.as_deref(), Reason::parse)?;
         (note.as_ref().map(|n| n.as_str().to_owned()), MediationAction::MarkObligationMissed { obligation, note })
