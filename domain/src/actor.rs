@@ -71,6 +71,17 @@ impl Role {
         }
     }
 
+    /// The role that handles matters at `tier`: the party branch in the
+    /// xiaoqu, the tier's own role above it.
+    pub fn handler_of(tier: Tier) -> Role {
+        match tier {
+            Tier::Xiaoqu => Role::PartyBranch,
+            Tier::Community => Role::Community,
+            Tier::Street => Role::Street,
+            Tier::District => Role::District,
+        }
+    }
+
     /// The party this role acts as, if it can be made responsible for a grievance.
     pub fn party(self) -> Option<PartyRole> {
         match self {
@@ -90,6 +101,16 @@ impl Role {
 impl std::fmt::Display for Role {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// `Ok` if `condition` holds, else the error `error` builds: one rule of a
+/// `decide`.
+pub(crate) fn require<E>(condition: bool, error: impl FnOnce() -> E) -> Result<(), E> {
+    if condition {
+        Ok(())
+    } else {
+        Err(error())
     }
 }
 

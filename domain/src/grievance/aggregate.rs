@@ -3,6 +3,7 @@ use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
 
+use crate::actor::require;
 use crate::actor::{Actor, Role};
 use crate::deadline::{Deadline, PausedDeadline, Stage};
 use crate::services::GrievanceServices;
@@ -202,12 +203,7 @@ impl GrievanceState {
     }
 
     pub fn handler_role(&self) -> Role {
-        match self.tier {
-            Tier::Xiaoqu => Role::PartyBranch,
-            Tier::Community => Role::Community,
-            Tier::Street => Role::Street,
-            Tier::District => Role::District,
-        }
+        Role::handler_of(self.tier)
     }
 }
 
@@ -718,14 +714,6 @@ fn follow_meeting(
 /// matter needs an urgent meeting; a regular one takes any.
 fn satisfies(kind: MeetingKind, wanted: MeetingKind) -> bool {
     kind == MeetingKind::Urgent || wanted == MeetingKind::Regular
-}
-
-fn require(condition: bool, error: impl FnOnce() -> GrievanceError) -> Result<(), GrievanceError> {
-    if condition {
-        Ok(())
-    } else {
-        Err(error())
-    }
 }
 
 fn require_role(actor: Actor, role: Role, action: &'static str) -> Result<(), GrievanceError> {

@@ -6,6 +6,7 @@ use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
 
+use crate::actor::require;
 use crate::actor::{Actor, Role};
 use crate::services::Clock;
 use crate::values::{
@@ -198,12 +199,7 @@ impl MediationCaseState {
     /// The role that mediates at the case's tier: the party branch in the
     /// xiaoqu, the tier's own role above it.
     pub fn handler_role(&self) -> Role {
-        match self.tier {
-            Tier::Xiaoqu => Role::PartyBranch,
-            Tier::Community => Role::Community,
-            Tier::Street => Role::Street,
-            Tier::District => Role::District,
-        }
+        Role::handler_of(self.tier)
     }
 
     /// The agreement's obligations still to be performed.
@@ -543,14 +539,6 @@ fn pending_proposal(state: &MediationCaseState) -> Option<&Proposal> {
     match state.status {
         CaseStatus::Proposed => state.proposal.as_ref(),
         _ => None,
-    }
-}
-
-fn require(condition: bool, error: impl FnOnce() -> MediationError) -> Result<(), MediationError> {
-    if condition {
-        Ok(())
-    } else {
-        Err(error())
     }
 }
 

@@ -6,6 +6,7 @@ use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
 
+use crate::actor::require;
 use crate::actor::{Actor, Role};
 use crate::services::Clock;
 use crate::values::{
@@ -545,14 +546,6 @@ fn check_action_items(
         })?;
     }
     Ok(())
-}
-
-fn require(condition: bool, error: impl FnOnce() -> MeetingError) -> Result<(), MeetingError> {
-    if condition {
-        Ok(())
-    } else {
-        Err(error())
-    }
 }
 
 /// The party branch convenes and chairs joint meetings.

@@ -715,6 +715,7 @@ async fn dispatch(
     action: MediationAction,
 ) -> Result<Response, ApiError> {
     let expected = if_match(headers)?;
+    visible(state, caller, id).await?;
     let command = MediationCommand::new(actor(caller), action);
     let metadata = CommandMetadata {
         request_id: request_id.0.clone(),
@@ -729,47 +730,13 @@ async fn dispatch(
     respond(state, caller, c, committed.version, StatusCode::OK)
 }
 
-/// Declares a command endpoint on one case: the build block sees the case
-/// as the caller may see it, the request, and the second path segment.
+/// A command endpoint on one case (see `stream_endpoint!`).
 macro_rules! case_endpoint {
-    (
-        $(#[$doc:meta])*
-        $name:ident, $path:literal, $body:ty, $extract:ident, $params:tt,
-        |$st:ident, $caller:ident, $case:ident, $req:ident, $sub:ident| $build:block
-    ) => {
-        $(#[$doc])*
-        #[utoipa::path(
-            post, path = $path, tag = "mediation",
-            params $params,
-            request_body = $body,
-            responses(
-                (status = 200, description = "Applied", body = CaseView, headers(("ETag" = String))),
-                (status = 400, description = "Malformed body or header", body = Problem, content_type = PROBLEM),
-                (status = 401, description = "No or bad token", body = Problem, content_type = PROBLEM),
-                (status = 403, description = "This account may not do this", body = Problem, content_type = PROBLEM),
-                (status = 404, description = NOT_FOUND, body = Problem, content_type = PROBLEM),
-                (status = 409, description = "Not allowed in the case's status, or concurrent change", body = Problem, content_type = PROBLEM),
-                (status = 412, description = "Stale If-Match version", body = Problem, content_type = PROBLEM),
-                (status = 415, description = "Not JSON", body = Problem, content_type = PROBLEM),
-                (status = 422, description = "Invalid field or broken rule", body = Problem, content_type = PROBLEM),
-            ),
-            security(("bearer" = []))
-        )]
-        pub async fn $name(
-            State(state): State<AppState>,
-            Extension(request_id): Extension<RequestId>,
-            caller: Caller,
-            Segments(path): Segments,
-            headers: HeaderMap,
-            $extract($req): $extract<$body>,
-        ) -> Result<Response, ApiError> {
-            let id = parse_case_id(path.first().map(|(_, v)| v.as_str()).unwrap_or_default())?;
-            let $sub = path.get(1).map(|(_, v)| v.clone()).unwrap_or_default();
-            let (case, _) = visible(&state, &caller, id).await?;
-            let ($st, $caller, $case) = (&state, &caller, &case);
-            let (reason, action): (Option<String>, MediationAction) = $build;
-            dispatch(&state, &caller, &request_id, id, &headers, reason, action).await
-        }
+    ($($rest:tt)*) => {
+        stream_endpoint!(
+            tag = "mediation", view = CaseView, action = MediationAction,
+            parse_id = parse_case_id, $($rest)*
+        );
     };
 }
 
@@ -777,7 +744,8 @@ case_endpoint!(
     /// Schedule a session at a place or as an item of a joint meeting (the mediator).
     schedule, "/api/v1/mediation-cases/{id}/sessions", ScheduleRequest, ApiJson,
     (("id" = Uuid, Path, description = "Case id")),
-    |state, _caller, case, req, _sub| {
+    |state, caller, id, req, _sub| {
+        let (case, _) = visible(state, caller, id).await?;
         let place = optional_field("place", req.place.as_deref(), Label::parse)?;
         if let Some(meeting) = req.meeting {
             // A session held as a joint meeting's item: a meeting of the case's xiaoqu.
@@ -798,7 +766,7 @@ case_endpoint!(
     /// Record a held session: attendance and statements (the mediator).
     record, "/api/v1/mediation-cases/{id}/sessions/{session}/record", RecordRequest, ApiJson,
     (("id" = Uuid, Path, description = "Case id"), ("session" = u32, Path, description = "Session number")),
-    |_state, _caller, _case, req, session| {
+    |_state, _caller, _id, req, session| {
         let session: u32 = session.parse().map_err(|_| ApiError::not_found())?;
         let mut fields = Fields::default();
         let attendance = case_parties(&mut fields, "attendance", &req.attendance);
@@ -819,7 +787,7 @@ case_endpoint!(
     /// Propose terms and per-party obligations (the mediator).
     propose, "/api/v1/mediation-cases/{id}/proposal", ProposeRequest, ApiJson,
     (("id" = Uuid, Path, description = "Case id")),
-    |_state, _caller, _case, req, _sub| {
+    |_state, _caller, _id, req, _sub| {
         let mut fields = Fields::default();
         let terms = fields.check("terms", Statement::parse(&req.terms));
         let mut obligations = Vec::with_capacity(req.obligations.len());
@@ -849,7 +817,8 @@ case_endpoint!(
     /// the agreement and the case's grievances are resolved by it.
     accept, "/api/v1/mediation-cases/{id}/proposal/acceptance", AcceptRequest, OptionalJson,
     (("id" = Uuid, Path, description = "Case id")),
-    |_state, caller, case, req, _sub| {
+    |state, caller, id, req, _sub| {
+        let (case, _) = visible(state, caller, id).await?;
         let party = match &req.party {
             Some(dto) => {
                 let mut fields = Fields::default();
@@ -857,7 +826,7 @@ case_endpoint!(
                 fields.finish()?;
                 checked(party)?
             }
-            None => own_party(caller, case)?,
+            None => own_party(caller, &case)?,
         };
         (None, MediationAction::AcceptProposal { party })
     }
@@ -867,14 +836,15 @@ case_endpoint!(
     /// Decline the pending proposal with a reason; the case goes on.
     decline, "/api/v1/mediation-cases/{id}/proposal/decline", DeclineRequest, ApiJson,
     (("id" = Uuid, Path, description = "Case id")),
-    |_state, caller, case, req, _sub| {
+    |state, caller, id, req, _sub| {
+        let (case, _) = visible(state, caller, id).await?;
         let mut fields = Fields::default();
         let reason = fields.check("reason", Reason::parse(&req.reason));
         let party = req.party.as_ref().map(|dto| case_party(&mut fields, "party", dto));
         fields.finish()?;
         let party = match party {
             Some(p) => checked(p)?,
-            None => own_party(caller, case)?,
+            None => own_party(caller, &case)?,
         };
         let reason = checked(reason)?;
         (Some(reason.as_str().to_owned()), MediationAction::DeclineProposal { party, reason })
@@ -886,7 +856,7 @@ case_endpoint!(
     /// one tier (`escalate`) or are referred out (the mediator).
     fail, "/api/v1/mediation-cases/{id}/failure", FailRequest, ApiJson,
     (("id" = Uuid, Path, description = "Case id")),
-    |_state, _caller, _case, req, _sub| {
+    |_state, _caller, _id, req, _sub| {
         let reason = field("reason", Reason::parse(&req.reason))?;
         (Some(reason.as_str().to_owned()), MediationAction::FailMediation {
             outcome: req.outcome.into(),
@@ -899,7 +869,7 @@ case_endpoint!(
     /// Mark an obligation fulfilled (the mediator, or the obligated party).
     fulfil, "/api/v1/mediation-cases/{id}/obligations/{obligation}/fulfilment", ObligationNoteRequest, OptionalJson,
     (("id" = Uuid, Path, description = "Case id"), ("obligation" = Uuid, Path, description = "Obligation id")),
-    |_state, _caller, _case, req, obligation| {
+    |_state, _caller, _id, req, obligation| {
         let obligation = ObligationId::parse(&obligation).map_err(|_| ApiError::not_found())?;
         let note = optional_field("note", req.note.as_deref(), Reason::parse)?;
         (None, MediationAction::FulfilObligation { obligation, note })
@@ -911,7 +881,7 @@ case_endpoint!(
     /// grievances reopen. The service does the same when it falls due.
     missed, "/api/v1/mediation-cases/{id}/obligations/{obligation}/missed", ObligationNoteRequest, OptionalJson,
     (("id" = Uuid, Path, description = "Case id"), ("obligation" = Uuid, Path, description = "Obligation id")),
-    |_state, _caller, _case, req, obligation| {
+    |_state, _caller, _id, req, obligation| {
         let obligation = ObligationId::parse(&obligation).map_err(|_| ApiError::not_found())?;
         let note = optional_field("note", req.note.as_deref(), Reason::parse)?;
         (note.as_ref().map(|n| n.as_str().to_owned()), MediationAction::MarkObligationMissed { obligation, note })

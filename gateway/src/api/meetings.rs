@@ -968,46 +968,13 @@ pub async fn minutes(
     Ok(Json(public_minutes(&m, &secrets)))
 }
 
-/// Declares a command endpoint on one meeting: path, extra path parameter,
-/// request body, and how the body becomes the stated reason and the action.
+/// A command endpoint on one meeting (see `stream_endpoint!`).
 macro_rules! meeting_endpoint {
-    (
-        $(#[$doc:meta])*
-        $name:ident, $path:literal, $body:ty, $extract:ident, $params:tt,
-        |$st:ident, $ca:ident, $id:ident, $req:ident, $sub:ident| $build:block
-    ) => {
-        $(#[$doc])*
-        #[utoipa::path(
-            post, path = $path, tag = "meetings",
-            params $params,
-            request_body = $body,
-            responses(
-                (status = 200, description = "Applied", body = MeetingView, headers(("ETag" = String))),
-                (status = 400, description = "Malformed body or header", body = Problem, content_type = PROBLEM),
-                (status = 401, description = "No or bad token", body = Problem, content_type = PROBLEM),
-                (status = 403, description = "This account may not do this", body = Problem, content_type = PROBLEM),
-                (status = 404, description = NOT_FOUND, body = Problem, content_type = PROBLEM),
-                (status = 409, description = "Not allowed in the meeting's status, or concurrent change", body = Problem, content_type = PROBLEM),
-                (status = 412, description = "Stale If-Match version", body = Problem, content_type = PROBLEM),
-                (status = 415, description = "Not JSON", body = Problem, content_type = PROBLEM),
-                (status = 422, description = "Invalid field or broken rule", body = Problem, content_type = PROBLEM),
-            ),
-            security(("bearer" = []))
-        )]
-        pub async fn $name(
-            State(state): State<AppState>,
-            Extension(request_id): Extension<RequestId>,
-            caller: Caller,
-            Segments(path): Segments,
-            headers: HeaderMap,
-            $extract($req): $extract<$body>,
-        ) -> Result<Response, ApiError> {
-            let id = parse_meeting_id(path.first().map(|(_, v)| v.as_str()).unwrap_or_default())?;
-            let $sub = path.get(1).map(|(_, v)| v.clone()).unwrap_or_default();
-            let ($st, $ca, $id) = (&state, &caller, id);
-            let (reason, action): (Option<String>, MeetingAction) = $build;
-            dispatch(&state, &caller, &request_id, id, &headers, reason, action).await
-        }
+    ($($rest:tt)*) => {
+        stream_endpoint!(
+            tag = "meetings", view = MeetingView, action = MeetingAction,
+            parse_id = parse_meeting_id, $($rest)*
+        );
     };
 }
 

@@ -1,5 +1,52 @@
 //! The HTTP API: router, shared state, errors, JSON handling, OpenAPI.
 
+/// Declares a POST command endpoint on one meeting or mediation case: its
+/// OpenAPI entry, the handler that parses the path (`{id}` and an optional
+/// second segment), builds `(reason, action)` with `$build` (which sees the
+/// state, caller, stream id, request body and second segment) and hands it
+/// to the module's `dispatch`.
+macro_rules! stream_endpoint {
+    (
+        tag = $tag:literal, view = $view:ty, action = $action:ty, parse_id = $parse:path,
+        $(#[$doc:meta])*
+        $name:ident, $path:literal, $body:ty, $extract:ident, $params:tt,
+        |$st:ident, $ca:ident, $id:ident, $req:ident, $sub:ident| $build:block
+    ) => {
+        $(#[$doc])*
+        #[utoipa::path(
+            post, path = $path, tag = $tag,
+            params $params,
+            request_body = $body,
+            responses(
+                (status = 200, description = "Applied", body = $view, headers(("ETag" = String))),
+                (status = 400, description = "Malformed body or header", body = Problem, content_type = PROBLEM),
+                (status = 401, description = "No or bad token", body = Problem, content_type = PROBLEM),
+                (status = 403, description = "This account may not do this", body = Problem, content_type = PROBLEM),
+                (status = 404, description = NOT_FOUND, body = Problem, content_type = PROBLEM),
+                (status = 409, description = "Not allowed in the current status, or concurrent change", body = Problem, content_type = PROBLEM),
+                (status = 412, description = "Stale If-Match version", body = Problem, content_type = PROBLEM),
+                (status = 415, description = "Not JSON", body = Problem, content_type = PROBLEM),
+                (status = 422, description = "Invalid field or broken rule", body = Problem, content_type = PROBLEM),
+            ),
+            security(("bearer" = []))
+        )]
+        pub async fn $name(
+            State(state): State<AppState>,
+            Extension(request_id): Extension<RequestId>,
+            caller: Caller,
+            Segments(path): Segments,
+            headers: HeaderMap,
+            $extract($req): $extract<$body>,
+        ) -> Result<Response, ApiError> {
+            let id = $parse(path.first().map(|(_, v)| v.as_str()).unwrap_or_default())?;
+            let $sub = path.get(1).map(|(_, v)| v.clone()).unwrap_or_default();
+            let ($st, $ca, $id) = (&state, &caller, id);
+            let (reason, action): (Option<String>, $action) = $build;
+            dispatch(&state, &caller, &request_id, id, &headers, reason, action).await
+        }
+    };
+}
+
 mod audit;
 pub mod dto;
 pub mod error;
