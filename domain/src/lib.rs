@@ -9,6 +9,8 @@
 //! - [`grievance`]: the `Grievance` aggregate (诉求) and its lifecycle.
 //! - [`mediation`]: the `MediationCase` aggregate (调解): sessions, agreement, obligations.
 //! - [`meeting`]: the `JointMeeting` aggregate (联席会议): agenda, quorum, decisions, action items.
+//! - [`registry`]: the `XiaoquRegistry` aggregate: a xiaoqu's place in the
+//!   hierarchy and the organizations acting as its parties.
 //! - [`person`]: the `Person` aggregate: sealed personal data and its erasure.
 //!
 //! Architecture invariant: this crate performs no IO and reads no clock or
@@ -21,6 +23,7 @@ pub mod grievance;
 pub mod mediation;
 pub mod meeting;
 pub mod person;
+pub mod registry;
 pub mod services;
 pub mod values;
 

@@ -74,6 +74,11 @@ id_type!(
     /// An obligation of one party under a mediation agreement.
     ObligationId
 );
+id_type!(
+    /// An organization acting as a party of one or more xiaoqu (a property
+    /// company serving several, a volunteer group).
+    OrganizationId
+);
 
 fn clean(input: &str, multiline: bool) -> Result<String, ValueError> {
     let trimmed = input.trim();
@@ -133,6 +138,11 @@ bounded_text!(
 bounded_text!(
     /// A filer's comment on the outcome: 1–1,000 characters.
     Comment, allow_empty = false, max = 1000, multiline = true
+);
+bounded_text!(
+    /// The name of a xiaoqu, community, street, district or organization:
+    /// 1–100 characters, one line.
+    PlaceName, allow_empty = false, max = 100, multiline = false
 );
 bounded_text!(
     /// A short label, such as a building or common-area name: 1–64 characters.

@@ -1,18 +1,19 @@
-//! What an admin does, for the command line and the API alike: register a
-//! xiaoqu, create an account (with the person's sealed personal data and,
+//! What an admin does, for the command line and the API alike: keep the
+//! xiaoqu registry (xiaoqu, their place in the hierarchy, their parties),
+//! create an account (with the person's sealed personal data and,
 //! optionally, a login), issue tokens.
 
 use chrono::{DateTime, TimeDelta, Utc};
-use lianxi_domain::values::{AccountId, XiaoquId};
+use lianxi_domain::registry::{Placement, RegistryAction, RegistryCommand, XiaoquState};
+use lianxi_domain::values::{AccountId, OrganizationId, PartyRole, PlaceName, XiaoquId};
 use lianxi_domain::{Actor, Role};
 use uuid::Uuid;
 
 use crate::auth;
-use crate::db::{
-    AccountRecord, Database, DbError, NewAccount, NewXiaoqu, Scope, TokenKind, XiaoquRecord,
-};
-use crate::event_log::CommandMetadata;
+use crate::db::{AccountRecord, Database, DbError, NewAccount, Scope, TokenKind, XiaoquRecord};
+use crate::event_log::{CommandError, CommandMetadata};
 use crate::people::{People, PeopleError};
+use crate::registry::{self, RegistryCommandError, RegistryLog};
 use crate::vault::PersonalData;
 
 /// Why an admin request was refused or failed.
@@ -31,6 +32,8 @@ pub enum AdminError {
     Db(#[from] DbError),
     #[error(transparent)]
     People(#[from] PeopleError),
+    #[error(transparent)]
+    Registry(#[from] RegistryCommandError),
 }
 
 fn invalid(field: &'static str, reason: impl Into<String>) -> AdminError {
@@ -49,32 +52,219 @@ pub struct XiaoquRequest {
     pub district: String,
 }
 
-pub async fn add_xiaoqu(db: &Database, req: &XiaoquRequest) -> Result<XiaoquRecord, AdminError> {
-    let clean = |field: &'static str, value: &str| {
-        let value = value.trim();
-        if value.is_empty() || value.chars().count() > 100 {
-            return Err(invalid(field, "must be 1 to 100 characters"));
+fn place(field: &'static str, value: &str) -> Result<PlaceName, AdminError> {
+    PlaceName::parse(value).map_err(|e| invalid(field, e.to_string()))
+}
+
+/// Where a xiaoqu sits, as an admin gives it.
+#[derive(Clone, Debug)]
+pub struct PlacementRequest {
+    pub community: String,
+    pub street: String,
+    pub district: String,
+}
+
+fn placement(req: &PlacementRequest) -> Result<Placement, AdminError> {
+    Ok(Placement {
+        community: place("community", &req.community)?,
+        street: place("street", &req.street)?,
+        district: place("district", &req.district)?,
+    })
+}
+
+fn record(state: &XiaoquState) -> XiaoquRecord {
+    XiaoquRecord {
+        id: state.id,
+        name: state.name.as_str().to_owned(),
+        community: state.placement.community.as_str().to_owned(),
+        street: state.placement.street.as_str().to_owned(),
+        district: state.placement.district.as_str().to_owned(),
+    }
+}
+
+/// Refuses a name another xiaoqu has.
+async fn name_free(
+    db: &Database,
+    name: &PlaceName,
+    except: Option<XiaoquId>,
+) -> Result<(), AdminError> {
+    match db.find_xiaoqu(name.as_str()).await? {
+        Some(other) if Some(other.id) != except && other.name == name.as_str() => {
+            Err(AdminError::Taken {
+                field: "name",
+                reason: "a xiaoqu of this name exists".into(),
+            })
         }
-        Ok(value.to_owned())
+        _ => Ok(()),
+    }
+}
+
+/// Registers a xiaoqu in its community, street and district.
+pub async fn add_xiaoqu(
+    db: &Database,
+    registry: &RegistryLog,
+    actor: Actor,
+    req: &XiaoquRequest,
+    metadata: &CommandMetadata,
+) -> Result<XiaoquRecord, AdminError> {
+    let name = place("name", &req.name)?;
+    let placement = placement(&PlacementRequest {
+        community: req.community.clone(),
+        street: req.street.clone(),
+        district: req.district.clone(),
+    })?;
+    name_free(db, &name, None).await?;
+    let id = XiaoquId(Uuid::new_v4());
+    let action = RegistryAction::RegisterXiaoqu {
+        xiaoqu: id,
+        name,
+        placement,
     };
-    let new = NewXiaoqu {
-        name: clean("name", &req.name)?,
-        community: clean("community", &req.community)?,
-        street: clean("street", &req.street)?,
-        district: clean("district", &req.district)?,
-    };
-    db.add_xiaoqu(XiaoquId(Uuid::new_v4()), &new)
-        .await
-        .map_err(|e| {
-            if e.is_unique_violation() {
-                AdminError::Taken {
-                    field: "name",
-                    reason: "a xiaoqu of this name exists".into(),
-                }
-            } else {
-                e.into()
+    let (state, _) = registry::execute(
+        db,
+        registry,
+        id,
+        Some(0),
+        RegistryCommand::new(actor, action),
+        metadata,
+    )
+    .await
+    .map_err(taken_name)?;
+    Ok(record(&state))
+}
+
+/// A unique-name race lost to another admin reads as a taken name.
+fn taken_name(e: RegistryCommandError) -> AdminError {
+    match e {
+        CommandError::Store(message)
+            if message.contains("UNIQUE") || message.contains("unique") =>
+        {
+            AdminError::Taken {
+                field: "name",
+                reason: "a xiaoqu of this name exists".into(),
             }
-        })
+        }
+        other => other.into(),
+    }
+}
+
+/// Runs a registry command on the xiaoqu named by `xiaoqu` (id or name).
+async fn change_xiaoqu(
+    db: &Database,
+    registry: &RegistryLog,
+    xiaoqu: &str,
+    command: RegistryCommand,
+    metadata: &CommandMetadata,
+) -> Result<(XiaoquState, usize), AdminError> {
+    let found = db
+        .find_xiaoqu(xiaoqu)
+        .await?
+        .ok_or_else(|| AdminError::NotFound(format!("no xiaoqu {xiaoqu:?}")))?;
+    registry::record_if_missing(db, registry, found.id)
+        .await
+        .map_err(AdminError::Registry)?;
+    registry::execute(db, registry, found.id, None, command, metadata)
+        .await
+        .map_err(taken_name)
+}
+
+/// Renames a xiaoqu.
+pub async fn rename_xiaoqu(
+    db: &Database,
+    registry: &RegistryLog,
+    actor: Actor,
+    xiaoqu: &str,
+    name: &str,
+    metadata: &CommandMetadata,
+) -> Result<(XiaoquState, usize), AdminError> {
+    let name = place("name", name)?;
+    let current = db.find_xiaoqu(xiaoqu).await?.map(|x| x.id);
+    name_free(db, &name, current).await?;
+    let command = RegistryCommand::new(actor, RegistryAction::RenameXiaoqu { name });
+    change_xiaoqu(db, registry, xiaoqu, command, metadata).await
+}
+
+/// Attaches a xiaoqu to another community, street or district.
+pub async fn move_xiaoqu(
+    db: &Database,
+    registry: &RegistryLog,
+    actor: Actor,
+    xiaoqu: &str,
+    to: &PlacementRequest,
+    metadata: &CommandMetadata,
+) -> Result<(XiaoquState, usize), AdminError> {
+    let placement = placement(to)?;
+    let command = RegistryCommand::new(actor, RegistryAction::MoveXiaoqu { placement });
+    change_xiaoqu(db, registry, xiaoqu, command, metadata).await
+}
+
+fn party_role(party: &str) -> Result<PartyRole, AdminError> {
+    serde_json::from_value(serde_json::Value::String(party.to_owned())).map_err(|_| {
+        invalid(
+            "party",
+            "must be party_branch, owners_committee, supervisory_committee, property_company or micro_organization",
+        )
+    })
+}
+
+fn organization_id(value: &str) -> Result<OrganizationId, AdminError> {
+    OrganizationId::parse(value).map_err(|e| invalid("organization", e.to_string()))
+}
+
+/// An organization to register as a party, as an admin names it.
+#[derive(Clone, Debug)]
+pub struct PartyRequest {
+    /// The party's wire name (`property_company`, …).
+    pub party: String,
+    /// The organization's name.
+    pub name: String,
+    /// An organization serving other xiaoqu already (its id); `None`: a new one.
+    pub organization: Option<String>,
+}
+
+/// An organization starts acting as a party of a xiaoqu; a new
+/// organization id is made unless an existing one (serving other xiaoqu) is
+/// named.
+pub async fn register_party(
+    db: &Database,
+    registry: &RegistryLog,
+    actor: Actor,
+    xiaoqu: &str,
+    req: &PartyRequest,
+    metadata: &CommandMetadata,
+) -> Result<(XiaoquState, OrganizationId), AdminError> {
+    let party = party_role(&req.party)?;
+    let name = place("name", &req.name)?;
+    let organization = match req.organization.as_deref() {
+        Some(o) => organization_id(o)?,
+        None => OrganizationId(Uuid::new_v4()),
+    };
+    let action = RegistryAction::RegisterParty {
+        party,
+        organization,
+        name,
+    };
+    let command = RegistryCommand::new(actor, action);
+    let (state, _) = change_xiaoqu(db, registry, xiaoqu, command, metadata).await?;
+    Ok((state, organization))
+}
+
+/// An organization stops acting as a party of a xiaoqu.
+pub async fn retire_party(
+    db: &Database,
+    registry: &RegistryLog,
+    actor: Actor,
+    xiaoqu: &str,
+    party: &str,
+    organization: &str,
+    metadata: &CommandMetadata,
+) -> Result<(XiaoquState, usize), AdminError> {
+    let action = RegistryAction::RetireParty {
+        party: party_role(party)?,
+        organization: organization_id(organization)?,
+    };
+    let command = RegistryCommand::new(actor, action);
+    change_xiaoqu(db, registry, xiaoqu, command, metadata).await
 }
 
 /// A new account and the person behind it.

@@ -103,6 +103,15 @@ impl LoggedCommand for MediationCommand {
     }
 }
 
+impl LoggedCommand for lianxi_domain::registry::RegistryCommand {
+    fn actor(&self) -> Actor {
+        self.actor
+    }
+    fn name(&self) -> &'static str {
+        self.action.name()
+    }
+}
+
 impl LoggedCommand for MeetingCommand {
     fn actor(&self) -> Actor {
         self.actor

@@ -9,6 +9,7 @@
 //! - [`auth`]: bearer tokens and the `Caller` extractor.
 //! - [`policy`]: who may see what.
 //! - [`vault`], [`people`]: personal data sealed per person, pseudonyms, erasure.
+//! - [`registry`]: the xiaoqu registry (hierarchy, parties) and its tables.
 //! - [`scheduler`]: escalates grievances whose deadline passed, exactly once;
 //!   marks missed the obligations that fell due.
 //! - [`follow_ups`]: the process manager making grievances follow their
@@ -30,6 +31,7 @@ pub mod follow_ups;
 pub mod metrics;
 pub mod people;
 pub mod policy;
+pub mod registry;
 pub mod scheduler;
 pub mod secret_file;
 pub mod server;

@@ -184,6 +184,48 @@ enum Admin {
         #[arg(long)]
         district: String,
     },
+    /// Rename a xiaoqu (by id or current name).
+    RenameXiaoqu {
+        #[arg(long)]
+        xiaoqu: String,
+        #[arg(long)]
+        name: String,
+    },
+    /// Attach a xiaoqu to another community, street or district.
+    MoveXiaoqu {
+        #[arg(long)]
+        xiaoqu: String,
+        #[arg(long)]
+        community: String,
+        #[arg(long)]
+        street: String,
+        #[arg(long)]
+        district: String,
+    },
+    /// Register an organization acting as one of a xiaoqu's parties; give
+    /// --organization to name one that serves other xiaoqu already.
+    AddParty {
+        #[arg(long)]
+        xiaoqu: String,
+        /// party_branch, owners_committee, supervisory_committee,
+        /// property_company or micro_organization.
+        #[arg(long)]
+        party: String,
+        /// The organization's name (e.g. the property company's).
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        organization: Option<String>,
+    },
+    /// An organization stops acting as a party of a xiaoqu.
+    RetireParty {
+        #[arg(long)]
+        xiaoqu: String,
+        #[arg(long)]
+        party: String,
+        #[arg(long)]
+        organization: String,
+    },
     /// Create the first admin account (only while there is none). The
     /// password is read from standard input with --password-stdin, or made
     /// up and printed once.
@@ -546,6 +588,9 @@ async fn serve(
             "names moved from the accounts table into sealed person streams"
         );
     }
+    lianxi_gateway::registry::reconcile(&state.db, &state.registry)
+        .await
+        .map_err(|e| format!("cannot bring the xiaoqu registry up to date: {e}"))?;
     let service = server::Service::start_with(state, settings);
     let served = server::serve(listener, service.state.clone(), server::shutdown_signal()).await;
     service.stop().await;
@@ -642,6 +687,92 @@ async fn projections(db: &Database, command: Projections) -> Result<(), String> 
 async fn admin(db: &Database, people: &People, command: Admin) -> Result<(), String> {
     let vault = people.vault();
     match command {
+        Admin::RenameXiaoqu { xiaoqu, name } => {
+            let registry = cli_registry(db);
+            let (state, _) = admin::rename_xiaoqu(
+                db,
+                &registry,
+                cli_actor(),
+                &xiaoqu,
+                &name,
+                &cli_metadata(None),
+            )
+            .await
+            .map_err(cli_error)?;
+            print_registry(&state);
+            Ok(())
+        }
+        Admin::MoveXiaoqu {
+            xiaoqu,
+            community,
+            street,
+            district,
+        } => {
+            let registry = cli_registry(db);
+            let to = admin::PlacementRequest {
+                community,
+                street,
+                district,
+            };
+            let (state, _) = admin::move_xiaoqu(
+                db,
+                &registry,
+                cli_actor(),
+                &xiaoqu,
+                &to,
+                &cli_metadata(None),
+            )
+            .await
+            .map_err(cli_error)?;
+            print_registry(&state);
+            Ok(())
+        }
+        Admin::AddParty {
+            xiaoqu,
+            party,
+            name,
+            organization,
+        } => {
+            let registry = cli_registry(db);
+            let request = admin::PartyRequest {
+                party,
+                name,
+                organization,
+            };
+            let (state, organization) = admin::register_party(
+                db,
+                &registry,
+                cli_actor(),
+                &xiaoqu,
+                &request,
+                &cli_metadata(None),
+            )
+            .await
+            .map_err(cli_error)?;
+            print_registry(&state);
+            println!("organization={organization}");
+            Ok(())
+        }
+        Admin::RetireParty {
+            xiaoqu,
+            party,
+            organization,
+        } => {
+            let registry = cli_registry(db);
+            let (state, _) = admin::retire_party(
+                db,
+                &registry,
+                cli_actor(),
+                &xiaoqu,
+                &party,
+                &organization,
+                &cli_metadata(None),
+            )
+            .await
+            .map_err(cli_error)?;
+            print_registry(&state);
+            Ok(())
+        }
         Admin::AddXiaoqu {
             name,
             community,
@@ -654,7 +785,11 @@ async fn admin(db: &Database, people: &People, command: Admin) -> Result<(), Str
                 street,
                 district,
             };
-            let xiaoqu = admin::add_xiaoqu(db, &request).await.map_err(cli_error)?;
+            let registry = cli_registry(db);
+            let xiaoqu =
+                admin::add_xiaoqu(db, &registry, cli_actor(), &request, &cli_metadata(None))
+                    .await
+                    .map_err(cli_error)?;
             println!("id={}", xiaoqu.id);
             Ok(())
         }
@@ -862,6 +997,36 @@ async fn admin(db: &Database, people: &People, command: Admin) -> Result<(), Str
             eprintln!("Point LIANXI_MASTER_KEY_FILE at the new file on every instance; keep the old one until a backup taken after this point exists.");
             Ok(())
         }
+    }
+}
+
+/// The xiaoqu registry, for the command line.
+fn cli_registry(db: &Database) -> lianxi_gateway::registry::RegistryLog {
+    lianxi_gateway::registry::RegistryLog::new(
+        db,
+        lianxi_domain::registry::RegistryServices::new(Arc::new(SystemClock)),
+        lianxi_gateway::event_log::RetryPolicy::default(),
+    )
+}
+
+/// Prints a xiaoqu's registry entry as `key=value` lines.
+fn print_registry(state: &lianxi_domain::registry::XiaoquState) {
+    println!("id={}", state.id);
+    println!("name={}", state.name.as_str());
+    println!(
+        "placement={} / {} / {}",
+        state.placement.community.as_str(),
+        state.placement.street.as_str(),
+        state.placement.district.as_str()
+    );
+    for p in &state.parties {
+        let party = serde_json::to_value(p.party).unwrap_or_default();
+        println!(
+            "party={} organization={} name={}",
+            party.as_str().unwrap_or_default(),
+            p.organization,
+            p.name.as_str()
+        );
     }
 }
 

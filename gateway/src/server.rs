@@ -63,7 +63,13 @@ pub fn state_with_meetings(
         )),
         meetings: Arc::new(MeetingLog::sharing(
             &db,
-            MeetingServices::new(clock, meetings),
+            MeetingServices::new(clock.clone(), meetings),
+            RetryPolicy::default(),
+            appended.clone(),
+        )),
+        registry: Arc::new(crate::registry::RegistryLog::sharing(
+            &db,
+            lianxi_domain::registry::RegistryServices::new(clock),
             RetryPolicy::default(),
             appended,
         )),

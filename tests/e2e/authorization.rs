@@ -251,6 +251,43 @@ async fn every_endpoint_answers_every_role_as_the_rules_say(t: TestDb) {
         if statuses != expected {
             wrong.push(format!("{label} admin endpoints: {statuses:?}"));
         }
+        // The registry: only an admin changes it (and learns the id is
+        // unknown); its entry is read by whoever's scope covers the xiaoqu.
+        let unknown = uuid::Uuid::new_v4();
+        for (tail, body) in [
+            ("rename", json!({"name": "新名"})),
+            (
+                "move",
+                json!({"community": "东苑社区", "street": "城厢街道", "district": "涪城区"}),
+            ),
+            (
+                "parties",
+                json!({"party": "property_company", "name": "物业"}),
+            ),
+            (
+                "parties/retirement",
+                json!({"party": "property_company", "organization": unknown}),
+            ),
+        ] {
+            let path = format!("/api/v1/admin/xiaoqu/{unknown}/{tail}");
+            let status = api.post(&path, &person.token, body).await.status;
+            let expected = if is_admin {
+                StatusCode::NOT_FOUND
+            } else {
+                StatusCode::FORBIDDEN
+            };
+            if status != expected {
+                wrong.push(format!("{label} POST {path}: {status}"));
+            }
+        }
+        let entry = format!("/api/v1/registry/xiaoqu/{}", cast.a.id);
+        let status = api.get(&entry, &person.token).await.status;
+        let covers_a = label.starts_with("a.")
+            || matches!(*label, "street" | "district" | "auditor" | "admin");
+        if (status == StatusCode::OK) != covers_a || (!covers_a && status != StatusCode::NOT_FOUND)
+        {
+            wrong.push(format!("{label} GET {entry}: {status}"));
+        }
         // Erasure: only an admin (who then learns the id is unknown).
         let erase = api
             .post(

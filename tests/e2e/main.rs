@@ -15,4 +15,5 @@ mod lifecycle;
 mod meetings;
 mod projections;
 mod refusals;
+mod registry;
 mod traces;

@@ -5,6 +5,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use lianxi_domain::mediation::MediationError;
 use lianxi_domain::meeting::MeetingError;
+use lianxi_domain::registry::RegistryError;
 use lianxi_domain::GrievanceError;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -382,6 +383,22 @@ impl From<MeetingError> for ApiError {
             | E::DueDateNotInTheFuture(_) => "action_items",
         };
         Self::invalid_field(field, detail)
+    }
+}
+
+impl From<RegistryError> for ApiError {
+    fn from(e: RegistryError) -> Self {
+        use RegistryError as E;
+        let detail = e.to_string();
+        match e {
+            E::RoleNotAllowed { .. } => Self::forbidden(detail),
+            E::NotRegistered => Self::not_found(),
+            E::AlreadyRegistered | E::PartyTaken(_) => {
+                Self::conflict("already-exists", "The resource already exists", detail)
+            }
+            E::NotAXiaoquParty(_) => Self::invalid_field("party", detail),
+            E::NotActing(_) => Self::invalid_field("organization", detail),
+        }
     }
 }
 

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use lianxi_domain::values::{AccountId, XiaoquId};
-use lianxi_domain::Role;
+use lianxi_domain::{Actor, Role};
 use uuid::Uuid;
 
 use super::dto::{
@@ -266,11 +266,12 @@ impl From<AdminError> for ApiError {
             AdminError::NotFound(_) => ApiError::not_found(),
             AdminError::Db(e) => ApiError::from_db(e),
             AdminError::People(e) => e.into(),
+            AdminError::Registry(e) => e.into(),
         }
     }
 }
 
-fn require_admin(caller: &Caller) -> Result<(), ApiError> {
+pub(super) fn require_admin(caller: &Caller) -> Result<(), ApiError> {
     if caller.0.role == Role::Admin {
         Ok(())
     } else {
@@ -278,7 +279,7 @@ fn require_admin(caller: &Caller) -> Result<(), ApiError> {
     }
 }
 
-fn metadata(state: &AppState, request_id: &RequestId) -> CommandMetadata {
+pub(super) fn metadata(state: &AppState, request_id: &RequestId) -> CommandMetadata {
     CommandMetadata {
         request_id: request_id.0.clone(),
         occurred_at: state.log.services().clock.now(),
@@ -302,6 +303,7 @@ fn metadata(state: &AppState, request_id: &RequestId) -> CommandMetadata {
 )]
 pub async fn add_xiaoqu(
     State(state): State<AppState>,
+    Extension(request_id): Extension<RequestId>,
     caller: Caller,
     ApiJson(body): ApiJson<XiaoquRequest>,
 ) -> Result<Response, ApiError> {
@@ -312,7 +314,9 @@ pub async fn add_xiaoqu(
         street: body.street,
         district: body.district,
     };
-    let x = admin::add_xiaoqu(&state.db, &request).await?;
+    let actor = Actor::new(caller.0.id, caller.0.role);
+    let metadata = metadata(&state, &request_id);
+    let x = admin::add_xiaoqu(&state.db, &state.registry, actor, &request, &metadata).await?;
     let view = XiaoquView {
         id: x.id.0,
         name: x.name,

@@ -57,6 +57,7 @@ pub mod json;
 mod mediation;
 mod meetings;
 pub mod openapi;
+mod registry;
 pub mod request_id;
 mod story;
 
@@ -92,6 +93,8 @@ pub struct AppState {
     pub cases: Arc<CaseLog>,
     /// Joint meeting streams.
     pub meetings: Arc<MeetingLog>,
+    /// Xiaoqu registry streams.
+    pub registry: Arc<crate::registry::RegistryLog>,
     /// Signs audit checkpoints.
     pub audit_key: Arc<AuditKey>,
     /// Person streams and the vault sealing their personal data.
@@ -213,6 +216,16 @@ pub fn app(state: AppState) -> Router {
         .route("/auth/me", get(identity::me))
         .route("/admin/people/{id}/erasure", post(identity::erase))
         .route("/admin/xiaoqu", post(identity::add_xiaoqu))
+        .route("/admin/xiaoqu/{id}/rename", post(registry::rename))
+        .route("/admin/xiaoqu/{id}/move", post(registry::move_to))
+        .route("/admin/xiaoqu/{id}/parties", post(registry::add_party))
+        .route(
+            "/admin/xiaoqu/{id}/parties/retirement",
+            post(registry::retire_party),
+        )
+        .route("/registry/xiaoqu/{id}", get(registry::get))
+        .route("/registry/xiaoqu/{id}/events", get(registry::history))
+        .route("/registry/organizations/{id}", get(registry::organization))
         .route("/admin/accounts", post(identity::add_account))
         .route(
             "/admin/accounts/{id}/revocation",

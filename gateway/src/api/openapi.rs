@@ -6,7 +6,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::dto::*;
 use super::error::{FieldProblem, Problem};
-use super::{audit, grievances, health, identity, mediation, meetings, story};
+use super::{audit, grievances, health, identity, mediation, meetings, registry, story};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -74,6 +74,13 @@ use super::{audit, grievances, health, identity, mediation, meetings, story};
         identity::me,
         identity::erase,
         identity::add_xiaoqu,
+        registry::rename,
+        registry::move_to,
+        registry::add_party,
+        registry::retire_party,
+        registry::get,
+        registry::history,
+        registry::organization,
         identity::add_account,
         identity::revoke_tokens,
         identity::grant_role,
@@ -83,6 +90,7 @@ use super::{audit, grievances, health, identity, mediation, meetings, story};
     modifiers(&BearerAuth),
     tags(
         (name = "grievances", description = "诉求: the grievance lifecycle"),
+        (name = "registry", description = "The xiaoqu registry: hierarchy and the organizations acting as each xiaoqu's parties"),
         (name = "meetings", description = "联席会议: joint meetings of the five parties, agendas, minutes, action items"),
         (name = "mediation", description = "调解: mediation cases, sessions, agreements, obligations"),
         (name = "figures", description = "三率: public figures without personal data"),

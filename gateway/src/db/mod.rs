@@ -5,6 +5,7 @@
 mod accounts;
 mod append;
 mod identity;
+mod registry;
 mod stream;
 
 use std::path::Path;
@@ -19,6 +20,7 @@ pub use accounts::{AccountRecord, NewAccount, NewXiaoqu, Scope, XiaoquRecord};
 pub use append::ChainedRepository;
 pub(crate) use append::UPSERT_HEAD;
 pub use identity::{TokenKind, TokenState};
+pub use registry::PartyRow;
 pub use stream::StoredEvent;
 
 static PG_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");

@@ -1,0 +1,175 @@
+//! The xiaoqu registry: commands on the `XiaoquRegistry` streams, and the
+//! tables kept from them (`xiaoqu`, read by every scope check, and
+//! `xiaoqu_parties`).
+//!
+//! The stream is the truth; the tables are written right after each change
+//! so that the next request (an account for the new xiaoqu, say) sees it.
+//! [`reconcile`] repairs what a crash between the two left behind, and
+//! records xiaoqu registered before the registry existed: `lianxi serve`
+//! runs it at start.
+
+use lianxi_domain::registry::{
+    Placement, RegistryAction, RegistryCommand, RegistryError, XiaoquRegistry, XiaoquState,
+};
+use lianxi_domain::values::{PlaceName, XiaoquId};
+use lianxi_domain::{Actor, Role};
+use tracing::{info, warn};
+
+use crate::db::{Database, DbError, NewXiaoqu, PartyRow};
+use crate::event_log::{CommandError, CommandMetadata, Log};
+use crate::scheduler::SYSTEM_ACCOUNT;
+
+/// The registry's event log.
+pub type RegistryLog = Log<XiaoquRegistry>;
+
+/// Errors of registry commands.
+pub type RegistryCommandError = CommandError<RegistryError>;
+
+/// A party's wire name (`property_company`, …).
+fn wire<T: serde::Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
+}
+
+/// Writes the tables from a xiaoqu's registry state.
+pub async fn sync(db: &Database, state: &XiaoquState) -> Result<(), DbError> {
+    db.upsert_xiaoqu(
+        state.id,
+        &NewXiaoqu {
+            name: state.name.as_str().to_owned(),
+            community: state.placement.community.as_str().to_owned(),
+            street: state.placement.street.as_str().to_owned(),
+            district: state.placement.district.as_str().to_owned(),
+        },
+    )
+    .await?;
+    let parties: Vec<PartyRow> = state
+        .parties
+        .iter()
+        .map(|p| PartyRow {
+            xiaoqu: state.id,
+            party: wire(&p.party),
+            organization: p.organization,
+            name: p.name.as_str().to_owned(),
+            since: p.since,
+        })
+        .collect();
+    db.replace_parties(state.id, &parties).await
+}
+
+/// Runs a registry command on xiaoqu `id` and brings the tables up to date.
+pub async fn execute(
+    db: &Database,
+    log: &RegistryLog,
+    id: XiaoquId,
+    expected: Option<usize>,
+    command: RegistryCommand,
+    metadata: &CommandMetadata,
+) -> Result<(XiaoquState, usize), RegistryCommandError> {
+    let committed = log.execute(id, expected, command, metadata).await?;
+    let state = committed
+        .state
+        .state()
+        .cloned()
+        .ok_or_else(|| CommandError::Store("the registry stream holds no xiaoqu".into()))?;
+    sync(db, &state)
+        .await
+        .map_err(|e| CommandError::Store(e.to_string()))?;
+    Ok((state, committed.version))
+}
+
+/// Records xiaoqu `id` of the table in the registry (as the service,
+/// `system`) if it has no stream yet: a xiaoqu registered before the
+/// registry kept events. Returns whether it did.
+pub async fn record_if_missing(
+    db: &Database,
+    log: &RegistryLog,
+    id: XiaoquId,
+) -> Result<bool, RegistryCommandError> {
+    let (registry, version) = log.load(id).await?;
+    if version > 0 || registry.state().is_some() {
+        return Ok(false);
+    }
+    let Some(row) = db
+        .xiaoqu(id)
+        .await
+        .map_err(|e| CommandError::Store(e.to_string()))?
+    else {
+        return Ok(false);
+    };
+    let name = |field: &str, value: &str| {
+        PlaceName::parse(value)
+            .map_err(|e| CommandError::Store(format!("xiaoqu {id} {field}: {e}")))
+    };
+    let action = RegistryAction::RegisterXiaoqu {
+        xiaoqu: id,
+        name: name("name", &row.name)?,
+        placement: Placement {
+            community: name("community", &row.community)?,
+            street: name("street", &row.street)?,
+            district: name("district", &row.district)?,
+        },
+    };
+    let metadata = CommandMetadata {
+        request_id: format!("registry-{id}"),
+        occurred_at: log.services().clock.now(),
+        reason: Some("registered before the registry kept events".into()),
+    };
+    let command = RegistryCommand::new(Actor::new(SYSTEM_ACCOUNT, Role::System), action);
+    match log.execute(id, Some(0), command, &metadata).await {
+        Ok(_) => Ok(true),
+        // Another instance recorded it a moment ago.
+        Err(CommandError::Stale { .. } | CommandError::Conflict) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// What [`reconcile`] did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Reconciled {
+    /// Xiaoqu of the table that had no registry stream, now recorded.
+    pub recorded: usize,
+    /// Streams whose tables were rewritten.
+    pub synced: usize,
+}
+
+/// Records every xiaoqu of the table that has no stream yet (as the
+/// service, `system`), then rewrites the tables from every stream.
+pub async fn reconcile(db: &Database, log: &RegistryLog) -> Result<Reconciled, String> {
+    let mut done = Reconciled::default();
+    for id in db.xiaoqu_ids().await.map_err(|e| e.to_string())? {
+        if record_if_missing(db, log, id)
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            done.recorded += 1;
+        }
+    }
+    for stream in db
+        .stream_ids(<XiaoquRegistry as cqrs_es::Aggregate>::TYPE)
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        let (registry, _) = log
+            .load(XiaoquId(stream))
+            .await
+            .map_err(|e| e.to_string())?;
+        if let Some(state) = registry.state() {
+            match sync(db, state).await {
+                Ok(()) => done.synced += 1,
+                Err(e) => {
+                    warn!(xiaoqu = %stream, error = %e, "cannot bring the registry tables up to date")
+                }
+            }
+        }
+    }
+    if done.recorded > 0 {
+        info!(
+            recorded = done.recorded,
+            "xiaoqu registered before the registry kept events are now in it"
+        );
+    }
+    Ok(done)
+}
