@@ -41,6 +41,7 @@ async fn the_openapi_document_describes_every_route(t: TestDb) {
         "/api/v1/admin/xiaoqu/{id}/move".to_owned(),
         "/api/v1/admin/xiaoqu/{id}/parties".to_owned(),
         "/api/v1/admin/xiaoqu/{id}/parties/retirement".to_owned(),
+        "/api/v1/registry".to_owned(),
         "/api/v1/registry/xiaoqu/{id}".to_owned(),
         "/api/v1/registry/xiaoqu/{id}/events".to_owned(),
         "/api/v1/registry/organizations/{id}".to_owned(),

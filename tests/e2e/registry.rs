@@ -155,6 +155,35 @@ async fn admins_keep_the_registry_and_auditors_read_its_history(t: TestDb) {
     assert_eq!(moved["name"], "新村二期");
     assert_eq!(moved["parties"].as_array().map(Vec::len), Some(3));
 
+    // The ladder as registered; a community sees its own branch of it.
+    let tree = ok(
+        &api.get("/api/v1/registry", &cast.auditor.token).await,
+        "tree",
+    );
+    let streets = &tree["districts"][0]["streets"][0];
+    let communities: Vec<&str> = streets["communities"]
+        .as_array()
+        .expect("communities")
+        .iter()
+        .map(|c| c["name"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(communities, ["东苑社区", "西苑社区"]);
+    assert_eq!(
+        streets["communities"][1]["xiaoqu"]
+            .as_array()
+            .map(|x| x.iter().filter(|x| x["name"] == "新村二期").count()),
+        Some(1)
+    );
+    let mine = ok(
+        &api.get("/api/v1/registry", &cast.a.community.token).await,
+        "own part",
+    );
+    let text = mine.to_string();
+    assert!(
+        text.contains("幸福里") && !text.contains("新村二期"),
+        "{text}"
+    );
+
     // Only admins change it; a branch reads its own xiaoqu's entry only.
     api.post(
         &path("/rename"),

@@ -223,6 +223,7 @@ pub fn app(state: AppState) -> Router {
             "/admin/xiaoqu/{id}/parties/retirement",
             post(registry::retire_party),
         )
+        .route("/registry", get(registry::hierarchy))
         .route("/registry/xiaoqu/{id}", get(registry::get))
         .route("/registry/xiaoqu/{id}/events", get(registry::history))
         .route("/registry/organizations/{id}", get(registry::organization))

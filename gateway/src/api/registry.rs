@@ -107,6 +107,37 @@ pub struct ServedXiaoqu {
     pub since: DateTime<Utc>,
 }
 
+/// The escalation ladder as registered: districts, their streets, their
+/// communities, their xiaoqu.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct Hierarchy {
+    pub districts: Vec<DistrictNode>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct DistrictNode {
+    pub name: String,
+    pub streets: Vec<StreetNode>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct StreetNode {
+    pub name: String,
+    pub communities: Vec<CommunityNode>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct CommunityNode {
+    pub name: String,
+    pub xiaoqu: Vec<XiaoquNode>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct XiaoquNode {
+    pub id: Uuid,
+    pub name: String,
+}
+
 /// A registry stream's history, actors as role and pseudonym.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RegistryHistory {
@@ -330,6 +361,67 @@ pub async fn get(
     let (registry, version) = state.registry.load(id).await?;
     let entry = registry.state().ok_or_else(ApiError::not_found)?;
     Ok(Json(view(entry, version)))
+}
+
+/// The hierarchy: districts → streets → communities → xiaoqu. Admins and
+/// auditors read all of it; others the part their scope covers.
+#[utoipa::path(
+    get, path = "/api/v1/registry", tag = "registry",
+    responses(
+        (status = 200, description = "The hierarchy", body = Hierarchy),
+        (status = 401, description = "No or bad token", body = Problem, content_type = PROBLEM),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn hierarchy(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Hierarchy>, ApiError> {
+    let everything = matches!(caller.0.role, Role::Admin | Role::Auditor);
+    let mut tree = Hierarchy {
+        districts: Vec::new(),
+    };
+    for x in state.db.all_xiaoqu().await.map_err(ApiError::from_db)? {
+        if !everything && !caller.0.scope.covers(caller.0.role, &x) {
+            continue;
+        }
+        // Rows arrive sorted, so each level's node is the last one or a new one.
+        if tree.districts.last().is_none_or(|d| d.name != x.district) {
+            tree.districts.push(DistrictNode {
+                name: x.district.clone(),
+                streets: Vec::new(),
+            });
+        }
+        let Some(district) = tree.districts.last_mut() else {
+            continue;
+        };
+        if district.streets.last().is_none_or(|s| s.name != x.street) {
+            district.streets.push(StreetNode {
+                name: x.street.clone(),
+                communities: Vec::new(),
+            });
+        }
+        let Some(street) = district.streets.last_mut() else {
+            continue;
+        };
+        if street
+            .communities
+            .last()
+            .is_none_or(|c| c.name != x.community)
+        {
+            street.communities.push(CommunityNode {
+                name: x.community.clone(),
+                xiaoqu: Vec::new(),
+            });
+        }
+        if let Some(community) = street.communities.last_mut() {
+            community.xiaoqu.push(XiaoquNode {
+                id: x.id.0,
+                name: x.name,
+            });
+        }
+    }
+    Ok(Json(tree))
 }
 
 /// Who changed a xiaoqu's registry entry, what and when (admins and auditors).

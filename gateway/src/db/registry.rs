@@ -113,6 +113,29 @@ impl Database {
         Ok(rows)
     }
 
+    /// Every xiaoqu with its place, by district, street, community and name.
+    pub async fn all_xiaoqu(&self) -> Result<Vec<super::XiaoquRecord>, DbError> {
+        let text = "SELECT id, name, community, street, district FROM xiaoqu \
+                    ORDER BY district, street, community, name";
+        let rows = on_db!(self, |pool, _pg| {
+            sqlx::query(text)
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(|r| {
+                    Ok(super::XiaoquRecord {
+                        id: XiaoquId(r.try_get::<Id, _>("id")?.0),
+                        name: r.try_get("name")?,
+                        community: r.try_get("community")?,
+                        street: r.try_get("street")?,
+                        district: r.try_get("district")?,
+                    })
+                })
+                .collect::<Result<Vec<_>, sqlx::Error>>()?
+        });
+        Ok(rows)
+    }
+
     /// The ids of every xiaoqu in the table.
     pub async fn xiaoqu_ids(&self) -> Result<Vec<XiaoquId>, DbError> {
         let ids = on_db!(self, |pool, _pg| {
