@@ -98,6 +98,26 @@ async fn the_openapi_document_describes_every_route(t: TestDb) {
         "openapi.json lists routes that do not exist"
     );
     assert!(doc.body["components"]["securitySchemes"]["bearer"].is_object());
+
+    // The same document as a page that needs nothing from elsewhere.
+    let page = reqwest::get(format!("{}/api/v1/docs", server.base))
+        .await
+        .expect("docs page");
+    assert_eq!(page.status(), StatusCode::OK);
+    assert_eq!(
+        page.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("text/html; charset=utf-8")
+    );
+    let html = page.text().await.expect("html");
+    for path in paths.keys() {
+        assert!(
+            html.contains(&format!("<code>{path}</code>")),
+            "{path} not on the page"
+        );
+    }
+    assert!(!html.contains("<script"), "the page runs no script");
     let ready = Api::send(api.request(Method::GET, "/readyz", None)).await;
     assert_eq!(
         ready.body["store"],

@@ -48,6 +48,7 @@ macro_rules! stream_endpoint {
 }
 
 mod audit;
+mod docs_page;
 pub mod dto;
 pub mod error;
 mod grievances;
@@ -237,7 +238,8 @@ pub fn app(state: AppState) -> Router {
             "/admin/accounts/{id}/roles/revocation",
             post(identity::withdraw_role),
         )
-        .route("/openapi.json", get(openapi::openapi_json));
+        .route("/openapi.json", get(openapi::openapi_json))
+        .route("/docs", get(docs_page::docs));
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
