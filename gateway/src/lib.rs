@@ -17,6 +17,8 @@
 //! - [`metrics`]: Prometheus metrics at `/metrics`.
 //! - [`server`]: serving with graceful shutdown; [`telemetry`]: logs.
 //!
+//! - [`web`]: server-rendered pages for residents (中文 / English).
+//!
 //! Architecture invariant: this is the only crate that knows HTTP and JSON DTOs.
 #![forbid(unsafe_code)]
 
@@ -38,5 +40,6 @@ pub mod server;
 mod streams;
 pub mod telemetry;
 pub mod vault;
+pub mod web;
 
 pub use api::{app, AppState};

@@ -17,3 +17,4 @@ mod projections;
 mod refusals;
 mod registry;
 mod traces;
+mod web;

@@ -98,7 +98,7 @@ pub(super) fn actor(caller: &Caller) -> Actor {
 
 /// Loads a grievance the caller may see; anything else answers 404, so that
 /// ids of other xiaoqu or other people's cases leak nothing.
-pub(super) async fn visible(
+pub(crate) async fn visible(
     state: &AppState,
     caller: &Caller,
     id: GrievanceId,
@@ -236,6 +236,22 @@ pub async fn file(
     caller: Caller,
     ApiJson(body): ApiJson<FileGrievanceRequest>,
 ) -> Result<Response, ApiError> {
+    let (id, committed) = file_grievance(&state, &caller, body, &request_id.0).await?;
+    let mut response = command_response(id, &committed, StatusCode::CREATED)?;
+    let location = HeaderValue::from_str(&format!("/api/v1/grievances/{id}"))
+        .map_err(|_| ApiError::internal())?;
+    response.headers_mut().insert(header::LOCATION, location);
+    Ok(response)
+}
+
+/// Files a grievance for `caller`: the one way in, for the API and the web
+/// pages alike. Field problems name the request's fields.
+pub(crate) async fn file_grievance(
+    state: &AppState,
+    caller: &Caller,
+    body: FileGrievanceRequest,
+    request_id: &str,
+) -> Result<(GrievanceId, Committed), ApiError> {
     let Scope::Xiaoqu(xiaoqu) = caller.0.scope else {
         return Err(ApiError::forbidden(
             "filing needs an account that belongs to a xiaoqu",
@@ -260,18 +276,14 @@ pub async fn file(
         channel: body.channel.into(),
         attachments: checked(attachments)?,
     };
-    let command = GrievanceCommand::new(actor(&caller), GrievanceAction::FileGrievance(file));
+    let command = GrievanceCommand::new(actor(caller), GrievanceAction::FileGrievance(file));
     let metadata = CommandMetadata {
-        request_id: request_id.0.clone(),
+        request_id: request_id.to_owned(),
         occurred_at: state.log.services().clock.now(),
         reason: None,
     };
     let committed = state.log.execute(id, Some(0), command, &metadata).await?;
-    let mut response = command_response(id, &committed, StatusCode::CREATED)?;
-    let location = HeaderValue::from_str(&format!("/api/v1/grievances/{id}"))
-        .map_err(|_| ApiError::internal())?;
-    response.headers_mut().insert(header::LOCATION, location);
-    Ok(response)
+    Ok((id, committed))
 }
 
 /// A grievance as `caller` may see it: the filer pseudonymised for those who

@@ -52,6 +52,7 @@ mod docs_page;
 pub mod dto;
 pub mod error;
 mod grievances;
+pub(crate) use grievances::{file_grievance, visible as visible_grievance};
 mod health;
 mod identity;
 pub mod json;
@@ -244,6 +245,7 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(crate::metrics::scrape))
+        .merge(crate::web::router())
         .nest("/api/v1", api)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -1,0 +1,795 @@
+//! Web pages served by the binary itself: server-rendered (askama), every
+//! asset embedded, no script, Chinese by default and English by switch.
+//!
+//! - Sessions: signing in on `/login` sets an `HttpOnly`, `SameSite=Lax`
+//!   cookie holding a session token (the same 12-hour tokens as
+//!   `POST /api/v1/auth/login`); signing out revokes it.
+//! - CSRF: every form carries the value of an `HttpOnly`, `SameSite=Strict`
+//!   cookie (double submit); a POST without the match is refused with 403
+//!   and changes nothing.
+//! - Security headers on every page: a CSP without inline script, and
+//!   `frame-ancestors 'none'`.
+//!
+//! First pages: the resident signs in, files a grievance (errors shown next
+//! to the field, in the page's language, with what was typed kept), lists
+//! their grievances and follows one with its timeline and deadline.
+
+mod i18n;
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::extract::{Form, Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+use chrono::{DateTime, FixedOffset, Offset, Utc};
+use lianxi_domain::values::{Description, GrievanceId, Label, Location, Title, ValueError};
+use lianxi_projections::grievance_list::{self, ListFilter};
+use rand::Rng;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::api::dto::{
+    CategoryDto, ChannelDto, FileGrievanceRequest, LocationDto, RespondentDto, UrgencyDto,
+};
+use crate::api::request_id::RequestId;
+use crate::api::AppState;
+use crate::auth::{self, Caller, ClientAddress, LoginRefusal};
+use crate::db::{AccountRecord, TokenState};
+use crate::policy;
+pub use i18n::Lang;
+
+const SESSION: &str = "lianxi_session";
+const CSRF: &str = "lianxi_csrf";
+const LANG: &str = "lianxi_lang";
+const CSS: &str = include_str!("../../static/app.css");
+
+/// The web pages' routes, merged into the application's router.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/login", get(login_page).post(login))
+        .route("/logout", post(logout))
+        .route("/file", get(file_page).post(file))
+        .route("/g/{id}", get(grievance))
+        .route("/lang/{code}", get(switch_language))
+        .route("/static/app.css", get(stylesheet))
+}
+
+/// Cookies of a request, by name.
+fn cookies(headers: &HeaderMap) -> HashMap<String, String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+}
+
+/// What a page needs to know of the visit: language, CSRF token, and the
+/// signed-in account with its session token.
+#[derive(Debug)]
+struct Visit {
+    lang: Lang,
+    csrf: String,
+    /// The CSRF cookie must be set with the answer.
+    new_csrf: bool,
+    session: Option<(String, AccountRecord)>,
+}
+
+impl Visit {
+    async fn of(state: &AppState, headers: &HeaderMap) -> Visit {
+        let jar = cookies(headers);
+        let lang = jar
+            .get(LANG)
+            .and_then(|l| Lang::parse(l))
+            .unwrap_or(Lang::Zh);
+        let (csrf, new_csrf) = match jar.get(CSRF).filter(|c| valid_token(c)) {
+            Some(c) => (c.clone(), false),
+            None => (random_token(), true),
+        };
+        let mut session = None;
+        if let Some(token) = jar.get(SESSION) {
+            let hash = auth::token_hash(token);
+            if let Ok(TokenState::Live(account, _)) = state.db.token_state(&hash, Utc::now()).await
+            {
+                session = Some((token.clone(), account));
+            }
+        }
+        Visit {
+            lang,
+            csrf,
+            new_csrf,
+            session,
+        }
+    }
+
+    fn page(&self) -> Page {
+        Page {
+            lang: self.lang,
+            csrf: self.csrf.clone(),
+            signed_in: self.session.is_some(),
+        }
+    }
+
+    fn caller(&self) -> Option<Caller> {
+        self.session.as_ref().map(|(_, a)| Caller(a.clone()))
+    }
+
+    /// Whether a submitted form carries this visit's CSRF token.
+    fn form_is_ours(&self, submitted: &str) -> bool {
+        !self.new_csrf && constant_time_eq(submitted.as_bytes(), self.csrf.as_bytes())
+    }
+}
+
+fn valid_token(text: &str) -> bool {
+    text.len() == 32 && text.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+fn random_token() -> String {
+    let bytes: [u8; 16] = rand::rng().random();
+    hex::encode(bytes)
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The parts every page shares.
+#[derive(Debug)]
+pub struct Page {
+    lang: Lang,
+    csrf: String,
+    signed_in: bool,
+}
+
+impl Page {
+    /// The string of `key` in the page's language.
+    pub fn t(&self, key: &str) -> String {
+        i18n::t(self.lang, key)
+    }
+
+    /// A wire name's label, e.g. `status` + `in_mediation`.
+    pub fn label(&self, group: &str, value: &str) -> String {
+        self.t(&format!("{group}.{value}"))
+    }
+
+    pub fn lang_tag(&self) -> &'static str {
+        self.lang.tag()
+    }
+
+    pub fn other_lang(&self) -> &'static str {
+        self.lang.other().code()
+    }
+
+    pub fn other_lang_tag(&self) -> &'static str {
+        self.lang.other().tag()
+    }
+
+    pub fn csrf(&self) -> &str {
+        &self.csrf
+    }
+
+    /// A time as people of the xiaoqu read it: China Standard Time.
+    pub fn time(&self, at: &DateTime<Utc>) -> String {
+        let china = FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| Utc.fix());
+        at.with_timezone(&china)
+            .format("%Y-%m-%d %H:%M")
+            .to_string()
+    }
+}
+
+/// Renders a page with the security headers and, when new, the CSRF cookie.
+fn render(visit: &Visit, status: StatusCode, page: Result<String, askama::Error>) -> Response {
+    let body = match page {
+        Ok(body) => body,
+        Err(e) => {
+            tracing::error!(error = %e, "a page failed to render");
+            return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response();
+        }
+    };
+    let mut response = (status, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    secure(headers);
+    if visit.new_csrf {
+        set_cookie(
+            headers,
+            &format!("{CSRF}={}; Path=/; HttpOnly; SameSite=Strict", visit.csrf),
+        );
+    }
+    response
+}
+
+fn secure(headers: &mut HeaderMap) {
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+        ),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+}
+
+fn set_cookie(headers: &mut HeaderMap, cookie: &str) {
+    if let Ok(value) = HeaderValue::from_str(cookie) {
+        headers.append(header::SET_COOKIE, value);
+    }
+}
+
+fn see_other(to: &str) -> Response {
+    let mut response = Redirect::to(to).into_response();
+    *response.status_mut() = StatusCode::SEE_OTHER;
+    response
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+struct MessagePage {
+    page: Page,
+    title: String,
+    message: String,
+}
+
+fn message(visit: &Visit, status: StatusCode, key: &str) -> Response {
+    let page = visit.page();
+    let title = page.t("error.title");
+    let message = page.t(key);
+    let html = MessagePage {
+        page,
+        title,
+        message,
+    }
+    .render();
+    render(visit, status, html)
+}
+
+async fn stylesheet() -> Response {
+    let mut response = CSS.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/css; charset=utf-8"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    secure(headers);
+    response
+}
+
+/// Sets the language and goes back where the visitor came from.
+async fn switch_language(Path(code): Path<String>, headers: HeaderMap) -> Response {
+    let lang = Lang::parse(&code).unwrap_or(Lang::Zh);
+    // Only a path of this site, never another origin.
+    let back = headers
+        .get(header::REFERER)
+        .and_then(|r| r.to_str().ok())
+        .and_then(|r| r.split_once("://").map(|(_, rest)| rest))
+        .and_then(|rest| rest.find('/').map(|i| rest[i..].to_owned()))
+        .filter(|p| p.starts_with('/') && !p.starts_with("//"))
+        .unwrap_or_else(|| "/".to_owned());
+    let mut response = see_other(&back);
+    set_cookie(
+        response.headers_mut(),
+        &format!(
+            "{LANG}={}; Path=/; SameSite=Lax; Max-Age=31536000",
+            lang.code()
+        ),
+    );
+    response
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    page: Page,
+    login: String,
+    error: Option<String>,
+}
+
+async fn login_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let visit = Visit::of(&state, &headers).await;
+    if visit.session.is_some() {
+        return see_other("/");
+    }
+    let html = LoginPage {
+        page: visit.page(),
+        login: String::new(),
+        error: None,
+    }
+    .render();
+    render(&visit, StatusCode::OK, html)
+}
+
+#[derive(Debug, Deserialize)]
+struct LoginForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    login: String,
+    #[serde(default)]
+    password: String,
+}
+
+async fn login(
+    State(state): State<AppState>,
+    ClientAddress(client): ClientAddress,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    let visit = Visit::of(&state, &headers).await;
+    if !visit.form_is_ours(&form.csrf) {
+        return message(&visit, StatusCode::FORBIDDEN, "error.csrf");
+    }
+    let name = form.login.trim().to_owned();
+    let refused = |status: StatusCode, key: &str| {
+        let page = visit.page();
+        let error = Some(page.t(key));
+        let html = LoginPage {
+            page,
+            login: name.clone(),
+            error,
+        }
+        .render();
+        render(&visit, status, html)
+    };
+    if name.is_empty() || form.password.is_empty() {
+        return refused(StatusCode::UNPROCESSABLE_ENTITY, "login.invalid");
+    }
+    let login_hash = state.people.vault().login_hash(&name);
+    match auth::login(&state.db, &login_hash, &form.password, client, None).await {
+        Ok(session) => {
+            let mut response = see_other("/");
+            set_cookie(
+                response.headers_mut(),
+                &format!(
+                    "{SESSION}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}",
+                    session.token,
+                    auth::SESSION_TTL.num_seconds()
+                ),
+            );
+            response
+        }
+        Err(LoginRefusal::Throttled { .. }) => {
+            refused(StatusCode::TOO_MANY_REQUESTS, "login.throttled")
+        }
+        Err(LoginRefusal::InvalidCredentials | LoginRefusal::RoleNotHeld(_)) => {
+            refused(StatusCode::UNAUTHORIZED, "login.invalid")
+        }
+        Err(LoginRefusal::Db(e)) => {
+            tracing::error!(error = %e, "sign-in failed");
+            message(&visit, StatusCode::SERVICE_UNAVAILABLE, "error.title")
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    let visit = Visit::of(&state, &headers).await;
+    if !visit.form_is_ours(&form.csrf) {
+        return message(&visit, StatusCode::FORBIDDEN, "error.csrf");
+    }
+    if let Some((token, _)) = &visit.session {
+        if let Err(e) = state
+            .db
+            .revoke_token(&auth::token_hash(token), Utc::now())
+            .await
+        {
+            tracing::error!(error = %e, "sign-out failed");
+        }
+    }
+    let mut response = see_other("/login");
+    set_cookie(
+        response.headers_mut(),
+        &format!("{SESSION}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
+    );
+    response
+}
+
+/// One grievance in the resident's list.
+#[derive(Debug)]
+pub struct Item {
+    pub id: Uuid,
+    pub title: String,
+    pub status: String,
+    pub filed_at: DateTime<Utc>,
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    page: Page,
+    items: Vec<Item>,
+}
+
+fn wire<T: serde::Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
+}
+
+async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let visit = Visit::of(&state, &headers).await;
+    let Some(caller) = visit.caller() else {
+        return see_other("/login");
+    };
+    let audience = policy::audience(&caller.0);
+    let page = grievance_list::list(
+        &state.db.store(),
+        &audience,
+        &ListFilter::default(),
+        None,
+        50,
+    )
+    .await;
+    let items = match page {
+        Ok(page) => page
+            .items
+            .into_iter()
+            .map(|(g, _)| Item {
+                id: g.id.0,
+                title: g.title.as_str().to_owned(),
+                status: g.status.as_str().to_owned(),
+                filed_at: g.filed_at,
+            })
+            .collect(),
+        Err(e) => {
+            tracing::error!(error = %e, "the grievance list failed");
+            return message(&visit, StatusCode::SERVICE_UNAVAILABLE, "error.title");
+        }
+    };
+    let html = HomePage {
+        page: visit.page(),
+        items,
+    }
+    .render();
+    render(&visit, StatusCode::OK, html)
+}
+
+/// What the filing form holds, as typed.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct FileForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    pub category: String,
+    #[serde(default)]
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub building: String,
+    #[serde(default)]
+    pub unit: String,
+    #[serde(default)]
+    pub common_area: String,
+    #[serde(default)]
+    pub respondent: String,
+    #[serde(default)]
+    pub urgency: String,
+}
+
+#[derive(Template)]
+#[template(path = "file.html")]
+struct FilePage {
+    page: Page,
+    form: FileForm,
+    errors: HashMap<String, String>,
+    categories: Vec<&'static str>,
+    respondents: Vec<&'static str>,
+}
+
+impl FilePage {
+    fn error(&self, field: &str) -> Option<&String> {
+        self.errors.get(field)
+    }
+}
+
+const CATEGORIES: [&str; 13] = [
+    "property_service",
+    "fees",
+    "repairs",
+    "maintenance_fund",
+    "public_revenue",
+    "parking",
+    "sanitation",
+    "safety",
+    "noise",
+    "renovation",
+    "neighbour",
+    "owners_committee",
+    "other",
+];
+const RESPONDENTS: [&str; 4] = [
+    "property_company",
+    "owners_committee",
+    "neighbour",
+    "unknown",
+];
+
+fn file_form_page(
+    visit: &Visit,
+    status: StatusCode,
+    form: FileForm,
+    errors: HashMap<String, String>,
+) -> Response {
+    let html = FilePage {
+        page: visit.page(),
+        form,
+        errors,
+        categories: CATEGORIES.to_vec(),
+        respondents: RESPONDENTS.to_vec(),
+    }
+    .render();
+    render(visit, status, html)
+}
+
+async fn file_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let visit = Visit::of(&state, &headers).await;
+    if visit.session.is_none() {
+        return see_other("/login");
+    }
+    let form = FileForm {
+        category: "repairs".into(),
+        respondent: "property_company".into(),
+        urgency: "normal".into(),
+        ..FileForm::default()
+    };
+    file_form_page(&visit, StatusCode::OK, form, HashMap::new())
+}
+
+/// A value problem in the page's language.
+fn reason(lang: Lang, e: &ValueError) -> String {
+    match e {
+        ValueError::Empty => i18n::t(lang, "reason.empty"),
+        ValueError::TooLong { max } => {
+            i18n::t(lang, "reason.too_long").replace("{max}", &max.to_string())
+        }
+        ValueError::ControlCharacter => i18n::t(lang, "reason.control"),
+        ValueError::Invalid(_) => i18n::t(lang, "reason.invalid"),
+    }
+}
+
+/// Checks the form the way the API checks a filing, with the problems in
+/// the page's language; the request to file when nothing is wrong.
+fn check(lang: Lang, form: &FileForm) -> Result<FileGrievanceRequest, HashMap<String, String>> {
+    let mut errors = HashMap::new();
+    let mut note = |field: &str, e: ValueError| {
+        errors.insert(field.to_owned(), reason(lang, &e));
+    };
+    let choice = |value: &str| serde_json::Value::String(value.to_owned());
+    let category = serde_json::from_value::<CategoryDto>(choice(&form.category));
+    if category.is_err() {
+        note("category", ValueError::Invalid("category"));
+    }
+    let respondent = serde_json::from_value::<RespondentDto>(choice(&form.respondent));
+    if respondent.is_err() {
+        note("respondent", ValueError::Invalid("respondent"));
+    }
+    let urgency = serde_json::from_value::<UrgencyDto>(choice(&form.urgency));
+    if urgency.is_err() {
+        note("urgency", ValueError::Invalid("urgency"));
+    }
+    if let Err(e) = Title::parse(&form.title) {
+        note("title", e);
+    }
+    if let Err(e) = Description::parse(&form.description) {
+        note("description", e);
+    }
+    let optional = |value: &str| {
+        let value = value.trim();
+        (!value.is_empty()).then(|| value.to_owned())
+    };
+    let (building, unit, common_area) = (
+        optional(&form.building),
+        optional(&form.unit),
+        optional(&form.common_area),
+    );
+    let mut labels = Vec::new();
+    for (field, value) in [
+        ("building", &building),
+        ("unit", &unit),
+        ("common_area", &common_area),
+    ] {
+        match value.as_deref().map(Label::parse) {
+            Some(Err(e)) => note(field, e),
+            Some(Ok(label)) => labels.push(Some(label)),
+            None => labels.push(None),
+        }
+    }
+    if let [b, u, c] = labels.as_slice() {
+        if let Err(e) = Location::new(b.clone(), u.clone(), c.clone()) {
+            errors.insert("location".into(), i18n::t(lang, "reason.location"));
+            let _ = e;
+        }
+    }
+    match (category, respondent, urgency) {
+        (Ok(category), Ok(respondent), Ok(urgency)) if errors.is_empty() => {
+            Ok(FileGrievanceRequest {
+                category,
+                title: form.title.clone(),
+                description: form.description.clone(),
+                location: LocationDto {
+                    building,
+                    unit,
+                    common_area,
+                },
+                respondent,
+                urgency,
+                channel: ChannelDto::Web,
+                attachments: Vec::new(),
+            })
+        }
+        _ => Err(errors),
+    }
+}
+
+async fn file(
+    State(state): State<AppState>,
+    Extension(request_id): Extension<RequestId>,
+    headers: HeaderMap,
+    Form(form): Form<FileForm>,
+) -> Response {
+    let visit = Visit::of(&state, &headers).await;
+    let Some(caller) = visit.caller() else {
+        return see_other("/login");
+    };
+    if !visit.form_is_ours(&form.csrf) {
+        return message(&visit, StatusCode::FORBIDDEN, "error.csrf");
+    }
+    let request = match check(visit.lang, &form) {
+        Ok(request) => request,
+        Err(errors) => {
+            return file_form_page(&visit, StatusCode::UNPROCESSABLE_ENTITY, form, errors)
+        }
+    };
+    match crate::api::file_grievance(&state, &caller, request, &request_id.0).await {
+        Ok((id, _)) => see_other(&format!("/g/{id}")),
+        Err(e) => {
+            let problem = e.to_problem();
+            if problem.status == 403 {
+                return message(&visit, StatusCode::FORBIDDEN, "error.not_allowed");
+            }
+            tracing::warn!(status = problem.status, "filing from the web page refused");
+            message(
+                &visit,
+                StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                "error.title",
+            )
+        }
+    }
+}
+
+/// One step of a grievance's timeline.
+#[derive(Debug)]
+pub struct Step {
+    pub at: DateTime<Utc>,
+    pub event: String,
+}
+
+#[derive(Template)]
+#[template(path = "grievance.html")]
+struct GrievancePage {
+    page: Page,
+    title: String,
+    status: String,
+    tier: String,
+    filed_at: DateTime<Utc>,
+    deadline: Option<(String, DateTime<Utc>)>,
+    description: String,
+    steps: Vec<Step>,
+}
+
+async fn grievance(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let visit = Visit::of(&state, &headers).await;
+    let Some(caller) = visit.caller() else {
+        return see_other("/login");
+    };
+    let Ok(id) = GrievanceId::parse(&id) else {
+        return message(&visit, StatusCode::NOT_FOUND, "error.not_found");
+    };
+    let Ok((g, _)) = crate::api::visible_grievance(&state, &caller, id).await else {
+        return message(&visit, StatusCode::NOT_FOUND, "error.not_found");
+    };
+    let steps = match state.db.stream("grievance", &id.to_string()).await {
+        Ok(events) => events
+            .into_iter()
+            .filter(|e| e.event_type != "DeadlineSet")
+            .map(|e| Step {
+                at: e.recorded_at,
+                event: e.event_type,
+            })
+            .collect(),
+        Err(e) => {
+            tracing::error!(error = %e, "a grievance's events failed to load");
+            Vec::new()
+        }
+    };
+    let html = GrievancePage {
+        page: visit.page(),
+        title: g.title.as_str().to_owned(),
+        status: g.status.as_str().to_owned(),
+        tier: wire(&g.tier),
+        filed_at: g.filed_at,
+        deadline: g.deadline.map(|d| (d.stage.as_str().to_owned(), d.due_at)),
+        description: g.description.as_str().to_owned(),
+        steps,
+    }
+    .render();
+    render(&visit, StatusCode::OK, html)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_form_is_checked_in_the_page_language_and_keeps_nothing_half_done() {
+        let form = FileForm {
+            category: "parking".into(),
+            title: String::new(),
+            respondent: "property_company".into(),
+            urgency: "normal".into(),
+            ..FileForm::default()
+        };
+        let zh = check(Lang::Zh, &form).expect_err("no title, no place");
+        let en = check(Lang::En, &form).expect_err("no title, no place");
+        assert!(
+            zh.contains_key("title") && zh.contains_key("location"),
+            "{zh:?}"
+        );
+        assert_ne!(zh.get("title"), en.get("title"));
+        let good = FileForm {
+            title: "地下车库积水".into(),
+            common_area: "地下车库".into(),
+            ..form
+        };
+        let request = check(Lang::Zh, &good).expect("valid");
+        assert_eq!(request.location.common_area.as_deref(), Some("地下车库"));
+    }
+
+    #[test]
+    fn cookies_are_read_by_name() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static(
+                "lianxi_lang=en; lianxi_csrf=00112233445566778899aabbccddeeff",
+            ),
+        );
+        let jar = cookies(&headers);
+        assert_eq!(jar.get(LANG).map(String::as_str), Some("en"));
+        assert!(valid_token(&jar[CSRF]));
+    }
+}

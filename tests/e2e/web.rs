@@ -1,0 +1,339 @@
+//! The web pages over HTTP, on both stores: a resident signs in, files a
+//! grievance on the form (errors next to the field, what was typed kept),
+//! follows it, switches language, signs out. CSRF and security headers on
+//! every step.
+
+use std::collections::HashMap;
+
+use lianxi_tests::{on_both_stores, Api, Cast, Server, TestDb};
+use reqwest::header::{HeaderMap, CONTENT_TYPE, COOKIE, LOCATION, REFERER, SET_COOKIE};
+use reqwest::{redirect, StatusCode};
+use serde_json::json;
+
+on_both_stores!(a_resident_signs_in_files_on_the_page_and_follows_the_grievance);
+
+const PASSWORD: &str = "a long passphrase";
+
+/// A browser without a browser: keeps cookies, does not follow redirects.
+struct Browser {
+    client: reqwest::Client,
+    base: String,
+    jar: HashMap<String, String>,
+}
+
+struct Page {
+    status: StatusCode,
+    headers: HeaderMap,
+    html: String,
+}
+
+fn form_encode(fields: &[(&str, &str)]) -> String {
+    let encode = |s: &str| {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    (b as char).to_string()
+                }
+                b' ' => "+".to_owned(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect::<String>()
+    };
+    fields
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+impl Browser {
+    fn new(base: &str) -> Browser {
+        Browser {
+            client: reqwest::Client::builder()
+                .redirect(redirect::Policy::none())
+                .build()
+                .expect("client"),
+            base: base.to_owned(),
+            jar: HashMap::new(),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.jar
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    async fn send(&mut self, request: reqwest::RequestBuilder) -> Page {
+        let response = request
+            .header(COOKIE, self.cookie_header())
+            .send()
+            .await
+            .expect("request");
+        for cookie in response.headers().get_all(SET_COOKIE) {
+            let text = cookie.to_str().unwrap_or_default();
+            let pair = text.split(';').next().unwrap_or_default();
+            if let Some((name, value)) = pair.split_once('=') {
+                if value.is_empty() || text.contains("Max-Age=0") {
+                    self.jar.remove(name);
+                } else {
+                    self.jar.insert(name.to_owned(), value.to_owned());
+                }
+            }
+        }
+        Page {
+            status: response.status(),
+            headers: response.headers().clone(),
+            html: response.text().await.unwrap_or_default(),
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        let request = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .header(REFERER, format!("{}/", self.base));
+        self.send(request).await
+    }
+
+    async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let request = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(form_encode(fields));
+        self.send(request).await
+    }
+
+    fn csrf(&self) -> String {
+        self.jar.get("lianxi_csrf").cloned().unwrap_or_default()
+    }
+}
+
+fn location(page: &Page) -> &str {
+    page.headers
+        .get(LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+}
+
+/// Translation keys left in a page: `status.filed` and the like.
+fn untranslated(html: &str) -> Vec<String> {
+    let groups = [
+        "app",
+        "nav",
+        "login",
+        "home",
+        "file",
+        "grievance",
+        "error",
+        "category",
+        "respondent",
+        "urgency",
+        "status",
+        "tier",
+        "stage",
+        "event",
+        "reason",
+    ];
+    let text: String = {
+        // Text outside tags only: attribute values such as hrefs are not shown.
+        let mut out = String::new();
+        let mut in_tag = false;
+        for c in html.chars() {
+            match c {
+                '<' => in_tag = true,
+                '>' => {
+                    in_tag = false;
+                    out.push(' ');
+                }
+                c if !in_tag => out.push(c),
+                _ => {}
+            }
+        }
+        out
+    };
+    text.split_whitespace()
+        .filter(|word| {
+            groups.iter().any(|g| {
+                word.strip_prefix(g)
+                    .and_then(|rest| rest.strip_prefix('.'))
+                    .is_some_and(|rest| {
+                        !rest.is_empty()
+                            && rest.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                    })
+            })
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
+async fn a_resident_signs_in_files_on_the_page_and_follows_the_grievance(t: TestDb) {
+    let cast = Cast::new(&t.db).await;
+    let server = Server::start(&t.db).await;
+    let api = Api::new(&server.base);
+    let created = api
+        .post(
+            "/api/v1/admin/accounts",
+            &cast.admin.token,
+            json!({"role": "resident", "xiaoqu": cast.a.id, "personal_data": {"name": "王小明"},
+                   "login": "wangxm", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let mut browser = Browser::new(&server.base);
+
+    // The sign-in page: Chinese, a CSRF cookie, strict headers.
+    let login = browser.get("/login").await;
+    assert_eq!(login.status, StatusCode::OK);
+    assert!(login.html.contains("登录名"), "{}", login.html);
+    let csp = login
+        .headers
+        .get("content-security-policy")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    assert!(
+        csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+    assert!(!login.html.contains("<script"));
+    let csrf = browser.csrf();
+    assert_eq!(csrf.len(), 32);
+
+    // No CSRF token, no sign-in; a wrong password keeps the login typed.
+    let forged = browser
+        .post("/login", &[("login", "wangxm"), ("password", PASSWORD)])
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert!(!browser.jar.contains_key("lianxi_session"));
+    let wrong = browser
+        .post(
+            "/login",
+            &[
+                ("csrf", &csrf),
+                ("login", "wangxm"),
+                ("password", "not the passphrase"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert!(wrong.html.contains("登录名或密码不正确") && wrong.html.contains(r#"value="wangxm""#));
+    let signed_in = browser
+        .post(
+            "/login",
+            &[("csrf", &csrf), ("login", "wangxm"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(signed_in.status, StatusCode::SEE_OTHER);
+    assert_eq!(location(&signed_in), "/");
+    assert!(browser.jar.contains_key("lianxi_session"));
+
+    // A form with a problem comes back with the problem next to the field
+    // and everything typed kept; nothing is filed.
+    let form = browser.get("/file").await;
+    assert_eq!(form.status, StatusCode::OK);
+    let refused = browser
+        .post(
+            "/file",
+            &[
+                ("csrf", &csrf),
+                ("category", "parking"),
+                ("title", ""),
+                ("description", "B2层车位长期被占用"),
+                ("common_area", "地下车库B2"),
+                ("respondent", "property_company"),
+                ("urgency", "normal"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused
+            .html
+            .contains(r#"<p class="error" id="title-error">此项必填</p>"#),
+        "{}",
+        refused.html
+    );
+    assert!(
+        refused.html.contains("B2层车位长期被占用")
+            && refused.html.contains(r#"value="地下车库B2""#)
+    );
+    assert!(refused
+        .html
+        .contains(r#"<option value="parking" selected>"#));
+    let listed = api.get("/api/v1/grievances", &cast.auditor.token).await;
+    assert_eq!(listed.body["items"], json!([]), "nothing filed");
+
+    let filed = browser
+        .post(
+            "/file",
+            &[
+                ("csrf", &csrf),
+                ("category", "parking"),
+                ("title", "地下车库车位被长期占用"),
+                ("description", "B2层车位长期被占用"),
+                ("common_area", "地下车库B2"),
+                ("respondent", "property_company"),
+                ("urgency", "normal"),
+            ],
+        )
+        .await;
+    assert_eq!(filed.status, StatusCode::SEE_OTHER, "{}", filed.html);
+    let path = location(&filed).to_owned();
+    assert!(path.starts_with("/g/"), "{path}");
+    let page = browser.get(&path).await;
+    assert_eq!(page.status, StatusCode::OK);
+    for text in ["地下车库车位被长期占用", "已提交", "受理", "提交诉求"] {
+        assert!(page.html.contains(text), "{text} not on the page");
+    }
+    assert_eq!(untranslated(&page.html), Vec::<String>::new());
+    // The list is a read model a moment behind the log.
+    let mut listed = false;
+    for _ in 0..40 {
+        if browser.get("/").await.html.contains(&path) {
+            listed = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(listed, "the list links the grievance");
+
+    // English, everywhere the journey went.
+    let switched = browser.get("/lang/en").await;
+    assert_eq!(switched.status, StatusCode::SEE_OTHER);
+    for (path, english) in [
+        (path.as_str(), "Filed"),
+        ("/", "My grievances"),
+        ("/file", "File a grievance"),
+    ] {
+        let page = browser.get(path).await;
+        assert!(page.html.contains(english), "{path}: {}", page.html);
+        assert_eq!(untranslated(&page.html), Vec::<String>::new(), "{path}");
+        for chinese in ["我的诉求", "已提交", "提交诉求", "登录"] {
+            assert!(!page.html.contains(chinese), "{path} still says {chinese}");
+        }
+    }
+
+    // Another person's grievance is not there; signing out ends the session.
+    let other = browser.get("/g/00000000-0000-0000-0000-000000000001").await;
+    assert_eq!(other.status, StatusCode::NOT_FOUND);
+    let session = browser
+        .jar
+        .get("lianxi_session")
+        .cloned()
+        .unwrap_or_default();
+    let out = browser.post("/logout", &[("csrf", &csrf)]).await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert_eq!(location(&out), "/login");
+    browser.jar.insert("lianxi_session".into(), session);
+    let after = browser.get("/").await;
+    assert_eq!(
+        after.status,
+        StatusCode::SEE_OTHER,
+        "the old session is revoked"
+    );
+    assert_eq!(location(&after), "/login");
+    server.stop().await;
+}
