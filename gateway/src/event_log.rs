@@ -64,7 +64,27 @@ pub(crate) fn metadata_map(
     if let Some(traceparent) = trace_context::traceparent_of(span) {
         map.insert(trace_context::METADATA_KEY.to_owned(), traceparent);
     }
+    if let Ok(key) = IDEMPOTENCY_KEY.try_with(Clone::clone) {
+        map.insert(IDEMPOTENCY_METADATA_KEY.to_owned(), key);
+    }
     map
+}
+
+/// The metadata entry naming the request's idempotency key (its scoped hash).
+pub const IDEMPOTENCY_METADATA_KEY: &str = "idempotency_key";
+
+tokio::task_local! {
+    /// The scoped hash of the idempotency key of the request being served.
+    static IDEMPOTENCY_KEY: String;
+}
+
+/// Runs `f` so that every command it executes writes `key_hash` into its
+/// events' metadata, where the append finds it and marks the key committed
+/// in the events' own transaction (see `api::idempotency`). A task-local
+/// rather than a `CommandMetadata` field, so that no handler has to pass it
+/// on; commands executed in a spawned task would not carry it.
+pub async fn with_idempotency_key<F: std::future::Future>(key_hash: String, f: F) -> F::Output {
+    IDEMPOTENCY_KEY.scope(key_hash, f).await
 }
 
 /// What the log needs to know of a command: who issues it and its name.

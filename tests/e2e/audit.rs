@@ -651,8 +651,8 @@ async fn auditors_verify_from_the_command_line_against_a_kept_checkpoint() {
         serde_json::from_str(&std::fs::read_to_string(d.join("kept.json")).expect("kept"))
             .expect("json");
     assert_eq!(
-        kept["tree_size"], 7,
-        "three filings of two events each, and the resident's registration"
+        kept["tree_size"], 8,
+        "three filings of two events each, the resident's registration and the xiaoqu's"
     );
     let public_key = kept["public_key"].as_str().expect("key").to_owned();
 

@@ -254,13 +254,14 @@ async fn metrics_count_the_work_done_and_show_projection_lag() {
         1.0
     );
     // Five filings and two acceptances, each with its deadline (14 events),
-    // and the two people registered (resident and branch): 16, all applied.
+    // the two people registered (resident and branch) and the xiaoqu's
+    // registry entry: 17, all applied.
     assert_eq!(
         at(
             "lianxi_projection_events_applied",
             &["projection=\"grievance_list\""]
         ),
-        16.0
+        17.0
     );
     assert_eq!(
         at(

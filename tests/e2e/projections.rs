@@ -488,6 +488,11 @@ async fn a_runner_killed_mid_batch_leaves_read_models_equal_to_a_rebuild(t: Test
     let cp = checkpoint::load(&store, grievance_list::NAME)
         .await
         .expect("checkpoint");
+    // The restarted service recorded the cast's xiaoqu in the registry.
+    let total = lianxi_projections::feed::lag(&store, Default::default())
+        .await
+        .expect("lag")
+        .events;
     assert_eq!(
         cp.events_applied, total,
         "no event applied twice across the crash"

@@ -291,7 +291,7 @@ async fn a_resident_signs_in_files_on_the_page_and_follows_the_grievance(t: Test
     assert_eq!(untranslated(&page.html), Vec::<String>::new());
     // The list is a read model a moment behind the log.
     let mut listed = false;
-    for _ in 0..40 {
+    for _ in 0..200 {
         if browser.get("/").await.html.contains(&path) {
             listed = true;
             break;

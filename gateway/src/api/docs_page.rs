@@ -28,14 +28,22 @@ fn schema_name(schema: &Value) -> Option<String> {
 }
 
 fn text(value: &Value, key: &str) -> String {
-    value.get(key).and_then(Value::as_str).unwrap_or("").to_owned()
+    value
+        .get(key)
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned()
 }
 
 fn schema_link(schema: &Value) -> String {
     match schema_name(schema) {
         Some(name) => {
             let bare = name.trim_matches(|c| c == '[' || c == ']');
-            format!(r##"<a href="#schema-{0}">{1}</a>"##, escape(bare), escape(&name))
+            format!(
+                r##"<a href="#schema-{0}">{1}</a>"##,
+                escape(bare),
+                escape(&name)
+            )
         }
         None => escape(&text(schema, "type")),
     }
@@ -56,7 +64,9 @@ fn operation(page: &mut String, method: &str, path: &str, op: &Value) {
         }
     }
     if let Some(params) = op.get("parameters").and_then(Value::as_array) {
-        page.push_str("<table><tr><th>parameter</th><th>in</th><th>required</th><th>description</th></tr>");
+        page.push_str(
+            "<table><tr><th>parameter</th><th>in</th><th>required</th><th>description</th></tr>",
+        );
         for p in params {
             let _ = write!(
                 page,
@@ -73,7 +83,10 @@ fn operation(page: &mut String, method: &str, path: &str, op: &Value) {
         }
         page.push_str("</table>");
     }
-    if let Some(content) = op.pointer("/requestBody/content").and_then(Value::as_object) {
+    if let Some(content) = op
+        .pointer("/requestBody/content")
+        .and_then(Value::as_object)
+    {
         for (media, body) in content {
             let schema = body.get("schema").cloned().unwrap_or(Value::Null);
             let _ = write!(
@@ -131,7 +144,9 @@ fn schema(page: &mut String, name: &str, schema: &Value) {
             .and_then(Value::as_array)
             .map(|r| r.iter().filter_map(Value::as_str).collect())
             .unwrap_or_default();
-        page.push_str("<table><tr><th>field</th><th>type</th><th>required</th><th>description</th></tr>");
+        page.push_str(
+            "<table><tr><th>field</th><th>type</th><th>required</th><th>description</th></tr>",
+        );
         for (field, property) in properties {
             let kind = match schema_name(property) {
                 Some(_) => schema_link(property),
@@ -163,8 +178,14 @@ fn schema(page: &mut String, name: &str, schema: &Value) {
 /// The whole page.
 pub fn render(doc: &Value) -> String {
     let mut page = String::with_capacity(256 * 1024);
-    let title = doc.pointer("/info/title").and_then(Value::as_str).unwrap_or("API");
-    let version = doc.pointer("/info/version").and_then(Value::as_str).unwrap_or("");
+    let title = doc
+        .pointer("/info/title")
+        .and_then(Value::as_str)
+        .unwrap_or("API");
+    let version = doc
+        .pointer("/info/version")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     let _ = write!(
         page,
         r##"<!doctype html>
@@ -191,7 +212,11 @@ code {{ word-break: break-all; }}
 "##,
         title = escape(title),
         version = escape(version),
-        description = escape(doc.pointer("/info/description").and_then(Value::as_str).unwrap_or("")),
+        description = escape(
+            doc.pointer("/info/description")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+        ),
     );
     let tags: Vec<(String, String)> = doc
         .get("tags")
@@ -224,7 +249,10 @@ code {{ word-break: break-all; }}
         }
     }
     page.push_str("<h2 id=\"schemas\">Schemas</h2>\n");
-    if let Some(schemas) = doc.pointer("/components/schemas").and_then(Value::as_object) {
+    if let Some(schemas) = doc
+        .pointer("/components/schemas")
+        .and_then(Value::as_object)
+    {
         for (name, s) in schemas {
             schema(&mut page, name, s);
         }
@@ -272,10 +300,20 @@ mod tests {
                 }
             }
         }
-        for name in doc["components"]["schemas"].as_object().expect("schemas").keys() {
-            assert!(page.contains(&format!("id=\"schema-{name}\"")), "{name} missing");
+        for name in doc["components"]["schemas"]
+            .as_object()
+            .expect("schemas")
+            .keys()
+        {
+            assert!(
+                page.contains(&format!("id=\"schema-{name}\"")),
+                "{name} missing"
+            );
         }
         assert!(!page.contains("<script"), "no script");
-        assert!(!page.contains("http://") && !page.contains("https://"), "nothing fetched");
+        assert!(
+            !page.contains("http://") && !page.contains("https://"),
+            "nothing fetched"
+        );
     }
 }

@@ -113,6 +113,28 @@ impl ApiError {
         Self::new(StatusCode::CONFLICT, slug, title).with_detail(detail)
     }
 
+    /// 409: a request under this `Idempotency-Key` is still running.
+    pub fn idempotency_key_in_use() -> Self {
+        let mut e = Self::new(
+            StatusCode::CONFLICT,
+            "idempotency-key-in-use",
+            "A request with this Idempotency-Key is still being processed",
+        )
+        .with_detail("try again in 1 s");
+        e.retry_after = Some(1);
+        e
+    }
+
+    /// 422: this `Idempotency-Key` was first used for a different request.
+    pub fn idempotency_key_reused() -> Self {
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "idempotency-key-reused",
+            "This Idempotency-Key was used for a different request",
+        )
+        .with_detail("the method, path or body differ from the first request with this key; use a new key for a new request")
+    }
+
     pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
         self.detail = Some(detail.into());
         self

@@ -54,10 +54,12 @@ pub mod error;
 mod grievances;
 pub(crate) use grievances::{file_grievance, visible as visible_grievance};
 mod health;
+mod idempotency;
 mod identity;
 pub mod json;
 mod mediation;
 mod meetings;
+mod open311;
 pub mod openapi;
 mod registry;
 pub mod request_id;
@@ -245,8 +247,15 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(crate::metrics::scrape))
+        .nest("/open311/v2", open311::router())
         .merge(crate::web::router())
-        .nest("/api/v1", api)
+        .nest(
+            "/api/v1",
+            api.route_layer(axum::middleware::from_fn_with_state(
+                idempotency::Idempotency::new(state.clone()),
+                idempotency::middleware,
+            )),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -6,6 +6,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::dto::*;
 use super::error::{FieldProblem, Problem};
+use super::idempotency::IdempotencyHeader;
 use super::{audit, grievances, health, identity, mediation, meetings, registry, story};
 
 #[derive(OpenApi)]
@@ -88,7 +89,7 @@ use super::{audit, grievances, health, identity, mediation, meetings, registry, 
         identity::withdraw_role,
     ),
     components(schemas(Problem, FieldProblem, StatusDto)),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &IdempotencyHeader),
     tags(
         (name = "grievances", description = "诉求: the grievance lifecycle"),
         (name = "registry", description = "The xiaoqu registry: hierarchy and the organizations acting as each xiaoqu's parties"),

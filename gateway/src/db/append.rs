@@ -174,6 +174,13 @@ impl Database {
             prev = hash;
         }
         let last_sequence = events.last().map_or(0, |e| e.sequence as i64);
+        // A command run under an idempotency key marks the key committed in
+        // the events' own transaction: a retry after a crash between this
+        // commit and the answer then knows not to run the command again.
+        let idempotency_key = first
+            .metadata
+            .get(crate::event_log::IDEMPOTENCY_METADATA_KEY)
+            .and_then(Value::as_str);
         match self {
             Database::Postgres(pool) => {
                 // One statement, so one round trip: the window in which a
@@ -202,6 +209,7 @@ impl Database {
                     .bind(&hashes)
                     .bind(last_sequence)
                     .bind(&prev[..])
+                    .bind(idempotency_key)
                     .execute(pool)
                     .await
                     .map_err(persistence_error)?;
@@ -237,6 +245,15 @@ impl Database {
                     .execute(&mut *tx)
                     .await
                     .map_err(persistence_error)?;
+                if let Some(key_hash) = idempotency_key {
+                    sqlx::query(MARK_COMMITTED)
+                        .bind(aggregate_type)
+                        .bind(aggregate_id)
+                        .bind(key_hash)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(persistence_error)?;
+                }
                 tx.commit().await.map_err(persistence_error)?;
             }
         }
@@ -295,6 +312,11 @@ WITH appended AS (
            AS u(seq, ty, ver, p, m, eid, h)
      ORDER BY seq
     RETURNING 1
+),
+-- The idempotency key the command ran under, if any ($13 NULL: none).
+marked AS (
+    UPDATE idempotency_keys SET committed_type = $1, committed_id = $2
+     WHERE key_hash = $13 AND state = 'in_progress'
 )
 -- Reading `appended` makes the events go in before the head is touched, so
 -- two racing appends meet on the events' key first (no lock-order deadlock).
@@ -302,6 +324,11 @@ INSERT INTO event_streams (aggregate_type, aggregate_id, last_sequence, last_has
 SELECT $1, $2, $11, $12 FROM (SELECT count(*) FROM appended) AS done
 ON CONFLICT (aggregate_type, aggregate_id)
 DO UPDATE SET last_sequence = excluded.last_sequence, last_hash = excluded.last_hash";
+
+/// Marks the idempotency key a command ran under committed to its stream
+/// (SQLite; PostgreSQL does it in [`APPEND_POSTGRES`]).
+const MARK_COMMITTED: &str = "UPDATE idempotency_keys SET committed_type = $1, committed_id = $2 \
+     WHERE key_hash = $3 AND state = 'in_progress'";
 
 /// Moves a stream's head to its last sequence and hash (appends on SQLite,
 /// sealing on both stores).

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod append;
+mod idempotency;
 mod identity;
 mod registry;
 mod stream;
@@ -19,6 +20,7 @@ use sqlx::{PgPool, SqlitePool};
 pub use accounts::{AccountRecord, NewAccount, NewXiaoqu, Scope, XiaoquRecord};
 pub use append::ChainedRepository;
 pub(crate) use append::UPSERT_HEAD;
+pub use idempotency::{Claim, KeptAnswer, KeyRecord, KeyedRequest};
 pub use identity::{TokenKind, TokenState};
 pub use registry::PartyRow;
 pub use stream::StoredEvent;

@@ -1,0 +1,1303 @@
+//! Open311 GeoReport v2 (JSON only) under `/open311/v2`, for civic apps.
+//!
+//! - `services(.json)`: one service per grievance category; no token.
+//! - `services/{code}(.json)`: the service definition, Lianxi's extra
+//!   fields (respondent, urgency, building, unit, common area) as
+//!   attributes.
+//! - `POST requests(.json)`: files a grievance with the same domain command
+//!   as `POST /api/v1/grievances`; form-encoded or JSON with the spec's keys.
+//! - `GET requests(.json)` and `requests/{id}(.json)`: what the caller may
+//!   see, by the same visibility as `/api/v1/grievances`.
+//!
+//! The wire types live here, not in `dto.rs`: they follow the GeoReport
+//! spec rather than Lianxi's own contract, and are not in the OpenAPI
+//! document (which describes `/api/v1`). Errors take the spec's shape,
+//! `[{"code": 400, "description": "…"}]`, with the code as HTTP status.
+//!
+//! The spec's contact fields (`first_name`, `last_name`, `phone`, `email`)
+//! and device and location details are accepted and dropped unread: personal
+//! data is stored only sealed, through the person registry, which this
+//! endpoint does not reach. See `docs/open311.md`.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, LOCATION};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Extension, Json, Router};
+use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
+use lianxi_domain::deadline::Stage;
+use lianxi_domain::grievance::{FileGrievance, GrievanceState};
+use lianxi_domain::values::{
+    Category, Channel, Description, GrievanceId, Label, Location, Respondent, Tier, Title, Urgency,
+    ValueError,
+};
+use lianxi_domain::{GrievanceAction, GrievanceCommand, Status};
+use lianxi_projections::grievance_list::{self, ListFilter};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::error::{ApiError, FieldProblem};
+use super::grievances::{actor, checked, visible, Fields};
+use super::json::ApiQuery;
+use super::request_id::RequestId;
+use super::AppState;
+use crate::auth::Caller;
+use crate::db::Scope;
+use crate::event_log::CommandMetadata;
+
+/// Most requests one `GET requests.json` answers (the spec has no paging).
+const MAX_REQUESTS: usize = 200;
+
+/// The routes, nested under `/open311/v2` by [`super::app`]. Each answers
+/// with and without the `.json` format suffix.
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/services.json", get(services))
+        .route("/services", get(services))
+        .route("/services/{service_code}", get(definition))
+        .route("/requests.json", get(list).post(create))
+        .route("/requests", get(list).post(create))
+        .route("/requests/{service_request_id}", get(one))
+}
+
+// ---------------------------------------------------------------------------
+// Services: one per category.
+
+/// A grievance category as an Open311 service.
+#[derive(Clone, Copy, Debug)]
+struct Service {
+    category: Category,
+    code: &'static str,
+    name: &'static str,
+    description: &'static str,
+    keywords: &'static str,
+    group: &'static str,
+}
+
+/// Every category, in DOMAIN.md's order: the service list.
+const CATEGORIES: [Category; 13] = [
+    Category::PropertyService,
+    Category::Fees,
+    Category::Repairs,
+    Category::MaintenanceFund,
+    Category::PublicRevenue,
+    Category::Parking,
+    Category::Sanitation,
+    Category::Safety,
+    Category::Noise,
+    Category::Renovation,
+    Category::Neighbour,
+    Category::OwnersCommittee,
+    Category::Other,
+];
+
+/// The service of a category. An exhaustive match, so that a new category
+/// cannot be left without one.
+fn service(category: Category) -> Service {
+    let (code, name, description, keywords, group) = match category {
+        Category::PropertyService => (
+            "property_service",
+            "物业服务",
+            "物业服务质量:保洁、绿化、秩序维护、客服响应 (quality of the property company's service)",
+            "物业,服务,保洁,绿化,客服,property service",
+            "物业管理",
+        ),
+        Category::Fees => (
+            "fees",
+            "物业费",
+            "物业费的收取、标准与公示 (property management fees)",
+            "物业费,收费,公示,fees",
+            "物业管理",
+        ),
+        Category::Repairs => (
+            "repairs",
+            "维修",
+            "共用设施设备维修:电梯、供水、供电等 (repairs: lifts, water, power)",
+            "维修,电梯,供水,供电,repairs,lift,water,power",
+            "物业管理",
+        ),
+        Category::MaintenanceFund => (
+            "maintenance_fund",
+            "维修资金",
+            "专项维修资金的申请、使用与公示 (the maintenance fund)",
+            "维修资金,专项维修资金,maintenance fund",
+            "资金与收益",
+        ),
+        Category::PublicRevenue => (
+            "public_revenue",
+            "公共收益",
+            "小区公共收益(广告、停车等)的收支与公示 (revenue from common property)",
+            "公共收益,广告,收支,public revenue",
+            "资金与收益",
+        ),
+        Category::Parking => (
+            "parking",
+            "停车",
+            "停车位、车库与车辆秩序 (parking)",
+            "停车,车位,车库,parking",
+            "公共秩序",
+        ),
+        Category::Sanitation => (
+            "sanitation",
+            "环境卫生",
+            "垃圾清运、公共区域卫生 (sanitation)",
+            "环境卫生,垃圾,清洁,sanitation",
+            "公共秩序",
+        ),
+        Category::Safety => (
+            "safety",
+            "安全",
+            "消防通道、门禁、安全隐患 (safety)",
+            "安全,消防,门禁,隐患,safety",
+            "公共秩序",
+        ),
+        Category::Noise => (
+            "noise",
+            "噪音",
+            "噪音扰民 (noise)",
+            "噪音,扰民,noise",
+            "邻里与装修",
+        ),
+        Category::Renovation => (
+            "renovation",
+            "装修",
+            "装修施工、违规改建 (renovation works)",
+            "装修,施工,改建,renovation",
+            "邻里与装修",
+        ),
+        Category::Neighbour => (
+            "neighbour",
+            "邻里纠纷",
+            "邻里之间的纠纷 (disputes between neighbours)",
+            "邻里,纠纷,neighbour",
+            "邻里与装修",
+        ),
+        Category::OwnersCommittee => (
+            "owners_committee",
+            "业委会履职",
+            "业主委员会履行职责的情况 (the owners' committee's conduct)",
+            "业委会,业主委员会,owners committee",
+            "业主自治",
+        ),
+        Category::Other => (
+            "other",
+            "其他",
+            "其他小区事务 (anything else)",
+            "其他,other",
+            "其他",
+        ),
+    };
+    Service {
+        category,
+        code,
+        name,
+        description,
+        keywords,
+        group,
+    }
+}
+
+fn service_by_code(code: &str) -> Option<Service> {
+    CATEGORIES.into_iter().map(service).find(|s| s.code == code)
+}
+
+/// One entry of the service list, with the spec's fields.
+#[derive(Debug, Serialize)]
+struct ServiceDto {
+    service_code: &'static str,
+    service_name: &'static str,
+    description: &'static str,
+    /// Every service takes attributes (see its definition).
+    metadata: bool,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    keywords: &'static str,
+    group: &'static str,
+}
+
+/// Query of the service endpoints: the spec's optional parameters, unused.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServicesQuery {
+    #[serde(rename = "jurisdiction_id")]
+    _jurisdiction_id: Option<String>,
+    #[serde(rename = "api_key")]
+    _api_key: Option<ApiKey>,
+}
+
+/// The service list. No token needed.
+async fn services(
+    query: Result<ApiQuery<ServicesQuery>, ApiError>,
+) -> Result<Json<Vec<ServiceDto>>, Open311Error> {
+    query?;
+    Ok(Json(
+        CATEGORIES
+            .into_iter()
+            .map(service)
+            .map(|s| ServiceDto {
+                service_code: s.code,
+                service_name: s.name,
+                description: s.description,
+                metadata: true,
+                kind: "realtime",
+                keywords: s.keywords,
+                group: s.group,
+            })
+            .collect(),
+    ))
+}
+
+/// The choices of a list attribute: key, name shown, domain value.
+const RESPONDENTS: [(&str, &str, Respondent); 4] = [
+    (
+        "property_company",
+        "物业服务企业 (property company)",
+        Respondent::PropertyCompany,
+    ),
+    (
+        "owners_committee",
+        "业主委员会 (owners' committee)",
+        Respondent::OwnersCommittee,
+    ),
+    ("neighbour", "邻居 (a neighbour)", Respondent::Neighbour),
+    ("unknown", "不确定 (unknown)", Respondent::Unknown),
+];
+
+const URGENCIES: [(&str, &str, Urgency); 2] = [
+    ("normal", "一般 (normal)", Urgency::Normal),
+    ("urgent", "紧急 (urgent)", Urgency::Urgent),
+];
+
+/// A service definition: the attributes every service takes.
+#[derive(Debug, Serialize)]
+struct Definition {
+    service_code: &'static str,
+    attributes: Vec<Attribute>,
+}
+
+#[derive(Debug, Serialize)]
+struct Attribute {
+    variable: bool,
+    code: &'static str,
+    datatype: &'static str,
+    required: bool,
+    datatype_description: Option<&'static str>,
+    order: u32,
+    description: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    values: Option<Vec<AttributeValue>>,
+}
+
+#[derive(Debug, Serialize)]
+struct AttributeValue {
+    key: &'static str,
+    name: &'static str,
+}
+
+fn list_values<T>(options: &[(&'static str, &'static str, T)]) -> Option<Vec<AttributeValue>> {
+    Some(
+        options
+            .iter()
+            .map(|(key, name, _)| AttributeValue { key, name })
+            .collect(),
+    )
+}
+
+fn attributes() -> Vec<Attribute> {
+    const LABEL: Option<&str> = Some("1–64 characters, one line");
+    vec![
+        Attribute {
+            variable: true,
+            code: "respondent",
+            datatype: "singlevaluelist",
+            required: false,
+            datatype_description: None,
+            order: 1,
+            description: "被投诉方 Whom the grievance is against (default: unknown)",
+            values: list_values(&RESPONDENTS),
+        },
+        Attribute {
+            variable: true,
+            code: "urgency",
+            datatype: "singlevaluelist",
+            required: false,
+            datatype_description: None,
+            order: 2,
+            description: "紧急程度 Urgency; urgent shortens every deadline (default: normal)",
+            values: list_values(&URGENCIES),
+        },
+        Attribute {
+            variable: true,
+            code: "building",
+            datatype: "string",
+            required: false,
+            datatype_description: LABEL,
+            order: 3,
+            description: "楼栋 Building, e.g. 3栋 (no room numbers)",
+            values: None,
+        },
+        Attribute {
+            variable: true,
+            code: "unit",
+            datatype: "string",
+            required: false,
+            datatype_description: Some("1–64 characters, one line; needs a building"),
+            order: 4,
+            description: "单元 Unit of the building, e.g. 2单元",
+            values: None,
+        },
+        Attribute {
+            variable: true,
+            code: "common_area",
+            datatype: "string",
+            required: false,
+            datatype_description: LABEL,
+            order: 5,
+            description: "公共区域 Common area, e.g. 地下车库B2; without a building, \
+                          address_string stands for it",
+            values: None,
+        },
+    ]
+}
+
+/// The definition of one service.
+async fn definition(
+    path: Result<Path<String>, axum::extract::rejection::PathRejection>,
+    query: Result<ApiQuery<ServicesQuery>, ApiError>,
+) -> Result<Json<Definition>, Open311Error> {
+    query?;
+    let Path(code) = path.map_err(|_| no_service())?;
+    let service = service_by_code(without_format(&code)).ok_or_else(no_service)?;
+    Ok(Json(Definition {
+        service_code: service.code,
+        attributes: attributes(),
+    }))
+}
+
+fn no_service() -> Open311Error {
+    Open311Error::new(StatusCode::NOT_FOUND, "service_code: no such service")
+}
+
+/// `repairs.json` and `repairs` name the same thing.
+fn without_format(segment: &str) -> &str {
+    segment.strip_suffix(".json").unwrap_or(segment)
+}
+
+// ---------------------------------------------------------------------------
+// Errors in the spec's shape.
+
+/// One error of the spec's error list.
+#[derive(Debug, Serialize)]
+struct ErrorItem {
+    code: u16,
+    description: String,
+}
+
+/// An error of this endpoint family: `[{"code", "description"}]` with the
+/// code as HTTP status. Built from [`ApiError`] so that the rules stay in
+/// one place: a 422 becomes a 400 (the spec knows no 422); headers such as
+/// `WWW-Authenticate` and `Retry-After` are kept.
+#[derive(Debug)]
+pub(super) struct Open311Error {
+    status: StatusCode,
+    errors: Vec<ErrorItem>,
+    /// Boxed: errors travel in `Result`s and should stay small.
+    headers: Box<HeaderMap>,
+}
+
+impl Open311Error {
+    fn new(status: StatusCode, description: impl Into<String>) -> Self {
+        Self {
+            status,
+            errors: vec![ErrorItem {
+                code: status.as_u16(),
+                description: description.into(),
+            }],
+            headers: Box::default(),
+        }
+    }
+
+    fn bad_request(field: &str, reason: &str) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, format!("{field}: {reason}"))
+    }
+}
+
+impl From<ApiError> for Open311Error {
+    fn from(e: ApiError) -> Self {
+        let status = match e.status_code() {
+            StatusCode::UNPROCESSABLE_ENTITY => StatusCode::BAD_REQUEST,
+            other => other,
+        };
+        let code = status.as_u16();
+        let problem = e.to_problem();
+        let errors = if problem.errors.is_empty() {
+            vec![ErrorItem {
+                code,
+                description: problem.detail.unwrap_or(problem.title),
+            }]
+        } else {
+            problem
+                .errors
+                .into_iter()
+                .map(|f| ErrorItem {
+                    code,
+                    description: format!("{}: {}", f.field, f.reason),
+                })
+                .collect()
+        };
+        let mut headers = Box::new(e.into_response().headers().clone());
+        headers.remove(CONTENT_TYPE);
+        Self {
+            status,
+            errors,
+            headers,
+        }
+    }
+}
+
+impl IntoResponse for Open311Error {
+    fn into_response(self) -> Response {
+        let mut response = (self.status, Json(self.errors)).into_response();
+        response.headers_mut().extend(*self.headers);
+        response
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Authentication: the bearer token, or the same token as `api_key`.
+
+/// A token sent as the spec's `api_key`. Never printed.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+struct ApiKey(String);
+
+impl std::fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ApiKey(..)")
+    }
+}
+
+/// The caller, by `Authorization: Bearer …` or else by `api_key`, through
+/// the same extractor as every `/api/v1` request.
+async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+    api_key: Option<&ApiKey>,
+) -> Result<Caller, Open311Error> {
+    let authorization = match (headers.get(AUTHORIZATION), api_key) {
+        (Some(header), _) => header.clone(),
+        (None, Some(key)) => HeaderValue::from_str(&format!("Bearer {}", key.0.trim()))
+            .map_err(|_| ApiError::unauthorized("api_key is not a token"))?,
+        (None, None) => {
+            return Err(ApiError::unauthorized(
+                "send the token as Authorization: Bearer <token> or as api_key",
+            )
+            .into())
+        }
+    };
+    let (mut parts, ()) = Request::new(()).into_parts();
+    parts.headers.insert(AUTHORIZATION, authorization);
+    Ok(Caller::from_request_parts(&mut parts, state).await?)
+}
+
+// ---------------------------------------------------------------------------
+// Creating a service request: filing a grievance.
+
+/// Keys of the spec that are accepted and dropped unread: location
+/// coordinates and ids Lianxi has no use for, device and account ids of
+/// other systems, and contact details (personal data is only ever stored
+/// sealed, through the person registry).
+const IGNORED: [&str; 11] = [
+    "jurisdiction_id",
+    "lat",
+    "long",
+    "address_id",
+    "email",
+    "device_id",
+    "account_id",
+    "first_name",
+    "last_name",
+    "phone",
+    "media_url",
+];
+
+/// What a POST carries that Lianxi uses. Contact fields never get here.
+#[derive(Debug, Default)]
+struct NewRequest {
+    service_code: Option<String>,
+    description: Option<String>,
+    address_string: Option<String>,
+    respondent: Option<String>,
+    urgency: Option<String>,
+    building: Option<String>,
+    unit: Option<String>,
+    common_area: Option<String>,
+}
+
+impl NewRequest {
+    /// Sorts the body's pairs; blank values count as absent (forms send
+    /// empty fields). Unknown keys and repeated keys are refused.
+    fn from_pairs(
+        pairs: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<(NewRequest, Option<ApiKey>), Open311Error> {
+        let mut request = NewRequest::default();
+        let mut api_key = None;
+        let mut seen: Vec<String> = Vec::new();
+        for (key, value) in pairs {
+            if IGNORED.contains(&key.as_str()) {
+                continue;
+            }
+            let slot = match key.as_str() {
+                "api_key" => {
+                    if api_key.replace(ApiKey(value)).is_some() {
+                        return Err(Open311Error::bad_request("api_key", "is given twice"));
+                    }
+                    continue;
+                }
+                "service_code" => &mut request.service_code,
+                "description" => &mut request.description,
+                "address_string" => &mut request.address_string,
+                "attribute[respondent]" => &mut request.respondent,
+                "attribute[urgency]" => &mut request.urgency,
+                "attribute[building]" => &mut request.building,
+                "attribute[unit]" => &mut request.unit,
+                "attribute[common_area]" => &mut request.common_area,
+                _ => {
+                    let name: String = key.chars().take(64).collect();
+                    return Err(Open311Error::bad_request(
+                        &name,
+                        "is not a parameter of this service",
+                    ));
+                }
+            };
+            if seen.contains(&key) {
+                return Err(Open311Error::bad_request(&key, "is given twice"));
+            }
+            seen.push(key);
+            if !value.trim().is_empty() {
+                *slot = Some(value);
+            }
+        }
+        Ok((request, api_key))
+    }
+}
+
+/// The pairs of a JSON object body: the spec's keys, with attributes either
+/// as `"attribute[code]"` keys or as an `"attribute"` object.
+fn json_pairs(bytes: &[u8]) -> Result<Vec<(String, String)>, Open311Error> {
+    let Ok(Value::Object(object)) = serde_json::from_slice::<Value>(bytes) else {
+        return Err(Open311Error::new(
+            StatusCode::BAD_REQUEST,
+            "the body must be a JSON object of the request's parameters",
+        ));
+    };
+    let mut pairs = Vec::new();
+    for (key, value) in object {
+        match value {
+            Value::Object(attributes) if key == "attribute" => {
+                for (code, value) in attributes {
+                    let key = format!("attribute[{code}]");
+                    if let Some(value) = scalar(&key, value)? {
+                        pairs.push((key, value));
+                    }
+                }
+            }
+            value => {
+                if let Some(value) = scalar(&key, value)? {
+                    pairs.push((key, value));
+                }
+            }
+        }
+    }
+    Ok(pairs)
+}
+
+/// A JSON value as a parameter's text: numbers (lat, long) and booleans as
+/// written, `null` as absent.
+fn scalar(key: &str, value: Value) -> Result<Option<String>, Open311Error> {
+    match value {
+        Value::Null => Ok(None),
+        Value::String(s) => Ok(Some(s)),
+        Value::Number(n) => Ok(Some(n.to_string())),
+        Value::Bool(b) => Ok(Some(b.to_string())),
+        Value::Array(_) | Value::Object(_) => {
+            let name: String = key.chars().take(64).collect();
+            Err(Open311Error::bad_request(&name, "must be a single value"))
+        }
+    }
+}
+
+/// The body's pairs, form-encoded or JSON; anything else is a 415.
+async fn body_pairs(
+    request: Request,
+    state: &AppState,
+) -> Result<Vec<(String, String)>, Open311Error> {
+    let mime = request
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    let form = mime == "application/x-www-form-urlencoded";
+    let json =
+        mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"));
+    if !form && !json {
+        return Err(Open311Error::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "the body must be application/x-www-form-urlencoded or application/json",
+        ));
+    }
+    let bytes = Bytes::from_request(request, state)
+        .await
+        .map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                Open311Error::from(ApiError::payload_too_large())
+            } else {
+                Open311Error::new(StatusCode::BAD_REQUEST, rejection.body_text())
+            }
+        })?;
+    if form {
+        Ok(form_urlencoded::parse(&bytes).into_owned().collect())
+    } else {
+        json_pairs(&bytes)
+    }
+}
+
+/// A list attribute's value, or its default when absent.
+fn choice<T: Copy>(
+    fields: &mut Fields,
+    field: &str,
+    value: Option<&str>,
+    options: &[(&str, &str, T)],
+    default: T,
+) -> Option<T> {
+    let Some(value) = value else {
+        return Some(default);
+    };
+    let found = options
+        .iter()
+        .find(|(key, _, _)| *key == value.trim())
+        .map(|(_, _, v)| *v);
+    if found.is_none() {
+        let keys: Vec<&str> = options.iter().map(|(k, _, _)| *k).collect();
+        fields.0.push(FieldProblem {
+            field: field.to_owned(),
+            reason: format!("must be one of {}", keys.join(", ")),
+        });
+    }
+    found
+}
+
+/// Building and unit from the attributes; the common area from its
+/// attribute, or else (without a building) from `address_string`.
+fn location(fields: &mut Fields, request: &NewRequest) -> Option<Location> {
+    let building = fields.optional(
+        "attribute[building]",
+        request.building.as_deref(),
+        Label::parse,
+    );
+    let unit = fields.optional("attribute[unit]", request.unit.as_deref(), Label::parse);
+    let (area_field, area) = match (&request.common_area, &request.building) {
+        (Some(area), _) => ("attribute[common_area]", Some(area)),
+        (None, None) => ("address_string", request.address_string.as_ref()),
+        (None, Some(_)) => ("attribute[common_area]", None),
+    };
+    let common_area = fields.optional(area_field, area.map(String::as_str), Label::parse);
+    let (building, unit, common_area) = (building?, unit?, common_area?);
+    if building.is_none() && common_area.is_none() {
+        fields.0.push(FieldProblem {
+            field: "address_string".into(),
+            reason: "is required unless attribute[building] or attribute[common_area] is given"
+                .into(),
+        });
+        return None;
+    }
+    fields.check(
+        "attribute[unit]",
+        Location::new(building, unit, common_area),
+    )
+}
+
+/// The first line of the description, at most 120 characters, or the
+/// service's name when there is no description.
+fn title_for(description: &Description, service: &Service) -> Result<Title, ValueError> {
+    let first_line: String = description
+        .as_str()
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(Title::MAX_CHARS)
+        .collect();
+    if first_line.trim().is_empty() {
+        Title::parse(service.name)
+    } else {
+        Title::parse(&first_line)
+    }
+}
+
+/// The answer to a created request.
+#[derive(Debug, Serialize)]
+struct Created {
+    service_request_id: Uuid,
+    service_notice: Option<String>,
+    /// Lianxi has no accounts of other systems.
+    account_id: Option<String>,
+}
+
+/// Query of `POST requests.json`: only `api_key` (and the unused
+/// `jurisdiction_id`) may come in the URL.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateQuery {
+    #[serde(rename = "jurisdiction_id")]
+    _jurisdiction_id: Option<String>,
+    api_key: Option<ApiKey>,
+}
+
+/// Create a service request: file a grievance in the caller's xiaoqu with
+/// the same domain command as `POST /api/v1/grievances`.
+async fn create(
+    State(state): State<AppState>,
+    Extension(request_id): Extension<RequestId>,
+    query: Result<ApiQuery<CreateQuery>, ApiError>,
+    request: Request,
+) -> Result<Response, Open311Error> {
+    let ApiQuery(query) = query?;
+    let headers = request.headers().clone();
+    let pairs = body_pairs(request, &state).await?;
+    let (body, body_key) = NewRequest::from_pairs(pairs)?;
+    let caller = authenticate(
+        &state,
+        &headers,
+        body_key.as_ref().or(query.api_key.as_ref()),
+    )
+    .await?;
+    let Scope::Xiaoqu(xiaoqu) = caller.0.scope else {
+        return Err(ApiError::forbidden("filing needs an account that belongs to a xiaoqu").into());
+    };
+    let Some(code) = body.service_code.as_deref() else {
+        return Err(Open311Error::bad_request("service_code", "is required"));
+    };
+    let service = service_by_code(code.trim()).ok_or_else(no_service)?;
+
+    let mut fields = Fields::default();
+    let description = fields.check(
+        "description",
+        Description::parse(body.description.as_deref().unwrap_or_default()),
+    );
+    let respondent = choice(
+        &mut fields,
+        "attribute[respondent]",
+        body.respondent.as_deref(),
+        &RESPONDENTS,
+        Respondent::Unknown,
+    );
+    let urgency = choice(
+        &mut fields,
+        "attribute[urgency]",
+        body.urgency.as_deref(),
+        &URGENCIES,
+        Urgency::Normal,
+    );
+    let location = location(&mut fields, &body);
+    let title = description
+        .as_ref()
+        .and_then(|d| fields.check("description", title_for(d, &service)));
+    fields.finish()?;
+
+    let id = GrievanceId(Uuid::now_v7());
+    let file = FileGrievance {
+        grievance_id: id,
+        xiaoqu,
+        category: service.category,
+        title: checked(title)?,
+        description: checked(description)?,
+        location: checked(location)?,
+        respondent: checked(respondent)?,
+        urgency: checked(urgency)?,
+        channel: Channel::Web,
+        attachments: Vec::new(),
+    };
+    let command = GrievanceCommand::new(actor(&caller), GrievanceAction::FileGrievance(file));
+    let metadata = CommandMetadata {
+        request_id: request_id.0.clone(),
+        occurred_at: state.log.services().clock.now(),
+        reason: None,
+    };
+    let committed = state
+        .log
+        .execute(id, Some(0), command, &metadata)
+        .await
+        .map_err(ApiError::from)?;
+    let filed = committed.state.state().ok_or_else(ApiError::internal)?;
+    let answer = vec![Created {
+        service_request_id: id.0,
+        service_notice: notice(filed),
+        account_id: None,
+    }];
+    let mut response = (StatusCode::CREATED, Json(answer)).into_response();
+    let location = HeaderValue::from_str(&format!("/open311/v2/requests/{id}.json"))
+        .map_err(|_| ApiError::internal())?;
+    response.headers_mut().insert(LOCATION, location);
+    Ok(response)
+}
+
+// ---------------------------------------------------------------------------
+// Reading service requests.
+
+/// A grievance as the spec's service request.
+#[derive(Debug, Serialize)]
+struct ServiceRequest {
+    service_request_id: Uuid,
+    /// `open` or `closed`; the detail is in `status_notes`.
+    status: &'static str,
+    status_notes: String,
+    service_name: &'static str,
+    service_code: &'static str,
+    description: String,
+    agency_responsible: &'static str,
+    service_notice: Option<String>,
+    requested_datetime: String,
+    updated_datetime: String,
+    expected_datetime: Option<String>,
+    address: String,
+    address_id: Option<String>,
+    zipcode: Option<String>,
+    lat: Option<f64>,
+    long: Option<f64>,
+    media_url: Option<String>,
+}
+
+/// Whether a status is `closed` to Open311: nothing more will be done
+/// unless the filer reopens it. An exhaustive match, so that a new status
+/// needs a decision here.
+fn is_closed(status: Status) -> bool {
+    match status {
+        Status::Resolved
+        | Status::Closed
+        | Status::Rejected
+        | Status::Withdrawn
+        | Status::Merged
+        | Status::Referred => true,
+        Status::Filed
+        | Status::Accepted
+        | Status::Triaged
+        | Status::Assigned
+        | Status::Responded
+        | Status::InMediation => false,
+    }
+}
+
+const OPEN_STATUSES: [Status; 6] = [
+    Status::Filed,
+    Status::Accepted,
+    Status::Triaged,
+    Status::Assigned,
+    Status::Responded,
+    Status::InMediation,
+];
+
+const CLOSED_STATUSES: [Status; 6] = [
+    Status::Resolved,
+    Status::Closed,
+    Status::Rejected,
+    Status::Withdrawn,
+    Status::Merged,
+    Status::Referred,
+];
+
+fn tier_name(tier: Tier) -> &'static str {
+    match tier {
+        Tier::Xiaoqu => "xiaoqu",
+        Tier::Community => "community",
+        Tier::Street => "street",
+        Tier::District => "district",
+    }
+}
+
+/// Who handles the grievance now: its current tier.
+fn agency(tier: Tier) -> &'static str {
+    match tier {
+        Tier::Xiaoqu => "小区党支部 (party branch)",
+        Tier::Community => "社区",
+        Tier::Street => "街道",
+        Tier::District => "区职能部门",
+    }
+}
+
+/// ISO 8601 with an offset, to the second, as the spec's examples.
+fn time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, false)
+}
+
+/// What happens next: the running deadline's stage and due time.
+fn notice(g: &GrievanceState) -> Option<String> {
+    if let Some(deadline) = g.deadline {
+        let step = match deadline.stage {
+            Stage::Accept => "to be accepted",
+            Stage::Respond => "to be answered by the responsible party",
+            Stage::Resolve => "to be resolved",
+            Stage::Convene => "to be put before an urgent joint meeting",
+        };
+        return Some(format!("{step} by {}", time(deadline.due_at)));
+    }
+    g.paused
+        .map(|p| format!("the {} deadline is paused", p.stage.as_str()))
+}
+
+/// Building and unit, or the common area (both when both are given).
+fn address(location: &Location) -> String {
+    [&location.building, &location.unit, &location.common_area]
+        .into_iter()
+        .flatten()
+        .map(Label::as_str)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn representation(g: &GrievanceState) -> ServiceRequest {
+    let service = service(g.category);
+    ServiceRequest {
+        service_request_id: g.id.0,
+        status: if is_closed(g.status) {
+            "closed"
+        } else {
+            "open"
+        },
+        status_notes: format!("{}; tier {}", g.status.as_str(), tier_name(g.tier)),
+        service_name: service.name,
+        service_code: service.code,
+        description: g.description.as_str().to_owned(),
+        agency_responsible: agency(g.tier),
+        service_notice: notice(g),
+        requested_datetime: time(g.filed_at),
+        updated_datetime: time(g.last_changed_at),
+        expected_datetime: g.deadline.map(|d| time(d.due_at)),
+        address: address(&g.location),
+        address_id: None,
+        zipcode: None,
+        lat: None,
+        long: None,
+        media_url: None,
+    }
+}
+
+/// Filters of `GET requests.json`, as the spec names them.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RequestsQuery {
+    /// Comma-separated ids; overrides every other filter (as the spec says).
+    service_request_id: Option<String>,
+    service_code: Option<String>,
+    start_date: Option<String>,
+    end_date: Option<String>,
+    /// `open`, `closed`, or both comma-separated.
+    status: Option<String>,
+    #[serde(rename = "jurisdiction_id")]
+    _jurisdiction_id: Option<String>,
+    api_key: Option<ApiKey>,
+}
+
+fn parse_time(name: &str, value: &str) -> Result<DateTime<Utc>, Open311Error> {
+    DateTime::parse_from_rfc3339(value.trim())
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| {
+            Open311Error::bad_request(
+                name,
+                "must be an ISO 8601 date and time with offset, such as 2026-03-01T00:00:00+08:00",
+            )
+        })
+}
+
+/// The statuses asked for: `None` for all.
+fn statuses(value: Option<&str>) -> Result<Option<Vec<Status>>, Open311Error> {
+    let Some(value) = value.filter(|v| !v.trim().is_empty()) else {
+        return Ok(None);
+    };
+    let (mut open, mut closed) = (false, false);
+    for part in value.split(',') {
+        match part.trim() {
+            "open" => open = true,
+            "closed" => closed = true,
+            _ => {
+                return Err(Open311Error::bad_request(
+                    "status",
+                    "must be open, closed or both",
+                ))
+            }
+        }
+    }
+    Ok(match (open, closed) {
+        (true, false) => Some(OPEN_STATUSES.to_vec()),
+        (false, true) => Some(CLOSED_STATUSES.to_vec()),
+        _ => None,
+    })
+}
+
+fn request_ids(value: &str) -> Result<Vec<GrievanceId>, Open311Error> {
+    let mut ids = Vec::new();
+    for part in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let id = GrievanceId::parse(part).map_err(|_| {
+            Open311Error::bad_request("service_request_id", "must be grievance ids (UUIDs)")
+        })?;
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    if ids.len() > MAX_REQUESTS {
+        return Err(Open311Error::bad_request(
+            "service_request_id",
+            "at most 200 ids at once",
+        ));
+    }
+    Ok(ids)
+}
+
+/// The caller's visible requests, newest filed first, at most 200.
+async fn list(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<ApiQuery<RequestsQuery>, ApiError>,
+) -> Result<Json<Vec<ServiceRequest>>, Open311Error> {
+    let ApiQuery(query) = query?;
+    let caller = authenticate(&state, &headers, query.api_key.as_ref()).await?;
+    if let Some(ids) = query.service_request_id.as_deref() {
+        let mut found = Vec::new();
+        for id in request_ids(ids)? {
+            match visible(&state, &caller, id).await {
+                Ok((g, _)) => found.push(representation(&g)),
+                Err(e) if e.status_code() == StatusCode::NOT_FOUND => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        return Ok(Json(found));
+    }
+    let category = query
+        .service_code
+        .as_deref()
+        .map(|code| {
+            service_by_code(code.trim())
+                .map(|s| s.code.to_owned())
+                .ok_or_else(|| Open311Error::bad_request("service_code", "no such service"))
+        })
+        .transpose()?;
+    let filed_from = query
+        .start_date
+        .as_deref()
+        .map(|t| parse_time("start_date", t))
+        .transpose()?;
+    // Inclusive, as the spec's "latest datetime to include"; the read model
+    // keeps microseconds.
+    let filed_to = query
+        .end_date
+        .as_deref()
+        .map(|t| parse_time("end_date", t).map(|t| t + TimeDelta::microseconds(1)))
+        .transpose()?;
+    let statuses = statuses(query.status.as_deref())?;
+    let audience = crate::policy::audience(&caller.0);
+    let store = state.db.store();
+    let filters: Vec<ListFilter> = match statuses {
+        None => vec![None],
+        Some(statuses) => statuses.into_iter().map(Some).collect(),
+    }
+    .into_iter()
+    .map(|status: Option<Status>| ListFilter {
+        status: status.map(|s| s.as_str().to_owned()),
+        category: category.clone(),
+        filed_from,
+        filed_to,
+        ..ListFilter::default()
+    })
+    .collect();
+    let mut items = Vec::new();
+    for filter in &filters {
+        let page = grievance_list::list(&store, &audience, filter, None, MAX_REQUESTS as i64)
+            .await
+            .map_err(ApiError::from_store)?;
+        items.extend(page.items.into_iter().map(|(g, _)| g));
+    }
+    items.sort_by_key(|g| std::cmp::Reverse((g.filed_at, g.id)));
+    items.truncate(MAX_REQUESTS);
+    Ok(Json(items.iter().map(representation).collect()))
+}
+
+/// Query of `GET requests/{id}.json`: the spec's optional parameters.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OneQuery {
+    #[serde(rename = "jurisdiction_id")]
+    _jurisdiction_id: Option<String>,
+    api_key: Option<ApiKey>,
+}
+
+/// One request, as a list of one (as the spec answers it); 404 when the
+/// caller may not see it.
+async fn one(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    path: Result<Path<String>, axum::extract::rejection::PathRejection>,
+    query: Result<ApiQuery<OneQuery>, ApiError>,
+) -> Result<Json<Vec<ServiceRequest>>, Open311Error> {
+    let ApiQuery(query) = query?;
+    let caller = authenticate(&state, &headers, query.api_key.as_ref()).await?;
+    let not_found = || {
+        Open311Error::new(
+            StatusCode::NOT_FOUND,
+            "service_request_id: no such request visible to the caller",
+        )
+    };
+    let Path(segment) = path.map_err(|_| not_found())?;
+    let id = GrievanceId::parse(without_format(&segment)).map_err(|_| not_found())?;
+    match visible(&state, &caller, id).await {
+        Ok((g, _)) => Ok(Json(vec![representation(&g)])),
+        Err(e) if e.status_code() == StatusCode::NOT_FOUND => Err(not_found()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wire<T: Serialize>(value: &T) -> String {
+        match serde_json::to_value(value) {
+            Ok(Value::String(s)) => s,
+            other => panic!("not a string: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_category_is_a_service_coded_by_its_wire_name() {
+        let codes: Vec<&str> = CATEGORIES.into_iter().map(|c| service(c).code).collect();
+        for category in CATEGORIES {
+            assert_eq!(service(category).code, wire(&category));
+            assert_eq!(
+                service_by_code(&wire(&category)).map(|s| s.category),
+                Some(category)
+            );
+        }
+        let mut unique = codes.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), codes.len(), "codes are unique");
+        assert_eq!(service(Category::Repairs).name, "维修");
+        assert!(service_by_code("potholes").is_none());
+    }
+
+    #[test]
+    fn list_attributes_offer_exactly_the_domain_values() {
+        for (key, _, value) in RESPONDENTS {
+            assert_eq!(key, wire(&value));
+        }
+        for (key, _, value) in URGENCIES {
+            assert_eq!(key, wire(&value));
+        }
+    }
+
+    #[test]
+    fn open_and_closed_statuses_split_every_status() {
+        assert!(OPEN_STATUSES.iter().all(|s| !is_closed(*s)));
+        assert!(CLOSED_STATUSES.iter().all(|s| is_closed(*s)));
+        assert!(!is_closed(Status::InMediation));
+        assert!(is_closed(Status::Referred));
+    }
+
+    #[test]
+    fn contact_fields_are_dropped_and_unknown_or_repeated_keys_refused() {
+        let pairs = [
+            ("service_code", "repairs"),
+            ("first_name", "某人"),
+            ("phone", "10000000000"),
+            ("email", "someone@example.org"),
+            ("attribute[respondent]", "property_company"),
+            ("media_url", ""),
+            ("address_string", "  "),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned()));
+        let (request, key) = NewRequest::from_pairs(pairs).expect("accepted");
+        assert!(key.is_none());
+        assert_eq!(request.service_code.as_deref(), Some("repairs"));
+        assert_eq!(request.respondent.as_deref(), Some("property_company"));
+        assert_eq!(request.address_string, None, "blank is absent");
+        let printed = format!("{request:?}");
+        assert!(!printed.contains("某人") && !printed.contains("10000000000"));
+
+        let unknown = NewRequest::from_pairs([("colour".to_owned(), "red".to_owned())])
+            .expect_err("unknown key");
+        assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
+        assert!(unknown.errors[0].description.starts_with("colour:"));
+        let twice = NewRequest::from_pairs(
+            [("service_code", "noise"), ("service_code", "fees")]
+                .map(|(k, v)| (k.to_owned(), v.to_owned())),
+        )
+        .expect_err("repeated key");
+        assert!(twice.errors[0].description.starts_with("service_code:"));
+    }
+
+    #[test]
+    fn json_bodies_take_attributes_as_keys_or_as_an_object() {
+        let pairs = json_pairs(
+            r#"{"service_code": "noise", "lat": 31.46, "attribute": {"urgency": "urgent"},
+                 "attribute[building]": "3栋", "email": null}"#
+                .as_bytes(),
+        )
+        .expect("a JSON object");
+        assert!(pairs.contains(&("lat".into(), "31.46".into())));
+        assert!(pairs.contains(&("attribute[urgency]".into(), "urgent".into())));
+        assert!(pairs.contains(&("attribute[building]".into(), "3栋".into())));
+        assert!(!pairs.iter().any(|(k, _)| k == "email"));
+        assert!(json_pairs(b"[1]").is_err());
+        assert!(json_pairs(br#"{"description": ["a"]}"#).is_err());
+    }
+
+    #[test]
+    fn the_title_is_the_first_line_cut_to_120_characters_or_the_service_name() {
+        let repairs = service(Category::Repairs);
+        let long = format!("{}\n第二行", "电".repeat(130));
+        let d = Description::parse(&long).expect("description");
+        let title = title_for(&d, &repairs).expect("title");
+        assert_eq!(title.as_str().chars().count(), 120);
+        assert!(!title.as_str().contains('行'));
+        let empty = Description::parse("").expect("empty description");
+        assert_eq!(title_for(&empty, &repairs).expect("title").as_str(), "维修");
+        let tabbed = Description::parse("水管\t漏水\r\n详情").expect("description");
+        assert_eq!(
+            title_for(&tabbed, &repairs).expect("title").as_str(),
+            "水管 漏水"
+        );
+    }
+
+    #[test]
+    fn errors_take_the_spec_shape_and_a_422_becomes_a_400() {
+        let e = Open311Error::from(ApiError::invalid_field("attribute[unit]", "too long"));
+        assert_eq!(e.status, StatusCode::BAD_REQUEST);
+        let body = serde_json::to_value(&e.errors).expect("json");
+        assert_eq!(
+            body,
+            serde_json::json!([{"code": 400, "description": "attribute[unit]: too long"}])
+        );
+        let e = Open311Error::from(ApiError::unauthorized("no token"));
+        assert_eq!(e.status, StatusCode::UNAUTHORIZED);
+        let response = e.into_response();
+        assert_eq!(
+            response
+                .headers()
+                .get("www-authenticate")
+                .and_then(|v| v.to_str().ok()),
+            Some("Bearer")
+        );
+        assert_eq!(
+            response
+                .headers()
+                .get(CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok()),
+            Some("application/json")
+        );
+    }
+}
