@@ -137,6 +137,8 @@ fn untranslated(html: &str) -> Vec<String> {
         "stage",
         "event",
         "reason",
+        "action",
+        "rating",
     ];
     let text: String = {
         // Text outside tags only: attribute values such as hrefs are not shown.
@@ -315,6 +317,66 @@ async fn a_resident_signs_in_files_on_the_page_and_follows_the_grievance(t: Test
             assert!(!page.html.contains(chinese), "{path} still says {chinese}");
         }
     }
+
+    // The branch and the company carry it to resolution; on the page the
+    // resident rates the outcome, then asks to reopen it.
+    let id = path.trim_start_matches("/g/").to_owned();
+    api.command(&id, "accept", &cast.a.branch, json!({})).await;
+    api.command(
+        &id,
+        "triage",
+        &cast.a.branch,
+        json!({"matter_class": "minor", "party": "property_company"}),
+    )
+    .await;
+    api.command(&id, "assign", &cast.a.branch, json!({})).await;
+    api.command(
+        &id,
+        "respond",
+        &cast.a.company,
+        json!({"response": "已划线"}),
+    )
+    .await;
+    api.command(&id, "resolve", &cast.a.branch, json!({"summary": "已解决"}))
+        .await;
+    let resolved = browser.get(&path).await;
+    assert!(
+        resolved.html.contains("Rate the outcome")
+            && resolved.html.contains("Ask to reopen")
+            && !resolved.html.contains("Withdraw the grievance"),
+        "{}",
+        resolved.html
+    );
+    assert_eq!(untranslated(&resolved.html), Vec::<String>::new());
+    let rate = format!("{path}/rate");
+    let forged = browser.post(&rate, &[("rating", "unsatisfied")]).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let rated = browser
+        .post(
+            &rate,
+            &[
+                ("csrf", &csrf),
+                ("rating", "unsatisfied"),
+                ("comment", "还是有车占位"),
+            ],
+        )
+        .await;
+    assert_eq!(rated.status, StatusCode::SEE_OTHER);
+    assert!(browser.get(&path).await.html.contains("Closed"));
+    let reopened = browser
+        .post(
+            &format!("{path}/reopen"),
+            &[("csrf", &csrf), ("reason", "占位车辆又回来了")],
+        )
+        .await;
+    assert_eq!(reopened.status, StatusCode::SEE_OTHER);
+    let page = browser.get(&path).await;
+    assert!(page.html.contains("Assigned") && page.html.contains("Withdraw the grievance"));
+    // The aggregate has the last word: rating an open grievance is refused.
+    let refused = browser
+        .post(&rate, &[("csrf", &csrf), ("rating", "satisfied")])
+        .await;
+    assert_eq!(refused.status, StatusCode::CONFLICT);
 
     // Another person's grievance is not there; signing out ends the session.
     let other = browser.get("/g/00000000-0000-0000-0000-000000000001").await;

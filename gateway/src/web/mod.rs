@@ -25,7 +25,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
 use chrono::{DateTime, FixedOffset, Offset, Utc};
-use lianxi_domain::values::{Description, GrievanceId, Label, Location, Title, ValueError};
+use lianxi_domain::values::{
+    Comment, Description, GrievanceId, Label, Location, Rating, Reason, Title, ValueError,
+};
+use lianxi_domain::{Actor, GrievanceAction, GrievanceCommand, Role, Status};
 use lianxi_projections::grievance_list::{self, ListFilter};
 use rand::Rng;
 use serde::Deserialize;
@@ -38,6 +41,7 @@ use crate::api::request_id::RequestId;
 use crate::api::AppState;
 use crate::auth::{self, Caller, ClientAddress, LoginRefusal};
 use crate::db::{AccountRecord, TokenState};
+use crate::event_log::{CommandError, CommandMetadata};
 use crate::policy;
 pub use i18n::Lang;
 
@@ -54,6 +58,7 @@ pub fn router() -> Router<AppState> {
         .route("/logout", post(logout))
         .route("/file", get(file_page).post(file))
         .route("/g/{id}", get(grievance))
+        .route("/g/{id}/{action}", post(act))
         .route("/lang/{code}", get(switch_language))
         .route("/static/app.css", get(stylesheet))
 }
@@ -698,6 +703,9 @@ pub struct Step {
 #[template(path = "grievance.html")]
 struct GrievancePage {
     page: Page,
+    id: Uuid,
+    /// What the reader may do now, as the filer: `withdraw`, `rate`, `reopen`.
+    actions: Vec<&'static str>,
     title: String,
     status: String,
     tier: String,
@@ -736,8 +744,17 @@ async fn grievance(
             Vec::new()
         }
     };
+    let is_filer = g.filer == caller.0.id
+        && matches!(caller.0.role, Role::Resident | Role::SupervisoryCommittee);
+    let actions = if is_filer {
+        filer_actions(g.status)
+    } else {
+        Vec::new()
+    };
     let html = GrievancePage {
         page: visit.page(),
+        id: g.id.0,
+        actions,
         title: g.title.as_str().to_owned(),
         status: g.status.as_str().to_owned(),
         tier: wire(&g.tier),
@@ -748,6 +765,116 @@ async fn grievance(
     }
     .render();
     render(&visit, StatusCode::OK, html)
+}
+
+/// What the filer may do in `status` (the aggregate has the final word).
+fn filer_actions(status: Status) -> Vec<&'static str> {
+    let mut actions = Vec::new();
+    if status == Status::Filed
+        || matches!(
+            status,
+            Status::Accepted
+                | Status::Triaged
+                | Status::Assigned
+                | Status::Responded
+                | Status::InMediation
+        )
+    {
+        actions.push("withdraw");
+    }
+    if status == Status::Resolved {
+        actions.push("rate");
+    }
+    if matches!(status, Status::Resolved | Status::Closed) {
+        actions.push("reopen");
+    }
+    actions
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ActionForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    rating: String,
+    #[serde(default)]
+    comment: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// The filer's commands from the grievance page: withdraw, rate, reopen.
+async fn act(
+    State(state): State<AppState>,
+    Extension(request_id): Extension<RequestId>,
+    Path((id, action)): Path<(String, String)>,
+    headers: HeaderMap,
+    Form(form): Form<ActionForm>,
+) -> Response {
+    let visit = Visit::of(&state, &headers).await;
+    let Some(caller) = visit.caller() else {
+        return see_other("/login");
+    };
+    if !visit.form_is_ours(&form.csrf) {
+        return message(&visit, StatusCode::FORBIDDEN, "error.csrf");
+    }
+    let Ok(id) = GrievanceId::parse(&id) else {
+        return message(&visit, StatusCode::NOT_FOUND, "error.not_found");
+    };
+    if crate::api::visible_grievance(&state, &caller, id)
+        .await
+        .is_err()
+    {
+        return message(&visit, StatusCode::NOT_FOUND, "error.not_found");
+    }
+    let text = |value: &str| {
+        let value = value.trim();
+        (!value.is_empty()).then(|| value.to_owned())
+    };
+    let domain_action = match action.as_str() {
+        "withdraw" => text(&form.reason)
+            .map(|r| Reason::parse(&r))
+            .transpose()
+            .map(|reason| GrievanceAction::WithdrawGrievance { reason }),
+        "rate" => {
+            let rating =
+                serde_json::from_value::<Rating>(serde_json::Value::String(form.rating.clone()))
+                    .map_err(|_| ValueError::Invalid("rating"));
+            let comment = text(&form.comment).map(|c| Comment::parse(&c)).transpose();
+            match (rating, comment) {
+                (Ok(rating), Ok(comment)) => Ok(GrievanceAction::RateOutcome { rating, comment }),
+                (Err(e), _) | (_, Err(e)) => Err(e),
+            }
+        }
+        "reopen" => {
+            Reason::parse(&form.reason).map(|reason| GrievanceAction::ReopenGrievance { reason })
+        }
+        _ => return message(&visit, StatusCode::NOT_FOUND, "error.not_found"),
+    };
+    let Ok(domain_action) = domain_action else {
+        return message(
+            &visit,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "error.action_input",
+        );
+    };
+    let command = GrievanceCommand::new(Actor::new(caller.0.id, caller.0.role), domain_action);
+    let metadata = CommandMetadata {
+        request_id: request_id.0.clone(),
+        occurred_at: state.log.services().clock.now(),
+        reason: None,
+    };
+    match state.log.execute(id, None, command, &metadata).await {
+        Ok(_) => see_other(&format!("/g/{id}")),
+        Err(CommandError::Domain(e)) => {
+            tracing::info!(error = %e, "a page action was refused");
+            message(&visit, StatusCode::CONFLICT, "error.refused")
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "a page action failed");
+            message(&visit, StatusCode::SERVICE_UNAVAILABLE, "error.title")
+        }
+    }
 }
 
 #[cfg(test)]
