@@ -33,6 +33,7 @@ pub mod follow_ups;
 pub mod metrics;
 pub mod people;
 pub mod policy;
+pub mod rate_limit;
 pub mod registry;
 pub mod scheduler;
 pub mod secret_file;

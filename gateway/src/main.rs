@@ -103,6 +103,12 @@ enum Command {
             default_value_t = 3_600_000
         )]
         checkpoint_interval_ms: u64,
+        /// Most grievances one account may file per hour (0: no limit).
+        #[arg(long, env = "LIANXI_FILINGS_PER_ACCOUNT_HOUR", default_value_t = 20)]
+        filings_per_account_hour: u32,
+        /// Most grievances filed from one client address per hour (0: no limit).
+        #[arg(long, env = "LIANXI_FILINGS_PER_ADDRESS_HOUR", default_value_t = 200)]
+        filings_per_address_hour: u32,
     },
     /// Apply pending database migrations and exit.
     Migrate,
@@ -383,7 +389,14 @@ async fn run(cli: Cli) -> Result<(), String> {
             scheduler_interval_ms,
             config,
             checkpoint_interval_ms,
+            filings_per_account_hour,
+            filings_per_address_hour,
         } => {
+            let limit = |n: u32| (n > 0).then_some(n);
+            let limits = lianxi_gateway::rate_limit::Limits {
+                filings_per_account: limit(filings_per_account_hour),
+                filings_per_address: limit(filings_per_address_hour),
+            };
             let settings = server::Background {
                 runners: RunnerSettings {
                     batch_size: i64::from(projection_batch_size.max(1)),
@@ -400,7 +413,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 open_vault(&db, &cli.master_key_file).await,
             ) {
                 (Ok(policies), Ok(key), Ok(vault)) => {
-                    serve(db.clone(), &listen, settings, policies, key, vault).await
+                    serve(db.clone(), &listen, settings, policies, key, vault, limits).await
                 }
                 (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => Err(e),
             }
@@ -565,6 +578,7 @@ async fn serve(
     (policy, meetings): (GrievancePolicy, MeetingPolicy),
     key: AuditKey,
     vault: Vault,
+    limits: lianxi_gateway::rate_limit::Limits,
 ) -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -575,6 +589,7 @@ async fn serve(
     println!("lianxi listening on http://{addr}");
     let services = GrievanceServices::new(Arc::new(SystemClock), policy);
     let state = server::state_with_meetings(db, services, meetings)
+        .with_limits(limits)
         .with_audit_key(key)
         .with_vault(vault);
     let moved = state

@@ -74,6 +74,7 @@ pub fn state_with_meetings(
             appended,
         )),
         log: Arc::new(log),
+        limits: crate::rate_limit::Limits::default(),
         db,
         audit_key: Arc::new(AuditKey::ephemeral()),
         people: Arc::new(people),

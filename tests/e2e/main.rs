@@ -13,6 +13,7 @@ mod idempotency;
 mod identity;
 mod instances;
 mod lifecycle;
+mod limits;
 mod meetings;
 mod open311;
 mod projections;

@@ -689,6 +689,10 @@ impl Process {
             .current_dir(cwd)
             .env_remove("LIANXI_DATABASE_URL")
             .env("LIANXI_LISTEN", "127.0.0.1:0")
+            // Load and drill tests file far more than a resident would;
+            // a test of the limits sets its own.
+            .env("LIANXI_FILINGS_PER_ACCOUNT_HOUR", "0")
+            .env("LIANXI_FILINGS_PER_ADDRESS_HOUR", "0")
             .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(stderr)

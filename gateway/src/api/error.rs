@@ -108,6 +108,18 @@ impl ApiError {
         e
     }
 
+    /// 429: a rate limit; try again after `retry_after` seconds.
+    pub fn rate_limited(retry_after: u64) -> Self {
+        let mut e = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate-limited",
+            "Too many requests of this kind; wait before trying again",
+        )
+        .with_detail(format!("try again in {retry_after} s"));
+        e.retry_after = Some(retry_after);
+        e
+    }
+
     /// 409: the resource is not in a state that allows this.
     pub fn conflict(slug: &'static str, title: &'static str, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, slug, title).with_detail(detail)

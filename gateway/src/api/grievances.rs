@@ -22,7 +22,7 @@ use super::error::{ApiError, FieldProblem, Problem, PROBLEM};
 use super::json::{ApiJson, ApiQuery, OptionalJson};
 use super::request_id::RequestId;
 use super::AppState;
-use crate::auth::Caller;
+use crate::auth::{Caller, ClientAddress};
 use crate::db::Scope;
 use crate::event_log::{CommandMetadata, Committed};
 use crate::policy;
@@ -109,6 +109,23 @@ pub(crate) async fn visible(
         Ok((grievance, version))
     } else {
         Err(ApiError::not_found())
+    }
+}
+
+/// Counts a filing against the rate limits, or refuses it with 429 (after
+/// the request was found valid, before anything is written).
+pub(crate) async fn admit_filing(
+    state: &AppState,
+    caller: &Caller,
+    client: Option<std::net::IpAddr>,
+) -> Result<(), ApiError> {
+    let now = state.log.services().clock.now();
+    match crate::rate_limit::admit_filing(&state.db, state.limits, caller.0.id, client, now).await {
+        Ok(()) => Ok(()),
+        Err(crate::rate_limit::Refusal::Limited { retry_after }) => {
+            Err(ApiError::rate_limited(retry_after))
+        }
+        Err(crate::rate_limit::Refusal::Db(e)) => Err(ApiError::from_db(e)),
     }
 }
 
@@ -233,10 +250,11 @@ fn attachments(fields: &mut Fields, dtos: &[AttachmentDto]) -> Option<Vec<Attach
 pub async fn file(
     State(state): State<AppState>,
     Extension(request_id): Extension<RequestId>,
+    ClientAddress(client): ClientAddress,
     caller: Caller,
     ApiJson(body): ApiJson<FileGrievanceRequest>,
 ) -> Result<Response, ApiError> {
-    let (id, committed) = file_grievance(&state, &caller, body, &request_id.0).await?;
+    let (id, committed) = file_grievance(&state, &caller, body, &request_id.0, client).await?;
     let mut response = command_response(id, &committed, StatusCode::CREATED)?;
     let location = HeaderValue::from_str(&format!("/api/v1/grievances/{id}"))
         .map_err(|_| ApiError::internal())?;
@@ -251,6 +269,7 @@ pub(crate) async fn file_grievance(
     caller: &Caller,
     body: FileGrievanceRequest,
     request_id: &str,
+    client: Option<std::net::IpAddr>,
 ) -> Result<(GrievanceId, Committed), ApiError> {
     let Scope::Xiaoqu(xiaoqu) = caller.0.scope else {
         return Err(ApiError::forbidden(
@@ -263,6 +282,7 @@ pub(crate) async fn file_grievance(
     let location = location(&mut fields, &body.location);
     let attachments = attachments(&mut fields, &body.attachments);
     fields.finish()?;
+    admit_filing(state, caller, client).await?;
     let id = GrievanceId(Uuid::now_v7());
     let file = FileGrievance {
         grievance_id: id,

@@ -99,6 +99,8 @@ pub struct AppState {
     pub meetings: Arc<MeetingLog>,
     /// Xiaoqu registry streams.
     pub registry: Arc<crate::registry::RegistryLog>,
+    /// Rate limits on filing (none unless set, as `lianxi serve` does).
+    pub limits: crate::rate_limit::Limits,
     /// Signs audit checkpoints.
     pub audit_key: Arc<AuditKey>,
     /// Person streams and the vault sealing their personal data.
@@ -116,6 +118,11 @@ impl AppState {
             )),
             ..self
         }
+    }
+
+    /// The same state, with these rate limits.
+    pub fn with_limits(self, limits: crate::rate_limit::Limits) -> Self {
+        Self { limits, ..self }
     }
 
     /// The same state, signing checkpoints with `key`.

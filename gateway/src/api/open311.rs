@@ -44,7 +44,7 @@ use super::grievances::{actor, checked, visible, Fields};
 use super::json::ApiQuery;
 use super::request_id::RequestId;
 use super::AppState;
-use crate::auth::Caller;
+use crate::auth::{Caller, ClientAddress};
 use crate::db::Scope;
 use crate::event_log::CommandMetadata;
 
@@ -765,6 +765,7 @@ struct CreateQuery {
 async fn create(
     State(state): State<AppState>,
     Extension(request_id): Extension<RequestId>,
+    ClientAddress(client): ClientAddress,
     query: Result<ApiQuery<CreateQuery>, ApiError>,
     request: Request,
 ) -> Result<Response, Open311Error> {
@@ -810,6 +811,7 @@ async fn create(
         .as_ref()
         .and_then(|d| fields.check("description", title_for(d, &service)));
     fields.finish()?;
+    super::grievances::admit_filing(&state, &caller, client).await?;
 
     let id = GrievanceId(Uuid::now_v7());
     let file = FileGrievance {

@@ -659,6 +659,7 @@ fn check(lang: Lang, form: &FileForm) -> Result<FileGrievanceRequest, HashMap<St
 async fn file(
     State(state): State<AppState>,
     Extension(request_id): Extension<RequestId>,
+    ClientAddress(client): ClientAddress,
     headers: HeaderMap,
     Form(form): Form<FileForm>,
 ) -> Response {
@@ -675,12 +676,15 @@ async fn file(
             return file_form_page(&visit, StatusCode::UNPROCESSABLE_ENTITY, form, errors)
         }
     };
-    match crate::api::file_grievance(&state, &caller, request, &request_id.0).await {
+    match crate::api::file_grievance(&state, &caller, request, &request_id.0, client).await {
         Ok((id, _)) => see_other(&format!("/g/{id}")),
         Err(e) => {
             let problem = e.to_problem();
             if problem.status == 403 {
                 return message(&visit, StatusCode::FORBIDDEN, "error.not_allowed");
+            }
+            if problem.status == 429 {
+                return message(&visit, StatusCode::TOO_MANY_REQUESTS, "error.rate_limited");
             }
             tracing::warn!(status = problem.status, "filing from the web page refused");
             message(
