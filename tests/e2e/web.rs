@@ -139,6 +139,9 @@ fn untranslated(html: &str) -> Vec<String> {
         "reason",
         "action",
         "rating",
+        "dashboard",
+        "matter",
+        "party",
     ];
     let text: String = {
         // Text outside tags only: attribute values such as hrefs are not shown.
@@ -321,15 +324,74 @@ async fn a_resident_signs_in_files_on_the_page_and_follows_the_grievance(t: Test
     // The branch and the company carry it to resolution; on the page the
     // resident rates the outcome, then asks to reopen it.
     let id = path.trim_start_matches("/g/").to_owned();
-    api.command(&id, "accept", &cast.a.branch, json!({})).await;
-    api.command(
-        &id,
-        "triage",
-        &cast.a.branch,
-        json!({"matter_class": "minor", "party": "property_company"}),
-    )
-    .await;
-    api.command(&id, "assign", &cast.a.branch, json!({})).await;
+    let branch_account = api
+        .post(
+            "/api/v1/admin/accounts",
+            &cast.admin.token,
+            json!({"role": "party_branch", "xiaoqu": cast.a.id, "personal_data": {"name": "李书记"},
+                   "login": "lishuji", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(
+        branch_account.status,
+        StatusCode::CREATED,
+        "{}",
+        branch_account.body
+    );
+    let mut branch = Browser::new(&server.base);
+    branch.get("/login").await;
+    let branch_csrf = branch.csrf();
+    let signed_in = branch
+        .post(
+            "/login",
+            &[
+                ("csrf", &branch_csrf),
+                ("login", "lishuji"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(signed_in.status, StatusCode::SEE_OTHER);
+    // The branch's page is its queue, with the new grievance and its due time.
+    let mut queued = None;
+    for _ in 0..200 {
+        let page = branch.get("/").await;
+        if page.html.contains(&path) {
+            queued = Some(page);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let queue = queued.expect("the grievance in the branch's queue");
+    assert!(
+        queue.html.contains("待办队列") && queue.html.contains("期限"),
+        "{}",
+        queue.html
+    );
+    assert_eq!(untranslated(&queue.html), Vec::<String>::new());
+    let handling = branch.get(&path).await;
+    assert!(handling.html.contains("受理") && !handling.html.contains("撤回诉求"));
+    for (action, fields) in [
+        ("accept", vec![]),
+        (
+            "triage",
+            vec![("matter_class", "minor"), ("party", "property_company")],
+        ),
+        (
+            "assign",
+            vec![("party", "property_company"), ("reason", "三天内划线")],
+        ),
+    ] {
+        let mut form = vec![("csrf", branch_csrf.as_str())];
+        form.extend(fields);
+        let done = branch.post(&format!("{path}/{action}"), &form).await;
+        assert_eq!(
+            done.status,
+            StatusCode::SEE_OTHER,
+            "{action}: {}",
+            done.html
+        );
+    }
     api.command(
         &id,
         "respond",
@@ -337,8 +399,18 @@ async fn a_resident_signs_in_files_on_the_page_and_follows_the_grievance(t: Test
         json!({"response": "已划线"}),
     )
     .await;
-    api.command(&id, "resolve", &cast.a.branch, json!({"summary": "已解决"}))
+    let resolved = branch
+        .post(
+            &format!("{path}/resolve"),
+            &[("csrf", &branch_csrf), ("summary", "已划线并张贴告示")],
+        )
         .await;
+    assert_eq!(resolved.status, StatusCode::SEE_OTHER, "{}", resolved.html);
+    // Another visitor's CSRF token does not pass.
+    let foreign = branch
+        .post(&format!("{path}/accept"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(foreign.status, StatusCode::FORBIDDEN);
     let resolved = browser.get(&path).await;
     assert!(
         resolved.html.contains("Rate the outcome")

@@ -26,7 +26,8 @@ use axum::routing::{get, post};
 use axum::{Extension, Router};
 use chrono::{DateTime, FixedOffset, Offset, Utc};
 use lianxi_domain::values::{
-    Comment, Description, GrievanceId, Label, Location, Rating, Reason, Title, ValueError,
+    Comment, Description, GrievanceId, Label, Location, MatterClass, PartyRole, Rating, Reason,
+    Statement, Tier, Title, ValueError,
 };
 use lianxi_domain::{Actor, GrievanceAction, GrievanceCommand, Role, Status};
 use lianxi_projections::grievance_list::{self, ListFilter};
@@ -445,6 +446,9 @@ async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let Some(caller) = visit.caller() else {
         return see_other("/login");
     };
+    if let Some(tier) = handler_tier(caller.0.role) {
+        return dashboard(&state, &visit, &caller, tier).await;
+    }
     let audience = policy::audience(&caller.0);
     let page = grievance_list::list(
         &state.db.store(),
@@ -531,6 +535,13 @@ const CATEGORIES: [&str; 13] = [
     "neighbour",
     "owners_committee",
     "other",
+];
+const PARTIES: [&str; 5] = [
+    "property_company",
+    "owners_committee",
+    "supervisory_committee",
+    "micro_organization",
+    "party_branch",
 ];
 const RESPONDENTS: [&str; 4] = [
     "property_company",
@@ -708,8 +719,11 @@ pub struct Step {
 struct GrievancePage {
     page: Page,
     id: Uuid,
-    /// What the reader may do now, as the filer: `withdraw`, `rate`, `reopen`.
+    /// What the reader may do now: as the filer `withdraw`, `rate`,
+    /// `reopen`; as the handler `accept`, `triage`, `assign`, … .
     actions: Vec<&'static str>,
+    /// The parties a handler may name.
+    parties: Vec<&'static str>,
     title: String,
     status: String,
     tier: String,
@@ -752,6 +766,8 @@ async fn grievance(
         && matches!(caller.0.role, Role::Resident | Role::SupervisoryCommittee);
     let actions = if is_filer {
         filer_actions(g.status)
+    } else if g.handler_role() == caller.0.role {
+        handler_actions(g.status)
     } else {
         Vec::new()
     };
@@ -759,6 +775,7 @@ async fn grievance(
         page: visit.page(),
         id: g.id.0,
         actions,
+        parties: PARTIES.to_vec(),
         title: g.title.as_str().to_owned(),
         status: g.status.as_str().to_owned(),
         tier: wire(&g.tier),
@@ -769,6 +786,81 @@ async fn grievance(
     }
     .render();
     render(&visit, StatusCode::OK, html)
+}
+
+/// The tier a role handles grievances at: the party branch its xiaoqu, a
+/// community, street or district its own.
+fn handler_tier(role: Role) -> Option<Tier> {
+    match role {
+        Role::PartyBranch => Some(Tier::Xiaoqu),
+        other => other.tier(),
+    }
+}
+
+/// One item of a handler's queue.
+#[derive(Debug)]
+pub struct QueueEntry {
+    pub id: Uuid,
+    pub title: String,
+    pub status: String,
+    pub stage: String,
+    pub due_at: Option<DateTime<Utc>>,
+    pub overdue: bool,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard.html")]
+struct DashboardPage {
+    page: Page,
+    queue: Vec<QueueEntry>,
+}
+
+/// The handler's page: the escalation queue of its tier, most overdue first.
+async fn dashboard(state: &AppState, visit: &Visit, caller: &Caller, tier: Tier) -> Response {
+    let audience = policy::audience(&caller.0);
+    let now = state.log.services().clock.now();
+    let items = grievance_list::queue(&state.db.store(), &audience, tier as i64, 200).await;
+    let queue = match items {
+        Ok(items) => items
+            .into_iter()
+            .map(|item| {
+                let g = item.state;
+                let due_at = g.deadline.map(|d| d.due_at);
+                QueueEntry {
+                    id: g.id.0,
+                    title: g.title.as_str().to_owned(),
+                    status: g.status.as_str().to_owned(),
+                    stage: g
+                        .current_stage()
+                        .map(|s| s.as_str().to_owned())
+                        .unwrap_or_default(),
+                    due_at,
+                    overdue: due_at.is_some_and(|d| d < now),
+                }
+            })
+            .collect(),
+        Err(e) => {
+            tracing::error!(error = %e, "the queue failed");
+            return message(visit, StatusCode::SERVICE_UNAVAILABLE, "error.title");
+        }
+    };
+    let html = DashboardPage {
+        page: visit.page(),
+        queue,
+    }
+    .render();
+    render(visit, StatusCode::OK, html)
+}
+
+/// What the handler may do in `status` (the aggregate has the final word).
+fn handler_actions(status: Status) -> Vec<&'static str> {
+    match status {
+        Status::Filed => vec!["accept", "reject"],
+        Status::Accepted => vec!["triage"],
+        Status::Triaged | Status::Assigned => vec!["assign", "refer-to-meeting"],
+        Status::Responded => vec!["resolve", "refer-to-meeting"],
+        _ => Vec::new(),
+    }
 }
 
 /// What the filer may do in `status` (the aggregate has the final word).
@@ -799,6 +891,12 @@ fn filer_actions(status: Status) -> Vec<&'static str> {
 struct ActionForm {
     #[serde(default)]
     csrf: String,
+    #[serde(default)]
+    matter_class: String,
+    #[serde(default)]
+    party: String,
+    #[serde(default)]
+    summary: String,
     #[serde(default)]
     rating: String,
     #[serde(default)]
@@ -853,6 +951,41 @@ async fn act(
         "reopen" => {
             Reason::parse(&form.reason).map(|reason| GrievanceAction::ReopenGrievance { reason })
         }
+        "accept" => Ok(GrievanceAction::AcceptGrievance),
+        "reject" => {
+            Reason::parse(&form.reason).map(|reason| GrievanceAction::RejectGrievance { reason })
+        }
+        "triage" => {
+            let matter_class = serde_json::from_value::<MatterClass>(serde_json::Value::String(
+                form.matter_class.clone(),
+            ));
+            let party =
+                serde_json::from_value::<PartyRole>(serde_json::Value::String(form.party.clone()));
+            match (matter_class, party, handler_tier(caller.0.role)) {
+                (Ok(matter_class), Ok(party), Some(tier)) => Ok(GrievanceAction::TriageGrievance {
+                    matter_class,
+                    tier,
+                    party,
+                }),
+                _ => Err(ValueError::Invalid("triage")),
+            }
+        }
+        "assign" => {
+            let party =
+                serde_json::from_value::<PartyRole>(serde_json::Value::String(form.party.clone()))
+                    .map_err(|_| ValueError::Invalid("party"));
+            let note = text(&form.reason).map(|r| Reason::parse(&r)).transpose();
+            match (party, note) {
+                (Ok(party), Ok(note)) => Ok(GrievanceAction::AssignGrievance { party, note }),
+                (Err(e), _) | (_, Err(e)) => Err(e),
+            }
+        }
+        "resolve" => Statement::parse(&form.summary)
+            .map(|summary| GrievanceAction::ResolveGrievance { summary }),
+        "refer-to-meeting" => text(&form.reason)
+            .map(|r| Reason::parse(&r))
+            .transpose()
+            .map(|note| GrievanceAction::ReferToMeeting { note }),
         _ => return message(&visit, StatusCode::NOT_FOUND, "error.not_found"),
     };
     let Ok(domain_action) = domain_action else {
