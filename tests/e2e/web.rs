@@ -392,13 +392,62 @@ async fn a_resident_signs_in_files_on_the_page_and_follows_the_grievance(t: Test
             done.html
         );
     }
-    api.command(
-        &id,
-        "respond",
-        &cast.a.company,
-        json!({"response": "已划线"}),
-    )
-    .await;
+    // The property company answers on its page, the filer out of sight.
+    let company_account = api
+        .post(
+            "/api/v1/admin/accounts",
+            &cast.admin.token,
+            json!({"role": "property_company", "xiaoqu": cast.a.id, "personal_data": {"name": "物业客服"},
+                   "login": "wuye", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(
+        company_account.status,
+        StatusCode::CREATED,
+        "{}",
+        company_account.body
+    );
+    let mut company = Browser::new(&server.base);
+    company.get("/login").await;
+    let company_csrf = company.csrf();
+    company
+        .post(
+            "/login",
+            &[
+                ("csrf", &company_csrf),
+                ("login", "wuye"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    let inbox = company.get(&path).await;
+    assert!(
+        inbox.html.contains("提交答复") && !inbox.html.contains("王小明"),
+        "{}",
+        inbox.html
+    );
+    let responded = company
+        .post(
+            &format!("{path}/respond"),
+            &[
+                ("csrf", &company_csrf),
+                ("summary", "已联系车主，周五前划线"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        responded.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        responded.html
+    );
+    let again = company
+        .post(
+            &format!("{path}/respond"),
+            &[("csrf", &company_csrf), ("summary", "再答一次")],
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "no second answer");
     let resolved = branch
         .post(
             &format!("{path}/resolve"),

@@ -768,6 +768,11 @@ async fn grievance(
         filer_actions(g.status)
     } else if g.handler_role() == caller.0.role {
         handler_actions(g.status)
+    } else if g.status == Status::Assigned
+        && g.assigned_party.is_some()
+        && caller.0.role.party() == g.assigned_party
+    {
+        vec!["respond"]
     } else {
         Vec::new()
     };
@@ -952,6 +957,8 @@ async fn act(
             Reason::parse(&form.reason).map(|reason| GrievanceAction::ReopenGrievance { reason })
         }
         "accept" => Ok(GrievanceAction::AcceptGrievance),
+        "respond" => Statement::parse(&form.summary)
+            .map(|response| GrievanceAction::RespondToGrievance { response }),
         "reject" => {
             Reason::parse(&form.reason).map(|reason| GrievanceAction::RejectGrievance { reason })
         }
