@@ -323,7 +323,6 @@ async fn a_resident_signs_in_files_on_the_page_and_follows_the_grievance(t: Test
 
     // The branch and the company carry it to resolution; on the page the
     // resident rates the outcome, then asks to reopen it.
-    let id = path.trim_start_matches("/g/").to_owned();
     let branch_account = api
         .post(
             "/api/v1/admin/accounts",
