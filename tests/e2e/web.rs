@@ -112,6 +112,10 @@ impl Browser {
     }
 }
 
+fn id_of(path: &str) -> String {
+    path.trim_start_matches("/g/").to_owned()
+}
+
 fn location(page: &Page) -> &str {
     page.headers
         .get(LOCATION)
@@ -142,6 +146,7 @@ fn untranslated(html: &str) -> Vec<String> {
         "dashboard",
         "matter",
         "party",
+        "board",
     ];
     let text: String = {
         // Text outside tags only: attribute values such as hrefs are not shown.
@@ -497,6 +502,38 @@ async fn a_resident_signs_in_files_on_the_page_and_follows_the_grievance(t: Test
         .post(&rate, &[("csrf", &csrf), ("rating", "satisfied")])
         .await;
     assert_eq!(refused.status, StatusCode::CONFLICT);
+
+    // The public board: figures and their trend, no sign-in, nobody named.
+    let mut anyone = Browser::new(&server.base);
+    // Figures come from the read model, a moment behind the log.
+    let mut board = anyone.get(&format!("/board/{}", cast.a.id)).await;
+    for _ in 0..200 {
+        if board.html.contains("100%") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        board = anyone.get(&format!("/board/{}", cast.a.id)).await;
+    }
+    assert_eq!(board.status, StatusCode::OK);
+    assert!(
+        board.html.contains("诉求办理公示") && board.html.contains("<svg"),
+        "{}",
+        board.html
+    );
+    assert!(
+        board.html.contains("100%"),
+        "resolved once of one: {}",
+        board.html
+    );
+    assert!(board.html.contains("<rect") && board.html.contains("<title>"));
+    for secret in ["王小明", "wangxm", &id_of(&path)] {
+        assert!(!board.html.contains(secret), "the board shows {secret}");
+    }
+    assert_eq!(untranslated(&board.html), Vec::<String>::new());
+    let nowhere = anyone
+        .get("/board/00000000-0000-0000-0000-000000000009")
+        .await;
+    assert_eq!(nowhere.status, StatusCode::NOT_FOUND);
 
     // Another person's grievance is not there; signing out ends the session.
     let other = browser.get("/g/00000000-0000-0000-0000-000000000001").await;
