@@ -2,7 +2,6 @@
 //! regular agenda, the urgent window, agreements, missed obligations,
 //! failed mediations, and public minutes without personal data.
 
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,7 +11,7 @@ use lianxi_gateway::event_log::CommandMetadata;
 use lianxi_gateway::server::{state_with, Service};
 use lianxi_gateway::vault::PersonalData;
 use lianxi_tests::{
-    on_both_stores, quick_background, test_vault, Api, Cast, Person, Server, TestDb,
+    eventually, ok, on_both_stores, quick_background, test_vault, Api, Cast, Person, Server, TestDb,
 };
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -26,23 +25,6 @@ on_both_stores!(
     two_workers_and_a_replayed_outbox_make_each_grievance_follow_each_step_once,
     the_quorum_is_configurable_per_xiaoqu,
 );
-
-/// Polls `probe` until `done` holds of its answer (at most ten seconds).
-async fn eventually<F, Fut>(what: &str, mut probe: F, done: impl Fn(&Value) -> bool) -> Value
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Value>,
-{
-    let mut last = Value::Null;
-    for _ in 0..200 {
-        last = probe().await;
-        if done(&last) {
-            return last;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{what} never happened; last seen: {last}");
-}
 
 fn parking() -> Value {
     json!({
@@ -68,16 +50,6 @@ async fn grievance(api: &Api, id: &str, who: &Person) -> Value {
         .await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
     answer.body
-}
-
-fn ok(answer: &lianxi_tests::Answer, what: &str) -> Value {
-    assert!(
-        answer.status.is_success(),
-        "{what}: {} {}",
-        answer.status,
-        answer.body
-    );
-    answer.body.clone()
 }
 
 fn present() -> Value {

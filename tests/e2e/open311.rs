@@ -3,11 +3,8 @@
 //! (form-encoded, the spec's fields), reading requests back with the same
 //! visibility as `/api/v1`, and errors in the spec's shape.
 
-use std::future::Future;
-use std::time::Duration;
-
 use chrono::{DateTime, SubsecRound, Utc};
-use lianxi_tests::{on_both_stores, Answer, Api, Cast, Person, Server, TestDb};
+use lianxi_tests::{eventually, on_both_stores, Answer, Api, Cast, Person, Server, TestDb};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -180,23 +177,6 @@ fn sorted(names: &[&str]) -> Vec<String> {
     let mut names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
     names.sort();
     names
-}
-
-/// Polls `probe` until `done` holds of its answer (at most ten seconds).
-async fn eventually<F, Fut>(what: &str, mut probe: F, done: impl Fn(&Value) -> bool) -> Value
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Value>,
-{
-    let mut last = Value::Null;
-    for _ in 0..200 {
-        last = probe().await;
-        if done(&last) {
-            return last;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{what} never happened; last seen: {last}");
 }
 
 fn ids(list: &Value) -> Vec<&str> {

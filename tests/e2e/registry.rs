@@ -3,24 +3,14 @@
 //! property company serving several xiaoqu); auditors read who changed
 //! what, and when. Over HTTP and the command line, on both stores.
 
-use lianxi_tests::{lianxi_cli, on_both_stores, value_of, Api, Cast, Server, TempDir, TestDb};
+use lianxi_tests::{lianxi_cli, ok, on_both_stores, value_of, Api, Cast, Server, TempDir, TestDb};
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::json;
 
 on_both_stores!(
     admins_keep_the_registry_and_auditors_read_its_history,
     the_command_line_keeps_the_registry_too,
 );
-
-fn ok(answer: &lianxi_tests::Answer, what: &str) -> Value {
-    assert!(
-        answer.status.is_success(),
-        "{what}: {} {}",
-        answer.status,
-        answer.body
-    );
-    answer.body.clone()
-}
 
 async fn admins_keep_the_registry_and_auditors_read_its_history(t: TestDb) {
     let cast = Cast::new(&t.db).await;

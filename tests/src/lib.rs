@@ -553,6 +553,35 @@ pub fn sample_grievance() -> Value {
     })
 }
 
+/// The body of a successful answer; a failed one fails the test, saying `what`.
+pub fn ok(answer: &Answer, what: &str) -> Value {
+    assert!(
+        answer.status.is_success(),
+        "{what}: {} {}",
+        answer.status,
+        answer.body
+    );
+    answer.body.clone()
+}
+
+/// Polls `probe` until `done` holds of its answer (at most ten seconds):
+/// read models and follow-ups are a moment behind the log.
+pub async fn eventually<F, Fut>(what: &str, mut probe: F, done: impl Fn(&Value) -> bool) -> Value
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Value>,
+{
+    let mut last = Value::Null;
+    for _ in 0..200 {
+        last = probe().await;
+        if done(&last) {
+            return last;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{what} never happened; last seen: {last}");
+}
+
 /// The `lianxi` binary, built next to this test binary.
 pub fn lianxi_binary() -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");

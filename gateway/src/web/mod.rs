@@ -127,6 +127,18 @@ impl Visit {
         self.session.as_ref().map(|(_, a)| Caller(a.clone()))
     }
 
+    /// The signed-in caller submitting one of this site's forms, or the
+    /// answer to give instead (sign in first; 403 for a foreign form).
+    fn form_caller(&self, csrf: &str) -> Result<Caller, Box<Response>> {
+        let Some(caller) = self.caller() else {
+            return Err(Box::new(see_other("/login")));
+        };
+        if !self.form_is_ours(csrf) {
+            return Err(Box::new(message(self, StatusCode::FORBIDDEN, "error.csrf")));
+        }
+        Ok(caller)
+    }
+
     /// Whether a submitted form carries this visit's CSRF token.
     fn form_is_ours(&self, submitted: &str) -> bool {
         !self.new_csrf && constant_time_eq(submitted.as_bytes(), self.csrf.as_bytes())
@@ -676,12 +688,10 @@ async fn file(
     Form(form): Form<FileForm>,
 ) -> Response {
     let visit = Visit::of(&state, &headers).await;
-    let Some(caller) = visit.caller() else {
-        return see_other("/login");
+    let caller = match visit.form_caller(&form.csrf) {
+        Ok(caller) => caller,
+        Err(answer) => return *answer,
     };
-    if !visit.form_is_ours(&form.csrf) {
-        return message(&visit, StatusCode::FORBIDDEN, "error.csrf");
-    }
     let request = match check(visit.lang, &form) {
         Ok(request) => request,
         Err(errors) => {
@@ -1080,12 +1090,10 @@ async fn act(
     Form(form): Form<ActionForm>,
 ) -> Response {
     let visit = Visit::of(&state, &headers).await;
-    let Some(caller) = visit.caller() else {
-        return see_other("/login");
+    let caller = match visit.form_caller(&form.csrf) {
+        Ok(caller) => caller,
+        Err(answer) => return *answer,
     };
-    if !visit.form_is_ours(&form.csrf) {
-        return message(&visit, StatusCode::FORBIDDEN, "error.csrf");
-    }
     let Ok(id) = GrievanceId::parse(&id) else {
         return message(&visit, StatusCode::NOT_FOUND, "error.not_found");
     };
