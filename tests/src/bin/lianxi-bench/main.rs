@@ -11,7 +11,20 @@
 //! - `lianxi-bench dossier [--store sqlite|postgres] [--events N] [--requests R]`:
 //!   builds a case of about N events over HTTP and times R dossier requests.
 //!
+//! - `lianxi-bench suite [--seconds S] [--clients C]`: the goals P1, P2, P3
+//!   and P6 in one run against the release `lianxi` binary on PostgreSQL:
+//!   command throughput over HTTP against pgbench, open-loop latency at half
+//!   that rate, projection lag under that load, memory and cold start.
+//! - `lianxi-bench replay [--events N] [--store sqlite|postgres]`: P4 and P5
+//!   on a realistic generated log: rebuilds every read model, verifies.
+//! - `lianxi-bench all`: `suite` then `replay`, with one summary.
+//! - `lianxi-bench throughput|latency --rate R|footprint`: P1, P2, P6 alone.
+//!
 //! Each creates a fresh database (PostgreSQL from `LIANXI_TEST_DATABASE_URL`).
+
+mod load;
+mod realistic;
+mod suite;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -23,14 +36,14 @@ use lianxi_tests::{Api, Cast, Server, Store, TestDb};
 use serde_json::json;
 use uuid::Uuid;
 
-fn arg(args: &[String], name: &str, default: &str) -> String {
+pub(crate) fn arg(args: &[String], name: &str, default: &str) -> String {
     args.windows(2)
         .find(|w| w[0] == name)
         .map(|w| w[1].clone())
         .unwrap_or_else(|| default.to_owned())
 }
 
-fn store(args: &[String]) -> Store {
+pub(crate) fn store(args: &[String]) -> Store {
     match arg(args, "--store", "postgres").as_str() {
         "sqlite" => Store::Sqlite,
         _ => Store::Postgres,
@@ -45,8 +58,27 @@ async fn main() {
         Some("lag") => lag(&args).await,
         Some("verify") => verify(&args).await,
         Some("dossier") => dossier(&args).await,
+        Some("suite") => {
+            let mut lines = Vec::new();
+            suite::suite(&args, &mut lines).await;
+            suite::print_summary(&lines);
+        }
+        Some("replay") => {
+            let mut lines = Vec::new();
+            suite::replay(&args, &mut lines).await;
+            suite::print_summary(&lines);
+        }
+        Some("all") => {
+            let mut lines = Vec::new();
+            suite::suite(&args, &mut lines).await;
+            suite::replay(&args, &mut lines).await;
+            suite::print_summary(&lines);
+        }
+        Some("throughput") => suite::throughput(&args).await,
+        Some("latency") => suite::latency(&args).await,
+        Some("footprint") => suite::footprint(&args).await,
         _ => eprintln!(
-            "usage: lianxi-bench rebuild|lag|verify|dossier [--store sqlite|postgres] [options]"
+            "usage: lianxi-bench suite|replay|all|throughput|latency|footprint|rebuild|lag|verify|dossier [--store sqlite|postgres] [options]"
         ),
     }
 }
@@ -333,7 +365,7 @@ async fn rebuild(args: &[String]) {
 /// How often the lag watcher reads the checkpoint.
 const WATCH_MS: u64 = 5;
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
+pub(crate) fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
     }
