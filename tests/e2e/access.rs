@@ -3,7 +3,10 @@
 use lianxi_tests::{on_both_stores, Api, Server, TestDb};
 use reqwest::{Method, StatusCode};
 
-on_both_stores!(the_openapi_document_describes_every_route);
+on_both_stores!(
+    the_openapi_document_describes_every_route,
+    the_openapi_document_says_where_parameters_go_and_which_refusals_come,
+);
 
 async fn the_openapi_document_describes_every_route(t: TestDb) {
     let server = Server::start(&t.db).await;
@@ -127,5 +130,71 @@ async fn the_openapi_document_describes_every_route(t: TestDb) {
             "postgres"
         }
     );
+    server.stop().await;
+}
+
+/// Query parameters documented as query parameters (not as path parameters
+/// of a path without them), and the refusals shared by every command
+/// documented on each: a fuzzer holds the service to its document.
+async fn the_openapi_document_says_where_parameters_go_and_which_refusals_come(t: TestDb) {
+    let server = Server::start(&t.db).await;
+    let api = Api::new(&server.base);
+    let doc = Api::send(api.request(Method::GET, "/api/v1/openapi.json", None)).await;
+    assert_eq!(doc.status, StatusCode::OK);
+    let paths = doc.body["paths"].as_object().expect("paths");
+    let mut query = Vec::new();
+    for (path, item) in paths {
+        for (method, op) in item.as_object().expect("path item") {
+            if !["get", "post", "put", "patch", "delete"].contains(&method.as_str()) {
+                continue;
+            }
+            let parameters = op["parameters"].as_array().cloned().unwrap_or_default();
+            for p in &parameters {
+                let name = p["name"].as_str().expect("parameter name");
+                assert_eq!(
+                    p["in"] == "path",
+                    path.contains(&format!("{{{name}}}")),
+                    "{method} {path}: parameter {name} is documented in {}",
+                    p["in"]
+                );
+                if p["in"] == "query" {
+                    query.push(format!("{method} {path} {name}"));
+                }
+            }
+            let responses = op["responses"].as_object().expect("responses");
+            let mut wanted = Vec::new();
+            if op.get("requestBody").is_some() {
+                wanted.extend(["400", "413", "415"]);
+            }
+            if parameters.iter().any(|p| p["name"] == "Idempotency-Key") {
+                wanted.extend(["400", "409", "422"]);
+            }
+            for status in wanted {
+                assert!(
+                    responses.contains_key(status),
+                    "{method} {path} does not document {status}"
+                );
+                assert_eq!(
+                    responses[status]["content"]["application/problem+json"]["schema"]["$ref"],
+                    "#/components/schemas/Problem",
+                    "{method} {path} {status}"
+                );
+            }
+        }
+    }
+    for read in [
+        "get /api/v1/audit/checkpoints limit",
+        "get /api/v1/audit/consistency from",
+        "get /api/v1/audit/consistency to",
+        "get /api/v1/grievances/{id} as_of",
+        "get /api/v1/grievances/{id}/dossier format",
+        "get /api/v1/meetings xiaoqu",
+        "get /api/v1/mediation-cases xiaoqu",
+    ] {
+        assert!(
+            query.iter().any(|q| q == read),
+            "{read} is not a query parameter"
+        );
+    }
     server.stop().await;
 }

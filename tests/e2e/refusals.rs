@@ -9,6 +9,7 @@ on_both_stores!(
     bad_input_is_refused_with_the_field_and_the_reason,
     refused_transitions_write_nothing,
     filing_refusals_create_no_stream,
+    list_queries_are_refused_with_the_parameter,
 );
 
 /// Asserts that the stream of `id` is exactly `before`.
@@ -393,4 +394,29 @@ async fn count_events(t: &TestDb) -> i64 {
                 .expect("count")
         }
     }
+}
+
+/// The lists of meetings and mediation cases refuse a malformed query with a
+/// problem naming the parameter, as every other list does.
+async fn list_queries_are_refused_with_the_parameter(t: TestDb) {
+    let cast = Cast::new(&t.db).await;
+    let server = Server::start(&t.db).await;
+    let api = Api::new(&server.base);
+    let branch = &cast.a.branch;
+    for list in ["/api/v1/meetings", "/api/v1/mediation-cases"] {
+        for bad in ["not-a-uuid", "", "%C3%91"] {
+            api.get(&format!("{list}?xiaoqu={bad}"), &branch.token)
+                .await
+                .assert_problem(400, "invalid-query")
+                .assert_field("xiaoqu");
+        }
+        api.get(&format!("{list}?colour=red"), &branch.token)
+            .await
+            .assert_problem(400, "invalid-query");
+        let answer = api
+            .get(&format!("{list}?xiaoqu={}", cast.a.id.0), &branch.token)
+            .await;
+        assert_eq!(answer.status.as_u16(), 200, "{list}: {}", answer.body);
+    }
+    server.stop().await;
 }

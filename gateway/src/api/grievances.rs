@@ -623,6 +623,7 @@ async fn reached(
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct GetQuery {
     /// Replay the grievance's history up to this instant (RFC 3339) and

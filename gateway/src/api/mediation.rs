@@ -8,7 +8,7 @@
 //! party named in it). Persons appear as account ids to the mediators and
 //! to themselves, as pseudonyms to everyone else. Anyone else gets 404.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
@@ -31,7 +31,7 @@ use uuid::Uuid;
 use super::dto::{PartyDto, TierDto};
 use super::error::{ApiError, FieldProblem, Problem, PROBLEM};
 use super::grievances::{actor, checked, covers, etag, field, if_match, optional_field, Fields};
-use super::json::{ApiJson, OptionalJson, Segments};
+use super::json::{ApiJson, ApiQuery, OptionalJson, Segments};
 use super::request_id::RequestId;
 use super::AppState;
 use crate::auth::Caller;
@@ -280,6 +280,7 @@ pub struct CaseList {
 
 /// `?xiaoqu=`; defaults to the caller's own xiaoqu.
 #[derive(Clone, Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct CaseQuery {
     pub xiaoqu: Option<Uuid>,
@@ -639,6 +640,7 @@ pub async fn open(
     params(CaseQuery),
     responses(
         (status = 200, description = "The cases", body = CaseList),
+        (status = 400, description = "A query parameter is invalid", body = Problem, content_type = PROBLEM),
         (status = 401, description = "No or bad token", body = Problem, content_type = PROBLEM),
         (status = 422, description = "Give a xiaoqu", body = Problem, content_type = PROBLEM),
     ),
@@ -647,7 +649,7 @@ pub async fn open(
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
-    Query(query): Query<CaseQuery>,
+    ApiQuery(query): ApiQuery<CaseQuery>,
 ) -> Result<Json<CaseList>, ApiError> {
     let xiaoqu = match (query.xiaoqu, &caller.0.scope) {
         (Some(x), _) => XiaoquId(x),

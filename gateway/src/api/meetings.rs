@@ -10,7 +10,7 @@
 
 use std::collections::HashSet;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
@@ -32,7 +32,7 @@ use uuid::Uuid;
 use super::dto::{PartyDto, TierDto};
 use super::error::{ApiError, FieldProblem, Problem, PROBLEM};
 use super::grievances::{actor, checked, covers, etag, field, if_match, optional_field, Fields};
-use super::json::{ApiJson, OptionalJson, Segments};
+use super::json::{ApiJson, ApiQuery, OptionalJson, Segments};
 use super::request_id::RequestId;
 use super::AppState;
 use crate::auth::Caller;
@@ -352,6 +352,7 @@ pub struct MeetingList {
 
 /// `?xiaoqu=` for lists; defaults to the caller's own xiaoqu.
 #[derive(Clone, Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct XiaoquQuery {
     pub xiaoqu: Option<Uuid>,
@@ -865,6 +866,7 @@ pub async fn convene(
     params(XiaoquQuery),
     responses(
         (status = 200, description = "The meetings", body = MeetingList),
+        (status = 400, description = "A query parameter is invalid", body = Problem, content_type = PROBLEM),
         (status = 401, description = "No or bad token", body = Problem, content_type = PROBLEM),
         (status = 422, description = "Give a xiaoqu", body = Problem, content_type = PROBLEM),
     ),
@@ -873,7 +875,7 @@ pub async fn convene(
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
-    Query(query): Query<XiaoquQuery>,
+    ApiQuery(query): ApiQuery<XiaoquQuery>,
 ) -> Result<Json<MeetingList>, ApiError> {
     let xiaoqu = target_xiaoqu(&caller, query.xiaoqu)?;
     let residents = matches!(caller.0.role, Role::Resident);

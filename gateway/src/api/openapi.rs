@@ -1,11 +1,15 @@
 //! The OpenAPI 3 document, generated from the handlers and DTOs.
 
 use axum::Json;
+use utoipa::openapi::content::ContentBuilder;
+use utoipa::openapi::path::{Operation, ParameterIn};
+use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 
 use super::dto::*;
-use super::error::{FieldProblem, Problem};
+use super::error::{FieldProblem, Problem, PROBLEM};
 use super::idempotency::IdempotencyHeader;
 use super::{audit, grievances, health, identity, mediation, meetings, registry, story};
 
@@ -89,7 +93,7 @@ use super::{audit, grievances, health, identity, mediation, meetings, registry, 
         identity::withdraw_role,
     ),
     components(schemas(Problem, FieldProblem, StatusDto)),
-    modifiers(&BearerAuth, &IdempotencyHeader),
+    modifiers(&BearerAuth, &IdempotencyHeader, &CommonRefusals),
     tags(
         (name = "grievances", description = "诉求: the grievance lifecycle"),
         (name = "registry", description = "The xiaoqu registry: hierarchy and the organizations acting as each xiaoqu's parties"),
@@ -113,6 +117,72 @@ impl Modify for BearerAuth {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+    }
+}
+
+/// The refusals every operation of a kind shares, documented wherever they
+/// can happen: a request body that is not JSON (415), too large (413) or
+/// does not parse (400); an `Idempotency-Key` that is malformed (400), still
+/// in use (409) or reused for another request (422). Runs after
+/// [`IdempotencyHeader`], which adds the header.
+struct CommonRefusals;
+
+impl CommonRefusals {
+    fn add(operation: &mut Operation, status: u16, description: &str) {
+        operation
+            .responses
+            .responses
+            .entry(status.to_string())
+            .or_insert_with(|| {
+                RefOr::T(
+                    ResponseBuilder::new()
+                        .description(description)
+                        .content(
+                            PROBLEM,
+                            ContentBuilder::new()
+                                .schema(Some(Ref::from_schema_name("Problem")))
+                                .build(),
+                        )
+                        .build(),
+                )
+            });
+    }
+}
+
+impl Modify for CommonRefusals {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for operation in operations.into_iter().flatten() {
+                if operation.request_body.is_some() {
+                    Self::add(operation, 400, "Malformed body");
+                    Self::add(operation, 413, "Body too large");
+                    Self::add(operation, 415, "The body is not JSON");
+                }
+                let keyed = operation.parameters.iter().flatten().any(|p| {
+                    p.name == "Idempotency-Key" && matches!(p.parameter_in, ParameterIn::Header)
+                });
+                if keyed {
+                    Self::add(operation, 400, "Malformed Idempotency-Key");
+                    Self::add(
+                        operation,
+                        409,
+                        "A request with this Idempotency-Key is still running (see Retry-After)",
+                    );
+                    Self::add(
+                        operation,
+                        422,
+                        "This Idempotency-Key was used for a different request",
+                    );
+                }
+            }
+        }
     }
 }
 

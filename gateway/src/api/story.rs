@@ -123,6 +123,7 @@ pub struct Dossier {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DossierQuery {
     /// `json` (default) or `html` (a printable page). `Accept: text/html`
