@@ -174,6 +174,9 @@ impl<E: std::error::Error> From<AggregateError<E>> for CommandError<E> {
             AggregateError::UserError(e) => CommandError::Domain(e),
             AggregateError::AggregateConflict => CommandError::Conflict,
             AggregateError::DatabaseConnectionError(e) => CommandError::Unavailable(e.to_string()),
+            AggregateError::UnexpectedError(e) if crate::db::caused_by_unavailable(e.as_ref()) => {
+                CommandError::Unavailable(e.to_string())
+            }
             other => CommandError::Store(other.to_string()),
         }
     }

@@ -109,6 +109,11 @@ enum Command {
         /// Most grievances filed from one client address per hour (0: no limit).
         #[arg(long, env = "LIANXI_FILINGS_PER_ADDRESS_HOUR", default_value_t = 200)]
         filings_per_address_hour: u32,
+        /// Longest a request may take before it is answered with 503; a
+        /// command cut off then may or may not have been applied (retry it
+        /// with the same Idempotency-Key).
+        #[arg(long, env = "LIANXI_REQUEST_TIMEOUT_MS", default_value_t = 30_000)]
+        request_timeout_ms: u64,
     },
     /// Apply pending database migrations and exit.
     Migrate,
@@ -391,11 +396,13 @@ async fn run(cli: Cli) -> Result<(), String> {
             checkpoint_interval_ms,
             filings_per_account_hour,
             filings_per_address_hour,
+            request_timeout_ms,
         } => {
             let limit = |n: u32| (n > 0).then_some(n);
             let limits = lianxi_gateway::rate_limit::Limits {
                 filings_per_account: limit(filings_per_account_hour),
                 filings_per_address: limit(filings_per_address_hour),
+                request_timeout: std::time::Duration::from_millis(request_timeout_ms.max(100)),
             };
             let settings = server::Background {
                 runners: RunnerSettings {

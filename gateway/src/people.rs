@@ -49,6 +49,9 @@ impl From<AggregateError<PersonError>> for PeopleError {
             AggregateError::UserError(e) => PeopleError::Domain(e),
             AggregateError::AggregateConflict => PeopleError::Conflict,
             AggregateError::DatabaseConnectionError(e) => PeopleError::Unavailable(e.to_string()),
+            AggregateError::UnexpectedError(e) if crate::db::caused_by_unavailable(e.as_ref()) => {
+                PeopleError::Unavailable(e.to_string())
+            }
             other => PeopleError::Store(other.to_string()),
         }
     }

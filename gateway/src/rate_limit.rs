@@ -15,21 +15,41 @@ use crate::db::{Database, DbError};
 pub const WINDOW: TimeDelta = TimeDelta::hours(1);
 
 /// How many filings one account, and one client address, may make per
-/// [`WINDOW`]; `None`: no limit.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// [`WINDOW`] (`None`: no limit), and how long a request may take.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
     pub filings_per_account: Option<u32>,
     pub filings_per_address: Option<u32>,
+    /// Longest a request may take before it is answered with 503.
+    pub request_timeout: std::time::Duration,
 }
 
 impl Limits {
     /// What `lianxi serve` applies unless configured: 20 filings an hour per
     /// account (no resident files that many in good faith), 200 per client
-    /// address (a building's shared connection, or a proxy).
+    /// address (a building's shared connection, or a proxy), 30 s a request.
     pub const SERVE_DEFAULT: Limits = Limits {
         filings_per_account: Some(20),
         filings_per_address: Some(200),
+        request_timeout: crate::api::REQUEST_TIMEOUT,
     };
+
+    /// A request still in progress this long after it started has died:
+    /// every request is answered (or dropped) within the request timeout.
+    pub fn stale_after(&self) -> std::time::Duration {
+        self.request_timeout + std::time::Duration::from_secs(5)
+    }
+}
+
+impl Default for Limits {
+    /// No filing limits; the default request timeout.
+    fn default() -> Self {
+        Self {
+            filings_per_account: None,
+            filings_per_address: None,
+            request_timeout: crate::api::REQUEST_TIMEOUT,
+        }
+    }
 }
 
 /// Why a request may not go ahead now.

@@ -17,6 +17,7 @@ async fn filing_beyond_a_rate_limit_answers_429_and_writes_nothing(t: TestDb) {
     let limits = Limits {
         filings_per_account: Some(3),
         filings_per_address: Some(5),
+        ..Limits::default()
     };
     let state = lianxi_gateway::server::state(t.db.clone())
         .with_vault(test_vault())

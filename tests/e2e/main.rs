@@ -8,6 +8,7 @@ mod concurrency;
 mod deadlines;
 mod deploy;
 mod durability;
+mod faults;
 mod figures;
 mod idempotency;
 mod identity;

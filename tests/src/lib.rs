@@ -2,6 +2,7 @@
 //! either store, the real server on port 0 (in-process or as the `lianxi`
 //! binary), accounts, and a small HTTP client.
 
+pub mod cluster;
 pub mod dba;
 
 use std::path::PathBuf;

@@ -244,9 +244,9 @@ impl ApiError {
     pub fn from_store(e: lianxi_projections::StoreError) -> Self {
         tracing::error!(error = %e, "read model error");
         match e {
-            lianxi_projections::StoreError::Sqlx(
-                sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed,
-            ) => Self::unavailable("the store is not reachable"),
+            lianxi_projections::StoreError::Sqlx(e) if crate::db::is_unavailable(&e) => {
+                Self::unavailable("the store is not reachable")
+            }
             _ => Self::internal(),
         }
     }
@@ -301,9 +301,9 @@ impl ApiError {
     pub fn from_db(e: DbError) -> Self {
         tracing::error!(error = %e, "database error");
         match e {
-            DbError::Sqlx(
-                sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed,
-            ) => Self::unavailable("the store is not reachable"),
+            DbError::Sqlx(e) if crate::db::is_unavailable(&e) => {
+                Self::unavailable("the store is not reachable")
+            }
             _ => Self::internal(),
         }
     }

@@ -8,7 +8,7 @@
 //! key's scoped hash and the append marks the key committed to its stream in
 //! the events' own transaction; then it keeps the answer (unless a server
 //! error). A retry that finds the key still in progress past
-//! [`STALE_AFTER`] knows its first run died: if a stream was marked, the
+//! [`Limits::stale_after`](crate::rate_limit::Limits::stale_after) knows its first run died: if a stream was marked, the
 //! answer is rebuilt from the resource's current representation; if not,
 //! the request runs again.
 //!
@@ -39,7 +39,7 @@ use utoipa::openapi::Required;
 use utoipa::Modify;
 
 use super::error::ApiError;
-use super::{AppState, REQUEST_TIMEOUT};
+use super::AppState;
 use crate::auth::Caller;
 use crate::db::{Claim, KeptAnswer, KeyedRequest};
 use crate::event_log::with_idempotency_key;
@@ -50,9 +50,6 @@ pub const HEADER: &str = "idempotency-key";
 pub const REPLAYED: &str = "idempotent-replayed";
 /// How long a key is kept (the API promises at least 24 hours).
 pub const KEPT_FOR: Duration = Duration::from_secs(48 * 3600);
-/// A request still in progress after this long has died: every request is
-/// answered (or dropped) within [`REQUEST_TIMEOUT`].
-pub const STALE_AFTER: Duration = Duration::from_secs(REQUEST_TIMEOUT.as_secs() + 5);
 /// Longest key accepted.
 const MAX_KEY_LEN: usize = 255;
 /// POSTs never kept: their answers hold or end a bearer token (paths below `/api/v1`).
@@ -225,7 +222,8 @@ impl Idempotency {
                 tracing::debug!("replaying the kept answer of an idempotency key");
                 return Ok(Some(replay(&answer)));
             }
-            let stale_before = now - TimeDelta::from_std(STALE_AFTER).unwrap_or(TimeDelta::MAX);
+            let stale_after = self.state.limits.stale_after();
+            let stale_before = now - TimeDelta::from_std(stale_after).unwrap_or(TimeDelta::MAX);
             if record.started_at > stale_before {
                 return Err(ApiError::idempotency_key_in_use());
             }
@@ -274,7 +272,8 @@ impl Idempotency {
             // failure came after the append): made stale at once, so a
             // retry rebuilds the answer instead of appending twice.
             let stale =
-                TimeDelta::from_std(STALE_AFTER + Duration::from_secs(1)).unwrap_or(TimeDelta::MAX);
+                TimeDelta::from_std(self.state.limits.stale_after() + Duration::from_secs(1))
+                    .unwrap_or(TimeDelta::MAX);
             if let Err(e) = self
                 .state
                 .db
@@ -303,7 +302,7 @@ impl Idempotency {
             headers: kept_headers(&parts.headers),
             body: bytes.to_vec(),
         };
-        // Unkept, the key stays in progress: a retry after STALE_AFTER
+        // Unkept, the key stays in progress: a retry once stale
         // rebuilds the answer or runs again, as after a crash.
         if let Err(e) = self
             .state

@@ -84,7 +84,8 @@ use error::ApiError;
 
 /// Largest accepted request body.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
-/// Longest a request may take before it is answered with 503.
+/// Longest a request may take before it is answered with 503, unless
+/// configured (`LIANXI_REQUEST_TIMEOUT_MS`).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// What every handler can reach.
@@ -99,7 +100,8 @@ pub struct AppState {
     pub meetings: Arc<MeetingLog>,
     /// Xiaoqu registry streams.
     pub registry: Arc<crate::registry::RegistryLog>,
-    /// Rate limits on filing (none unless set, as `lianxi serve` does).
+    /// Rate limits on filing (none unless set, as `lianxi serve` does) and
+    /// the request timeout.
     pub limits: crate::rate_limit::Limits,
     /// Signs audit checkpoints.
     pub audit_key: Arc<AuditKey>,
@@ -269,7 +271,7 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(request_id::middleware))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            REQUEST_TIMEOUT,
+            state.limits.request_timeout,
         ))
         .layer(CatchPanicLayer::custom(
             |_: Box<dyn std::any::Any + Send>| {

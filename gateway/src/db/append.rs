@@ -351,11 +351,7 @@ fn persistence_error(err: sqlx::Error) -> PersistenceError {
         {
             PersistenceError::OptimisticLockError
         }
-        sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_)
-        | sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed => PersistenceError::ConnectionError(Box::new(err)),
+        e if super::is_unavailable(e) => PersistenceError::ConnectionError(Box::new(err)),
         _ => PersistenceError::UnknownError(Box::new(err)),
     }
 }

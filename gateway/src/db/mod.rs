@@ -55,6 +55,44 @@ pub enum DbError {
     Invalid(String),
 }
 
+/// Whether `e` means the store cannot be reached right now (down,
+/// restarting, the connection cut, a pool timeout, SQLite busy) rather than
+/// a refused statement or a bug: such a request is answered `503` and may
+/// be retried.
+pub fn is_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(d) => d.code().is_some_and(|code| {
+            // PostgreSQL: connection exceptions (08…), the server shutting
+            // down or restarting (57P01–57P03), too many connections. SQLite:
+            // busy or locked past the busy timeout.
+            code.starts_with("08")
+                || matches!(
+                    code.as_ref(),
+                    "57P01" | "57P02" | "57P03" | "53300" | "5" | "6" | "261" | "517"
+                )
+        }),
+        _ => false,
+    }
+}
+
+/// [`is_unavailable`] for an error boxed by the event store: true when it,
+/// or what caused it, is an unavailable store.
+pub fn caused_by_unavailable(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(e);
+    while let Some(e) = cause {
+        if e.downcast_ref::<sqlx::Error>().is_some_and(is_unavailable) {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
+}
+
 impl DbError {
     /// Whether a unique constraint refused the write.
     pub fn is_unique_violation(&self) -> bool {

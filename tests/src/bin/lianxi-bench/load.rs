@@ -361,7 +361,7 @@ impl Workload {
                     "description": "问题已持续一周,多次向物业反映未果,影响全楼住户正常生活,请尽快处理。",
                     "location": {"building": format!("{}栋", rng_pick % 30 + 1), "unit": "2单元"},
                     "respondent": respondent,
-                    "urgency": if rng_pick % 10 == 0 { "urgent" } else { "normal" },
+                    "urgency": if rng_pick.is_multiple_of(10) { "urgent" } else { "normal" },
                     "channel": channel,
                 });
                 if rng_pick % 5 < 2 {
