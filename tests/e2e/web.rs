@@ -147,6 +147,9 @@ fn untranslated(html: &str) -> Vec<String> {
         "matter",
         "party",
         "board",
+        "audit",
+        "stream",
+        "role",
     ];
     let text: String = {
         // Text outside tags only: attribute values such as hrefs are not shown.
@@ -534,6 +537,111 @@ async fn a_resident_signs_in_files_on_the_page_and_follows_the_grievance(t: Test
         .get("/board/00000000-0000-0000-0000-000000000009")
         .await;
     assert_eq!(nowhere.status, StatusCode::NOT_FOUND);
+
+    // An auditor reads the case's story, checks its integrity, asks for
+    // its state before it was filed and at a bad instant, and downloads the
+    // dossier; a resident may not open the audit page.
+    let auditor_account = api
+        .post(
+            "/api/v1/admin/accounts",
+            &cast.admin.token,
+            json!({"role": "auditor", "personal_data": {"name": "审计员"},
+                   "login": "shenji", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(auditor_account.status, StatusCode::CREATED);
+    let mut auditor = Browser::new(&server.base);
+    auditor.get("/login").await;
+    let auditor_csrf = auditor.csrf();
+    let signed_in = auditor
+        .post(
+            "/login",
+            &[
+                ("csrf", &auditor_csrf),
+                ("login", "shenji"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(signed_in.status, StatusCode::SEE_OTHER);
+    let id = id_of(&path);
+    let case = auditor.get(&path).await;
+    assert!(case.html.contains(&format!("/audit/{id}")), "{}", case.html);
+    let audit = auditor.get(&format!("/audit/{id}")).await;
+    assert_eq!(audit.status, StatusCode::OK);
+    for expected in [
+        "本案每条记录流均通过校验",
+        "GrievanceFiled",
+        "OutcomeRated",
+        "居民",
+        "小区党支部",
+        "/dossier?format=json",
+    ] {
+        assert!(
+            audit.html.contains(expected),
+            "no {expected}: {}",
+            audit.html
+        );
+    }
+    for secret in ["王小明", "wangxm"] {
+        assert!(
+            !audit.html.contains(secret),
+            "the audit page shows {secret}"
+        );
+    }
+    assert_eq!(untranslated(&audit.html), Vec::<String>::new());
+    let before = auditor
+        .get(&format!("/audit/{id}?as_of=2000-01-01T00%3A00%3A00Z"))
+        .await;
+    assert!(
+        before.html.contains("该时刻诉求尚未提交"),
+        "{}",
+        before.html
+    );
+    let later = auditor
+        .get(&format!(
+            "/audit/{id}?as_of=2100-01-01T00%3A00%3A00%2B08%3A00"
+        ))
+        .await;
+    assert!(later.html.contains("当时已记录的事件数"), "{}", later.html);
+    let bad = auditor.get(&format!("/audit/{id}?as_of=yesterday")).await;
+    assert_eq!(bad.status, StatusCode::OK);
+    assert!(
+        bad.html.contains(r#"value="yesterday""#) && bad.html.contains(r#"id="as_of-error""#),
+        "the typed instant is kept and the error is next to it: {}",
+        bad.html
+    );
+    let printable = auditor.get(&format!("/audit/{id}/dossier")).await;
+    assert_eq!(printable.status, StatusCode::OK);
+    let disposition = |page: &Page| {
+        page.headers
+            .get("content-disposition")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(
+        disposition(&printable),
+        format!("attachment; filename=\"dossier-{id}.html\"")
+    );
+    assert!(printable.html.contains("<html"));
+    let file = auditor
+        .get(&format!("/audit/{id}/dossier?format=json"))
+        .await;
+    assert!(disposition(&file).ends_with(".json\""));
+    let dossier: serde_json::Value = serde_json::from_str(&file.html).expect("JSON dossier");
+    assert_eq!(dossier["format"], "lianxi-dossier-v1");
+    assert!(dossier["streams"][0]["chain"]["ok"]
+        .as_bool()
+        .unwrap_or(false));
+    auditor.get("/lang/en").await;
+    let english = auditor.get(&format!("/audit/{id}")).await;
+    assert!(english.html.contains("Every stream of this case verifies"));
+    assert_eq!(untranslated(&english.html), Vec::<String>::new());
+    let refused = browser.get(&format!("/audit/{id}")).await;
+    assert_eq!(refused.status, StatusCode::NOT_FOUND);
+    let refused = browser.get(&format!("/audit/{id}/dossier")).await;
+    assert_eq!(refused.status, StatusCode::NOT_FOUND);
 
     // Another person's grievance is not there; signing out ends the session.
     let other = browser.get("/g/00000000-0000-0000-0000-000000000001").await;

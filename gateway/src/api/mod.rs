@@ -53,6 +53,7 @@ pub mod dto;
 pub mod error;
 mod grievances;
 pub(crate) use grievances::{file_grievance, visible as visible_grievance};
+pub(crate) use story::{case_streams, dossier, DossierQuery};
 mod health;
 mod idempotency;
 mod identity;

@@ -39,7 +39,7 @@ pub struct Story {
 
 /// The streams a case's story covers: the grievance and its duplicates,
 /// and for mediators and auditors the cases and meetings they followed.
-async fn case_streams(
+pub(crate) async fn case_streams(
     state: &AppState,
     caller: &Caller,
     id: GrievanceId,

@@ -60,6 +60,8 @@ pub fn router() -> Router<AppState> {
         .route("/file", get(file_page).post(file))
         .route("/g/{id}", get(grievance))
         .route("/g/{id}/{action}", post(act))
+        .route("/audit/{id}", get(audit))
+        .route("/audit/{id}/dossier", get(audit_dossier))
         .route("/lang/{code}", get(switch_language))
         .route("/board/{xiaoqu}", get(board))
         .route("/static/app.css", get(stylesheet))
@@ -742,6 +744,8 @@ struct GrievancePage {
     deadline: Option<(String, DateTime<Utc>)>,
     description: String,
     steps: Vec<Step>,
+    /// The reader audits: the page links to the case's audit page.
+    auditor: bool,
 }
 
 async fn grievance(
@@ -799,9 +803,246 @@ async fn grievance(
         deadline: g.deadline.map(|d| (d.stage.as_str().to_owned(), d.due_at)),
         description: g.description.as_str().to_owned(),
         steps,
+        auditor: audits(caller.0.role),
     }
     .render();
     render(&visit, StatusCode::OK, html)
+}
+
+/// Whether `role` reads cases' stories, past states and verifications.
+fn audits(role: Role) -> bool {
+    matches!(role, Role::Auditor | Role::Admin)
+}
+
+/// One stream of a case on the audit page, with its verification.
+#[derive(Debug)]
+pub struct AuditStream {
+    pub aggregate_type: String,
+    pub id: Uuid,
+    pub events: u64,
+    pub ok: bool,
+    pub problems: Vec<String>,
+}
+
+/// One event of a case's story on the audit page.
+#[derive(Debug)]
+pub struct AuditEntry {
+    pub at: DateTime<Utc>,
+    pub aggregate_type: String,
+    pub sequence: i64,
+    pub event_type: String,
+    /// The event's label where the page's language has one.
+    pub label: Option<String>,
+    pub role: String,
+    pub actor: String,
+    pub reason: Option<String>,
+    /// The first 16 hex digits of its chain hash.
+    pub hash: String,
+}
+
+/// The grievance as it stood at the chosen instant.
+#[derive(Debug)]
+pub struct PastState {
+    pub status: String,
+    pub tier: String,
+    /// How many of its events had been stored by then.
+    pub version: usize,
+}
+
+#[derive(Template)]
+#[template(path = "audit.html")]
+struct AuditPage {
+    page: Page,
+    id: Uuid,
+    title: String,
+    /// The instant asked for, as typed, and why it was refused.
+    as_of: String,
+    as_of_error: Option<String>,
+    /// The state at `as_of`; `None` when not asked or not yet filed then.
+    then: Option<PastState>,
+    asked: bool,
+    streams: Vec<AuditStream>,
+    verified: bool,
+    entries: Vec<AuditEntry>,
+}
+
+/// An auditor's page of one case: its state as of a chosen instant, each
+/// stream's chain verified, the whole story, and the dossier to download.
+/// Other roles, and cases outside the auditor's scope, get 404.
+async fn audit(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    axum::extract::Query(query): axum::extract::Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let visit = Visit::of(&state, &headers).await;
+    let Some(caller) = visit.caller() else {
+        return see_other("/login");
+    };
+    let (Ok(id), true) = (GrievanceId::parse(&id), audits(caller.0.role)) else {
+        return message(&visit, StatusCode::NOT_FOUND, "error.not_found");
+    };
+    let Ok((g, _)) = crate::api::visible_grievance(&state, &caller, id).await else {
+        return message(&visit, StatusCode::NOT_FOUND, "error.not_found");
+    };
+    let lang = visit.lang;
+    let typed = query
+        .get("as_of")
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_default();
+    let mut as_of_error = None;
+    let mut then = None;
+    if !typed.is_empty() {
+        match DateTime::parse_from_rfc3339(&typed) {
+            Err(_) => as_of_error = Some(i18n::t(lang, "audit.as_of_invalid")),
+            Ok(at) => match crate::audit::story::state_as_of(&state.db, id, at.to_utc()).await {
+                Ok(past) => {
+                    then = past.and_then(|(g, version)| {
+                        g.state().map(|s| PastState {
+                            status: s.status.as_str().to_owned(),
+                            tier: wire(&s.tier),
+                            version,
+                        })
+                    })
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot replay a grievance");
+                    return message(&visit, StatusCode::INTERNAL_SERVER_ERROR, "error.title");
+                }
+            },
+        }
+    }
+    let Ok(streams) = crate::api::case_streams(&state, &caller, id, &g).await else {
+        return message(&visit, StatusCode::SERVICE_UNAVAILABLE, "error.title");
+    };
+    let ids: Vec<String> = streams.iter().map(|s| s.id.to_string()).collect();
+    let read = tokio::try_join!(
+        crate::audit::story::story(&state.db, state.people.vault(), &streams),
+        futures::future::try_join_all(streams.iter().zip(&ids).map(|(s, id)| {
+            crate::audit::verify::verify_stream(&state.db, s.aggregate_type, id)
+        })),
+    );
+    let (story, chains) = match read {
+        Ok(read) => read,
+        Err(e) => {
+            tracing::error!(error = %e, "the audit page's reads failed");
+            return message(&visit, StatusCode::SERVICE_UNAVAILABLE, "error.title");
+        }
+    };
+    let streams: Vec<AuditStream> = streams
+        .iter()
+        .zip(chains)
+        .map(|(s, chain)| AuditStream {
+            aggregate_type: s.aggregate_type.to_owned(),
+            id: s.id,
+            events: chain.events,
+            ok: chain.ok,
+            problems: chain
+                .problems
+                .iter()
+                .map(|p| format!("#{} {}", p.sequence, p.detail))
+                .collect(),
+        })
+        .collect();
+    let entries = story
+        .into_iter()
+        .map(|e| {
+            let key = format!("event.{}", e.event_type);
+            let label = i18n::t(lang, &key);
+            AuditEntry {
+                at: e.recorded_at,
+                aggregate_type: e.aggregate_type,
+                sequence: e.sequence,
+                label: (label != key).then_some(label),
+                event_type: e.event_type,
+                role: e.role,
+                actor: e.actor,
+                reason: e.reason,
+                hash: e
+                    .hash
+                    .map(|h| h.chars().take(16).collect())
+                    .unwrap_or_default(),
+            }
+        })
+        .collect();
+    let html = AuditPage {
+        page: visit.page(),
+        id: g.id.0,
+        title: g.title.as_str().to_owned(),
+        asked: !typed.is_empty() && as_of_error.is_none(),
+        as_of: typed,
+        as_of_error,
+        then,
+        verified: streams.iter().all(|s| s.ok),
+        streams,
+        entries,
+    }
+    .render();
+    render(&visit, StatusCode::OK, html)
+}
+
+/// The case's dossier as a download: the printable page, or JSON with
+/// `?format=json`; the same document as `GET /api/v1/grievances/{id}/dossier`.
+async fn audit_dossier(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    axum::extract::Query(query): axum::extract::Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let visit = Visit::of(&state, &headers).await;
+    let Some(caller) = visit.caller() else {
+        return see_other("/login");
+    };
+    if !audits(caller.0.role) {
+        return message(&visit, StatusCode::NOT_FOUND, "error.not_found");
+    }
+    let json = query.get("format").is_some_and(|f| f == "json");
+    let format = Some(if json { "json" } else { "html" }.to_owned());
+    let answer = crate::api::dossier(
+        State(state),
+        caller,
+        Path(id.clone()),
+        HeaderMap::new(),
+        crate::api::json::ApiQuery(crate::api::DossierQuery { format }),
+    )
+    .await;
+    match answer {
+        Ok(mut response) => {
+            let name = format!(
+                "attachment; filename=\"dossier-{}.{}\"",
+                id.chars()
+                    .filter(|c| c.is_ascii_hexdigit() || *c == '-')
+                    .collect::<String>(),
+                if json { "json" } else { "html" }
+            );
+            if let Ok(value) = HeaderValue::from_str(&name) {
+                response
+                    .headers_mut()
+                    .insert(header::CONTENT_DISPOSITION, value);
+            }
+            // The printable page carries its own style sheet, inline.
+            response.headers_mut().insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(
+                    "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+                ),
+            );
+            response.headers_mut().insert(
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            );
+            response
+        }
+        Err(e)
+            if matches!(
+                e.status_code(),
+                StatusCode::NOT_FOUND | StatusCode::BAD_REQUEST
+            ) =>
+        {
+            message(&visit, StatusCode::NOT_FOUND, "error.not_found")
+        }
+        Err(_) => message(&visit, StatusCode::SERVICE_UNAVAILABLE, "error.title"),
+    }
 }
 
 /// The tier a role handles grievances at: the party branch its xiaoqu, a
