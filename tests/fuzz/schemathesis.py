@@ -26,7 +26,8 @@ version into a virtual environment under target/.
 
 Environment: LIANXI_FUZZ_EXAMPLES (examples per operation and pass, default
 25), LIANXI_FUZZ_SEED (default 1; `random` for a new one each run),
-LIANXI_FUZZ_MIN_REQUESTS. Reports (NDJSON, JUnit) are kept in
+LIANXI_FUZZ_MIN_REQUESTS, LIANXI_FUZZ_DATABASE_URL (an empty database to
+use instead of the embedded store). Reports (NDJSON, JUnit) are kept in
 target/fuzz/reports, the server's log in target/fuzz/serve.log.
 """
 
@@ -60,6 +61,8 @@ HOOKS = Path(__file__).resolve().parent / "hooks.py"
 EXAMPLES = int(os.environ.get("LIANXI_FUZZ_EXAMPLES", "25"))
 SEED = os.environ.get("LIANXI_FUZZ_SEED", "1")
 MIN_REQUESTS = int(os.environ.get("LIANXI_FUZZ_MIN_REQUESTS", "2000"))
+# Another store than the embedded one (an empty PostgreSQL database, say).
+DATABASE_URL = os.environ.get("LIANXI_FUZZ_DATABASE_URL", "")
 # One pass must not hang the suite.
 PASS_TIMEOUT = 300
 
@@ -103,9 +106,18 @@ def schemathesis_binary() -> Path:
     return binary
 
 
+def lianxi_env() -> dict[str, str]:
+    """The environment of `lianxi`: none of the caller's LIANXI_* settings,
+    but LIANXI_FUZZ_DATABASE_URL as its store when set."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIANXI_")}
+    if DATABASE_URL:
+        env["LIANXI_DATABASE_URL"] = DATABASE_URL
+    return env
+
+
 def cli(cwd: Path, *args: str) -> dict[str, str]:
     """Runs `lianxi <args>` in `cwd`; its `key=value` lines."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LIANXI_")}
+    env = lianxi_env()
     out = subprocess.run([LIANXI, *args], cwd=cwd, env=env, capture_output=True, text=True)
     if out.returncode != 0:
         fail(f"lianxi {' '.join(args[:2])} failed: {out.stderr.strip()}")
@@ -163,7 +175,7 @@ def seed(base: str, tokens: dict[str, str]) -> None:
 
 
 def start_server(cwd: Path, log: Path) -> tuple[subprocess.Popen, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LIANXI_")}
+    env = lianxi_env()
     env.update({
         "LIANXI_LISTEN": "127.0.0.1:0",
         "LIANXI_FILINGS_PER_ACCOUNT_HOUR": "0",
