@@ -386,11 +386,15 @@ where
                     if committed.appended > 0 {
                         self.appended.send_modify(|n| *n = n.wrapping_add(1));
                     }
-                    committed.position = self
-                        .db
-                        .position_of(A::TYPE, &key, committed.version as i64)
-                        .await
-                        .map_err(|e| CommandError::Store(e.to_string()))?;
+                    let version = committed.version as i64;
+                    committed.position = match self.store.known_position(&key, version) {
+                        Some(position) => Some(position),
+                        None => self
+                            .db
+                            .position_of(A::TYPE, &key, version)
+                            .await
+                            .map_err(|e| CommandError::Store(e.to_string()))?,
+                    };
                     return Ok(committed);
                 }
                 Err(e) => return Err(e),

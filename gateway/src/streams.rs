@@ -3,6 +3,7 @@
 //! wording belong to the callers ([`crate::event_log`], [`crate::people`]).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::persist::{EventStoreAggregateContext, PersistedEventStore};
@@ -10,12 +11,21 @@ use cqrs_es::{Aggregate, AggregateError, EventStore};
 use postgres_es::PostgresEventRepository;
 use sqlite_es::SqliteEventRepository;
 
-use crate::db::{ChainedRepository, Database};
+use lianxi_projections::Position;
 
-/// One aggregate type's streams, appended through the hash chain.
+use crate::db::{ChainedRepository, Database, Heads};
+
+/// One aggregate type's streams, appended through the hash chain, with
+/// what this process knows of the streams it appended to.
 pub(crate) enum Streams<A: Aggregate> {
-    Postgres(PersistedEventStore<ChainedRepository<PostgresEventRepository>, A>),
-    Sqlite(PersistedEventStore<ChainedRepository<SqliteEventRepository>, A>),
+    Postgres(
+        PersistedEventStore<ChainedRepository<PostgresEventRepository>, A>,
+        Arc<Heads>,
+    ),
+    Sqlite(
+        PersistedEventStore<ChainedRepository<SqliteEventRepository>, A>,
+        Arc<Heads>,
+    ),
 }
 
 /// Why one attempt did not commit.
@@ -46,21 +56,41 @@ pub(crate) struct Handled<A> {
 
 impl<A: Aggregate + Clone> Streams<A> {
     pub fn new(db: &Database) -> Self {
+        let heads = Arc::new(Heads::default());
         match db {
-            Database::Postgres(pool) => Streams::Postgres(PersistedEventStore::new_event_store(
-                ChainedRepository::new(PostgresEventRepository::new(pool.clone()), db.clone()),
-            )),
-            Database::Sqlite(pool) => Streams::Sqlite(PersistedEventStore::new_event_store(
-                ChainedRepository::new(SqliteEventRepository::new(pool.clone()), db.clone()),
-            )),
+            Database::Postgres(pool) => Streams::Postgres(
+                PersistedEventStore::new_event_store(ChainedRepository::remembering(
+                    PostgresEventRepository::new(pool.clone()),
+                    db.clone(),
+                    heads.clone(),
+                )),
+                heads,
+            ),
+            Database::Sqlite(pool) => Streams::Sqlite(
+                PersistedEventStore::new_event_store(ChainedRepository::remembering(
+                    SqliteEventRepository::new(pool.clone()),
+                    db.clone(),
+                    heads.clone(),
+                )),
+                heads,
+            ),
         }
+    }
+
+    /// The feed position of event `sequence` of stream `key`, if this
+    /// process appended it last (`None`: ask the store).
+    pub fn known_position(&self, key: &str, sequence: i64) -> Option<Position> {
+        let heads = match self {
+            Streams::Postgres(_, heads) | Streams::Sqlite(_, heads) => heads,
+        };
+        heads.position(A::TYPE, key, sequence)
     }
 
     /// The state of stream `key` and its version (0: no events yet).
     pub async fn load(&self, key: &str) -> Result<(A, usize), AggregateError<A::Error>> {
         let context = match self {
-            Streams::Postgres(s) => s.load_aggregate(key).await?,
-            Streams::Sqlite(s) => s.load_aggregate(key).await?,
+            Streams::Postgres(s, _) => s.load_aggregate(key).await?,
+            Streams::Sqlite(s, _) => s.load_aggregate(key).await?,
         };
         Ok((context.aggregate, context.current_sequence))
     }
@@ -75,8 +105,12 @@ impl<A: Aggregate + Clone> Streams<A> {
         metadata: HashMap<String, String>,
     ) -> Result<Handled<A>, Attempt<A::Error>> {
         match self {
-            Streams::Postgres(s) => execute_on(s, key, expected, command, services, metadata).await,
-            Streams::Sqlite(s) => execute_on(s, key, expected, command, services, metadata).await,
+            Streams::Postgres(s, _) => {
+                execute_on(s, key, expected, command, services, metadata).await
+            }
+            Streams::Sqlite(s, _) => {
+                execute_on(s, key, expected, command, services, metadata).await
+            }
         }
     }
 }

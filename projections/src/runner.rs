@@ -237,16 +237,31 @@ impl Runner {
         Ok(last)
     }
 
-    /// Applies batches until the feed is exhausted, as the leader at `epoch`.
-    /// Returns the number of events applied.
-    async fn drain(&self, epoch: i64) -> Result<u64, StoreError> {
-        self.drain_in(epoch, self.settings.batch_size).await
+    async fn drain_in(&self, epoch: i64, batch: i64) -> Result<u64, StoreError> {
+        Ok(self.drain_from(epoch, None, batch).await?.0)
     }
 
-    async fn drain_in(&self, epoch: i64, batch: i64) -> Result<u64, StoreError> {
-        let at = checkpoint::load(&self.store, self.projection.name())
-            .await?
-            .position;
+    /// Applies batches until the feed is exhausted, as the leader at `epoch`,
+    /// from `known` (where this leader left the checkpoint) or, without it,
+    /// from the stored checkpoint. Returns the number of events applied and
+    /// where the checkpoint stands now.
+    ///
+    /// While `epoch` is current nobody else moves the checkpoint: a rebuild
+    /// that does bumps the epoch first, and the next batch is then fenced.
+    async fn drain_from(
+        &self,
+        epoch: i64,
+        known: Option<Position>,
+        batch: i64,
+    ) -> Result<(u64, Position), StoreError> {
+        let mut at = match known {
+            Some(at) => at,
+            None => {
+                checkpoint::load(&self.store, self.projection.name())
+                    .await?
+                    .position
+            }
+        };
         let mut applied = 0u64;
         let mut events = feed::read_after(&self.store, at, batch).await?;
         while let Some(last) = events.last().map(|e| e.position) {
@@ -257,9 +272,10 @@ impl Runner {
             );
             done?;
             applied += events.len() as u64;
+            at = last;
             events = next?;
         }
-        Ok(applied)
+        Ok((applied, at))
     }
 
     /// Takes the lead once and applies everything readable now; for the
@@ -268,7 +284,7 @@ impl Runner {
         let Some((lead, epoch)) = self.try_lead().await? else {
             return Ok(None);
         };
-        let result = self.drain(epoch).await;
+        let result = self.drain_in(epoch, self.settings.batch_size).await;
         self.step_down(lead).await;
         result.map(Some)
     }
@@ -370,29 +386,55 @@ impl Runner {
             };
             let (mut lead, epoch) = lead;
             info!(projection = %name, epoch, "leading the projection");
+            // Where this leader left the checkpoint (`None`: read it).
+            let mut at: Option<Position> = None;
+            // When the lead was last confirmed: it was just taken.
+            let mut confirmed = tokio::time::Instant::now();
             loop {
                 if *shutdown.borrow() {
                     break;
                 }
-                match self.still_leading(&mut lead, epoch).await {
-                    Ok(true) => {}
-                    Ok(false) => {
-                        warn!(projection = %name, epoch, "lost the lead");
-                        break;
-                    }
-                    Err(e) => {
-                        warn!(projection = %name, error = %e, "cannot confirm the lead");
-                        break;
+                // Hints from here on may be for events this pass does not
+                // see, so they wake the next one; those before are served now.
+                self.wake.borrow_and_update();
+                if let Some(l) = listener.as_mut() {
+                    while l.next_buffered().is_some() {}
+                }
+                // A SQLite lease is renewed at every pass. An advisory lock
+                // is held as long as its connection lives; checking that
+                // connection at every pass would cost a round trip per
+                // pass, and a runner that lost it is fenced at its next
+                // batch anyway, so it is checked at most every standby
+                // interval.
+                let check = matches!(lead, Lead::Sqlite)
+                    || confirmed.elapsed() >= self.settings.standby_interval;
+                if check {
+                    match self.still_leading(&mut lead, epoch).await {
+                        Ok(true) => confirmed = tokio::time::Instant::now(),
+                        Ok(false) => {
+                            warn!(projection = %name, epoch, "lost the lead");
+                            break;
+                        }
+                        Err(e) => {
+                            warn!(projection = %name, error = %e, "cannot confirm the lead");
+                            break;
+                        }
                     }
                 }
-                match self.drain(epoch).await {
-                    Ok(n) if n > 0 => debug!(projection = %name, events = n, "applied"),
-                    Ok(_) => {}
+                match self.drain_from(epoch, at, self.settings.batch_size).await {
+                    Ok((n, to)) => {
+                        at = Some(to);
+                        if n > 0 {
+                            debug!(projection = %name, events = n, "applied");
+                        }
+                    }
                     Err(StoreError::Fenced(_)) => {
                         warn!(projection = %name, epoch, "fenced out by a newer runner");
                         break;
                     }
                     Err(e) => {
+                        // Some batches may have committed: read the checkpoint again.
+                        at = None;
                         warn!(projection = %name, error = %e, "batch failed; retrying");
                         wait(&mut shutdown, self.settings.poll_interval).await;
                         continue;

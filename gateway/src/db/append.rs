@@ -7,11 +7,15 @@
 //! `(aggregate_type, aggregate_id, sequence)` still decides races: the loser
 //! gets an optimistic-lock error and cqrs-es reports a conflict.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use cqrs_es::persist::{
     PersistedEventRepository, PersistenceError, ReplayStream, SerializedEvent, SerializedSnapshot,
 };
 use cqrs_es::Aggregate;
+use lianxi_projections::Position;
 use serde_json::Value;
 use tracing::Instrument;
 use uuid::Uuid;
@@ -24,11 +28,70 @@ use crate::audit::chain::{self, canonical_json, EventFields, Hash, GENESIS};
 pub struct ChainedRepository<R> {
     inner: R,
     db: Database,
+    heads: Arc<Heads>,
 }
 
 impl<R> ChainedRepository<R> {
     pub fn new(inner: R, db: Database) -> Self {
-        Self { inner, db }
+        Self::remembering(inner, db, Arc::default())
+    }
+
+    /// A repository that notes what it appended in `heads`.
+    pub fn remembering(inner: R, db: Database, heads: Arc<Heads>) -> Self {
+        Self { inner, db, heads }
+    }
+}
+
+/// The last event of each stream this process appended to: its sequence,
+/// chain hash and feed position. The next append to such a stream needs not
+/// read its predecessor's hash back, nor the command its position. What a
+/// committed event's hash and position are never changes, so an entry can
+/// only be out of date (another instance appended since): its sequence then
+/// does not match, and the store is asked as before.
+#[derive(Debug, Default)]
+pub struct Heads(std::sync::Mutex<HashMap<String, Head>>);
+
+#[derive(Clone, Copy, Debug)]
+struct Head {
+    sequence: i64,
+    hash: Hash,
+    position: Option<Position>,
+}
+
+/// How many stream heads are remembered before starting afresh.
+const REMEMBERED_HEADS: usize = 16_384;
+
+impl Heads {
+    fn key(aggregate_type: &str, aggregate_id: &str) -> String {
+        format!("{aggregate_type}/{aggregate_id}")
+    }
+
+    fn get(&self, aggregate_type: &str, aggregate_id: &str, sequence: i64) -> Option<Head> {
+        let heads = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        heads
+            .get(&Self::key(aggregate_type, aggregate_id))
+            .filter(|h| h.sequence == sequence)
+            .copied()
+    }
+
+    fn put(&self, aggregate_type: &str, aggregate_id: &str, head: Head) {
+        let mut heads = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if heads.len() >= REMEMBERED_HEADS {
+            heads.clear();
+        }
+        heads.insert(Self::key(aggregate_type, aggregate_id), head);
+    }
+
+    /// The feed position of event `sequence` of a stream, if this process
+    /// appended it last.
+    pub fn position(
+        &self,
+        aggregate_type: &str,
+        aggregate_id: &str,
+        sequence: i64,
+    ) -> Option<Position> {
+        self.get(aggregate_type, aggregate_id, sequence)
+            .and_then(|h| h.position)
     }
 }
 
@@ -67,7 +130,23 @@ impl<R: PersistedEventRepository> PersistedEventRepository for ChainedRepository
                 "aggregate snapshots are not kept; streams are short".into(),
             ));
         }
-        self.db.append_chained(A::TYPE, events).await
+        let Some(first) = events.first() else {
+            return Ok(());
+        };
+        let known = self
+            .heads
+            .get(A::TYPE, &first.aggregate_id, first.sequence as i64 - 1)
+            .map(|h| h.hash);
+        let appended = self.db.append_chained_after(A::TYPE, events, known).await?;
+        if let (Some(event), Some((hash, position))) = (events.last(), appended) {
+            let head = Head {
+                sequence: event.sequence as i64,
+                hash,
+                position,
+            };
+            self.heads.put(A::TYPE, &event.aggregate_id, head);
+        }
+        Ok(())
     }
 
     async fn stream_events<A: Aggregate>(
@@ -110,8 +189,22 @@ impl Database {
         aggregate_type: &str,
         events: &[SerializedEvent],
     ) -> Result<(), PersistenceError> {
+        self.append_chained_after(aggregate_type, events, None)
+            .await
+            .map(|_| ())
+    }
+
+    /// Like [`Database::append_chained`], with the hash of the event before
+    /// `events` when the caller knows it. Returns the last event's hash and,
+    /// on PostgreSQL, its feed position.
+    pub(crate) async fn append_chained_after(
+        &self,
+        aggregate_type: &str,
+        events: &[SerializedEvent],
+        known_predecessor: Option<Hash>,
+    ) -> Result<Option<(Hash, Option<Position>)>, PersistenceError> {
         let Some(first) = events.first() else {
-            return Ok(());
+            return Ok(None);
         };
         let span = tracing::info_span!(
             "append",
@@ -121,26 +214,32 @@ impl Database {
             events = events.len(),
             first_sequence = first.sequence,
         );
-        self.append_chained_in(aggregate_type, events)
+        self.append_chained_in(aggregate_type, events, known_predecessor)
             .instrument(span)
             .await
+            .map(Some)
     }
 
     async fn append_chained_in(
         &self,
         aggregate_type: &str,
         events: &[SerializedEvent],
-    ) -> Result<(), PersistenceError> {
+        known_predecessor: Option<Hash>,
+    ) -> Result<(Hash, Option<Position>), PersistenceError> {
         let Some(first) = events.first() else {
-            return Ok(());
+            return Ok((GENESIS, None));
         };
         let aggregate_id = first.aggregate_id.as_str();
         // The predecessor is committed and never changes, so it is read
         // outside the write transaction; a concurrent append of the same
         // sequence loses on the primary key.
-        let mut prev = self
-            .predecessor(aggregate_type, aggregate_id, events)
-            .await?;
+        let mut prev = match known_predecessor {
+            Some(hash) if first.sequence > 1 => hash,
+            _ => {
+                self.predecessor(aggregate_type, aggregate_id, events)
+                    .await?
+            }
+        };
         // The text stored is exactly the text hashed.
         let texts: Vec<(String, String)> = events
             .iter()
@@ -181,6 +280,7 @@ impl Database {
             .metadata
             .get(crate::event_log::IDEMPOTENCY_METADATA_KEY)
             .and_then(Value::as_str);
+        let mut position = None;
         match self {
             Database::Postgres(pool) => {
                 // One statement, so one round trip: the window in which a
@@ -196,7 +296,7 @@ impl Database {
                 let metadata: Vec<&str> = rows.iter().map(|r| r.metadata).collect();
                 let ids: Vec<Uuid> = rows.iter().map(|r| r.event_id).collect();
                 let hashes: Vec<&[u8]> = rows.iter().map(|r| &r.hash[..]).collect();
-                sqlx::query(APPEND_POSTGRES)
+                let (transaction_id, global_position): (i64, i64) = sqlx::query_as(APPEND_POSTGRES)
                     .bind(aggregate_type)
                     .bind(aggregate_id)
                     .bind(recorded_at)
@@ -210,9 +310,13 @@ impl Database {
                     .bind(last_sequence)
                     .bind(&prev[..])
                     .bind(idempotency_key)
-                    .execute(pool)
+                    .fetch_one(pool)
                     .await
                     .map_err(persistence_error)?;
+                position = Some(Position {
+                    transaction_id,
+                    global_position,
+                });
             }
             Database::Sqlite(pool) => {
                 let recorded_at = sqlite_time(&recorded_at);
@@ -257,7 +361,7 @@ impl Database {
                 tx.commit().await.map_err(persistence_error)?;
             }
         }
-        Ok(())
+        Ok((prev, position))
     }
 
     /// The hash of the event before `events` (zeros for a new stream).
@@ -311,7 +415,7 @@ WITH appended AS (
       FROM UNNEST($4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[], $9::uuid[], $10::bytea[])
            AS u(seq, ty, ver, p, m, eid, h)
      ORDER BY seq
-    RETURNING 1
+    RETURNING global_position
 ),
 -- The idempotency key the command ran under, if any ($13 NULL: none).
 marked AS (
@@ -323,7 +427,10 @@ marked AS (
 INSERT INTO event_streams (aggregate_type, aggregate_id, last_sequence, last_hash)
 SELECT $1, $2, $11, $12 FROM (SELECT count(*) FROM appended) AS done
 ON CONFLICT (aggregate_type, aggregate_id)
-DO UPDATE SET last_sequence = excluded.last_sequence, last_hash = excluded.last_hash";
+DO UPDATE SET last_sequence = excluded.last_sequence, last_hash = excluded.last_hash
+-- The last event's feed position (events go in in sequence order), so that
+-- the command needs not read it back.
+RETURNING pg_current_xact_id()::text::bigint, (SELECT max(global_position) FROM appended)";
 
 /// Marks the idempotency key a command ran under committed to its stream
 /// (SQLite; PostgreSQL does it in [`APPEND_POSTGRES`]).
@@ -353,5 +460,164 @@ fn persistence_error(err: sqlx::Error) -> PersistenceError {
         }
         e if super::is_unavailable(e) => PersistenceError::ConnectionError(Box::new(err)),
         _ => PersistenceError::UnknownError(Box::new(err)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use lianxi_domain::grievance::FileGrievance;
+    use lianxi_domain::values::{
+        AccountId, Category, Channel, Description, GrievanceId, Label, Location, MatterClass,
+        PartyRole, Respondent, Tier, Title, Urgency, XiaoquId,
+    };
+    use lianxi_domain::{
+        Actor, GrievanceAction, GrievanceCommand, GrievancePolicy, GrievanceServices, Role,
+        SystemClock,
+    };
+    use uuid::Uuid;
+
+    use crate::db::{Database, PoolSettings};
+    use crate::event_log::{CommandMetadata, EventLog, RetryPolicy};
+
+    fn log(db: &Database) -> EventLog {
+        EventLog::new(
+            db,
+            GrievanceServices::new(Arc::new(SystemClock), GrievancePolicy::default()),
+            RetryPolicy::default(),
+        )
+    }
+
+    fn metadata() -> CommandMetadata {
+        CommandMetadata {
+            request_id: "test".into(),
+            occurred_at: chrono::Utc::now(),
+            reason: None,
+        }
+    }
+
+    fn filing(id: GrievanceId) -> GrievanceAction {
+        GrievanceAction::FileGrievance(FileGrievance {
+            grievance_id: id,
+            xiaoqu: XiaoquId(Uuid::new_v4()),
+            category: Category::Repairs,
+            title: Title::parse("3栋电梯停运").expect("title"),
+            description: Description::parse("").expect("description"),
+            location: Location::new(Some(Label::parse("3栋").expect("label")), None, None)
+                .expect("location"),
+            respondent: Respondent::PropertyCompany,
+            urgency: Urgency::Normal,
+            channel: Channel::Web,
+            attachments: Vec::new(),
+        })
+    }
+
+    /// Two instances take turns on one stream: each one's remembered head
+    /// goes out of date, yet every append chains onto the stored
+    /// predecessor, and every answer's position is where the event is.
+    async fn instances_take_turns(db: &Database) {
+        let (a, b) = (log(db), log(db));
+        let id = GrievanceId(Uuid::new_v4());
+        let filer = Actor::new(AccountId(Uuid::new_v4()), Role::Resident);
+        let branch = Actor::new(AccountId(Uuid::new_v4()), Role::PartyBranch);
+        let steps = [
+            (&a, filer, filing(id)),
+            (&b, branch, GrievanceAction::AcceptGrievance),
+            (
+                &a,
+                branch,
+                GrievanceAction::TriageGrievance {
+                    matter_class: MatterClass::Minor,
+                    tier: Tier::Xiaoqu,
+                    party: PartyRole::PropertyCompany,
+                },
+            ),
+            (
+                &a,
+                branch,
+                GrievanceAction::AssignGrievance {
+                    party: PartyRole::PropertyCompany,
+                    note: None,
+                },
+            ),
+            (
+                &b,
+                branch,
+                GrievanceAction::PauseDeadline {
+                    reason: lianxi_domain::values::Reason::parse("等待材料").expect("reason"),
+                },
+            ),
+            (&a, branch, GrievanceAction::ResumeDeadline),
+        ];
+        let mut version = 0;
+        for (instance, actor, action) in steps {
+            let committed = instance
+                .execute(id, None, GrievanceCommand::new(actor, action), &metadata())
+                .await
+                .expect("command");
+            let stored = db
+                .position_of("grievance", &id.to_string(), committed.version as i64)
+                .await
+                .expect("position");
+            assert!(stored.is_some());
+            assert_eq!(committed.position, stored);
+            version = committed.version;
+        }
+        let report = crate::audit::verify(db, None).await.expect("verify");
+        assert!(report.ok, "{report:?}");
+        assert_eq!(report.events as usize, version);
+    }
+
+    #[tokio::test]
+    async fn instances_taking_turns_on_a_stream_keep_its_chain_whole_sqlite() {
+        let dir = std::env::temp_dir().join(format!("lianxi-append-{}", Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).expect("temporary directory");
+        let url = format!("sqlite://{}", dir.join("lianxi.db").display());
+        let db = Database::connect(&url, PoolSettings::default())
+            .await
+            .expect("open SQLite");
+        db.migrate().await.expect("migrate");
+        instances_take_turns(&db).await;
+        db.close().await;
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// On PostgreSQL (when `LIANXI_TEST_DATABASE_URL` names a server) the
+    /// answer's position comes from the append itself.
+    #[tokio::test]
+    async fn instances_taking_turns_on_a_stream_keep_its_chain_whole_postgres() {
+        let Ok(admin_url) = std::env::var("LIANXI_TEST_DATABASE_URL") else {
+            return;
+        };
+        let Ok(admin) = Database::connect(&admin_url, PoolSettings::default()).await else {
+            return;
+        };
+        let Database::Postgres(pool) = &admin else {
+            return;
+        };
+        let name = format!("lianxi_test_{}", Uuid::new_v4().simple());
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(pool)
+            .await
+            .expect("create a database");
+        let (base, query) = admin_url
+            .split_once('?')
+            .map_or((admin_url.as_str(), None), |(b, q)| (b, Some(q)));
+        let base = base.rsplit_once('/').map_or(base, |(b, _)| b);
+        let url = match query {
+            Some(q) => format!("{base}/{name}?{q}"),
+            None => format!("{base}/{name}"),
+        };
+        let db = Database::connect(&url, PoolSettings::default())
+            .await
+            .expect("connect");
+        db.migrate().await.expect("migrate");
+        instances_take_turns(&db).await;
+        db.close().await;
+        let _ = sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
+            .execute(pool)
+            .await;
+        admin.close().await;
     }
 }

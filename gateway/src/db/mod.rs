@@ -18,8 +18,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgPool, SqlitePool};
 
 pub use accounts::{AccountRecord, NewAccount, NewXiaoqu, Scope, XiaoquRecord};
-pub use append::ChainedRepository;
 pub(crate) use append::UPSERT_HEAD;
+pub use append::{ChainedRepository, Heads};
 pub use idempotency::{Claim, KeptAnswer, KeyRecord, KeyedRequest};
 pub use identity::{TokenKind, TokenState};
 pub use registry::PartyRow;
