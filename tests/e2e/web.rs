@@ -10,7 +10,10 @@ use reqwest::header::{HeaderMap, CONTENT_TYPE, COOKIE, LOCATION, REFERER, SET_CO
 use reqwest::{redirect, StatusCode};
 use serde_json::json;
 
-on_both_stores!(a_resident_signs_in_files_on_the_page_and_follows_the_grievance);
+on_both_stores!(
+    a_resident_signs_in_files_on_the_page_and_follows_the_grievance,
+    the_branch_runs_a_joint_meeting_on_the_pages_and_residents_read_the_minutes,
+);
 
 const PASSWORD: &str = "a long passphrase";
 
@@ -150,6 +153,13 @@ fn untranslated(html: &str) -> Vec<String> {
         "audit",
         "stream",
         "role",
+        "meetings",
+        "meeting",
+        "meeting_status",
+        "minutes",
+        "kind",
+        "outcome",
+        "stance",
     ];
     let text: String = {
         // Text outside tags only: attribute values such as hrefs are not shown.
@@ -662,5 +672,300 @@ async fn a_resident_signs_in_files_on_the_page_and_follows_the_grievance(t: Test
         "the old session is revoked"
     );
     assert_eq!(location(&after), "/login");
+    server.stop().await;
+}
+
+/// Creates an account with a password through the admin API and signs it
+/// in on the login page.
+async fn signed_in(
+    server: &Server,
+    cast: &Cast,
+    account: serde_json::Value,
+    login: &str,
+) -> Browser {
+    let api = Api::new(&server.base);
+    let mut account = account;
+    account["login"] = json!(login);
+    account["password"] = json!(PASSWORD);
+    let created = api
+        .post("/api/v1/admin/accounts", &cast.admin.token, account)
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let mut browser = Browser::new(&server.base);
+    browser.get("/login").await;
+    let csrf = browser.csrf();
+    let page = browser
+        .post(
+            "/login",
+            &[("csrf", &csrf), ("login", login), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{login} signs in");
+    browser
+}
+
+/// A `datetime-local` value `days` from now, China time.
+fn local_time(days: i64) -> String {
+    let china = chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8");
+    (chrono::Utc::now() + chrono::TimeDelta::days(days))
+        .with_timezone(&china)
+        .format("%Y-%m-%dT%H:%M")
+        .to_string()
+}
+
+async fn the_branch_runs_a_joint_meeting_on_the_pages_and_residents_read_the_minutes(t: TestDb) {
+    let cast = Cast::new(&t.db).await;
+    let server = Server::start(&t.db).await;
+    let api = Api::new(&server.base);
+    let a = &cast.a;
+    // A parking dispute triaged as a minor matter and referred to the meeting.
+    let mut body = lianxi_tests::sample_grievance();
+    body["category"] = json!("parking");
+    body["title"] = json!("地下车库公共车位被长期占用");
+    let filed = api
+        .post("/api/v1/grievances", &a.resident.token, body)
+        .await;
+    let id = lianxi_tests::ok(&filed, "file")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    api.command(&id, "accept", &a.branch, json!({})).await;
+    api.command(
+        &id,
+        "triage",
+        &a.branch,
+        json!({"matter_class": "minor", "party": "property_company"}),
+    )
+    .await;
+    api.command(&id, "refer-to-meeting", &a.branch, json!({}))
+        .await;
+
+    let mut branch = signed_in(
+        &server,
+        &cast,
+        json!({"role": "party_branch", "xiaoqu": a.id, "personal_data": {"name": "李书记"}}),
+        "lishuji",
+    )
+    .await;
+    // The read model behind the proposed agenda catches up.
+    let mut list = String::new();
+    for _ in 0..400 {
+        list = branch.get("/meetings").await.html;
+        if list.contains("地下车库公共车位被长期占用") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(list.contains("地下车库公共车位被长期占用"), "{list}");
+    assert!(list.contains(r#"name="scheduled_for""#), "{list}");
+    assert_eq!(untranslated(&list), Vec::<String>::new());
+    let item = format!("grievance:{id}");
+    let csrf = branch.csrf();
+
+    // A time in the past is refused next to its field; what was typed stays.
+    let past = branch
+        .post(
+            "/meetings",
+            &[
+                ("csrf", &csrf),
+                ("kind", "regular"),
+                ("scheduled_for", &local_time(-1)),
+                ("place", "小区党群服务站"),
+                ("item", &item),
+            ],
+        )
+        .await;
+    assert_eq!(
+        past.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        past.html
+    );
+    assert!(
+        past.html.contains(r#"id="scheduled_for-error""#),
+        "{}",
+        past.html
+    );
+    assert!(past.html.contains("请选择一个将来的日期和时间"));
+    assert!(past.html.contains(r#"value="小区党群服务站""#));
+    assert!(
+        past.html.contains(" checked>"),
+        "the chosen item stays ticked"
+    );
+    let convened = branch
+        .post(
+            "/meetings",
+            &[
+                ("csrf", &csrf),
+                ("kind", "regular"),
+                ("scheduled_for", &local_time(1)),
+                ("place", "小区党群服务站"),
+                ("item", &item),
+            ],
+        )
+        .await;
+    assert_eq!(convened.status, StatusCode::SEE_OTHER, "{}", convened.html);
+    let meeting = location(&convened).to_owned();
+    assert!(meeting.starts_with("/meetings/"), "{meeting}");
+    let page = branch.get(&meeting).await;
+    assert!(page.html.contains("已召集") && page.html.contains("地下车库公共车位被长期占用"));
+
+    // Two parties are no quorum; four are.
+    let open = format!("{meeting}/open");
+    let short = branch
+        .post(
+            &open,
+            &[
+                ("csrf", &csrf),
+                ("present", "party_branch"),
+                ("present", "owners_committee"),
+            ],
+        )
+        .await;
+    assert_eq!(short.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(short.html.contains("未达到法定人数"), "{}", short.html);
+    let opened = branch
+        .post(
+            &open,
+            &[
+                ("csrf", &csrf),
+                ("present", "party_branch"),
+                ("present", "owners_committee"),
+                ("present", "supervisory_committee"),
+                ("present", "property_company"),
+            ],
+        )
+        .await;
+    assert_eq!(opened.status, StatusCode::SEE_OTHER, "{}", opened.html);
+    let page = branch.get(&meeting).await;
+    assert!(page.html.contains("会议进行中") && page.html.contains("已达到"));
+    let item_id = page
+        .html
+        .split(r#"name="item" value=""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the decision form names its item")
+        .to_owned();
+
+    // A decision without its discussion is refused; the decision typed stays.
+    let decide = format!("{meeting}/decide");
+    let due = local_time(14)[..10].to_owned();
+    let mut fields = vec![
+        ("csrf", csrf.as_str()),
+        ("item", item_id.as_str()),
+        ("summary", ""),
+        ("decision", "划定访客临时车位,物业两周内完成标线"),
+        ("stance_party_branch", "agree"),
+        ("stance_owners_committee", "agree"),
+        ("stance_supervisory_committee", "abstain"),
+        ("stance_property_company", "object"),
+        ("action_owner", "property_company"),
+        ("action_description", "完成地下车库访客车位标线"),
+        ("action_due", due.as_str()),
+    ];
+    let refused = branch.post(&decide, &fields).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.html.contains("请填写讨论情况"), "{}", refused.html);
+    assert!(refused.html.contains("划定访客临时车位,物业两周内完成标线"));
+    fields[2] = (
+        "summary",
+        "业委会与物业就占用公共车位的车辆处理方式充分讨论",
+    );
+    let decided = branch.post(&decide, &fields).await;
+    assert_eq!(decided.status, StatusCode::SEE_OTHER, "{}", decided.html);
+    let page = branch.get(&meeting).await;
+    assert!(page.html.contains("已决议"), "{}", page.html);
+    assert!(page.html.contains("物业服务企业: 反对"), "{}", page.html);
+    assert!(page.html.contains("完成地下车库访客车位标线"));
+
+    // The property company marks its action item done.
+    let mut company = signed_in(
+        &server,
+        &cast,
+        json!({"role": "property_company", "xiaoqu": a.id, "personal_data": {"name": "物业经理"}}),
+        "wuye",
+    )
+    .await;
+    let page = company.get(&meeting).await;
+    assert!(page.html.contains("标记为已办结"), "{}", page.html);
+    let action_item = page
+        .html
+        .split(r#"name="action_item" value=""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the completion form names its action item")
+        .to_owned();
+    let company_csrf = company.csrf();
+    let done = company
+        .post(
+            &format!("{meeting}/complete"),
+            &[("csrf", &company_csrf), ("action_item", &action_item)],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.html);
+    assert!(company.get(&meeting).await.html.contains("已办结"));
+    let forged = company
+        .post(
+            &format!("{meeting}/close"),
+            &[("action_item", &action_item)],
+        )
+        .await;
+    assert_eq!(
+        forged.status,
+        StatusCode::FORBIDDEN,
+        "a form without the CSRF token"
+    );
+
+    // The branch closes the meeting and publishes the minutes.
+    let closed = branch
+        .post(
+            &format!("{meeting}/close"),
+            &[
+                ("csrf", &csrf),
+                ("public_summary", "本次会议议定地下车库访客车位方案"),
+            ],
+        )
+        .await;
+    assert_eq!(closed.status, StatusCode::SEE_OTHER, "{}", closed.html);
+    let page = branch.get(&meeting).await;
+    assert!(page.html.contains("已结束,纪要已公开"));
+    assert_eq!(untranslated(&page.html), Vec::<String>::new());
+
+    // A resident of the xiaoqu reads the public minutes: no personal data.
+    let mut resident = signed_in(
+        &server,
+        &cast,
+        json!({"role": "resident", "xiaoqu": a.id, "personal_data": {"name": "赵大爷", "phone": "13700001111"}}),
+        "zhaodaye",
+    )
+    .await;
+    let listed = resident.get("/meetings").await;
+    assert!(listed.html.contains(&meeting), "{}", listed.html);
+    assert!(
+        !listed.html.contains(r#"name="scheduled_for""#),
+        "residents do not convene"
+    );
+    let minutes = resident.get(&format!("{meeting}/minutes")).await;
+    assert_eq!(minutes.status, StatusCode::OK);
+    for expected in [
+        "会议纪要",
+        "划定访客临时车位",
+        "物业服务企业: 反对",
+        "本次会议议定地下车库访客车位方案",
+        "已办结",
+    ] {
+        assert!(
+            minutes.html.contains(expected),
+            "no {expected}: {}",
+            minutes.html
+        );
+    }
+    for secret in ["李书记", "物业经理", "赵大爷", "13700001111"] {
+        assert!(!minutes.html.contains(secret), "the minutes show {secret}");
+    }
+    resident.get("/lang/en").await;
+    let english = resident.get(&format!("{meeting}/minutes")).await;
+    assert!(english.html.contains("Minutes") && english.html.contains("Property company: Object"));
+    assert_eq!(untranslated(&english.html), Vec::<String>::new());
     server.stop().await;
 }

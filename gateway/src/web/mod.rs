@@ -15,6 +15,7 @@
 //! their grievances and follows one with its timeline and deadline.
 
 mod i18n;
+mod meetings;
 
 use std::collections::HashMap;
 
@@ -60,6 +61,10 @@ pub fn router() -> Router<AppState> {
         .route("/file", get(file_page).post(file))
         .route("/g/{id}", get(grievance))
         .route("/g/{id}/{action}", post(act))
+        .route("/meetings", get(meetings::list).post(meetings::convene))
+        .route("/meetings/{id}", get(meetings::show))
+        .route("/meetings/{id}/minutes", get(meetings::minutes))
+        .route("/meetings/{id}/{action}", post(meetings::act))
         .route("/audit/{id}", get(audit))
         .route("/audit/{id}/dossier", get(audit_dossier))
         .route("/lang/{code}", get(switch_language))

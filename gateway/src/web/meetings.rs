@@ -1,0 +1,812 @@
+//! Joint-meeting pages: the party branch convenes a meeting from the
+//! proposed agenda, records who is present (quorum shown), each item's
+//! decision with every present party's position and its action items, and
+//! closes the meeting, publishing the minutes; owners mark their action
+//! items done; residents read the public minutes.
+//!
+//! Every command goes through the JSON API as the signed-in account (its
+//! session token is a bearer token), so the pages apply exactly the API's
+//! validation, rules and authorization; refusals come back as fields to
+//! mark, in the page's language.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::body::Body;
+use axum::extract::{Path, RawForm, State};
+use axum::http::{header, HeaderMap, Method, Request, StatusCode};
+use axum::response::Response;
+use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+use super::{message, render, see_other, Page, Visit};
+use crate::api::AppState;
+use lianxi_domain::Role;
+
+/// The five parties of a joint meeting, in the order pages list them.
+const MEETING_PARTIES: [&str; 5] = [
+    "party_branch",
+    "owners_committee",
+    "supervisory_committee",
+    "property_company",
+    "micro_organization",
+];
+
+/// One answer of the JSON API.
+struct Answer {
+    status: StatusCode,
+    body: Value,
+}
+
+impl Answer {
+    /// The refused fields, each with the page's message for it.
+    fn errors(&self, page: &Page) -> HashMap<String, String> {
+        let mut out = HashMap::new();
+        let slug = self.body["type"].as_str().unwrap_or_default();
+        if slug.ends_with(":quorum-not-met") {
+            out.insert("present_parties".to_owned(), page.t("meeting.error.quorum"));
+            return out;
+        }
+        for e in self.body["errors"].as_array().into_iter().flatten() {
+            let field = e["field"].as_str().unwrap_or_default();
+            // `action_items[0].description` → `action_items`.
+            let field = field.split(['[', '.']).next().unwrap_or(field).to_owned();
+            let key = format!("meeting.error.{field}");
+            let text = page.t(&key);
+            let text = if text == key {
+                page.t("meeting.error.other")
+            } else {
+                text
+            };
+            out.entry(field).or_insert(text);
+        }
+        if out.is_empty() {
+            out.insert("form".to_owned(), page.t("meeting.error.other"));
+        }
+        out
+    }
+}
+
+/// Runs `method path` through the JSON API as the visit's account.
+async fn api(
+    state: &AppState,
+    visit: &Visit,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> Answer {
+    let token = visit
+        .session
+        .as_ref()
+        .map(|(t, _)| t.as_str())
+        .unwrap_or_default();
+    let mut request = Request::builder()
+        .method(method)
+        .uri(path)
+        .header(header::AUTHORIZATION, format!("Bearer {token}"));
+    let body = match body {
+        Some(v) => {
+            request = request.header(header::CONTENT_TYPE, "application/json");
+            Body::from(v.to_string())
+        }
+        None => Body::empty(),
+    };
+    let Ok(request) = request.body(body) else {
+        return Answer {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            body: Value::Null,
+        };
+    };
+    let response = match crate::api::app(state.clone()).oneshot(request).await {
+        Ok(r) => r,
+        Err(never) => match never {},
+    };
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), 8 * 1024 * 1024)
+        .await
+        .unwrap_or_default();
+    Answer {
+        status,
+        body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    }
+}
+
+/// A submitted form's fields in order; a checkbox group repeats its name.
+fn pairs(raw: &[u8]) -> Vec<(String, String)> {
+    form_urlencoded::parse(raw).into_owned().collect()
+}
+
+/// The first value of `name` in a submitted form.
+fn first(pairs: &[(String, String)], name: &str) -> String {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default()
+}
+
+/// Every value of `name` in a submitted form.
+fn all(pairs: &[(String, String)], name: &str) -> Vec<String> {
+    pairs
+        .iter()
+        .filter(|(k, _)| k == name)
+        .map(|(_, v)| v.clone())
+        .collect()
+}
+
+fn text(v: &Value) -> String {
+    v.as_str().unwrap_or_default().to_owned()
+}
+
+fn instant(v: &Value) -> Option<DateTime<Utc>> {
+    v.as_str()
+        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+        .map(|t| t.to_utc())
+}
+
+/// A `datetime-local` value, read as China time (UTC+8).
+fn china_time(local: &str) -> Option<DateTime<Utc>> {
+    let naive = NaiveDateTime::parse_from_str(local.trim(), "%Y-%m-%dT%H:%M").ok()?;
+    chrono::FixedOffset::east_opt(8 * 3600)?
+        .from_local_datetime(&naive)
+        .single()
+        .map(|t| t.to_utc())
+}
+
+/// A `date` value: the end of that day, China time.
+fn china_day_end(day: &str) -> Option<DateTime<Utc>> {
+    let date = NaiveDate::parse_from_str(day.trim(), "%Y-%m-%d").ok()?;
+    china_time(&format!("{}T23:59", date.format("%Y-%m-%d")))
+}
+
+// ---------- the list and the convening form ----------
+
+/// A grievance the proposed agenda offers.
+#[derive(Debug)]
+pub struct Offered {
+    pub id: String,
+    pub title: String,
+    pub due_at: Option<DateTime<Utc>>,
+}
+
+/// A meeting in the list.
+#[derive(Debug)]
+pub struct Listed {
+    pub id: String,
+    pub kind: String,
+    pub status: String,
+    pub scheduled_for: Option<DateTime<Utc>>,
+    pub place: String,
+    pub open_action_items: u64,
+}
+
+/// What the convening form holds, as typed.
+#[derive(Clone, Debug, Default)]
+pub struct ConveneForm {
+    csrf: String,
+    pub kind: String,
+    pub scheduled_for: String,
+    pub place: String,
+    /// `grievance:<id>` per chosen item.
+    pub item: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "meetings.html")]
+struct MeetingsPage {
+    page: Page,
+    convenes: bool,
+    meetings: Vec<Listed>,
+    urgent: Vec<Offered>,
+    regular: Vec<Offered>,
+    form: ConveneForm,
+    errors: HashMap<String, String>,
+}
+
+impl MeetingsPage {
+    fn error(&self, field: &str) -> Option<&String> {
+        self.errors.get(field)
+    }
+
+    fn chosen(&self, id: &str) -> bool {
+        self.form
+            .item
+            .iter()
+            .any(|i| i == &format!("grievance:{id}"))
+    }
+}
+
+fn offered(list: &Value) -> Vec<Offered> {
+    list.as_array()
+        .into_iter()
+        .flatten()
+        .map(|g| Offered {
+            id: text(&g["grievance"]),
+            title: text(&g["title"]),
+            due_at: instant(&g["due_at"]),
+        })
+        .collect()
+}
+
+async fn meetings_page(
+    state: &AppState,
+    visit: &Visit,
+    form: ConveneForm,
+    errors: HashMap<String, String>,
+) -> Response {
+    let Some((_, account)) = &visit.session else {
+        return see_other("/login");
+    };
+    let listed = api(state, visit, Method::GET, "/api/v1/meetings", None).await;
+    if !listed.status.is_success() {
+        return message(visit, StatusCode::NOT_FOUND, "error.not_found");
+    }
+    let meetings = listed.body["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|m| Listed {
+            id: text(&m["id"]),
+            kind: text(&m["kind"]),
+            status: text(&m["status"]),
+            scheduled_for: instant(&m["scheduled_for"]),
+            place: text(&m["place"]),
+            open_action_items: m["open_action_items"].as_u64().unwrap_or(0),
+        })
+        .collect();
+    let convenes = account.role == Role::PartyBranch;
+    let (mut urgent, mut regular) = (Vec::new(), Vec::new());
+    if let (true, crate::db::Scope::Xiaoqu(x)) = (convenes, &account.scope) {
+        let agenda = api(
+            state,
+            visit,
+            Method::GET,
+            &format!("/api/v1/xiaoqu/{x}/agenda"),
+            None,
+        )
+        .await;
+        urgent = offered(&agenda.body["urgent"]);
+        regular = offered(&agenda.body["regular"]);
+    }
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let html = MeetingsPage {
+        page: visit.page(),
+        convenes,
+        meetings,
+        urgent,
+        regular,
+        form,
+        errors,
+    }
+    .render();
+    render(visit, status, html)
+}
+
+pub(super) async fn list(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let visit = Visit::of(&state, &headers).await;
+    let form = ConveneForm {
+        kind: "regular".to_owned(),
+        ..ConveneForm::default()
+    };
+    meetings_page(&state, &visit, form, HashMap::new()).await
+}
+
+pub(super) async fn convene(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawForm(raw): RawForm,
+) -> Response {
+    let visit = Visit::of(&state, &headers).await;
+    let fields = pairs(&raw);
+    let form = ConveneForm {
+        csrf: first(&fields, "csrf"),
+        kind: first(&fields, "kind"),
+        scheduled_for: first(&fields, "scheduled_for"),
+        place: first(&fields, "place"),
+        item: all(&fields, "item"),
+    };
+    if let Err(refusal) = visit.form_caller(&form.csrf) {
+        return *refusal;
+    }
+    let page = visit.page();
+    let mut errors = HashMap::new();
+    let scheduled_for = china_time(&form.scheduled_for);
+    if scheduled_for.is_none() {
+        errors.insert(
+            "scheduled_for".to_owned(),
+            page.t("meeting.error.scheduled_for"),
+        );
+    }
+    let kind = match form.kind.as_str() {
+        "regular" | "urgent" => form.kind.clone(),
+        _ => {
+            errors.insert("kind".to_owned(), page.t("meeting.error.kind"));
+            String::new()
+        }
+    };
+    if !errors.is_empty() {
+        return meetings_page(&state, &visit, form, errors).await;
+    }
+    // The chosen grievances, titled as the proposed agenda titles them.
+    let Some((_, account)) = &visit.session else {
+        return see_other("/login");
+    };
+    let mut titles = HashMap::new();
+    if let crate::db::Scope::Xiaoqu(x) = &account.scope {
+        let agenda = api(
+            &state,
+            &visit,
+            Method::GET,
+            &format!("/api/v1/xiaoqu/{x}/agenda"),
+            None,
+        )
+        .await;
+        for g in offered(&agenda.body["urgent"])
+            .into_iter()
+            .chain(offered(&agenda.body["regular"]))
+        {
+            titles.insert(g.id, g.title);
+        }
+    }
+    let agenda: Vec<Value> = form
+        .item
+        .iter()
+        .filter_map(|i| i.strip_prefix("grievance:"))
+        .filter_map(|id| {
+            titles.get(id).map(|title| {
+                json!({"subject": {"kind": "grievance", "id": id},
+                       "title": title.chars().take(120).collect::<String>()})
+            })
+        })
+        .collect();
+    let body = json!({
+        "kind": kind,
+        "scheduled_for": scheduled_for,
+        "place": form.place,
+        "agenda": agenda,
+    });
+    let answer = api(&state, &visit, Method::POST, "/api/v1/meetings", Some(body)).await;
+    if answer.status.is_success() {
+        return see_other(&format!("/meetings/{}", text(&answer.body["id"])));
+    }
+    let errors = answer.errors(&page);
+    meetings_page(&state, &visit, form, errors).await
+}
+
+// ---------- one meeting ----------
+
+/// A party's position on a decided item.
+#[derive(Debug)]
+pub struct Position {
+    pub party: String,
+    pub stance: String,
+}
+
+/// An agenda item of the meeting page.
+#[derive(Debug)]
+pub struct Item {
+    pub id: String,
+    pub title: String,
+    pub outcome: String,
+    pub summary: String,
+    pub decision: String,
+    pub positions: Vec<Position>,
+}
+
+/// An action item of the meeting page.
+#[derive(Debug)]
+pub struct Action {
+    pub id: String,
+    pub owner: String,
+    pub description: String,
+    pub due_at: Option<DateTime<Utc>>,
+    pub done: bool,
+    pub overdue: bool,
+    /// The reader may mark it done (its owner party, or the branch).
+    pub completes: bool,
+}
+
+#[derive(Template)]
+#[template(path = "meeting.html")]
+struct MeetingPage {
+    page: Page,
+    id: String,
+    kind: String,
+    status: String,
+    scheduled_for: Option<DateTime<Utc>>,
+    place: String,
+    invited: Vec<String>,
+    present: Vec<String>,
+    others_required: u64,
+    quorum_met: bool,
+    items: Vec<Item>,
+    actions: Vec<Action>,
+    public_summary: String,
+    /// The reader chairs: the party branch of the meeting's xiaoqu.
+    chairs: bool,
+    /// Errors by field, and the item they belong to.
+    errors: HashMap<String, String>,
+    failed_item: String,
+    /// What the failed form held, to show again.
+    typed: HashMap<String, String>,
+}
+
+impl MeetingPage {
+    fn error(&self, field: &str) -> Option<&String> {
+        self.errors.get(field)
+    }
+
+    /// An error of the decision form of `item`.
+    fn item_error(&self, item: &str, field: &str) -> Option<&String> {
+        (self.failed_item == item)
+            .then(|| self.errors.get(field))
+            .flatten()
+    }
+
+    fn typed(&self, item: &str, field: &str) -> String {
+        if self.failed_item == item {
+            self.typed.get(field).cloned().unwrap_or_default()
+        } else {
+            String::new()
+        }
+    }
+}
+
+async fn meeting_page(
+    state: &AppState,
+    visit: &Visit,
+    id: &str,
+    errors: HashMap<String, String>,
+    failed_item: String,
+    typed: HashMap<String, String>,
+) -> Response {
+    let Some((_, account)) = &visit.session else {
+        return see_other("/login");
+    };
+    let Ok(id) = uuid::Uuid::parse_str(id) else {
+        return message(visit, StatusCode::NOT_FOUND, "error.not_found");
+    };
+    let answer = api(
+        state,
+        visit,
+        Method::GET,
+        &format!("/api/v1/meetings/{id}"),
+        None,
+    )
+    .await;
+    if !answer.status.is_success() {
+        // Residents read the public minutes of their xiaoqu's meetings.
+        return minutes_page(state, visit, &id.to_string()).await;
+    }
+    let m = &answer.body;
+    let strings =
+        |v: &Value| -> Vec<String> { v.as_array().into_iter().flatten().map(text).collect() };
+    let chairs = account.role == Role::PartyBranch;
+    let own_party = account.role.party().map(|p| {
+        serde_json::to_value(crate::api::dto::PartyDto::from(p))
+            .map(|v| text(&v))
+            .unwrap_or_default()
+    });
+    let items = m["agenda"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|i| Item {
+            id: text(&i["id"]),
+            title: text(&i["title"]),
+            outcome: text(&i["outcome"]),
+            summary: text(&i["summary"]),
+            decision: text(&i["decision"]),
+            positions: i["positions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|p| Position {
+                    party: text(&p["party"]),
+                    stance: text(&p["stance"]),
+                })
+                .collect(),
+        })
+        .collect();
+    let actions = m["action_items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|a| {
+            let owner = text(&a["owner"]);
+            let done = !a["done_at"].is_null();
+            Action {
+                id: text(&a["id"]),
+                completes: !done && (chairs || own_party.as_deref() == Some(owner.as_str())),
+                owner,
+                description: text(&a["description"]),
+                due_at: instant(&a["due_at"]),
+                done,
+                overdue: a["overdue"].as_bool().unwrap_or(false),
+            }
+        })
+        .collect();
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let html = MeetingPage {
+        page: visit.page(),
+        id: id.to_string(),
+        kind: text(&m["kind"]),
+        status: text(&m["status"]),
+        scheduled_for: instant(&m["scheduled_for"]),
+        place: text(&m["place"]),
+        invited: strings(&m["invited_parties"]),
+        present: strings(&m["present_parties"]),
+        others_required: m["quorum_others_required"].as_u64().unwrap_or(3),
+        quorum_met: m["quorum_met"].as_bool().unwrap_or(false),
+        items,
+        actions,
+        public_summary: text(&m["public_summary"]),
+        chairs,
+        errors,
+        failed_item,
+        typed,
+    }
+    .render();
+    render(visit, status, html)
+}
+
+pub(super) async fn show(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let visit = Visit::of(&state, &headers).await;
+    meeting_page(
+        &state,
+        &visit,
+        &id,
+        HashMap::new(),
+        String::new(),
+        HashMap::new(),
+    )
+    .await
+}
+
+/// Runs one command of the meeting page and shows the meeting again:
+/// after a refusal, with the errors next to the fields and what was typed.
+async fn command(
+    state: &AppState,
+    visit: &Visit,
+    id: &str,
+    path: &str,
+    body: Value,
+    item: &str,
+    typed: HashMap<String, String>,
+) -> Response {
+    let answer = api(state, visit, Method::POST, path, Some(body)).await;
+    if answer.status.is_success() {
+        return see_other(&format!("/meetings/{id}"));
+    }
+    if answer.status == StatusCode::NOT_FOUND {
+        return message(visit, StatusCode::NOT_FOUND, "error.not_found");
+    }
+    let errors = answer.errors(&visit.page());
+    meeting_page(state, visit, id, errors, item.to_owned(), typed).await
+}
+
+pub(super) async fn act(
+    State(state): State<AppState>,
+    Path((id, action)): Path<(String, String)>,
+    headers: HeaderMap,
+    RawForm(raw): RawForm,
+) -> Response {
+    let visit = Visit::of(&state, &headers).await;
+    let submitted = pairs(&raw);
+    if let Err(refusal) = visit.form_caller(&first(&submitted, "csrf")) {
+        return *refusal;
+    }
+    let present = all(&submitted, "present");
+    let typed: HashMap<String, String> = submitted.into_iter().collect();
+    let Ok(meeting) = uuid::Uuid::parse_str(&id) else {
+        return message(&visit, StatusCode::NOT_FOUND, "error.not_found");
+    };
+    let field = |name: &str| typed.get(name).cloned().unwrap_or_default();
+    let base = format!("/api/v1/meetings/{meeting}");
+    match action.as_str() {
+        "open" => {
+            let body = json!({"present_parties": present});
+            command(
+                &state,
+                &visit,
+                &id,
+                &format!("{base}/open"),
+                body,
+                "",
+                HashMap::new(),
+            )
+            .await
+        }
+        "close" => {
+            let summary = field("public_summary");
+            let body = if summary.trim().is_empty() {
+                json!({})
+            } else {
+                json!({"public_summary": summary})
+            };
+            let typed = HashMap::from([("public_summary".to_owned(), summary)]);
+            command(
+                &state,
+                &visit,
+                &id,
+                &format!("{base}/close"),
+                body,
+                "",
+                typed,
+            )
+            .await
+        }
+        "complete" => {
+            let action_item = field("action_item");
+            let Ok(action_item) = uuid::Uuid::parse_str(&action_item) else {
+                return message(&visit, StatusCode::NOT_FOUND, "error.not_found");
+            };
+            let path = format!("{base}/action-items/{action_item}/completion");
+            command(&state, &visit, &id, &path, json!({}), "", HashMap::new()).await
+        }
+        "decide" => {
+            let item = field("item");
+            let Ok(item_id) = uuid::Uuid::parse_str(&item) else {
+                return message(&visit, StatusCode::NOT_FOUND, "error.not_found");
+            };
+            let positions: Vec<Value> = MEETING_PARTIES
+                .iter()
+                .filter_map(|p| {
+                    let stance = field(&format!("stance_{p}"));
+                    (!stance.is_empty()).then(|| json!({"party": p, "stance": stance}))
+                })
+                .collect();
+            let mut action_items = Vec::new();
+            let description = field("action_description");
+            if !description.trim().is_empty() || !field("action_due").is_empty() {
+                match china_day_end(&field("action_due")) {
+                    Some(due_at) => action_items.push(json!({
+                        "owner": field("action_owner"),
+                        "description": description,
+                        "due_at": due_at,
+                    })),
+                    None => {
+                        let page = visit.page();
+                        let errors = HashMap::from([(
+                            "action_items".to_owned(),
+                            page.t("meeting.error.action_items"),
+                        )]);
+                        return meeting_page(&state, &visit, &id, errors, item, typed).await;
+                    }
+                }
+            }
+            let body = json!({
+                "summary": field("summary"),
+                "decision": field("decision"),
+                "positions": positions,
+                "action_items": action_items,
+            });
+            let path = format!("{base}/items/{item_id}/decision");
+            command(&state, &visit, &id, &path, body, &item, typed.clone()).await
+        }
+        _ => message(&visit, StatusCode::NOT_FOUND, "error.not_found"),
+    }
+}
+
+// ---------- public minutes ----------
+
+#[derive(Template)]
+#[template(path = "minutes.html")]
+struct MinutesPage {
+    page: Page,
+    kind: String,
+    scheduled_for: Option<DateTime<Utc>>,
+    place: String,
+    present: Vec<String>,
+    items: Vec<Item>,
+    actions: Vec<Action>,
+    public_summary: String,
+}
+
+async fn minutes_page(state: &AppState, visit: &Visit, id: &str) -> Response {
+    let answer = api(
+        state,
+        visit,
+        Method::GET,
+        &format!("/api/v1/meetings/{id}/minutes"),
+        None,
+    )
+    .await;
+    if !answer.status.is_success() {
+        return message(visit, StatusCode::NOT_FOUND, "error.not_found");
+    }
+    let m = &answer.body;
+    let html = MinutesPage {
+        page: visit.page(),
+        kind: text(&m["kind"]),
+        scheduled_for: instant(&m["scheduled_for"]),
+        place: text(&m["place"]),
+        present: m["present_parties"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(text)
+            .collect(),
+        items: m["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|i| Item {
+                id: String::new(),
+                title: text(&i["title"]),
+                outcome: text(&i["outcome"]),
+                summary: text(&i["summary"]),
+                decision: text(&i["decision"]),
+                positions: i["positions"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|p| Position {
+                        party: text(&p["party"]),
+                        stance: text(&p["stance"]),
+                    })
+                    .collect(),
+            })
+            .collect(),
+        actions: m["action_items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|a| Action {
+                id: String::new(),
+                owner: text(&a["owner"]),
+                description: text(&a["description"]),
+                due_at: instant(&a["due_at"]),
+                done: !a["done_at"].is_null(),
+                overdue: false,
+                completes: false,
+            })
+            .collect(),
+        public_summary: text(&m["public_summary"]),
+    }
+    .render();
+    render(visit, StatusCode::OK, html)
+}
+
+pub(super) async fn minutes(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let visit = Visit::of(&state, &headers).await;
+    if visit.session.is_none() {
+        return see_other("/login");
+    }
+    if uuid::Uuid::parse_str(&id).is_err() {
+        return message(&visit, StatusCode::NOT_FOUND, "error.not_found");
+    }
+    minutes_page(&state, &visit, &id).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_times_are_china_time() {
+        let t = china_time("2026-12-05T19:00").expect("a time");
+        assert_eq!(t.to_rfc3339(), "2026-12-05T11:00:00+00:00");
+        assert!(china_time("tomorrow").is_none());
+        let d = china_day_end("2026-12-20").expect("a day");
+        assert_eq!(d.to_rfc3339(), "2026-12-20T15:59:00+00:00");
+        assert!(china_day_end("").is_none());
+    }
+}
