@@ -160,6 +160,10 @@ async fn the_openapi_document_says_where_parameters_go_and_which_refusals_come(t
                 if p["in"] == "query" {
                     query.push(format!("{method} {path} {name}"));
                 }
+                if name == "limit" {
+                    assert_eq!(p["schema"]["minimum"], 1, "{method} {path} limit");
+                    assert_eq!(p["schema"]["maximum"], 200, "{method} {path} limit");
+                }
             }
             let responses = op["responses"].as_object().expect("responses");
             let mut wanted = Vec::new();

@@ -100,6 +100,7 @@ pub async fn take_checkpoint(
 #[serde(deny_unknown_fields)]
 pub struct CheckpointQuery {
     /// How many, newest first (1–200, default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
 }
 
@@ -173,8 +174,10 @@ pub async fn get_checkpoint(
 #[serde(deny_unknown_fields)]
 pub struct ConsistencyQuery {
     /// The earlier tree size (at least 1).
+    #[param(minimum = 1)]
     pub from: u64,
     /// The later tree size (at least `from`, at most the committed events).
+    #[param(minimum = 1)]
     pub to: u64,
 }
 

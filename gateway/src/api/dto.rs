@@ -321,6 +321,7 @@ pub struct QueueQuery {
     /// The tier; defaults to the caller's own (auditors: xiaoqu).
     pub tier: Option<TierDto>,
     /// At most this many items, 1–200 (default 100).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// Wait (up to 2 s) until the queue reflects this position.
     pub min_position: Option<String>,
@@ -400,6 +401,7 @@ pub struct ListQuery {
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
     /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// Wait (up to 2 s) until the list reflects this position (from a command's answer).
     pub min_position: Option<String>,

@@ -128,6 +128,7 @@ pub struct Dossier {
 pub struct DossierQuery {
     /// `json` (default) or `html` (a printable page). `Accept: text/html`
     /// also selects the page.
+    #[param(pattern = "^(json|html)$")]
     pub format: Option<String>,
 }
 
