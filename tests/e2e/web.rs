@@ -941,6 +941,69 @@ async fn the_branch_runs_a_joint_meeting_on_the_pages_and_residents_read_the_min
     .await;
     let listed = resident.get("/meetings").await;
     assert!(listed.html.contains(&meeting), "{}", listed.html);
+
+    // Filing what looks like an open grievance of the xiaoqu shows it
+    // first (without its filer's data); filing anyway goes through.
+    let mut neighbour = signed_in(
+        &server,
+        &cast,
+        json!({"role": "resident", "xiaoqu": a.id, "personal_data": {"name": "钱阿姨"}}),
+        "qianayi",
+    )
+    .await;
+    let neighbour_csrf = neighbour.csrf();
+    let first = neighbour
+        .post(
+            "/file",
+            &[
+                ("csrf", neighbour_csrf.as_str()),
+                ("category", "parking"),
+                ("title", "3号楼地下车库车位被占用,钱阿姨反映"),
+                ("description", "访客车辆占用业主车位"),
+                ("common_area", "地下车库"),
+                ("respondent", "property_company"),
+                ("urgency", "normal"),
+                ("confirmed", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(first.status, StatusCode::SEE_OTHER, "{}", first.html);
+    let resident_csrf = resident.csrf();
+    let typed = [
+        ("csrf", resident_csrf.as_str()),
+        ("category", "parking"),
+        ("title", "地下车库车位被占用"),
+        ("description", "访客车辆长期占用车位"),
+        ("common_area", "地下车库"),
+        ("respondent", "property_company"),
+        ("urgency", "normal"),
+    ];
+    let mut suggested = String::new();
+    for _ in 0..400 {
+        let page = resident.post("/file", &typed).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.html);
+        if page.html.contains("3号楼地下车库车位被占用,") {
+            suggested = page.html;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(suggested.contains("小区里是否已有人反映"), "{suggested}");
+    assert!(
+        !suggested.contains("钱阿姨"),
+        "a suggestion shows its filer's name"
+    );
+    assert!(suggested.contains("3号楼地下车库车位被占用,＊＊＊反映"));
+    assert!(suggested.contains(r#"name="confirmed" value="1""#));
+    assert!(
+        suggested.contains(r#"value="地下车库车位被占用""#),
+        "what was typed stays"
+    );
+    let mut anyway = typed.to_vec();
+    anyway.push(("confirmed", "1"));
+    let filed = resident.post("/file", &anyway).await;
+    assert_eq!(filed.status, StatusCode::SEE_OTHER, "{}", filed.html);
+    assert!(location(&filed).starts_with("/g/"));
     assert!(
         !listed.html.contains(r#"name="scheduled_for""#),
         "residents do not convene"
