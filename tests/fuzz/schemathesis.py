@@ -44,6 +44,7 @@ import sys
 import tempfile
 import threading
 import time
+from datetime import datetime, timedelta, timezone
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -160,18 +161,41 @@ def grievance(n: int) -> dict:
 
 
 def seed(base: str, tokens: dict[str, str]) -> None:
-    """A few grievances in several states, so that reads and commands find
-    something of the callers' own to act on besides what the fuzzer makes."""
+    """Grievances in several states, a convened and an opened joint meeting
+    and a mediation case, so that reads and commands of every role find
+    something of their own to act on besides what the fuzzer makes."""
+
+    def call(who: str, path: str, body: dict, want: int = 200) -> dict:
+        status, answer = request(base, "POST", path, tokens[who], body)
+        if status != want:
+            fail(f"seeding: {who} POST {path} answered {status}: {answer}")
+        return answer
+
+    steps = [
+        ("party_branch", "accept", {}),
+        ("party_branch", "triage", {"matter_class": "minor", "party": "property_company"}),
+        ("party_branch", "assign", {"note": "三天内修复"}),
+        ("property_company", "respond", {"response": "已安排维修"}),
+        ("party_branch", "resolve", {"summary": "已修复"}),
+    ]
     ids = []
-    for n in range(1, 5):
-        status, body = request(base, "POST", "/api/v1/grievances", tokens["resident"], grievance(n))
-        if status != 201:
-            fail(f"seeding: filing answered {status}: {body}")
-        ids.append(body["id"])
-    status, body = request(base, "POST", f"/api/v1/grievances/{ids[0]}/accept",
-                           tokens["party_branch"], {})
-    if status != 200:
-        fail(f"seeding: accepting answered {status}: {body}")
+    for n in range(6):
+        ids.append(call("resident", "/api/v1/grievances", grievance(n + 1), 201)["id"])
+    # Filed, accepted, triaged, assigned, responded to, resolved.
+    for i, id in enumerate(ids[1:]):
+        for who, action, body in steps[: i + 1]:
+            call(who, f"/api/v1/grievances/{id}/{action}", body)
+    when = (datetime.now(timezone.utc) + timedelta(days=2)).isoformat()
+    meeting = {"kind": "regular", "scheduled_for": when, "place": "党群服务站",
+               "agenda": [{"subject": {"kind": "other"}, "title": "公共区域绿化"}]}
+    call("party_branch", "/api/v1/meetings", meeting, 201)
+    opened = call("party_branch", "/api/v1/meetings", meeting, 201)["id"]
+    call("party_branch", f"/api/v1/meetings/{opened}/open",
+         {"present_parties": ["party_branch", "owners_committee", "supervisory_committee",
+                              "property_company"]})
+    call("party_branch", "/api/v1/mediation-cases",
+         {"matter": "车位纠纷", "grievances": [ids[4]],
+          "respondents": [{"kind": "party", "id": "property_company"}]}, 201)
 
 
 def start_server(cwd: Path, log: Path) -> tuple[subprocess.Popen, str]:
