@@ -12,7 +12,7 @@ use serde_json::json;
 
 on_both_stores!(
     a_resident_signs_in_files_on_the_page_and_follows_the_grievance,
-    the_branch_runs_a_joint_meeting_on_the_pages_and_residents_read_the_minutes,
+    the_branch_runs_meetings_and_mediation_on_the_pages_and_the_parties_follow,
 );
 
 const PASSWORD: &str = "a long passphrase";
@@ -713,7 +713,7 @@ fn local_time(days: i64) -> String {
         .to_string()
 }
 
-async fn the_branch_runs_a_joint_meeting_on_the_pages_and_residents_read_the_minutes(t: TestDb) {
+async fn the_branch_runs_meetings_and_mediation_on_the_pages_and_the_parties_follow(t: TestDb) {
     let cast = Cast::new(&t.db).await;
     let server = Server::start(&t.db).await;
     let api = Api::new(&server.base);
@@ -886,6 +886,15 @@ async fn the_branch_runs_a_joint_meeting_on_the_pages_and_residents_read_the_min
         "wuye",
     )
     .await;
+    let home = company.get("/").await;
+    assert!(
+        home.html.contains("本方待办")
+            && home.html.contains("会议督办事项")
+            && home.html.contains("完成地下车库访客车位标线")
+            && home.html.contains(&format!(r#"href="{meeting}""#)),
+        "the company's to-do list: {}",
+        home.html
+    );
     let page = company.get(&meeting).await;
     assert!(page.html.contains("标记为已办结"), "{}", page.html);
     let action_item = page
@@ -1004,6 +1013,127 @@ async fn the_branch_runs_a_joint_meeting_on_the_pages_and_residents_read_the_min
     let filed = resident.post("/file", &anyway).await;
     assert_eq!(filed.status, StatusCode::SEE_OTHER, "{}", filed.html);
     assert!(location(&filed).starts_with("/g/"));
+
+    // The branch opens a mediation case for the neighbour's grievance on
+    // the pages; the agreement's obligation shows on the company's to-do.
+    let neighbours = id_of(location(&first));
+    api.command(&neighbours, "accept", &a.branch, json!({}))
+        .await;
+    api.command(
+        &neighbours,
+        "triage",
+        &a.branch,
+        json!({"matter_class": "private", "party": "property_company"}),
+    )
+    .await;
+    let page = branch.get(&format!("/g/{neighbours}")).await;
+    let new_case = format!("/cases/new?grievance={neighbours}");
+    assert!(page.html.contains(&new_case), "{}", page.html);
+    let form = branch.get(&new_case).await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(
+        form.html.contains(r#"value="3号楼地下车库车位被占用"#),
+        "{}",
+        form.html
+    );
+    let opening = |matter: &'static str| {
+        [
+            ("csrf", csrf.clone()),
+            ("grievance", neighbours.clone()),
+            ("matter", matter.to_owned()),
+            ("respondent", "property_company".to_owned()),
+        ]
+    };
+    let fields = opening("");
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let refused = branch.post("/cases", &fields).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.html
+    );
+    assert!(refused.html.contains("请填写调解事项"), "{}", refused.html);
+    let fields = opening("地下车库车位占用纠纷");
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let opened = branch.post("/cases", &fields).await;
+    assert_eq!(opened.status, StatusCode::SEE_OTHER, "{}", opened.html);
+    let case_page = location(&opened).to_owned();
+    let case = case_page.trim_start_matches("/cases/").to_owned();
+    let page = branch.get(&case_page).await;
+    assert!(
+        page.html.contains("调解中") && page.html.contains("物业服务企业"),
+        "{}",
+        page.html
+    );
+    assert_eq!(untranslated(&page.html), Vec::<String>::new());
+    let path = |tail: &str| format!("/api/v1/mediation-cases/{case}{tail}");
+    let now = chrono::Utc::now();
+    lianxi_tests::ok(
+        &api.post(
+            &path("/sessions"),
+            &a.branch.token,
+            json!({"scheduled_for": now + chrono::TimeDelta::hours(2), "place": "调解室"}),
+        )
+        .await,
+        "schedule",
+    );
+    let company_party = json!({"kind": "party", "id": "property_company"});
+    let records = api.get(&path(""), &a.branch.token).await.body["applicants"].clone();
+    let mut attendance = records.as_array().cloned().unwrap_or_default();
+    attendance.push(company_party.clone());
+    lianxi_tests::ok(
+        &api.post(
+            &path("/sessions/1/record"),
+            &a.branch.token,
+            json!({"attendance": attendance}),
+        )
+        .await,
+        "record",
+    );
+    lianxi_tests::ok(
+        &api.post(
+            &path("/proposal"),
+            &a.branch.token,
+            json!({"terms": "物业清理占用车位的访客车辆",
+                   "obligations": [{"party": company_party, "description": "三天内贴出车位使用公告",
+                                    "due_at": now + chrono::TimeDelta::days(3)}]}),
+        )
+        .await,
+        "propose",
+    );
+    for browser in [&neighbour, &company] {
+        let token = browser
+            .jar
+            .get("lianxi_session")
+            .cloned()
+            .unwrap_or_default();
+        lianxi_tests::ok(
+            &api.post(&path("/proposal/acceptance"), &token, json!({}))
+                .await,
+            "accept the proposal",
+        );
+    }
+    let home = company.get("/").await;
+    assert!(
+        home.html.contains("调解协议义务")
+            && home.html.contains("三天内贴出车位使用公告")
+            && home.html.contains(&format!(r#"href="{case_page}""#)),
+        "{}",
+        home.html
+    );
+    let page = company.get(&case_page).await;
+    assert!(
+        page.html.contains("调解协议") && page.html.contains("待履行"),
+        "{}",
+        page.html
+    );
+    let page = branch.get(&format!("/g/{neighbours}")).await;
+    assert!(
+        page.html.contains(&format!(r#"href="{case_page}""#)),
+        "{}",
+        page.html
+    );
     assert!(
         !listed.html.contains(r#"name="scheduled_for""#),
         "residents do not convene"

@@ -34,42 +34,48 @@ const MEETING_PARTIES: [&str; 5] = [
 ];
 
 /// One answer of the JSON API.
-struct Answer {
-    status: StatusCode,
-    body: Value,
+pub(super) struct Answer {
+    pub status: StatusCode,
+    pub body: Value,
 }
 
 impl Answer {
     /// The refused fields, each with the page's message for it.
-    fn errors(&self, page: &Page) -> HashMap<String, String> {
-        let mut out = HashMap::new();
+    pub fn errors(&self, page: &Page) -> HashMap<String, String> {
         let slug = self.body["type"].as_str().unwrap_or_default();
         if slug.ends_with(":quorum-not-met") {
-            out.insert("present_parties".to_owned(), page.t("meeting.error.quorum"));
-            return out;
+            let quorum = page.t("meeting.error.quorum");
+            return HashMap::from([("present_parties".to_owned(), quorum)]);
         }
+        self.errors_in(page, "meeting")
+    }
+
+    /// The refused fields, each with its message `<group>.error.<field>`
+    /// (`<group>.error.other` for what has none).
+    pub fn errors_in(&self, page: &Page, group: &str) -> HashMap<String, String> {
+        let mut out = HashMap::new();
         for e in self.body["errors"].as_array().into_iter().flatten() {
             let field = e["field"].as_str().unwrap_or_default();
             // `action_items[0].description` → `action_items`.
             let field = field.split(['[', '.']).next().unwrap_or(field).to_owned();
-            let key = format!("meeting.error.{field}");
+            let key = format!("{group}.error.{field}");
             let text = page.t(&key);
             let text = if text == key {
-                page.t("meeting.error.other")
+                page.t(&format!("{group}.error.other"))
             } else {
                 text
             };
             out.entry(field).or_insert(text);
         }
         if out.is_empty() {
-            out.insert("form".to_owned(), page.t("meeting.error.other"));
+            out.insert("form".to_owned(), page.t(&format!("{group}.error.other")));
         }
         out
     }
 }
 
 /// Runs `method path` through the JSON API as the visit's account.
-async fn api(
+pub(super) async fn api(
     state: &AppState,
     visit: &Visit,
     method: Method,
@@ -113,12 +119,12 @@ async fn api(
 }
 
 /// A submitted form's fields in order; a checkbox group repeats its name.
-fn pairs(raw: &[u8]) -> Vec<(String, String)> {
+pub(super) fn pairs(raw: &[u8]) -> Vec<(String, String)> {
     form_urlencoded::parse(raw).into_owned().collect()
 }
 
 /// The first value of `name` in a submitted form.
-fn first(pairs: &[(String, String)], name: &str) -> String {
+pub(super) fn first(pairs: &[(String, String)], name: &str) -> String {
     pairs
         .iter()
         .find(|(k, _)| k == name)
@@ -135,11 +141,11 @@ fn all(pairs: &[(String, String)], name: &str) -> Vec<String> {
         .collect()
 }
 
-fn text(v: &Value) -> String {
+pub(super) fn text(v: &Value) -> String {
     v.as_str().unwrap_or_default().to_owned()
 }
 
-fn instant(v: &Value) -> Option<DateTime<Utc>> {
+pub(super) fn instant(v: &Value) -> Option<DateTime<Utc>> {
     v.as_str()
         .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
         .map(|t| t.to_utc())

@@ -14,6 +14,7 @@
 //! to the field, in the page's language, with what was typed kept), lists
 //! their grievances and follows one with its timeline and deadline.
 
+mod cases;
 mod i18n;
 mod meetings;
 
@@ -65,6 +66,9 @@ pub fn router() -> Router<AppState> {
         .route("/meetings/{id}", get(meetings::show))
         .route("/meetings/{id}/minutes", get(meetings::minutes))
         .route("/meetings/{id}/{action}", post(meetings::act))
+        .route("/cases", post(cases::open))
+        .route("/cases/new", get(cases::new_case))
+        .route("/cases/{id}", get(cases::show))
         .route("/audit/{id}", get(audit))
         .route("/audit/{id}/dossier", get(audit_dossier))
         .route("/lang/{code}", get(switch_language))
@@ -447,11 +451,96 @@ pub struct Item {
     pub filed_at: DateTime<Utc>,
 }
 
+/// Something a respondent party must do: an action item of a joint
+/// meeting, or an obligation of a mediation agreement.
+#[derive(Debug)]
+pub struct Todo {
+    /// `home.action_item` or `home.obligation`.
+    pub kind: &'static str,
+    pub description: String,
+    pub due_at: Option<DateTime<Utc>>,
+    /// Where it is recorded: the meeting or the case.
+    pub link: String,
+    pub overdue: bool,
+}
+
 #[derive(Template)]
 #[template(path = "home.html")]
 struct HomePage {
     page: Page,
     items: Vec<Item>,
+    /// The reader is a respondent party: its to-do list is shown.
+    responds: bool,
+    todo: Vec<Todo>,
+}
+
+/// What `party` (a wire name) must do in its xiaoqu: open action items of
+/// joint meetings, and open or missed obligations of mediation agreements.
+async fn todo_of(state: &AppState, visit: &Visit, xiaoqu: Uuid, party: &str) -> Vec<Todo> {
+    use axum::http::Method;
+    use meetings::{api, instant, text};
+    let now = Utc::now();
+    let mut todo = Vec::new();
+    let agenda = api(
+        state,
+        visit,
+        Method::GET,
+        &format!("/api/v1/xiaoqu/{xiaoqu}/agenda"),
+        None,
+    )
+    .await;
+    for a in agenda.body["open_action_items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        if a["owner"] == party {
+            todo.push(Todo {
+                kind: "home.action_item",
+                description: text(&a["description"]),
+                due_at: instant(&a["due_at"]),
+                link: format!("/meetings/{}", text(&a["meeting"])),
+                overdue: a["overdue"].as_bool().unwrap_or(false),
+            });
+        }
+    }
+    let cases = api(state, visit, Method::GET, "/api/v1/mediation-cases", None).await;
+    for c in cases.body["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .take(50)
+    {
+        let id = text(&c["id"]);
+        let case = api(
+            state,
+            visit,
+            Method::GET,
+            &format!("/api/v1/mediation-cases/{id}"),
+            None,
+        )
+        .await;
+        let (agreed, _, obligations) = cases::obligations(&case.body);
+        if !agreed {
+            continue;
+        }
+        for o in obligations {
+            if o.party.kind == "party"
+                && o.party.id == party
+                && matches!(o.status.as_str(), "open" | "missed")
+            {
+                todo.push(Todo {
+                    kind: "home.obligation",
+                    overdue: o.status == "missed" || o.due_at.is_some_and(|d| d < now),
+                    description: o.description,
+                    due_at: o.due_at,
+                    link: format!("/cases/{id}"),
+                });
+            }
+        }
+    }
+    todo.sort_by_key(|t| t.due_at);
+    todo
 }
 
 fn wire<T: serde::Serialize>(value: &T) -> String {
@@ -494,9 +583,23 @@ async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response {
             return message(&visit, StatusCode::SERVICE_UNAVAILABLE, "error.title");
         }
     };
+    let party = caller
+        .0
+        .role
+        .party()
+        .and_then(|p| serde_json::to_value(crate::api::dto::PartyDto::from(p)).ok())
+        .and_then(|v| v.as_str().map(str::to_owned));
+    let (responds, todo) = match (party, &caller.0.scope) {
+        (Some(party), crate::db::Scope::Xiaoqu(x)) => {
+            (true, todo_of(&state, &visit, x.0, &party).await)
+        }
+        _ => (false, Vec::new()),
+    };
     let html = HomePage {
         page: visit.page(),
         items,
+        responds,
+        todo,
     }
     .render();
     render(&visit, StatusCode::OK, html)
@@ -882,6 +985,10 @@ struct GrievancePage {
     steps: Vec<Step>,
     /// The reader audits: the page links to the case's audit page.
     auditor: bool,
+    /// The mediation case it follows, if any.
+    case: Option<Uuid>,
+    /// The reader may open a mediation case for it (the party branch).
+    opens_case: bool,
 }
 
 async fn grievance(
@@ -940,6 +1047,13 @@ async fn grievance(
         description: g.description.as_str().to_owned(),
         steps,
         auditor: audits(caller.0.role),
+        case: g.mediation.map(|m| m.case.0),
+        opens_case: caller.0.role == Role::PartyBranch
+            && g.mediation.is_none()
+            && matches!(
+                g.status,
+                Status::Triaged | Status::Assigned | Status::Responded
+            ),
     }
     .render();
     render(&visit, StatusCode::OK, html)
