@@ -394,12 +394,6 @@ impl Runner {
                 if *shutdown.borrow() {
                     break;
                 }
-                // Hints from here on may be for events this pass does not
-                // see, so they wake the next one; those before are served now.
-                self.wake.borrow_and_update();
-                if let Some(l) = listener.as_mut() {
-                    while l.next_buffered().is_some() {}
-                }
                 // A SQLite lease is renewed at every pass. An advisory lock
                 // is held as long as its connection lives; checking that
                 // connection at every pass would cost a round trip per
