@@ -78,6 +78,7 @@ pub fn state_with_meetings(
         db,
         audit_key: Arc::new(AuditKey::ephemeral()),
         people: Arc::new(people),
+        closing: Arc::new(watch::channel(false).0),
     }
 }
 
@@ -203,12 +204,17 @@ async fn checkpoints(
 }
 
 /// Serves `state` on `listener` until `shutdown` completes; in-flight
-/// requests are allowed to finish.
+/// requests are allowed to finish, and event streams end.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let closing = state.closing.clone();
+    let shutdown = async move {
+        shutdown.await;
+        let _ = closing.send(true);
+    };
     axum::serve(
         listener,
         app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),

@@ -16,6 +16,7 @@ mod instances;
 mod lifecycle;
 mod limits;
 mod meetings;
+mod notifications;
 mod open311;
 mod projections;
 mod refusals;

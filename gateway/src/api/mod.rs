@@ -60,6 +60,7 @@ mod identity;
 pub mod json;
 mod mediation;
 mod meetings;
+mod notifications;
 mod open311;
 pub mod openapi;
 mod registry;
@@ -108,6 +109,9 @@ pub struct AppState {
     pub audit_key: Arc<AuditKey>,
     /// Person streams and the vault sealing their personal data.
     pub people: Arc<People>,
+    /// Set when the server begins to shut down: long-lived answers (event
+    /// streams) end so that the shutdown need not wait for them.
+    pub closing: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl AppState {
@@ -251,6 +255,7 @@ pub fn app(state: AppState) -> Router {
             "/admin/accounts/{id}/roles/revocation",
             post(identity::withdraw_role),
         )
+        .route("/notifications/stream", get(notifications::stream))
         .route("/openapi.json", get(openapi::openapi_json))
         .route("/docs", get(docs_page::docs));
     Router::new()

@@ -11,7 +11,9 @@ use utoipa::{Modify, OpenApi};
 use super::dto::*;
 use super::error::{FieldProblem, Problem, PROBLEM};
 use super::idempotency::IdempotencyHeader;
-use super::{audit, grievances, health, identity, mediation, meetings, registry, story};
+use super::{
+    audit, grievances, health, identity, mediation, meetings, notifications, registry, story,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -74,6 +76,7 @@ use super::{audit, grievances, health, identity, mediation, meetings, registry, 
         audit::consistency,
         story::story,
         story::dossier,
+        notifications::stream,
         identity::login,
         identity::logout,
         identity::me,
@@ -102,6 +105,7 @@ use super::{audit, grievances, health, identity, mediation, meetings, registry, 
         (name = "figures", description = "三率: public figures without personal data"),
         (name = "audit", description = "Tamper evidence: hash chains, signed checkpoints, consistency proofs"),
         (name = "accounts", description = "Signing in, the caller's account, erasure of personal data"),
+        (name = "notifications", description = "Changes to the grievances an account may see, as server-sent events"),
         (name = "operations", description = "Health and readiness"),
     )
 )]
