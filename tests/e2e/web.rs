@@ -160,6 +160,7 @@ fn untranslated(html: &str) -> Vec<String> {
         "kind",
         "outcome",
         "stance",
+        "list",
     ];
     let text: String = {
         // Text outside tags only: attribute values such as hrefs are not shown.

@@ -131,6 +131,10 @@ impl Visit {
             lang: self.lang,
             csrf: self.csrf.clone(),
             signed_in: self.session.is_some(),
+            handles: self
+                .session
+                .as_ref()
+                .is_some_and(|(_, account)| handler_tier(account.role).is_some()),
         }
     }
 
@@ -175,6 +179,8 @@ pub struct Page {
     lang: Lang,
     csrf: String,
     signed_in: bool,
+    /// The reader handles grievances: home is its queue.
+    handles: bool,
 }
 
 impl Page {
@@ -1400,6 +1406,8 @@ struct BoardPage {
     figures: Vec<Figure>,
     bars: Vec<Bar>,
     months: Vec<(u32, String)>,
+    /// The chart's figures as a table: month, then the three rates.
+    trend: Vec<(String, [String; 3])>,
 }
 
 /// The three rates the board charts, with their colours (distinguishable
@@ -1465,6 +1473,7 @@ async fn board(
     let local = now.with_timezone(&china);
     let mut months = Vec::new();
     let mut bars = Vec::new();
+    let mut trend = Vec::new();
     let page = visit.page();
     for back in (0..6).rev() {
         let (mut year_n, mut month_n) = (local.year(), local.month() as i32 - back);
@@ -1495,6 +1504,15 @@ async fn board(
         let Ok(f) = figures(&store, &scope(start, end), now).await else {
             continue;
         };
+        let shown = |rate| percent(rate).map_or("–".to_owned(), |p| format!("{p}%"));
+        trend.push((
+            format!("{year_n}-{month_n:02}"),
+            [
+                shown(&f.response_rate),
+                shown(&f.resolution_rate),
+                shown(&f.satisfaction_rate),
+            ],
+        ));
         for (i, (key, rate)) in [
             (CHARTED[0], &f.response_rate),
             (CHARTED[1], &f.resolution_rate),
@@ -1525,6 +1543,7 @@ async fn board(
         figures: figures_now,
         bars,
         months,
+        trend,
     }
     .render();
     render(&visit, StatusCode::OK, html)
