@@ -66,10 +66,9 @@ const RULES = [
   'meta-viewport',
 ];
 
-/// Rules whose violations are noted for a person to look at, not failed:
-/// a scrolling table without tabindex is reachable by keyboard in current
-/// Chromium and Firefox, not in every browser.
-const ADVISORY = ['scrollable-region-focusable'];
+/// Rules whose violations are noted for a person to look at, not failed
+/// (none at present: scrolling tables are focusable regions).
+const ADVISORY = [];
 
 function need(name) {
   const value = process.env[name];
@@ -565,7 +564,7 @@ function chinaTime(days) {
   return at.toISOString().slice(0, 16);
 }
 
-async function jointMeeting(resident, branch) {
+async function jointMeeting(resident, branch, company) {
   // The resident files; the branch triages it and refers it to a meeting.
   await go(resident, () => resident.click('header nav a[href="/file"]'));
   const path = await submitFiling(resident, MEETING_TITLE);
@@ -597,7 +596,14 @@ async function jointMeeting(resident, branch) {
     await shows(branch, MEETING_TITLE);
   });
 
-  // Attendance: four parties present, a quorum.
+  // Attendance: two parties are no quorum, refused next to the boxes;
+  // four parties are.
+  for (const p of ['party_branch', 'owners_committee']) {
+    await branch.check(`input[name=present][value=${p}]`);
+  }
+  await go(branch, () => branch.click(`form[action="${meeting}/open"] button[type=submit]`), 422);
+  await shows(branch, t(await langOf(branch), 'meeting.error.quorum'));
+  await check(branch, 'branch', 'meeting-no-quorum');
   for (const p of ['party_branch', 'owners_committee', 'supervisory_committee', 'property_company']) {
     await branch.check(`input[name=present][value=${p}]`);
   }
@@ -625,6 +631,19 @@ async function jointMeeting(resident, branch) {
     await shows(branch, ACTION);
   });
 
+  // The property company finds the action item on its home page and
+  // marks it done on the meeting's page.
+  await go(company, () => company.click('header nav a[href="/"]'));
+  await both(company, 'company', 'home-todo', async (lang) => {
+    await shows(company, t(lang, 'home.todo'));
+    await shows(company, ACTION);
+  });
+  await go(company, () => company.click(`main a[href="${meeting}"]`));
+  await both(company, 'company', 'meeting', async (lang) => shows(company, t(lang, 'meeting.complete')));
+  await go(company, () => company.click(`form[action="${meeting}/complete"] button[type=submit]`));
+  await both(company, 'company', 'meeting-action-done', async (lang) => shows(company, t(lang, 'meeting.done')));
+  await go(branch, () => branch.reload());
+
   // Closed: the minutes are published.
   await branch.fill('#public_summary', PUBLIC_SUMMARY);
   await go(branch, () => branch.click(`form[action="${meeting}/close"] button[type=submit]`));
@@ -651,6 +670,48 @@ async function jointMeeting(resident, branch) {
   }
 }
 
+const CASE_TITLE = '楼上装修噪音影响休息';
+const MATTER = '装修噪音纠纷';
+for (const s of [CASE_TITLE, MATTER]) typed.add(s);
+
+/// The branch opens a mediation case for a triaged grievance (once with
+/// the matter left out); the respondent reads the case.
+async function mediation(resident, branch, company) {
+  await go(resident, () => resident.click('header nav a[href="/file"]'));
+  const path = await submitFiling(resident, CASE_TITLE);
+  await go(branch, () => branch.click('header nav a[href="/"]'));
+  await until(branch, async () => (await branch.locator(`main a[href="${path}"]`).count()) > 0, 'the third grievance in the queue');
+  await go(branch, () => branch.click(`main a[href="${path}"]`));
+  await go(branch, () => actionForm(branch, 'accept').locator('button').click());
+  const triage = actionForm(branch, 'triage');
+  await triage.locator('#matter_class').selectOption('private');
+  await triage.locator('#party-triage').selectOption('property_company');
+  await go(branch, () => triage.locator('button').click());
+  const open = branch.locator(`main a[href="/cases/new?grievance=${path.split('/').pop()}"]`);
+  if ((await open.count()) === 0) fail('the triaged grievance offers no mediation case');
+  await go(branch, () => open.click());
+  await both(branch, 'branch', 'case-new', async (lang) => shows(branch, t(lang, 'case.open')));
+  await branch.fill('#matter', '');
+  await go(branch, () => branch.click('main form[action="/cases"] button[type=submit]'), 422);
+  await shows(branch, t(await langOf(branch), 'case.error.matter'));
+  await check(branch, 'branch', 'case-new-refused');
+  await branch.fill('#matter', MATTER);
+  await branch.selectOption('#respondent', 'property_company');
+  await go(branch, () => branch.click('main form[action="/cases"] button[type=submit]'));
+  const casePath = new URL(branch.url()).pathname;
+  if (!/^\/cases\/[0-9a-f-]{36}$/.test(casePath)) fail(`opening did not land on the case: ${casePath}`);
+  await both(branch, 'branch', 'case', async (lang) => {
+    await shows(branch, t(lang, 'case_status.open'));
+    await shows(branch, MATTER);
+  });
+  await go(company, () => company.goto(`${BASE}${casePath}`));
+  await both(company, 'company', 'case', async (lang) => shows(company, t(lang, 'party.property_company')));
+  const seen = await company.innerText('body');
+  for (const secret of ['王小明', '13800138000']) {
+    if (seen.includes(secret)) fail(`the company's case page shows ${secret}`);
+  }
+}
+
 // ---------------------------------------------------------------- run
 
 mkdirSync(ARTIFACTS, { recursive: true });
@@ -672,8 +733,10 @@ try {
   await go(branch, () => branch.click('header nav a[href="/"]'));
   if ((await branch.locator('a[href="/meetings"]').count()) > 0) {
     console.log('journey: the branch runs a joint meeting; the resident reads the minutes');
-    await jointMeeting(resident, branch);
+    await jointMeeting(resident, branch, company);
     meetings = 'run';
+    console.log('journey: the branch opens a mediation case; the company reads it');
+    await mediation(resident, branch, company);
   }
   console.log('journey: the branch resolves');
   await branchResolves(branch, path);
