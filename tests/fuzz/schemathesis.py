@@ -204,6 +204,8 @@ def start_server(cwd: Path, log: Path) -> tuple[subprocess.Popen, str]:
         "LIANXI_LISTEN": "127.0.0.1:0",
         "LIANXI_FILINGS_PER_ACCOUNT_HOUR": "0",
         "LIANXI_FILINGS_PER_ADDRESS_HOUR": "0",
+        # An event stream answers for its whole lifetime: keep each short.
+        "LIANXI_SSE_MAX_SECONDS": "1",
         "RUST_LOG": env.get("RUST_LOG", "info"),
     })
     server = subprocess.Popen(
