@@ -10,6 +10,7 @@ on_both_stores!(
     refused_transitions_write_nothing,
     filing_refusals_create_no_stream,
     list_queries_are_refused_with_the_parameter,
+    bodies_are_objects_and_optional_ones_may_be_null,
 );
 
 /// Asserts that the stream of `id` is exactly `before`.
@@ -418,5 +419,62 @@ async fn list_queries_are_refused_with_the_parameter(t: TestDb) {
             .await;
         assert_eq!(answer.status.as_u16(), 200, "{list}: {}", answer.body);
     }
+    server.stop().await;
+}
+
+/// A body is a JSON object as documented: an array is refused even where
+/// serde would read the command from one (and the stale If-Match it came
+/// with is never reached). An optional body may be absent or `null`.
+async fn bodies_are_objects_and_optional_ones_may_be_null(t: TestDb) {
+    let cast = Cast::new(&t.db).await;
+    let server = Server::start(&t.db).await;
+    let api = Api::new(&server.base);
+    let a = &cast.a;
+    let id = api.file(&a.resident).await;
+    api.command(&id, "accept", &a.branch, json!({})).await;
+    api.command(
+        &id,
+        "triage",
+        &a.branch,
+        json!({"matter_class": "minor", "party": "property_company"}),
+    )
+    .await;
+    let before = t.db.stream("grievance", &id).await.expect("stream");
+    let assign = format!("/api/v1/grievances/{id}/assign");
+    for array in [
+        &b"[null, null]"[..],
+        br#" ["\u4e09\u5929\u5185", null]"#,
+        b"[]",
+    ] {
+        post_raw(&api, &assign, &a.branch, "application/json", array.to_vec())
+            .await
+            .assert_problem(400, "malformed-body");
+        Api::send(
+            api.request(Method::POST, &assign, Some(&a.branch.token))
+                .header("content-type", "application/json")
+                .header("if-match", "0")
+                .body(array.to_vec()),
+        )
+        .await
+        .assert_problem(400, "malformed-body");
+    }
+    unchanged(&t, &id, &before).await;
+
+    // `null` where the body is optional: the command runs as with none.
+    let other = api.file(&a.resident).await;
+    let answer = post_raw(
+        &api,
+        &format!("/api/v1/grievances/{other}/accept"),
+        &a.branch,
+        "application/json",
+        b"null".to_vec(),
+    )
+    .await;
+    assert_eq!(
+        answer.status.as_u16(),
+        200,
+        "accept with null: {}",
+        answer.body
+    );
     server.stop().await;
 }

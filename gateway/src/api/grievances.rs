@@ -73,6 +73,10 @@ pub(super) fn parse_id(id: &str) -> Result<GrievanceId, ApiError> {
     GrievanceId::parse(id).map_err(|_| ApiError::not_found())
 }
 
+/// What [`if_match`] reads, as the OpenAPI document states it: a version,
+/// bare or as its (weak) entity tag.
+pub(super) const IF_MATCH_PATTERN: &str = r#"^[ \t]*(W/)*"*\+?[0-9]+"*[ \t]*$"#;
+
 /// `If-Match: 3` or `If-Match: "3"`.
 pub(super) fn if_match(headers: &HeaderMap) -> Result<Option<usize>, ApiError> {
     let Some(value) = headers.get(header::IF_MATCH) else {
@@ -763,7 +767,23 @@ type BuildAction = Box<dyn FnOnce(&GrievanceState) -> GrievanceAction + Send>;
 /// Declares a lifecycle command endpoint: path, request body, and how the
 /// body becomes the stated reason (kept in metadata) and a domain action.
 macro_rules! command_endpoint {
+    // A body read with OptionalJson is documented as optional.
     (
+        $(#[$doc:meta])*
+        $name:ident, $path:literal, $body:ty, OptionalJson,
+        |$req:ident| $build:block
+    ) => {
+        command_endpoint!(@documented [Option<$body>] $(#[$doc])* $name, $path, $body, OptionalJson, |$req| $build);
+    };
+    (
+        $(#[$doc:meta])*
+        $name:ident, $path:literal, $body:ty, ApiJson,
+        |$req:ident| $build:block
+    ) => {
+        command_endpoint!(@documented [$body] $(#[$doc])* $name, $path, $body, ApiJson, |$req| $build);
+    };
+    (
+        @documented [$($documented:tt)*]
         $(#[$doc:meta])*
         $name:ident, $path:literal, $body:ty, $extract:ident,
         |$req:ident| $build:block
@@ -775,7 +795,7 @@ macro_rules! command_endpoint {
                 ("id" = Uuid, Path, description = "Grievance id"),
                 ("If-Match" = Option<String>, Header, description = "Apply only at this version, else 412"),
             ),
-            request_body = $body,
+            request_body = $($documented)*,
             responses(
                 (status = 200, description = "Applied", body = CommandResponse, headers(("ETag" = String))),
                 (status = 400, description = "Malformed body or header", body = Problem, content_type = PROBLEM),

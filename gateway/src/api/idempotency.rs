@@ -443,7 +443,8 @@ impl Modify for IdempotencyHeader {
                     ObjectBuilder::new()
                         .schema_type(Type::String)
                         .min_length(Some(1))
-                        .max_length(Some(MAX_KEY_LEN)),
+                        .max_length(Some(MAX_KEY_LEN))
+                        .pattern(Some("^[!-~]+$")),
                 ))
                 .build();
             post.parameters.get_or_insert_with(Vec::new).push(parameter);

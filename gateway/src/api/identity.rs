@@ -201,7 +201,7 @@ pub async fn me(
 #[utoipa::path(
     post, path = "/api/v1/admin/people/{id}/erasure", tag = "accounts",
     params(("id" = Uuid, Path, description = "The person's account id")),
-    request_body(content = ErasureRequest, description = "Optional: why"),
+    request_body(content = Option<ErasureRequest>, description = "Optional: why"),
     responses(
         (status = 200, description = "Erased", body = ErasureResult),
         (status = 401, description = "No or bad token", body = Problem, content_type = PROBLEM),

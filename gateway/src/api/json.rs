@@ -14,8 +14,9 @@ use super::error::ApiError;
 #[derive(Debug)]
 pub struct ApiJson<T>(pub T);
 
-/// Like [`ApiJson`], but an empty body stands for `T::default()`; for
-/// commands whose fields are all optional.
+/// Like [`ApiJson`], but an empty body (or `null`) stands for
+/// `T::default()`; for commands whose fields are all optional. Their
+/// OpenAPI entries document the body as optional and nullable.
 #[derive(Debug)]
 pub struct OptionalJson<T>(pub T);
 
@@ -42,8 +43,16 @@ async fn body_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, Ap
     })
 }
 
-/// Deserializes `bytes`, reporting the path of the offending field.
+/// Deserializes `bytes`, reporting the path of the offending field. Every
+/// request body is a JSON object: an array is refused, though serde would
+/// read a struct from one.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return Err(ApiError::malformed_body(
+            None,
+            "the body must be a JSON object".into(),
+        ));
+    }
     let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(deserializer).map_err(|e| {
         let path = e.path().to_string();
@@ -90,6 +99,9 @@ where
         }
         if !declared_json {
             return Err(ApiError::unsupported_media_type());
+        }
+        if bytes.trim_ascii() == b"null" {
+            return Ok(OptionalJson(T::default()));
         }
         parse_json(&bytes).map(OptionalJson)
     }
@@ -176,6 +188,10 @@ mod tests {
             .contains("unknown field `colour`"));
 
         let e = parse_json::<Body>(br#"{"title": "x""#).expect_err("truncated");
+        assert_eq!(e.to_problem().status, 400);
+
+        // Not an object, though serde reads a struct from an array.
+        let e = parse_json::<Body>(br#" ["x", {"building": "3"}]"#).expect_err("array");
         assert_eq!(e.to_problem().status, 400);
     }
 }

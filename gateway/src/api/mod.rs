@@ -6,7 +6,27 @@
 /// state, caller, stream id, request body and second segment) and hands it
 /// to the module's `dispatch`.
 macro_rules! stream_endpoint {
+    // A body read with OptionalJson is documented as optional.
     (
+        tag = $tag:literal, view = $view:ty, action = $action:ty, parse_id = $parse:path,
+        $(#[$doc:meta])*
+        $name:ident, $path:literal, $body:ty, OptionalJson, $params:tt,
+        |$st:ident, $ca:ident, $id:ident, $req:ident, $sub:ident| $build:block
+    ) => {
+        stream_endpoint!(@documented [Option<$body>] tag = $tag, view = $view, action = $action, parse_id = $parse,
+            $(#[$doc])* $name, $path, $body, OptionalJson, $params, |$st, $ca, $id, $req, $sub| $build);
+    };
+    (
+        tag = $tag:literal, view = $view:ty, action = $action:ty, parse_id = $parse:path,
+        $(#[$doc:meta])*
+        $name:ident, $path:literal, $body:ty, ApiJson, $params:tt,
+        |$st:ident, $ca:ident, $id:ident, $req:ident, $sub:ident| $build:block
+    ) => {
+        stream_endpoint!(@documented [$body] tag = $tag, view = $view, action = $action, parse_id = $parse,
+            $(#[$doc])* $name, $path, $body, ApiJson, $params, |$st, $ca, $id, $req, $sub| $build);
+    };
+    (
+        @documented [$($documented:tt)*]
         tag = $tag:literal, view = $view:ty, action = $action:ty, parse_id = $parse:path,
         $(#[$doc:meta])*
         $name:ident, $path:literal, $body:ty, $extract:ident, $params:tt,
@@ -16,7 +36,7 @@ macro_rules! stream_endpoint {
         #[utoipa::path(
             post, path = $path, tag = $tag,
             params $params,
-            request_body = $body,
+            request_body = $($documented)*,
             responses(
                 (status = 200, description = "Applied", body = $view, headers(("ETag" = String))),
                 (status = 400, description = "Malformed body or header", body = Problem, content_type = PROBLEM),

@@ -4,6 +4,7 @@ use axum::Json;
 use utoipa::openapi::content::ContentBuilder;
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::response::ResponseBuilder;
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Ref, RefOr};
 use utoipa::{Modify, OpenApi};
@@ -96,7 +97,7 @@ use super::{
         identity::withdraw_role,
     ),
     components(schemas(Problem, FieldProblem, StatusDto)),
-    modifiers(&BearerAuth, &IdempotencyHeader, &CommonRefusals),
+    modifiers(&BearerAuth, &IdempotencyHeader, &IfMatchHeader, &CommonRefusals),
     tags(
         (name = "grievances", description = "诉求: the grievance lifecycle"),
         (name = "registry", description = "The xiaoqu registry: hierarchy and the organizations acting as each xiaoqu's parties"),
@@ -121,6 +122,39 @@ impl Modify for BearerAuth {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+    }
+}
+
+/// Every `If-Match` header parameter: a version, as [`super::grievances::if_match`]
+/// reads it.
+struct IfMatchHeader;
+
+impl Modify for IfMatchHeader {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            for operation in [
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                for parameter in operation.parameters.iter_mut().flatten() {
+                    if parameter.name == "If-Match"
+                        && matches!(parameter.parameter_in, ParameterIn::Header)
+                    {
+                        parameter.schema = Some(RefOr::T(
+                            ObjectBuilder::new()
+                                .schema_type(Type::String)
+                                .pattern(Some(super::grievances::IF_MATCH_PATTERN))
+                                .into(),
+                        ));
+                    }
+                }
+            }
+        }
     }
 }
 
