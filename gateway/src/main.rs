@@ -114,6 +114,17 @@ enum Command {
         /// with the same Idempotency-Key).
         #[arg(long, env = "LIANXI_REQUEST_TIMEOUT_MS", default_value_t = 30_000)]
         request_timeout_ms: u64,
+        /// How long one event stream (`/api/v1/notifications/stream`) lasts
+        /// before the client must reconnect (1–3600).
+        #[arg(long, env = "LIANXI_SSE_MAX_SECONDS", default_value_t = 60)]
+        sse_max_seconds: u64,
+        /// Attempts at delivering a webhook before it is a dead letter.
+        #[arg(long, env = "LIANXI_WEBHOOK_MAX_ATTEMPTS", default_value_t = 8)]
+        webhook_max_attempts: u32,
+        /// The wait after a failed webhook attempt, doubled after each next
+        /// one (at most an hour).
+        #[arg(long, env = "LIANXI_WEBHOOK_BACKOFF_MS", default_value_t = 5_000)]
+        webhook_backoff_ms: u64,
     },
     /// Apply pending database migrations and exit.
     Migrate,
@@ -397,12 +408,16 @@ async fn run(cli: Cli) -> Result<(), String> {
             filings_per_account_hour,
             filings_per_address_hour,
             request_timeout_ms,
+            webhook_max_attempts,
+            webhook_backoff_ms,
+            sse_max_seconds,
         } => {
             let limit = |n: u32| (n > 0).then_some(n);
             let limits = lianxi_gateway::rate_limit::Limits {
                 filings_per_account: limit(filings_per_account_hour),
                 filings_per_address: limit(filings_per_address_hour),
                 request_timeout: std::time::Duration::from_millis(request_timeout_ms.max(100)),
+                event_stream_lifetime: std::time::Duration::from_secs(sse_max_seconds.clamp(1, 3600)),
             };
             let settings = server::Background {
                 runners: RunnerSettings {
@@ -413,6 +428,11 @@ async fn run(cli: Cli) -> Result<(), String> {
                 scheduler_interval: std::time::Duration::from_millis(scheduler_interval_ms.max(10)),
                 checkpoint_interval: (checkpoint_interval_ms > 0)
                     .then(|| std::time::Duration::from_millis(checkpoint_interval_ms.max(1000))),
+                webhooks: lianxi_gateway::webhooks::WebhookSettings {
+                    max_attempts: webhook_max_attempts.clamp(1, 100) as i32,
+                    backoff: std::time::Duration::from_millis(webhook_backoff_ms.max(10)),
+                    ..Default::default()
+                },
             };
             match (
                 policies(&db, config.as_deref()).await,

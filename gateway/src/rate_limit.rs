@@ -22,6 +22,8 @@ pub struct Limits {
     pub filings_per_address: Option<u32>,
     /// Longest a request may take before it is answered with 503.
     pub request_timeout: std::time::Duration,
+    /// How long one event stream lasts before the client must reconnect.
+    pub event_stream_lifetime: std::time::Duration,
 }
 
 impl Limits {
@@ -32,6 +34,7 @@ impl Limits {
         filings_per_account: Some(20),
         filings_per_address: Some(200),
         request_timeout: crate::api::REQUEST_TIMEOUT,
+        event_stream_lifetime: std::time::Duration::from_secs(60),
     };
 
     /// A request still in progress this long after it started has died:
@@ -48,6 +51,7 @@ impl Default for Limits {
             filings_per_account: None,
             filings_per_address: None,
             request_timeout: crate::api::REQUEST_TIMEOUT,
+            event_stream_lifetime: std::time::Duration::from_secs(60),
         }
     }
 }

@@ -27,6 +27,7 @@ pub fn projections() -> Vec<Arc<dyn Projection>> {
         Arc::new(lianxi_projections::grievance_list::GrievanceList),
         Arc::new(lianxi_projections::meetings::MeetingsAndCases),
         Arc::new(lianxi_projections::follow_ups::FollowUps),
+        Arc::new(lianxi_projections::webhook_outbox::WebhookOutbox),
     ]
 }
 
@@ -99,6 +100,8 @@ pub struct Background {
     /// How often a signed checkpoint is taken when the log has grown
     /// (`None`: only on demand).
     pub checkpoint_interval: Option<Duration>,
+    /// How webhook deliveries are retried.
+    pub webhooks: crate::webhooks::WebhookSettings,
 }
 
 impl Default for Background {
@@ -107,6 +110,7 @@ impl Default for Background {
             runners: RunnerSettings::default(),
             scheduler_interval: Duration::from_secs(5),
             checkpoint_interval: Some(Duration::from_secs(3600)),
+            webhooks: crate::webhooks::WebhookSettings::default(),
         }
     }
 }
@@ -134,6 +138,12 @@ impl Service {
             .collect();
         tasks.push(tokio::spawn(crate::follow_ups::run(
             state.clone(),
+            background.runners.poll_interval,
+            stop.clone(),
+        )));
+        tasks.push(tokio::spawn(crate::webhooks::run(
+            state.clone(),
+            background.webhooks,
             background.runners.poll_interval,
             stop.clone(),
         )));

@@ -25,6 +25,7 @@ pub mod meetings;
 pub mod runner;
 pub mod store;
 pub mod trace_context;
+pub mod webhook_outbox;
 
 pub use feed::{FeedEvent, Position};
 pub use runner::{Projection, Runner, RunnerSettings};

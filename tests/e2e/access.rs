@@ -69,6 +69,11 @@ async fn the_openapi_document_describes_every_route(t: TestDb) {
         "/api/v1/mediation-cases/{id}/failure".to_owned(),
         "/api/v1/mediation-cases/{id}/obligations/{obligation}/fulfilment".to_owned(),
         "/api/v1/mediation-cases/{id}/obligations/{obligation}/missed".to_owned(),
+        "/api/v1/notifications/stream".to_owned(),
+        "/api/v1/webhooks".to_owned(),
+        "/api/v1/webhooks/{id}/deletion".to_owned(),
+        "/api/v1/webhooks/{id}/dead-letters".to_owned(),
+        "/api/v1/webhooks/{id}/dead-letters/{event_id}/retry".to_owned(),
     ];
     for action in [
         "accept",

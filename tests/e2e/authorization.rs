@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 on_both_stores!(
     every_endpoint_answers_every_role_as_the_rules_say,
     meetings_and_cases_answer_every_role_as_the_rules_say,
+    notifications_and_webhooks_answer_every_role_as_the_rules_say,
 );
 
 /// Everyone of the matrix, by label.
@@ -653,5 +654,113 @@ async fn meetings_and_cases_answer_every_role_as_the_rules_say(t: TestDb) {
         wrong.len(),
         wrong.join("\n")
     );
+    server.stop().await;
+}
+
+/// Reads server-sent events from `response` until `wait` passes; the data
+/// of each event.
+async fn streamed(mut response: reqwest::Response, wait: std::time::Duration) -> Vec<Value> {
+    let until = tokio::time::Instant::now() + wait;
+    let mut text = String::new();
+    while let Ok(Ok(Some(chunk))) = tokio::time::timeout_at(until, response.chunk()).await {
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    text.lines()
+        .filter_map(|l| l.strip_prefix("data:"))
+        .filter_map(|d| serde_json::from_str(d.trim()).ok())
+        .collect()
+}
+
+/// Every role: the event stream carries a grievance's changes exactly to
+/// those who may read it (the same rule as `SEES_A`); a webhook
+/// subscription belongs to its account alone (another's answers 404, and
+/// lists never show it).
+async fn notifications_and_webhooks_answer_every_role_as_the_rules_say(t: TestDb) {
+    let cast = Cast::new(&t.db).await;
+    let people = everyone(&t, &cast).await;
+    let server = Server::start(&t.db).await;
+    let api = Api::new(&server.base);
+    let id = api.file(&cast.a.resident).await;
+    let mut streams = Vec::new();
+    for (label, person) in &people {
+        let response = reqwest::Client::new()
+            .get(format!("{}/api/v1/notifications/stream", server.base))
+            .bearer_auth(&person.token)
+            .send()
+            .await
+            .expect("open the stream");
+        assert_eq!(response.status(), StatusCode::OK, "{label} opens a stream");
+        streams.push((*label, response));
+    }
+    api.command(&id, "accept", &cast.a.branch, json!({})).await;
+    let wait = std::time::Duration::from_secs(3);
+    let received = futures::future::join_all(
+        streams
+            .into_iter()
+            .map(|(label, r)| async move { (label, streamed(r, wait).await) }),
+    )
+    .await;
+    for (label, events) in received {
+        let got = events.iter().any(|e| e["grievance"] == id.as_str());
+        assert_eq!(
+            got,
+            SEES_A.contains(&label),
+            "{label} {} the acceptance",
+            if got { "received" } else { "did not receive" }
+        );
+    }
+
+    let mut subscriptions = BTreeMap::new();
+    for (label, person) in &people {
+        let created = api
+            .post(
+                "/api/v1/webhooks",
+                &person.token,
+                json!({"url": "http://127.0.0.1:9/hook"}),
+            )
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{label} subscribes");
+        subscriptions.insert(*label, created.body["id"].as_str().expect("id").to_owned());
+    }
+    for (label, person) in &people {
+        let listed = api.get("/api/v1/webhooks", &person.token).await;
+        let ids: Vec<&str> = listed.body["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .filter_map(|s| s["id"].as_str())
+            .collect();
+        assert_eq!(
+            ids,
+            vec![subscriptions[label].as_str()],
+            "{label} lists only its own"
+        );
+        for (owner, subscription) in &subscriptions {
+            let letters = api
+                .get(
+                    &format!("/api/v1/webhooks/{subscription}/dead-letters"),
+                    &person.token,
+                )
+                .await;
+            let expected = if owner == label {
+                StatusCode::OK
+            } else {
+                StatusCode::NOT_FOUND
+            };
+            assert_eq!(
+                letters.status, expected,
+                "{label} reads {owner}'s dead letters"
+            );
+            if owner != label {
+                api.post(
+                    &format!("/api/v1/webhooks/{subscription}/deletion"),
+                    &person.token,
+                    json!({}),
+                )
+                .await
+                .assert_problem(404, "not-found");
+            }
+        }
+    }
     server.stop().await;
 }

@@ -319,6 +319,11 @@ pub fn quick_background() -> lianxi_gateway::server::Background {
         runners: quick_runners(),
         scheduler_interval: Duration::from_millis(100),
         checkpoint_interval: None,
+        webhooks: lianxi_gateway::webhooks::WebhookSettings {
+            backoff: Duration::from_millis(200),
+            max_attempts: 3,
+            ..Default::default()
+        },
     }
 }
 

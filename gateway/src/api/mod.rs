@@ -82,6 +82,7 @@ mod mediation;
 mod meetings;
 mod notifications;
 mod open311;
+mod webhooks;
 pub mod openapi;
 mod registry;
 pub mod request_id;
@@ -276,6 +277,13 @@ pub fn app(state: AppState) -> Router {
             post(identity::withdraw_role),
         )
         .route("/notifications/stream", get(notifications::stream))
+        .route("/webhooks", post(webhooks::subscribe).get(webhooks::list))
+        .route("/webhooks/{id}/deletion", post(webhooks::unsubscribe))
+        .route("/webhooks/{id}/dead-letters", get(webhooks::dead_letters))
+        .route(
+            "/webhooks/{id}/dead-letters/{event_id}/retry",
+            post(webhooks::retry),
+        )
         .route("/openapi.json", get(openapi::openapi_json))
         .route("/docs", get(docs_page::docs));
     Router::new()

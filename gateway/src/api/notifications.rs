@@ -5,8 +5,9 @@
 //! client that reconnects with `Last-Event-ID` (browsers do on their own)
 //! resumes right after it, so it misses nothing and sees nothing twice.
 //! Without one the stream starts at the feed's head: changes from now on.
-//! The stream ends after `LIANXI_SSE_MAX_SECONDS` (60 s by default), so a
-//! revoked token stops receiving within that time; clients reconnect.
+//! The stream ends after its lifetime (`LIANXI_SSE_MAX_SECONDS`, 60 s by
+//! default), so a revoked token stops receiving within that time; clients
+//! reconnect.
 //! Visibility is decided per event by the same policy as
 //! `GET /grievances/{id}`.
 
@@ -153,15 +154,6 @@ impl Cursor {
     }
 }
 
-/// How long one stream lasts before the client must reconnect.
-fn max_lifetime() -> Duration {
-    let seconds = std::env::var("LIANXI_SSE_MAX_SECONDS")
-        .ok()
-        .and_then(|s| s.parse::<u64>().ok())
-        .unwrap_or(60);
-    Duration::from_secs(seconds.clamp(1, 3600))
-}
-
 /// Changes to the grievances the caller may see, as server-sent events.
 #[utoipa::path(
     get, path = "/api/v1/notifications/stream", tag = "notifications",
@@ -207,12 +199,13 @@ pub async fn stream(
     };
     let appended = state.log.appended();
     let closing = state.closing.subscribe();
+    let ends_at = Instant::now() + state.limits.event_stream_lifetime;
     let cursor = Cursor {
         state,
         caller,
         after,
         ready: VecDeque::new(),
-        ends_at: Instant::now() + max_lifetime(),
+        ends_at,
         appended,
         closing,
     };

@@ -14,6 +14,7 @@ use super::error::{FieldProblem, Problem, PROBLEM};
 use super::idempotency::IdempotencyHeader;
 use super::{
     audit, grievances, health, identity, mediation, meetings, notifications, registry, story,
+    webhooks,
 };
 
 #[derive(OpenApi)]
@@ -78,6 +79,11 @@ use super::{
         story::story,
         story::dossier,
         notifications::stream,
+        webhooks::subscribe,
+        webhooks::list,
+        webhooks::unsubscribe,
+        webhooks::dead_letters,
+        webhooks::retry,
         identity::login,
         identity::logout,
         identity::me,

@@ -1,0 +1,370 @@
+//! Webhook subscriptions of the calling account: subscribe a URL (the
+//! answer carries the signing secret, shown once), list, unsubscribe, read
+//! the dead letters and queue one again. Deliveries: `crate::webhooks`.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use chrono::{DateTime, TimeZone, Utc};
+use lianxi_projections::store::sql;
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::error::{ApiError, Problem, PROBLEM};
+use super::json::ApiJson;
+use super::AppState;
+use crate::auth::Caller;
+use crate::db::Database;
+
+/// Subscribing a URL to the changes of the grievances the account may see.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubscribeRequest {
+    /// `http://` or `https://`, at most 2,000 characters.
+    #[schema(example = "https://hotline.example.org/lianxi-events")]
+    pub url: String,
+}
+
+/// A subscription (its secret only in the answer that created it).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Subscription {
+    pub id: Uuid,
+    pub url: String,
+    /// The HMAC-SHA256 key of `Lianxi-Signature`; shown once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub active: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SubscriptionList {
+    pub items: Vec<Subscription>,
+}
+
+/// A delivery that failed every attempt.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeadLetter {
+    pub event_id: String,
+    pub event_type: String,
+    pub grievance: String,
+    pub sequence: i64,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub failed_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeadLetterList {
+    pub items: Vec<DeadLetter>,
+}
+
+/// A `webhook_deliveries` row of the dead-letter query.
+macro_rules! dead_letter {
+    ($r:expr) => {
+        Ok::<DeadLetter, sqlx::Error>(DeadLetter {
+            event_id: $r.try_get(0)?,
+            event_type: $r.try_get(1)?,
+            grievance: $r.try_get(2)?,
+            sequence: $r.try_get(3)?,
+            attempts: $r.try_get(4)?,
+            last_error: $r.try_get(5)?,
+            failed_at: $r.try_get::<Option<i64>, _>(6)?.map(instant),
+        })
+    };
+}
+
+fn instant(ms: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
+}
+
+fn db_error(e: sqlx::Error) -> ApiError {
+    ApiError::from_db(e.into())
+}
+
+/// The caller's subscription `id`, or 404.
+async fn own(db: &Database, caller: &Caller, id: &str) -> Result<Subscription, ApiError> {
+    let id = Uuid::parse_str(id).map_err(|_| ApiError::not_found())?;
+    let text = "SELECT url, created_ms, disabled_ms FROM webhook_subscriptions \
+                WHERE id = $1 AND account_id = $2";
+    let account = caller.0.id.0.to_string();
+    let row: Option<(String, i64, Option<i64>)> = match db {
+        Database::Postgres(pool) => sqlx::query_as(text)
+            .bind(id.to_string())
+            .bind(&account)
+            .fetch_optional(pool)
+            .await
+            .map_err(db_error)?,
+        Database::Sqlite(pool) => sqlx::query_as(&sql(false, text))
+            .bind(id.to_string())
+            .bind(&account)
+            .fetch_optional(pool)
+            .await
+            .map_err(db_error)?,
+    };
+    let (url, created, disabled) = row.ok_or_else(ApiError::not_found)?;
+    Ok(Subscription {
+        id,
+        url,
+        secret: None,
+        created_at: instant(created),
+        active: disabled.is_none(),
+    })
+}
+
+fn check_url(url: &str) -> Result<(), ApiError> {
+    let ok = url.chars().count() <= 2000
+        && (url.starts_with("http://") || url.starts_with("https://"))
+        && url.len() > "https://".len()
+        && !url.chars().any(char::is_whitespace);
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::invalid_field(
+            "url",
+            "must be an http:// or https:// URL of at most 2,000 characters",
+        ))
+    }
+}
+
+/// Subscribe a URL to signed deliveries of every change to the grievances
+/// the caller may see.
+#[utoipa::path(
+    post, path = "/api/v1/webhooks", tag = "notifications",
+    request_body = SubscribeRequest,
+    responses(
+        (status = 201, description = "Subscribed; the secret is shown only now", body = Subscription),
+        (status = 400, description = "Malformed body", body = Problem, content_type = PROBLEM),
+        (status = 401, description = "No or bad token", body = Problem, content_type = PROBLEM),
+        (status = 415, description = "Not JSON", body = Problem, content_type = PROBLEM),
+        (status = 422, description = "The URL is not acceptable", body = Problem, content_type = PROBLEM),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn subscribe(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<SubscribeRequest>,
+) -> Result<(StatusCode, Json<Subscription>), ApiError> {
+    check_url(&body.url)?;
+    let id = Uuid::now_v7();
+    let secret = {
+        use rand::Rng;
+        let bytes: [u8; 32] = rand::rng().random();
+        hex::encode(bytes)
+    };
+    let now = Utc::now().timestamp_millis();
+    let text = "INSERT INTO webhook_subscriptions (id, account_id, url, secret, created_ms) \
+                VALUES ($1, $2, $3, $4, $5)";
+    let account = caller.0.id.0.to_string();
+    match &state.db {
+        Database::Postgres(pool) => sqlx::query(text)
+            .bind(id.to_string())
+            .bind(&account)
+            .bind(&body.url)
+            .bind(&secret)
+            .bind(now)
+            .execute(pool)
+            .await
+            .map_err(db_error)?
+            .rows_affected(),
+        Database::Sqlite(pool) => sqlx::query(&sql(false, text))
+            .bind(id.to_string())
+            .bind(&account)
+            .bind(&body.url)
+            .bind(&secret)
+            .bind(now)
+            .execute(pool)
+            .await
+            .map_err(db_error)?
+            .rows_affected(),
+    };
+    Ok((
+        StatusCode::CREATED,
+        Json(Subscription {
+            id,
+            url: body.url,
+            secret: Some(secret),
+            created_at: instant(now),
+            active: true,
+        }),
+    ))
+}
+
+/// The caller's subscriptions, newest first.
+#[utoipa::path(
+    get, path = "/api/v1/webhooks", tag = "notifications",
+    responses(
+        (status = 200, description = "The caller's subscriptions", body = SubscriptionList),
+        (status = 401, description = "No or bad token", body = Problem, content_type = PROBLEM),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<SubscriptionList>, ApiError> {
+    let text = "SELECT id, url, created_ms, disabled_ms FROM webhook_subscriptions \
+                WHERE account_id = $1 ORDER BY created_ms DESC, id DESC LIMIT 100";
+    let account = caller.0.id.0.to_string();
+    let rows: Vec<(String, String, i64, Option<i64>)> = match &state.db {
+        Database::Postgres(pool) => sqlx::query_as(text)
+            .bind(&account)
+            .fetch_all(pool)
+            .await
+            .map_err(db_error)?,
+        Database::Sqlite(pool) => sqlx::query_as(&sql(false, text))
+            .bind(&account)
+            .fetch_all(pool)
+            .await
+            .map_err(db_error)?,
+    };
+    let items = rows
+        .into_iter()
+        .filter_map(|(id, url, created, disabled)| {
+            Some(Subscription {
+                id: Uuid::parse_str(&id).ok()?,
+                url,
+                secret: None,
+                created_at: instant(created),
+                active: disabled.is_none(),
+            })
+        })
+        .collect();
+    Ok(Json(SubscriptionList { items }))
+}
+
+/// Unsubscribe: nothing more is queued or sent for it.
+#[utoipa::path(
+    post, path = "/api/v1/webhooks/{id}/deletion", tag = "notifications",
+    params(("id" = Uuid, Path, description = "Subscription id")),
+    responses(
+        (status = 200, description = "Unsubscribed", body = Subscription),
+        (status = 401, description = "No or bad token", body = Problem, content_type = PROBLEM),
+        (status = 404, description = "No such subscription of the caller", body = Problem, content_type = PROBLEM),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn unsubscribe(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Subscription>, ApiError> {
+    let mut subscription = own(&state.db, &caller, &id).await?;
+    let text = "UPDATE webhook_subscriptions SET disabled_ms = $1 \
+                WHERE id = $2 AND disabled_ms IS NULL";
+    let now = Utc::now().timestamp_millis();
+    match &state.db {
+        Database::Postgres(pool) => sqlx::query(text)
+            .bind(now)
+            .bind(subscription.id.to_string())
+            .execute(pool)
+            .await
+            .map_err(db_error)?
+            .rows_affected(),
+        Database::Sqlite(pool) => sqlx::query(&sql(false, text))
+            .bind(now)
+            .bind(subscription.id.to_string())
+            .execute(pool)
+            .await
+            .map_err(db_error)?
+            .rows_affected(),
+    };
+    subscription.active = false;
+    Ok(Json(subscription))
+}
+
+/// Deliveries of a subscription that failed every attempt.
+#[utoipa::path(
+    get, path = "/api/v1/webhooks/{id}/dead-letters", tag = "notifications",
+    params(("id" = Uuid, Path, description = "Subscription id")),
+    responses(
+        (status = 200, description = "The dead letters, oldest first", body = DeadLetterList),
+        (status = 401, description = "No or bad token", body = Problem, content_type = PROBLEM),
+        (status = 404, description = "No such subscription of the caller", body = Problem, content_type = PROBLEM),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn dead_letters(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<DeadLetterList>, ApiError> {
+    let subscription = own(&state.db, &caller, &id).await?;
+    let text =
+        "SELECT event_id, event_type, grievance_id, sequence, attempts, last_error, settled_ms \
+                FROM webhook_deliveries WHERE subscription_id = $1 AND status = 'dead' \
+                ORDER BY global_position LIMIT 500";
+    let items = match &state.db {
+        Database::Postgres(pool) => sqlx::query(text)
+            .bind(subscription.id.to_string())
+            .fetch_all(pool)
+            .await
+            .map_err(db_error)?
+            .iter()
+            .map(|r| dead_letter!(r))
+            .collect::<Result<Vec<_>, sqlx::Error>>(),
+        Database::Sqlite(pool) => sqlx::query(&sql(false, text))
+            .bind(subscription.id.to_string())
+            .fetch_all(pool)
+            .await
+            .map_err(db_error)?
+            .iter()
+            .map(|r| dead_letter!(r))
+            .collect::<Result<Vec<_>, sqlx::Error>>(),
+    }
+    .map_err(db_error)?;
+    Ok(Json(DeadLetterList { items }))
+}
+
+/// Queue a dead letter again: it is retried from its first attempt.
+#[utoipa::path(
+    post, path = "/api/v1/webhooks/{id}/dead-letters/{event_id}/retry", tag = "notifications",
+    params(
+        ("id" = Uuid, Path, description = "Subscription id"),
+        ("event_id" = Uuid, Path, description = "The dead letter's event id"),
+    ),
+    responses(
+        (status = 204, description = "Queued again"),
+        (status = 401, description = "No or bad token", body = Problem, content_type = PROBLEM),
+        (status = 404, description = "No such dead letter of the caller's subscription", body = Problem, content_type = PROBLEM),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn retry(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, event_id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let subscription = own(&state.db, &caller, &id).await?;
+    let event_id = Uuid::parse_str(&event_id).map_err(|_| ApiError::not_found())?;
+    let text = "UPDATE webhook_deliveries SET status = 'pending', attempts = 0, \
+                next_attempt_ms = $1, settled_ms = NULL \
+                WHERE subscription_id = $2 AND event_id = $3 AND status = 'dead'";
+    let now = Utc::now().timestamp_millis();
+    let changed = match &state.db {
+        Database::Postgres(pool) => sqlx::query(text)
+            .bind(now)
+            .bind(subscription.id.to_string())
+            .bind(event_id.to_string())
+            .execute(pool)
+            .await
+            .map_err(db_error)?
+            .rows_affected(),
+        Database::Sqlite(pool) => sqlx::query(&sql(false, text))
+            .bind(now)
+            .bind(subscription.id.to_string())
+            .bind(event_id.to_string())
+            .execute(pool)
+            .await
+            .map_err(db_error)?
+            .rows_affected(),
+    };
+    if changed == 1 {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found())
+    }
+}

@@ -1,0 +1,355 @@
+//! Webhook delivery: works off the outbox the `webhook_outbox` projection
+//! fills, one row per grievance event and subscription.
+//!
+//! For each due row the worker claims it (a conditional update, so two
+//! instances never send the same attempt), checks that the subscribing
+//! account may see the grievance now (otherwise the row is `skipped`), and
+//! POSTs a JSON body signed with the subscription's secret:
+//!
+//! - `Lianxi-Event-Id`: the event's id, the same on every retry;
+//! - `Lianxi-Timestamp`: seconds since the epoch;
+//! - `Lianxi-Signature`: `v1=` and the hex HMAC-SHA256 of
+//!   `<timestamp>.<body>` under the secret.
+//!
+//! A 2xx answer settles the row; anything else is retried with exponential
+//! backoff until the attempts run out, then the row is `dead` and listed at
+//! `GET /api/v1/webhooks/{id}/dead-letters`, from where it can be queued
+//! again.
+
+use std::time::Duration;
+
+use hmac::{Hmac, Mac};
+use lianxi_domain::values::{AccountId, GrievanceId};
+use lianxi_projections::store::sql;
+use serde_json::json;
+use sha2::Sha256;
+use sqlx::Row;
+use tokio::sync::watch;
+use tracing::{debug, warn};
+
+use crate::api::AppState;
+use crate::auth::Caller;
+use crate::db::{Database, DbError};
+
+/// How deliveries are retried.
+#[derive(Clone, Copy, Debug)]
+pub struct WebhookSettings {
+    /// Attempts before a delivery is dead.
+    pub max_attempts: i32,
+    /// The wait after the first failed attempt; doubled after each next one.
+    pub backoff: Duration,
+    /// The longest wait between attempts.
+    pub max_backoff: Duration,
+    /// How long one attempt may take.
+    pub timeout: Duration,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self {
+            max_attempts: 8,
+            backoff: Duration::from_secs(5),
+            max_backoff: Duration::from_secs(3600),
+            timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl WebhookSettings {
+    /// The wait after `attempts` failed attempts.
+    pub fn wait_after(&self, attempts: i32) -> Duration {
+        let doublings = attempts.saturating_sub(1).clamp(0, 20) as u32;
+        self.backoff
+            .saturating_mul(2u32.saturating_pow(doublings))
+            .min(self.max_backoff)
+    }
+}
+
+/// The signature header's value for `body` sent at `timestamp`.
+pub fn signature(secret: &str, timestamp: i64, body: &[u8]) -> String {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes())
+        .expect("HMAC takes a key of any length");
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    format!("v1={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// One due delivery with its subscription.
+#[derive(Debug)]
+struct Due {
+    subscription: String,
+    event_id: String,
+    grievance: String,
+    event_type: String,
+    sequence: i64,
+    attempts: i32,
+    next_attempt_ms: i64,
+    url: String,
+    secret: String,
+    account: String,
+}
+
+macro_rules! due_row {
+    ($r:expr) => {
+        Ok::<Due, sqlx::Error>(Due {
+            subscription: $r.try_get(0)?,
+            event_id: $r.try_get(1)?,
+            grievance: $r.try_get(2)?,
+            event_type: $r.try_get(3)?,
+            sequence: $r.try_get(4)?,
+            attempts: $r.try_get(5)?,
+            next_attempt_ms: $r.try_get(6)?,
+            url: $r.try_get(7)?,
+            secret: $r.try_get(8)?,
+            account: $r.try_get(9)?,
+        })
+    };
+}
+
+const DUE: &str =
+    "SELECT d.subscription_id, d.event_id, d.grievance_id, d.event_type, d.sequence, \
+            d.attempts, d.next_attempt_ms, s.url, s.secret, s.account_id \
+       FROM webhook_deliveries d JOIN webhook_subscriptions s ON s.id = d.subscription_id \
+      WHERE d.status = 'pending' AND d.next_attempt_ms <= $1 AND s.disabled_ms IS NULL \
+      ORDER BY d.global_position LIMIT 50";
+
+async fn due(db: &Database, now: i64) -> Result<Vec<Due>, DbError> {
+    let rows = match db {
+        Database::Postgres(pool) => sqlx::query(DUE).bind(now).fetch_all(pool).await?,
+        Database::Sqlite(pool) => {
+            let rows = sqlx::query(&sql(false, DUE))
+                .bind(now)
+                .fetch_all(pool)
+                .await?;
+            return rows
+                .iter()
+                .map(|r| due_row!(r))
+                .collect::<Result<_, sqlx::Error>>()
+                .map_err(DbError::from);
+        }
+    };
+    rows.iter()
+        .map(|r| due_row!(r))
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(DbError::from)
+}
+
+/// Runs `statement` with `binds` (all i64 or text) on either store.
+async fn execute(db: &Database, statement: &str, binds: &[Bind<'_>]) -> Result<u64, DbError> {
+    macro_rules! bound {
+        ($query:expr) => {{
+            let mut q = $query;
+            for b in binds {
+                q = match b {
+                    Bind::Int(v) => q.bind(*v),
+                    Bind::Text(v) => q.bind(*v),
+                    Bind::OptText(v) => q.bind(*v),
+                };
+            }
+            q
+        }};
+    }
+    Ok(match db {
+        Database::Postgres(pool) => bound!(sqlx::query(statement))
+            .execute(pool)
+            .await?
+            .rows_affected(),
+        Database::Sqlite(pool) => {
+            let text = sql(false, statement);
+            bound!(sqlx::query(&text))
+                .execute(pool)
+                .await?
+                .rows_affected()
+        }
+    })
+}
+
+/// A bind value of [`execute`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Bind<'a> {
+    Int(i64),
+    Text(&'a str),
+    OptText(Option<&'a str>),
+}
+
+/// Whether the subscriber may see the grievance now.
+async fn visible(app: &AppState, account: &str, grievance: &str) -> Result<bool, DbError> {
+    let (Ok(account), Ok(grievance)) = (
+        uuid::Uuid::parse_str(account),
+        GrievanceId::parse(grievance),
+    ) else {
+        return Ok(false);
+    };
+    let Some(record) = app.db.account(AccountId(account)).await? else {
+        return Ok(false);
+    };
+    let caller = Caller(record);
+    Ok(crate::api::visible_grievance(app, &caller, grievance)
+        .await
+        .is_ok())
+}
+
+/// One pass: claims, checks and sends every due delivery; how many were sent.
+pub async fn tick(
+    app: &AppState,
+    client: &reqwest::Client,
+    settings: &WebhookSettings,
+) -> Result<usize, DbError> {
+    let now = chrono::Utc::now().timestamp_millis();
+    let mut sent = 0;
+    for d in due(&app.db, now).await? {
+        // Claim the attempt: another instance that read the same row loses.
+        let lease = now + settings.timeout.as_millis() as i64 * 3;
+        let claimed = execute(
+            &app.db,
+            "UPDATE webhook_deliveries SET next_attempt_ms = $1 \
+             WHERE subscription_id = $2 AND event_id = $3 AND status = 'pending' \
+               AND next_attempt_ms = $4",
+            &[
+                Bind::Int(lease),
+                Bind::Text(&d.subscription),
+                Bind::Text(&d.event_id),
+                Bind::Int(d.next_attempt_ms),
+            ],
+        )
+        .await?;
+        if claimed != 1 {
+            continue;
+        }
+        if !visible(app, &d.account, &d.grievance).await? {
+            settle(&app.db, &d, "skipped", None, now).await?;
+            continue;
+        }
+        let body = json!({
+            "event_id": d.event_id,
+            "event_type": d.event_type,
+            "grievance": d.grievance,
+            "sequence": d.sequence,
+            "subscription": d.subscription,
+        })
+        .to_string();
+        let timestamp = chrono::Utc::now().timestamp();
+        let answer = client
+            .post(&d.url)
+            .header("content-type", "application/json")
+            .header("lianxi-event-id", &d.event_id)
+            .header("lianxi-timestamp", timestamp.to_string())
+            .header(
+                "lianxi-signature",
+                signature(&d.secret, timestamp, body.as_bytes()),
+            )
+            .timeout(settings.timeout)
+            .body(body)
+            .send()
+            .await;
+        let failure = match answer {
+            Ok(r) if r.status().is_success() => None,
+            Ok(r) => Some(format!("answered {}", r.status().as_u16())),
+            Err(e) => Some(if e.is_timeout() {
+                "timed out".to_owned()
+            } else {
+                "could not connect".to_owned()
+            }),
+        };
+        sent += 1;
+        let now = chrono::Utc::now().timestamp_millis();
+        match failure {
+            None => settle(&app.db, &d, "delivered", None, now).await?,
+            Some(error) if d.attempts + 1 >= settings.max_attempts => {
+                warn!(event_id = %d.event_id, %error, "a webhook delivery is dead after its last attempt");
+                settle(&app.db, &d, "dead", Some(&error), now).await?
+            }
+            Some(error) => {
+                debug!(event_id = %d.event_id, %error, "a webhook delivery failed; retrying later");
+                let next = now + settings.wait_after(d.attempts + 1).as_millis() as i64;
+                execute(
+                    &app.db,
+                    "UPDATE webhook_deliveries SET attempts = attempts + 1, \
+                            next_attempt_ms = $1, last_error = $2 \
+                     WHERE subscription_id = $3 AND event_id = $4",
+                    &[
+                        Bind::Int(next),
+                        Bind::Text(&error),
+                        Bind::Text(&d.subscription),
+                        Bind::Text(&d.event_id),
+                    ],
+                )
+                .await?;
+            }
+        }
+    }
+    Ok(sent)
+}
+
+async fn settle(
+    db: &Database,
+    d: &Due,
+    status: &str,
+    error: Option<&str>,
+    now: i64,
+) -> Result<(), DbError> {
+    let attempts = if status == "skipped" { 0 } else { 1 };
+    execute(
+        db,
+        "UPDATE webhook_deliveries SET status = $1, attempts = attempts + $2, \
+                last_error = $3, settled_ms = $4 \
+         WHERE subscription_id = $5 AND event_id = $6",
+        &[
+            Bind::Text(status),
+            Bind::Int(attempts),
+            Bind::OptText(error),
+            Bind::Int(now),
+            Bind::Text(&d.subscription),
+            Bind::Text(&d.event_id),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Runs [`tick`] every `interval` until `shutdown` turns true.
+pub async fn run(
+    app: AppState,
+    settings: WebhookSettings,
+    interval: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let client = reqwest::Client::new();
+    while !*shutdown.borrow() {
+        match tick(&app, &client, &settings).await {
+            Ok(n) if n > 0 => debug!(sent = n, "webhook pass"),
+            Ok(_) => {}
+            Err(e) => warn!(error = %e, "webhook pass failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_its_cap() {
+        let s = WebhookSettings {
+            backoff: Duration::from_secs(5),
+            max_backoff: Duration::from_secs(60),
+            ..WebhookSettings::default()
+        };
+        let waits: Vec<u64> = (1..=6).map(|a| s.wait_after(a).as_secs()).collect();
+        assert_eq!(waits, vec![5, 10, 20, 40, 60, 60]);
+    }
+
+    #[test]
+    fn the_signature_covers_timestamp_and_body() {
+        let a = signature("secret", 1_700_000_000, b"{}");
+        assert!(a.starts_with("v1=") && a.len() == 3 + 64);
+        assert_ne!(a, signature("secret", 1_700_000_001, b"{}"));
+        assert_ne!(a, signature("secret", 1_700_000_000, b"{ }"));
+        assert_ne!(a, signature("other", 1_700_000_000, b"{}"));
+    }
+}
