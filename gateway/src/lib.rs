@@ -41,7 +41,7 @@ pub mod server;
 mod streams;
 pub mod telemetry;
 pub mod vault;
-pub mod webhooks;
 pub mod web;
+pub mod webhooks;
 
 pub use api::{app, AppState};

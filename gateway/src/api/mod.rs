@@ -82,11 +82,11 @@ mod mediation;
 mod meetings;
 mod notifications;
 mod open311;
-mod webhooks;
 pub mod openapi;
 mod registry;
 pub mod request_id;
 mod story;
+mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
