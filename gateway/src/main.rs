@@ -417,7 +417,9 @@ async fn run(cli: Cli) -> Result<(), String> {
                 filings_per_account: limit(filings_per_account_hour),
                 filings_per_address: limit(filings_per_address_hour),
                 request_timeout: std::time::Duration::from_millis(request_timeout_ms.max(100)),
-                event_stream_lifetime: std::time::Duration::from_secs(sse_max_seconds.clamp(1, 3600)),
+                event_stream_lifetime: std::time::Duration::from_secs(
+                    sse_max_seconds.clamp(1, 3600),
+                ),
             };
             let settings = server::Background {
                 runners: RunnerSettings {

@@ -22,5 +22,5 @@ mod projections;
 mod refusals;
 mod registry;
 mod traces;
-mod webhooks;
 mod web;
+mod webhooks;
