@@ -125,6 +125,10 @@ enum Command {
         /// one (at most an hour).
         #[arg(long, env = "LIANXI_WEBHOOK_BACKOFF_MS", default_value_t = 5_000)]
         webhook_backoff_ms: u64,
+        /// The only hosts webhooks may be sent to, comma-separated (empty:
+        /// any host the network reaches).
+        #[arg(long, env = "LIANXI_WEBHOOK_ALLOWED_HOSTS", default_value = "")]
+        webhook_allowed_hosts: String,
     },
     /// Apply pending database migrations and exit.
     Migrate,
@@ -410,8 +414,14 @@ async fn run(cli: Cli) -> Result<(), String> {
             request_timeout_ms,
             webhook_max_attempts,
             webhook_backoff_ms,
+            webhook_allowed_hosts,
             sse_max_seconds,
         } => {
+            let webhook_hosts: Vec<String> = webhook_allowed_hosts
+                .split(',')
+                .map(|h| h.trim().to_ascii_lowercase())
+                .filter(|h| !h.is_empty())
+                .collect();
             let limit = |n: u32| (n > 0).then_some(n);
             let limits = lianxi_gateway::rate_limit::Limits {
                 filings_per_account: limit(filings_per_account_hour),
@@ -442,7 +452,8 @@ async fn run(cli: Cli) -> Result<(), String> {
                 open_vault(&db, &cli.master_key_file).await,
             ) {
                 (Ok(policies), Ok(key), Ok(vault)) => {
-                    serve(db.clone(), &listen, settings, policies, key, vault, limits).await
+                    let state = (limits, webhook_hosts);
+                    serve(db.clone(), &listen, settings, policies, key, vault, state).await
                 }
                 (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => Err(e),
             }
@@ -607,7 +618,7 @@ async fn serve(
     (policy, meetings): (GrievancePolicy, MeetingPolicy),
     key: AuditKey,
     vault: Vault,
-    limits: lianxi_gateway::rate_limit::Limits,
+    (limits, webhook_hosts): (lianxi_gateway::rate_limit::Limits, Vec<String>),
 ) -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -619,6 +630,7 @@ async fn serve(
     let services = GrievanceServices::new(Arc::new(SystemClock), policy);
     let state = server::state_with_meetings(db, services, meetings)
         .with_limits(limits)
+        .with_webhook_hosts(webhook_hosts)
         .with_audit_key(key)
         .with_vault(vault);
     let moved = state

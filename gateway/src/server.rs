@@ -80,6 +80,7 @@ pub fn state_with_meetings(
         audit_key: Arc::new(AuditKey::ephemeral()),
         people: Arc::new(people),
         closing: Arc::new(watch::channel(false).0),
+        webhook_hosts: Arc::new(Vec::new()),
     }
 }
 

@@ -217,6 +217,10 @@ pub async fn tick(
         if claimed != 1 {
             continue;
         }
+        if !app.webhook_host_allowed(&d.url) {
+            settle(&app.db, &d, "dead", Some("host not allowed"), now).await?;
+            continue;
+        }
         if !visible(app, &d.account, &d.grievance).await? {
             settle(&app.db, &d, "skipped", None, now).await?;
             continue;

@@ -206,6 +206,8 @@ def start_server(cwd: Path, log: Path) -> tuple[subprocess.Popen, str]:
         "LIANXI_FILINGS_PER_ADDRESS_HOUR": "0",
         # An event stream answers for its whole lifetime: keep each short.
         "LIANXI_SSE_MAX_SECONDS": "1",
+        # Generated webhook URLs must not send anything off this machine.
+        "LIANXI_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
         "RUST_LOG": env.get("RUST_LOG", "info"),
     })
     server = subprocess.Popen(

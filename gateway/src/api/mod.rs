@@ -133,6 +133,8 @@ pub struct AppState {
     /// Set when the server begins to shut down: long-lived answers (event
     /// streams) end so that the shutdown need not wait for them.
     pub closing: Arc<tokio::sync::watch::Sender<bool>>,
+    /// The hosts webhooks may be sent to; empty: any.
+    pub webhook_hosts: Arc<Vec<String>>,
 }
 
 impl AppState {
@@ -146,6 +148,19 @@ impl AppState {
             )),
             ..self
         }
+    }
+
+    /// The same state, sending webhooks only to these hosts (empty: any).
+    pub fn with_webhook_hosts(self, hosts: Vec<String>) -> Self {
+        Self {
+            webhook_hosts: Arc::new(hosts),
+            ..self
+        }
+    }
+
+    /// Whether a webhook may be sent to `url`'s host.
+    pub fn webhook_host_allowed(&self, url: &str) -> bool {
+        host_allowed(&self.webhook_hosts, url)
     }
 
     /// The same state, with these rate limits.
@@ -322,4 +337,47 @@ async fn not_found() -> ApiError {
 
 async fn method_not_allowed() -> ApiError {
     ApiError::method_not_allowed()
+}
+
+/// Whether `url`'s host is one of `hosts` (empty: any host).
+pub fn host_allowed(hosts: &[String], url: &str) -> bool {
+    if hosts.is_empty() {
+        return true;
+    }
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host_port = authority.rsplit('@').next().unwrap_or_default();
+    let host = match host_port.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host_port.split(':').next().unwrap_or_default(),
+    };
+    let host = host.to_ascii_lowercase();
+    hosts.iter().any(|h| h == &host)
+}
+
+#[cfg(test)]
+mod host_tests {
+    use super::host_allowed;
+
+    #[test]
+    fn webhook_hosts_are_matched_by_host_alone() {
+        let hosts = vec!["127.0.0.1".to_owned(), "hooks.example.org".to_owned()];
+        for ok in [
+            "http://127.0.0.1:8080/hook",
+            "https://HOOKS.example.org/x?y=1",
+            "http://user:pw@127.0.0.1/",
+        ] {
+            assert!(host_allowed(&hosts, ok), "{ok}");
+        }
+        for refused in [
+            "http://127.0.0.1.evil.org/",
+            "http://evil.org/?127.0.0.1",
+            "http://evil.org#@127.0.0.1",
+            "http://[::1]:80/",
+            "http://example.org/",
+        ] {
+            assert!(!host_allowed(&hosts, refused), "{refused}");
+        }
+        assert!(host_allowed(&[], "http://anything/"));
+    }
 }

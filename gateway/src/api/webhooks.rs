@@ -149,6 +149,12 @@ pub async fn subscribe(
     ApiJson(body): ApiJson<SubscribeRequest>,
 ) -> Result<(StatusCode, Json<Subscription>), ApiError> {
     check_url(&body.url)?;
+    if !state.webhook_host_allowed(&body.url) {
+        return Err(ApiError::invalid_field(
+            "url",
+            "its host is not among the hosts webhooks may be sent to",
+        ));
+    }
     let id = Uuid::now_v7();
     let secret = {
         use rand::Rng;
