@@ -24,6 +24,7 @@ on_both_stores!(
     public_minutes_carry_no_personal_data,
     two_workers_and_a_replayed_outbox_make_each_grievance_follow_each_step_once,
     the_quorum_is_configurable_per_xiaoqu,
+    meeting_and_case_lists_page_filter_and_refuse_bad_queries,
 );
 
 fn parking() -> Value {
@@ -1030,5 +1031,106 @@ async fn the_quorum_is_configurable_per_xiaoqu(t: TestDb) {
             answer.assert_problem(422, "quorum-not-met");
         }
     }
+    server.stop().await;
+}
+
+async fn meeting_and_case_lists_page_filter_and_refuse_bad_queries(t: TestDb) {
+    let cast = Cast::new(&t.db).await;
+    let server = Server::start(&t.db).await;
+    let api = Api::new(&server.base);
+    let a = &cast.a;
+    let mut convened = Vec::new();
+    for days in 1..=5 {
+        let meeting = api
+            .post(
+                "/api/v1/meetings",
+                &a.branch.token,
+                json!({"kind": "regular", "scheduled_for": Utc::now() + TimeDelta::days(days),
+                       "place": format!("会议室{days}")}),
+            )
+            .await;
+        convened.push(
+            ok(&meeting, "convene")["id"]
+                .as_str()
+                .expect("id")
+                .to_owned(),
+        );
+    }
+    let cancelled = &convened[0];
+    ok(
+        &api.post(
+            &format!("/api/v1/meetings/{cancelled}/cancel"),
+            &a.branch.token,
+            json!({"reason": "改期"}),
+        )
+        .await,
+        "cancel",
+    );
+    // Page by page, latest scheduled first, each meeting once.
+    let mut seen: Vec<String> = Vec::new();
+    let mut path = "/api/v1/meetings?limit=2".to_owned();
+    let pages = loop {
+        let listed = eventually(
+            "the meetings in the read model",
+            || async {
+                api.get("/api/v1/meetings?limit=200", &a.branch.token)
+                    .await
+                    .body
+            },
+            |b| b["items"].as_array().is_some_and(|i| i.len() == 5),
+        )
+        .await;
+        assert_eq!(listed["next_cursor"], Value::Null);
+        let page = ok(&api.get(&path, &a.branch.token).await, "a page");
+        let items = page["items"].as_array().expect("items");
+        assert!(items.len() <= 2, "{page}");
+        seen.extend(
+            items
+                .iter()
+                .map(|m| m["id"].as_str().expect("id").to_owned()),
+        );
+        match page["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/api/v1/meetings?limit=2&cursor={cursor}"),
+            None => break seen.len(),
+        }
+    };
+    assert_eq!(pages, 5);
+    let mut expected = convened.clone();
+    expected.reverse();
+    assert_eq!(seen, expected, "latest scheduled first, each once");
+    let only = eventually(
+        "the cancellation in the read model",
+        || async {
+            api.get("/api/v1/meetings?status=cancelled", &a.branch.token)
+                .await
+                .body
+        },
+        |b| b["items"].as_array().is_some_and(|i| !i.is_empty()),
+    )
+    .await;
+    assert_eq!(only["items"].as_array().map(Vec::len), Some(1));
+    assert_eq!(only["items"][0]["id"], cancelled.as_str());
+
+    for (path, field) in [
+        ("/api/v1/meetings?status=finished", "status"),
+        ("/api/v1/meetings?limit=0", "limit"),
+        ("/api/v1/meetings?limit=201", "limit"),
+        ("/api/v1/meetings?cursor=nonsense", "cursor"),
+        ("/api/v1/mediation-cases?status=won", "status"),
+        ("/api/v1/mediation-cases?limit=0", "limit"),
+        ("/api/v1/mediation-cases?cursor=nonsense", "cursor"),
+    ] {
+        api.get(path, &a.branch.token)
+            .await
+            .assert_problem(400, "invalid-query")
+            .assert_field(field);
+    }
+    let cases = ok(
+        &api.get("/api/v1/mediation-cases?limit=10", &a.branch.token)
+            .await,
+        "cases",
+    );
+    assert_eq!(cases["items"], json!([]));
+    assert_eq!(cases["next_cursor"], Value::Null);
     server.stop().await;
 }

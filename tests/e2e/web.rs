@@ -110,6 +110,20 @@ impl Browser {
         self.send(request).await
     }
 
+    /// GETs `path` until its page holds `text` (read models follow the
+    /// log a moment later); the last page either way.
+    async fn get_until(&mut self, path: &str, text: &str) -> Page {
+        let mut page = self.get(path).await;
+        for _ in 0..400 {
+            if page.html.contains(text) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+            page = self.get(path).await;
+        }
+        page
+    }
+
     fn csrf(&self) -> String {
         self.jar.get("lianxi_csrf").cloned().unwrap_or_default()
     }
@@ -887,7 +901,7 @@ async fn the_branch_runs_meetings_and_mediation_on_the_pages_and_the_parties_fol
         "wuye",
     )
     .await;
-    let home = company.get("/").await;
+    let home = company.get_until("/", "完成地下车库访客车位标线").await;
     assert!(
         home.html.contains("本方待办")
             && home.html.contains("会议督办事项")
@@ -949,7 +963,7 @@ async fn the_branch_runs_meetings_and_mediation_on_the_pages_and_the_parties_fol
         "zhaodaye",
     )
     .await;
-    let listed = resident.get("/meetings").await;
+    let listed = resident.get_until("/meetings", &meeting).await;
     assert!(listed.html.contains(&meeting), "{}", listed.html);
 
     // Filing what looks like an open grievance of the xiaoqu shows it
@@ -1115,7 +1129,7 @@ async fn the_branch_runs_meetings_and_mediation_on_the_pages_and_the_parties_fol
             "accept the proposal",
         );
     }
-    let home = company.get("/").await;
+    let home = company.get_until("/", "三天内贴出车位使用公告").await;
     assert!(
         home.html.contains("调解协议义务")
             && home.html.contains("三天内贴出车位使用公告")
@@ -1129,7 +1143,15 @@ async fn the_branch_runs_meetings_and_mediation_on_the_pages_and_the_parties_fol
         "{}",
         page.html
     );
-    let page = branch.get(&format!("/g/{neighbours}")).await;
+    // The grievance follows its case a moment later (the follow-up worker).
+    let mut page = branch.get(&format!("/g/{neighbours}")).await;
+    for _ in 0..400 {
+        if page.html.contains(&format!(r#"href="{case_page}""#)) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        page = branch.get(&format!("/g/{neighbours}")).await;
+    }
     assert!(
         page.html.contains(&format!(r#"href="{case_page}""#)),
         "{}",

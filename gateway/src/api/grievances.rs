@@ -550,7 +550,7 @@ pub async fn list(
 }
 
 /// A page size within 1..=MAX_PAGE, or a 400 naming `limit`.
-fn page_limit(limit: Option<u32>, default: u32) -> Result<i64, ApiError> {
+pub(crate) fn page_limit(limit: Option<u32>, default: u32) -> Result<i64, ApiError> {
     let limit = i64::from(limit.unwrap_or(default));
     if (1..=i64::from(MAX_PAGE)).contains(&limit) {
         Ok(limit)

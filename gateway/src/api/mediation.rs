@@ -276,14 +276,24 @@ pub struct CaseSummary {
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct CaseList {
     pub items: Vec<CaseSummary>,
+    /// The next page's `cursor`; absent on the last page.
+    pub next_cursor: Option<String>,
 }
 
-/// `?xiaoqu=`; defaults to the caller's own xiaoqu.
+/// `GET /mediation-cases`: which xiaoqu (default: the caller's own), which
+/// status, and the page.
 #[derive(Clone, Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct CaseQuery {
     pub xiaoqu: Option<Uuid>,
+    /// `open`, `proposed`, `agreed`, `concluded` or `failed`.
+    pub status: Option<String>,
+    /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u32>,
+    /// From a previous page's `next_cursor`.
+    pub cursor: Option<String>,
 }
 
 // ---------- authorization ----------
@@ -639,7 +649,7 @@ pub async fn open(
     get, path = "/api/v1/mediation-cases", tag = "mediation",
     params(CaseQuery),
     responses(
-        (status = 200, description = "The cases", body = CaseList),
+        (status = 200, description = "The cases, latest opened first, a page at a time", body = CaseList),
         (status = 400, description = "A query parameter is invalid", body = Problem, content_type = PROBLEM),
         (status = 401, description = "No or bad token", body = Problem, content_type = PROBLEM),
         (status = 422, description = "Give a xiaoqu", body = Problem, content_type = PROBLEM),
@@ -651,6 +661,16 @@ pub async fn list(
     caller: Caller,
     ApiQuery(query): ApiQuery<CaseQuery>,
 ) -> Result<Json<CaseList>, ApiError> {
+    let limit = super::paging::page_limit(query.limit, super::paging::DEFAULT_PAGE)?;
+    let after = super::paging::cursor(query.cursor.as_deref())?;
+    if let Some(s) = query.status.as_deref() {
+        if !["open", "proposed", "agreed", "concluded", "failed"].contains(&s) {
+            return Err(ApiError::bad_query(
+                "status",
+                "must be open, proposed, agreed, concluded or failed",
+            ));
+        }
+    }
     let xiaoqu = match (query.xiaoqu, &caller.0.scope) {
         (Some(x), _) => XiaoquId(x),
         (None, crate::db::Scope::Xiaoqu(x)) => *x,
@@ -662,17 +682,27 @@ pub async fn list(
         }
     };
     if !covers(&state, &caller, xiaoqu).await? {
-        return Ok(Json(CaseList { items: Vec::new() }));
+        return Ok(Json(CaseList {
+            items: Vec::new(),
+            next_cursor: None,
+        }));
     }
-    let cases = case_list::cases(&state.db.store(), xiaoqu.0, 500)
+    let cases = case_list::cases(&state.db.store(), xiaoqu.0, 2_000)
         .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "case list");
-            ApiError::internal()
-        })?;
-    let items = cases
-        .iter()
+        .map_err(ApiError::from_store)?;
+    let visible: Vec<_> = cases
+        .into_iter()
         .filter(|c| can_view(&caller, c))
+        .filter(|c| {
+            query
+                .status
+                .as_deref()
+                .is_none_or(|s| s == c.status.as_str())
+        })
+        .collect();
+    let (page, next_cursor) = super::paging::page(visible, |c| (c.opened_at, c.id.0), after, limit);
+    let items = page
+        .iter()
         .map(|c| CaseSummary {
             id: c.id.0,
             matter: c.matter.as_str().to_owned(),
@@ -682,7 +712,7 @@ pub async fn list(
             opened_at: c.opened_at,
         })
         .collect();
-    Ok(Json(CaseList { items }))
+    Ok(Json(CaseList { items, next_cursor }))
 }
 
 /// One case.

@@ -348,14 +348,24 @@ pub struct MeetingSummary {
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct MeetingList {
     pub items: Vec<MeetingSummary>,
+    /// The next page's `cursor`; absent on the last page.
+    pub next_cursor: Option<String>,
 }
 
-/// `?xiaoqu=` for lists; defaults to the caller's own xiaoqu.
+/// `GET /meetings`: which xiaoqu (default: the caller's own), which
+/// status, and the page.
 #[derive(Clone, Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
-pub struct XiaoquQuery {
+pub struct MeetingQuery {
     pub xiaoqu: Option<Uuid>,
+    /// `convened`, `open`, `closed` or `cancelled`.
+    pub status: Option<String>,
+    /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u32>,
+    /// From a previous page's `next_cursor`.
+    pub cursor: Option<String>,
 }
 
 /// A grievance waiting for a joint meeting.
@@ -863,9 +873,9 @@ pub async fn convene(
 /// only (their public minutes).
 #[utoipa::path(
     get, path = "/api/v1/meetings", tag = "meetings",
-    params(XiaoquQuery),
+    params(MeetingQuery),
     responses(
-        (status = 200, description = "The meetings", body = MeetingList),
+        (status = 200, description = "The meetings, latest scheduled first, a page at a time", body = MeetingList),
         (status = 400, description = "A query parameter is invalid", body = Problem, content_type = PROBLEM),
         (status = 401, description = "No or bad token", body = Problem, content_type = PROBLEM),
         (status = 422, description = "Give a xiaoqu", body = Problem, content_type = PROBLEM),
@@ -875,22 +885,43 @@ pub async fn convene(
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
-    ApiQuery(query): ApiQuery<XiaoquQuery>,
+    ApiQuery(query): ApiQuery<MeetingQuery>,
 ) -> Result<Json<MeetingList>, ApiError> {
+    let limit = super::paging::page_limit(query.limit, super::paging::DEFAULT_PAGE)?;
+    let after = super::paging::cursor(query.cursor.as_deref())?;
+    if let Some(s) = query.status.as_deref() {
+        if !["convened", "open", "closed", "cancelled"].contains(&s) {
+            return Err(ApiError::bad_query(
+                "status",
+                "must be convened, open, closed or cancelled",
+            ));
+        }
+    }
     let xiaoqu = target_xiaoqu(&caller, query.xiaoqu)?;
     let residents = matches!(caller.0.role, Role::Resident);
     if !(covers(&state, &caller, xiaoqu).await? && (residents || reads_meetings(caller.0.role))) {
-        return Ok(Json(MeetingList { items: Vec::new() }));
+        return Ok(Json(MeetingList {
+            items: Vec::new(),
+            next_cursor: None,
+        }));
     }
-    let meetings = meeting_list::meetings(&state.db.store(), xiaoqu.0, 200)
+    let meetings = meeting_list::meetings(&state.db.store(), xiaoqu.0, LIST_SCAN)
         .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "meeting list");
-            ApiError::internal()
-        })?;
-    let items = meetings
-        .iter()
+        .map_err(ApiError::from_store)?;
+    let visible: Vec<_> = meetings
+        .into_iter()
         .filter(|m| !residents || m.status == MeetingStatus::Closed)
+        .filter(|m| {
+            query
+                .status
+                .as_deref()
+                .is_none_or(|s| s == m.status.as_str())
+        })
+        .collect();
+    let (page, next_cursor) =
+        super::paging::page(visible, |m| (m.scheduled_for, m.id.0), after, limit);
+    let items = page
+        .iter()
         .map(|m| MeetingSummary {
             id: m.id.0,
             kind: m.kind.into(),
@@ -905,8 +936,12 @@ pub async fn list(
                 .count(),
         })
         .collect();
-    Ok(Json(MeetingList { items }))
+    Ok(Json(MeetingList { items, next_cursor }))
 }
+
+/// The most meetings or cases of one xiaoqu a list pages through: the
+/// newest this many (years of a xiaoqu's meetings).
+const LIST_SCAN: i64 = 2_000;
 
 /// The xiaoqu a list is about: the one given, else the caller's own.
 fn target_xiaoqu(caller: &Caller, given: Option<Uuid>) -> Result<XiaoquId, ApiError> {

@@ -83,6 +83,7 @@ mod meetings;
 mod notifications;
 mod open311;
 pub mod openapi;
+mod paging;
 mod registry;
 pub mod request_id;
 mod story;
