@@ -476,13 +476,19 @@ async fn lag(args: &[String]) {
                 .map(str::to_owned)
                 .filter(|_| target.is_none())
         }));
-        if tasks.len() >= 64 {
-            for task in tasks.drain(..) {
+        // Take the filings answered so far without waiting for the others:
+        // the next command goes out on schedule whatever the earlier ones do.
+        let mut pending = Vec::with_capacity(tasks.len());
+        for task in tasks.drain(..) {
+            if task.is_finished() {
                 if let Ok(Some(id)) = task.await {
                     ids.push(id);
                 }
+            } else {
+                pending.push(task);
             }
         }
+        tasks = pending;
     }
     for task in tasks.drain(..) {
         let _ = task.await;
