@@ -136,7 +136,11 @@ async fn due(db: &Database, now: i64) -> Result<Vec<Due>, DbError> {
 }
 
 /// Runs `statement` with `binds` (all i64 or text) on either store.
-async fn execute(db: &Database, statement: &str, binds: &[Bind<'_>]) -> Result<u64, DbError> {
+pub(crate) async fn execute(
+    db: &Database,
+    statement: &str,
+    binds: &[Bind<'_>],
+) -> Result<u64, DbError> {
     macro_rules! bound {
         ($query:expr) => {{
             let mut q = $query;

@@ -17,6 +17,7 @@ use super::json::ApiJson;
 use super::AppState;
 use crate::auth::Caller;
 use crate::db::Database;
+use crate::webhooks::{execute, Bind};
 
 /// Subscribing a URL to the changes of the grievances the account may see.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -164,29 +165,20 @@ pub async fn subscribe(
     let now = Utc::now().timestamp_millis();
     let text = "INSERT INTO webhook_subscriptions (id, account_id, url, secret, created_ms) \
                 VALUES ($1, $2, $3, $4, $5)";
-    let account = caller.0.id.0.to_string();
-    match &state.db {
-        Database::Postgres(pool) => sqlx::query(text)
-            .bind(id.to_string())
-            .bind(&account)
-            .bind(&body.url)
-            .bind(&secret)
-            .bind(now)
-            .execute(pool)
-            .await
-            .map_err(db_error)?
-            .rows_affected(),
-        Database::Sqlite(pool) => sqlx::query(&sql(false, text))
-            .bind(id.to_string())
-            .bind(&account)
-            .bind(&body.url)
-            .bind(&secret)
-            .bind(now)
-            .execute(pool)
-            .await
-            .map_err(db_error)?
-            .rows_affected(),
-    };
+    let (id_text, account) = (id.to_string(), caller.0.id.0.to_string());
+    execute(
+        &state.db,
+        text,
+        &[
+            Bind::Text(&id_text),
+            Bind::Text(&account),
+            Bind::Text(&body.url),
+            Bind::Text(&secret),
+            Bind::Int(now),
+        ],
+    )
+    .await
+    .map_err(ApiError::from_db)?;
     Ok((
         StatusCode::CREATED,
         Json(Subscription {
@@ -262,22 +254,10 @@ pub async fn unsubscribe(
     let text = "UPDATE webhook_subscriptions SET disabled_ms = $1 \
                 WHERE id = $2 AND disabled_ms IS NULL";
     let now = Utc::now().timestamp_millis();
-    match &state.db {
-        Database::Postgres(pool) => sqlx::query(text)
-            .bind(now)
-            .bind(subscription.id.to_string())
-            .execute(pool)
-            .await
-            .map_err(db_error)?
-            .rows_affected(),
-        Database::Sqlite(pool) => sqlx::query(&sql(false, text))
-            .bind(now)
-            .bind(subscription.id.to_string())
-            .execute(pool)
-            .await
-            .map_err(db_error)?
-            .rows_affected(),
-    };
+    let id = subscription.id.to_string();
+    execute(&state.db, text, &[Bind::Int(now), Bind::Text(&id)])
+        .await
+        .map_err(ApiError::from_db)?;
     subscription.active = false;
     Ok(Json(subscription))
 }
@@ -350,24 +330,14 @@ pub async fn retry(
                 next_attempt_ms = $1, settled_ms = NULL \
                 WHERE subscription_id = $2 AND event_id = $3 AND status = 'dead'";
     let now = Utc::now().timestamp_millis();
-    let changed = match &state.db {
-        Database::Postgres(pool) => sqlx::query(text)
-            .bind(now)
-            .bind(subscription.id.to_string())
-            .bind(event_id.to_string())
-            .execute(pool)
-            .await
-            .map_err(db_error)?
-            .rows_affected(),
-        Database::Sqlite(pool) => sqlx::query(&sql(false, text))
-            .bind(now)
-            .bind(subscription.id.to_string())
-            .bind(event_id.to_string())
-            .execute(pool)
-            .await
-            .map_err(db_error)?
-            .rows_affected(),
-    };
+    let (id, event_id) = (subscription.id.to_string(), event_id.to_string());
+    let changed = execute(
+        &state.db,
+        text,
+        &[Bind::Int(now), Bind::Text(&id), Bind::Text(&event_id)],
+    )
+    .await
+    .map_err(ApiError::from_db)?;
     if changed == 1 {
         Ok(StatusCode::NO_CONTENT)
     } else {

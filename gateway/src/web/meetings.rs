@@ -463,6 +463,31 @@ impl MeetingPage {
     }
 }
 
+/// The agenda items of a meeting view (or of public minutes, which carry
+/// no item ids).
+fn items(list: &Value) -> Vec<Item> {
+    list.as_array()
+        .into_iter()
+        .flatten()
+        .map(|i| Item {
+            id: text(&i["id"]),
+            title: text(&i["title"]),
+            outcome: text(&i["outcome"]),
+            summary: text(&i["summary"]),
+            decision: text(&i["decision"]),
+            positions: i["positions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|p| Position {
+                    party: text(&p["party"]),
+                    stance: text(&p["stance"]),
+                })
+                .collect(),
+        })
+        .collect()
+}
+
 async fn meeting_page(
     state: &AppState,
     visit: &Visit,
@@ -498,27 +523,7 @@ async fn meeting_page(
             .map(|v| text(&v))
             .unwrap_or_default()
     });
-    let items = m["agenda"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|i| Item {
-            id: text(&i["id"]),
-            title: text(&i["title"]),
-            outcome: text(&i["outcome"]),
-            summary: text(&i["summary"]),
-            decision: text(&i["decision"]),
-            positions: i["positions"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|p| Position {
-                    party: text(&p["party"]),
-                    stance: text(&p["stance"]),
-                })
-                .collect(),
-        })
-        .collect();
+    let items = items(&m["agenda"]);
     let actions = m["action_items"]
         .as_array()
         .into_iter()
@@ -746,27 +751,7 @@ async fn minutes_page(state: &AppState, visit: &Visit, id: &str) -> Response {
             .flatten()
             .map(text)
             .collect(),
-        items: m["items"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|i| Item {
-                id: String::new(),
-                title: text(&i["title"]),
-                outcome: text(&i["outcome"]),
-                summary: text(&i["summary"]),
-                decision: text(&i["decision"]),
-                positions: i["positions"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(|p| Position {
-                        party: text(&p["party"]),
-                        stance: text(&p["stance"]),
-                    })
-                    .collect(),
-            })
-            .collect(),
+        items: items(&m["items"]),
         actions: m["action_items"]
             .as_array()
             .into_iter()
