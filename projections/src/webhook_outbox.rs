@@ -27,6 +27,20 @@ impl Projection for WebhookOutbox {
     }
 
     async fn apply(&self, tx: &mut Tx<'_>, events: &[FeedEvent]) -> Result<(), StoreError> {
+        if !events.iter().any(|e| e.aggregate_type == "grievance") {
+            return Ok(());
+        }
+        // Without a subscription (the usual case) a batch costs one query.
+        let subscribed: bool = on_store!(tx, Tx, |conn, _pg| {
+            sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM webhook_subscriptions WHERE disabled_ms IS NULL)",
+            )
+            .fetch_one(&mut **conn)
+            .await?
+        });
+        if !subscribed {
+            return Ok(());
+        }
         let now = chrono::Utc::now().timestamp_millis();
         for event in events.iter().filter(|e| e.aggregate_type == "grievance") {
             on_store!(tx, Tx, |conn, pg| {
