@@ -316,6 +316,21 @@ async fn settle(
     Ok(())
 }
 
+/// How long settled deliveries (delivered or skipped) are kept, for a
+/// receiver's questions; dead letters stay until queued again.
+const KEPT_FOR_MS: i64 = 7 * 24 * 3600 * 1000;
+
+/// Deletes settled deliveries older than [`KEPT_FOR_MS`].
+async fn forget_settled(db: &Database, now: i64) -> Result<u64, DbError> {
+    execute(
+        db,
+        "DELETE FROM webhook_deliveries \
+         WHERE status IN ('delivered', 'skipped') AND settled_ms < $1",
+        &[Bind::Int(now - KEPT_FOR_MS)],
+    )
+    .await
+}
+
 /// Runs [`tick`] every `interval` until `shutdown` turns true.
 pub async fn run(
     app: AppState,
@@ -324,7 +339,15 @@ pub async fn run(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let client = reqwest::Client::new();
+    let mut passes: u64 = 0;
     while !*shutdown.borrow() {
+        // Now and then, not on every pass: the table only grows slowly.
+        if passes.is_multiple_of(1000) {
+            if let Err(e) = forget_settled(&app.db, chrono::Utc::now().timestamp_millis()).await {
+                warn!(error = %e, "cannot forget settled webhook deliveries");
+            }
+        }
+        passes = passes.wrapping_add(1);
         match tick(&app, &client, &settings).await {
             Ok(n) if n > 0 => debug!(sent = n, "webhook pass"),
             Ok(_) => {}
