@@ -492,16 +492,46 @@ async fn start_server(dir: &TempDir, env: &[(&'static str, String)]) -> Process 
     Process::start(&dir.0, &env).await
 }
 
-async fn gateway_killed_under_load(store: Store) {
-    let Some(t) = TestDb::new(store).await else {
-        return;
-    };
+/// A fresh database on `store` with the gateway on it, under load.
+struct Loaded {
+    t: TestDb,
+    dir: TempDir,
+    env: Vec<(&'static str, String)>,
+    server: Process,
+    load: Arc<Load>,
+    clients: Vec<tokio::task::JoinHandle<Vec<Record>>>,
+}
+
+async fn loaded(store: Store) -> Option<Loaded> {
+    let t = TestDb::new(store).await?;
     let cast = Cast::new(&t.db).await;
     let dir = TempDir::new();
     let env = server_env(&t.url);
     let server = start_server(&dir, &env).await;
     let load = Load::new(&server.base, &cast);
     let clients = load.start();
+    Some(Loaded {
+        t,
+        dir,
+        env,
+        server,
+        load,
+        clients,
+    })
+}
+
+async fn gateway_killed_under_load(store: Store) {
+    let Some(Loaded {
+        t,
+        dir,
+        env,
+        server,
+        load,
+        clients,
+    }) = loaded(store).await
+    else {
+        return;
+    };
     let mut server = Some(server);
     for _ in 0..3 {
         tokio::time::sleep(phase()).await;
@@ -630,18 +660,20 @@ async fn postgres_restarted_and_killed_under_load_answers_503_and_loses_nothing(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_terminated_under_load_lose_nothing() {
-    let Some(t) = TestDb::new(Store::Postgres).await else {
+    let Some(Loaded {
+        t,
+        dir,
+        server,
+        load,
+        clients,
+        ..
+    }) = loaded(Store::Postgres).await
+    else {
         return;
     };
     let Database::Postgres(pool) = &t.db else {
         unreachable!("a PostgreSQL test database");
     };
-    let cast = Cast::new(&t.db).await;
-    let dir = TempDir::new();
-    let env = server_env(&t.url);
-    let server = start_server(&dir, &env).await;
-    let load = Load::new(&server.base, &cast);
-    let clients = load.start();
     tokio::time::sleep(phase()).await;
     let mut terminated = 0i64;
     let until = Instant::now() + phase();
@@ -674,18 +706,20 @@ async fn connections_terminated_under_load_lose_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_events_table_times_requests_out_and_loses_nothing() {
-    let Some(t) = TestDb::new(Store::Postgres).await else {
+    let Some(Loaded {
+        t,
+        dir,
+        server,
+        load,
+        clients,
+        ..
+    }) = loaded(Store::Postgres).await
+    else {
         return;
     };
     let Database::Postgres(pool) = &t.db else {
         unreachable!("a PostgreSQL test database");
     };
-    let cast = Cast::new(&t.db).await;
-    let dir = TempDir::new();
-    let env = server_env(&t.url);
-    let server = start_server(&dir, &env).await;
-    let load = Load::new(&server.base, &cast);
-    let clients = load.start();
     tokio::time::sleep(phase()).await;
     // Every append (and every feed read) waits on the lock, past the timeout.
     let mut tx = pool.begin().await.expect("begin");
