@@ -680,6 +680,26 @@ pub fn value_of(lines: &[(String, String)], key: &str) -> String {
         .unwrap_or_else(|| panic!("no {key}= in {lines:?}"))
 }
 
+/// The base URL a just spawned `lianxi serve` (stdout piped) announces, read
+/// within `within`; stdout is drained from then on, so the child never
+/// blocks on a full pipe.
+pub async fn listening_on(child: &mut Child, within: Duration) -> String {
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let base = tokio::time::timeout(within, async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Some(url) = line.strip_prefix("lianxi listening on ") {
+                return url.trim().to_owned();
+            }
+        }
+        panic!("lianxi serve exited before listening");
+    })
+    .await
+    .unwrap_or_else(|_| panic!("lianxi serve listening within {within:?}"));
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    base
+}
+
 /// `lianxi serve` as a child process on an ephemeral port.
 #[derive(Debug)]
 pub struct Process {
@@ -734,20 +754,7 @@ impl Process {
             .kill_on_drop(true)
             .spawn()
             .expect("start lianxi serve");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let base = tokio::time::timeout(Duration::from_secs(30), async {
-            while let Ok(Some(line)) = lines.next_line().await {
-                if let Some(url) = line.strip_prefix("lianxi listening on ") {
-                    return url.trim().to_owned();
-                }
-            }
-            panic!("lianxi serve exited before listening");
-        })
-        .await
-        .expect("lianxi serve started within 30 s");
-        // Keep draining stdout so the child never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let base = listening_on(&mut child, Duration::from_secs(30)).await;
         Process { child, base }
     }
 

@@ -19,7 +19,6 @@ use lianxi_tests::{add_person, Person, TempDir};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use uuid::Uuid;
 
@@ -71,20 +70,8 @@ impl ServerProcess {
         let spawned_at = Instant::now();
         let mut child = command.spawn().expect("start lianxi serve");
         let pid = child.id().expect("pid");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let base = tokio::time::timeout(Duration::from_secs(60), async {
-            while let Ok(Some(line)) = lines.next_line().await {
-                if let Some(url) = line.strip_prefix("lianxi listening on ") {
-                    return url.trim().to_owned();
-                }
-            }
-            panic!("lianxi serve exited before listening");
-        })
-        .await
-        .expect("lianxi serve listening within 60 s");
+        let base = lianxi_tests::listening_on(&mut child, Duration::from_secs(60)).await;
         let listening_after = spawned_at.elapsed();
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         ServerProcess {
             child,
             pid,
