@@ -6,10 +6,20 @@
 //!   issue longer-lived tokens for API clients. Tokens are random 256-bit
 //!   values shown once; only their SHA-256 is stored, with expiry and
 //!   revocation.
+//! - Each instance remembers the tokens it looked up for
+//!   [`TOKEN_CACHE_TTL`] ([`TokenCache`]), so that a busy client costs no
+//!   lookup per request. Whatever ends a token here (sign-out, revocation, a
+//!   withdrawn role, erasure, new credentials) forgets them all at once; done
+//!   through another instance or the command line, it takes effect here
+//!   within [`TOKEN_CACHE_TTL`].
 //! - Failed logins are throttled per login name and per client address, in
 //!   the database, so that every instance counts the same failures.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
@@ -43,6 +53,98 @@ pub const MAX_FAILURES_PER_ADDRESS: i64 = 20;
 
 /// Shortest and longest passwords accepted.
 pub const PASSWORD_LENGTH: std::ops::RangeInclusive<usize> = 12..=128;
+
+/// How long an instance trusts a token it looked up without looking again.
+pub const TOKEN_CACHE_TTL: Duration = Duration::from_secs(2);
+
+/// How many tokens an instance remembers before starting afresh.
+const TOKEN_CACHE_MOST: usize = 10_000;
+
+/// Bumped by everything in this process that can end a token's life; a
+/// token remembered before the bump is looked up again.
+static TOKENS_CHANGED: AtomicU64 = AtomicU64::new(0);
+
+/// Makes every instance in this process look up every token again: called
+/// by whatever revokes tokens or changes what they stand for.
+pub(crate) fn tokens_changed() {
+    TOKENS_CHANGED.fetch_add(1, Ordering::SeqCst);
+}
+
+/// The live tokens this instance looked up lately, by hash.
+#[derive(Debug, Default)]
+pub struct TokenCache(Mutex<HashMap<String, Remembered>>);
+
+#[derive(Debug)]
+struct Remembered {
+    account: AccountRecord,
+    kind: TokenKind,
+    expires_at: Option<DateTime<Utc>>,
+    looked_up: Instant,
+    generation: u64,
+}
+
+impl TokenCache {
+    fn live(&self, hash: &str, now: DateTime<Utc>) -> Option<TokenState> {
+        let entries = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let r = entries.get(hash)?;
+        let fresh = r.looked_up.elapsed() < TOKEN_CACHE_TTL
+            && r.generation == TOKENS_CHANGED.load(Ordering::SeqCst);
+        if !fresh {
+            return None;
+        }
+        Some(if r.expires_at.is_some_and(|e| e <= now) {
+            TokenState::Expired
+        } else {
+            TokenState::Live {
+                account: r.account.clone(),
+                kind: r.kind,
+                expires_at: r.expires_at,
+            }
+        })
+    }
+
+    fn remember(&self, hash: &str, state: &TokenState, generation: u64) {
+        let TokenState::Live {
+            account,
+            kind,
+            expires_at,
+        } = state
+        else {
+            return;
+        };
+        let mut entries = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= TOKEN_CACHE_MOST {
+            entries.retain(|_, r| r.looked_up.elapsed() < TOKEN_CACHE_TTL);
+            if entries.len() >= TOKEN_CACHE_MOST {
+                entries.clear();
+            }
+        }
+        entries.insert(
+            hash.to_owned(),
+            Remembered {
+                account: account.clone(),
+                kind: *kind,
+                expires_at: *expires_at,
+                looked_up: Instant::now(),
+                generation,
+            },
+        );
+    }
+}
+
+/// What the token with this hash is now: as this instance remembers it, or
+/// looked up.
+pub async fn token_state(state: &AppState, hash: &str) -> Result<TokenState, DbError> {
+    let now = Utc::now();
+    if let Some(known) = state.tokens.live(hash, now) {
+        return Ok(known);
+    }
+    // Read before the lookup: a change during it makes the answer stale.
+    let generation = TOKENS_CHANGED.load(Ordering::SeqCst);
+    let looked_up = state.db.token_state(hash, now).await?;
+    state.tokens.remember(hash, &looked_up, generation);
+    Ok(looked_up)
+}
 
 /// A new random token (256 bits) and the hash to store for it.
 pub fn new_token() -> (String, String) {
@@ -318,13 +420,8 @@ impl FromRequestParts<AppState> for CallerToken {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let hash = token_hash(bearer(parts)?);
-        match state
-            .db
-            .token_state(&hash, Utc::now())
-            .await
-            .map_err(ApiError::from_db)?
-        {
-            TokenState::Live(account, _) => Ok(CallerToken {
+        match token_state(state, &hash).await.map_err(ApiError::from_db)? {
+            TokenState::Live { account, .. } => Ok(CallerToken {
                 caller: Caller(account),
                 token_hash: hash,
             }),

@@ -221,6 +221,11 @@ pub struct Log<A: Aggregate> {
 /// How many stripes of per-stream turns a process keeps.
 const TURN_STRIPES: usize = 1024;
 
+/// Of how many streams a log remembers the state its last command left, to
+/// run the next command there without loading the stream (see
+/// [`crate::streams`]).
+const REMEMBERED_STREAMS: usize = 4096;
+
 impl<A: Aggregate> std::fmt::Debug for Log<A> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Log")
@@ -248,7 +253,7 @@ where
         appended: Arc<watch::Sender<u64>>,
     ) -> Self {
         Self {
-            store: Streams::new(db),
+            store: Streams::remembering(db, REMEMBERED_STREAMS),
             db: db.clone(),
             services,
             retry,
@@ -279,6 +284,18 @@ where
         id: impl std::fmt::Display,
     ) -> Result<(A, usize), CommandError<A::Error>> {
         Ok(self.store.load(&id.to_string()).await?)
+    }
+
+    /// The state and version a command on stream `id` will start from: what
+    /// this process last saw of it, else loaded. It may be out of date (if
+    /// another instance appended since); a command run on it is checked
+    /// against the store, but a refusal taken on it must be confirmed by
+    /// [`Log::load`].
+    pub async fn load_for_command(
+        &self,
+        id: impl std::fmt::Display,
+    ) -> Result<(A, usize), CommandError<A::Error>> {
+        Ok(self.store.load_for_command(&id.to_string()).await?)
     }
 
     /// Runs `command` on stream `id`.

@@ -41,6 +41,7 @@ pub mod server;
 mod streams;
 pub mod telemetry;
 pub mod vault;
+pub mod wake;
 pub mod web;
 pub mod webhooks;
 

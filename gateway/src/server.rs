@@ -81,6 +81,7 @@ pub fn state_with_meetings(
         people: Arc::new(people),
         closing: Arc::new(watch::channel(false).0),
         webhook_hosts: Arc::new(Vec::new()),
+        tokens: Arc::default(),
     }
 }
 
@@ -137,6 +138,11 @@ impl Service {
             .into_iter()
             .map(|runner| tokio::spawn(runner.run(stop.clone())))
             .collect();
+        tasks.push(tokio::spawn(crate::wake::announce(
+            state.db.clone(),
+            state.log.appended(),
+            stop.clone(),
+        )));
         tasks.push(tokio::spawn(crate::follow_ups::run(
             state.clone(),
             background.runners.poll_interval,
@@ -170,13 +176,19 @@ impl Service {
         }
     }
 
-    /// The state alone, for a process that leaves background work to others.
+    /// The state alone, for a process that leaves background work to
+    /// others; it still announces its appends to their runners.
     pub fn without_runners(state: AppState) -> Service {
-        let (shutdown, _) = watch::channel(false);
+        let (shutdown, stop) = watch::channel(false);
+        let announcer = tokio::spawn(crate::wake::announce(
+            state.db.clone(),
+            state.log.appended(),
+            stop,
+        ));
         Service {
             state,
             shutdown,
-            tasks: Vec::new(),
+            tasks: vec![announcer],
         }
     }
 

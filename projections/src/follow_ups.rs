@@ -70,6 +70,10 @@ impl Projection for FollowUps {
         exec(tx, "DELETE FROM pending_follow_ups").await
     }
 
+    async fn concerns(&self, _: &Store, events: &[FeedEvent]) -> Result<bool, StoreError> {
+        Ok(crate::meetings::any_meeting_or_case(events))
+    }
+
     /// An outbox is not rebuilt: what it held was delivered.
     fn shadow(&self) -> Option<Arc<dyn Projection>> {
         None

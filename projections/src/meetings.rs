@@ -309,6 +309,14 @@ async fn apply(tx: &mut Tx<'_>, tables: Tables, events: &[FeedEvent]) -> Result<
     Ok(())
 }
 
+/// Whether a batch holds an event of a joint meeting or a mediation case.
+pub fn any_meeting_or_case(events: &[FeedEvent]) -> bool {
+    events.iter().any(|e| {
+        let kind = e.aggregate_type.as_str();
+        kind == JointMeeting::TYPE || kind == MediationCase::TYPE
+    })
+}
+
 #[async_trait]
 impl Projection for MeetingsAndCases {
     fn name(&self) -> &str {
@@ -317,6 +325,10 @@ impl Projection for MeetingsAndCases {
 
     async fn apply(&self, tx: &mut Tx<'_>, events: &[FeedEvent]) -> Result<(), StoreError> {
         apply(tx, LIVE, events).await
+    }
+
+    async fn concerns(&self, _: &Store, events: &[FeedEvent]) -> Result<bool, StoreError> {
+        Ok(any_meeting_or_case(events))
     }
 
     async fn clear(&self, tx: &mut Tx<'_>) -> Result<(), StoreError> {
@@ -339,6 +351,10 @@ impl Projection for Shadow {
 
     async fn apply(&self, tx: &mut Tx<'_>, events: &[FeedEvent]) -> Result<(), StoreError> {
         apply(tx, SHADOW, events).await
+    }
+
+    async fn concerns(&self, _: &Store, events: &[FeedEvent]) -> Result<bool, StoreError> {
+        Ok(any_meeting_or_case(events))
     }
 
     /// Creates the shadow tables afresh, shaped like the live ones.

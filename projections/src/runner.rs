@@ -22,6 +22,10 @@ use crate::feed::{self, FeedEvent, Position};
 use crate::store::{Store, StoreError, Tx};
 use crate::trace_context;
 
+/// The PostgreSQL notification channel on which instances announce their
+/// appends to the runners (`gateway::wake`).
+pub const WAKE_CHANNEL: &str = "lianxi_events";
+
 /// A read model fed by the global feed.
 #[async_trait]
 pub trait Projection: Send + Sync + Debug {
@@ -30,6 +34,13 @@ pub trait Projection: Send + Sync + Debug {
 
     /// Applies a batch of events (any aggregate type) inside the batch's transaction.
     async fn apply(&self, tx: &mut Tx<'_>, events: &[FeedEvent]) -> Result<(), StoreError>;
+
+    /// Whether any of `events` can change the read model. A batch that
+    /// cannot is passed over without a transaction; the checkpoint moves
+    /// past such batches every [`PASSED_OVER_AT_MOST`] rather than each time.
+    async fn concerns(&self, _store: &Store, _events: &[FeedEvent]) -> Result<bool, StoreError> {
+        Ok(true)
+    }
 
     /// Empties the read model. For a shadow copy: creates its tables afresh.
     async fn clear(&self, tx: &mut Tx<'_>) -> Result<(), StoreError>;
@@ -68,6 +79,19 @@ impl Default for RunnerSettings {
             rebuild_batch_size: 20_000,
         }
     }
+}
+
+/// How long a leader may leave its checkpoint behind batches that did not
+/// concern its read model (it moves it with the next batch that does, or
+/// after this long). A runner taking over from there reads those batches
+/// again and passes them over again.
+pub const PASSED_OVER_AT_MOST: Duration = Duration::from_millis(250);
+
+/// The events a leader passed over since it last wrote its checkpoint.
+#[derive(Debug, Default)]
+struct PassedOver {
+    events: i64,
+    since: Option<tokio::time::Instant>,
 }
 
 /// Runs `$body` with `$t: &mut Tx` inside a transaction on `$store`, and
@@ -207,7 +231,14 @@ impl Runner {
     }
 
     /// Applies one batch and its checkpoint in one transaction.
-    async fn apply_batch(&self, epoch: i64, events: &[FeedEvent]) -> Result<Position, StoreError> {
+    /// Applies `events` and moves the checkpoint past them (and past the
+    /// `passed_over` events before them).
+    async fn apply_batch(
+        &self,
+        epoch: i64,
+        events: &[FeedEvent],
+        passed_over: i64,
+    ) -> Result<Position, StoreError> {
         let Some(last) = events.last().map(|e| e.position) else {
             return Err(StoreError::Decode {
                 what: "batch".into(),
@@ -226,7 +257,7 @@ impl Runner {
         trace_context::link_causes(&span, events);
         let applied: Result<(), StoreError> = async {
             in_tx!(&self.store, |t| {
-                checkpoint::advance(t, name, epoch, last, count).await?;
+                checkpoint::advance(t, name, epoch, last, count + passed_over).await?;
                 self.projection.apply(t, events).await?;
                 Ok::<(), StoreError>(())
             })
@@ -238,7 +269,29 @@ impl Runner {
     }
 
     async fn drain_in(&self, epoch: i64, batch: i64) -> Result<u64, StoreError> {
-        Ok(self.drain_from(epoch, None, batch).await?.0)
+        let mut passed = PassedOver::default();
+        let (applied, at) = self.drain_from(epoch, None, batch, &mut passed).await?;
+        self.write_passed_over(epoch, at, &mut passed).await?;
+        Ok(applied)
+    }
+
+    /// Moves the checkpoint to `at`, past the events passed over.
+    async fn write_passed_over(
+        &self,
+        epoch: i64,
+        at: Position,
+        passed: &mut PassedOver,
+    ) -> Result<(), StoreError> {
+        if passed.events == 0 {
+            return Ok(());
+        }
+        let name = self.projection.name();
+        let events = passed.events;
+        in_tx!(&self.store, |t| {
+            checkpoint::advance(t, name, epoch, at, events).await
+        })?;
+        *passed = PassedOver::default();
+        Ok(())
     }
 
     /// Applies batches until the feed is exhausted, as the leader at `epoch`,
@@ -253,6 +306,7 @@ impl Runner {
         epoch: i64,
         known: Option<Position>,
         batch: i64,
+        passed: &mut PassedOver,
     ) -> Result<(u64, Position), StoreError> {
         let mut at = match known {
             Some(at) => at,
@@ -265,15 +319,37 @@ impl Runner {
         let mut applied = 0u64;
         let mut events = feed::read_after(&self.store, at, batch).await?;
         while let Some(last) = events.last().map(|e| e.position) {
-            // Read the next batch while this one is applied: they are independent.
-            let (done, next) = tokio::join!(
-                self.apply_batch(epoch, &events),
-                feed::read_after(&self.store, last, batch)
-            );
-            done?;
-            applied += events.len() as u64;
+            // A short batch was all there was to read; the next append wakes
+            // the runner again.
+            let more = events.len() as i64 >= batch;
+            let next = async {
+                if more {
+                    feed::read_after(&self.store, last, batch).await
+                } else {
+                    Ok(Vec::new())
+                }
+            };
+            let next = if self.projection.concerns(&self.store, &events).await? {
+                // Read the next batch while this one is applied: they are independent.
+                let (done, next) =
+                    tokio::join!(self.apply_batch(epoch, &events, passed.events), next);
+                done?;
+                *passed = PassedOver::default();
+                applied += events.len() as u64;
+                next
+            } else {
+                passed.events += events.len() as i64;
+                passed.since.get_or_insert_with(tokio::time::Instant::now);
+                next.await
+            };
             at = last;
             events = next?;
+        }
+        if passed
+            .since
+            .is_some_and(|since| since.elapsed() >= PASSED_OVER_AT_MOST)
+        {
+            self.write_passed_over(epoch, at, passed).await?;
         }
         Ok((applied, at))
     }
@@ -356,7 +432,7 @@ impl Runner {
         let name = self.projection.name().to_owned();
         let mut listener = match &self.store {
             Store::Postgres(pool) => match PgListener::connect_with(pool).await {
-                Ok(mut l) => match l.listen("lianxi_events").await {
+                Ok(mut l) => match l.listen(WAKE_CHANNEL).await {
                     Ok(()) => Some(l),
                     Err(e) => {
                         warn!(projection = %name, error = %e, "cannot LISTEN; polling only");
@@ -386,8 +462,10 @@ impl Runner {
             };
             let (mut lead, epoch) = lead;
             info!(projection = %name, epoch, "leading the projection");
-            // Where this leader left the checkpoint (`None`: read it).
+            // Where this leader left the checkpoint (`None`: read it), and
+            // the events it passed over since it last wrote it.
             let mut at: Option<Position> = None;
+            let mut passed = PassedOver::default();
             // When the lead was last confirmed: it was just taken.
             let mut confirmed = tokio::time::Instant::now();
             loop {
@@ -415,7 +493,10 @@ impl Runner {
                         }
                     }
                 }
-                match self.drain_from(epoch, at, self.settings.batch_size).await {
+                match self
+                    .drain_from(epoch, at, self.settings.batch_size, &mut passed)
+                    .await
+                {
                     Ok((n, to)) => {
                         at = Some(to);
                         if n > 0 {
@@ -429,6 +510,7 @@ impl Runner {
                     Err(e) => {
                         // Some batches may have committed: read the checkpoint again.
                         at = None;
+                        passed = PassedOver::default();
                         warn!(projection = %name, error = %e, "batch failed; retrying");
                         wait(&mut shutdown, self.settings.poll_interval).await;
                         continue;

@@ -12,7 +12,7 @@ use crate::feed::FeedEvent;
 use crate::grievance_list::exec;
 use crate::on_store;
 use crate::runner::Projection;
-use crate::store::{sql, StoreError, Tx};
+use crate::store::{sql, Store, StoreError, Tx};
 
 /// The projection's name (its checkpoint key).
 pub const NAME: &str = "webhook_outbox";
@@ -26,21 +26,23 @@ impl Projection for WebhookOutbox {
         NAME
     }
 
-    async fn apply(&self, tx: &mut Tx<'_>, events: &[FeedEvent]) -> Result<(), StoreError> {
+    /// Without an active subscription (the usual case) a batch costs one
+    /// query and no transaction.
+    async fn concerns(&self, store: &Store, events: &[FeedEvent]) -> Result<bool, StoreError> {
         if !events.iter().any(|e| e.aggregate_type == "grievance") {
-            return Ok(());
+            return Ok(false);
         }
-        // Without a subscription (the usual case) a batch costs one query.
-        let subscribed: bool = on_store!(tx, Tx, |conn, _pg| {
+        let subscribed: bool = on_store!(store, Store, |pool, _pg| {
             sqlx::query_scalar(
                 "SELECT EXISTS (SELECT 1 FROM webhook_subscriptions WHERE disabled_ms IS NULL)",
             )
-            .fetch_one(&mut **conn)
+            .fetch_one(pool)
             .await?
         });
-        if !subscribed {
-            return Ok(());
-        }
+        Ok(subscribed)
+    }
+
+    async fn apply(&self, tx: &mut Tx<'_>, events: &[FeedEvent]) -> Result<(), StoreError> {
         let now = chrono::Utc::now().timestamp_millis();
         for event in events.iter().filter(|e| e.aggregate_type == "grievance") {
             on_store!(tx, Tx, |conn, pg| {

@@ -108,11 +108,38 @@ pub(crate) async fn visible(
     id: GrievanceId,
 ) -> Result<(GrievanceState, usize), ApiError> {
     let (grievance, version) = state.log.load(id).await?;
+    may_see(state, caller, grievance.state()).await?;
     let grievance = grievance.state().cloned().ok_or_else(ApiError::not_found)?;
-    if covers(state, caller, grievance.xiaoqu).await? && policy::can_view(&caller.0, &grievance) {
-        Ok((grievance, version))
-    } else {
-        Err(ApiError::not_found())
+    Ok((grievance, version))
+}
+
+/// Like [`visible`], for a command about to run on the grievance: starts
+/// from the state the last command left when this process ran it (the
+/// command's append checks that nothing changed since), and confirms a 404
+/// on a fresh load.
+pub(crate) async fn visible_for_command(
+    state: &AppState,
+    caller: &Caller,
+    id: GrievanceId,
+) -> Result<GrievanceState, ApiError> {
+    let (grievance, _) = state.log.load_for_command(id).await?;
+    match may_see(state, caller, grievance.state()).await {
+        Ok(()) => grievance.state().cloned().ok_or_else(ApiError::not_found),
+        Err(_) => visible(state, caller, id).await.map(|(g, _)| g),
+    }
+}
+
+/// Answers 404 unless the caller may see `grievance`.
+async fn may_see(
+    state: &AppState,
+    caller: &Caller,
+    grievance: Option<&GrievanceState>,
+) -> Result<(), ApiError> {
+    match grievance {
+        Some(g) if covers(state, caller, g.xiaoqu).await? && policy::can_view(&caller.0, g) => {
+            Ok(())
+        }
+        _ => Err(ApiError::not_found()),
     }
 }
 
@@ -180,7 +207,7 @@ async fn dispatch(
     action: impl FnOnce(&GrievanceState) -> GrievanceAction,
 ) -> Result<Response, ApiError> {
     let expected = if_match(headers)?;
-    let (grievance, _) = visible(state, caller, id).await?;
+    let grievance = visible_for_command(state, caller, id).await?;
     let command = GrievanceCommand::new(actor(caller), action(&grievance));
     let metadata = CommandMetadata {
         request_id: request_id.0.clone(),

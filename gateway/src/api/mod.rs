@@ -136,6 +136,8 @@ pub struct AppState {
     pub closing: Arc<tokio::sync::watch::Sender<bool>>,
     /// The hosts webhooks may be sent to; empty: any.
     pub webhook_hosts: Arc<Vec<String>>,
+    /// The tokens this instance looked up lately.
+    pub tokens: Arc<crate::auth::TokenCache>,
 }
 
 impl AppState {

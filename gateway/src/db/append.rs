@@ -20,7 +20,7 @@ use serde_json::Value;
 use tracing::Instrument;
 use uuid::Uuid;
 
-use super::Database;
+use super::{Database, GroupCommit};
 use crate::audit::chain::{self, canonical_json, EventFields, Hash, GENESIS};
 
 /// A repository that reads through `inner` and appends with the hash chain.
@@ -29,6 +29,8 @@ pub struct ChainedRepository<R> {
     inner: R,
     db: Database,
     heads: Arc<Heads>,
+    /// On PostgreSQL, appends are written together with concurrent ones.
+    group: Option<Arc<GroupCommit>>,
 }
 
 impl<R> ChainedRepository<R> {
@@ -38,7 +40,13 @@ impl<R> ChainedRepository<R> {
 
     /// A repository that notes what it appended in `heads`.
     pub fn remembering(inner: R, db: Database, heads: Arc<Heads>) -> Self {
-        Self { inner, db, heads }
+        let group = GroupCommit::for_database(&db);
+        Self {
+            inner,
+            db,
+            heads,
+            group,
+        }
     }
 }
 
@@ -137,15 +145,33 @@ impl<R: PersistedEventRepository> PersistedEventRepository for ChainedRepository
             .heads
             .get(A::TYPE, &first.aggregate_id, first.sequence as i64 - 1)
             .map(|h| h.hash);
-        let appended = self.db.append_chained_after(A::TYPE, events, known).await?;
-        if let (Some(event), Some((hash, position))) = (events.last(), appended) {
-            let head = Head {
-                sequence: event.sequence as i64,
-                hash,
-                position,
+        let span = tracing::info_span!(
+            "append",
+            otel.name = "append",
+            aggregate_type = A::TYPE,
+            aggregate_id = %first.aggregate_id,
+            events = events.len(),
+            first_sequence = first.sequence,
+        );
+        let (hash, position) = async {
+            let append = self.db.prepare_append(A::TYPE, events, known).await?;
+            let position = match &self.group {
+                Some(group) => {
+                    let hash = append.last_hash();
+                    return Ok::<_, PersistenceError>((hash, Some(group.append(append).await?)));
+                }
+                None => self.db.write_append(&append).await?,
             };
-            self.heads.put(A::TYPE, &event.aggregate_id, head);
+            Ok((append.last_hash(), position))
         }
+        .instrument(span)
+        .await?;
+        let head = Head {
+            sequence: first.sequence as i64 + events.len() as i64 - 1,
+            hash,
+            position,
+        };
+        self.heads.put(A::TYPE, &first.aggregate_id, head);
         Ok(())
     }
 
@@ -161,14 +187,32 @@ impl<R: PersistedEventRepository> PersistedEventRepository for ChainedRepository
     }
 }
 
-/// One event ready for the INSERT.
-struct Row<'a> {
-    event: &'a SerializedEvent,
-    event_id: Uuid,
-    hash: Hash,
-    /// The payload and metadata as stored text (what the hash covers).
-    payload: &'a str,
-    metadata: &'a str,
+/// The events of one append, chained and ready to store.
+#[derive(Debug)]
+pub(crate) struct Append {
+    pub(crate) aggregate_type: String,
+    pub(crate) aggregate_id: String,
+    pub(crate) recorded_at: DateTime<Utc>,
+    pub(crate) sequences: Vec<i64>,
+    pub(crate) types: Vec<String>,
+    pub(crate) versions: Vec<String>,
+    /// The payloads and metadata as stored text (what the hashes cover).
+    pub(crate) payloads: Vec<String>,
+    pub(crate) metadata: Vec<String>,
+    pub(crate) ids: Vec<Uuid>,
+    pub(crate) hashes: Vec<Hash>,
+    /// The idempotency key the command ran under, marked committed with it.
+    pub(crate) idempotency_key: Option<String>,
+}
+
+impl Append {
+    pub(crate) fn last_sequence(&self) -> i64 {
+        self.sequences.last().copied().unwrap_or(0)
+    }
+
+    pub(crate) fn last_hash(&self) -> Hash {
+        self.hashes.last().copied().unwrap_or(GENESIS)
+    }
 }
 
 /// The recording instant, at the precision both stores keep (microseconds).
@@ -226,8 +270,26 @@ impl Database {
         events: &[SerializedEvent],
         known_predecessor: Option<Hash>,
     ) -> Result<(Hash, Option<Position>), PersistenceError> {
+        let append = self
+            .prepare_append(aggregate_type, events, known_predecessor)
+            .await?;
+        let position = self.write_append(&append).await?;
+        Ok((append.last_hash(), position))
+    }
+
+    /// Chains `events` (consecutive, of one stream, at least one) onto their
+    /// predecessor: the rows to store, with their ids, recording instant and
+    /// hashes.
+    pub(crate) async fn prepare_append(
+        &self,
+        aggregate_type: &str,
+        events: &[SerializedEvent],
+        known_predecessor: Option<Hash>,
+    ) -> Result<Append, PersistenceError> {
         let Some(first) = events.first() else {
-            return Ok((GENESIS, None));
+            return Err(PersistenceError::UnknownError(
+                "an append of no events".into(),
+            ));
         };
         let aggregate_id = first.aggregate_id.as_str();
         // The predecessor is committed and never changes, so it is read
@@ -240,14 +302,31 @@ impl Database {
                     .await?
             }
         };
-        // The text stored is exactly the text hashed.
-        let texts: Vec<(String, String)> = events
-            .iter()
-            .map(|e| (canonical_json(&e.payload), canonical_json(&e.metadata)))
-            .collect();
         let recorded_at = now_micros();
-        let mut rows = Vec::with_capacity(events.len());
-        for (event, (payload, metadata)) in events.iter().zip(&texts) {
+        let mut append = Append {
+            aggregate_type: aggregate_type.to_owned(),
+            aggregate_id: aggregate_id.to_owned(),
+            recorded_at,
+            sequences: Vec::with_capacity(events.len()),
+            types: Vec::with_capacity(events.len()),
+            versions: Vec::with_capacity(events.len()),
+            payloads: Vec::with_capacity(events.len()),
+            metadata: Vec::with_capacity(events.len()),
+            ids: Vec::with_capacity(events.len()),
+            hashes: Vec::with_capacity(events.len()),
+            // A command run under an idempotency key marks the key committed
+            // in the events' own transaction: a retry after a crash between
+            // this commit and the answer then knows not to run it again.
+            idempotency_key: first
+                .metadata
+                .get(crate::event_log::IDEMPOTENCY_METADATA_KEY)
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+        };
+        for event in events {
+            // The text stored is exactly the text hashed.
+            let payload = canonical_json(&event.payload);
+            let metadata = canonical_json(&event.metadata);
             let event_id = Uuid::new_v4();
             let hash = chain::event_hash(
                 &prev,
@@ -259,109 +338,102 @@ impl Database {
                     event_version: &event.event_version,
                     event_id,
                     recorded_at,
-                    payload,
-                    metadata,
+                    payload: &payload,
+                    metadata: &metadata,
                 },
             );
-            rows.push(Row {
-                event,
-                event_id,
-                hash,
-                payload,
-                metadata,
-            });
+            append.sequences.push(event.sequence as i64);
+            append.types.push(event.event_type.clone());
+            append.versions.push(event.event_version.clone());
+            append.payloads.push(payload);
+            append.metadata.push(metadata);
+            append.ids.push(event_id);
+            append.hashes.push(hash);
             prev = hash;
         }
-        let last_sequence = events.last().map_or(0, |e| e.sequence as i64);
-        // A command run under an idempotency key marks the key committed in
-        // the events' own transaction: a retry after a crash between this
-        // commit and the answer then knows not to run the command again.
-        let idempotency_key = first
-            .metadata
-            .get(crate::event_log::IDEMPOTENCY_METADATA_KEY)
-            .and_then(Value::as_str);
-        let mut position = None;
+        Ok(append)
+    }
+
+    /// Stores one prepared append in its own transaction. Returns, on
+    /// PostgreSQL, the feed position of its last event.
+    pub(crate) async fn write_append(
+        &self,
+        append: &Append,
+    ) -> Result<Option<Position>, PersistenceError> {
+        let last_sequence = append.last_sequence();
+        let last_hash = append.last_hash();
         match self {
             Database::Postgres(pool) => {
                 // One statement, so one round trip: the window in which a
                 // concurrent append of the same stream waits on this one is
                 // as short as it can be.
-                let sequences: Vec<i64> = rows.iter().map(|r| r.event.sequence as i64).collect();
-                let types: Vec<&str> = rows.iter().map(|r| r.event.event_type.as_str()).collect();
-                let versions: Vec<&str> = rows
-                    .iter()
-                    .map(|r| r.event.event_version.as_str())
-                    .collect();
-                let payloads: Vec<&str> = rows.iter().map(|r| r.payload).collect();
-                let metadata: Vec<&str> = rows.iter().map(|r| r.metadata).collect();
-                let ids: Vec<Uuid> = rows.iter().map(|r| r.event_id).collect();
-                let hashes: Vec<&[u8]> = rows.iter().map(|r| &r.hash[..]).collect();
+                let hashes: Vec<&[u8]> = append.hashes.iter().map(|h| &h[..]).collect();
                 let (transaction_id, global_position): (i64, i64) = sqlx::query_as(APPEND_POSTGRES)
-                    .bind(aggregate_type)
-                    .bind(aggregate_id)
-                    .bind(recorded_at)
-                    .bind(&sequences)
-                    .bind(&types)
-                    .bind(&versions)
-                    .bind(&payloads)
-                    .bind(&metadata)
-                    .bind(&ids)
+                    .bind(&append.aggregate_type)
+                    .bind(&append.aggregate_id)
+                    .bind(append.recorded_at)
+                    .bind(&append.sequences)
+                    .bind(&append.types)
+                    .bind(&append.versions)
+                    .bind(&append.payloads)
+                    .bind(&append.metadata)
+                    .bind(&append.ids)
                     .bind(&hashes)
                     .bind(last_sequence)
-                    .bind(&prev[..])
-                    .bind(idempotency_key)
+                    .bind(&last_hash[..])
+                    .bind(append.idempotency_key.as_deref())
                     .fetch_one(pool)
                     .await
                     .map_err(persistence_error)?;
-                position = Some(Position {
+                Ok(Some(Position {
                     transaction_id,
                     global_position,
-                });
+                }))
             }
             Database::Sqlite(pool) => {
-                let recorded_at = sqlite_time(&recorded_at);
+                let recorded_at = sqlite_time(&append.recorded_at);
                 let mut tx = pool.begin().await.map_err(persistence_error)?;
-                for row in &rows {
+                for i in 0..append.sequences.len() {
                     sqlx::query(
                         "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, \
                          event_version, payload, metadata, event_id, recorded_at, hash) \
                          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     )
-                    .bind(aggregate_type)
-                    .bind(aggregate_id)
-                    .bind(row.event.sequence as i64)
-                    .bind(&row.event.event_type)
-                    .bind(&row.event.event_version)
-                    .bind(row.payload)
-                    .bind(row.metadata)
-                    .bind(row.event_id.to_string())
+                    .bind(&append.aggregate_type)
+                    .bind(&append.aggregate_id)
+                    .bind(append.sequences[i])
+                    .bind(&append.types[i])
+                    .bind(&append.versions[i])
+                    .bind(&append.payloads[i])
+                    .bind(&append.metadata[i])
+                    .bind(append.ids[i].to_string())
                     .bind(&recorded_at)
-                    .bind(&row.hash[..])
+                    .bind(&append.hashes[i][..])
                     .execute(&mut *tx)
                     .await
                     .map_err(persistence_error)?;
                 }
                 sqlx::query(UPSERT_HEAD)
-                    .bind(aggregate_type)
-                    .bind(aggregate_id)
+                    .bind(&append.aggregate_type)
+                    .bind(&append.aggregate_id)
                     .bind(last_sequence)
-                    .bind(&prev[..])
+                    .bind(&last_hash[..])
                     .execute(&mut *tx)
                     .await
                     .map_err(persistence_error)?;
-                if let Some(key_hash) = idempotency_key {
+                if let Some(key_hash) = &append.idempotency_key {
                     sqlx::query(MARK_COMMITTED)
-                        .bind(aggregate_type)
-                        .bind(aggregate_id)
+                        .bind(&append.aggregate_type)
+                        .bind(&append.aggregate_id)
                         .bind(key_hash)
                         .execute(&mut *tx)
                         .await
                         .map_err(persistence_error)?;
                 }
                 tx.commit().await.map_err(persistence_error)?;
+                Ok(None)
             }
         }
-        Ok((prev, position))
     }
 
     /// The hash of the event before `events` (zeros for a new stream).

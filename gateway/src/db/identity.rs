@@ -35,7 +35,11 @@ impl TokenKind {
 /// What a presented token turns out to be.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TokenState {
-    Live(AccountRecord, TokenKind),
+    Live {
+        account: AccountRecord,
+        kind: TokenKind,
+        expires_at: Option<DateTime<Utc>>,
+    },
     Expired,
     /// The token, or its whole account, was revoked (or erased).
     Revoked,
@@ -250,6 +254,7 @@ impl Database {
                 removed
             }
         };
+        crate::auth::tokens_changed();
         Ok(removed > 0)
     }
 
@@ -292,7 +297,11 @@ impl Database {
         } else if expires_at.is_some_and(|e| e <= now) {
             TokenState::Expired
         } else {
-            TokenState::Live(account, TokenKind::parse(&kind))
+            TokenState::Live {
+                account,
+                kind: TokenKind::parse(&kind),
+                expires_at,
+            }
         })
     }
 
@@ -320,6 +329,7 @@ impl Database {
             .await?
             .rows_affected(),
         };
+        crate::auth::tokens_changed();
         Ok(done > 0)
     }
 
@@ -329,7 +339,7 @@ impl Database {
         account: AccountId,
         now: DateTime<Utc>,
     ) -> Result<u64, DbError> {
-        Ok(match self {
+        let revoked = match self {
             Database::Postgres(pool) => sqlx::query(
                 "UPDATE access_tokens SET revoked_at = $2 WHERE account_id = $1 AND revoked_at IS NULL",
             )
@@ -346,7 +356,9 @@ impl Database {
             .execute(pool)
             .await?
             .rows_affected(),
-        })
+        };
+        crate::auth::tokens_changed();
+        Ok(revoked)
     }
 
     /// The live account that signs in with this login hash, and its
@@ -765,6 +777,7 @@ impl Database {
                 tx.commit().await?;
             }
         }
+        crate::auth::tokens_changed();
         Ok(())
     }
 }

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod append;
+mod group_commit;
 mod idempotency;
 mod identity;
 mod registry;
@@ -20,6 +21,7 @@ use sqlx::{PgPool, SqlitePool};
 pub use accounts::{AccountRecord, NewAccount, NewXiaoqu, Scope, XiaoquRecord};
 pub(crate) use append::UPSERT_HEAD;
 pub use append::{ChainedRepository, Heads};
+use group_commit::GroupCommit;
 pub use idempotency::{Claim, KeptAnswer, KeyRecord, KeyedRequest};
 pub use identity::{TokenKind, TokenState};
 pub use registry::PartyRow;
@@ -100,6 +102,9 @@ impl DbError {
     }
 }
 
+/// A pooled PostgreSQL connection idle this long is pinged before use.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
+
 /// Pool sizes and timeouts.
 #[derive(Clone, Copy, Debug)]
 pub struct PoolSettings {
@@ -125,6 +130,17 @@ impl Database {
             let pool = PgPoolOptions::new()
                 .max_connections(settings.max_connections)
                 .acquire_timeout(settings.acquire_timeout)
+                // A connection in steady use is handed out as it is; one idle
+                // for a while (say, through a restart of PostgreSQL) is
+                // pinged first and replaced if it is gone. Pinging at every
+                // acquire would cost each statement a second round trip.
+                .test_before_acquire(false)
+                .before_acquire(|conn, meta| {
+                    Box::pin(async move {
+                        Ok(meta.idle_for < PING_AFTER_IDLE
+                            || sqlx::Connection::ping(conn).await.is_ok())
+                    })
+                })
                 .connect_with(options)
                 .await?;
             Ok(Database::Postgres(pool))

@@ -113,8 +113,7 @@ impl Visit {
         let mut session = None;
         if let Some(token) = jar.get(SESSION) {
             let hash = auth::token_hash(token);
-            if let Ok(TokenState::Live(account, _)) = state.db.token_state(&hash, Utc::now()).await
-            {
+            if let Ok(TokenState::Live { account, .. }) = auth::token_state(state, &hash).await {
                 session = Some((token.clone(), account));
             }
         }
