@@ -145,26 +145,16 @@ impl<R: PersistedEventRepository> PersistedEventRepository for ChainedRepository
             .heads
             .get(A::TYPE, &first.aggregate_id, first.sequence as i64 - 1)
             .map(|h| h.hash);
-        let span = tracing::info_span!(
-            "append",
-            otel.name = "append",
-            aggregate_type = A::TYPE,
-            aggregate_id = %first.aggregate_id,
-            events = events.len(),
-            first_sequence = first.sequence,
-        );
         let (hash, position) = async {
             let append = self.db.prepare_append(A::TYPE, events, known).await?;
+            let hash = append.last_hash();
             let position = match &self.group {
-                Some(group) => {
-                    let hash = append.last_hash();
-                    return Ok::<_, PersistenceError>((hash, Some(group.append(append).await?)));
-                }
+                Some(group) => Some(group.append(append).await?),
                 None => self.db.write_append(&append).await?,
             };
-            Ok((append.last_hash(), position))
+            Ok::<_, PersistenceError>((hash, position))
         }
-        .instrument(span)
+        .instrument(append_span(A::TYPE, events))
         .await?;
         let head = Head {
             sequence: first.sequence as i64 + events.len() as i64 - 1,
@@ -215,6 +205,19 @@ impl Append {
     }
 }
 
+/// The span of one append (`events` is not empty).
+fn append_span(aggregate_type: &str, events: &[SerializedEvent]) -> tracing::Span {
+    let first = events.first();
+    tracing::info_span!(
+        "append",
+        otel.name = "append",
+        aggregate_type,
+        aggregate_id = first.map_or("", |e| e.aggregate_id.as_str()),
+        events = events.len(),
+        first_sequence = first.map_or(0, |e| e.sequence),
+    )
+}
+
 /// The recording instant, at the precision both stores keep (microseconds).
 pub(crate) fn now_micros() -> DateTime<Utc> {
     let now = Utc::now();
@@ -247,19 +250,11 @@ impl Database {
         events: &[SerializedEvent],
         known_predecessor: Option<Hash>,
     ) -> Result<Option<(Hash, Option<Position>)>, PersistenceError> {
-        let Some(first) = events.first() else {
+        if events.is_empty() {
             return Ok(None);
-        };
-        let span = tracing::info_span!(
-            "append",
-            otel.name = "append",
-            aggregate_type,
-            aggregate_id = %first.aggregate_id,
-            events = events.len(),
-            first_sequence = first.sequence,
-        );
+        }
         self.append_chained_in(aggregate_type, events, known_predecessor)
-            .instrument(span)
+            .instrument(append_span(aggregate_type, events))
             .await
             .map(Some)
     }
@@ -536,7 +531,7 @@ fn persistence_error(err: sqlx::Error) -> PersistenceError {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::sync::Arc;
 
     use lianxi_domain::grievance::FileGrievance;
@@ -655,41 +650,62 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
+    /// A fresh, migrated PostgreSQL database on the server
+    /// `LIANXI_TEST_DATABASE_URL` names (none without it).
+    pub(crate) struct FreshPostgres {
+        pub db: Database,
+        admin: Database,
+        name: String,
+    }
+
+    impl FreshPostgres {
+        pub async fn create() -> Option<Self> {
+            let admin_url = std::env::var("LIANXI_TEST_DATABASE_URL").ok()?;
+            let admin = Database::connect(&admin_url, PoolSettings::default())
+                .await
+                .ok()?;
+            let Database::Postgres(pool) = &admin else {
+                return None;
+            };
+            let name = format!("lianxi_test_{}", Uuid::new_v4().simple());
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(pool)
+                .await
+                .expect("create a database");
+            let (base, query) = admin_url
+                .split_once('?')
+                .map_or((admin_url.as_str(), None), |(b, q)| (b, Some(q)));
+            let base = base.rsplit_once('/').map_or(base, |(b, _)| b);
+            let url = match query {
+                Some(q) => format!("{base}/{name}?{q}"),
+                None => format!("{base}/{name}"),
+            };
+            let db = Database::connect(&url, PoolSettings::default())
+                .await
+                .expect("connect");
+            db.migrate().await.expect("migrate");
+            Some(Self { db, admin, name })
+        }
+
+        pub async fn drop(self) {
+            self.db.close().await;
+            if let Database::Postgres(pool) = &self.admin {
+                let _ = sqlx::query(&format!("DROP DATABASE {} WITH (FORCE)", self.name))
+                    .execute(pool)
+                    .await;
+            }
+            self.admin.close().await;
+        }
+    }
+
     /// On PostgreSQL (when `LIANXI_TEST_DATABASE_URL` names a server) the
     /// answer's position comes from the append itself.
     #[tokio::test]
     async fn instances_taking_turns_on_a_stream_keep_its_chain_whole_postgres() {
-        let Ok(admin_url) = std::env::var("LIANXI_TEST_DATABASE_URL") else {
+        let Some(fresh) = FreshPostgres::create().await else {
             return;
         };
-        let Ok(admin) = Database::connect(&admin_url, PoolSettings::default()).await else {
-            return;
-        };
-        let Database::Postgres(pool) = &admin else {
-            return;
-        };
-        let name = format!("lianxi_test_{}", Uuid::new_v4().simple());
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(pool)
-            .await
-            .expect("create a database");
-        let (base, query) = admin_url
-            .split_once('?')
-            .map_or((admin_url.as_str(), None), |(b, q)| (b, Some(q)));
-        let base = base.rsplit_once('/').map_or(base, |(b, _)| b);
-        let url = match query {
-            Some(q) => format!("{base}/{name}?{q}"),
-            None => format!("{base}/{name}"),
-        };
-        let db = Database::connect(&url, PoolSettings::default())
-            .await
-            .expect("connect");
-        db.migrate().await.expect("migrate");
-        instances_take_turns(&db).await;
-        db.close().await;
-        let _ = sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
-            .execute(pool)
-            .await;
-        admin.close().await;
+        instances_take_turns(&fresh.db).await;
+        fresh.drop().await;
     }
 }

@@ -254,3 +254,111 @@ heads AS (
 SELECT pg_current_xact_id()::text::bigint, aggregate_type, aggregate_id, max(global_position)
   FROM appended
  GROUP BY aggregate_type, aggregate_id";
+
+#[cfg(test)]
+mod tests {
+    use cqrs_es::persist::{PersistenceError, SerializedEvent};
+    use serde_json::json;
+    use uuid::Uuid;
+
+    use super::GroupCommit;
+    use crate::db::append::tests::FreshPostgres;
+    use crate::db::Database;
+
+    fn event(stream: &str, sequence: usize) -> SerializedEvent {
+        SerializedEvent {
+            aggregate_id: stream.to_owned(),
+            sequence,
+            aggregate_type: "grievance".to_owned(),
+            event_type: "Noted".to_owned(),
+            event_version: "1.0".to_owned(),
+            payload: json!({"Noted": {"n": sequence}}),
+            metadata: json!({"request_id": "group-commit-test"}),
+        }
+    }
+
+    /// The transaction and feed position of each stream's last event.
+    async fn stored(db: &Database, stream: &str, sequence: i64) -> Option<(i64, i64)> {
+        let Database::Postgres(pool) = db else {
+            return None;
+        };
+        sqlx::query_as(
+            "SELECT transaction_id::text::bigint, global_position FROM events \
+             WHERE aggregate_type = 'grievance' AND aggregate_id = $1 AND sequence = $2",
+        )
+        .bind(stream)
+        .bind(sequence)
+        .fetch_optional(pool)
+        .await
+        .expect("read an event")
+    }
+
+    /// Appends queued together go in one transaction, each with its own
+    /// answer; when one of them loses its race the others still commit,
+    /// and only the loser hears of a conflict.
+    #[tokio::test]
+    async fn queued_appends_commit_together_and_only_a_loser_is_refused() {
+        let Some(fresh) = FreshPostgres::create().await else {
+            return;
+        };
+        let db = &fresh.db;
+        let group = GroupCommit::for_database(db).expect("PostgreSQL");
+        let streams: Vec<String> = (0..40).map(|_| Uuid::new_v4().to_string()).collect();
+        let mut appends = Vec::new();
+        for stream in &streams {
+            let events = [event(stream, 1), event(stream, 2)];
+            appends.push(
+                db.prepare_append("grievance", &events, None)
+                    .await
+                    .expect("prepare"),
+            );
+        }
+        // On this single-threaded runtime every append is queued before the
+        // writer runs, so all forty go in one batch.
+        let answers = futures::future::join_all(appends.into_iter().map(|a| group.append(a))).await;
+        let mut transactions = std::collections::BTreeSet::new();
+        for (stream, answer) in streams.iter().zip(answers) {
+            let position = answer.expect("committed");
+            let (transaction, global) = stored(db, stream, 2).await.expect("stored");
+            assert_eq!(
+                (position.transaction_id, position.global_position),
+                (transaction, global)
+            );
+            transactions.insert(transaction);
+        }
+        assert_eq!(transactions.len(), 1, "one transaction for the batch");
+
+        // A second batch: two new streams and one append that loses (its
+        // stream already holds sequence 1).
+        let (a, b) = (Uuid::new_v4().to_string(), Uuid::new_v4().to_string());
+        let loser = db
+            .prepare_append("grievance", &[event(&streams[0], 1)], None)
+            .await
+            .expect("prepare");
+        let first = db
+            .prepare_append("grievance", &[event(&a, 1)], None)
+            .await
+            .expect("prepare");
+        let second = db
+            .prepare_append("grievance", &[event(&b, 1)], None)
+            .await
+            .expect("prepare");
+        let (x, y, z) = tokio::join!(
+            group.append(first),
+            group.append(loser),
+            group.append(second)
+        );
+        assert!(x.is_ok(), "{x:?}");
+        assert!(
+            matches!(y, Err(PersistenceError::OptimisticLockError)),
+            "{y:?}"
+        );
+        assert!(z.is_ok(), "{z:?}");
+        assert!(stored(db, &a, 1).await.is_some() && stored(db, &b, 1).await.is_some());
+
+        let report = crate::audit::verify(db, None).await.expect("verify");
+        assert!(report.ok, "{report:?}");
+        assert_eq!(report.events, 82);
+        fresh.drop().await;
+    }
+}
