@@ -61,9 +61,15 @@ impl<A: Clone> Recent<A> {
             return;
         }
         let mut states = self.states.lock().unwrap_or_else(|e| e.into_inner());
-        if states.len() >= self.capacity && !states.contains_key(key) {
-            // Starting afresh costs each busy stream one load.
-            states.clear();
+        match states.get(key) {
+            // A load that began before a command's append may end after it.
+            Some((_, known)) if *known > version => return,
+            Some(_) => {}
+            None if states.len() >= self.capacity => {
+                // Starting afresh costs each busy stream one load.
+                states.clear();
+            }
+            None => {}
         }
         states.insert(key.to_owned(), (state, version));
     }

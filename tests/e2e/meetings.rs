@@ -307,11 +307,14 @@ async fn a_minor_parking_dispute_is_decided_at_the_next_regular_meeting(t: TestD
         minutes["items"][0]["decision"],
         "物业一周内划线并张贴告示,业委会监督"
     );
-    let listed = ok(
-        &api.get("/api/v1/meetings", &a.resident.token).await,
-        "list",
-    );
-    assert_eq!(listed["items"].as_array().map(Vec::len), Some(1));
+    // The list is a read model: it shows the meeting once its runner has
+    // applied the minutes.
+    eventually(
+        "the meeting with published minutes in the resident's list",
+        || async { api.get("/api/v1/meetings", &a.resident.token).await.body },
+        |b| b["items"].as_array().map(Vec::len) == Some(1),
+    )
+    .await;
 
     // The owner party marks its action item done; only once.
     let completion = path(&format!("/action-items/{action_item}/completion"));
