@@ -431,7 +431,10 @@ impl Runner {
     pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
         let name = self.projection.name().to_owned();
         let mut listener = match &self.store {
-            Store::Postgres(pool) => match PgListener::connect_with(pool).await {
+            // On a pool of its own: a connection that listens must never be
+            // handed out for other statements, where a notification
+            // arriving mid-statement breaks the protocol.
+            Store::Postgres(pool) => match PgListener::connect_with(&listener_pool(pool)).await {
                 Ok(mut l) => match l.listen(WAKE_CHANNEL).await {
                     Ok(()) => Some(l),
                     Err(e) => {
@@ -528,6 +531,15 @@ impl Runner {
         }
         info!(projection = %name, "projection runner stopped");
     }
+}
+
+/// A pool of one connection, to `pool`'s database, for a listener.
+fn listener_pool(pool: &sqlx::PgPool) -> sqlx::PgPool {
+    sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .max_lifetime(None)
+        .idle_timeout(None)
+        .connect_lazy_with((*pool.connect_options()).clone())
 }
 
 async fn notified(listener: &mut Option<PgListener>) {

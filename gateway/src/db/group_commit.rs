@@ -115,20 +115,20 @@ async fn write(pool: &PgPool, mut batch: Vec<(Append, Reply)>) {
                 }
                 return;
             }
-            Err(sqlx::Error::Database(e)) => {
-                // Refused whole: nothing of it is stored. Each again alone.
+            Err(e) if matches!(e, sqlx::Error::Database(_)) && !super::is_unavailable(&e) => {
+                // PostgreSQL refused the statement (a lost race, a
+                // deadlock): nothing of it is stored. Each again alone.
                 debug!(error = %e, appends = batch.len(), "batch refused; appending one by one");
             }
             Err(e) => {
+                // The connection failed or the server went away, possibly
+                // after the commit: the outcome is unknown to every append
+                // of the batch, and none may be written again.
                 let reason = e.to_string();
-                let unavailable = super::is_unavailable(&e);
                 for (_, reply) in batch {
-                    let error: Box<dyn std::error::Error + Send + Sync> = reason.clone().into();
-                    let _ = reply.send(Err(if unavailable {
-                        PersistenceError::ConnectionError(error)
-                    } else {
-                        PersistenceError::UnknownError(error)
-                    }));
+                    let _ = reply.send(Err(PersistenceError::ConnectionError(
+                        reason.clone().into(),
+                    )));
                 }
                 return;
             }

@@ -67,7 +67,10 @@ pub fn is_unavailable(e: &sqlx::Error) -> bool {
         | sqlx::Error::Tls(_)
         | sqlx::Error::PoolTimedOut
         | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed => true,
+        | sqlx::Error::WorkerCrashed
+        // The connection is out of step with the server: its outcome, like
+        // a broken connection's, is unknown.
+        | sqlx::Error::Protocol(_) => true,
         sqlx::Error::Database(d) => d.code().is_some_and(|code| {
             // PostgreSQL: connection exceptions (08…), the server shutting
             // down or restarting (57P01–57P03), too many connections. SQLite:
@@ -102,9 +105,6 @@ impl DbError {
     }
 }
 
-/// A pooled PostgreSQL connection idle this long is pinged before use.
-const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
-
 /// Pool sizes and timeouts.
 #[derive(Clone, Copy, Debug)]
 pub struct PoolSettings {
@@ -130,17 +130,6 @@ impl Database {
             let pool = PgPoolOptions::new()
                 .max_connections(settings.max_connections)
                 .acquire_timeout(settings.acquire_timeout)
-                // A connection in steady use is handed out as it is; one idle
-                // for a while (say, through a restart of PostgreSQL) is
-                // pinged first and replaced if it is gone. Pinging at every
-                // acquire would cost each statement a second round trip.
-                .test_before_acquire(false)
-                .before_acquire(|conn, meta| {
-                    Box::pin(async move {
-                        Ok(meta.idle_for < PING_AFTER_IDLE
-                            || sqlx::Connection::ping(conn).await.is_ok())
-                    })
-                })
                 .connect_with(options)
                 .await?;
             Ok(Database::Postgres(pool))
