@@ -644,7 +644,9 @@ impl Where {
 /// Restricts `w` to what `audience` may see.
 fn audience_clause(w: &mut Where, audience: &Audience) {
     match audience {
-        Audience::Everything | Audience::Nothing => {}
+        Audience::Everything => {}
+        // Whatever else a caller adds, this audience sees no row.
+        Audience::Nothing => w.push("FALSE".to_owned()),
         Audience::Xiaoqu(x) => {
             let p = w.arg(Arg::Id(*x));
             w.push(format!("xiaoqu = {p}"));
@@ -700,12 +702,6 @@ pub async fn list(
     limit: i64,
 ) -> Result<Page, StoreError> {
     let mut w = Where::default();
-    if matches!(audience, Audience::Nothing) {
-        return Ok(Page {
-            items: Vec::new(),
-            next: None,
-        });
-    }
     audience_clause(&mut w, audience);
     if let Some(x) = filter.xiaoqu {
         let p = w.arg(Arg::Id(x));
@@ -776,9 +772,6 @@ pub async fn queue(
 ) -> Result<Vec<QueueItem>, StoreError> {
     let mut w = Where::default();
     audience_clause(&mut w, audience);
-    if matches!(audience, Audience::Nothing) {
-        return Ok(Vec::new());
-    }
     let r = w.arg(Arg::Int(tier_rank));
     w.push(format!("tier_rank = {r}"));
     w.push("deadline_stage IS NOT NULL".to_owned());

@@ -126,6 +126,10 @@ async fn lists_show_each_person_exactly_what_they_could_open(t: TestDb) {
             person.role
         );
     }
+    // An account that may see no grievance lists none, even when it asks
+    // for a xiaoqu that has some.
+    let admin_asks = listed(&api, &cast.admin, &position, &format!("&xiaoqu={}", a.id)).await;
+    assert!(admin_asks.is_empty(), "{admin_asks:?}");
     // Spot checks of the policy itself.
     let resident_sees = listed(&api, &a.resident, &position, "").await;
     assert_eq!(

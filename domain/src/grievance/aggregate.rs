@@ -13,9 +13,12 @@ use crate::values::{
     Urgency, XiaoquId,
 };
 
-use super::commands::{CaseStep, FileGrievance, GrievanceAction, GrievanceCommand, MeetingStep};
+use super::commands::{
+    CaseStep, FileGrievance, GrievanceAction, GrievanceCommand, MeetingStep, PrimaryOfMerge,
+};
 use super::error::GrievanceError;
-use super::events::GrievanceEvent;
+use super::events::{GrievanceEvent, Timeliness};
+use super::upcast::upcast;
 
 /// Where a grievance stands in its lifecycle.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -251,12 +254,19 @@ impl Grievance {
             GrievanceAction::AcceptGrievance => {
                 require_handler(state, actor, name)?;
                 require(state.status == Status::Filed, refuse)?;
-                GrievanceEvent::GrievanceAccepted { at: now }
+                GrievanceEvent::GrievanceAccepted {
+                    at: now,
+                    on_time: Some(accept_timeliness(state, now)),
+                }
             }
             GrievanceAction::RejectGrievance { reason } => {
                 require_handler(state, actor, name)?;
                 require(state.status == Status::Filed, refuse)?;
-                GrievanceEvent::GrievanceRejected { reason, at: now }
+                GrievanceEvent::GrievanceRejected {
+                    reason,
+                    at: now,
+                    on_time: Some(accept_timeliness(state, now)),
+                }
             }
             GrievanceAction::TriageGrievance {
                 matter_class,
@@ -265,6 +275,8 @@ impl Grievance {
             } => {
                 require_handler(state, actor, name)?;
                 require(state.status == Status::Accepted, refuse)?;
+                // Unless the handler names one, the matter stays at its tier.
+                let tier = tier.unwrap_or(state.tier);
                 if tier < state.tier {
                     return Err(GrievanceError::TierBelowCurrent {
                         current: state.tier,
@@ -305,6 +317,11 @@ impl Grievance {
                     matches!(state.status, Status::Triaged | Status::Assigned),
                     refuse,
                 )?;
+                // Unless the handler names one, the party made responsible at
+                // triage answers.
+                let party = party
+                    .or(state.responsible_party)
+                    .unwrap_or(PartyRole::PartyBranch);
                 GrievanceEvent::GrievanceAssigned {
                     party,
                     note,
@@ -456,10 +473,11 @@ impl Grievance {
                     state.status == Status::Filed || state.status.is_in_progress(),
                     refuse,
                 )?;
-                if primary == state.id {
-                    return Err(GrievanceError::CannotMergeIntoItself);
+                check_primary(state, primary)?;
+                GrievanceEvent::GrievanceMerged {
+                    primary: primary.id,
+                    at: now,
                 }
-                GrievanceEvent::GrievanceMerged { primary, at: now }
             }
             GrievanceAction::ReferToMeeting { note } => {
                 require_handler(state, actor, name)?;
@@ -493,11 +511,18 @@ impl Grievance {
                     state, services, now, meeting, sequence, step,
                 ));
             }
-            GrievanceAction::LinkDuplicate { duplicate, filer } => {
+            GrievanceAction::LinkDuplicate {
+                duplicate,
+                xiaoqu,
+                filer,
+            } => {
                 require_handler(state, actor, name)?;
                 require(!state.status.is_final(), refuse)?;
                 if duplicate == state.id {
                     return Err(GrievanceError::CannotMergeIntoItself);
+                }
+                if xiaoqu != state.xiaoqu {
+                    return Err(GrievanceError::MergeAcrossXiaoqu);
                 }
                 if state.duplicates.iter().any(|d| d.grievance == duplicate) {
                     // Already linked: linking again is a no-op, so retries are safe.
@@ -527,6 +552,38 @@ impl Grievance {
             });
         }
         Ok(events)
+    }
+}
+
+/// Whether a duplicate may join `primary`: another grievance of its own
+/// xiaoqu that still takes duplicates.
+fn check_primary(state: &GrievanceState, primary: PrimaryOfMerge) -> Result<(), GrievanceError> {
+    if primary.id == state.id {
+        return Err(GrievanceError::CannotMergeIntoItself);
+    }
+    if primary.xiaoqu != state.xiaoqu {
+        return Err(GrievanceError::MergeAcrossXiaoqu);
+    }
+    if primary.status.is_final() {
+        return Err(GrievanceError::PrimaryTakesNoDuplicates {
+            status: primary.status,
+        });
+    }
+    Ok(())
+}
+
+/// Whether the accept stage, ending `now`, kept its deadline.
+fn accept_timeliness(state: &GrievanceState, now: DateTime<Utc>) -> Timeliness {
+    // A missed accept deadline stays missed, whoever accepts later.
+    if state.accept_on_time == Some(false) {
+        return Timeliness::Late;
+    }
+    match (state.deadline, state.paused) {
+        (Some(d), _) if d.stage == Stage::Accept && now <= d.due_at => Timeliness::OnTime,
+        (Some(d), _) if d.stage == Stage::Accept => Timeliness::Late,
+        // The clock was stopped before it ran out.
+        (_, Some(p)) if p.stage == Stage::Accept => Timeliness::OnTime,
+        _ => Timeliness::Untimed,
     }
 }
 
@@ -771,6 +828,7 @@ impl Aggregate for Grievance {
     }
 
     fn apply(&mut self, event: Self::Event) {
+        let event = upcast(self.state.as_ref(), event);
         let at = event.at();
         let state = match (&mut self.state, event) {
             (
@@ -843,14 +901,14 @@ impl Aggregate for Grievance {
 fn apply_to(state: &mut GrievanceState, event: GrievanceEvent) {
     match event {
         GrievanceEvent::GrievanceFiled { .. } => {}
-        GrievanceEvent::GrievanceAccepted { at } => {
+        GrievanceEvent::GrievanceAccepted { at, on_time } => {
             state.status = Status::Accepted;
             state.accepted_at = Some(at);
-            state.accept_on_time = accept_on_time(state, at);
+            state.accept_on_time = on_time.and_then(Timeliness::kept);
         }
-        GrievanceEvent::GrievanceRejected { at, .. } => {
+        GrievanceEvent::GrievanceRejected { on_time, .. } => {
             state.status = Status::Rejected;
-            state.accept_on_time = accept_on_time(state, at);
+            state.accept_on_time = on_time.and_then(Timeliness::kept);
             stop_clock(state);
         }
         GrievanceEvent::GrievanceTriaged {
@@ -1009,19 +1067,6 @@ fn apply_to(state: &mut GrievanceState, event: GrievanceEvent) {
                 }
             }
         }
-    }
-}
-
-/// Whether the accept stage ended by its deadline (unknown without one).
-fn accept_on_time(state: &GrievanceState, at: DateTime<Utc>) -> Option<bool> {
-    if state.accept_on_time == Some(false) {
-        // A missed accept deadline stays missed, whoever accepts later.
-        return Some(false);
-    }
-    match (state.deadline, state.paused) {
-        (Some(d), _) if d.stage == Stage::Accept => Some(at <= d.due_at),
-        (_, Some(p)) if p.stage == Stage::Accept => Some(true),
-        _ => state.accept_on_time,
     }
 }
 

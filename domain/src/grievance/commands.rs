@@ -45,13 +45,15 @@ pub enum GrievanceAction {
     RejectGrievance {
         reason: Reason,
     },
+    /// `tier` defaults to the grievance's current tier.
     TriageGrievance {
         matter_class: MatterClass,
-        tier: Tier,
+        tier: Option<Tier>,
         party: PartyRole,
     },
+    /// `party` defaults to the party made responsible at triage.
     AssignGrievance {
-        party: PartyRole,
+        party: Option<PartyRole>,
         note: Option<Reason>,
     },
     RespondToGrievance {
@@ -90,13 +92,14 @@ pub enum GrievanceAction {
     ReopenGrievance {
         reason: Reason,
     },
-    /// This grievance is a duplicate and joins `primary`.
-    MergeIntoPrimary {
-        primary: GrievanceId,
-    },
+    /// This grievance is a duplicate and joins `primary`, as the primary's
+    /// stream was just read.
+    MergeIntoPrimary { primary: PrimaryOfMerge },
     /// Recorded on the primary so that the duplicate's filer stays informed.
     LinkDuplicate {
         duplicate: GrievanceId,
+        /// The duplicate's xiaoqu: a grievance takes duplicates of its own only.
+        xiaoqu: XiaoquId,
         filer: AccountId,
     },
     /// The handler asks for collective discussion at the next regular joint
@@ -120,6 +123,15 @@ pub enum GrievanceAction {
         sequence: u64,
         step: MeetingStep,
     },
+}
+
+/// What a merge needs to know of its primary grievance, read from the
+/// primary's stream just before the merge is decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrimaryOfMerge {
+    pub id: GrievanceId,
+    pub xiaoqu: XiaoquId,
+    pub status: crate::grievance::Status,
 }
 
 /// What happened in a mediation case that its grievances follow.

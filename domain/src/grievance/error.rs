@@ -35,6 +35,10 @@ pub enum GrievanceError {
     TierBelowCurrent { current: Tier, requested: Tier },
     #[error("a grievance cannot be merged into itself")]
     CannotMergeIntoItself,
+    #[error("the primary grievance belongs to another xiaoqu")]
+    MergeAcrossXiaoqu,
+    #[error("the primary grievance is {status} and takes no duplicates")]
+    PrimaryTakesNoDuplicates { status: Status },
     #[error("the deadline given is not the grievance's current deadline")]
     DeadlineNotCurrent,
     #[error("the deadline falls due at {due_at}, not yet")]

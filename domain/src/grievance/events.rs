@@ -11,6 +11,29 @@ use crate::values::{
 
 use super::commands::{CaseStep, MeetingStep};
 
+/// Whether the stage that ended kept its deadline: decided once, by
+/// `decide`, when the stage ends, and recorded in the event, so that a later
+/// change of rules never rewrites past figures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Timeliness {
+    OnTime,
+    Late,
+    /// No deadline ran for the stage.
+    Untimed,
+}
+
+impl Timeliness {
+    /// As the figures count it: unknown without a deadline.
+    pub fn kept(self) -> Option<bool> {
+        match self {
+            Timeliness::OnTime => Some(true),
+            Timeliness::Late => Some(false),
+            Timeliness::Untimed => None,
+        }
+    }
+}
+
 /// What happened to a grievance. The actor, role, request id and reason of
 /// each event are in its metadata; the payload carries what views need.
 ///
@@ -32,12 +55,20 @@ pub enum GrievanceEvent {
         attachments: Vec<Attachment>,
         filed_at: DateTime<Utc>,
     },
+    /// Version 2 records whether the acceptance kept its deadline; version 1
+    /// payloads lack `on_time` and are upcast on replay (see `upcast.rs`).
     GrievanceAccepted {
         at: DateTime<Utc>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        on_time: Option<Timeliness>,
     },
+    /// Version 2 records whether the rejection kept the accept deadline, as
+    /// for `GrievanceAccepted`.
     GrievanceRejected {
         reason: Reason,
         at: DateTime<Utc>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        on_time: Option<Timeliness>,
     },
     GrievanceTriaged {
         matter_class: MatterClass,
@@ -137,7 +168,7 @@ impl GrievanceEvent {
     pub fn at(&self) -> DateTime<Utc> {
         match self {
             GrievanceEvent::GrievanceFiled { filed_at, .. } => *filed_at,
-            GrievanceEvent::GrievanceAccepted { at }
+            GrievanceEvent::GrievanceAccepted { at, .. }
             | GrievanceEvent::GrievanceRejected { at, .. }
             | GrievanceEvent::GrievanceTriaged { at, .. }
             | GrievanceEvent::GrievanceAssigned { at, .. }
@@ -186,6 +217,12 @@ impl DomainEvent for GrievanceEvent {
     }
 
     fn event_version(&self) -> String {
-        "1".to_owned()
+        match self {
+            // Version 2: the deadline verdict is recorded, not judged on replay.
+            GrievanceEvent::GrievanceAccepted { .. } | GrievanceEvent::GrievanceRejected { .. } => {
+                "2".to_owned()
+            }
+            _ => "1".to_owned(),
+        }
     }
 }

@@ -6,6 +6,7 @@ mod aggregate;
 mod commands;
 mod error;
 mod events;
+mod upcast;
 
 #[cfg(test)]
 mod proptests;
@@ -15,6 +16,8 @@ mod tests;
 pub use aggregate::{
     Duplicate, Grievance, GrievanceState, MediationLink, MeetingMark, MeetingReferral, Status,
 };
-pub use commands::{CaseStep, FileGrievance, GrievanceAction, GrievanceCommand, MeetingStep};
+pub use commands::{
+    CaseStep, FileGrievance, GrievanceAction, GrievanceCommand, MeetingStep, PrimaryOfMerge,
+};
 pub use error::GrievanceError;
-pub use events::GrievanceEvent;
+pub use events::{GrievanceEvent, Timeliness};

@@ -112,13 +112,14 @@ struct Step {
 
 const ID: GrievanceId = GrievanceId(Uuid::from_u128(77));
 const OTHER: GrievanceId = GrievanceId(Uuid::from_u128(78));
+const XIAOQU: XiaoquId = XiaoquId(Uuid::from_u128(9));
 
 fn action(act: &Act) -> GrievanceAction {
     let text = "x";
     match act {
         Act::File => GrievanceAction::FileGrievance(FileGrievance {
             grievance_id: ID,
-            xiaoqu: XiaoquId(Uuid::from_u128(9)),
+            xiaoqu: XIAOQU,
             category: Category::Noise,
             title: Title::parse("噪音").expect("title"),
             description: Description::parse("").expect("description"),
@@ -134,11 +135,11 @@ fn action(act: &Act) -> GrievanceAction {
         },
         Act::Triage(matter_class, tier, party) => GrievanceAction::TriageGrievance {
             matter_class: *matter_class,
-            tier: *tier,
+            tier: Some(*tier),
             party: *party,
         },
         Act::Assign(party) => GrievanceAction::AssignGrievance {
-            party: *party,
+            party: Some(*party),
             note: None,
         },
         Act::Respond => GrievanceAction::RespondToGrievance {
@@ -160,10 +161,15 @@ fn action(act: &Act) -> GrievanceAction {
             reason: Reason::parse(text).expect("reason"),
         },
         Act::Merge { into_itself } => GrievanceAction::MergeIntoPrimary {
-            primary: if *into_itself { ID } else { OTHER },
+            primary: PrimaryOfMerge {
+                id: if *into_itself { ID } else { OTHER },
+                xiaoqu: XIAOQU,
+                status: Status::Filed,
+            },
         },
         Act::Link => GrievanceAction::LinkDuplicate {
             duplicate: OTHER,
+            xiaoqu: XIAOQU,
             filer: Who::Neighbour.actor().account,
         },
         Act::MissDeadline => GrievanceAction::EscalateOnMissedDeadline {

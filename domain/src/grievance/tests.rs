@@ -99,7 +99,10 @@ fn filed() -> GrievanceEvent {
     }
 }
 fn accepted() -> GrievanceEvent {
-    GrievanceEvent::GrievanceAccepted { at: t0() }
+    GrievanceEvent::GrievanceAccepted {
+        at: t0(),
+        on_time: Some(Timeliness::Untimed),
+    }
 }
 fn triaged() -> GrievanceEvent {
     GrievanceEvent::GrievanceTriaged {
@@ -224,6 +227,75 @@ fn no_command_but_filing_applies_to_an_unfiled_grievance() {
 // --- accept / reject ---
 
 #[test]
+fn acceptance_records_whether_it_kept_the_accept_deadline() {
+    let due = t0() + TimeDelta::hours(4);
+    let accept = |now| {
+        Framework::with(services_at(now))
+            .given(vec![filed(), deadline(Stage::Accept, due)])
+            .when(cmd(branch(), GrievanceAction::AcceptGrievance))
+            .inspect_result()
+            .expect("accepted")
+            .into_iter()
+            .find_map(|e| match e {
+                GrievanceEvent::GrievanceAccepted { on_time, .. } => on_time,
+                _ => None,
+            })
+    };
+    assert_eq!(accept(due), Some(Timeliness::OnTime));
+    assert_eq!(
+        accept(due + TimeDelta::seconds(1)),
+        Some(Timeliness::Late)
+    );
+}
+
+#[test]
+fn a_recorded_verdict_stands_on_replay_whatever_the_clock_says() {
+    let due = t0() + TimeDelta::hours(4);
+    let mut grievance = Grievance::default();
+    for event in [
+        filed(),
+        deadline(Stage::Accept, due),
+        GrievanceEvent::GrievanceAccepted {
+            at: due + TimeDelta::hours(1),
+            on_time: Some(Timeliness::OnTime),
+        },
+    ] {
+        grievance.apply(event);
+    }
+    assert_eq!(
+        grievance.state().and_then(|s| s.accept_on_time),
+        Some(true)
+    );
+}
+
+#[test]
+fn version_1_acceptances_are_upcast_with_the_rule_they_were_written_under() {
+    let due = t0() + TimeDelta::hours(4);
+    let replay = |accepted_at: DateTime<Utc>, accepted: serde_json::Value| {
+        let mut grievance = Grievance::default();
+        grievance.apply(filed());
+        grievance.apply(deadline(Stage::Accept, due));
+        // As stored by version 1: no `on_time`.
+        let payload = serde_json::json!({ accepted.as_str().unwrap_or("GrievanceAccepted"): {
+            "at": accepted_at,
+            "reason": "不属于本小区事务",
+        }});
+        let event: GrievanceEvent = serde_json::from_value(payload).expect("a version 1 payload");
+        grievance.apply(event);
+        grievance.state().and_then(|s| s.accept_on_time)
+    };
+    for kind in ["GrievanceAccepted", "GrievanceRejected"] {
+        let kind = serde_json::json!(kind);
+        assert_eq!(replay(due, kind.clone()), Some(true), "{kind}");
+        assert_eq!(
+            replay(due + TimeDelta::seconds(1), kind.clone()),
+            Some(false),
+            "{kind}"
+        );
+    }
+}
+
+#[test]
 fn the_party_branch_accepts_a_filed_grievance() {
     framework()
         .given(vec![filed()])
@@ -266,6 +338,7 @@ fn the_party_branch_rejects_a_filed_grievance_with_a_reason() {
         .then_expect_events(vec![GrievanceEvent::GrievanceRejected {
             reason: reason("不属于本小区事务"),
             at: t0(),
+            on_time: Some(Timeliness::Untimed),
         }]);
 }
 
@@ -308,7 +381,7 @@ fn the_party_branch_triages_an_accepted_grievance() {
             branch(),
             GrievanceAction::TriageGrievance {
                 matter_class: MatterClass::Minor,
-                tier: Tier::Xiaoqu,
+                tier: Some(Tier::Xiaoqu),
                 party: PartyRole::PropertyCompany,
             },
         ))
@@ -323,7 +396,7 @@ fn a_filed_grievance_cannot_be_triaged_before_acceptance() {
             branch(),
             GrievanceAction::TriageGrievance {
                 matter_class: MatterClass::Minor,
-                tier: Tier::Xiaoqu,
+                tier: Some(Tier::Xiaoqu),
                 party: PartyRole::PropertyCompany,
             },
         ))
@@ -341,7 +414,7 @@ fn the_owners_committee_cannot_triage() {
             committee(),
             GrievanceAction::TriageGrievance {
                 matter_class: MatterClass::Major,
-                tier: Tier::Xiaoqu,
+                tier: Some(Tier::Xiaoqu),
                 party: PartyRole::OwnersCommittee,
             },
         ))
@@ -356,7 +429,7 @@ fn a_major_matter_can_be_triaged_to_a_higher_tier_but_never_down() {
             branch(),
             GrievanceAction::TriageGrievance {
                 matter_class: MatterClass::Major,
-                tier: Tier::Community,
+                tier: Some(Tier::Community),
                 party: PartyRole::Community,
             },
         ))
@@ -381,7 +454,7 @@ fn a_major_matter_can_be_triaged_to_a_higher_tier_but_never_down() {
             community(),
             GrievanceAction::TriageGrievance {
                 matter_class: MatterClass::Minor,
-                tier: Tier::Xiaoqu,
+                tier: Some(Tier::Xiaoqu),
                 party: PartyRole::PropertyCompany,
             },
         ))
@@ -391,7 +464,41 @@ fn a_major_matter_can_be_triaged_to_a_higher_tier_but_never_down() {
         });
 }
 
+#[test]
+fn triage_without_a_tier_keeps_the_grievance_at_its_tier() {
+    framework()
+        .given(vec![filed(), accepted(), escalated_to_community()])
+        .when(cmd(
+            community(),
+            GrievanceAction::TriageGrievance {
+                matter_class: MatterClass::Minor,
+                tier: None,
+                party: PartyRole::PropertyCompany,
+            },
+        ))
+        .then_expect_events(vec![GrievanceEvent::GrievanceTriaged {
+            matter_class: MatterClass::Minor,
+            tier: Tier::Community,
+            party: PartyRole::PropertyCompany,
+            at: t0(),
+        }]);
+}
+
 // --- assign ---
+
+#[test]
+fn assigning_without_a_party_asks_the_party_named_at_triage() {
+    framework()
+        .given(vec![filed(), accepted(), triaged()])
+        .when(cmd(
+            branch(),
+            GrievanceAction::AssignGrievance {
+                party: None,
+                note: None,
+            },
+        ))
+        .then_expect_events(vec![assigned()]);
+}
 
 #[test]
 fn the_party_branch_assigns_a_triaged_grievance_and_may_reassign_it() {
@@ -400,7 +507,7 @@ fn the_party_branch_assigns_a_triaged_grievance_and_may_reassign_it() {
         .when(cmd(
             branch(),
             GrievanceAction::AssignGrievance {
-                party: PartyRole::PropertyCompany,
+                party: Some(PartyRole::PropertyCompany),
                 note: None,
             },
         ))
@@ -410,7 +517,7 @@ fn the_party_branch_assigns_a_triaged_grievance_and_may_reassign_it() {
         .when(cmd(
             branch(),
             GrievanceAction::AssignGrievance {
-                party: PartyRole::OwnersCommittee,
+                party: Some(PartyRole::OwnersCommittee),
                 note: None,
             },
         ))
@@ -428,7 +535,7 @@ fn an_untriaged_grievance_cannot_be_assigned() {
         .when(cmd(
             branch(),
             GrievanceAction::AssignGrievance {
-                party: PartyRole::PropertyCompany,
+                party: Some(PartyRole::PropertyCompany),
                 note: None,
             },
         ))
@@ -506,7 +613,7 @@ fn after_escalation_the_tier_handles_the_grievance_and_the_branch_no_longer_does
     let given = vec![filed(), accepted(), escalated_to_community()];
     let triage = GrievanceAction::TriageGrievance {
         matter_class: MatterClass::Major,
-        tier: Tier::Community,
+        tier: Some(Tier::Community),
         party: PartyRole::Community,
     };
     let result = framework()
@@ -678,7 +785,11 @@ fn an_unaccepted_grievance_escalates_when_the_accept_deadline_passes_and_the_tie
         .given(given.clone())
         .when(cmd(community(), GrievanceAction::AcceptGrievance))
         .then_expect_events(vec![
-            accepted(),
+            // The missed accept deadline stays missed.
+            GrievanceEvent::GrievanceAccepted {
+                at: t0(),
+                on_time: Some(Timeliness::Late),
+            },
             deadline(Stage::Respond, t0() + TimeDelta::hours(24)),
         ]);
     framework()
@@ -1006,12 +1117,70 @@ fn the_party_branch_merges_a_duplicate_into_a_primary() {
         .given(vec![filed()])
         .when(cmd(
             branch(),
-            GrievanceAction::MergeIntoPrimary { primary: OTHER },
+            GrievanceAction::MergeIntoPrimary { primary: primary() },
         ))
         .then_expect_events(vec![GrievanceEvent::GrievanceMerged {
             primary: OTHER,
             at: t0(),
         }]);
+}
+
+/// The primary as the merge reads it: another open grievance of the xiaoqu.
+fn primary() -> PrimaryOfMerge {
+    PrimaryOfMerge {
+        id: OTHER,
+        xiaoqu: XIAOQU,
+        status: Status::Accepted,
+    }
+}
+
+#[test]
+fn a_duplicate_cannot_join_a_primary_of_another_xiaoqu() {
+    framework()
+        .given(vec![filed()])
+        .when(cmd(
+            branch(),
+            GrievanceAction::MergeIntoPrimary {
+                primary: PrimaryOfMerge {
+                    xiaoqu: XiaoquId(Uuid::from_u128(11)),
+                    ..primary()
+                },
+            },
+        ))
+        .then_expect_error(GrievanceError::MergeAcrossXiaoqu);
+}
+
+#[test]
+fn a_duplicate_cannot_join_a_primary_that_takes_no_duplicates() {
+    framework()
+        .given(vec![filed()])
+        .when(cmd(
+            branch(),
+            GrievanceAction::MergeIntoPrimary {
+                primary: PrimaryOfMerge {
+                    status: Status::Withdrawn,
+                    ..primary()
+                },
+            },
+        ))
+        .then_expect_error(GrievanceError::PrimaryTakesNoDuplicates {
+            status: Status::Withdrawn,
+        });
+}
+
+#[test]
+fn a_primary_takes_no_duplicate_of_another_xiaoqu() {
+    framework()
+        .given(vec![filed()])
+        .when(cmd(
+            branch(),
+            GrievanceAction::LinkDuplicate {
+                duplicate: OTHER,
+                xiaoqu: XiaoquId(Uuid::from_u128(11)),
+                filer: neighbour().account,
+            },
+        ))
+        .then_expect_error(GrievanceError::MergeAcrossXiaoqu);
 }
 
 #[test]
@@ -1020,7 +1189,12 @@ fn a_grievance_cannot_be_merged_into_itself() {
         .given(vec![filed()])
         .when(cmd(
             branch(),
-            GrievanceAction::MergeIntoPrimary { primary: GRIEVANCE },
+            GrievanceAction::MergeIntoPrimary {
+                primary: PrimaryOfMerge {
+                    id: GRIEVANCE,
+                    ..primary()
+                },
+            },
         ))
         .then_expect_error(GrievanceError::CannotMergeIntoItself);
 }
@@ -1033,7 +1207,7 @@ fn a_closed_grievance_cannot_be_merged() {
         .given(given)
         .when(cmd(
             branch(),
-            GrievanceAction::MergeIntoPrimary { primary: OTHER },
+            GrievanceAction::MergeIntoPrimary { primary: primary() },
         ))
         .then_expect_error(GrievanceError::InvalidTransition {
             action: "merge",
@@ -1045,6 +1219,7 @@ fn a_closed_grievance_cannot_be_merged() {
 fn linking_a_duplicate_records_its_filer_once() {
     let link = GrievanceAction::LinkDuplicate {
         duplicate: OTHER,
+        xiaoqu: XIAOQU,
         filer: neighbour().account,
     };
     let linked = GrievanceEvent::DuplicateLinked {
@@ -1070,6 +1245,7 @@ fn a_resident_cannot_link_duplicates() {
             filer(),
             GrievanceAction::LinkDuplicate {
                 duplicate: OTHER,
+                xiaoqu: XIAOQU,
                 filer: neighbour().account,
             },
         ))
