@@ -8,13 +8,14 @@ use clap::{Parser, Subcommand, ValueEnum};
 use lianxi_domain::meeting::MeetingPolicy;
 use lianxi_domain::values::AccountId;
 use lianxi_domain::{Actor, GrievancePolicy, GrievanceServices, Role, SystemClock};
+use lianxi_gateway::app::people::People;
+use lianxi_gateway::app::{admin, auth};
 use lianxi_gateway::audit::{AuditKey, Checkpoint, CheckpointFile};
 use lianxi_gateway::config::FileConfig;
 use lianxi_gateway::db::{self, Database, NewAccount, PoolSettings, Scope, TokenKind};
 use lianxi_gateway::event_log::CommandMetadata;
-use lianxi_gateway::people::People;
 use lianxi_gateway::vault::Vault;
-use lianxi_gateway::{admin, auth, server, telemetry};
+use lianxi_gateway::{server, telemetry};
 use lianxi_projections::{checkpoint, feed, RunnerSettings};
 use std::sync::Arc;
 use uuid::Uuid;
@@ -394,7 +395,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 db::redact(&cli.database_url)
             )
         })?;
-    db.migrate()
+    lianxi_gateway::audit::migrate(&db)
         .await
         .map_err(|e| format!("migrations failed: {e}"))?;
     let result = match cli.command {
@@ -423,7 +424,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .filter(|h| !h.is_empty())
                 .collect();
             let limit = |n: u32| (n > 0).then_some(n);
-            let limits = lianxi_gateway::rate_limit::Limits {
+            let limits = lianxi_gateway::app::rate_limit::Limits {
                 filings_per_account: limit(filings_per_account_hour),
                 filings_per_address: limit(filings_per_address_hour),
                 request_timeout: std::time::Duration::from_millis(request_timeout_ms.max(100)),
@@ -440,7 +441,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 scheduler_interval: std::time::Duration::from_millis(scheduler_interval_ms.max(10)),
                 checkpoint_interval: (checkpoint_interval_ms > 0)
                     .then(|| std::time::Duration::from_millis(checkpoint_interval_ms.max(1000))),
-                webhooks: lianxi_gateway::webhooks::WebhookSettings {
+                webhooks: lianxi_gateway::workers::webhooks::WebhookSettings {
                     max_attempts: webhook_max_attempts.clamp(1, 100) as i32,
                     backoff: std::time::Duration::from_millis(webhook_backoff_ms.max(10)),
                     ..Default::default()
@@ -618,7 +619,7 @@ async fn serve(
     (policy, meetings): (GrievancePolicy, MeetingPolicy),
     key: AuditKey,
     vault: Vault,
-    (limits, webhook_hosts): (lianxi_gateway::rate_limit::Limits, Vec<String>),
+    (limits, webhook_hosts): (lianxi_gateway::app::rate_limit::Limits, Vec<String>),
 ) -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -644,7 +645,7 @@ async fn serve(
             "names moved from the accounts table into sealed person streams"
         );
     }
-    lianxi_gateway::registry::reconcile(&state.db, &state.registry)
+    lianxi_gateway::app::registry::reconcile(&state.db, &state.registry)
         .await
         .map_err(|e| format!("cannot bring the xiaoqu registry up to date: {e}"))?;
     let service = server::Service::start_with(state, settings);
@@ -1057,8 +1058,8 @@ async fn admin(db: &Database, people: &People, command: Admin) -> Result<(), Str
 }
 
 /// The xiaoqu registry, for the command line.
-fn cli_registry(db: &Database) -> lianxi_gateway::registry::RegistryLog {
-    lianxi_gateway::registry::RegistryLog::new(
+fn cli_registry(db: &Database) -> lianxi_gateway::app::registry::RegistryLog {
+    lianxi_gateway::app::registry::RegistryLog::new(
         db,
         lianxi_domain::registry::RegistryServices::new(Arc::new(SystemClock)),
         lianxi_gateway::event_log::RetryPolicy::default(),

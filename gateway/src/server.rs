@@ -13,13 +13,47 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::api::{app, AppState};
+use axum::extract::DefaultBodyLimit;
+use axum::response::IntoResponse;
+use axum::Router;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::timeout::TimeoutLayer;
+
+use crate::app::error::ApiError;
+use crate::app::people::People;
+use crate::app::{AppState, MAX_BODY_BYTES};
 use crate::audit::{checkpoint, AuditKey};
 use crate::db::Database;
 use crate::event_log::{CaseLog, EventLog, MeetingLog, RetryPolicy};
-use crate::people::People;
-use crate::scheduler;
 use crate::vault::Vault;
+use crate::workers::scheduler;
+
+/// The whole service as a router, ready to serve or to test: the JSON API,
+/// Open311, the pages, and what every request passes through (request id,
+/// body limit, timeout, panics answered 500).
+pub fn app(state: AppState) -> Router {
+    // Install the metrics recorder before the first request records anything.
+    crate::app::metrics::handle();
+    crate::api::router(&state)
+        .merge(crate::web::router())
+        .fallback(crate::api::not_found)
+        .method_not_allowed_fallback(crate::api::method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(
+            crate::http::request_id::middleware,
+        ))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            state.limits.request_timeout,
+        ))
+        .layer(CatchPanicLayer::custom(
+            |_: Box<dyn std::any::Any + Send>| {
+                tracing::error!("a handler panicked");
+                ApiError::internal().into_response()
+            },
+        ))
+        .with_state(state)
+}
 
 /// Every read model the service keeps.
 pub fn projections() -> Vec<Arc<dyn Projection>> {
@@ -68,14 +102,14 @@ pub fn state_with_meetings(
             RetryPolicy::default(),
             appended.clone(),
         )),
-        registry: Arc::new(crate::registry::RegistryLog::sharing(
+        registry: Arc::new(crate::app::registry::RegistryLog::sharing(
             &db,
             lianxi_domain::registry::RegistryServices::new(clock),
             RetryPolicy::default(),
             appended,
         )),
         log: Arc::new(log),
-        limits: crate::rate_limit::Limits::default(),
+        limits: crate::app::rate_limit::Limits::default(),
         db,
         audit_key: Arc::new(AuditKey::ephemeral()),
         people: Arc::new(people),
@@ -103,7 +137,7 @@ pub struct Background {
     /// (`None`: only on demand).
     pub checkpoint_interval: Option<Duration>,
     /// How webhook deliveries are retried.
-    pub webhooks: crate::webhooks::WebhookSettings,
+    pub webhooks: crate::workers::webhooks::WebhookSettings,
 }
 
 impl Default for Background {
@@ -112,7 +146,7 @@ impl Default for Background {
             runners: RunnerSettings::default(),
             scheduler_interval: Duration::from_secs(5),
             checkpoint_interval: Some(Duration::from_secs(3600)),
-            webhooks: crate::webhooks::WebhookSettings::default(),
+            webhooks: crate::workers::webhooks::WebhookSettings::default(),
         }
     }
 }
@@ -143,12 +177,12 @@ impl Service {
             state.log.appended(),
             stop.clone(),
         )));
-        tasks.push(tokio::spawn(crate::follow_ups::run(
+        tasks.push(tokio::spawn(crate::workers::follow_ups::run(
             state.clone(),
             background.runners.poll_interval,
             stop.clone(),
         )));
-        tasks.push(tokio::spawn(crate::webhooks::run(
+        tasks.push(tokio::spawn(crate::workers::webhooks::run(
             state.clone(),
             background.webhooks,
             background.runners.poll_interval,

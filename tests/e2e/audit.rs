@@ -2,9 +2,9 @@
 //! a database administrator who edits, deletes, reorders and inserts events.
 
 use chrono::{DateTime, Utc};
-use lianxi_gateway::audit::chain::{self, EventFields, Hash, GENESIS};
 use lianxi_gateway::audit::merkle;
 use lianxi_gateway::audit::verify::{verify, ProblemKind, Verification};
+use lianxi_gateway::db::chain::{self, EventFields, Hash, GENESIS};
 use lianxi_tests::dba::{flip_one_byte, Dba, RawEvent};
 use lianxi_tests::{
     lianxi_binary, on_both_stores, resident_token, Api, Cast, Person, Process, Server, TempDir,
@@ -378,7 +378,9 @@ async fn events_stored_before_the_chain_are_sealed_once(t: TestDb) {
     let unsealed = report(&t).await;
     assert_eq!(unsealed.problems[0].kind, ProblemKind::Unsealed);
 
-    t.db.migrate().await.expect("migrate seals");
+    lianxi_gateway::audit::migrate(&t.db)
+        .await
+        .expect("migrate seals");
     let sealed = report(&t).await;
     assert!(sealed.ok, "{sealed:?}");
     assert_eq!(sealed.events, 3);
@@ -388,7 +390,7 @@ async fn events_stored_before_the_chain_are_sealed_once(t: TestDb) {
         .into_iter()
         .map(|e| e.hash)
         .collect();
-    t.db.migrate()
+    lianxi_gateway::audit::migrate(&t.db)
         .await
         .expect("migrating again changes nothing");
     let again: Vec<Vec<u8>> = dba

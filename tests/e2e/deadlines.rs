@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use chrono::{TimeDelta, Utc};
 use lianxi_domain::{FixedClock, GrievancePolicy, GrievanceServices};
-use lianxi_gateway::scheduler;
 use lianxi_gateway::server::state_with;
+use lianxi_gateway::workers::scheduler;
 use lianxi_projections::grievance_list::GrievanceList;
 use lianxi_projections::Runner;
 use lianxi_tests::{on_both_stores, quick_runners, Api, Cast, Server, TestDb};

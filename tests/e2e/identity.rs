@@ -642,7 +642,7 @@ async fn names_stored_before_person_streams_are_sealed_at_start(t: TestDb) {
     };
     assert_eq!(updated.expect("legacy name"), 1);
     assert!(dump(&t).await.contains("老王"));
-    let (token, _) = lianxi_gateway::auth::issue_token(&t.db, id, TokenKind::Api, None)
+    let (token, _) = lianxi_gateway::app::auth::issue_token(&t.db, id, TokenKind::Api, None)
         .await
         .expect("token");
 

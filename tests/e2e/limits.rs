@@ -1,7 +1,7 @@
 //! Rate limits on filing: per account and per client address, counted in
 //! the database, answered 429 with `Retry-After`, writing nothing.
 
-use lianxi_gateway::rate_limit::Limits;
+use lianxi_gateway::app::rate_limit::Limits;
 use lianxi_gateway::server::Service;
 use lianxi_tests::{on_both_stores, quick_background, test_vault, Api, Cast, Server, TestDb};
 use reqwest::StatusCode;

@@ -245,7 +245,7 @@ pub async fn add_person(db: &Database, role: Role, scope: Scope) -> Person {
     })
     .await
     .expect("add account");
-    let (token, _) = lianxi_gateway::auth::issue_token(
+    let (token, _) = lianxi_gateway::app::auth::issue_token(
         db,
         id,
         lianxi_gateway::db::TokenKind::Api,
@@ -319,7 +319,7 @@ pub fn quick_background() -> lianxi_gateway::server::Background {
         runners: quick_runners(),
         scheduler_interval: Duration::from_millis(100),
         checkpoint_interval: None,
-        webhooks: lianxi_gateway::webhooks::WebhookSettings {
+        webhooks: lianxi_gateway::workers::webhooks::WebhookSettings {
             backoff: Duration::from_millis(200),
             max_attempts: 3,
             ..Default::default()

@@ -94,7 +94,9 @@ pub enum GrievanceAction {
     },
     /// This grievance is a duplicate and joins `primary`, as the primary's
     /// stream was just read.
-    MergeIntoPrimary { primary: PrimaryOfMerge },
+    MergeIntoPrimary {
+        primary: PrimaryOfMerge,
+    },
     /// Recorded on the primary so that the duplicate's filer stays informed.
     LinkDuplicate {
         duplicate: GrievanceId,

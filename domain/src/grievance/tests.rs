@@ -242,10 +242,7 @@ fn acceptance_records_whether_it_kept_the_accept_deadline() {
             })
     };
     assert_eq!(accept(due), Some(Timeliness::OnTime));
-    assert_eq!(
-        accept(due + TimeDelta::seconds(1)),
-        Some(Timeliness::Late)
-    );
+    assert_eq!(accept(due + TimeDelta::seconds(1)), Some(Timeliness::Late));
 }
 
 #[test]
@@ -262,10 +259,7 @@ fn a_recorded_verdict_stands_on_replay_whatever_the_clock_says() {
     ] {
         grievance.apply(event);
     }
-    assert_eq!(
-        grievance.state().and_then(|s| s.accept_on_time),
-        Some(true)
-    );
+    assert_eq!(grievance.state().and_then(|s| s.accept_on_time), Some(true));
 }
 
 #[test]

@@ -13,9 +13,9 @@ use utoipa::{IntoParams, ToSchema};
 use super::error::{ApiError, Problem, PROBLEM};
 use super::json::{ApiQuery, OptionalJson};
 use super::AppState;
+use crate::app::auth::Caller;
 use crate::audit::checkpoint::{self, Checkpoint, CheckpointError, CheckpointFile};
 use crate::audit::verify::{self, Verification};
-use crate::auth::Caller;
 
 fn require_auditor(caller: &Caller) -> Result<(), ApiError> {
     match caller.0.role {

@@ -10,7 +10,7 @@ use serde_json::Value;
 use utoipa::OpenApi;
 
 use super::openapi::ApiDoc;
-use super::story::escape;
+use crate::app::dossier::escape;
 
 const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 

@@ -4,70 +4,25 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use lianxi_domain::grievance::{FileGrievance, GrievanceState};
-use lianxi_domain::values::{
-    Attachment, Comment, Description, GrievanceId, Label, Location, MediaType, PartyRole, Reason,
-    Sha256Hex, Statement, Title, ValueError, XiaoquId,
-};
+use lianxi_domain::values::{Comment, GrievanceId, Reason, Statement};
 use lianxi_domain::values::{MatterClass, Tier};
-use lianxi_domain::{Actor, GrievanceAction, GrievanceCommand, Role, Status};
+use lianxi_domain::{GrievanceAction, Role, Status};
 use lianxi_projections::checkpoint;
 use lianxi_projections::grievance_list::{self, Cursor, ListFilter};
 use lianxi_projections::Position;
 use serde_json::Value;
-use uuid::Uuid;
 
 use super::dto::*;
-use super::error::{ApiError, FieldProblem, Problem, PROBLEM};
+use super::error::{ApiError, Problem, PROBLEM};
 use super::json::{ApiJson, ApiQuery, OptionalJson};
 use super::request_id::RequestId;
 use super::AppState;
-use crate::auth::{Caller, ClientAddress};
-use crate::db::Scope;
-use crate::event_log::{CommandMetadata, Committed};
-use crate::policy;
-
-/// Collects field errors so that one response lists all of them.
-#[derive(Default)]
-pub(super) struct Fields(pub(super) Vec<FieldProblem>);
-
-impl Fields {
-    pub(super) fn check<T>(&mut self, field: &str, result: Result<T, ValueError>) -> Option<T> {
-        result
-            .map_err(|e| {
-                self.0.push(FieldProblem {
-                    field: field.to_owned(),
-                    reason: e.to_string(),
-                })
-            })
-            .ok()
-    }
-
-    pub(super) fn optional<T>(
-        &mut self,
-        field: &str,
-        value: Option<&str>,
-        parse: impl FnOnce(&str) -> Result<T, ValueError>,
-    ) -> Option<Option<T>> {
-        match value {
-            None => Some(None),
-            Some(v) => self.check(field, parse(v)).map(Some),
-        }
-    }
-
-    pub(super) fn finish(self) -> Result<(), ApiError> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(ApiError::invalid_fields(self.0))
-        }
-    }
-}
-
-/// Unwraps values checked by [`Fields`]; only reached when `finish` passed.
-pub(super) fn checked<T>(value: Option<T>) -> Result<T, ApiError> {
-    value.ok_or_else(ApiError::internal)
-}
+use crate::app::auth::{Caller, ClientAddress};
+pub(super) use crate::app::grievances::{
+    actor, checked, covers, field, optional_field, view, visible, Fields,
+};
+use crate::app::{grievances, policy};
+use crate::event_log::Committed;
 
 pub(super) fn parse_id(id: &str) -> Result<GrievanceId, ApiError> {
     GrievanceId::parse(id).map_err(|_| ApiError::not_found())
@@ -96,86 +51,6 @@ pub(super) fn etag(version: usize) -> HeaderValue {
         .unwrap_or_else(|_| HeaderValue::from_static("\"0\""))
 }
 
-pub(super) fn actor(caller: &Caller) -> Actor {
-    Actor::new(caller.0.id, caller.0.role)
-}
-
-/// Loads a grievance the caller may see; anything else answers 404, so that
-/// ids of other xiaoqu or other people's cases leak nothing.
-pub(crate) async fn visible(
-    state: &AppState,
-    caller: &Caller,
-    id: GrievanceId,
-) -> Result<(GrievanceState, usize), ApiError> {
-    let (grievance, version) = state.log.load(id).await?;
-    may_see(state, caller, grievance.state()).await?;
-    let grievance = grievance.state().cloned().ok_or_else(ApiError::not_found)?;
-    Ok((grievance, version))
-}
-
-/// Like [`visible`], for a command about to run on the grievance: starts
-/// from the state the last command left when this process ran it (the
-/// command's append checks that nothing changed since), and confirms a 404
-/// on a fresh load.
-pub(crate) async fn visible_for_command(
-    state: &AppState,
-    caller: &Caller,
-    id: GrievanceId,
-) -> Result<GrievanceState, ApiError> {
-    let (grievance, _) = state.log.load_for_command(id).await?;
-    match may_see(state, caller, grievance.state()).await {
-        Ok(()) => grievance.state().cloned().ok_or_else(ApiError::not_found),
-        Err(_) => visible(state, caller, id).await.map(|(g, _)| g),
-    }
-}
-
-/// Answers 404 unless the caller may see `grievance`.
-async fn may_see(
-    state: &AppState,
-    caller: &Caller,
-    grievance: Option<&GrievanceState>,
-) -> Result<(), ApiError> {
-    match grievance {
-        Some(g) if covers(state, caller, g.xiaoqu).await? && policy::can_view(&caller.0, g) => {
-            Ok(())
-        }
-        _ => Err(ApiError::not_found()),
-    }
-}
-
-/// Counts a filing against the rate limits, or refuses it with 429 (after
-/// the request was found valid, before anything is written).
-pub(crate) async fn admit_filing(
-    state: &AppState,
-    caller: &Caller,
-    client: Option<std::net::IpAddr>,
-) -> Result<(), ApiError> {
-    let now = state.log.services().clock.now();
-    match crate::rate_limit::admit_filing(&state.db, state.limits, caller.0.id, client, now).await {
-        Ok(()) => Ok(()),
-        Err(crate::rate_limit::Refusal::Limited { retry_after }) => {
-            Err(ApiError::rate_limited(retry_after))
-        }
-        Err(crate::rate_limit::Refusal::Db(e)) => Err(ApiError::from_db(e)),
-    }
-}
-
-/// Whether the caller's scope covers `xiaoqu`.
-pub(super) async fn covers(
-    state: &AppState,
-    caller: &Caller,
-    xiaoqu: XiaoquId,
-) -> Result<bool, ApiError> {
-    Ok(match &caller.0.scope {
-        Scope::Global => true,
-        Scope::Xiaoqu(x) => *x == xiaoqu,
-        Scope::Unit(_) => match state.db.xiaoqu(xiaoqu).await.map_err(ApiError::from_db)? {
-            Some(record) => caller.0.scope.covers(caller.0.role, &record),
-            None => false,
-        },
-    })
-}
-
 fn command_response(
     id: GrievanceId,
     committed: &Committed,
@@ -194,72 +69,6 @@ fn command_response(
         .headers_mut()
         .insert(header::ETAG, etag(committed.version));
     Ok(response)
-}
-
-/// Runs one lifecycle command on a grievance the caller can see.
-async fn dispatch(
-    state: &AppState,
-    caller: &Caller,
-    request_id: &RequestId,
-    id: GrievanceId,
-    headers: &HeaderMap,
-    reason: Option<String>,
-    action: impl FnOnce(&GrievanceState) -> GrievanceAction,
-) -> Result<Response, ApiError> {
-    let expected = if_match(headers)?;
-    let grievance = visible_for_command(state, caller, id).await?;
-    let command = GrievanceCommand::new(actor(caller), action(&grievance));
-    let metadata = CommandMetadata {
-        request_id: request_id.0.clone(),
-        occurred_at: state.log.services().clock.now(),
-        reason,
-    };
-    let committed = state.log.execute(id, expected, command, &metadata).await?;
-    command_response(id, &committed, StatusCode::OK)
-}
-
-fn location(fields: &mut Fields, dto: &LocationDto) -> Option<Location> {
-    let building = fields.optional("location.building", dto.building.as_deref(), Label::parse)?;
-    let unit = fields.optional("location.unit", dto.unit.as_deref(), Label::parse)?;
-    let common_area = fields.optional(
-        "location.common_area",
-        dto.common_area.as_deref(),
-        Label::parse,
-    )?;
-    fields.check("location", Location::new(building, unit, common_area))
-}
-
-fn attachments(fields: &mut Fields, dtos: &[AttachmentDto]) -> Option<Vec<Attachment>> {
-    if dtos.len() > Attachment::MAX_COUNT {
-        fields.0.push(FieldProblem {
-            field: "attachments".into(),
-            reason: format!("at most {} attachments", Attachment::MAX_COUNT),
-        });
-        return None;
-    }
-    let mut out = Vec::with_capacity(dtos.len());
-    let mut ok = true;
-    for (i, a) in dtos.iter().enumerate() {
-        let sha = fields.check(
-            &format!("attachments[{i}].sha256"),
-            Sha256Hex::parse(&a.sha256),
-        );
-        let mt = fields.check(
-            &format!("attachments[{i}].media_type"),
-            MediaType::parse(&a.media_type),
-        );
-        match (sha, mt) {
-            (Some(sha), Some(mt)) => match fields.check(
-                &format!("attachments[{i}].size"),
-                Attachment::new(sha, mt, a.size),
-            ) {
-                Some(att) => out.push(att),
-                None => ok = false,
-            },
-            _ => ok = false,
-        }
-    }
-    ok.then_some(out)
 }
 
 /// File a grievance.
@@ -285,137 +94,13 @@ pub async fn file(
     caller: Caller,
     ApiJson(body): ApiJson<FileGrievanceRequest>,
 ) -> Result<Response, ApiError> {
-    let (id, committed) = file_grievance(&state, &caller, body, &request_id.0, client).await?;
+    let new = grievances::parse_filing(&body)?;
+    let (id, committed) = grievances::file(&state, &caller, &request_id.0, client, new).await?;
     let mut response = command_response(id, &committed, StatusCode::CREATED)?;
     let location = HeaderValue::from_str(&format!("/api/v1/grievances/{id}"))
         .map_err(|_| ApiError::internal())?;
     response.headers_mut().insert(header::LOCATION, location);
     Ok(response)
-}
-
-/// Files a grievance for `caller`: the one way in, for the API and the web
-/// pages alike. Field problems name the request's fields.
-pub(crate) async fn file_grievance(
-    state: &AppState,
-    caller: &Caller,
-    body: FileGrievanceRequest,
-    request_id: &str,
-    client: Option<std::net::IpAddr>,
-) -> Result<(GrievanceId, Committed), ApiError> {
-    let Scope::Xiaoqu(xiaoqu) = caller.0.scope else {
-        return Err(ApiError::forbidden(
-            "filing needs an account that belongs to a xiaoqu",
-        ));
-    };
-    let mut fields = Fields::default();
-    let title = fields.check("title", Title::parse(&body.title));
-    let description = fields.check("description", Description::parse(&body.description));
-    let location = location(&mut fields, &body.location);
-    let attachments = attachments(&mut fields, &body.attachments);
-    fields.finish()?;
-    admit_filing(state, caller, client).await?;
-    let id = GrievanceId(Uuid::now_v7());
-    let file = FileGrievance {
-        grievance_id: id,
-        xiaoqu,
-        category: body.category.into(),
-        title: checked(title)?,
-        description: checked(description)?,
-        location: checked(location)?,
-        respondent: body.respondent.into(),
-        urgency: body.urgency.into(),
-        channel: body.channel.into(),
-        attachments: checked(attachments)?,
-    };
-    let command = GrievanceCommand::new(actor(caller), GrievanceAction::FileGrievance(file));
-    let metadata = CommandMetadata {
-        request_id: request_id.to_owned(),
-        occurred_at: state.log.services().clock.now(),
-        reason: None,
-    };
-    let committed = state.log.execute(id, Some(0), command, &metadata).await?;
-    Ok((id, committed))
-}
-
-/// A grievance as `caller` may see it: the filer pseudonymised for those who
-/// may not know who filed.
-pub(super) fn view(
-    state: &AppState,
-    caller: &Caller,
-    g: &GrievanceState,
-    version: usize,
-) -> GrievanceView {
-    let filer = if policy::sees_filer_identity(&caller.0, g) {
-        g.filer.to_string()
-    } else {
-        state.people.pseudonym(g.filer)
-    };
-    GrievanceView {
-        id: g.id.0,
-        version: version as u64,
-        xiaoqu: g.xiaoqu.0,
-        filer,
-        category: g.category.into(),
-        title: g.title.as_str().to_owned(),
-        description: g.description.as_str().to_owned(),
-        location: LocationDto {
-            building: g.location.building.as_ref().map(|l| l.as_str().to_owned()),
-            unit: g.location.unit.as_ref().map(|l| l.as_str().to_owned()),
-            common_area: g
-                .location
-                .common_area
-                .as_ref()
-                .map(|l| l.as_str().to_owned()),
-        },
-        respondent: g.respondent.into(),
-        urgency: g.urgency.into(),
-        channel: g.channel.into(),
-        attachments: g
-            .attachments
-            .iter()
-            .map(|a| AttachmentDto {
-                sha256: a.sha256.as_str().to_owned(),
-                media_type: a.media_type.as_str().to_owned(),
-                size: a.size,
-            })
-            .collect(),
-        status: g.status.into(),
-        tier: g.tier.into(),
-        matter_class: g.matter_class.map(Into::into),
-        responsible_party: g.responsible_party.map(Into::into),
-        assigned_party: g.assigned_party.map(Into::into),
-        filed_at: g.filed_at,
-        accepted_at: g.accepted_at,
-        responded_at: g.responded_at,
-        resolved_at: g.resolved_at,
-        rating: g.rating.map(Into::into),
-        escalations: g.escalations,
-        reopenings: g.reopenings,
-        merged_into: g.merged_into.map(|m| m.0),
-        duplicates: g.duplicates.iter().map(|d| d.grievance.0).collect(),
-        last_changed_at: g.last_changed_at,
-        deadline: g.deadline.map(|d| DeadlineDto {
-            stage: d.stage.into(),
-            due_at: d.due_at,
-        }),
-        paused: g.paused.map(|p| PausedDto {
-            stage: p.stage.into(),
-            remaining_seconds: p.remaining_seconds,
-            since: p.since,
-        }),
-        identity_revealed: g.identity_revealed,
-        mediation_case: g.mediation.map(|m| m.case.0),
-        meeting_referral: g.meeting_referral.map(|r| MeetingReferralDto {
-            kind: match r.kind {
-                lianxi_domain::values::MeetingKind::Urgent => "urgent".into(),
-                lianxi_domain::values::MeetingKind::Regular => "regular".into(),
-            },
-            since: r.since,
-            due_at: r.due_at,
-            meeting: r.meeting.map(|m| m.0),
-        }),
-        filer_contact: None,
-    }
 }
 
 /// Public figures (三率) of the grievances filed in a scope and period. No
@@ -694,7 +379,7 @@ pub async fn get(
     let (g, version) = match as_of {
         None => (g, version),
         Some(at) => {
-            let (past, replayed) = crate::audit::story::state_as_of(&state.db, id, at)
+            let (past, replayed) = crate::app::story::state_as_of(&state.db, id, at)
                 .await
                 .map_err(|e| {
                     tracing::error!(error = %e, "cannot replay a grievance");
@@ -776,21 +461,6 @@ pub async fn events(
     }))
 }
 
-/// A single field's value, or a 422 naming the field.
-pub(super) fn field<T>(name: &str, result: Result<T, ValueError>) -> Result<T, ApiError> {
-    result.map_err(|e| ApiError::invalid_field(name, e.to_string()))
-}
-
-pub(super) fn optional_field<T>(
-    name: &str,
-    value: Option<&str>,
-    parse: impl FnOnce(&str) -> Result<T, ValueError>,
-) -> Result<Option<T>, ApiError> {
-    value.map(|v| field(name, parse(v))).transpose()
-}
-
-type BuildAction = Box<dyn FnOnce(&GrievanceState) -> GrievanceAction + Send>;
-
 /// Declares a lifecycle command endpoint: path, request body, and how the
 /// body becomes the stated reason (kept in metadata) and a domain action.
 macro_rules! command_endpoint {
@@ -846,8 +516,11 @@ macro_rules! command_endpoint {
             $extract($req): $extract<$body>,
         ) -> Result<Response, ApiError> {
             let id = parse_id(&id)?;
-            let (reason, build): (Option<String>, BuildAction) = $build;
-            dispatch(&state, &caller, &request_id, id, &headers, reason, build).await
+            let expected = if_match(&headers)?;
+            let (reason, action): (Option<String>, GrievanceAction) = $build;
+            let committed =
+                grievances::run(&state, &caller, &request_id.0, id, expected, reason, action).await?;
+            command_response(id, &committed, StatusCode::OK)
         }
     };
 }
@@ -856,7 +529,7 @@ command_endpoint!(
     /// Accept a filed grievance (party branch).
     accept, "/api/v1/grievances/{id}/accept", EmptyRequest, OptionalJson,
     |_req| {
-        (None, Box::new(|_| GrievanceAction::AcceptGrievance))
+        (None, GrievanceAction::AcceptGrievance)
     }
 );
 
@@ -865,7 +538,7 @@ command_endpoint!(
     reject, "/api/v1/grievances/{id}/reject", ReasonRequest, ApiJson,
     |req| {
         let reason = field("reason", Reason::parse(&req.reason))?;
-        (Some(reason.as_str().to_owned()), Box::new(move |_| GrievanceAction::RejectGrievance { reason }))
+        (Some(reason.as_str().to_owned()), GrievanceAction::RejectGrievance { reason })
     }
 );
 
@@ -873,11 +546,11 @@ command_endpoint!(
     /// Triage: matter class, responsible tier and party (三事分流).
     triage, "/api/v1/grievances/{id}/triage", TriageRequest, ApiJson,
     |req| {
-        (None, Box::new(move |g: &GrievanceState| GrievanceAction::TriageGrievance {
+        (None, GrievanceAction::TriageGrievance {
             matter_class: req.matter_class.into(),
-            tier: req.tier.map(Into::into).unwrap_or(g.tier),
+            tier: req.tier.map(Into::into),
             party: req.party.into(),
-        }))
+        })
     }
 );
 
@@ -886,14 +559,10 @@ command_endpoint!(
     assign, "/api/v1/grievances/{id}/assign", AssignRequest, ApiJson,
     |req| {
         let note = optional_field("note", req.note.as_deref(), Reason::parse)?;
-        let party = req.party;
-        (None, Box::new(move |g: &GrievanceState| GrievanceAction::AssignGrievance {
-            party: party
-                .map(Into::into)
-                .or(g.responsible_party)
-                .unwrap_or(PartyRole::PartyBranch),
+        (None, GrievanceAction::AssignGrievance {
+            party: req.party.map(Into::into),
             note,
-        }))
+        })
     }
 );
 
@@ -902,7 +571,7 @@ command_endpoint!(
     respond, "/api/v1/grievances/{id}/respond", RespondRequest, ApiJson,
     |req| {
         let response = field("response", Statement::parse(&req.response))?;
-        (None, Box::new(move |_| GrievanceAction::RespondToGrievance { response }))
+        (None, GrievanceAction::RespondToGrievance { response })
     }
 );
 
@@ -912,10 +581,10 @@ command_endpoint!(
     |req| {
         let note = optional_field("note", req.note.as_deref(), Reason::parse)?;
         let reason = note.as_ref().map(|n| n.as_str().to_owned());
-        (reason, Box::new(move |_| GrievanceAction::EscalateGrievance {
+        (reason, GrievanceAction::EscalateGrievance {
             reason: req.reason.into(),
             note,
-        }))
+        })
     }
 );
 
@@ -924,7 +593,7 @@ command_endpoint!(
     pause, "/api/v1/grievances/{id}/pause", ReasonRequest, ApiJson,
     |req| {
         let reason = field("reason", Reason::parse(&req.reason))?;
-        (Some(reason.as_str().to_owned()), Box::new(move |_| GrievanceAction::PauseDeadline { reason }))
+        (Some(reason.as_str().to_owned()), GrievanceAction::PauseDeadline { reason })
     }
 );
 
@@ -932,7 +601,7 @@ command_endpoint!(
     /// Restart a paused deadline clock with the time it had left (the handler).
     resume, "/api/v1/grievances/{id}/resume", EmptyRequest, OptionalJson,
     |_req| {
-        (None, Box::new(|_| GrievanceAction::ResumeDeadline))
+        (None, GrievanceAction::ResumeDeadline)
     }
 );
 
@@ -943,7 +612,7 @@ command_endpoint!(
     identity_consent, "/api/v1/grievances/{id}/identity-consent", IdentityConsentRequest, ApiJson,
     |req| {
         let reveal_to_respondent = req.reveal_to_respondent;
-        (None, Box::new(move |_| GrievanceAction::SetIdentityConsent { reveal_to_respondent }))
+        (None, GrievanceAction::SetIdentityConsent { reveal_to_respondent })
     }
 );
 
@@ -952,7 +621,7 @@ command_endpoint!(
     withdraw, "/api/v1/grievances/{id}/withdraw", WithdrawRequest, OptionalJson,
     |req| {
         let reason = optional_field("reason", req.reason.as_deref(), Reason::parse)?;
-        (reason.as_ref().map(|r| r.as_str().to_owned()), Box::new(move |_| GrievanceAction::WithdrawGrievance { reason }))
+        (reason.as_ref().map(|r| r.as_str().to_owned()), GrievanceAction::WithdrawGrievance { reason })
     }
 );
 
@@ -961,7 +630,7 @@ command_endpoint!(
     resolve, "/api/v1/grievances/{id}/resolve", ResolveRequest, ApiJson,
     |req| {
         let summary = field("summary", Statement::parse(&req.summary))?;
-        (None, Box::new(move |_| GrievanceAction::ResolveGrievance { summary }))
+        (None, GrievanceAction::ResolveGrievance { summary })
     }
 );
 
@@ -970,10 +639,10 @@ command_endpoint!(
     rate, "/api/v1/grievances/{id}/rate", RateRequest, ApiJson,
     |req| {
         let comment = optional_field("comment", req.comment.as_deref(), Comment::parse)?;
-        (None, Box::new(move |_| GrievanceAction::RateOutcome {
+        (None, GrievanceAction::RateOutcome {
             rating: req.rating.into(),
             comment,
-        }))
+        })
     }
 );
 
@@ -983,7 +652,7 @@ command_endpoint!(
     refer_to_meeting, "/api/v1/grievances/{id}/refer-to-meeting", ReferToMeetingRequest, OptionalJson,
     |req| {
         let note = optional_field("note", req.note.as_deref(), Reason::parse)?;
-        (note.as_ref().map(|n| n.as_str().to_owned()), Box::new(move |_| GrievanceAction::ReferToMeeting { note }))
+        (note.as_ref().map(|n| n.as_str().to_owned()), GrievanceAction::ReferToMeeting { note })
     }
 );
 
@@ -992,7 +661,7 @@ command_endpoint!(
     reopen, "/api/v1/grievances/{id}/reopen", ReasonRequest, ApiJson,
     |req| {
         let reason = field("reason", Reason::parse(&req.reason))?;
-        (Some(reason.as_str().to_owned()), Box::new(move |_| GrievanceAction::ReopenGrievance { reason }))
+        (Some(reason.as_str().to_owned()), GrievanceAction::ReopenGrievance { reason })
     }
 );
 
@@ -1026,54 +695,8 @@ pub async fn merge(
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
     let expected = if_match(&headers)?;
-    let primary_id = GrievanceId(req.primary);
-    let (duplicate, _) = visible(&state, &caller, id).await?;
-    let primary = match visible(&state, &caller, primary_id).await {
-        Ok((primary, _)) => primary,
-        Err(e) if e.status_code() == StatusCode::NOT_FOUND => {
-            return Err(ApiError::invalid_field("primary", "no such grievance"))
-        }
-        Err(e) => return Err(e),
-    };
-    if primary.xiaoqu != duplicate.xiaoqu {
-        return Err(ApiError::invalid_field(
-            "primary",
-            "must belong to the same xiaoqu",
-        ));
-    }
-    if primary.status.is_final() {
-        return Err(ApiError::invalid_field(
-            "primary",
-            format!(
-                "the primary grievance is {} and takes no duplicates",
-                primary.status
-            ),
-        ));
-    }
-    let merge = GrievanceCommand::new(
-        actor(&caller),
-        GrievanceAction::MergeIntoPrimary {
-            primary: primary_id,
-        },
-    );
-    // Check the merge first, so that a refused merge links nothing.
-    let (current, _) = state.log.load(id).await?;
-    current.decide(merge.clone(), state.log.services())?;
-    let metadata = CommandMetadata {
-        request_id: request_id.0.clone(),
-        occurred_at: state.log.services().clock.now(),
-        reason: None,
-    };
-    // Link on the primary first: it is idempotent, so a retry after a crash
-    // between the two appends completes the merge without a second link.
-    let link = GrievanceCommand::new(
-        actor(&caller),
-        GrievanceAction::LinkDuplicate {
-            duplicate: id,
-            filer: duplicate.filer,
-        },
-    );
-    state.log.execute(primary_id, None, link, &metadata).await?;
-    let committed = state.log.execute(id, expected, merge, &metadata).await?;
+    let primary = GrievanceId(req.primary);
+    let committed =
+        grievances::merge(&state, &caller, &request_id.0, id, expected, primary).await?;
     command_response(id, &committed, StatusCode::OK)
 }

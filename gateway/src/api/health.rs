@@ -1,10 +1,12 @@
 //! Liveness and readiness.
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 
 use super::dto::Health;
+use super::error::ApiError;
 use super::AppState;
 
 /// Alive: the process answers.
@@ -43,4 +45,15 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Health>)
             )
         }
     }
+}
+
+/// `GET /metrics`, Prometheus text format.
+pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let text = crate::app::metrics::scrape(&state).await?;
+    let mut response = text.into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    Ok(response)
 }

@@ -8,7 +8,7 @@
 //! key's scoped hash and the append marks the key committed to its stream in
 //! the events' own transaction; then it keeps the answer (unless a server
 //! error). A retry that finds the key still in progress past
-//! [`Limits::stale_after`](crate::rate_limit::Limits::stale_after) knows its first run died: if a stream was marked, the
+//! [`Limits::stale_after`](crate::app::rate_limit::Limits::stale_after) knows its first run died: if a stream was marked, the
 //! answer is rebuilt from the resource's current representation; if not,
 //! the request runs again.
 //!
@@ -40,7 +40,7 @@ use utoipa::Modify;
 
 use super::error::ApiError;
 use super::AppState;
-use crate::auth::Caller;
+use crate::app::auth::Caller;
 use crate::db::{Claim, KeptAnswer, KeyedRequest};
 use crate::event_log::with_idempotency_key;
 

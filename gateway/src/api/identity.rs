@@ -17,11 +17,11 @@ use super::error::{ApiError, Problem, PROBLEM};
 use super::json::{ApiJson, OptionalJson};
 use super::request_id::RequestId;
 use super::AppState;
-use crate::admin::{self, AdminError};
-use crate::auth::{self, Caller, CallerToken, ClientAddress, LoginRefusal, RoleChoice};
+use crate::app::admin::{self, AdminError};
+use crate::app::auth::{self, Caller, CallerToken, ClientAddress, LoginRefusal, RoleChoice};
+use crate::app::people::PersonalView;
 use crate::db::{AccountRecord, Scope};
 use crate::event_log::CommandMetadata;
-use crate::people::PersonalView;
 
 fn account_view(
     state: &AppState,

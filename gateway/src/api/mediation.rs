@@ -34,7 +34,7 @@ use super::grievances::{actor, checked, covers, etag, field, if_match, optional_
 use super::json::{ApiJson, ApiQuery, OptionalJson, Segments};
 use super::request_id::RequestId;
 use super::AppState;
-use crate::auth::Caller;
+use crate::app::auth::Caller;
 use crate::event_log::CommandMetadata;
 
 // ---------- wire types ----------

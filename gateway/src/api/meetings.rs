@@ -35,10 +35,10 @@ use super::grievances::{actor, checked, covers, etag, field, if_match, optional_
 use super::json::{ApiJson, ApiQuery, OptionalJson, Segments};
 use super::request_id::RequestId;
 use super::AppState;
-use crate::auth::Caller;
+use crate::app::auth::Caller;
+use crate::app::people::PersonalView;
 use crate::db::Scope;
 use crate::event_log::{CommandMetadata, MeetingCommandError};
-use crate::people::PersonalView;
 
 // ---------- wire types ----------
 

@@ -69,15 +69,10 @@ macro_rules! stream_endpoint {
 
 mod audit;
 mod docs_page;
-pub mod dto;
-pub mod error;
 mod grievances;
-pub(crate) use grievances::{file_grievance, visible as visible_grievance};
-pub(crate) use story::{case_streams, dossier, DossierQuery};
 mod health;
 mod idempotency;
 mod identity;
-pub mod json;
 mod mediation;
 mod meetings;
 mod notifications;
@@ -85,105 +80,21 @@ mod open311;
 pub mod openapi;
 mod paging;
 mod registry;
-pub mod request_id;
 mod story;
 mod webhooks;
 
-use std::sync::Arc;
-use std::time::Duration;
+pub use crate::app::{dto, error, AppState};
+pub use crate::http::{json, request_id};
 
-use axum::extract::DefaultBodyLimit;
-use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::Router;
-use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::timeout::TimeoutLayer;
 
-use crate::audit::AuditKey;
-use crate::db::Database;
-use crate::event_log::{CaseLog, EventLog, MeetingLog};
-use crate::people::People;
-use crate::vault::Vault;
 use error::ApiError;
 
-/// Largest accepted request body.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
-/// Longest a request may take before it is answered with 503, unless
-/// configured (`LIANXI_REQUEST_TIMEOUT_MS`).
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// What every handler can reach.
-#[derive(Clone, Debug)]
-pub struct AppState {
-    pub db: Database,
-    /// Grievance streams.
-    pub log: Arc<EventLog>,
-    /// Mediation case streams.
-    pub cases: Arc<CaseLog>,
-    /// Joint meeting streams.
-    pub meetings: Arc<MeetingLog>,
-    /// Xiaoqu registry streams.
-    pub registry: Arc<crate::registry::RegistryLog>,
-    /// Rate limits on filing (none unless set, as `lianxi serve` does) and
-    /// the request timeout.
-    pub limits: crate::rate_limit::Limits,
-    /// Signs audit checkpoints.
-    pub audit_key: Arc<AuditKey>,
-    /// Person streams and the vault sealing their personal data.
-    pub people: Arc<People>,
-    /// Set when the server begins to shut down: long-lived answers (event
-    /// streams) end so that the shutdown need not wait for them.
-    pub closing: Arc<tokio::sync::watch::Sender<bool>>,
-    /// The hosts webhooks may be sent to; empty: any.
-    pub webhook_hosts: Arc<Vec<String>>,
-    /// The tokens this instance looked up lately.
-    pub tokens: Arc<crate::auth::TokenCache>,
-}
-
-impl AppState {
-    /// The same state, sealing personal data under `vault`'s master key.
-    pub fn with_vault(self, vault: Vault) -> Self {
-        Self {
-            people: Arc::new(People::new(
-                &self.db,
-                Arc::new(vault),
-                self.log.services().clock.clone(),
-            )),
-            ..self
-        }
-    }
-
-    /// The same state, sending webhooks only to these hosts (empty: any).
-    pub fn with_webhook_hosts(self, hosts: Vec<String>) -> Self {
-        Self {
-            webhook_hosts: Arc::new(hosts),
-            ..self
-        }
-    }
-
-    /// Whether a webhook may be sent to `url`'s host.
-    pub fn webhook_host_allowed(&self, url: &str) -> bool {
-        host_allowed(&self.webhook_hosts, url)
-    }
-
-    /// The same state, with these rate limits.
-    pub fn with_limits(self, limits: crate::rate_limit::Limits) -> Self {
-        Self { limits, ..self }
-    }
-
-    /// The same state, signing checkpoints with `key`.
-    pub fn with_audit_key(self, key: AuditKey) -> Self {
-        Self {
-            audit_key: Arc::new(key),
-            ..self
-        }
-    }
-}
-
-/// The whole application as a router, ready to serve or to test.
-pub fn app(state: AppState) -> Router {
-    // Install the metrics recorder before the first request records anything.
-    crate::metrics::handle();
+/// The JSON API under `/api/v1` (behind its `Idempotency-Key`
+/// middleware), Open311 under `/open311/v2`, health and metrics: routes the
+/// server assembles with the pages (`server::app`).
+pub fn router(state: &AppState) -> Router<AppState> {
     let api = Router::new()
         .route("/grievances", post(grievances::file).get(grievances::list))
         .route("/grievances/{id}", get(grievances::get))
@@ -307,9 +218,8 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .route("/metrics", get(crate::metrics::scrape))
+        .route("/metrics", get(health::metrics))
         .nest("/open311/v2", open311::router())
-        .merge(crate::web::router())
         .nest(
             "/api/v1",
             api.route_layer(axum::middleware::from_fn_with_state(
@@ -317,70 +227,14 @@ pub fn app(state: AppState) -> Router {
                 idempotency::middleware,
             )),
         )
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(axum::middleware::from_fn(request_id::middleware))
-        .layer(TimeoutLayer::with_status_code(
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            state.limits.request_timeout,
-        ))
-        .layer(CatchPanicLayer::custom(
-            |_: Box<dyn std::any::Any + Send>| {
-                tracing::error!("a handler panicked");
-                ApiError::internal().into_response()
-            },
-        ))
-        .with_state(state)
 }
 
-async fn not_found() -> ApiError {
+/// 404 for what no route serves.
+pub async fn not_found() -> ApiError {
     ApiError::not_found()
 }
 
-async fn method_not_allowed() -> ApiError {
+/// 405 for a method a route does not take.
+pub async fn method_not_allowed() -> ApiError {
     ApiError::method_not_allowed()
-}
-
-/// Whether `url`'s host is one of `hosts` (empty: any host).
-pub fn host_allowed(hosts: &[String], url: &str) -> bool {
-    if hosts.is_empty() {
-        return true;
-    }
-    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let host_port = authority.rsplit('@').next().unwrap_or_default();
-    let host = match host_port.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or_default(),
-        None => host_port.split(':').next().unwrap_or_default(),
-    };
-    let host = host.to_ascii_lowercase();
-    hosts.iter().any(|h| h == &host)
-}
-
-#[cfg(test)]
-mod host_tests {
-    use super::host_allowed;
-
-    #[test]
-    fn webhook_hosts_are_matched_by_host_alone() {
-        let hosts = vec!["127.0.0.1".to_owned(), "hooks.example.org".to_owned()];
-        for ok in [
-            "http://127.0.0.1:8080/hook",
-            "https://HOOKS.example.org/x?y=1",
-            "http://user:pw@127.0.0.1/",
-        ] {
-            assert!(host_allowed(&hosts, ok), "{ok}");
-        }
-        for refused in [
-            "http://127.0.0.1.evil.org/",
-            "http://evil.org/?127.0.0.1",
-            "http://evil.org#@127.0.0.1",
-            "http://[::1]:80/",
-            "http://example.org/",
-        ] {
-            assert!(!host_allowed(&hosts, refused), "{refused}");
-        }
-        assert!(host_allowed(&[], "http://anything/"));
-    }
 }

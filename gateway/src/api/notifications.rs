@@ -29,7 +29,7 @@ use uuid::Uuid;
 use super::error::{ApiError, Problem, PROBLEM};
 use super::json::ApiQuery;
 use super::AppState;
-use crate::auth::Caller;
+use crate::app::auth::Caller;
 
 /// How many feed events one read takes.
 const BATCH: i64 = 200;
@@ -122,7 +122,7 @@ impl Cursor {
                 Some(sees) => *sees,
                 None => {
                     let sees = match GrievanceId::parse(&e.aggregate_id) {
-                        Ok(id) => super::visible_grievance(&self.state, &self.caller, id)
+                        Ok(id) => crate::app::grievances::visible(&self.state, &self.caller, id)
                             .await
                             .is_ok(),
                         Err(_) => false,

@@ -28,25 +28,24 @@ use axum::routing::get;
 use axum::{Extension, Json, Router};
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use lianxi_domain::deadline::Stage;
-use lianxi_domain::grievance::{FileGrievance, GrievanceState};
+use lianxi_domain::grievance::GrievanceState;
 use lianxi_domain::values::{
     Category, Channel, Description, GrievanceId, Label, Location, Respondent, Tier, Title, Urgency,
     ValueError,
 };
-use lianxi_domain::{GrievanceAction, GrievanceCommand, Status};
+use lianxi_domain::Status;
 use lianxi_projections::grievance_list::{self, ListFilter};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
 use super::error::{ApiError, FieldProblem};
-use super::grievances::{actor, checked, visible, Fields};
 use super::json::ApiQuery;
 use super::request_id::RequestId;
 use super::AppState;
-use crate::auth::{Caller, ClientAddress};
+use crate::app::auth::{Caller, ClientAddress};
+use crate::app::grievances::{self, checked, visible, Fields, NewGrievance};
 use crate::db::Scope;
-use crate::event_log::CommandMetadata;
 
 /// Most requests one `GET requests.json` answers (the spec has no paging).
 const MAX_REQUESTS: usize = 200;
@@ -779,7 +778,7 @@ async fn create(
         body_key.as_ref().or(query.api_key.as_ref()),
     )
     .await?;
-    let Scope::Xiaoqu(xiaoqu) = caller.0.scope else {
+    let Scope::Xiaoqu(_) = caller.0.scope else {
         return Err(ApiError::forbidden("filing needs an account that belongs to a xiaoqu").into());
     };
     let Some(code) = body.service_code.as_deref() else {
@@ -811,12 +810,7 @@ async fn create(
         .as_ref()
         .and_then(|d| fields.check("description", title_for(d, &service)));
     fields.finish()?;
-    super::grievances::admit_filing(&state, &caller, client).await?;
-
-    let id = GrievanceId(Uuid::now_v7());
-    let file = FileGrievance {
-        grievance_id: id,
-        xiaoqu,
+    let new = NewGrievance {
         category: service.category,
         title: checked(title)?,
         description: checked(description)?,
@@ -826,17 +820,7 @@ async fn create(
         channel: Channel::Web,
         attachments: Vec::new(),
     };
-    let command = GrievanceCommand::new(actor(&caller), GrievanceAction::FileGrievance(file));
-    let metadata = CommandMetadata {
-        request_id: request_id.0.clone(),
-        occurred_at: state.log.services().clock.now(),
-        reason: None,
-    };
-    let committed = state
-        .log
-        .execute(id, Some(0), command, &metadata)
-        .await
-        .map_err(ApiError::from)?;
+    let (id, committed) = grievances::file(&state, &caller, &request_id.0, client, new).await?;
     let filed = committed.state.state().ok_or_else(ApiError::internal)?;
     let answer = vec![Created {
         service_request_id: id.0,
@@ -1102,7 +1086,7 @@ async fn list(
         .map(|t| parse_time("end_date", t).map(|t| t + TimeDelta::microseconds(1)))
         .transpose()?;
     let statuses = statuses(query.status.as_deref())?;
-    let audience = crate::policy::audience(&caller.0);
+    let audience = crate::app::policy::audience(&caller.0);
     let store = state.db.store();
     let filters: Vec<ListFilter> = match statuses {
         None => vec![None],

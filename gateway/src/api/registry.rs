@@ -22,9 +22,9 @@ use super::identity::{metadata, require_admin};
 use super::json::ApiJson;
 use super::request_id::RequestId;
 use super::AppState;
-use crate::admin::{self, PlacementRequest};
-use crate::audit::story::{self, StoryEntry, StreamRef};
-use crate::auth::Caller;
+use crate::app::admin::{self, PlacementRequest};
+use crate::app::auth::Caller;
+use crate::app::story::{self, StoryEntry, StreamRef};
 
 /// An organization acting as one of a xiaoqu's parties.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
@@ -357,7 +357,7 @@ pub async fn get(
     if !everything && !covers(&state, &caller, id).await? {
         return Err(ApiError::not_found());
     }
-    crate::registry::record_if_missing(&state.db, &state.registry, id).await?;
+    crate::app::registry::record_if_missing(&state.db, &state.registry, id).await?;
     let (registry, version) = state.registry.load(id).await?;
     let entry = registry.state().ok_or_else(ApiError::not_found)?;
     Ok(Json(view(entry, version)))

@@ -1,6 +1,6 @@
 //! Webhook subscriptions of the calling account: subscribe a URL (the
 //! answer carries the signing secret, shown once), list, unsubscribe, read
-//! the dead letters and queue one again. Deliveries: `crate::webhooks`.
+//! the dead letters and queue one again. Deliveries: the webhook worker.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -15,9 +15,9 @@ use uuid::Uuid;
 use super::error::{ApiError, Problem, PROBLEM};
 use super::json::ApiJson;
 use super::AppState;
-use crate::auth::Caller;
+use crate::app::auth::Caller;
 use crate::db::Database;
-use crate::webhooks::{execute, Bind};
+use crate::db::{execute, Bind};
 
 /// Subscribing a URL to the changes of the grievances the account may see.
 #[derive(Debug, Deserialize, ToSchema)]

@@ -21,7 +21,7 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 use super::{Database, GroupCommit};
-use crate::audit::chain::{self, canonical_json, EventFields, Hash, GENESIS};
+use crate::db::chain::{self, canonical_json, EventFields, Hash, GENESIS};
 
 /// A repository that reads through `inner` and appends with the hash chain.
 #[derive(Debug)]
@@ -314,7 +314,7 @@ impl Database {
             // this commit and the answer then knows not to run it again.
             idempotency_key: first
                 .metadata
-                .get(crate::event_log::IDEMPOTENCY_METADATA_KEY)
+                .get(super::IDEMPOTENCY_METADATA_KEY)
                 .and_then(Value::as_str)
                 .map(str::to_owned),
         };
@@ -531,7 +531,7 @@ fn persistence_error(err: sqlx::Error) -> PersistenceError {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use std::sync::Arc;
 
     use lianxi_domain::grievance::FileGrievance;
@@ -545,6 +545,7 @@ pub(crate) mod tests {
     };
     use uuid::Uuid;
 
+    use crate::db::fresh_postgres::FreshPostgres;
     use crate::db::{Database, PoolSettings};
     use crate::event_log::{CommandMetadata, EventLog, RetryPolicy};
 
@@ -596,7 +597,7 @@ pub(crate) mod tests {
                 branch,
                 GrievanceAction::TriageGrievance {
                     matter_class: MatterClass::Minor,
-                    tier: Tier::Xiaoqu,
+                    tier: Some(Tier::Xiaoqu),
                     party: PartyRole::PropertyCompany,
                 },
             ),
@@ -604,7 +605,7 @@ pub(crate) mod tests {
                 &a,
                 branch,
                 GrievanceAction::AssignGrievance {
-                    party: PartyRole::PropertyCompany,
+                    party: Some(PartyRole::PropertyCompany),
                     note: None,
                 },
             ),
@@ -648,65 +649,6 @@ pub(crate) mod tests {
         instances_take_turns(&db).await;
         db.close().await;
         let _ = std::fs::remove_dir_all(&dir);
-    }
-
-    /// A fresh, migrated PostgreSQL database on the server
-    /// `LIANXI_TEST_DATABASE_URL` names (none without it).
-    pub(crate) struct FreshPostgres {
-        pub db: Database,
-        admin: Database,
-        name: String,
-    }
-
-    impl FreshPostgres {
-        /// `None` when no PostgreSQL is at hand, which under `CI=true`
-        /// fails the test instead: there no PostgreSQL test may skip.
-        pub async fn create() -> Option<Self> {
-            let unreachable = |why: String| {
-                let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
-                assert!(!ci, "PostgreSQL is required under CI: {why}");
-                eprintln!("skipped: {why}");
-                None
-            };
-            let Ok(admin_url) = std::env::var("LIANXI_TEST_DATABASE_URL") else {
-                return unreachable("LIANXI_TEST_DATABASE_URL is not set".to_owned());
-            };
-            let admin = match Database::connect(&admin_url, PoolSettings::default()).await {
-                Ok(admin) => admin,
-                Err(e) => return unreachable(format!("cannot connect: {e}")),
-            };
-            let Database::Postgres(pool) = &admin else {
-                return unreachable("LIANXI_TEST_DATABASE_URL is not a PostgreSQL URL".to_owned());
-            };
-            let name = format!("lianxi_test_{}", Uuid::new_v4().simple());
-            sqlx::query(&format!("CREATE DATABASE {name}"))
-                .execute(pool)
-                .await
-                .expect("create a database");
-            let (base, query) = admin_url
-                .split_once('?')
-                .map_or((admin_url.as_str(), None), |(b, q)| (b, Some(q)));
-            let base = base.rsplit_once('/').map_or(base, |(b, _)| b);
-            let url = match query {
-                Some(q) => format!("{base}/{name}?{q}"),
-                None => format!("{base}/{name}"),
-            };
-            let db = Database::connect(&url, PoolSettings::default())
-                .await
-                .expect("connect");
-            db.migrate().await.expect("migrate");
-            Some(Self { db, admin, name })
-        }
-
-        pub async fn drop(self) {
-            self.db.close().await;
-            if let Database::Postgres(pool) = &self.admin {
-                let _ = sqlx::query(&format!("DROP DATABASE {} WITH (FORCE)", self.name))
-                    .execute(pool)
-                    .await;
-            }
-            self.admin.close().await;
-        }
     }
 
     /// On PostgreSQL (when `LIANXI_TEST_DATABASE_URL` names a server) the

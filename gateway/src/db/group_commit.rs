@@ -262,7 +262,7 @@ mod tests {
     use uuid::Uuid;
 
     use super::GroupCommit;
-    use crate::db::append::tests::FreshPostgres;
+    use crate::db::fresh_postgres::FreshPostgres;
     use crate::db::Database;
 
     fn event(stream: &str, sequence: usize) -> SerializedEvent {

@@ -10,6 +10,11 @@ use sqlx::Row;
 use super::append::sqlite_time;
 use super::{Database, DbError};
 
+/// The metadata entry naming the request's idempotency key (its scoped
+/// hash): the append that finds it marks the key committed in the events'
+/// own transaction.
+pub const IDEMPOTENCY_METADATA_KEY: &str = "idempotency_key";
+
 /// How many expired keys one claim deletes on its way.
 const SWEEP_LIMIT: i64 = 100;
 

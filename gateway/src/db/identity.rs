@@ -8,6 +8,22 @@ use sqlx::Row;
 use super::accounts::{pg_account, sqlite_account};
 use super::{AccountRecord, Database, DbError};
 
+/// Bumped by everything in this process that can end a token's life; a
+/// token an instance remembered before the bump is looked up again.
+static TOKENS_CHANGED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Makes this process look up every token again: called by whatever revokes
+/// tokens or changes what they stand for.
+fn tokens_changed() {
+    TOKENS_CHANGED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// How often tokens changed in this process: a remembered token is good only
+/// while this stays as it was when it was looked up.
+pub fn tokens_generation() -> u64 {
+    TOKENS_CHANGED.load(std::sync::atomic::Ordering::SeqCst)
+}
+
 /// What a token is for: an API client, or a browser session.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TokenKind {
@@ -254,7 +270,7 @@ impl Database {
                 removed
             }
         };
-        crate::auth::tokens_changed();
+        tokens_changed();
         Ok(removed > 0)
     }
 
@@ -329,7 +345,7 @@ impl Database {
             .await?
             .rows_affected(),
         };
-        crate::auth::tokens_changed();
+        tokens_changed();
         Ok(done > 0)
     }
 
@@ -357,7 +373,7 @@ impl Database {
             .await?
             .rows_affected(),
         };
-        crate::auth::tokens_changed();
+        tokens_changed();
         Ok(revoked)
     }
 
@@ -777,7 +793,7 @@ impl Database {
                 tx.commit().await?;
             }
         }
-        crate::auth::tokens_changed();
+        tokens_changed();
         Ok(())
     }
 }

@@ -4,6 +4,9 @@
 
 mod accounts;
 mod append;
+pub mod chain;
+#[cfg(test)]
+pub(crate) mod fresh_postgres;
 mod group_commit;
 mod idempotency;
 mod identity;
@@ -22,8 +25,8 @@ pub use accounts::{AccountRecord, NewAccount, NewXiaoqu, Scope, XiaoquRecord};
 pub(crate) use append::UPSERT_HEAD;
 pub use append::{ChainedRepository, Heads};
 use group_commit::GroupCommit;
-pub use idempotency::{Claim, KeptAnswer, KeyRecord, KeyedRequest};
-pub use identity::{TokenKind, TokenState};
+pub use idempotency::{Claim, KeptAnswer, KeyRecord, KeyedRequest, IDEMPOTENCY_METADATA_KEY};
+pub use identity::{tokens_generation, TokenKind, TokenState};
 pub use registry::PartyRow;
 pub use stream::StoredEvent;
 
@@ -177,15 +180,13 @@ impl Database {
         }
     }
 
-    /// Applies pending migrations (several instances may race: the migrator locks).
+    /// Applies pending migrations (several instances may race: the migrator
+    /// locks). Events stored before the hash chain are sealed by
+    /// `audit::migrate`, which the service and `lianxi migrate` call.
     pub async fn migrate(&self) -> Result<(), DbError> {
         match self {
             Database::Postgres(pool) => PG_MIGRATIONS.run(pool).await?,
             Database::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await?,
-        }
-        let sealed = crate::audit::verify::seal_unsealed(self).await?;
-        if sealed > 0 {
-            tracing::info!(sealed, "sealed events stored before the hash chain");
         }
         Ok(())
     }
@@ -248,6 +249,44 @@ pub fn redact(url: &str) -> String {
         }
         _ => url.to_owned(),
     }
+}
+
+/// Runs `statement` with `binds` (all i64 or text) on either store.
+pub async fn execute(db: &Database, statement: &str, binds: &[Bind<'_>]) -> Result<u64, DbError> {
+    macro_rules! bound {
+        ($query:expr) => {{
+            let mut q = $query;
+            for b in binds {
+                q = match b {
+                    Bind::Int(v) => q.bind(*v),
+                    Bind::Text(v) => q.bind(*v),
+                    Bind::OptText(v) => q.bind(*v),
+                };
+            }
+            q
+        }};
+    }
+    Ok(match db {
+        Database::Postgres(pool) => bound!(sqlx::query(statement))
+            .execute(pool)
+            .await?
+            .rows_affected(),
+        Database::Sqlite(pool) => {
+            let text = lianxi_projections::store::sql(false, statement);
+            bound!(sqlx::query(&text))
+                .execute(pool)
+                .await?
+                .rows_affected()
+        }
+    })
+}
+
+/// A bind value of [`execute`].
+#[derive(Clone, Copy, Debug)]
+pub enum Bind<'a> {
+    Int(i64),
+    Text(&'a str),
+    OptText(Option<&'a str>),
 }
 
 #[cfg(test)]

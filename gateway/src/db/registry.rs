@@ -1,6 +1,6 @@
 //! The registry's tables: `xiaoqu` (names and hierarchy, read by scope
 //! checks everywhere) and `xiaoqu_parties`, both written from the xiaoqu
-//! registry streams right after each change (see `crate::registry`).
+//! registry streams right after each change (see the registry service, `app::registry`).
 
 use chrono::{DateTime, Utc};
 use lianxi_domain::values::{OrganizationId, XiaoquId};

@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 
 use super::meetings::{api, first, instant, pairs, text};
 use super::{message, render, see_other, Page, Visit};
-use crate::api::AppState;
+use crate::app::AppState;
 use lianxi_domain::Role;
 
 /// The parties a case may name as respondent.

@@ -21,7 +21,8 @@ use serde_json::{json, Value};
 use tower::ServiceExt;
 
 use super::{message, render, see_other, Page, Visit};
-use crate::api::AppState;
+use crate::app::AppState;
+use crate::http::request_id::RequestId;
 use lianxi_domain::Role;
 
 /// The five parties of a joint meeting, in the order pages list them.
@@ -98,13 +99,18 @@ pub(super) async fn api(
         }
         None => Body::empty(),
     };
-    let Ok(request) = request.body(body) else {
+    let Ok(mut request) = request.body(body) else {
         return Answer {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             body: Value::Null,
         };
     };
-    let response = match crate::api::app(state.clone()).oneshot(request).await {
+    // The pages' own commands are stored under a request id of their own.
+    request
+        .extensions_mut()
+        .insert(RequestId(uuid::Uuid::new_v4().to_string()));
+    let api = crate::api::router(state).with_state(state.clone());
+    let response = match api.oneshot(request).await {
         Ok(r) => r,
         Err(never) => match never {},
     };
@@ -519,7 +525,7 @@ async fn meeting_page(
         |v: &Value| -> Vec<String> { v.as_array().into_iter().flatten().map(text).collect() };
     let chairs = account.role == Role::PartyBranch;
     let own_party = account.role.party().map(|p| {
-        serde_json::to_value(crate::api::dto::PartyDto::from(p))
+        serde_json::to_value(crate::app::dto::PartyDto::from(p))
             .map(|v| text(&v))
             .unwrap_or_default()
     });

@@ -31,21 +31,20 @@ use lianxi_domain::values::{
     AccountId, Comment, Description, GrievanceId, Label, Location, MatterClass, PartyRole, Rating,
     Reason, Statement, Tier, Title, ValueError,
 };
-use lianxi_domain::{Actor, GrievanceAction, GrievanceCommand, Role, Status};
+use lianxi_domain::{GrievanceAction, Role, Status};
 use lianxi_projections::grievance_list::{self, ListFilter};
 use rand::Rng;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::api::dto::{
+use crate::app::auth::{self, Caller, ClientAddress, LoginRefusal};
+use crate::app::dto::{
     CategoryDto, ChannelDto, FileGrievanceRequest, LocationDto, RespondentDto, UrgencyDto,
 };
-use crate::api::request_id::RequestId;
-use crate::api::AppState;
-use crate::auth::{self, Caller, ClientAddress, LoginRefusal};
+use crate::app::AppState;
+use crate::app::{grievances, policy};
 use crate::db::{AccountRecord, TokenState};
-use crate::event_log::{CommandError, CommandMetadata};
-use crate::policy;
+use crate::http::request_id::RequestId;
 pub use i18n::Lang;
 
 const SESSION: &str = "lianxi_session";
@@ -592,7 +591,7 @@ async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response {
         .0
         .role
         .party()
-        .and_then(|p| serde_json::to_value(crate::api::dto::PartyDto::from(p)).ok())
+        .and_then(|p| serde_json::to_value(crate::app::dto::PartyDto::from(p)).ok())
         .and_then(|v| v.as_str().map(str::to_owned));
     let (responds, todo) = match (party, &caller.0.scope) {
         (Some(party), crate::db::Scope::Xiaoqu(x)) => {
@@ -791,7 +790,7 @@ async fn likely_duplicates(state: &AppState, xiaoqu: Uuid, form: &FileForm) -> V
     for (_, filer, mut similar) in scored.into_iter().take(3) {
         // Another resident's title may carry their name or phone: never shown.
         match state.people.personal_data(filer).await {
-            Ok(crate::people::PersonalView::Present(data)) => {
+            Ok(crate::app::people::PersonalView::Present(data)) => {
                 for secret in [Some(data.name), data.phone, data.room]
                     .into_iter()
                     .flatten()
@@ -944,7 +943,11 @@ async fn file(
             }
         }
     }
-    match crate::api::file_grievance(&state, &caller, request, &request_id.0, client).await {
+    let filed = match grievances::parse_filing(&request) {
+        Ok(new) => grievances::file(&state, &caller, &request_id.0, client, new).await,
+        Err(e) => Err(e),
+    };
+    match filed {
         Ok((id, _)) => see_other(&format!("/g/{id}")),
         Err(e) => {
             let problem = e.to_problem();
@@ -1008,7 +1011,7 @@ async fn grievance(
     let Ok(id) = GrievanceId::parse(&id) else {
         return message(&visit, StatusCode::NOT_FOUND, "error.not_found");
     };
-    let Ok((g, _)) = crate::api::visible_grievance(&state, &caller, id).await else {
+    let Ok((g, _)) = grievances::visible(&state, &caller, id).await else {
         return message(&visit, StatusCode::NOT_FOUND, "error.not_found");
     };
     let steps = match state.db.stream("grievance", &id.to_string()).await {
@@ -1137,7 +1140,7 @@ async fn audit(
     let (Ok(id), true) = (GrievanceId::parse(&id), audits(caller.0.role)) else {
         return message(&visit, StatusCode::NOT_FOUND, "error.not_found");
     };
-    let Ok((g, _)) = crate::api::visible_grievance(&state, &caller, id).await else {
+    let Ok((g, _)) = grievances::visible(&state, &caller, id).await else {
         return message(&visit, StatusCode::NOT_FOUND, "error.not_found");
     };
     let lang = visit.lang;
@@ -1150,7 +1153,7 @@ async fn audit(
     if !typed.is_empty() {
         match DateTime::parse_from_rfc3339(&typed) {
             Err(_) => as_of_error = Some(i18n::t(lang, "audit.as_of_invalid")),
-            Ok(at) => match crate::audit::story::state_as_of(&state.db, id, at.to_utc()).await {
+            Ok(at) => match crate::app::story::state_as_of(&state.db, id, at.to_utc()).await {
                 Ok(past) => {
                     then = past.and_then(|(g, version)| {
                         g.state().map(|s| PastState {
@@ -1167,12 +1170,12 @@ async fn audit(
             },
         }
     }
-    let Ok(streams) = crate::api::case_streams(&state, &caller, id, &g).await else {
+    let Ok(streams) = crate::app::story::case_streams(&state, &caller, id, &g).await else {
         return message(&visit, StatusCode::SERVICE_UNAVAILABLE, "error.title");
     };
     let ids: Vec<String> = streams.iter().map(|s| s.id.to_string()).collect();
     let read = tokio::try_join!(
-        crate::audit::story::story(&state.db, state.people.vault(), &streams),
+        crate::app::story::story(&state.db, state.people.vault(), &streams),
         futures::future::try_join_all(streams.iter().zip(&ids).map(|(s, id)| {
             crate::audit::verify::verify_stream(&state.db, s.aggregate_type, id)
         })),
@@ -1252,15 +1255,23 @@ async fn audit_dossier(
         return message(&visit, StatusCode::NOT_FOUND, "error.not_found");
     }
     let json = query.get("format").is_some_and(|f| f == "json");
-    let format = Some(if json { "json" } else { "html" }.to_owned());
-    let answer = crate::api::dossier(
-        State(state),
-        caller,
-        Path(id.clone()),
-        HeaderMap::new(),
-        crate::api::json::ApiQuery(crate::api::DossierQuery { format }),
-    )
-    .await;
+    let answer = match GrievanceId::parse(&id) {
+        Ok(grievance) => crate::app::dossier::dossier(&state, &caller, grievance)
+            .await
+            .map(|d| {
+                if json {
+                    axum::Json(d).into_response()
+                } else {
+                    let mut response = crate::app::dossier::render_html(&d).into_response();
+                    response.headers_mut().insert(
+                        header::CONTENT_TYPE,
+                        HeaderValue::from_static("text/html; charset=utf-8"),
+                    );
+                    response
+                }
+            }),
+        Err(_) => Err(crate::app::error::ApiError::not_found()),
+    };
     match answer {
         Ok(mut response) => {
             let name = format!(
@@ -1606,12 +1617,6 @@ async fn act(
     let Ok(id) = GrievanceId::parse(&id) else {
         return message(&visit, StatusCode::NOT_FOUND, "error.not_found");
     };
-    if crate::api::visible_grievance(&state, &caller, id)
-        .await
-        .is_err()
-    {
-        return message(&visit, StatusCode::NOT_FOUND, "error.not_found");
-    }
     let text = |value: &str| {
         let value = value.trim();
         (!value.is_empty()).then(|| value.to_owned())
@@ -1646,19 +1651,22 @@ async fn act(
             ));
             let party =
                 serde_json::from_value::<PartyRole>(serde_json::Value::String(form.party.clone()));
-            match (matter_class, party, handler_tier(caller.0.role)) {
-                (Ok(matter_class), Ok(party), Some(tier)) => Ok(GrievanceAction::TriageGrievance {
+            match (matter_class, party) {
+                // The grievance stays at its tier: the page offers no other.
+                (Ok(matter_class), Ok(party)) => Ok(GrievanceAction::TriageGrievance {
                     matter_class,
-                    tier,
+                    tier: None,
                     party,
                 }),
                 _ => Err(ValueError::Invalid("triage")),
             }
         }
         "assign" => {
-            let party =
-                serde_json::from_value::<PartyRole>(serde_json::Value::String(form.party.clone()))
-                    .map_err(|_| ValueError::Invalid("party"));
+            // No party chosen: the one named at triage.
+            let party = text(&form.party)
+                .map(|p| serde_json::from_value::<PartyRole>(serde_json::Value::String(p)))
+                .transpose()
+                .map_err(|_| ValueError::Invalid("party"));
             let note = text(&form.reason).map(|r| Reason::parse(&r)).transpose();
             match (party, note) {
                 (Ok(party), Ok(note)) => Ok(GrievanceAction::AssignGrievance { party, note }),
@@ -1680,20 +1688,28 @@ async fn act(
             "error.action_input",
         );
     };
-    let command = GrievanceCommand::new(Actor::new(caller.0.id, caller.0.role), domain_action);
-    let metadata = CommandMetadata {
-        request_id: request_id.0.clone(),
-        occurred_at: state.log.services().clock.now(),
-        reason: None,
-    };
-    match state.log.execute(id, None, command, &metadata).await {
+    match grievances::run(
+        &state,
+        &caller,
+        &request_id.0,
+        id,
+        None,
+        None,
+        domain_action,
+    )
+    .await
+    {
         Ok(_) => see_other(&format!("/g/{id}")),
-        Err(CommandError::Domain(e)) => {
-            tracing::info!(error = %e, "a page action was refused");
+        Err(e) if e.status_code().is_client_error() => {
+            tracing::info!(problem = e.slug(), "a page action was refused");
+            let status = e.status_code();
+            if status == StatusCode::NOT_FOUND {
+                return message(&visit, status, "error.not_found");
+            }
             message(&visit, StatusCode::CONFLICT, "error.refused")
         }
         Err(e) => {
-            tracing::error!(error = %e, "a page action failed");
+            tracing::error!(problem = e.slug(), "a page action failed");
             message(&visit, StatusCode::SERVICE_UNAVAILABLE, "error.title")
         }
     }

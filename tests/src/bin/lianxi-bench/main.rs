@@ -29,7 +29,7 @@ mod suite;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use lianxi_gateway::audit::chain::{self, EventFields, Hash, GENESIS};
+use lianxi_gateway::db::chain::{self, EventFields, Hash, GENESIS};
 use lianxi_projections::grievance_list::GrievanceList;
 use lianxi_projections::{checkpoint, Position, Runner, RunnerSettings};
 use lianxi_tests::{Api, Cast, Server, Store, TestDb};

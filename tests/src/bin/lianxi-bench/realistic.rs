@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use cqrs_es::{Aggregate, DomainEvent};
-use lianxi_domain::grievance::{FileGrievance, GrievanceState};
+use lianxi_domain::grievance::{FileGrievance, GrievanceState, PrimaryOfMerge};
 use lianxi_domain::mediation::{
     CaseParty, FailureOutcome, MediationAction, MediationCase, MediationCommand, MediationServices,
     ObligationDraft, OpenCase, PartyStatement,
@@ -36,10 +36,10 @@ use lianxi_domain::{
     Actor, FixedClock, Grievance, GrievanceAction, GrievanceCommand, GrievancePolicy,
     GrievanceServices, Role, Status,
 };
-use lianxi_gateway::audit::chain::{self, canonical_json, EventFields, Hash, GENESIS};
+use lianxi_gateway::app::SYSTEM_ACCOUNT;
+use lianxi_gateway::db::chain::{self, canonical_json, EventFields, Hash, GENESIS};
 use lianxi_gateway::db::Database;
-use lianxi_gateway::follow_ups::{case_steps, meeting_steps};
-use lianxi_gateway::scheduler::SYSTEM_ACCOUNT;
+use lianxi_gateway::workers::follow_ups::{case_steps, meeting_steps};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
@@ -451,14 +451,13 @@ impl Sim {
     fn triage(&mut self, place: &Place, g: &mut Stream<Grievance>, class: MatterClass) {
         self.wait_minutes(10, 240);
         let h = Self::handler(place, g);
-        let tier = Self::state(g).tier;
         let party = Self::party_for(g);
         self.g(
             g,
             h,
             GrievanceAction::TriageGrievance {
                 matter_class: class,
-                tier,
+                tier: None,
                 party,
             },
         );
@@ -470,7 +469,14 @@ impl Sim {
         let note = self
             .chance(0.3)
             .then(|| text(Reason::parse, "请三日内到现场查看并答复"));
-        self.g(g, h, GrievanceAction::AssignGrievance { party, note });
+        self.g(
+            g,
+            h,
+            GrievanceAction::AssignGrievance {
+                party: Some(party),
+                note,
+            },
+        );
     }
 
     /// Respond, resolve, and (mostly) rate; sometimes reopened once.
@@ -659,12 +665,19 @@ impl Sim {
         self.accept(place, &mut primary);
         self.wait_minutes(5, 60);
         let h = Self::handler(place, &duplicate);
-        let primary_id = Self::state(&primary).id;
+        let (primary_id, xiaoqu, status) = {
+            let p = Self::state(&primary);
+            (p.id, p.xiaoqu, p.status)
+        };
         self.g(
             &mut duplicate,
             h,
             GrievanceAction::MergeIntoPrimary {
-                primary: primary_id,
+                primary: PrimaryOfMerge {
+                    id: primary_id,
+                    xiaoqu,
+                    status,
+                },
             },
         );
         let duplicate_id = Self::state(&duplicate).id;
@@ -673,6 +686,7 @@ impl Sim {
             h,
             GrievanceAction::LinkDuplicate {
                 duplicate: duplicate_id,
+                xiaoqu,
                 filer: second,
             },
         );

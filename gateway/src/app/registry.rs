@@ -15,9 +15,9 @@ use lianxi_domain::values::{PlaceName, XiaoquId};
 use lianxi_domain::{Actor, Role};
 use tracing::{info, warn};
 
+use crate::app::SYSTEM_ACCOUNT;
 use crate::db::{Database, DbError, NewXiaoqu, PartyRow};
 use crate::event_log::{CommandError, CommandMetadata, Log};
-use crate::scheduler::SYSTEM_ACCOUNT;
 
 /// The registry's event log.
 pub type RegistryLog = Log<XiaoquRegistry>;

@@ -7,7 +7,7 @@ use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
-use super::error::ApiError;
+use crate::app::error::ApiError;
 
 /// A JSON request body. Refuses a wrong content type (415), an oversize
 /// body (413) and a body that does not match `T` (400, with the field path).

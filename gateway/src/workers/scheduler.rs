@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lianxi_domain::mediation::{MediationAction, MediationCommand, MediationError};
-use lianxi_domain::values::{AccountId, CaseId, GrievanceId, ObligationId};
+use lianxi_domain::values::{CaseId, GrievanceId, ObligationId};
 use lianxi_domain::{Actor, GrievanceAction, GrievanceCommand, GrievanceError, Role};
 use lianxi_projections::{grievance_list, meetings};
 use tokio::sync::watch;
@@ -22,8 +22,7 @@ use uuid::Uuid;
 use crate::db::Database;
 use crate::event_log::{CaseLog, CommandError, CommandMetadata, EventLog};
 
-/// The account id under which the service itself acts.
-pub const SYSTEM_ACCOUNT: AccountId = AccountId(Uuid::nil());
+pub use crate::app::SYSTEM_ACCOUNT;
 
 /// What one pass of the scheduler did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

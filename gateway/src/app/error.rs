@@ -10,9 +10,9 @@ use lianxi_domain::GrievanceError;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::app::people::PeopleError;
 use crate::db::DbError;
 use crate::event_log::CommandError;
-use crate::people::PeopleError;
 use lianxi_domain::PersonError;
 
 /// One refused field.
@@ -351,7 +351,9 @@ impl From<GrievanceError> for ApiError {
                 "The grievance is not in that mediation case",
             )
             .with_detail(detail),
-            E::CannotMergeIntoItself => Self::invalid_field("primary", detail),
+            E::CannotMergeIntoItself
+            | E::MergeAcrossXiaoqu
+            | E::PrimaryTakesNoDuplicates { .. } => Self::invalid_field("primary", detail),
             E::AlreadyPaused | E::NotPaused | E::NoRunningDeadline => Self::new(
                 StatusCode::CONFLICT,
                 "invalid-transition",

@@ -5,13 +5,10 @@
 
 use std::sync::OnceLock;
 
-use axum::extract::State;
-use axum::http::{header, HeaderValue};
-use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
-use crate::api::error::ApiError;
-use crate::api::AppState;
+use super::error::ApiError;
+use super::AppState;
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
@@ -37,8 +34,8 @@ pub fn handle() -> &'static PrometheusHandle {
     })
 }
 
-/// `GET /metrics`, Prometheus text format.
-pub async fn scrape(State(state): State<AppState>) -> Result<Response, ApiError> {
+/// Every metric in Prometheus text format, the gauges read from the store now.
+pub async fn scrape(state: &AppState) -> Result<String, ApiError> {
     let handle = handle();
     let store = state.db.store();
     let now = state.log.services().clock.now();
@@ -73,10 +70,5 @@ pub async fn scrape(State(state): State<AppState>) -> Result<Response, ApiError>
         .await
         .map_err(ApiError::from_store)?;
     metrics::gauge!("lianxi_follow_ups_pending").set(pending as f64);
-    let mut response = handle.render().into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
-    );
-    Ok(response)
+    Ok(handle.render())
 }

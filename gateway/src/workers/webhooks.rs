@@ -27,9 +27,9 @@ use sqlx::Row;
 use tokio::sync::watch;
 use tracing::{debug, warn};
 
-use crate::api::AppState;
-use crate::auth::Caller;
-use crate::db::{Database, DbError};
+use crate::app::auth::Caller;
+use crate::app::AppState;
+use crate::db::{execute, Bind, Database, DbError};
 
 /// How deliveries are retried.
 #[derive(Clone, Copy, Debug)]
@@ -135,48 +135,6 @@ async fn due(db: &Database, now: i64) -> Result<Vec<Due>, DbError> {
         .map_err(DbError::from)
 }
 
-/// Runs `statement` with `binds` (all i64 or text) on either store.
-pub(crate) async fn execute(
-    db: &Database,
-    statement: &str,
-    binds: &[Bind<'_>],
-) -> Result<u64, DbError> {
-    macro_rules! bound {
-        ($query:expr) => {{
-            let mut q = $query;
-            for b in binds {
-                q = match b {
-                    Bind::Int(v) => q.bind(*v),
-                    Bind::Text(v) => q.bind(*v),
-                    Bind::OptText(v) => q.bind(*v),
-                };
-            }
-            q
-        }};
-    }
-    Ok(match db {
-        Database::Postgres(pool) => bound!(sqlx::query(statement))
-            .execute(pool)
-            .await?
-            .rows_affected(),
-        Database::Sqlite(pool) => {
-            let text = sql(false, statement);
-            bound!(sqlx::query(&text))
-                .execute(pool)
-                .await?
-                .rows_affected()
-        }
-    })
-}
-
-/// A bind value of [`execute`].
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum Bind<'a> {
-    Int(i64),
-    Text(&'a str),
-    OptText(Option<&'a str>),
-}
-
 /// Whether the subscriber may see the grievance now.
 async fn visible(app: &AppState, account: &str, grievance: &str) -> Result<bool, DbError> {
     let (Ok(account), Ok(grievance)) = (
@@ -189,7 +147,7 @@ async fn visible(app: &AppState, account: &str, grievance: &str) -> Result<bool,
         return Ok(false);
     };
     let caller = Caller(record);
-    Ok(crate::api::visible_grievance(app, &caller, grievance)
+    Ok(crate::app::grievances::visible(app, &caller, grievance)
         .await
         .is_ok())
 }

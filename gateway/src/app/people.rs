@@ -12,8 +12,8 @@ use lianxi_domain::{
 use tracing::Instrument;
 
 use crate::db::{Database, DbError};
+use crate::event_log::streams::{Attempt, Streams};
 use crate::event_log::{metadata_map, CommandMetadata};
-use crate::streams::{Attempt, Streams};
 use crate::vault::{PersonalData, Vault, VaultError};
 
 /// What the service can say of a person's personal data.

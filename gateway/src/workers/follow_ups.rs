@@ -27,10 +27,10 @@ use tokio::sync::watch;
 use tracing::{debug, info, warn};
 use uuid::Uuid;
 
-use crate::api::AppState;
+use crate::app::AppState;
+use crate::app::SYSTEM_ACCOUNT;
 use crate::db::StoredEvent;
 use crate::event_log::{CommandError, CommandMetadata};
-use crate::scheduler::SYSTEM_ACCOUNT;
 
 /// The grievances that follow a case event, and the step each takes.
 /// `state` is the case as it stood right after `event`.

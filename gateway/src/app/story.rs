@@ -16,8 +16,12 @@ use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
 
+use lianxi_domain::Role;
+
+use super::auth::Caller;
+use super::error::ApiError;
+use super::{policy, AppState};
 use crate::db::{Database, DbError, StoredEvent};
-use crate::policy;
 use crate::vault::Vault;
 
 /// One thing that happened, as an auditor reads it.
@@ -248,4 +252,36 @@ fn collect_accounts(value: &Value, out: &mut BTreeSet<AccountId>) {
         Value::Array(items) => items.iter().for_each(|v| collect_accounts(v, out)),
         _ => {}
     }
+}
+
+/// The streams a case's story covers: the grievance and its duplicates,
+/// and for mediators and auditors the cases and meetings they followed.
+pub async fn case_streams(
+    state: &AppState,
+    caller: &Caller,
+    id: GrievanceId,
+    g: &lianxi_domain::grievance::GrievanceState,
+) -> Result<Vec<StreamRef>, ApiError> {
+    let grievances: Vec<StreamRef> = std::iter::once(id)
+        .chain(g.duplicates.iter().map(|d| d.grievance))
+        .map(StreamRef::grievance)
+        .collect();
+    let mut streams = grievances.clone();
+    let reads_followed = matches!(
+        caller.0.role,
+        Role::PartyBranch | Role::Community | Role::Street | Role::District | Role::Auditor
+    );
+    if reads_followed {
+        for stream in &grievances {
+            let events = events(&state.db, GrievanceId(stream.id))
+                .await
+                .map_err(ApiError::from_db)?;
+            for followed in followed_streams(&events) {
+                if !streams.contains(&followed) {
+                    streams.push(followed);
+                }
+            }
+        }
+    }
+    Ok(streams)
 }

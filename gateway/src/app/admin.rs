@@ -9,11 +9,11 @@ use lianxi_domain::values::{AccountId, OrganizationId, PartyRole, PlaceName, Xia
 use lianxi_domain::{Actor, Role};
 use uuid::Uuid;
 
-use crate::auth;
+use crate::app::auth;
+use crate::app::people::{People, PeopleError};
+use crate::app::registry::{self, RegistryCommandError, RegistryLog};
 use crate::db::{AccountRecord, Database, DbError, NewAccount, Scope, TokenKind, XiaoquRecord};
 use crate::event_log::{CommandError, CommandMetadata};
-use crate::people::{People, PeopleError};
-use crate::registry::{self, RegistryCommandError, RegistryLog};
 use crate::vault::PersonalData;
 
 /// Why an admin request was refused or failed.

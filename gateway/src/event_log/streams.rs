@@ -1,6 +1,6 @@
 //! The streams of one aggregate type on either store: load one, or run one
 //! command on it once (load, decide, append). Retries, metrics and error
-//! wording belong to the callers ([`crate::event_log`], [`crate::people`]).
+//! wording belong to the callers (the event log, and the people service).
 //!
 //! A command may start from the state this process last saw of its stream
 //! ([`Recent`]) instead of loading it: an append then succeeds only if the

@@ -17,7 +17,6 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -32,8 +31,8 @@ use lianxi_domain::Role;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-use crate::api::error::ApiError;
-use crate::api::AppState;
+use crate::app::error::ApiError;
+use crate::app::AppState;
 use crate::db::{AccountRecord, Database, DbError, Scope, TokenKind, TokenState};
 
 /// Token prefix: makes leaked tokens easy to recognise in scanners.
@@ -60,16 +59,6 @@ pub const TOKEN_CACHE_TTL: Duration = Duration::from_secs(2);
 /// How many tokens an instance remembers before starting afresh.
 const TOKEN_CACHE_MOST: usize = 10_000;
 
-/// Bumped by everything in this process that can end a token's life; a
-/// token remembered before the bump is looked up again.
-static TOKENS_CHANGED: AtomicU64 = AtomicU64::new(0);
-
-/// Makes every instance in this process look up every token again: called
-/// by whatever revokes tokens or changes what they stand for.
-pub(crate) fn tokens_changed() {
-    TOKENS_CHANGED.fetch_add(1, Ordering::SeqCst);
-}
-
 /// The live tokens this instance looked up lately, by hash.
 #[derive(Debug, Default)]
 pub struct TokenCache(Mutex<HashMap<String, Remembered>>);
@@ -88,7 +77,7 @@ impl TokenCache {
         let entries = self.0.lock().unwrap_or_else(|e| e.into_inner());
         let r = entries.get(hash)?;
         let fresh = r.looked_up.elapsed() < TOKEN_CACHE_TTL
-            && r.generation == TOKENS_CHANGED.load(Ordering::SeqCst);
+            && r.generation == crate::db::tokens_generation();
         if !fresh {
             return None;
         }
@@ -140,7 +129,7 @@ pub async fn token_state(state: &AppState, hash: &str) -> Result<TokenState, DbE
         return Ok(known);
     }
     // Read before the lookup: a change during it makes the answer stale.
-    let generation = TOKENS_CHANGED.load(Ordering::SeqCst);
+    let generation = crate::db::tokens_generation();
     let looked_up = state.db.token_state(hash, now).await?;
     state.tokens.remember(hash, &looked_up, generation);
     Ok(looked_up)

@@ -17,7 +17,9 @@ use tokio::sync::watch;
 use tracing::{debug, warn, Instrument};
 
 use crate::db::Database;
-use crate::streams::{Attempt, Streams};
+pub(crate) mod streams;
+
+use streams::{Attempt, Streams};
 
 /// How often a command is re-run on fresh state after losing a race.
 #[derive(Clone, Copy, Debug)]
@@ -70,8 +72,7 @@ pub(crate) fn metadata_map(
     map
 }
 
-/// The metadata entry naming the request's idempotency key (its scoped hash).
-pub const IDEMPOTENCY_METADATA_KEY: &str = "idempotency_key";
+pub use crate::db::IDEMPOTENCY_METADATA_KEY;
 
 tokio::task_local! {
     /// The scoped hash of the idempotency key of the request being served.
@@ -223,7 +224,7 @@ const TURN_STRIPES: usize = 1024;
 
 /// Of how many streams a log remembers the state its last command left, to
 /// run the next command there without loading the stream (see
-/// [`crate::streams`]).
+/// [`streams`]).
 const REMEMBERED_STREAMS: usize = 4096;
 
 impl<A: Aggregate> std::fmt::Debug for Log<A> {

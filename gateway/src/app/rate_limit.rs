@@ -33,7 +33,7 @@ impl Limits {
     pub const SERVE_DEFAULT: Limits = Limits {
         filings_per_account: Some(20),
         filings_per_address: Some(200),
-        request_timeout: crate::api::REQUEST_TIMEOUT,
+        request_timeout: crate::app::REQUEST_TIMEOUT,
         event_stream_lifetime: std::time::Duration::from_secs(60),
     };
 
@@ -50,7 +50,7 @@ impl Default for Limits {
         Self {
             filings_per_account: None,
             filings_per_address: None,
-            request_timeout: crate::api::REQUEST_TIMEOUT,
+            request_timeout: crate::app::REQUEST_TIMEOUT,
             event_stream_lifetime: std::time::Duration::from_secs(60),
         }
     }

@@ -1,0 +1,163 @@
+//! The application layer: what every interface (the JSON API, the web
+//! pages, Open311, the command line, the background workers) calls. It
+//! holds the shared state and one service per aggregate or concern; an
+//! interface parses its input, calls a service and renders the result.
+//!
+//! - [`grievances`]: filing, the grievance commands, merging, visibility.
+//! - [`policy`]: who may see what.
+//! - [`auth`]: sign-in, bearer tokens and the caller; [`admin`]: accounts,
+//!   xiaoqu and roles.
+//! - [`people`]: person streams and their sealed personal data.
+//! - [`registry`]: the xiaoqu registry and its tables.
+//! - [`story`]: a case told in order, and its state at any instant;
+//!   [`dossier`]: what an auditor files about a case.
+//! - [`rate_limit`]: admission of filings; [`metrics`]: Prometheus metrics.
+//! - [`dto`]: the wire vocabulary the interfaces share; [`error`]: the one
+//!   error type services answer with (`ApiError`, an RFC 9457 problem).
+//!
+//! Architecture invariant: nothing here imports an interface (`api`, `web`,
+//! `workers`, `http`, `server`); see `tests/layers.rs`.
+
+pub mod admin;
+pub mod auth;
+pub mod dossier;
+pub mod dto;
+pub mod error;
+pub mod grievances;
+pub mod metrics;
+pub mod people;
+pub mod policy;
+pub mod rate_limit;
+pub mod registry;
+pub mod story;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::audit::AuditKey;
+use crate::db::Database;
+use crate::event_log::{CaseLog, EventLog, MeetingLog};
+use crate::vault::Vault;
+use people::People;
+
+/// Largest accepted request body.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// Longest a request may take before it is answered with 503, unless
+/// configured (`LIANXI_REQUEST_TIMEOUT_MS`).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What every handler can reach.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub db: Database,
+    /// Grievance streams.
+    pub log: Arc<EventLog>,
+    /// Mediation case streams.
+    pub cases: Arc<CaseLog>,
+    /// Joint meeting streams.
+    pub meetings: Arc<MeetingLog>,
+    /// Xiaoqu registry streams.
+    pub registry: Arc<registry::RegistryLog>,
+    /// Rate limits on filing (none unless set, as `lianxi serve` does) and
+    /// the request timeout.
+    pub limits: rate_limit::Limits,
+    /// Signs audit checkpoints.
+    pub audit_key: Arc<AuditKey>,
+    /// Person streams and the vault sealing their personal data.
+    pub people: Arc<People>,
+    /// Set when the server begins to shut down: long-lived answers (event
+    /// streams) end so that the shutdown need not wait for them.
+    pub closing: Arc<tokio::sync::watch::Sender<bool>>,
+    /// The hosts webhooks may be sent to; empty: any.
+    pub webhook_hosts: Arc<Vec<String>>,
+    /// The tokens this instance looked up lately.
+    pub tokens: Arc<auth::TokenCache>,
+}
+
+impl AppState {
+    /// The same state, sealing personal data under `vault`'s master key.
+    pub fn with_vault(self, vault: Vault) -> Self {
+        Self {
+            people: Arc::new(People::new(
+                &self.db,
+                Arc::new(vault),
+                self.log.services().clock.clone(),
+            )),
+            ..self
+        }
+    }
+
+    /// The same state, sending webhooks only to these hosts (empty: any).
+    pub fn with_webhook_hosts(self, hosts: Vec<String>) -> Self {
+        Self {
+            webhook_hosts: Arc::new(hosts),
+            ..self
+        }
+    }
+
+    /// Whether a webhook may be sent to `url`'s host.
+    pub fn webhook_host_allowed(&self, url: &str) -> bool {
+        host_allowed(&self.webhook_hosts, url)
+    }
+
+    /// The same state, with these rate limits.
+    pub fn with_limits(self, limits: rate_limit::Limits) -> Self {
+        Self { limits, ..self }
+    }
+
+    /// The same state, signing checkpoints with `key`.
+    pub fn with_audit_key(self, key: AuditKey) -> Self {
+        Self {
+            audit_key: Arc::new(key),
+            ..self
+        }
+    }
+}
+
+/// The account the service acts as (scheduler, follow-ups, registry
+/// reconciliation).
+pub const SYSTEM_ACCOUNT: lianxi_domain::values::AccountId =
+    lianxi_domain::values::AccountId(uuid::Uuid::nil());
+
+/// Whether `url`'s host is one of `hosts` (empty: any host).
+pub fn host_allowed(hosts: &[String], url: &str) -> bool {
+    if hosts.is_empty() {
+        return true;
+    }
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host_port = authority.rsplit('@').next().unwrap_or_default();
+    let host = match host_port.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host_port.split(':').next().unwrap_or_default(),
+    };
+    let host = host.to_ascii_lowercase();
+    hosts.iter().any(|h| h == &host)
+}
+
+#[cfg(test)]
+mod host_tests {
+    use super::host_allowed;
+
+    #[test]
+    fn webhook_hosts_are_matched_by_host_alone() {
+        let hosts = vec!["127.0.0.1".to_owned(), "hooks.example.org".to_owned()];
+        for ok in [
+            "http://127.0.0.1:8080/hook",
+            "https://HOOKS.example.org/x?y=1",
+            "http://user:pw@127.0.0.1/",
+        ] {
+            assert!(host_allowed(&hosts, ok), "{ok}");
+        }
+        for refused in [
+            "http://127.0.0.1.evil.org/",
+            "http://evil.org/?127.0.0.1",
+            "http://evil.org#@127.0.0.1",
+            "http://[::1]:80/",
+            "http://example.org/",
+        ] {
+            assert!(!host_allowed(&hosts, refused), "{refused}");
+        }
+        assert!(host_allowed(&[], "http://anything/"));
+    }
+}
