@@ -177,3 +177,68 @@ async fn three_instances_one_killed_lose_nothing_and_escalate_each_deadline_once
         "converged read model equals a rebuild"
     );
 }
+
+mod defaults {
+    //! Two instances, each remembering what its own commands left: a command
+    //! whose input has a default gets it from the stream just loaded, never
+    //! from what the instance remembered.
+
+    use lianxi_tests::{on_both_stores, Api, Cast, Server, TestDb};
+    use reqwest::StatusCode;
+    use serde_json::json;
+
+    on_both_stores!(a_default_comes_from_the_stream_whichever_instance_ran_the_last_command,);
+
+    async fn a_default_comes_from_the_stream_whichever_instance_ran_the_last_command(t: TestDb) {
+        let cast = Cast::new(&t.db).await;
+        let (one, two) = (Server::start(&t.db).await, Server::start(&t.db).await);
+        let (a, b) = (Api::new(&one.base), Api::new(&two.base));
+        let x = &cast.a;
+
+        // Assign without a party: the party named at triage, on the other instance.
+        let id = a.file(&x.resident).await;
+        a.command(&id, "accept", &x.branch, json!({})).await;
+        b.command(
+            &id,
+            "triage",
+            &x.branch,
+            json!({"matter_class": "minor", "party": "property_company"}),
+        )
+        .await;
+        a.command(&id, "assign", &x.branch, json!({})).await;
+        let got = a
+            .get(&format!("/api/v1/grievances/{id}"), &x.branch.token)
+            .await;
+        assert_eq!(
+            got.body["assigned_party"], "property_company",
+            "{}",
+            got.body
+        );
+        let responded = a
+            .post(
+                &format!("/api/v1/grievances/{id}/respond"),
+                &x.company.token,
+                json!({"response": "已安排维修"}),
+            )
+            .await;
+        assert_eq!(responded.status, StatusCode::OK, "{}", responded.body);
+
+        // Triage without a tier: the tier the grievance reached on the other instance.
+        let id = a.file(&x.resident).await;
+        a.command(&id, "accept", &x.branch, json!({})).await;
+        b.command(&id, "escalate", &x.branch, json!({"reason": "manual"}))
+            .await;
+        let triaged = a
+            .command(
+                &id,
+                "triage",
+                &x.community,
+                json!({"matter_class": "minor", "party": "property_company"}),
+            )
+            .await;
+        assert_eq!(triaged["tier"], "community", "{triaged}");
+
+        one.stop().await;
+        two.stop().await;
+    }
+}

@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 on_both_stores!(
     a_grievance_lives_from_filing_through_reopening_to_a_satisfied_rating,
     a_duplicate_is_merged_and_its_filer_still_follows_the_primary,
+    a_merge_at_a_stale_version_is_refused_and_writes_nothing,
     a_grievance_can_be_rejected_or_withdrawn,
     escalation_hands_the_grievance_to_the_next_tier,
 );
@@ -375,5 +376,51 @@ async fn escalation_hands_the_grievance_to_the_next_tier(t: TestDb) {
         .get(&format!("/api/v1/grievances/{id}"), &cast.b.community.token)
         .await;
     other.assert_problem(404, "not-found");
+    server.stop().await;
+}
+
+async fn a_merge_at_a_stale_version_is_refused_and_writes_nothing(t: TestDb) {
+    let cast = Cast::new(&t.db).await;
+    let server = Server::start(&t.db).await;
+    let api = Api::new(&server.base);
+    let a = &cast.a;
+    let primary = api.file(&a.resident).await;
+    let duplicate = api.file(&a.neighbour).await;
+    // The handler read the duplicate at version 2; then it was accepted.
+    api.command(&duplicate, "accept", &a.branch, json!({}))
+        .await;
+    let before = (
+        api.events(&primary, &a.branch).await.len(),
+        api.events(&duplicate, &a.branch).await.len(),
+    );
+    let merge = Api::send(
+        api.request(
+            reqwest::Method::POST,
+            &format!("/api/v1/grievances/{duplicate}/merge"),
+            Some(&a.branch.token),
+        )
+        .header("If-Match", "\"2\"")
+        .json(&json!({"primary": primary})),
+    )
+    .await;
+    merge.assert_problem(412, "stale-version");
+    let after = (
+        api.events(&primary, &a.branch).await.len(),
+        api.events(&duplicate, &a.branch).await.len(),
+    );
+    assert_eq!(before, after, "a refused merge wrote nothing");
+    // At the current version it goes through, linking once.
+    let merged = Api::send(
+        api.request(
+            reqwest::Method::POST,
+            &format!("/api/v1/grievances/{duplicate}/merge"),
+            Some(&a.branch.token),
+        )
+        .header("If-Match", "\"4\"")
+        .json(&json!({"primary": primary})),
+    )
+    .await;
+    assert_eq!(merged.status, StatusCode::OK, "{}", merged.body);
+    assert_eq!(api.events(&primary, &a.branch).await.len(), before.0 + 1);
     server.stop().await;
 }
