@@ -12,6 +12,7 @@
 //! - [`registry`]: the `XiaoquRegistry` aggregate: a xiaoqu's place in the
 //!   hierarchy and the organizations acting as its parties.
 //! - [`person`]: the `Person` aggregate: sealed personal data and its erasure.
+//! - [`following`]: how grievances follow their cases and meetings.
 //!
 //! Architecture invariant: this crate performs no IO and reads no clock or
 //! random source; time arrives through [`services::Clock`], ids in commands.
@@ -19,6 +20,7 @@
 
 pub mod actor;
 pub mod deadline;
+pub mod following;
 pub mod grievance;
 pub mod mediation;
 pub mod meeting;

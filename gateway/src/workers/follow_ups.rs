@@ -4,7 +4,7 @@
 //! The `follow_ups` projection records every case and meeting event as a
 //! pending row, exactly once. This worker (one per instance) takes the rows
 //! in feed order, works out which grievances follow the event and how
-//! ([`case_steps`], [`meeting_steps`]), runs those grievance commands as the
+//! (the domain's `following::case_steps` and `meeting_steps`), runs those grievance commands as the
 //! service, and deletes the row. Each command names the event's sequence
 //! number, and a grievance ignores a step it followed already, so a crash
 //! between a command and the delete, or two instances working the same row,
@@ -14,11 +14,9 @@
 use std::time::Duration;
 
 use cqrs_es::Aggregate;
-use lianxi_domain::grievance::{CaseStep, MeetingStep};
-use lianxi_domain::mediation::{FailureOutcome, MediationCase, MediationCaseState, MediationEvent};
-use lianxi_domain::meeting::{
-    AgendaSubject, ItemOutcome, JointMeeting, JointMeetingState, MeetingEvent,
-};
+use lianxi_domain::following::{case_steps, meeting_steps};
+use lianxi_domain::mediation::MediationCase;
+use lianxi_domain::meeting::JointMeeting;
 use lianxi_domain::values::{CaseId, GrievanceId, MeetingId};
 use lianxi_domain::{Actor, GrievanceAction, GrievanceCommand, Role};
 use lianxi_projections::follow_ups::{self, PendingFollowUp};
@@ -31,79 +29,6 @@ use crate::app::AppState;
 use crate::app::SYSTEM_ACCOUNT;
 use crate::db::StoredEvent;
 use crate::event_log::{CommandError, CommandMetadata};
-
-/// The grievances that follow a case event, and the step each takes.
-/// `state` is the case as it stood right after `event`.
-pub fn case_steps(
-    state: &MediationCaseState,
-    event: &MediationEvent,
-) -> Vec<(GrievanceId, CaseStep)> {
-    let step = match event {
-        MediationEvent::MediationCaseOpened { .. } => CaseStep::Opened,
-        MediationEvent::AgreementReached { terms, .. } => CaseStep::Agreed {
-            terms: terms.clone(),
-        },
-        MediationEvent::CaseReopened { .. } => CaseStep::Reopened,
-        MediationEvent::MediationFailed { outcome, .. } => CaseStep::Failed {
-            escalate: *outcome == FailureOutcome::Escalate,
-        },
-        _ => return Vec::new(),
-    };
-    state
-        .grievances
-        .iter()
-        .map(|g| (*g, step.clone()))
-        .collect()
-}
-
-/// The grievances that follow a meeting event, and the step each takes.
-/// `state` is the meeting as it stood right after `event`.
-pub fn meeting_steps(
-    state: &JointMeetingState,
-    event: &MeetingEvent,
-) -> Vec<(GrievanceId, MeetingStep)> {
-    let grievance_of = |item| {
-        state
-            .agenda
-            .iter()
-            .find(|i| i.id == item)
-            .and_then(|i| match i.subject {
-                AgendaSubject::Grievance(g) => Some(g),
-                _ => None,
-            })
-    };
-    match event {
-        MeetingEvent::AgendaItemAdded {
-            subject: AgendaSubject::Grievance(g),
-            ..
-        } => vec![(*g, MeetingStep::Convened { kind: state.kind })],
-        MeetingEvent::ItemDecided { item, decision, .. } => grievance_of(*item)
-            .map(|g| {
-                (
-                    g,
-                    MeetingStep::Decided {
-                        decision: decision.clone(),
-                    },
-                )
-            })
-            .into_iter()
-            .collect(),
-        MeetingEvent::ItemDeferred { item, .. } => grievance_of(*item)
-            .map(|g| (g, MeetingStep::Deferred))
-            .into_iter()
-            .collect(),
-        MeetingEvent::MeetingCancelled { .. } => state
-            .agenda
-            .iter()
-            .filter(|i| matches!(i.outcome, ItemOutcome::Pending))
-            .filter_map(|i| match i.subject {
-                AgendaSubject::Grievance(g) => Some((g, MeetingStep::Cancelled)),
-                _ => None,
-            })
-            .collect(),
-        _ => Vec::new(),
-    }
-}
 
 /// What one pass did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

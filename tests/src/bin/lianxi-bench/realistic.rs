@@ -7,7 +7,7 @@
 //! decided by the aggregate (`decide`), its events applied to it, and stored
 //! as the service stores them (canonical JSON payload and metadata, event
 //! id, recording instant, chain hash). Grievances follow their cases and
-//! meetings through the gateway's own `case_steps` / `meeting_steps`, as the
+//! meetings through the domain's own `case_steps` / `meeting_steps`, as the
 //! follow-up worker does, with the system actor.
 
 use std::collections::{HashMap, VecDeque};
@@ -16,6 +16,7 @@ use std::time::Instant;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use cqrs_es::{Aggregate, DomainEvent};
+use lianxi_domain::following::{case_steps, meeting_steps};
 use lianxi_domain::grievance::{FileGrievance, GrievanceState, PrimaryOfMerge};
 use lianxi_domain::mediation::{
     CaseParty, FailureOutcome, MediationAction, MediationCase, MediationCommand, MediationServices,
@@ -39,7 +40,6 @@ use lianxi_domain::{
 use lianxi_gateway::app::SYSTEM_ACCOUNT;
 use lianxi_gateway::db::chain::{self, canonical_json, EventFields, Hash, GENESIS};
 use lianxi_gateway::db::Database;
-use lianxi_gateway::workers::follow_ups::{case_steps, meeting_steps};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
