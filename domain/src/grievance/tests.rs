@@ -1702,3 +1702,32 @@ fn a_mediation_referred_out_ends_the_grievance_here() {
     assert_eq!(grievance.status(), Some(Status::Referred));
     assert!(Status::Referred.is_final());
 }
+
+// --- what is offered ---
+
+#[test]
+fn each_person_is_offered_exactly_what_would_go_through() {
+    let services = services_at(t0());
+    let offered = |events: Vec<GrievanceEvent>, actor: Actor| {
+        let mut grievance = Grievance::default();
+        for event in events {
+            grievance.apply(event);
+        }
+        grievance.offered_actions(actor, &services)
+    };
+    assert_eq!(offered(vec![filed()], branch()), ["accept", "reject"]);
+    assert_eq!(offered(vec![filed()], filer()), ["withdraw"]);
+    assert!(offered(vec![filed()], neighbour()).is_empty());
+    assert_eq!(
+        offered(vec![filed(), accepted(), triaged()], branch()),
+        ["assign", "refer_to_meeting"]
+    );
+    let assigned_to_company = vec![filed(), accepted(), triaged(), assigned()];
+    assert_eq!(offered(assigned_to_company.clone(), company()), ["respond"]);
+    assert!(offered(assigned_to_company, committee()).is_empty());
+    let mut resolved = up_to_resolved();
+    assert_eq!(offered(resolved.clone(), filer()), ["rate", "reopen"]);
+    // Rated satisfied: nothing is left to do, not even reopening.
+    resolved.push(rated(Rating::Satisfied));
+    assert!(offered(resolved, filer()).is_empty());
+}

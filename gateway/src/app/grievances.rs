@@ -8,7 +8,7 @@ use lianxi_domain::values::{
     Attachment, Category, Channel, Description, GrievanceId, Label, Location, MediaType,
     Respondent, Sha256Hex, Title, Urgency, ValueError, XiaoquId,
 };
-use lianxi_domain::{Actor, GrievanceAction, GrievanceCommand};
+use lianxi_domain::{Actor, Grievance, GrievanceAction, GrievanceCommand};
 use uuid::Uuid;
 
 use super::auth::Caller;
@@ -318,6 +318,13 @@ pub async fn run(
     let command = GrievanceCommand::new(actor(caller), action);
     let metadata = metadata(state, request_id, reason);
     Ok(state.log.execute(id, expected, command, &metadata).await?)
+}
+
+/// The lifecycle commands `caller` could run on `g` now, by name
+/// (`accept`, `refer_to_meeting`, …): the aggregate's dry run, so an
+/// interface never offers what would be refused.
+pub fn offered_actions(state: &AppState, caller: &Caller, g: &GrievanceState) -> Vec<&'static str> {
+    Grievance::from(g.clone()).offered_actions(actor(caller), state.log.services())
 }
 
 /// Merges the duplicate `id` into `primary`. Two streams change: the

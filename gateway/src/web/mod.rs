@@ -1028,20 +1028,15 @@ async fn grievance(
             Vec::new()
         }
     };
-    let is_filer = g.filer == caller.0.id
-        && matches!(caller.0.role, Role::Resident | Role::SupervisoryCommittee);
-    let actions = if is_filer {
-        filer_actions(g.status)
-    } else if g.handler_role() == caller.0.role {
-        handler_actions(g.status)
-    } else if g.status == Status::Assigned
-        && g.assigned_party.is_some()
-        && caller.0.role.party() == g.assigned_party
-    {
-        vec!["respond"]
-    } else {
-        Vec::new()
-    };
+    // What the aggregate would accept from this caller now; a form's path
+    // names the command with dashes.
+    let actions: Vec<&'static str> = grievances::offered_actions(&state, &caller, &g)
+        .into_iter()
+        .map(|name| match name {
+            "refer_to_meeting" => "refer-to-meeting",
+            name => name,
+        })
+        .collect();
     let html = GrievancePage {
         page: visit.page(),
         id: g.id.0,
@@ -1375,17 +1370,6 @@ async fn dashboard(state: &AppState, visit: &Visit, caller: &Caller, tier: Tier)
     render(visit, StatusCode::OK, html)
 }
 
-/// What the handler may do in `status` (the aggregate has the final word).
-fn handler_actions(status: Status) -> Vec<&'static str> {
-    match status {
-        Status::Filed => vec!["accept", "reject"],
-        Status::Accepted => vec!["triage"],
-        Status::Triaged | Status::Assigned => vec!["assign", "refer-to-meeting"],
-        Status::Responded => vec!["resolve", "refer-to-meeting"],
-        _ => Vec::new(),
-    }
-}
-
 /// One figure of the public board.
 #[derive(Debug)]
 pub struct Figure {
@@ -1557,30 +1541,6 @@ async fn board(
     }
     .render();
     render(&visit, StatusCode::OK, html)
-}
-
-/// What the filer may do in `status` (the aggregate has the final word).
-fn filer_actions(status: Status) -> Vec<&'static str> {
-    let mut actions = Vec::new();
-    if status == Status::Filed
-        || matches!(
-            status,
-            Status::Accepted
-                | Status::Triaged
-                | Status::Assigned
-                | Status::Responded
-                | Status::InMediation
-        )
-    {
-        actions.push("withdraw");
-    }
-    if status == Status::Resolved {
-        actions.push("rate");
-    }
-    if matches!(status, Status::Resolved | Status::Closed) {
-        actions.push("reopen");
-    }
-    actions
 }
 
 #[derive(Debug, Default, Deserialize)]
