@@ -18,9 +18,8 @@ use super::json::{ApiJson, ApiQuery, OptionalJson};
 use super::request_id::RequestId;
 use super::AppState;
 use crate::app::auth::{Caller, ClientAddress};
-pub(super) use crate::app::grievances::{
-    actor, checked, covers, field, optional_field, view, visible, Fields,
-};
+pub(super) use crate::app::grievances::{covers, field, optional_field, view, visible};
+use crate::app::paging::{page_limit, DEFAULT_PAGE};
 use crate::app::{grievances, policy};
 use crate::event_log::Committed;
 
@@ -261,19 +260,6 @@ pub async fn list(
     }))
 }
 
-/// A page size within 1..=MAX_PAGE, or a 400 naming `limit`.
-pub(crate) fn page_limit(limit: Option<u32>, default: u32) -> Result<i64, ApiError> {
-    let limit = i64::from(limit.unwrap_or(default));
-    if (1..=i64::from(MAX_PAGE)).contains(&limit) {
-        Ok(limit)
-    } else {
-        Err(ApiError::bad_query(
-            "limit",
-            &format!("must be between 1 and {MAX_PAGE}"),
-        ))
-    }
-}
-
 /// Where the grievance read model stands, after waiting (up to 2 s) for
 /// `min_position` when given.
 async fn read_model_at(
@@ -289,9 +275,6 @@ async fn read_model_at(
         .transpose()?;
     reached(&state.db.store(), grievance_list::NAME, min).await
 }
-
-const DEFAULT_PAGE: u32 = 50;
-const MAX_PAGE: u32 = 200;
 
 fn wire<T: serde::Serialize>(value: &T) -> String {
     match serde_json::to_value(value) {

@@ -78,7 +78,6 @@ mod meetings;
 mod notifications;
 mod open311;
 pub mod openapi;
-mod paging;
 mod registry;
 mod story;
 mod webhooks;

@@ -20,11 +20,14 @@
 
 pub mod admin;
 pub mod auth;
+pub mod cases;
 pub mod dossier;
 pub mod dto;
 pub mod error;
 pub mod grievances;
+pub mod meetings;
 pub mod metrics;
+pub mod paging;
 pub mod people;
 pub mod policy;
 pub mod rate_limit;

@@ -2,6 +2,7 @@
 //! a role not named here sees nothing.
 
 use lianxi_domain::grievance::GrievanceState;
+use lianxi_domain::mediation::{CaseParty, MediationCaseState};
 use lianxi_domain::values::{AccountId, PartyRole, Respondent};
 use lianxi_domain::Role;
 use serde_json::Value;
@@ -120,4 +121,49 @@ pub fn pseudonymise(value: &mut Value, people: &[(String, String)]) {
         Value::Object(map) => map.values_mut().for_each(|v| pseudonymise(v, people)),
         _ => {}
     }
+}
+
+/// The roles that read a meeting in full: the five parties, the tiers
+/// above, auditors (within their scope).
+pub fn reads_meetings(role: Role) -> bool {
+    matches!(
+        role,
+        Role::PartyBranch
+            | Role::PropertyCompany
+            | Role::OwnersCommittee
+            | Role::SupervisoryCommittee
+            | Role::MicroOrganization
+            | Role::Community
+            | Role::Street
+            | Role::District
+            | Role::Auditor
+    )
+}
+
+/// Whether `caller`, whose scope covers a mediation case's xiaoqu, may see it.
+pub fn can_view_case(caller: &AccountRecord, case: &MediationCaseState) -> bool {
+    let role = caller.role;
+    match role {
+        Role::PartyBranch | Role::Auditor => true,
+        Role::Community | Role::Street | Role::District => {
+            role.tier().is_some_and(|tier| case.tier >= tier)
+        }
+        Role::Resident => case.is_party(CaseParty::Person(caller.id)),
+        Role::SupervisoryCommittee => {
+            case.is_party(CaseParty::Person(caller.id))
+                || case.is_party(CaseParty::Party(PartyRole::SupervisoryCommittee))
+        }
+        Role::PropertyCompany | Role::OwnersCommittee | Role::MicroOrganization => role
+            .party()
+            .is_some_and(|p| case.is_party(CaseParty::Party(p))),
+        Role::Admin | Role::System => false,
+    }
+}
+
+/// The mediators (branch, tiers) know who the persons of a case are.
+pub fn sees_case_people(caller: &AccountRecord) -> bool {
+    matches!(
+        caller.role,
+        Role::PartyBranch | Role::Community | Role::Street | Role::District
+    )
 }

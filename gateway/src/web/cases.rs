@@ -3,21 +3,22 @@
 //! reads it: its sessions, the proposal or the agreement with each party's
 //! obligations and whether they were fulfilled.
 //!
-//! Commands go through the JSON API as the signed-in account, like the
-//! meeting pages.
+//! Reads and commands go through the mediation service (`app::cases`) with
+//! the request types the JSON API takes, like the meeting pages.
 
 use std::collections::HashMap;
 
 use askama::Template;
 use axum::extract::{Path, RawForm, State};
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
-use super::meetings::{api, first, instant, pairs, text};
+use super::meetings::{answer, first, instant, pairs, request, request_id, text};
 use super::{message, render, see_other, Page, Visit};
-use crate::app::AppState;
+use crate::app::{cases, grievances, AppState};
+use lianxi_domain::values::{CaseId, GrievanceId};
 use lianxi_domain::Role;
 
 /// The parties a case may name as respondent.
@@ -54,24 +55,19 @@ async fn new_case_page(
     respondent: String,
     errors: HashMap<String, String>,
 ) -> Response {
-    let Some((_, account)) = &visit.session else {
+    let (Some((_, account)), Some(caller)) = (&visit.session, visit.caller()) else {
         return see_other("/login");
     };
-    let Ok(id) = uuid::Uuid::parse_str(grievance) else {
+    let Ok(id) = GrievanceId::parse(grievance) else {
         return message(visit, StatusCode::NOT_FOUND, "error.not_found");
     };
-    let g = api(
-        state,
-        visit,
-        Method::GET,
-        &format!("/api/v1/grievances/{id}"),
-        None,
-    )
-    .await;
-    if !g.status.is_success() || account.role != Role::PartyBranch {
+    let Ok((g, _)) = grievances::visible(state, &caller, id).await else {
+        return message(visit, StatusCode::NOT_FOUND, "error.not_found");
+    };
+    if account.role != Role::PartyBranch {
         return message(visit, StatusCode::NOT_FOUND, "error.not_found");
     }
-    let title = text(&g.body["title"]);
+    let title = g.title.as_str().to_owned();
     let status = if errors.is_empty() {
         StatusCode::OK
     } else {
@@ -115,9 +111,10 @@ pub(super) async fn open(
 ) -> Response {
     let visit = Visit::of(&state, &headers).await;
     let form = pairs(&raw);
-    if let Err(refusal) = visit.form_caller(&first(&form, "csrf")) {
-        return *refusal;
-    }
+    let caller = match visit.form_caller(&first(&form, "csrf")) {
+        Ok(caller) => caller,
+        Err(refusal) => return *refusal,
+    };
     let grievance = first(&form, "grievance");
     let matter = first(&form, "matter");
     let respondent = first(&form, "respondent");
@@ -126,18 +123,17 @@ pub(super) async fn open(
         "grievances": [grievance],
         "respondents": [{"kind": "party", "id": respondent}],
     });
-    let answer = api(
-        &state,
-        &visit,
-        Method::POST,
-        "/api/v1/mediation-cases",
-        Some(body),
-    )
-    .await;
-    if answer.status.is_success() {
-        return see_other(&format!("/cases/{}", text(&answer.body["id"])));
+    let opened = match request(body) {
+        Ok(body) => cases::open(&state, &caller, &request_id(), &body)
+            .await
+            .map(|(view, _)| view),
+        Err(e) => Err(e),
+    };
+    let opened = answer(opened);
+    if opened.status.is_success() {
+        return see_other(&format!("/cases/{}", text(&opened.body["id"])));
     }
-    let errors = answer.errors_in(&visit.page(), "case");
+    let errors = opened.errors_in(&visit.page(), "case");
     new_case_page(&state, &visit, &grievance, Some(matter), respondent, errors).await
 }
 
@@ -217,24 +213,17 @@ pub(super) async fn show(
     headers: HeaderMap,
 ) -> Response {
     let visit = Visit::of(&state, &headers).await;
-    if visit.session.is_none() {
+    let Some(caller) = visit.caller() else {
         return see_other("/login");
-    }
-    let Ok(id) = uuid::Uuid::parse_str(&id) else {
+    };
+    let Ok(id) = CaseId::parse(&id) else {
         return message(&visit, StatusCode::NOT_FOUND, "error.not_found");
     };
-    let answer = api(
-        &state,
-        &visit,
-        Method::GET,
-        &format!("/api/v1/mediation-cases/{id}"),
-        None,
-    )
-    .await;
-    if !answer.status.is_success() {
+    let shown = answer(cases::get(&state, &caller, id).await.map(|(view, _)| view));
+    if !shown.status.is_success() {
         return message(&visit, StatusCode::NOT_FOUND, "error.not_found");
     }
-    let c = &answer.body;
+    let c = &shown.body;
     let (agreed, terms, obligations) = obligations(c);
     let html = CasePage {
         page: visit.page(),

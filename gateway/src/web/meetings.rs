@@ -4,25 +4,28 @@
 //! closes the meeting, publishing the minutes; owners mark their action
 //! items done; residents read the public minutes.
 //!
-//! Every command goes through the JSON API as the signed-in account (its
-//! session token is a bearer token), so the pages apply exactly the API's
-//! validation, rules and authorization; refusals come back as fields to
-//! mark, in the page's language.
+//! Every read and command goes through the meeting service
+//! (`app::meetings`) with the request types the JSON API takes, so the
+//! pages apply exactly the API's validation, rules and authorization;
+//! refusals come back as fields to mark, in the page's language.
 
 use std::collections::HashMap;
 
 use askama::Template;
-use axum::body::Body;
 use axum::extract::{Path, RawForm, State};
-use axum::http::{header, HeaderMap, Method, Request, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use lianxi_domain::values::MeetingId;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use serde_json::{json, Value};
-use tower::ServiceExt;
 
 use super::{message, render, see_other, Page, Visit};
+use crate::app::auth::Caller;
+use crate::app::error::ApiError;
+use crate::app::meetings::{self, MeetingQuery};
 use crate::app::AppState;
-use crate::http::request_id::RequestId;
 use lianxi_domain::Role;
 
 /// The five parties of a joint meeting, in the order pages list them.
@@ -75,53 +78,29 @@ impl Answer {
     }
 }
 
-/// Runs `method path` through the JSON API as the visit's account.
-pub(super) async fn api(
-    state: &AppState,
-    visit: &Visit,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> Answer {
-    let token = visit
-        .session
-        .as_ref()
-        .map(|(t, _)| t.as_str())
-        .unwrap_or_default();
-    let mut request = Request::builder()
-        .method(method)
-        .uri(path)
-        .header(header::AUTHORIZATION, format!("Bearer {token}"));
-    let body = match body {
-        Some(v) => {
-            request = request.header(header::CONTENT_TYPE, "application/json");
-            Body::from(v.to_string())
-        }
-        None => Body::empty(),
-    };
-    let Ok(mut request) = request.body(body) else {
-        return Answer {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            body: Value::Null,
-        };
-    };
-    // The pages' own commands are stored under a request id of their own.
-    request
-        .extensions_mut()
-        .insert(RequestId(uuid::Uuid::new_v4().to_string()));
-    let api = crate::api::router(state).with_state(state.clone());
-    let response = match api.oneshot(request).await {
-        Ok(r) => r,
-        Err(never) => match never {},
-    };
-    let status = response.status();
-    let bytes = axum::body::to_bytes(response.into_body(), 8 * 1024 * 1024)
-        .await
-        .unwrap_or_default();
-    Answer {
-        status,
-        body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+/// A service's answer as the pages read it: the body the JSON API would
+/// give for it, a problem document when refused.
+pub(super) fn answer<T: Serialize>(result: Result<T, ApiError>) -> Answer {
+    match result {
+        Ok(value) => Answer {
+            status: StatusCode::OK,
+            body: serde_json::to_value(value).unwrap_or(Value::Null),
+        },
+        Err(e) => Answer {
+            status: e.status_code(),
+            body: serde_json::to_value(e.to_problem()).unwrap_or(Value::Null),
+        },
     }
+}
+
+/// A request body as the JSON API would read it, from what a form gave.
+pub(super) fn request<T: DeserializeOwned>(body: Value) -> Result<T, ApiError> {
+    serde_json::from_value(body).map_err(|e| ApiError::malformed_body(None, e.to_string()))
+}
+
+/// A new request id for a command sent from a page.
+pub(super) fn request_id() -> String {
+    uuid::Uuid::new_v4().to_string()
 }
 
 /// A submitted form's fields in order; a checkbox group repeats its name.
@@ -247,10 +226,10 @@ async fn meetings_page(
     form: ConveneForm,
     errors: HashMap<String, String>,
 ) -> Response {
-    let Some((_, account)) = &visit.session else {
+    let (Some((_, account)), Some(caller)) = (&visit.session, visit.caller()) else {
         return see_other("/login");
     };
-    let listed = api(state, visit, Method::GET, "/api/v1/meetings", None).await;
+    let listed = answer(meetings::list(state, &caller, &MeetingQuery::default()).await);
     if !listed.status.is_success() {
         return message(visit, StatusCode::NOT_FOUND, "error.not_found");
     }
@@ -270,14 +249,7 @@ async fn meetings_page(
     let convenes = account.role == Role::PartyBranch;
     let (mut urgent, mut regular) = (Vec::new(), Vec::new());
     if let (true, crate::db::Scope::Xiaoqu(x)) = (convenes, &account.scope) {
-        let agenda = api(
-            state,
-            visit,
-            Method::GET,
-            &format!("/api/v1/xiaoqu/{x}/agenda"),
-            None,
-        )
-        .await;
+        let agenda = answer(meetings::agenda(state, &caller, *x).await);
         urgent = offered(&agenda.body["urgent"]);
         regular = offered(&agenda.body["regular"]);
     }
@@ -345,19 +317,12 @@ pub(super) async fn convene(
         return meetings_page(&state, &visit, form, errors).await;
     }
     // The chosen grievances, titled as the proposed agenda titles them.
-    let Some((_, account)) = &visit.session else {
+    let (Some((_, account)), Some(caller)) = (&visit.session, visit.caller()) else {
         return see_other("/login");
     };
     let mut titles = HashMap::new();
     if let crate::db::Scope::Xiaoqu(x) = &account.scope {
-        let agenda = api(
-            &state,
-            &visit,
-            Method::GET,
-            &format!("/api/v1/xiaoqu/{x}/agenda"),
-            None,
-        )
-        .await;
+        let agenda = answer(meetings::agenda(&state, &caller, *x).await);
         for g in offered(&agenda.body["urgent"])
             .into_iter()
             .chain(offered(&agenda.body["regular"]))
@@ -382,11 +347,17 @@ pub(super) async fn convene(
         "place": form.place,
         "agenda": agenda,
     });
-    let answer = api(&state, &visit, Method::POST, "/api/v1/meetings", Some(body)).await;
-    if answer.status.is_success() {
-        return see_other(&format!("/meetings/{}", text(&answer.body["id"])));
+    let convened = match request(body) {
+        Ok(body) => meetings::convene(&state, &caller, &request_id(), &body)
+            .await
+            .map(|(view, _)| view),
+        Err(e) => Err(e),
+    };
+    let convened = answer(convened);
+    if convened.status.is_success() {
+        return see_other(&format!("/meetings/{}", text(&convened.body["id"])));
     }
-    let errors = answer.errors(&page);
+    let errors = convened.errors(&page);
     meetings_page(&state, &visit, form, errors).await
 }
 
@@ -502,25 +473,22 @@ async fn meeting_page(
     failed_item: String,
     typed: HashMap<String, String>,
 ) -> Response {
-    let Some((_, account)) = &visit.session else {
+    let (Some((_, account)), Some(caller)) = (&visit.session, visit.caller()) else {
         return see_other("/login");
     };
     let Ok(id) = uuid::Uuid::parse_str(id) else {
         return message(visit, StatusCode::NOT_FOUND, "error.not_found");
     };
-    let answer = api(
-        state,
-        visit,
-        Method::GET,
-        &format!("/api/v1/meetings/{id}"),
-        None,
-    )
-    .await;
-    if !answer.status.is_success() {
+    let shown = answer(
+        meetings::get(state, &caller, MeetingId(id))
+            .await
+            .map(|(view, _)| view),
+    );
+    if !shown.status.is_success() {
         // Residents read the public minutes of their xiaoqu's meetings.
         return minutes_page(state, visit, &id.to_string()).await;
     }
-    let m = &answer.body;
+    let m = &shown.body;
     let strings =
         |v: &Value| -> Vec<String> { v.as_array().into_iter().flatten().map(text).collect() };
     let chairs = account.role == Role::PartyBranch;
@@ -597,14 +565,22 @@ pub(super) async fn show(
 /// after a refusal, with the errors next to the fields and what was typed.
 async fn command(
     state: &AppState,
-    visit: &Visit,
-    id: &str,
-    path: &str,
-    body: Value,
+    (visit, caller): (&Visit, &Caller),
+    id: MeetingId,
+    built: Result<meetings::Built, ApiError>,
     item: &str,
     typed: HashMap<String, String>,
 ) -> Response {
-    let answer = api(state, visit, Method::POST, path, Some(body)).await;
+    let done = match built {
+        Ok((reason, action)) => {
+            meetings::run(state, caller, &request_id(), id, None, reason, action)
+                .await
+                .map(|(view, _)| view)
+        }
+        Err(e) => Err(e),
+    };
+    let answer = answer(done);
+    let id = id.to_string();
     if answer.status.is_success() {
         return see_other(&format!("/meetings/{id}"));
     }
@@ -612,7 +588,7 @@ async fn command(
         return message(visit, StatusCode::NOT_FOUND, "error.not_found");
     }
     let errors = answer.errors(&visit.page());
-    meeting_page(state, visit, id, errors, item.to_owned(), typed).await
+    meeting_page(state, visit, &id, errors, item.to_owned(), typed).await
 }
 
 pub(super) async fn act(
@@ -623,29 +599,21 @@ pub(super) async fn act(
 ) -> Response {
     let visit = Visit::of(&state, &headers).await;
     let submitted = pairs(&raw);
-    if let Err(refusal) = visit.form_caller(&first(&submitted, "csrf")) {
-        return *refusal;
-    }
+    let caller = match visit.form_caller(&first(&submitted, "csrf")) {
+        Ok(caller) => caller,
+        Err(refusal) => return *refusal,
+    };
     let present = all(&submitted, "present");
     let typed: HashMap<String, String> = submitted.into_iter().collect();
-    let Ok(meeting) = uuid::Uuid::parse_str(&id) else {
+    let Ok(meeting) = MeetingId::parse(&id) else {
         return message(&visit, StatusCode::NOT_FOUND, "error.not_found");
     };
+    let who = (&visit, &caller);
     let field = |name: &str| typed.get(name).cloned().unwrap_or_default();
-    let base = format!("/api/v1/meetings/{meeting}");
     match action.as_str() {
         "open" => {
-            let body = json!({"present_parties": present});
-            command(
-                &state,
-                &visit,
-                &id,
-                &format!("{base}/open"),
-                body,
-                "",
-                HashMap::new(),
-            )
-            .await
+            let built = request(json!({"present_parties": present})).map(|r| meetings::open(&r));
+            command(&state, who, meeting, built, "", HashMap::new()).await
         }
         "close" => {
             let summary = field("public_summary");
@@ -655,30 +623,17 @@ pub(super) async fn act(
                 json!({"public_summary": summary})
             };
             let typed = HashMap::from([("public_summary".to_owned(), summary)]);
-            command(
-                &state,
-                &visit,
-                &id,
-                &format!("{base}/close"),
-                body,
-                "",
-                typed,
-            )
-            .await
+            let built = request(body).and_then(|r| meetings::close(&r));
+            command(&state, who, meeting, built, "", typed).await
         }
         "complete" => {
             let action_item = field("action_item");
-            let Ok(action_item) = uuid::Uuid::parse_str(&action_item) else {
-                return message(&visit, StatusCode::NOT_FOUND, "error.not_found");
-            };
-            let path = format!("{base}/action-items/{action_item}/completion");
-            command(&state, &visit, &id, &path, json!({}), "", HashMap::new()).await
+            let built =
+                request(json!({})).and_then(|r| meetings::complete_action_item(&action_item, &r));
+            command(&state, who, meeting, built, "", HashMap::new()).await
         }
         "decide" => {
             let item = field("item");
-            let Ok(item_id) = uuid::Uuid::parse_str(&item) else {
-                return message(&visit, StatusCode::NOT_FOUND, "error.not_found");
-            };
             let positions: Vec<Value> = MEETING_PARTIES
                 .iter()
                 .filter_map(|p| {
@@ -711,8 +666,8 @@ pub(super) async fn act(
                 "positions": positions,
                 "action_items": action_items,
             });
-            let path = format!("{base}/items/{item_id}/decision");
-            command(&state, &visit, &id, &path, body, &item, typed.clone()).await
+            let built = request(body).and_then(|r| meetings::decide_item(&item, &r));
+            command(&state, who, meeting, built, &item, typed.clone()).await
         }
         _ => message(&visit, StatusCode::NOT_FOUND, "error.not_found"),
     }
@@ -734,18 +689,14 @@ struct MinutesPage {
 }
 
 async fn minutes_page(state: &AppState, visit: &Visit, id: &str) -> Response {
-    let answer = api(
-        state,
-        visit,
-        Method::GET,
-        &format!("/api/v1/meetings/{id}/minutes"),
-        None,
-    )
-    .await;
-    if !answer.status.is_success() {
+    let (Some(caller), Ok(id)) = (visit.caller(), MeetingId::parse(id)) else {
+        return message(visit, StatusCode::NOT_FOUND, "error.not_found");
+    };
+    let minutes = answer(meetings::minutes(state, &caller, id).await);
+    if !minutes.status.is_success() {
         return message(visit, StatusCode::NOT_FOUND, "error.not_found");
     }
-    let m = &answer.body;
+    let m = &minutes.body;
     let html = MinutesPage {
         page: visit.page(),
         kind: text(&m["kind"]),

@@ -481,18 +481,15 @@ struct HomePage {
 /// What `party` (a wire name) must do in its xiaoqu: open action items of
 /// joint meetings, and open or missed obligations of mediation agreements.
 async fn todo_of(state: &AppState, visit: &Visit, xiaoqu: Uuid, party: &str) -> Vec<Todo> {
-    use axum::http::Method;
-    use meetings::{api, instant, text};
+    use meetings::{answer, instant, text};
     let now = Utc::now();
     let mut todo = Vec::new();
-    let agenda = api(
-        state,
-        visit,
-        Method::GET,
-        &format!("/api/v1/xiaoqu/{xiaoqu}/agenda"),
-        None,
-    )
-    .await;
+    let Some(caller) = visit.caller() else {
+        return todo;
+    };
+    let agenda = answer(
+        crate::app::meetings::agenda(state, &caller, lianxi_domain::values::XiaoquId(xiaoqu)).await,
+    );
     for a in agenda.body["open_action_items"]
         .as_array()
         .into_iter()
@@ -508,7 +505,9 @@ async fn todo_of(state: &AppState, visit: &Visit, xiaoqu: Uuid, party: &str) -> 
             });
         }
     }
-    let cases = api(state, visit, Method::GET, "/api/v1/mediation-cases", None).await;
+    let cases = answer(
+        crate::app::cases::list(state, &caller, &crate::app::cases::CaseQuery::default()).await,
+    );
     for c in cases.body["items"]
         .as_array()
         .into_iter()
@@ -516,14 +515,14 @@ async fn todo_of(state: &AppState, visit: &Visit, xiaoqu: Uuid, party: &str) -> 
         .take(50)
     {
         let id = text(&c["id"]);
-        let case = api(
-            state,
-            visit,
-            Method::GET,
-            &format!("/api/v1/mediation-cases/{id}"),
-            None,
-        )
-        .await;
+        let Ok(case_id) = lianxi_domain::values::CaseId::parse(&id) else {
+            continue;
+        };
+        let case = answer(
+            crate::app::cases::get(state, &caller, case_id)
+                .await
+                .map(|(view, _)| view),
+        );
         let (agreed, _, obligations) = cases::obligations(&case.body);
         if !agreed {
             continue;

@@ -9,13 +9,26 @@ use uuid::Uuid;
 
 use super::error::ApiError;
 
-pub(crate) use super::grievances::page_limit;
+/// A page size within 1..=MAX_PAGE, or a 400 naming `limit`.
+pub fn page_limit(limit: Option<u32>, default: u32) -> Result<i64, ApiError> {
+    let limit = i64::from(limit.unwrap_or(default));
+    if (1..=i64::from(MAX_PAGE)).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(ApiError::bad_query(
+            "limit",
+            &format!("must be between 1 and {MAX_PAGE}"),
+        ))
+    }
+}
 
-/// The list's default page size.
-pub(crate) const DEFAULT_PAGE: u32 = 50;
+/// The lists' default page size.
+pub const DEFAULT_PAGE: u32 = 50;
+/// The largest page a list gives.
+pub const MAX_PAGE: u32 = 200;
 
 /// A `cursor` query parameter, or a 400 naming it.
-pub(crate) fn cursor(text: Option<&str>) -> Result<Option<Cursor>, ApiError> {
+pub fn cursor(text: Option<&str>) -> Result<Option<Cursor>, ApiError> {
     text.map(|c| {
         Cursor::decode(c)
             .ok_or_else(|| ApiError::bad_query("cursor", "is not a cursor this service issued"))
@@ -25,7 +38,7 @@ pub(crate) fn cursor(text: Option<&str>) -> Result<Option<Cursor>, ApiError> {
 
 /// The page of `items` (sorted by `key`, newest first) after `after`, at
 /// most `limit` long, and the cursor of the next page when there is one.
-pub(crate) fn page<T>(
+pub fn page<T>(
     mut items: Vec<T>,
     key: impl Fn(&T) -> (DateTime<Utc>, Uuid),
     after: Option<Cursor>,

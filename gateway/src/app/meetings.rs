@@ -1,0 +1,1114 @@
+//! The joint-meeting service (联席会议): convening, agenda, quorum,
+//! decisions with each party's position, action items, minutes, and the
+//! proposed agenda of a xiaoqu. The JSON API and the meeting pages call
+//! these functions; the rules are the `JointMeeting` aggregate's.
+//!
+//! Who sees what (`policy::reads_meetings`): the party branch, the other
+//! four parties and the tiers above of the meeting's xiaoqu, and auditors,
+//! read the meeting (people other than the reader pseudonymised except for
+//! the branch, which chairs); residents of the xiaoqu read the public
+//! minutes of closed meetings. Anyone else gets 404.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+use lianxi_domain::meeting::{
+    ActionItemDraft, AgendaItemDraft, AgendaSubject, ConveneMeeting, Invitee, InviteeCapacity,
+    ItemOutcome, JointMeetingState, MeetingAction, MeetingCommand, MeetingStatus, PartyPosition,
+};
+use lianxi_domain::values::{
+    AccountId, ActionItemId, AgendaItemId, CaseId, GrievanceId, Label, MeetingId, MeetingKind,
+    PartyRole, Reason, Stance, Statement, Title, XiaoquId,
+};
+use lianxi_domain::Role;
+use lianxi_projections::{grievance_list, meetings as meeting_list};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::auth::Caller;
+use super::dto::{PartyDto, TierDto};
+use super::error::{ApiError, FieldProblem};
+use super::grievances::{actor, checked, covers, field, optional_field, Fields};
+use super::paging;
+use super::people::PersonalView;
+use super::policy::reads_meetings;
+use super::AppState;
+use crate::db::Scope;
+use crate::event_log::{CommandMetadata, MeetingCommandError};
+
+// ---------- wire types ----------
+
+/// Regular (小事定期议) or urgent (大事紧急议).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MeetingKindDto {
+    Regular,
+    Urgent,
+}
+
+impl From<MeetingKindDto> for MeetingKind {
+    fn from(k: MeetingKindDto) -> Self {
+        match k {
+            MeetingKindDto::Regular => MeetingKind::Regular,
+            MeetingKindDto::Urgent => MeetingKind::Urgent,
+        }
+    }
+}
+
+impl From<MeetingKind> for MeetingKindDto {
+    fn from(k: MeetingKind) -> Self {
+        match k {
+            MeetingKind::Regular => MeetingKindDto::Regular,
+            MeetingKind::Urgent => MeetingKindDto::Urgent,
+        }
+    }
+}
+
+/// A party's position on a decision.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StanceDto {
+    Agree,
+    Object,
+    Abstain,
+}
+
+impl From<StanceDto> for Stance {
+    fn from(s: StanceDto) -> Self {
+        match s {
+            StanceDto::Agree => Stance::Agree,
+            StanceDto::Object => Stance::Object,
+            StanceDto::Abstain => Stance::Abstain,
+        }
+    }
+}
+
+impl From<Stance> for StanceDto {
+    fn from(s: Stance) -> Self {
+        match s {
+            Stance::Agree => StanceDto::Agree,
+            Stance::Object => StanceDto::Object,
+            Stance::Abstain => StanceDto::Abstain,
+        }
+    }
+}
+
+/// Why a person is invited.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CapacityDto {
+    Filer,
+    BuildingHead,
+    Other,
+}
+
+impl From<CapacityDto> for InviteeCapacity {
+    fn from(c: CapacityDto) -> Self {
+        match c {
+            CapacityDto::Filer => InviteeCapacity::Filer,
+            CapacityDto::BuildingHead => InviteeCapacity::BuildingHead,
+            CapacityDto::Other => InviteeCapacity::Other,
+        }
+    }
+}
+
+impl From<InviteeCapacity> for CapacityDto {
+    fn from(c: InviteeCapacity) -> Self {
+        match c {
+            InviteeCapacity::Filer => CapacityDto::Filer,
+            InviteeCapacity::BuildingHead => CapacityDto::BuildingHead,
+            InviteeCapacity::Other => CapacityDto::Other,
+        }
+    }
+}
+
+/// What an agenda item is about: a grievance, a mediation case, an earlier
+/// meeting's action item, or another matter (`id` left out).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubjectDto {
+    /// `grievance`, `mediation_case`, `action_item` or `other`.
+    #[schema(example = "grievance")]
+    pub kind: String,
+    pub id: Option<Uuid>,
+}
+
+/// A person invited besides the five parties.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InviteeDto {
+    /// An account id (a pseudonym in views for readers other than the party branch).
+    pub account: String,
+    pub capacity: CapacityDto,
+}
+
+/// An agenda item to add.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AgendaItemRequest {
+    pub subject: SubjectDto,
+    /// 1–120 characters; shown in the public minutes.
+    #[schema(example = "地下车库停车位分配")]
+    pub title: String,
+}
+
+/// Convening a meeting of the caller's xiaoqu (party branch).
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "kind": "regular",
+    "scheduled_for": "2026-12-05T19:00:00+08:00",
+    "place": "小区党群服务站",
+    "agenda": [{"subject": {"kind": "grievance", "id": "0193a0c2-0000-7000-8000-000000000001"}, "title": "地下车库停车位分配"}]
+}))]
+pub struct ConveneRequest {
+    pub kind: MeetingKindDto,
+    pub scheduled_for: DateTime<Utc>,
+    /// 1–64 characters.
+    pub place: String,
+    #[serde(default)]
+    pub invited_people: Vec<InviteeDto>,
+    #[serde(default)]
+    pub agenda: Vec<AgendaItemRequest>,
+}
+
+/// Opening the meeting: who is present. The quorum is checked here.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OpenRequest {
+    pub present_parties: Vec<PartyDto>,
+    #[serde(default)]
+    pub present_people: Vec<Uuid>,
+}
+
+/// One present party's position.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PositionDto {
+    pub party: PartyDto,
+    pub stance: StanceDto,
+}
+
+/// An action item (督办事项) to assign.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActionItemRequest {
+    pub owner: PartyDto,
+    /// 1–4,000 characters.
+    pub description: String,
+    pub due_at: DateTime<Utc>,
+}
+
+/// The decision on one agenda item.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionRequest {
+    /// What was discussed, 1–4,000 characters.
+    pub summary: String,
+    /// The decision (决议), 1–4,000 characters.
+    pub decision: String,
+    /// Exactly one per present party.
+    pub positions: Vec<PositionDto>,
+    #[serde(default)]
+    pub action_items: Vec<ActionItemRequest>,
+}
+
+/// A stated reason.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MeetingReasonRequest {
+    pub reason: String,
+}
+
+/// Closing the meeting publishes its minutes.
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CloseRequest {
+    /// A summary for the public minutes; write no personal data in it.
+    pub public_summary: Option<String>,
+}
+
+/// Marking an action item done.
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CompletionRequest {
+    pub note: Option<String>,
+}
+
+/// An agenda item and what became of it.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct AgendaItemView {
+    pub id: Uuid,
+    pub subject: SubjectDto,
+    pub title: String,
+    /// `pending`, `decided` or `deferred`.
+    pub outcome: String,
+    pub summary: Option<String>,
+    pub decision: Option<String>,
+    pub positions: Vec<PositionDto>,
+    pub deferral_reason: Option<String>,
+}
+
+/// An action item.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct ActionItemView {
+    pub id: Uuid,
+    pub meeting: Uuid,
+    pub item: Option<Uuid>,
+    pub owner: PartyDto,
+    pub description: String,
+    pub due_at: DateTime<Utc>,
+    pub done_at: Option<DateTime<Utc>>,
+    /// Not done and past its due time.
+    pub overdue: bool,
+}
+
+/// A joint meeting as its parties, tiers and auditors see it.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct MeetingView {
+    pub id: Uuid,
+    pub version: u64,
+    pub xiaoqu: Uuid,
+    pub kind: MeetingKindDto,
+    /// `convened`, `open`, `closed` or `cancelled`.
+    pub status: String,
+    pub scheduled_for: DateTime<Utc>,
+    pub place: String,
+    pub invited_parties: Vec<PartyDto>,
+    pub invited_people: Vec<InviteeDto>,
+    /// The quorum: the party branch plus this many of the other four parties.
+    pub quorum_others_required: u8,
+    pub present_parties: Vec<PartyDto>,
+    /// Account ids, pseudonymised for readers other than the party branch.
+    pub present_people: Vec<String>,
+    pub quorum_met: bool,
+    pub agenda: Vec<AgendaItemView>,
+    pub action_items: Vec<ActionItemView>,
+    pub public_summary: Option<String>,
+    pub convened_at: DateTime<Utc>,
+    pub opened_at: Option<DateTime<Utc>>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub cancelled_at: Option<DateTime<Utc>>,
+}
+
+/// The public minutes of a closed meeting: parties, items, decisions,
+/// positions and action items; no person is named in them.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct PublicMinutes {
+    pub meeting: Uuid,
+    pub xiaoqu: Uuid,
+    pub kind: MeetingKindDto,
+    pub scheduled_for: DateTime<Utc>,
+    pub place: String,
+    pub present_parties: Vec<PartyDto>,
+    pub items: Vec<PublicItem>,
+    pub action_items: Vec<PublicActionItem>,
+    pub public_summary: Option<String>,
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
+/// One item of the public minutes.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct PublicItem {
+    /// `grievance`, `mediation_case`, `action_item` or `other`; no ids.
+    pub subject: String,
+    pub title: String,
+    pub outcome: String,
+    pub summary: Option<String>,
+    pub decision: Option<String>,
+    pub positions: Vec<PositionDto>,
+}
+
+/// An action item in the public minutes.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct PublicActionItem {
+    pub owner: PartyDto,
+    pub description: String,
+    pub due_at: DateTime<Utc>,
+    pub done_at: Option<DateTime<Utc>>,
+}
+
+/// A meeting in a list.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct MeetingSummary {
+    pub id: Uuid,
+    pub kind: MeetingKindDto,
+    pub status: String,
+    pub scheduled_for: DateTime<Utc>,
+    pub place: String,
+    pub items: usize,
+    pub open_action_items: usize,
+}
+
+/// The meetings of a xiaoqu.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct MeetingList {
+    pub items: Vec<MeetingSummary>,
+    /// The next page's `cursor`; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// `GET /meetings`: which xiaoqu (default: the caller's own), which
+/// status, and the page.
+#[derive(Clone, Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct MeetingQuery {
+    pub xiaoqu: Option<Uuid>,
+    /// `convened`, `open`, `closed` or `cancelled`.
+    pub status: Option<String>,
+    /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u32>,
+    /// From a previous page's `next_cursor`.
+    pub cursor: Option<String>,
+}
+
+/// A grievance waiting for a joint meeting.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct AwaitingGrievance {
+    pub grievance: Uuid,
+    pub title: String,
+    pub category: String,
+    pub matter_class: Option<String>,
+    pub tier: TierDto,
+    pub since: DateTime<Utc>,
+    /// Urgent matters: the meeting must be convened by then.
+    pub due_at: Option<DateTime<Utc>>,
+    pub overdue: bool,
+    /// The convened meeting that has it on its agenda, if any.
+    pub meeting: Option<Uuid>,
+}
+
+/// The proposed agenda of a xiaoqu: what the next regular meeting should
+/// discuss, and the major matters that need an urgent meeting.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct ProposedAgenda {
+    pub xiaoqu: Uuid,
+    /// Major matters (大事): an urgent meeting within the urgent window.
+    pub urgent: Vec<AwaitingGrievance>,
+    /// Minor matters awaiting collective discussion (小事定期议).
+    pub regular: Vec<AwaitingGrievance>,
+    /// Action items of earlier meetings not done yet, soonest due first.
+    pub open_action_items: Vec<ActionItemView>,
+}
+
+// ---------- authorization ----------
+
+pub fn parse_meeting_id(id: &str) -> Result<MeetingId, ApiError> {
+    MeetingId::parse(id).map_err(|_| ApiError::not_found())
+}
+
+/// Loads a meeting whose xiaoqu the caller's scope covers.
+pub async fn in_scope(
+    state: &AppState,
+    caller: &Caller,
+    id: MeetingId,
+) -> Result<(JointMeetingState, usize), ApiError> {
+    let (meeting, version) = state.meetings.load(id).await.map_err(store_error)?;
+    let meeting = meeting.state().cloned().ok_or_else(ApiError::not_found)?;
+    if covers(state, caller, meeting.xiaoqu).await? {
+        Ok((meeting, version))
+    } else {
+        Err(ApiError::not_found())
+    }
+}
+
+/// Loads a meeting the caller may read in full.
+pub async fn readable(
+    state: &AppState,
+    caller: &Caller,
+    id: MeetingId,
+) -> Result<(JointMeetingState, usize), ApiError> {
+    if !reads_meetings(caller.0.role) {
+        return Err(ApiError::not_found());
+    }
+    in_scope(state, caller, id).await
+}
+
+fn store_error(e: MeetingCommandError) -> ApiError {
+    ApiError::from(e)
+}
+
+// ---------- views ----------
+
+fn subject_dto(subject: &AgendaSubject) -> SubjectDto {
+    let (kind, id) = match subject {
+        AgendaSubject::Grievance(g) => ("grievance", Some(g.0)),
+        AgendaSubject::MediationCase(c) => ("mediation_case", Some(c.0)),
+        AgendaSubject::ActionItem(a) => ("action_item", Some(a.0)),
+        AgendaSubject::Other => ("other", None),
+    };
+    SubjectDto {
+        kind: kind.to_owned(),
+        id,
+    }
+}
+
+fn positions(positions: &[PartyPosition]) -> Vec<PositionDto> {
+    positions
+        .iter()
+        .map(|p| PositionDto {
+            party: p.party.into(),
+            stance: p.stance.into(),
+        })
+        .collect()
+}
+
+fn item_view(item: &lianxi_domain::meeting::AgendaItem) -> AgendaItemView {
+    let mut view = AgendaItemView {
+        id: item.id.0,
+        subject: subject_dto(&item.subject),
+        title: item.title.as_str().to_owned(),
+        outcome: "pending".into(),
+        summary: None,
+        decision: None,
+        positions: Vec::new(),
+        deferral_reason: None,
+    };
+    match &item.outcome {
+        ItemOutcome::Pending => {}
+        ItemOutcome::Decided {
+            summary,
+            decision,
+            positions: p,
+            ..
+        } => {
+            view.outcome = "decided".into();
+            view.summary = Some(summary.as_str().to_owned());
+            view.decision = Some(decision.as_str().to_owned());
+            view.positions = positions(p);
+        }
+        ItemOutcome::Deferred { reason, .. } => {
+            view.outcome = "deferred".into();
+            view.deferral_reason = Some(reason.as_str().to_owned());
+        }
+    }
+    view
+}
+
+fn action_item_view(
+    meeting: MeetingId,
+    item: &lianxi_domain::meeting::ActionItem,
+    now: DateTime<Utc>,
+) -> ActionItemView {
+    ActionItemView {
+        id: item.id.0,
+        meeting: meeting.0,
+        item: Some(item.item.0),
+        owner: item.owner.into(),
+        description: item.description.as_str().to_owned(),
+        due_at: item.due_at,
+        done_at: item.done_at,
+        overdue: item.is_overdue(now),
+    }
+}
+
+pub fn meeting_view(
+    state: &AppState,
+    caller: &Caller,
+    m: &JointMeetingState,
+    version: usize,
+) -> MeetingView {
+    let now = state.meetings.services().clock.now();
+    let person = |account: AccountId| {
+        if caller.0.role == Role::PartyBranch || caller.0.id == account {
+            account.to_string()
+        } else {
+            state.people.pseudonym(account)
+        }
+    };
+    MeetingView {
+        id: m.id.0,
+        version: version as u64,
+        xiaoqu: m.xiaoqu.0,
+        kind: m.kind.into(),
+        status: m.status.as_str().to_owned(),
+        scheduled_for: m.scheduled_for,
+        place: m.place.as_str().to_owned(),
+        invited_parties: m.invited_parties.iter().map(|p| (*p).into()).collect(),
+        invited_people: m
+            .invited_people
+            .iter()
+            .map(|i| InviteeDto {
+                account: person(i.account),
+                capacity: i.capacity.into(),
+            })
+            .collect(),
+        quorum_others_required: m.quorum.others_required,
+        present_parties: m.present_parties.iter().map(|p| (*p).into()).collect(),
+        present_people: m.present_people.iter().map(|a| person(*a)).collect(),
+        quorum_met: m.quorum_met(),
+        agenda: m.agenda.iter().map(item_view).collect(),
+        action_items: m
+            .action_items
+            .iter()
+            .map(|a| action_item_view(m.id, a, now))
+            .collect(),
+        public_summary: m.public_summary.as_ref().map(|s| s.as_str().to_owned()),
+        convened_at: m.convened_at,
+        opened_at: m.opened_at,
+        closed_at: m.closed_at,
+        cancelled_at: m.cancelled_at,
+    }
+}
+
+/// Replaces every occurrence of the given personal data with `＊＊＊`.
+/// Free text (titles, summaries, decisions) is written by the party branch,
+/// which may slip a name in; the public minutes never carry it.
+fn scrub(text: &str, secrets: &[String]) -> String {
+    let mut out = text.to_owned();
+    for secret in secrets {
+        if !secret.trim().is_empty() {
+            out = out.replace(secret.as_str(), "＊＊＊");
+        }
+    }
+    out
+}
+
+/// The personal data of everyone the meeting touches: invited and present
+/// people, and the filers of the grievances on its agenda.
+async fn personal_data_of(
+    state: &AppState,
+    m: &JointMeetingState,
+) -> Result<Vec<String>, ApiError> {
+    let mut people: Vec<AccountId> = m.invited_people.iter().map(|i| i.account).collect();
+    people.extend(m.present_people.iter().copied());
+    for item in &m.agenda {
+        if let AgendaSubject::Grievance(g) = item.subject {
+            if let Ok((grievance, _)) = state.log.load(g).await {
+                if let Some(g) = grievance.state() {
+                    people.push(g.filer);
+                    people.extend(g.duplicates.iter().map(|d| d.filer));
+                }
+            }
+        }
+    }
+    let mut seen = HashSet::new();
+    let mut secrets = Vec::new();
+    for person in people.into_iter().filter(|p| seen.insert(*p)) {
+        if let PersonalView::Present(data) = state.people.personal_data(person).await? {
+            secrets.extend(
+                [Some(data.name), data.phone, data.room]
+                    .into_iter()
+                    .flatten()
+                    .filter(|s| s.chars().count() >= 2),
+            );
+        }
+    }
+    // Longest first, so that a name inside a longer string goes whole.
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    Ok(secrets)
+}
+
+fn public_minutes(m: &JointMeetingState, secrets: &[String]) -> PublicMinutes {
+    let clean = |s: &str| scrub(s, secrets);
+    PublicMinutes {
+        meeting: m.id.0,
+        xiaoqu: m.xiaoqu.0,
+        kind: m.kind.into(),
+        scheduled_for: m.scheduled_for,
+        place: clean(m.place.as_str()),
+        present_parties: m.present_parties.iter().map(|p| (*p).into()).collect(),
+        items: m
+            .agenda
+            .iter()
+            .map(|i| {
+                let v = item_view(i);
+                PublicItem {
+                    subject: v.subject.kind,
+                    title: clean(&v.title),
+                    outcome: v.outcome,
+                    summary: v.summary.as_deref().map(clean),
+                    decision: v.decision.as_deref().map(clean),
+                    positions: v.positions,
+                }
+            })
+            .collect(),
+        action_items: m
+            .action_items
+            .iter()
+            .map(|a| PublicActionItem {
+                owner: a.owner.into(),
+                description: clean(a.description.as_str()),
+                due_at: a.due_at,
+                done_at: a.done_at,
+            })
+            .collect(),
+        public_summary: m.public_summary.as_ref().map(|s| clean(s.as_str())),
+        closed_at: m.closed_at,
+    }
+}
+
+// ---------- parsing ----------
+
+/// Checks an agenda subject names something of this xiaoqu.
+async fn subject(
+    state: &AppState,
+    fields: &mut Fields,
+    at: &str,
+    xiaoqu: XiaoquId,
+    dto: &SubjectDto,
+) -> Result<Option<AgendaSubject>, ApiError> {
+    let mut problem = |reason: &str| {
+        fields.0.push(FieldProblem {
+            field: format!("{at}.subject"),
+            reason: reason.to_owned(),
+        });
+        Ok(None)
+    };
+    let subject = match (dto.kind.as_str(), dto.id) {
+        ("other", None) => return Ok(Some(AgendaSubject::Other)),
+        ("other", Some(_)) => return problem("an `other` subject has no id"),
+        (_, None) => return problem("needs an id"),
+        ("grievance", Some(id)) => {
+            let (g, _) = state.log.load(GrievanceId(id)).await?;
+            if g.state().map(|g| g.xiaoqu) != Some(xiaoqu) {
+                return problem("no such grievance in this xiaoqu");
+            }
+            AgendaSubject::Grievance(GrievanceId(id))
+        }
+        ("mediation_case", Some(id)) => {
+            let (c, _) = state.cases.load(CaseId(id)).await?;
+            if c.state().map(|c| c.xiaoqu) != Some(xiaoqu) {
+                return problem("no such mediation case in this xiaoqu");
+            }
+            AgendaSubject::MediationCase(CaseId(id))
+        }
+        ("action_item", Some(id)) => {
+            let open = meeting_list::open_action_items(&state.db.store(), xiaoqu.0)
+                .await
+                .map_err(|e| {
+                    tracing::error!(error = %e, "action items");
+                    ApiError::internal()
+                })?;
+            if !open.iter().any(|a| a.id == id) {
+                return problem("no open action item of this xiaoqu with this id");
+            }
+            AgendaSubject::ActionItem(ActionItemId(id))
+        }
+        _ => return problem("must be grievance, mediation_case, action_item or other"),
+    };
+    Ok(Some(subject))
+}
+
+async fn agenda_items(
+    state: &AppState,
+    fields: &mut Fields,
+    xiaoqu: XiaoquId,
+    items: &[AgendaItemRequest],
+) -> Result<Vec<AgendaItemDraft>, ApiError> {
+    let mut out = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let at = format!("agenda[{i}]");
+        let title = fields.check(&format!("{at}.title"), Title::parse(&item.title));
+        let subject = subject(state, fields, &at, xiaoqu, &item.subject).await?;
+        if let (Some(title), Some(subject)) = (title, subject) {
+            out.push(AgendaItemDraft {
+                item_id: AgendaItemId(Uuid::now_v7()),
+                subject,
+                title,
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn parties(dtos: &[PartyDto]) -> Vec<PartyRole> {
+    dtos.iter().map(|p| (*p).into()).collect()
+}
+
+// ---------- the service ----------
+
+/// Convenes a joint meeting of the caller's xiaoqu (the party branch).
+pub async fn convene(
+    state: &AppState,
+    caller: &Caller,
+    request_id: &str,
+    body: &ConveneRequest,
+) -> Result<(MeetingView, usize), ApiError> {
+    let Scope::Xiaoqu(xiaoqu) = caller.0.scope else {
+        return Err(ApiError::forbidden(
+            "convening needs a party branch account of a xiaoqu",
+        ));
+    };
+    if caller.0.role != Role::PartyBranch {
+        return Err(ApiError::forbidden(
+            "only the party branch convenes joint meetings",
+        ));
+    }
+    let mut fields = Fields::default();
+    let place = fields.check("place", Label::parse(&body.place));
+    let mut invited = Vec::with_capacity(body.invited_people.len());
+    for (i, invitee) in body.invited_people.iter().enumerate() {
+        let at = format!("invited_people[{i}].account");
+        let account = fields.check(&at, AccountId::parse(&invitee.account));
+        if let Some(account) = account {
+            let known = state
+                .db
+                .account(account)
+                .await
+                .map_err(ApiError::from_db)?
+                .is_some();
+            if known {
+                invited.push(Invitee {
+                    account,
+                    capacity: invitee.capacity.into(),
+                });
+            } else {
+                fields.0.push(FieldProblem {
+                    field: at,
+                    reason: "no such account".into(),
+                });
+            }
+        }
+    }
+    let agenda = agenda_items(state, &mut fields, xiaoqu, &body.agenda).await?;
+    fields.finish()?;
+    let id = MeetingId(Uuid::now_v7());
+    let action = MeetingAction::ConveneMeeting(ConveneMeeting {
+        meeting_id: id,
+        xiaoqu,
+        kind: body.kind.into(),
+        scheduled_for: body.scheduled_for,
+        place: checked(place)?,
+        invited_people: invited,
+        agenda,
+    });
+    let metadata = CommandMetadata {
+        request_id: request_id.to_owned(),
+        occurred_at: state.meetings.services().clock.now(),
+        reason: None,
+    };
+    let command = MeetingCommand::new(actor(caller), action);
+    let committed = state
+        .meetings
+        .execute(id, Some(0), command, &metadata)
+        .await?;
+    let m = committed.state.state().ok_or_else(ApiError::internal)?;
+    Ok((
+        meeting_view(state, caller, m, committed.version),
+        committed.version,
+    ))
+}
+
+/// The meetings of a xiaoqu, latest first. Residents see closed meetings
+/// only (their public minutes).
+pub async fn list(
+    state: &AppState,
+    caller: &Caller,
+    query: &MeetingQuery,
+) -> Result<MeetingList, ApiError> {
+    let limit = paging::page_limit(query.limit, paging::DEFAULT_PAGE)?;
+    let after = paging::cursor(query.cursor.as_deref())?;
+    if let Some(s) = query.status.as_deref() {
+        if !["convened", "open", "closed", "cancelled"].contains(&s) {
+            return Err(ApiError::bad_query(
+                "status",
+                "must be convened, open, closed or cancelled",
+            ));
+        }
+    }
+    let xiaoqu = target_xiaoqu(caller, query.xiaoqu)?;
+    let residents = matches!(caller.0.role, Role::Resident);
+    if !(covers(state, caller, xiaoqu).await? && (residents || reads_meetings(caller.0.role))) {
+        return Ok(MeetingList {
+            items: Vec::new(),
+            next_cursor: None,
+        });
+    }
+    let meetings = meeting_list::meetings(&state.db.store(), xiaoqu.0, LIST_SCAN)
+        .await
+        .map_err(ApiError::from_store)?;
+    let visible: Vec<_> = meetings
+        .into_iter()
+        .filter(|m| !residents || m.status == MeetingStatus::Closed)
+        .filter(|m| {
+            query
+                .status
+                .as_deref()
+                .is_none_or(|s| s == m.status.as_str())
+        })
+        .collect();
+    let (page, next_cursor) = paging::page(visible, |m| (m.scheduled_for, m.id.0), after, limit);
+    let items = page
+        .iter()
+        .map(|m| MeetingSummary {
+            id: m.id.0,
+            kind: m.kind.into(),
+            status: m.status.as_str().to_owned(),
+            scheduled_for: m.scheduled_for,
+            place: m.place.as_str().to_owned(),
+            items: m.agenda.len(),
+            open_action_items: m
+                .action_items
+                .iter()
+                .filter(|a| a.done_at.is_none())
+                .count(),
+        })
+        .collect();
+    Ok(MeetingList { items, next_cursor })
+}
+
+/// The most meetings or cases of one xiaoqu a list pages through: the
+/// newest this many (years of a xiaoqu's meetings).
+const LIST_SCAN: i64 = 2_000;
+
+/// The xiaoqu a list is about: the one given, else the caller's own.
+pub fn target_xiaoqu(caller: &Caller, given: Option<Uuid>) -> Result<XiaoquId, ApiError> {
+    match (given, &caller.0.scope) {
+        (Some(x), _) => Ok(XiaoquId(x)),
+        (None, Scope::Xiaoqu(x)) => Ok(*x),
+        (None, _) => Err(ApiError::invalid_field(
+            "xiaoqu",
+            "give the xiaoqu whose meetings to list",
+        )),
+    }
+}
+
+/// One meeting in full, and its version.
+pub async fn get(
+    state: &AppState,
+    caller: &Caller,
+    id: MeetingId,
+) -> Result<(MeetingView, usize), ApiError> {
+    let (m, version) = readable(state, caller, id).await?;
+    Ok((meeting_view(state, caller, &m, version), version))
+}
+
+/// The public minutes of a closed meeting: readable by everyone of the
+/// xiaoqu, and free of personal data.
+pub async fn minutes(
+    state: &AppState,
+    caller: &Caller,
+    id: MeetingId,
+) -> Result<PublicMinutes, ApiError> {
+    if !(reads_meetings(caller.0.role) || caller.0.role == Role::Resident) {
+        return Err(ApiError::not_found());
+    }
+    let (m, _) = in_scope(state, caller, id).await?;
+    if m.status != MeetingStatus::Closed {
+        return Err(ApiError::not_found());
+    }
+    let secrets = personal_data_of(state, &m).await?;
+    Ok(public_minutes(&m, &secrets))
+}
+
+/// Runs one command on a meeting the caller may read, at version
+/// `expected` if given; `reason` is kept in the events' metadata.
+pub async fn run(
+    state: &AppState,
+    caller: &Caller,
+    request_id: &str,
+    id: MeetingId,
+    expected: Option<usize>,
+    reason: Option<String>,
+    action: MeetingAction,
+) -> Result<(MeetingView, usize), ApiError> {
+    readable(state, caller, id).await?;
+    let command = MeetingCommand::new(actor(caller), action);
+    let metadata = CommandMetadata {
+        request_id: request_id.to_owned(),
+        occurred_at: state.meetings.services().clock.now(),
+        reason,
+    };
+    let committed = state
+        .meetings
+        .execute(id, expected, command, &metadata)
+        .await?;
+    let m = committed.state.state().ok_or_else(ApiError::internal)?;
+    Ok((
+        meeting_view(state, caller, m, committed.version),
+        committed.version,
+    ))
+}
+
+/// The reason (kept in metadata) and the command a request stands for.
+pub type Built = (Option<String>, MeetingAction);
+
+/// Adds an item to the agenda of a meeting not yet closed.
+pub async fn add_agenda_item(
+    state: &AppState,
+    caller: &Caller,
+    id: MeetingId,
+    req: &AgendaItemRequest,
+) -> Result<Built, ApiError> {
+    let (meeting, _) = in_scope(state, caller, id).await?;
+    let mut fields = Fields::default();
+    let items = agenda_items(
+        state,
+        &mut fields,
+        meeting.xiaoqu,
+        std::slice::from_ref(req),
+    )
+    .await?;
+    fields.finish()?;
+    let item = items.into_iter().next().ok_or_else(ApiError::internal)?;
+    Ok((None, MeetingAction::AddAgendaItem(item)))
+}
+
+/// Opens the meeting with the parties and people present.
+pub fn open(req: &OpenRequest) -> Built {
+    (
+        None,
+        MeetingAction::OpenMeeting {
+            present_parties: parties(&req.present_parties),
+            present_people: req.present_people.iter().map(|p| AccountId(*p)).collect(),
+        },
+    )
+}
+
+/// Records the decision on agenda item `item`.
+pub fn decide_item(item: &str, req: &DecisionRequest) -> Result<Built, ApiError> {
+    let item = AgendaItemId::parse(item).map_err(|_| ApiError::not_found())?;
+    let mut fields = Fields::default();
+    let summary = fields.check("summary", Statement::parse(&req.summary));
+    let decision = fields.check("decision", Statement::parse(&req.decision));
+    let mut action_items = Vec::with_capacity(req.action_items.len());
+    for (i, a) in req.action_items.iter().enumerate() {
+        if let Some(description) = fields.check(
+            &format!("action_items[{i}].description"),
+            Statement::parse(&a.description),
+        ) {
+            action_items.push(ActionItemDraft {
+                action_item_id: ActionItemId(Uuid::now_v7()),
+                owner: a.owner.into(),
+                description,
+                due_at: a.due_at,
+            });
+        }
+    }
+    fields.finish()?;
+    Ok((
+        None,
+        MeetingAction::DecideItem {
+            item,
+            summary: checked(summary)?,
+            decision: checked(decision)?,
+            positions: req
+                .positions
+                .iter()
+                .map(|p| PartyPosition {
+                    party: p.party.into(),
+                    stance: p.stance.into(),
+                })
+                .collect(),
+            action_items,
+        },
+    ))
+}
+
+/// Defers agenda item `item` to a later meeting.
+pub fn defer_item(item: &str, req: &MeetingReasonRequest) -> Result<Built, ApiError> {
+    let item = AgendaItemId::parse(item).map_err(|_| ApiError::not_found())?;
+    let reason = field("reason", Reason::parse(&req.reason))?;
+    Ok((
+        Some(reason.as_str().to_owned()),
+        MeetingAction::DeferItem { item, reason },
+    ))
+}
+
+/// Closes the meeting and publishes its minutes.
+pub fn close(req: &CloseRequest) -> Result<Built, ApiError> {
+    let public_summary = optional_field(
+        "public_summary",
+        req.public_summary.as_deref(),
+        Statement::parse,
+    )?;
+    Ok((None, MeetingAction::CloseMeeting { public_summary }))
+}
+
+/// Cancels a meeting that has not opened.
+pub fn cancel(req: &MeetingReasonRequest) -> Result<Built, ApiError> {
+    let reason = field("reason", Reason::parse(&req.reason))?;
+    Ok((
+        Some(reason.as_str().to_owned()),
+        MeetingAction::CancelMeeting { reason },
+    ))
+}
+
+/// Marks action item `action_item` done.
+pub fn complete_action_item(action_item: &str, req: &CompletionRequest) -> Result<Built, ApiError> {
+    let action_item = ActionItemId::parse(action_item).map_err(|_| ApiError::not_found())?;
+    let note = optional_field("note", req.note.as_deref(), Statement::parse)?;
+    Ok((
+        None,
+        MeetingAction::CompleteActionItem { action_item, note },
+    ))
+}
+
+/// The proposed agenda of a xiaoqu: major matters awaiting an urgent
+/// meeting (with the window's end), minor matters for the next regular
+/// meeting, and open action items of earlier meetings.
+pub async fn agenda(
+    state: &AppState,
+    caller: &Caller,
+    xiaoqu: XiaoquId,
+) -> Result<ProposedAgenda, ApiError> {
+    if !(reads_meetings(caller.0.role) && covers(state, caller, xiaoqu).await?) {
+        return Err(ApiError::not_found());
+    }
+    let store = state.db.store();
+    let internal = |e: lianxi_projections::StoreError| {
+        tracing::error!(error = %e, "agenda");
+        ApiError::internal()
+    };
+    let now = state.meetings.services().clock.now();
+    let waiting = grievance_list::awaiting_meeting(&store, xiaoqu.0)
+        .await
+        .map_err(internal)?;
+    let (mut urgent, mut regular) = (Vec::new(), Vec::new());
+    for g in waiting {
+        let Some(r) = g.meeting_referral else {
+            continue;
+        };
+        let entry = AwaitingGrievance {
+            grievance: g.id.0,
+            title: g.title.as_str().to_owned(),
+            category: wire(&g.category),
+            matter_class: g.matter_class.as_ref().map(wire),
+            tier: g.tier.into(),
+            since: r.since,
+            due_at: r.due_at,
+            overdue: r.meeting.is_none() && r.due_at.is_some_and(|d| d < now),
+            meeting: r.meeting.map(|m| m.0),
+        };
+        match r.kind {
+            MeetingKind::Urgent => urgent.push(entry),
+            MeetingKind::Regular => regular.push(entry),
+        }
+    }
+    urgent.sort_by_key(|e| (e.due_at, e.since));
+    regular.sort_by_key(|e| e.since);
+    let open_action_items = meeting_list::open_action_items(&store, xiaoqu.0)
+        .await
+        .map_err(internal)?
+        .into_iter()
+        .map(|a| ActionItemView {
+            id: a.id,
+            meeting: a.meeting,
+            item: None,
+            owner: serde_json::from_value(serde_json::Value::String(a.owner))
+                .unwrap_or(PartyDto::PartyBranch),
+            description: a.description,
+            due_at: a.due_at,
+            done_at: None,
+            overdue: a.due_at < now,
+        })
+        .collect();
+    Ok(ProposedAgenda {
+        xiaoqu: xiaoqu.0,
+        urgent,
+        regular,
+        open_action_items,
+    })
+}
+
+/// A serde enum's wire name.
+fn wire<T: Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
+}
