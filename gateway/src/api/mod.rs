@@ -85,152 +85,128 @@ mod webhooks;
 pub use crate::app::{dto, error, AppState};
 pub use crate::http::{json, request_id};
 
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::Router;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use error::ApiError;
 
-/// The JSON API under `/api/v1` (behind its `Idempotency-Key`
-/// middleware), Open311 under `/open311/v2`, health and metrics: routes the
-/// server assembles with the pages (`server::app`).
-pub fn router(state: &AppState) -> Router<AppState> {
-    let api = Router::new()
-        .route("/grievances", post(grievances::file).get(grievances::list))
-        .route("/grievances/{id}", get(grievances::get))
-        .route("/grievances/{id}/events", get(grievances::events))
-        .route("/grievances/{id}/story", get(story::story))
-        .route("/grievances/{id}/dossier", get(story::dossier))
-        .route("/grievances/{id}/accept", post(grievances::accept))
-        .route("/grievances/{id}/reject", post(grievances::reject))
-        .route("/grievances/{id}/triage", post(grievances::triage))
-        .route("/grievances/{id}/assign", post(grievances::assign))
-        .route("/grievances/{id}/respond", post(grievances::respond))
-        .route("/grievances/{id}/escalate", post(grievances::escalate))
-        .route("/grievances/{id}/withdraw", post(grievances::withdraw))
-        .route(
-            "/grievances/{id}/identity-consent",
-            post(grievances::identity_consent),
-        )
-        .route("/grievances/{id}/resolve", post(grievances::resolve))
-        .route("/grievances/{id}/rate", post(grievances::rate))
-        .route("/grievances/{id}/reopen", post(grievances::reopen))
-        .route(
-            "/grievances/{id}/refer-to-meeting",
-            post(grievances::refer_to_meeting),
-        )
-        .route("/meetings", post(meetings::convene).get(meetings::list))
-        .route("/meetings/{id}", get(meetings::get))
-        .route("/meetings/{id}/minutes", get(meetings::minutes))
-        .route("/meetings/{id}/agenda", post(meetings::add_agenda_item))
-        .route("/meetings/{id}/open", post(meetings::open))
-        .route(
-            "/meetings/{id}/items/{item}/decision",
-            post(meetings::decide_item),
-        )
-        .route(
-            "/meetings/{id}/items/{item}/deferral",
-            post(meetings::defer_item),
-        )
-        .route("/meetings/{id}/close", post(meetings::close))
-        .route("/meetings/{id}/cancel", post(meetings::cancel))
-        .route(
-            "/meetings/{id}/action-items/{action_item}/completion",
-            post(meetings::complete_action_item),
-        )
-        .route("/xiaoqu/{id}/agenda", get(meetings::agenda))
-        .route(
-            "/mediation-cases",
-            post(mediation::open).get(mediation::list),
-        )
-        .route("/mediation-cases/{id}", get(mediation::get))
-        .route("/mediation-cases/{id}/sessions", post(mediation::schedule))
-        .route(
-            "/mediation-cases/{id}/sessions/{session}/record",
-            post(mediation::record),
-        )
-        .route("/mediation-cases/{id}/proposal", post(mediation::propose))
-        .route(
-            "/mediation-cases/{id}/proposal/acceptance",
-            post(mediation::accept),
-        )
-        .route(
-            "/mediation-cases/{id}/proposal/decline",
-            post(mediation::decline),
-        )
-        .route("/mediation-cases/{id}/failure", post(mediation::fail))
-        .route(
-            "/mediation-cases/{id}/obligations/{obligation}/fulfilment",
-            post(mediation::fulfil),
-        )
-        .route(
-            "/mediation-cases/{id}/obligations/{obligation}/missed",
-            post(mediation::missed),
-        )
-        .route("/grievances/{id}/merge", post(grievances::merge))
-        .route("/grievances/{id}/pause", post(grievances::pause))
-        .route("/grievances/{id}/resume", post(grievances::resume))
-        .route("/escalation-queue", get(grievances::queue))
-        .route("/figures", get(grievances::figures))
-        .route("/audit/verify", post(audit::verify))
-        .route(
-            "/audit/checkpoints",
-            post(audit::take_checkpoint).get(audit::list_checkpoints),
-        )
-        .route("/audit/checkpoints/{tree_size}", get(audit::get_checkpoint))
-        .route("/audit/consistency", get(audit::consistency))
-        .route("/auth/login", post(identity::login))
-        .route("/auth/logout", post(identity::logout))
-        .route("/auth/me", get(identity::me))
-        .route("/admin/people/{id}/erasure", post(identity::erase))
-        .route("/admin/xiaoqu", post(identity::add_xiaoqu))
-        .route("/admin/xiaoqu/{id}/rename", post(registry::rename))
-        .route("/admin/xiaoqu/{id}/move", post(registry::move_to))
-        .route("/admin/xiaoqu/{id}/parties", post(registry::add_party))
-        .route(
-            "/admin/xiaoqu/{id}/parties/retirement",
-            post(registry::retire_party),
-        )
-        .route("/registry", get(registry::hierarchy))
-        .route("/registry/xiaoqu/{id}", get(registry::get))
-        .route("/registry/xiaoqu/{id}/events", get(registry::history))
-        .route("/registry/organizations/{id}", get(registry::organization))
-        .route("/admin/accounts", post(identity::add_account))
-        .route(
-            "/admin/accounts/{id}/revocation",
-            post(identity::revoke_tokens),
-        )
-        .route("/admin/accounts/{id}/roles", post(identity::grant_role))
-        .route(
-            "/admin/accounts/{id}/roles/revocation",
-            post(identity::withdraw_role),
-        )
-        .route("/notifications/stream", get(notifications::stream))
-        .route("/webhooks", post(webhooks::subscribe).get(webhooks::list))
-        .route("/webhooks/{id}/deletion", post(webhooks::unsubscribe))
-        .route("/webhooks/{id}/dead-letters", get(webhooks::dead_letters))
-        .route(
-            "/webhooks/{id}/dead-letters/{event_id}/retry",
-            post(webhooks::retry),
-        )
-        .route("/openapi.json", get(openapi::openapi_json))
-        .route("/docs", get(docs_page::docs));
-    Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/metrics", get(health::metrics))
-        .nest("/open311/v2", open311::router())
-        .nest(
-            "/api/v1",
-            api.route_layer(axum::middleware::from_fn_with_state(
-                idempotency::Idempotency::new(state.clone()),
-                idempotency::middleware,
-            )),
-        )
+/// Every documented operation of the JSON API, each registered together
+/// with its OpenAPI entry (`routes!` reads the path and method from the
+/// handler's `#[utoipa::path]`): a route cannot exist here undocumented.
+pub fn documented() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .merge(operations())
+        .merge(commands_and_reads())
 }
+
+fn operations() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+}
+
+fn commands_and_reads() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(grievances::file, grievances::list))
+        .routes(routes!(grievances::get))
+        .routes(routes!(grievances::events))
+        .routes(routes!(story::story))
+        .routes(routes!(story::dossier))
+        .routes(routes!(grievances::accept))
+        .routes(routes!(grievances::reject))
+        .routes(routes!(grievances::triage))
+        .routes(routes!(grievances::assign))
+        .routes(routes!(grievances::respond))
+        .routes(routes!(grievances::escalate))
+        .routes(routes!(grievances::withdraw))
+        .routes(routes!(grievances::identity_consent))
+        .routes(routes!(grievances::resolve))
+        .routes(routes!(grievances::rate))
+        .routes(routes!(grievances::reopen))
+        .routes(routes!(grievances::refer_to_meeting))
+        .routes(routes!(meetings::convene, meetings::list))
+        .routes(routes!(meetings::get))
+        .routes(routes!(meetings::minutes))
+        .routes(routes!(meetings::add_agenda_item))
+        .routes(routes!(meetings::open))
+        .routes(routes!(meetings::decide_item))
+        .routes(routes!(meetings::defer_item))
+        .routes(routes!(meetings::close))
+        .routes(routes!(meetings::cancel))
+        .routes(routes!(meetings::complete_action_item))
+        .routes(routes!(meetings::agenda))
+        .routes(routes!(mediation::open, mediation::list))
+        .routes(routes!(mediation::get))
+        .routes(routes!(mediation::schedule))
+        .routes(routes!(mediation::record))
+        .routes(routes!(mediation::propose))
+        .routes(routes!(mediation::accept))
+        .routes(routes!(mediation::decline))
+        .routes(routes!(mediation::fail))
+        .routes(routes!(mediation::fulfil))
+        .routes(routes!(mediation::missed))
+        .routes(routes!(grievances::merge))
+        .routes(routes!(grievances::pause))
+        .routes(routes!(grievances::resume))
+        .routes(routes!(grievances::queue))
+        .routes(routes!(grievances::figures))
+        .routes(routes!(audit::verify))
+        .routes(routes!(audit::take_checkpoint, audit::list_checkpoints))
+        .routes(routes!(audit::get_checkpoint))
+        .routes(routes!(audit::consistency))
+        .routes(routes!(identity::login))
+        .routes(routes!(identity::logout))
+        .routes(routes!(identity::me))
+        .routes(routes!(identity::erase))
+        .routes(routes!(identity::add_xiaoqu))
+        .routes(routes!(registry::rename))
+        .routes(routes!(registry::move_to))
+        .routes(routes!(registry::add_party))
+        .routes(routes!(registry::retire_party))
+        .routes(routes!(registry::hierarchy))
+        .routes(routes!(registry::get))
+        .routes(routes!(registry::history))
+        .routes(routes!(registry::organization))
+        .routes(routes!(identity::add_account))
+        .routes(routes!(identity::revoke_tokens))
+        .routes(routes!(identity::grant_role))
+        .routes(routes!(identity::withdraw_role))
+        .routes(routes!(notifications::stream))
+        .routes(routes!(webhooks::subscribe, webhooks::list))
+        .routes(routes!(webhooks::unsubscribe))
+        .routes(routes!(webhooks::dead_letters))
+        .routes(routes!(webhooks::retry))
+}
+
+/// The JSON API under `/api/v1` (POSTs behind the `Idempotency-Key`
+/// middleware), its document and its page, Open311 under `/open311/v2`,
+/// health and metrics: routes the server assembles with the pages
+/// (`server::app`).
+pub fn router(state: &AppState) -> Router<AppState> {
+    let (api, _) = commands_and_reads().split_for_parts();
+    let api = api.route_layer(axum::middleware::from_fn_with_state(
+        idempotency::Idempotency::new(state.clone()),
+        idempotency::middleware,
+    ));
+    let (operations, _) = operations().split_for_parts();
+    operations
+        .merge(api)
+        .route("/metrics", get(health::metrics))
+        .route("/api/v1/openapi.json", get(openapi::openapi_json))
+        .route("/api/v1/docs", get(docs_page::docs))
+        .nest("/open311/v2", open311::router())
+}
+
+/// What the 404 for a path no route serves says, so that a client (and the
+/// route coverage test) can tell a mistyped path from an unknown id.
+pub const NO_ROUTE: &str = "no route serves this path";
 
 /// 404 for what no route serves.
 pub async fn not_found() -> ApiError {
-    ApiError::not_found()
+    ApiError::not_found().with_detail(NO_ROUTE)
 }
 
 /// 405 for a method a route does not take.

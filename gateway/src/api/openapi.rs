@@ -1,4 +1,7 @@
-//! The OpenAPI 3 document, generated from the handlers and DTOs.
+//! The OpenAPI 3 document: the operations come from the router itself
+//! (`api::documented`), the schemas from the DTOs.
+
+use std::sync::OnceLock;
 
 use axum::Json;
 use utoipa::openapi::content::ContentBuilder;
@@ -12,10 +15,6 @@ use utoipa::{Modify, OpenApi};
 use super::dto::*;
 use super::error::{FieldProblem, Problem, PROBLEM};
 use super::idempotency::IdempotencyHeader;
-use super::{
-    audit, grievances, health, identity, mediation, meetings, notifications, registry, story,
-    webhooks,
-};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -24,86 +23,8 @@ use super::{
         description = "Public grievances and mediation for residential compounds (小区): filing, triage, response, escalation, resolution and rating; mediation cases and joint meetings of the five parties.",
         license(name = "Apache-2.0")
     ),
-    paths(
-        health::healthz,
-        health::readyz,
-        grievances::file,
-        grievances::list,
-        grievances::get,
-        grievances::events,
-        grievances::accept,
-        grievances::reject,
-        grievances::triage,
-        grievances::assign,
-        grievances::respond,
-        grievances::escalate,
-        grievances::withdraw,
-        grievances::identity_consent,
-        grievances::resolve,
-        grievances::rate,
-        grievances::reopen,
-        grievances::refer_to_meeting,
-        meetings::convene,
-        meetings::list,
-        meetings::get,
-        meetings::minutes,
-        meetings::add_agenda_item,
-        meetings::open,
-        meetings::decide_item,
-        meetings::defer_item,
-        meetings::close,
-        meetings::cancel,
-        meetings::complete_action_item,
-        meetings::agenda,
-        mediation::open,
-        mediation::list,
-        mediation::get,
-        mediation::schedule,
-        mediation::record,
-        mediation::propose,
-        mediation::accept,
-        mediation::decline,
-        mediation::fail,
-        mediation::fulfil,
-        mediation::missed,
-        grievances::merge,
-        grievances::pause,
-        grievances::resume,
-        grievances::queue,
-        grievances::figures,
-        audit::verify,
-        audit::take_checkpoint,
-        audit::list_checkpoints,
-        audit::get_checkpoint,
-        audit::consistency,
-        story::story,
-        story::dossier,
-        notifications::stream,
-        webhooks::subscribe,
-        webhooks::list,
-        webhooks::unsubscribe,
-        webhooks::dead_letters,
-        webhooks::retry,
-        identity::login,
-        identity::logout,
-        identity::me,
-        identity::erase,
-        identity::add_xiaoqu,
-        registry::rename,
-        registry::move_to,
-        registry::add_party,
-        registry::retire_party,
-        registry::hierarchy,
-        registry::get,
-        registry::history,
-        registry::organization,
-        identity::add_account,
-        identity::revoke_tokens,
-        identity::grant_role,
-        identity::withdraw_role,
-    ),
     components(schemas(Problem, FieldProblem, StatusDto)),
-    modifiers(&BearerAuth, &IdempotencyHeader, &IfMatchHeader, &CommonRefusals),
+    modifiers(&BearerAuth),
     tags(
         (name = "grievances", description = "诉求: the grievance lifecycle"),
         (name = "registry", description = "The xiaoqu registry: hierarchy and the organizations acting as each xiaoqu's parties"),
@@ -230,7 +151,23 @@ impl Modify for CommonRefusals {
     }
 }
 
+/// The document: the operations the router serves (`super::documented`),
+/// with what every operation of a kind shares.
+pub fn document() -> &'static utoipa::openapi::OpenApi {
+    static DOCUMENT: OnceLock<utoipa::openapi::OpenApi> = OnceLock::new();
+    DOCUMENT.get_or_init(|| {
+        let (_, mut document) = super::documented().split_for_parts();
+        // In this order: the idempotency header first, which the common
+        // refusals look for.
+        let shared: [&dyn Modify; 3] = [&IdempotencyHeader, &IfMatchHeader, &CommonRefusals];
+        for modifier in shared {
+            modifier.modify(&mut document);
+        }
+        document
+    })
+}
+
 /// `GET /api/v1/openapi.json`
-pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+pub async fn openapi_json() -> Json<&'static utoipa::openapi::OpenApi> {
+    Json(document())
 }
