@@ -495,19 +495,28 @@ async fn meetings_and_cases_answer_every_role_as_the_rules_say(t: TestDb) {
     let in_case = responded(&api, &cast).await;
     let spare = responded(&api, &cast).await;
     let respondents = json!([{"kind": "party", "id": "property_company"}]);
-    let case = api
+    let opened = api
         .post(
             "/api/v1/mediation-cases",
             &a.branch.token,
             json!({"matter": "车位纠纷", "grievances": [in_case], "respondents": respondents}),
         )
         .await
-        .body["id"]
-        .as_str()
-        .expect("case")
-        .to_owned();
-    // Let the lists catch up with what was written.
-    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+        .body;
+    let case = opened["id"].as_str().expect("case").to_owned();
+    // The lists and the agenda reflect everything written so far.
+    let written = opened["position"].as_str().expect("position");
+    let xiaoqu = format!("xiaoqu={}", a.id);
+    for list in ["/api/v1/meetings", "/api/v1/mediation-cases"] {
+        api.get_at(&format!("{list}?{xiaoqu}"), &a.branch.token, written)
+            .await;
+    }
+    api.get_at(
+        &format!("/api/v1/xiaoqu/{}/agenda", a.id),
+        &a.branch.token,
+        written,
+    )
+    .await;
 
     for (label, person) in &people {
         let reads = READS_A_MEETINGS.contains(label);

@@ -88,8 +88,26 @@ async fn three_instances_one_killed_lose_nothing_and_escalate_each_deadline_once
         "most requests reached a live instance"
     );
 
-    // Let the schedulers climb every unaccepted grievance to the district.
-    tokio::time::sleep(Duration::from_secs(8)).await;
+    // The schedulers climb every grievance, answered by nobody, to the district.
+    tokio::time::timeout(Duration::from_secs(60), async {
+        loop {
+            let mut at_top = 0;
+            for id in &filed {
+                let stream = t.db.stream("grievance", id).await.expect("stream");
+                let escalations = stream
+                    .iter()
+                    .filter(|e| e.event_type == "GrievanceEscalated")
+                    .count();
+                at_top += usize::from(escalations == 3);
+            }
+            if at_top == filed.len() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    })
+    .await
+    .expect("every grievance reaches the district");
     let store = t.db.store();
     tokio::time::timeout(Duration::from_secs(30), async {
         loop {

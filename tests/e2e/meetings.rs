@@ -3,7 +3,6 @@
 //! failed mediations, and public minutes without personal data.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
 use lianxi_domain::{Actor, FixedClock, GrievancePolicy, GrievanceServices, Role};
@@ -419,7 +418,7 @@ async fn a_major_matter_needs_an_urgent_meeting_and_escalates_once_when_the_wind
         |g| g["tier"] == "community" || g["status"] == "not-found",
     )
     .await;
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    api.settled().await;
     let escalations = |events: Vec<Value>| {
         events
             .iter()
@@ -585,7 +584,7 @@ async fn an_agreement_with_a_missed_obligation_reopens_the_case_and_its_grievanc
     .await;
     assert_eq!(g["reopenings"], 1);
     // Exactly once, though the scheduler and the worker keep running.
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    api.settled().await;
     let types: Vec<String> = api
         .events(&id, &a.branch)
         .await

@@ -533,6 +533,61 @@ impl Api {
         answer.body
     }
 
+    /// GETs `path` as of `position` (a command's answer): the read model
+    /// behind it waits until it reflects that position, and must have.
+    pub async fn get_at(&self, path: &str, token: &str, position: &str) -> Answer {
+        let joiner = if path.contains('?') { '&' } else { '?' };
+        let answer = self
+            .get(&format!("{path}{joiner}min_position={position}"), token)
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{path}: {}", answer.body);
+        assert_eq!(
+            answer.body["caught_up"], true,
+            "{path} did not reach {position}: {}",
+            answer.body
+        );
+        answer
+    }
+
+    /// Waits (at most ten seconds) until whatever the commands so far set in
+    /// motion has happened: every read model has caught up with the feed
+    /// and no follow-up is pending, seen on two scrapes of `/metrics` a
+    /// few scheduler passes apart.
+    pub async fn settled(&self) {
+        let quiet = |text: &str| {
+            let mut lags = 0;
+            for line in text.lines() {
+                let Some((name, value)) = line.rsplit_once(' ') else {
+                    continue;
+                };
+                let pending = name.starts_with("lianxi_projection_lag_events")
+                    || name.starts_with("lianxi_follow_ups_pending");
+                if pending {
+                    lags += 1;
+                    if value.trim().parse::<f64>().ok() != Some(0.0) {
+                        return false;
+                    }
+                }
+            }
+            lags > 0
+        };
+        let mut quiet_since: Option<tokio::time::Instant> = None;
+        for _ in 0..200 {
+            let metrics = Self::send(self.request(reqwest::Method::GET, "/metrics", None)).await;
+            let text = metrics.body.as_str().unwrap_or_default().to_owned();
+            if quiet(&text) {
+                let since = *quiet_since.get_or_insert_with(tokio::time::Instant::now);
+                if since.elapsed() >= Duration::from_millis(300) {
+                    return;
+                }
+            } else {
+                quiet_since = None;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the service never settled");
+    }
+
     /// The stored events of a grievance, as seen by `person`.
     pub async fn events(&self, id: &str, person: &Person) -> Vec<Value> {
         let answer = self

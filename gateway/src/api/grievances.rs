@@ -7,9 +7,7 @@ use axum::{Extension, Json};
 use lianxi_domain::values::{Comment, GrievanceId, Reason, Statement};
 use lianxi_domain::values::{MatterClass, Tier};
 use lianxi_domain::{GrievanceAction, Role, Status};
-use lianxi_projections::checkpoint;
 use lianxi_projections::grievance_list::{self, Cursor, ListFilter};
-use lianxi_projections::Position;
 use serde_json::Value;
 
 use super::dto::*;
@@ -20,6 +18,7 @@ use super::AppState;
 use crate::app::auth::{Caller, ClientAddress};
 pub(super) use crate::app::grievances::{covers, field, optional_field, view, visible};
 use crate::app::paging::{page_limit, DEFAULT_PAGE};
+use crate::app::reads::{self, format_position};
 use crate::app::{grievances, policy};
 use crate::event_log::Committed;
 
@@ -117,7 +116,12 @@ pub async fn figures(
     ApiQuery(query): ApiQuery<FiguresQuery>,
 ) -> Result<Json<FiguresDto>, ApiError> {
     let store = state.db.store();
-    let (position, caught_up) = read_model_at(&state, query.min_position.as_deref()).await?;
+    let (position, caught_up) = reads::at(
+        &state.db.store(),
+        &[grievance_list::NAME],
+        query.min_position.as_deref(),
+    )
+    .await?;
     let now = state.log.services().clock.now();
     let scope = lianxi_projections::figures::Scope {
         xiaoqu: query.xiaoqu,
@@ -178,7 +182,12 @@ pub async fn queue(
         }
     }
     let store = state.db.store();
-    let (position, caught_up) = read_model_at(&state, query.min_position.as_deref()).await?;
+    let (position, caught_up) = reads::at(
+        &state.db.store(),
+        &[grievance_list::NAME],
+        query.min_position.as_deref(),
+    )
+    .await?;
     let audience = policy::audience(&caller.0);
     let now = state.log.services().clock.now();
     let items = grievance_list::queue(&store, &audience, own as i64, limit)
@@ -233,7 +242,12 @@ pub async fn list(
         })
         .transpose()?;
     let store = state.db.store();
-    let (position, caught_up) = read_model_at(&state, query.min_position.as_deref()).await?;
+    let (position, caught_up) = reads::at(
+        &state.db.store(),
+        &[grievance_list::NAME],
+        query.min_position.as_deref(),
+    )
+    .await?;
     let filter = ListFilter {
         xiaoqu: query.xiaoqu,
         status: query.status.map(|s| Status::from(s).as_str().to_owned()),
@@ -260,64 +274,10 @@ pub async fn list(
     }))
 }
 
-/// Where the grievance read model stands, after waiting (up to 2 s) for
-/// `min_position` when given.
-async fn read_model_at(
-    state: &AppState,
-    min_position: Option<&str>,
-) -> Result<(Position, bool), ApiError> {
-    let min = min_position
-        .map(|p| {
-            parse_position(p).ok_or_else(|| {
-                ApiError::bad_query("min_position", "must be a position such as \"0.42\"")
-            })
-        })
-        .transpose()?;
-    reached(&state.db.store(), grievance_list::NAME, min).await
-}
-
 fn wire<T: serde::Serialize>(value: &T) -> String {
     match serde_json::to_value(value) {
         Ok(Value::String(s)) => s,
         _ => String::new(),
-    }
-}
-
-/// Positions travel as `"<transaction>.<global position>"`.
-pub fn format_position(p: Position) -> String {
-    format!("{}.{}", p.transaction_id, p.global_position)
-}
-
-fn parse_position(text: &str) -> Option<Position> {
-    let (tx, pos) = text.split_once('.')?;
-    Some(Position {
-        transaction_id: tx.parse().ok()?,
-        global_position: pos.parse().ok()?,
-    })
-}
-
-/// Where the projection stands; waits up to two seconds for it to reach `min`.
-async fn reached(
-    store: &lianxi_projections::Store,
-    projection: &str,
-    min: Option<Position>,
-) -> Result<(Position, bool), ApiError> {
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(2);
-    loop {
-        let at = checkpoint::load(store, projection)
-            .await
-            .map_err(ApiError::from_store)?
-            .position;
-        let Some(min) = min else {
-            return Ok((at, true));
-        };
-        if at >= min {
-            return Ok((at, true));
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return Ok((at, false));
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
 }
 

@@ -23,9 +23,9 @@ use super::AppState;
 use crate::app::auth::Caller;
 use crate::app::meetings::{self, parse_meeting_id};
 pub use crate::app::meetings::{
-    AgendaItemRequest, CloseRequest, CompletionRequest, ConveneRequest, DecisionRequest,
-    MeetingList, MeetingQuery, MeetingReasonRequest, MeetingView, OpenRequest, ProposedAgenda,
-    PublicMinutes,
+    AgendaItemRequest, AgendaQuery, CloseRequest, CompletionRequest, ConveneRequest,
+    DecisionRequest, MeetingList, MeetingQuery, MeetingReasonRequest, MeetingView, OpenRequest,
+    ProposedAgenda, PublicMinutes,
 };
 
 /// The meeting as the answer's body, its version as the `ETag`.
@@ -228,7 +228,7 @@ meeting_endpoint!(
 /// meeting, and open action items of earlier meetings.
 #[utoipa::path(
     get, path = "/api/v1/xiaoqu/{id}/agenda", tag = "meetings",
-    params(("id" = Uuid, Path, description = "Xiaoqu id")),
+    params(("id" = Uuid, Path, description = "Xiaoqu id"), AgendaQuery),
     responses(
         (status = 200, description = "The proposed agenda", body = ProposedAgenda),
         (status = 401, description = "No or bad token", body = Problem, content_type = PROBLEM),
@@ -240,7 +240,10 @@ pub async fn agenda(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    ApiQuery(query): ApiQuery<AgendaQuery>,
 ) -> Result<Json<ProposedAgenda>, ApiError> {
     let xiaoqu = XiaoquId::parse(&id).map_err(|_| ApiError::not_found())?;
-    Ok(Json(meetings::agenda(&state, &caller, xiaoqu).await?))
+    Ok(Json(
+        meetings::agenda(&state, &caller, xiaoqu, &query).await?,
+    ))
 }

@@ -30,6 +30,7 @@ use super::error::{ApiError, Problem, PROBLEM};
 use super::json::ApiQuery;
 use super::AppState;
 use crate::app::auth::Caller;
+use crate::app::reads::{format_position, parse_position};
 
 /// How many feed events one read takes.
 const BATCH: i64 = 200;
@@ -53,19 +54,6 @@ pub struct Change {
     pub sequence: i64,
     /// Its feed position, the same as the event's `id`.
     pub position: String,
-}
-
-fn position_text(p: Position) -> String {
-    format!("{}.{}", p.transaction_id, p.global_position)
-}
-
-fn parse_position(text: &str) -> Option<Position> {
-    let (tx, pos) = text.trim().split_once('.')?;
-    let position = Position {
-        transaction_id: tx.parse().ok()?,
-        global_position: pos.parse().ok()?,
-    };
-    (position.transaction_id >= 0 && position.global_position >= 0).then_some(position)
 }
 
 /// The newest commit-safe feed position: a transaction still running when
@@ -141,7 +129,7 @@ impl Cursor {
                 grievance,
                 event_type: e.event_type.clone(),
                 sequence: e.sequence,
-                position: position_text(e.position),
+                position: format_position(e.position),
             };
             let event = Event::default()
                 .id(change.position.clone())
@@ -252,7 +240,7 @@ mod tests {
             transaction_id: 812,
             global_position: 77,
         };
-        assert_eq!(parse_position(&position_text(p)), Some(p));
+        assert_eq!(parse_position(&format_position(p)), Some(p));
         for bad in ["", "12", "a.b", "-1.3", "1.2.3", "1."] {
             assert_eq!(parse_position(bad), None, "{bad}");
         }

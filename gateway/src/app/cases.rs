@@ -14,8 +14,8 @@
 use chrono::{DateTime, Utc};
 use lianxi_domain::grievance::{CaseStep, GrievanceState};
 use lianxi_domain::mediation::{
-    CaseParty, FailureOutcome, MediationAction, MediationCaseState, MediationCommand,
-    ObligationDraft, OpenCase, PartyStatement,
+    CaseParty, FailureOutcome, MediationAction, MediationCase, MediationCaseState,
+    MediationCommand, ObligationDraft, OpenCase, PartyStatement,
 };
 use lianxi_domain::values::{
     AccountId, CaseId, GrievanceId, Label, MeetingId, ObligationId, Reason, Statement, Title,
@@ -33,8 +33,9 @@ use super::error::{ApiError, FieldProblem};
 use super::grievances::{actor, checked, covers, field, optional_field, Fields};
 use super::paging;
 use super::policy::{can_view_case as can_view, sees_case_people as sees_people};
+use super::reads::{self, format_position};
 use super::{AppState, SYSTEM_ACCOUNT};
-use crate::event_log::CommandMetadata;
+use crate::event_log::{CommandMetadata, Committed};
 
 // ---------- wire types ----------
 
@@ -258,6 +259,10 @@ pub struct CaseView {
     pub reopenings: u32,
     pub opened_at: DateTime<Utc>,
     pub last_changed_at: DateTime<Utc>,
+    /// In the answer to a command: the feed position of the change; pass it
+    /// as `min_position` to the list to read your own write.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<String>,
 }
 
 /// A case in a list.
@@ -277,6 +282,10 @@ pub struct CaseList {
     pub items: Vec<CaseSummary>,
     /// The next page's `cursor`; absent on the last page.
     pub next_cursor: Option<String>,
+    /// How far into the event feed the list is.
+    pub position: String,
+    /// False when `min_position` was not reached within the wait.
+    pub caught_up: bool,
 }
 
 /// `GET /mediation-cases`: which xiaoqu (default: the caller's own), which
@@ -293,6 +302,9 @@ pub struct CaseQuery {
     pub limit: Option<u32>,
     /// From a previous page's `next_cursor`.
     pub cursor: Option<String>,
+    /// Wait (up to 2 s) until the list reflects this position (from a
+    /// command's answer).
+    pub min_position: Option<String>,
 }
 
 // ---------- authorization ----------
@@ -431,6 +443,7 @@ impl Viewer<'_> {
             reopenings: c.reopenings,
             opened_at: c.opened_at,
             last_changed_at: c.last_changed_at,
+            position: None,
         }
     }
 }
@@ -586,11 +599,7 @@ pub async fn open(
     };
     let command = MediationCommand::new(actor(caller), action);
     let committed = state.cases.execute(id, Some(0), command, &metadata).await?;
-    let c = committed.state.state().ok_or_else(ApiError::internal)?;
-    Ok((
-        Viewer { state, caller }.case(c, committed.version),
-        committed.version,
-    ))
+    committed_view(state, caller, &committed)
 }
 
 /// The mediation cases of a xiaoqu that the caller may see, latest first.
@@ -619,13 +628,19 @@ pub async fn list(
             ))
         }
     };
+    let store = state.db.store();
+    let (position, caught_up) =
+        reads::at(&store, &[case_list::NAME], query.min_position.as_deref()).await?;
+    let position = format_position(position);
     if !covers(state, caller, xiaoqu).await? {
         return Ok(CaseList {
             items: Vec::new(),
             next_cursor: None,
+            position,
+            caught_up,
         });
     }
-    let cases = case_list::cases(&state.db.store(), xiaoqu.0, 2_000)
+    let cases = case_list::cases(&store, xiaoqu.0, 2_000)
         .await
         .map_err(ApiError::from_store)?;
     let visible: Vec<_> = cases
@@ -650,7 +665,24 @@ pub async fn list(
             opened_at: c.opened_at,
         })
         .collect();
-    Ok(CaseList { items, next_cursor })
+    Ok(CaseList {
+        items,
+        next_cursor,
+        position,
+        caught_up,
+    })
+}
+
+/// The case a command left, with the feed position of the change.
+fn committed_view(
+    state: &AppState,
+    caller: &Caller,
+    committed: &Committed<MediationCase>,
+) -> Result<Shown, ApiError> {
+    let c = committed.state.state().ok_or_else(ApiError::internal)?;
+    let mut view = Viewer { state, caller }.case(c, committed.version);
+    view.position = committed.position.map(format_position);
+    Ok((view, committed.version))
 }
 
 /// One case.
@@ -681,11 +713,7 @@ pub async fn run(
         .cases
         .execute(id, expected, command, &metadata)
         .await?;
-    let c = committed.state.state().ok_or_else(ApiError::internal)?;
-    Ok((
-        Viewer { state, caller }.case(c, committed.version),
-        committed.version,
-    ))
+    committed_view(state, caller, &committed)
 }
 
 /// The reason (kept in metadata) and the command a request stands for.

@@ -14,7 +14,8 @@ use std::collections::HashSet;
 use chrono::{DateTime, Utc};
 use lianxi_domain::meeting::{
     ActionItemDraft, AgendaItemDraft, AgendaSubject, ConveneMeeting, Invitee, InviteeCapacity,
-    ItemOutcome, JointMeetingState, MeetingAction, MeetingCommand, MeetingStatus, PartyPosition,
+    ItemOutcome, JointMeeting, JointMeetingState, MeetingAction, MeetingCommand, MeetingStatus,
+    PartyPosition,
 };
 use lianxi_domain::values::{
     AccountId, ActionItemId, AgendaItemId, CaseId, GrievanceId, Label, MeetingId, MeetingKind,
@@ -33,9 +34,10 @@ use super::grievances::{actor, checked, covers, field, optional_field, Fields};
 use super::paging;
 use super::people::PersonalView;
 use super::policy::reads_meetings;
+use super::reads::{self, format_position};
 use super::AppState;
 use crate::db::Scope;
-use crate::event_log::{CommandMetadata, MeetingCommandError};
+use crate::event_log::{CommandMetadata, Committed, MeetingCommandError};
 
 // ---------- wire types ----------
 
@@ -290,6 +292,10 @@ pub struct MeetingView {
     pub opened_at: Option<DateTime<Utc>>,
     pub closed_at: Option<DateTime<Utc>>,
     pub cancelled_at: Option<DateTime<Utc>>,
+    /// In the answer to a command: the feed position of the change; pass it
+    /// as `min_position` to a list or the agenda to read your own write.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<String>,
 }
 
 /// The public minutes of a closed meeting: parties, items, decisions,
@@ -347,6 +353,10 @@ pub struct MeetingList {
     pub items: Vec<MeetingSummary>,
     /// The next page's `cursor`; absent on the last page.
     pub next_cursor: Option<String>,
+    /// How far into the event feed the list is.
+    pub position: String,
+    /// False when `min_position` was not reached within the wait.
+    pub caught_up: bool,
 }
 
 /// `GET /meetings`: which xiaoqu (default: the caller's own), which
@@ -363,6 +373,19 @@ pub struct MeetingQuery {
     pub limit: Option<u32>,
     /// From a previous page's `next_cursor`.
     pub cursor: Option<String>,
+    /// Wait (up to 2 s) until the list reflects this position (from a
+    /// command's answer).
+    pub min_position: Option<String>,
+}
+
+/// `GET /xiaoqu/{id}/agenda`: how current the agenda must be.
+#[derive(Clone, Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct AgendaQuery {
+    /// Wait (up to 2 s) until the agenda reflects this position (from a
+    /// command's answer).
+    pub min_position: Option<String>,
 }
 
 /// A grievance waiting for a joint meeting.
@@ -392,6 +415,10 @@ pub struct ProposedAgenda {
     pub regular: Vec<AwaitingGrievance>,
     /// Action items of earlier meetings not done yet, soonest due first.
     pub open_action_items: Vec<ActionItemView>,
+    /// How far into the event feed the agenda is.
+    pub position: String,
+    /// False when `min_position` was not reached within the wait.
+    pub caught_up: bool,
 }
 
 // ---------- authorization ----------
@@ -551,6 +578,7 @@ pub fn meeting_view(
         opened_at: m.opened_at,
         closed_at: m.closed_at,
         cancelled_at: m.cancelled_at,
+        position: None,
     }
 }
 
@@ -786,11 +814,7 @@ pub async fn convene(
         .meetings
         .execute(id, Some(0), command, &metadata)
         .await?;
-    let m = committed.state.state().ok_or_else(ApiError::internal)?;
-    Ok((
-        meeting_view(state, caller, m, committed.version),
-        committed.version,
-    ))
+    Ok(committed_view(state, caller, &committed)?)
 }
 
 /// The meetings of a xiaoqu, latest first. Residents see closed meetings
@@ -811,14 +835,20 @@ pub async fn list(
         }
     }
     let xiaoqu = target_xiaoqu(caller, query.xiaoqu)?;
+    let store = state.db.store();
+    let (position, caught_up) =
+        reads::at(&store, &[meeting_list::NAME], query.min_position.as_deref()).await?;
+    let position = format_position(position);
     let residents = matches!(caller.0.role, Role::Resident);
     if !(covers(state, caller, xiaoqu).await? && (residents || reads_meetings(caller.0.role))) {
         return Ok(MeetingList {
             items: Vec::new(),
             next_cursor: None,
+            position,
+            caught_up,
         });
     }
-    let meetings = meeting_list::meetings(&state.db.store(), xiaoqu.0, LIST_SCAN)
+    let meetings = meeting_list::meetings(&store, xiaoqu.0, LIST_SCAN)
         .await
         .map_err(ApiError::from_store)?;
     let visible: Vec<_> = meetings
@@ -848,7 +878,12 @@ pub async fn list(
                 .count(),
         })
         .collect();
-    Ok(MeetingList { items, next_cursor })
+    Ok(MeetingList {
+        items,
+        next_cursor,
+        position,
+        caught_up,
+    })
 }
 
 /// The most meetings or cases of one xiaoqu a list pages through: the
@@ -865,6 +900,18 @@ pub fn target_xiaoqu(caller: &Caller, given: Option<Uuid>) -> Result<XiaoquId, A
             "give the xiaoqu whose meetings to list",
         )),
     }
+}
+
+/// The meeting a command left, with the feed position of the change.
+fn committed_view(
+    state: &AppState,
+    caller: &Caller,
+    committed: &Committed<JointMeeting>,
+) -> Result<(MeetingView, usize), ApiError> {
+    let m = committed.state.state().ok_or_else(ApiError::internal)?;
+    let mut view = meeting_view(state, caller, m, committed.version);
+    view.position = committed.position.map(format_position);
+    Ok((view, committed.version))
 }
 
 /// One meeting in full, and its version.
@@ -917,11 +964,7 @@ pub async fn run(
         .meetings
         .execute(id, expected, command, &metadata)
         .await?;
-    let m = committed.state.state().ok_or_else(ApiError::internal)?;
-    Ok((
-        meeting_view(state, caller, m, committed.version),
-        committed.version,
-    ))
+    Ok(committed_view(state, caller, &committed)?)
 }
 
 /// The reason (kept in metadata) and the command a request stands for.
@@ -1045,11 +1088,20 @@ pub async fn agenda(
     state: &AppState,
     caller: &Caller,
     xiaoqu: XiaoquId,
+    query: &AgendaQuery,
 ) -> Result<ProposedAgenda, ApiError> {
     if !(reads_meetings(caller.0.role) && covers(state, caller, xiaoqu).await?) {
         return Err(ApiError::not_found());
     }
     let store = state.db.store();
+    // Waiting grievances come from the grievance list, action items from
+    // the meetings read model: the agenda is as current as the later of them.
+    let (position, caught_up) = reads::at(
+        &store,
+        &[grievance_list::NAME, meeting_list::NAME],
+        query.min_position.as_deref(),
+    )
+    .await?;
     let internal = |e: lianxi_projections::StoreError| {
         tracing::error!(error = %e, "agenda");
         ApiError::internal()
@@ -1102,6 +1154,8 @@ pub async fn agenda(
         urgent,
         regular,
         open_action_items,
+        position: format_position(position),
+        caught_up,
     })
 }
 

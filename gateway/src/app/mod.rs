@@ -31,6 +31,7 @@ pub mod paging;
 pub mod people;
 pub mod policy;
 pub mod rate_limit;
+pub mod reads;
 pub mod registry;
 pub mod story;
 

@@ -249,7 +249,7 @@ async fn meetings_page(
     let convenes = account.role == Role::PartyBranch;
     let (mut urgent, mut regular) = (Vec::new(), Vec::new());
     if let (true, crate::db::Scope::Xiaoqu(x)) = (convenes, &account.scope) {
-        let agenda = answer(meetings::agenda(state, &caller, *x).await);
+        let agenda = answer(meetings::agenda(state, &caller, *x, &Default::default()).await);
         urgent = offered(&agenda.body["urgent"]);
         regular = offered(&agenda.body["regular"]);
     }
@@ -322,7 +322,7 @@ pub(super) async fn convene(
     };
     let mut titles = HashMap::new();
     if let crate::db::Scope::Xiaoqu(x) = &account.scope {
-        let agenda = answer(meetings::agenda(&state, &caller, *x).await);
+        let agenda = answer(meetings::agenda(&state, &caller, *x, &Default::default()).await);
         for g in offered(&agenda.body["urgent"])
             .into_iter()
             .chain(offered(&agenda.body["regular"]))

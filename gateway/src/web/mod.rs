@@ -488,7 +488,13 @@ async fn todo_of(state: &AppState, visit: &Visit, xiaoqu: Uuid, party: &str) -> 
         return todo;
     };
     let agenda = answer(
-        crate::app::meetings::agenda(state, &caller, lianxi_domain::values::XiaoquId(xiaoqu)).await,
+        crate::app::meetings::agenda(
+            state,
+            &caller,
+            lianxi_domain::values::XiaoquId(xiaoqu),
+            &Default::default(),
+        )
+        .await,
     );
     for a in agenda.body["open_action_items"]
         .as_array()
