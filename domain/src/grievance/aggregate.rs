@@ -9,8 +9,8 @@ use crate::deadline::{Deadline, PausedDeadline, Stage};
 use crate::services::GrievanceServices;
 use crate::values::{
     AccountId, Attachment, CaseId, Category, Channel, Description, EscalationReason, GrievanceId,
-    Location, MatterClass, MeetingId, MeetingKind, PartyRole, Rating, Reason, Respondent,
-    Statement, Tier, Title, Urgency, XiaoquId,
+    Location, MatterClass, MeetingId, MeetingKind, PartyRole, Rating, Respondent, Tier, Title,
+    Urgency, XiaoquId,
 };
 
 use super::commands::{
@@ -18,6 +18,7 @@ use super::commands::{
 };
 use super::error::GrievanceError;
 use super::events::{GrievanceEvent, Timeliness};
+use super::steps::{follow_case, follow_meeting, satisfies};
 use super::upcast::upcast;
 
 /// Where a grievance stands in its lifecycle.
@@ -60,7 +61,7 @@ impl Status {
     }
 
     /// Still being worked on: between acceptance and a response, or in mediation.
-    fn is_in_progress(self) -> bool {
+    pub(super) fn is_in_progress(self) -> bool {
         matches!(
             self,
             Status::Accepted
@@ -193,7 +194,7 @@ impl GrievanceState {
             .or(self.paused.map(|p| p.stage))
     }
 
-    fn due(
+    pub(super) fn due(
         &self,
         services: &GrievanceServices,
         stage: Stage,
@@ -210,16 +211,10 @@ impl GrievanceState {
     }
 }
 
-impl From<GrievanceState> for Grievance {
-    fn from(state: GrievanceState) -> Self {
-        Self { state: Some(state) }
-    }
-}
-
 /// The Grievance aggregate. Before `GrievanceFiled` it holds nothing.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Grievance {
-    state: Option<GrievanceState>,
+    pub(super) state: Option<GrievanceState>,
 }
 
 impl Grievance {
@@ -229,54 +224,6 @@ impl Grievance {
 
     pub fn status(&self) -> Option<Status> {
         self.state.as_ref().map(|s| s.status)
-    }
-
-    /// Whether `decide` would record anything for `command` now: a dry run,
-    /// so that an interface offers exactly what would go through.
-    pub fn would_record(&self, command: GrievanceCommand, services: &GrievanceServices) -> bool {
-        matches!(self.decide(command, services), Ok(events) if !events.is_empty())
-    }
-
-    /// The lifecycle commands people are offered (by name, as in
-    /// [`GrievanceAction::name`]) that `actor` could run now, each found by
-    /// a dry run of `decide` with representative input.
-    pub fn offered_actions(&self, actor: Actor, services: &GrievanceServices) -> Vec<&'static str> {
-        let (Ok(reason), Ok(statement)) = (Reason::parse("-"), Statement::parse("-")) else {
-            return Vec::new();
-        };
-        let candidates = [
-            GrievanceAction::AcceptGrievance,
-            GrievanceAction::RejectGrievance {
-                reason: reason.clone(),
-            },
-            GrievanceAction::TriageGrievance {
-                matter_class: MatterClass::Minor,
-                tier: None,
-                party: PartyRole::PartyBranch,
-            },
-            GrievanceAction::AssignGrievance {
-                party: None,
-                note: None,
-            },
-            GrievanceAction::RespondToGrievance {
-                response: statement.clone(),
-            },
-            GrievanceAction::ResolveGrievance { summary: statement },
-            GrievanceAction::ReferToMeeting { note: None },
-            GrievanceAction::WithdrawGrievance { reason: None },
-            GrievanceAction::RateOutcome {
-                rating: Rating::Unsatisfied,
-                comment: None,
-            },
-            GrievanceAction::ReopenGrievance { reason },
-        ];
-        candidates
-            .into_iter()
-            .filter(|action| {
-                self.would_record(GrievanceCommand::new(actor, action.clone()), services)
-            })
-            .map(|action| action.name())
-            .collect()
     }
 
     /// Decides which events a command produces, without changing anything.
@@ -680,151 +627,6 @@ fn file_grievance(
         filed_at: now,
     };
     Ok(vec![filed, deadline])
-}
-
-/// The events by which a grievance follows a step of its mediation case.
-fn follow_case(
-    state: &GrievanceState,
-    services: &GrievanceServices,
-    now: DateTime<Utc>,
-    case: CaseId,
-    sequence: u64,
-    step: CaseStep,
-) -> Result<Vec<GrievanceEvent>, GrievanceError> {
-    let in_case = state.mediation.filter(|link| link.case == case);
-    if in_case.is_some_and(|link| sequence <= link.sequence) {
-        // Followed already: the process manager repeated itself.
-        return Ok(Vec::new());
-    }
-    let refuse = |action| GrievanceError::InvalidTransition {
-        action,
-        status: state.status,
-    };
-    let followed = GrievanceEvent::CaseFollowed {
-        case,
-        sequence,
-        step: step.clone(),
-        at: now,
-    };
-    let resolve_clock = |tier_state: &GrievanceState| GrievanceEvent::DeadlineSet {
-        stage: Stage::Resolve,
-        due_at: tier_state.due(services, Stage::Resolve, now),
-        at: now,
-    };
-    match step {
-        CaseStep::Opened => {
-            // DOMAIN: open mediation from Triaged..Responded.
-            require(
-                matches!(
-                    state.status,
-                    Status::Triaged | Status::Assigned | Status::Responded
-                ),
-                || refuse("enter mediation"),
-            )?;
-            Ok(vec![followed, resolve_clock(state)])
-        }
-        CaseStep::Agreed { .. } | CaseStep::Failed { .. } if in_case.is_none() => {
-            Err(GrievanceError::NotInCase { case })
-        }
-        CaseStep::Agreed { .. } => {
-            require(state.status == Status::InMediation, || {
-                refuse("resolve by agreement")
-            })?;
-            Ok(vec![followed])
-        }
-        CaseStep::Reopened => {
-            if in_case.is_none() {
-                return Err(GrievanceError::NotInCase { case });
-            }
-            require(
-                matches!(state.status, Status::Resolved | Status::Closed),
-                || refuse("reopen with its case"),
-            )?;
-            Ok(vec![followed, resolve_clock(state)])
-        }
-        CaseStep::Failed { escalate } => {
-            require(state.status == Status::InMediation, || {
-                refuse("leave a failed mediation")
-            })?;
-            let mut events = vec![followed];
-            if escalate {
-                if let Some(to) = state.tier.next() {
-                    events.push(GrievanceEvent::GrievanceEscalated {
-                        from: state.tier,
-                        to,
-                        reason: EscalationReason::MediationFailed,
-                        note: None,
-                        at: now,
-                    });
-                }
-                events.push(resolve_clock(state));
-            }
-            Ok(events)
-        }
-    }
-}
-
-/// The events by which a grievance follows a step of a joint meeting.
-/// Meetings only inform; they never refuse, so a meeting about a grievance
-/// withdrawn meanwhile still leaves its mark.
-fn follow_meeting(
-    state: &GrievanceState,
-    services: &GrievanceServices,
-    now: DateTime<Utc>,
-    meeting: MeetingId,
-    sequence: u64,
-    step: MeetingStep,
-) -> Vec<GrievanceEvent> {
-    let followed_already = state
-        .meetings
-        .iter()
-        .any(|m| m.meeting == meeting && sequence <= m.sequence);
-    if followed_already {
-        return Vec::new();
-    }
-    let live = state.status == Status::Filed || state.status.is_in_progress();
-    let mut events = vec![GrievanceEvent::MeetingFollowed {
-        meeting,
-        sequence,
-        step: step.clone(),
-        at: now,
-    }];
-    let referral = state.meeting_referral;
-    let stage = state.current_stage();
-    match (step, referral) {
-        // The urgent meeting is convened: the matter is on track again.
-        (MeetingStep::Convened { kind }, Some(r))
-            if live
-                && r.meeting.is_none()
-                && satisfies(kind, r.kind)
-                && stage == Some(Stage::Convene) =>
-        {
-            events.push(GrievanceEvent::DeadlineSet {
-                stage: Stage::Respond,
-                due_at: state.due(services, Stage::Respond, now),
-                at: now,
-            });
-        }
-        // The urgent meeting fell through: the urgent window runs again,
-        // never longer than it first was.
-        (MeetingStep::Cancelled | MeetingStep::Deferred, Some(r))
-            if live && r.meeting == Some(meeting) && r.kind == MeetingKind::Urgent =>
-        {
-            events.push(GrievanceEvent::DeadlineSet {
-                stage: Stage::Convene,
-                due_at: r.due_at.map_or(now, |due| due.max(now)),
-                at: now,
-            });
-        }
-        _ => {}
-    }
-    events
-}
-
-/// Whether a meeting of `kind` answers a referral of `wanted`: an urgent
-/// matter needs an urgent meeting; a regular one takes any.
-fn satisfies(kind: MeetingKind, wanted: MeetingKind) -> bool {
-    kind == MeetingKind::Urgent || wanted == MeetingKind::Regular
 }
 
 fn require_role(actor: Actor, role: Role, action: &'static str) -> Result<(), GrievanceError> {

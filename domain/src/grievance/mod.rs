@@ -6,6 +6,8 @@ mod aggregate;
 mod commands;
 mod error;
 mod events;
+mod steps;
+mod offers;
 mod upcast;
 
 #[cfg(test)]
