@@ -393,33 +393,25 @@ async fn a_merge_at_a_stale_version_is_refused_and_writes_nothing(t: TestDb) {
         api.events(&primary, &a.branch).await.len(),
         api.events(&duplicate, &a.branch).await.len(),
     );
-    let merge = Api::send(
-        api.request(
-            reqwest::Method::POST,
-            &format!("/api/v1/grievances/{duplicate}/merge"),
-            Some(&a.branch.token),
+    let merge_at = |version: &'static str| {
+        Api::send(
+            api.request(
+                reqwest::Method::POST,
+                &format!("/api/v1/grievances/{duplicate}/merge"),
+                Some(&a.branch.token),
+            )
+            .header("If-Match", version)
+            .json(&json!({"primary": primary})),
         )
-        .header("If-Match", "\"2\"")
-        .json(&json!({"primary": primary})),
-    )
-    .await;
-    merge.assert_problem(412, "stale-version");
+    };
+    merge_at("\"2\"").await.assert_problem(412, "stale-version");
     let after = (
         api.events(&primary, &a.branch).await.len(),
         api.events(&duplicate, &a.branch).await.len(),
     );
     assert_eq!(before, after, "a refused merge wrote nothing");
     // At the current version it goes through, linking once.
-    let merged = Api::send(
-        api.request(
-            reqwest::Method::POST,
-            &format!("/api/v1/grievances/{duplicate}/merge"),
-            Some(&a.branch.token),
-        )
-        .header("If-Match", "\"4\"")
-        .json(&json!({"primary": primary})),
-    )
-    .await;
+    let merged = merge_at("\"4\"").await;
     assert_eq!(merged.status, StatusCode::OK, "{}", merged.body);
     assert_eq!(api.events(&primary, &a.branch).await.len(), before.0 + 1);
     server.stop().await;

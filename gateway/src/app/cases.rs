@@ -865,14 +865,14 @@ pub fn fail(req: &FailRequest) -> Result<Built, ApiError> {
 
 /// Marks obligation `obligation` fulfilled.
 pub fn fulfil(obligation: &str, req: &ObligationNoteRequest) -> Result<Built, ApiError> {
-    let obligation = ObligationId::parse(&obligation).map_err(|_| ApiError::not_found())?;
+    let obligation = ObligationId::parse(obligation).map_err(|_| ApiError::not_found())?;
     let note = optional_field("note", req.note.as_deref(), Reason::parse)?;
     Ok((None, MediationAction::FulfilObligation { obligation, note }))
 }
 
 /// Marks obligation `obligation` missed.
 pub fn missed(obligation: &str, req: &ObligationNoteRequest) -> Result<Built, ApiError> {
-    let obligation = ObligationId::parse(&obligation).map_err(|_| ApiError::not_found())?;
+    let obligation = ObligationId::parse(obligation).map_err(|_| ApiError::not_found())?;
     let note = optional_field("note", req.note.as_deref(), Reason::parse)?;
     Ok((
         note.as_ref().map(|n| n.as_str().to_owned()),

@@ -47,8 +47,8 @@ pub async fn dossier(
     caller: &Caller,
     id: GrievanceId,
 ) -> Result<Dossier, ApiError> {
-    let (g, version) = visible(state, &caller, id).await?;
-    let streams = case_streams(state, &caller, id, &g).await?;
+    let (g, version) = visible(state, caller, id).await?;
+    let streams = case_streams(state, caller, id, &g).await?;
     // The story, each stream's verification and the newest checkpoint are
     // independent reads: run them at once.
     let ids: Vec<String> = streams.iter().map(|s| s.id.to_string()).collect();
@@ -76,7 +76,7 @@ pub async fn dossier(
     Ok(Dossier {
         format: "lianxi-dossier-v1".to_owned(),
         generated_at: Utc::now(),
-        grievance: view(state, &caller, &g, version),
+        grievance: view(state, caller, &g, version),
         streams: chains,
         story: entries,
         checkpoint,

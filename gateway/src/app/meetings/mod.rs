@@ -433,7 +433,7 @@ pub async fn convene(
         .meetings
         .execute(id, Some(0), command, &metadata)
         .await?;
-    Ok(committed_view(state, caller, &committed)?)
+    committed_view(state, caller, &committed)
 }
 
 /// The meetings of a xiaoqu, latest first. Residents see closed meetings
@@ -583,7 +583,7 @@ pub async fn run(
         .meetings
         .execute(id, expected, command, &metadata)
         .await?;
-    Ok(committed_view(state, caller, &committed)?)
+    committed_view(state, caller, &committed)
 }
 
 /// The reason (kept in metadata) and the command a request stands for.
