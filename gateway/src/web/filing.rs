@@ -1,0 +1,417 @@
+//! Filing a grievance (`/file`): the form, its checks in the page's
+//! language, and the likely duplicates shown before it is submitted.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::extract::{Form, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::Extension;
+use chrono::{DateTime, Utc};
+use lianxi_domain::values::{AccountId, Description, Label, Location, Title, ValueError};
+use lianxi_domain::Status;
+use lianxi_projections::grievance_list::{self, ListFilter};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::{i18n, message, render, see_other, Lang, Page, Visit};
+use crate::app::auth::ClientAddress;
+use crate::app::dto::{
+    CategoryDto, ChannelDto, FileGrievanceRequest, LocationDto, RespondentDto, UrgencyDto,
+};
+use crate::app::grievances;
+use crate::app::AppState;
+use crate::http::request_id::RequestId;
+
+/// What the filing form holds, as typed.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct FileForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    pub category: String,
+    #[serde(default)]
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub building: String,
+    #[serde(default)]
+    pub unit: String,
+    #[serde(default)]
+    pub common_area: String,
+    #[serde(default)]
+    pub respondent: String,
+    #[serde(default)]
+    pub urgency: String,
+    /// `1` once the filer has seen the likely duplicates and files anyway.
+    #[serde(default)]
+    pub confirmed: String,
+}
+
+/// An open grievance of the filer's xiaoqu that looks like the one being
+/// filed: shown before it is submitted, without anyone's personal data.
+#[derive(Debug)]
+pub struct Similar {
+    pub title: String,
+    pub status: String,
+    pub filed_at: DateTime<Utc>,
+}
+
+#[derive(Template)]
+#[template(path = "file.html")]
+struct FilePage {
+    page: Page,
+    form: FileForm,
+    errors: HashMap<String, String>,
+    categories: Vec<&'static str>,
+    respondents: Vec<&'static str>,
+    similar: Vec<Similar>,
+}
+
+impl FilePage {
+    fn error(&self, field: &str) -> Option<&String> {
+        self.errors.get(field)
+    }
+}
+
+const CATEGORIES: [&str; 13] = [
+    "property_service",
+    "fees",
+    "repairs",
+    "maintenance_fund",
+    "public_revenue",
+    "parking",
+    "sanitation",
+    "safety",
+    "noise",
+    "renovation",
+    "neighbour",
+    "owners_committee",
+    "other",
+];
+const RESPONDENTS: [&str; 4] = [
+    "property_company",
+    "owners_committee",
+    "neighbour",
+    "unknown",
+];
+
+fn file_form_page(
+    visit: &Visit,
+    status: StatusCode,
+    form: FileForm,
+    errors: HashMap<String, String>,
+) -> Response {
+    file_form_with(visit, status, form, errors, Vec::new())
+}
+
+fn file_form_with(
+    visit: &Visit,
+    status: StatusCode,
+    form: FileForm,
+    errors: HashMap<String, String>,
+    similar: Vec<Similar>,
+) -> Response {
+    let html = FilePage {
+        page: visit.page(),
+        form,
+        errors,
+        categories: CATEGORIES.to_vec(),
+        respondents: RESPONDENTS.to_vec(),
+        similar,
+    }
+    .render();
+    render(visit, status, html)
+}
+
+/// The title's overlapping character pairs: Chinese titles have no spaces,
+/// so two titles about one matter share bigrams such as 电梯 or 停运.
+fn bigrams(text: &str) -> std::collections::HashSet<(char, char)> {
+    let chars: Vec<char> = text
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect();
+    chars.windows(2).map(|w| (w[0], w[1])).collect()
+}
+
+/// How alike two grievances look (0 to 1): the Jaccard index of their
+/// titles' bigrams, raised when they name the same building.
+fn likeness(title: &str, building: &str, other_title: &str, other_building: &str) -> f64 {
+    let (a, b) = (bigrams(title), bigrams(other_title));
+    let union = a.union(&b).count();
+    let shared = a.intersection(&b).count();
+    let titles = if union == 0 {
+        0.0
+    } else {
+        shared as f64 / union as f64
+    };
+    let same_building = !building.trim().is_empty() && building.trim() == other_building.trim();
+    titles + if same_building { 0.15 } else { 0.0 }
+}
+
+/// Up to three open grievances of `xiaoqu` in the same category that look
+/// like `form` (likeness at least 0.3), most alike first.
+async fn likely_duplicates(state: &AppState, xiaoqu: Uuid, form: &FileForm) -> Vec<Similar> {
+    let filter = ListFilter {
+        xiaoqu: Some(xiaoqu),
+        category: Some(form.category.clone()),
+        ..ListFilter::default()
+    };
+    let audience = grievance_list::Audience::Xiaoqu(xiaoqu);
+    let page = match grievance_list::list(&state.db.store(), &audience, &filter, None, 200).await {
+        Ok(page) => page,
+        Err(e) => {
+            // Suggestions are a courtesy: filing goes on without them.
+            tracing::warn!(error = %e, "likely duplicates could not be read");
+            return Vec::new();
+        }
+    };
+    let mut scored: Vec<(f64, AccountId, Similar)> = page
+        .items
+        .into_iter()
+        .filter(|(g, _)| !g.status.is_final() && g.status != Status::Resolved)
+        .map(|(g, _)| {
+            let building = g
+                .location
+                .building
+                .as_ref()
+                .map(|b| b.as_str().to_owned())
+                .unwrap_or_default();
+            let score = likeness(&form.title, &form.building, g.title.as_str(), &building);
+            (
+                score,
+                g.filer,
+                Similar {
+                    title: g.title.as_str().to_owned(),
+                    status: g.status.as_str().to_owned(),
+                    filed_at: g.filed_at,
+                },
+            )
+        })
+        .filter(|(score, _, _)| *score >= 0.3)
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let mut out = Vec::new();
+    for (_, filer, mut similar) in scored.into_iter().take(3) {
+        // Another resident's title may carry their name or phone: never shown.
+        match state.people.personal_data(filer).await {
+            Ok(crate::app::people::PersonalView::Present(data)) => {
+                for secret in [Some(data.name), data.phone, data.room]
+                    .into_iter()
+                    .flatten()
+                {
+                    if secret.chars().count() >= 2 {
+                        similar.title = similar.title.replace(&secret, "＊＊＊");
+                    }
+                }
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "a likely duplicate's filer could not be read");
+                continue;
+            }
+        }
+        out.push(similar);
+    }
+    out
+}
+
+pub(super) async fn file_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let visit = Visit::of(&state, &headers).await;
+    if visit.session.is_none() {
+        return see_other("/login");
+    }
+    let form = FileForm {
+        category: "repairs".into(),
+        respondent: "property_company".into(),
+        urgency: "normal".into(),
+        ..FileForm::default()
+    };
+    file_form_page(&visit, StatusCode::OK, form, HashMap::new())
+}
+
+/// A value problem in the page's language.
+fn reason(lang: Lang, e: &ValueError) -> String {
+    match e {
+        ValueError::Empty => i18n::t(lang, "reason.empty"),
+        ValueError::TooLong { max } => {
+            i18n::t(lang, "reason.too_long").replace("{max}", &max.to_string())
+        }
+        ValueError::ControlCharacter => i18n::t(lang, "reason.control"),
+        ValueError::Invalid(_) => i18n::t(lang, "reason.invalid"),
+    }
+}
+
+/// Checks the form the way the API checks a filing, with the problems in
+/// the page's language; the request to file when nothing is wrong.
+fn check(lang: Lang, form: &FileForm) -> Result<FileGrievanceRequest, HashMap<String, String>> {
+    let mut errors = HashMap::new();
+    let mut note = |field: &str, e: ValueError| {
+        errors.insert(field.to_owned(), reason(lang, &e));
+    };
+    let choice = |value: &str| serde_json::Value::String(value.to_owned());
+    let category = serde_json::from_value::<CategoryDto>(choice(&form.category));
+    if category.is_err() {
+        note("category", ValueError::Invalid("category"));
+    }
+    let respondent = serde_json::from_value::<RespondentDto>(choice(&form.respondent));
+    if respondent.is_err() {
+        note("respondent", ValueError::Invalid("respondent"));
+    }
+    let urgency = serde_json::from_value::<UrgencyDto>(choice(&form.urgency));
+    if urgency.is_err() {
+        note("urgency", ValueError::Invalid("urgency"));
+    }
+    if let Err(e) = Title::parse(&form.title) {
+        note("title", e);
+    }
+    if let Err(e) = Description::parse(&form.description) {
+        note("description", e);
+    }
+    let optional = |value: &str| {
+        let value = value.trim();
+        (!value.is_empty()).then(|| value.to_owned())
+    };
+    let (building, unit, common_area) = (
+        optional(&form.building),
+        optional(&form.unit),
+        optional(&form.common_area),
+    );
+    let mut labels = Vec::new();
+    for (field, value) in [
+        ("building", &building),
+        ("unit", &unit),
+        ("common_area", &common_area),
+    ] {
+        match value.as_deref().map(Label::parse) {
+            Some(Err(e)) => note(field, e),
+            Some(Ok(label)) => labels.push(Some(label)),
+            None => labels.push(None),
+        }
+    }
+    if let [b, u, c] = labels.as_slice() {
+        if let Err(e) = Location::new(b.clone(), u.clone(), c.clone()) {
+            errors.insert("location".into(), i18n::t(lang, "reason.location"));
+            let _ = e;
+        }
+    }
+    match (category, respondent, urgency) {
+        (Ok(category), Ok(respondent), Ok(urgency)) if errors.is_empty() => {
+            Ok(FileGrievanceRequest {
+                category,
+                title: form.title.clone(),
+                description: form.description.clone(),
+                location: LocationDto {
+                    building,
+                    unit,
+                    common_area,
+                },
+                respondent,
+                urgency,
+                channel: ChannelDto::Web,
+                attachments: Vec::new(),
+            })
+        }
+        _ => Err(errors),
+    }
+}
+
+pub(super) async fn file(
+    State(state): State<AppState>,
+    Extension(request_id): Extension<RequestId>,
+    ClientAddress(client): ClientAddress,
+    headers: HeaderMap,
+    Form(form): Form<FileForm>,
+) -> Response {
+    let visit = Visit::of(&state, &headers).await;
+    let caller = match visit.form_caller(&form.csrf) {
+        Ok(caller) => caller,
+        Err(answer) => return *answer,
+    };
+    let request = match check(visit.lang, &form) {
+        Ok(request) => request,
+        Err(errors) => {
+            return file_form_page(&visit, StatusCode::UNPROCESSABLE_ENTITY, form, errors)
+        }
+    };
+    // Before the first submission goes through, the filer sees what looks
+    // like the same matter, already filed in the xiaoqu.
+    if form.confirmed != "1" {
+        if let crate::db::Scope::Xiaoqu(xiaoqu) = caller.0.scope {
+            let similar = likely_duplicates(&state, xiaoqu.0, &form).await;
+            if !similar.is_empty() {
+                let form = FileForm {
+                    confirmed: "1".to_owned(),
+                    ..form
+                };
+                return file_form_with(&visit, StatusCode::OK, form, HashMap::new(), similar);
+            }
+        }
+    }
+    let filed = match grievances::parse_filing(&request) {
+        Ok(new) => grievances::file(&state, &caller, &request_id.0, client, new).await,
+        Err(e) => Err(e),
+    };
+    match filed {
+        Ok((id, _)) => see_other(&format!("/g/{id}")),
+        Err(e) => {
+            let problem = e.to_problem();
+            if problem.status == 403 {
+                return message(&visit, StatusCode::FORBIDDEN, "error.not_allowed");
+            }
+            if problem.status == 429 {
+                return message(&visit, StatusCode::TOO_MANY_REQUESTS, "error.rate_limited");
+            }
+            tracing::warn!(status = problem.status, "filing from the web page refused");
+            message(
+                &visit,
+                StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                "error.title",
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn titles_about_one_matter_look_alike_and_others_do_not() {
+        let same = likeness("3栋电梯停运三天", "3栋", "3栋电梯又停运了", "3栋");
+        let related = likeness("地下车库车位被占用", "", "地下车库公共车位被长期占用", "");
+        let other = likeness("3栋电梯停运三天", "3栋", "广场舞噪音扰民", "5栋");
+        assert!(same >= 0.3, "{same}");
+        assert!(related >= 0.3, "{related}");
+        assert!(other < 0.3, "{other}");
+        assert_eq!(likeness("", "", "", ""), 0.0);
+    }
+
+    #[test]
+    fn a_form_is_checked_in_the_page_language_and_keeps_nothing_half_done() {
+        let form = FileForm {
+            category: "parking".into(),
+            title: String::new(),
+            respondent: "property_company".into(),
+            urgency: "normal".into(),
+            ..FileForm::default()
+        };
+        let zh = check(Lang::Zh, &form).expect_err("no title, no place");
+        let en = check(Lang::En, &form).expect_err("no title, no place");
+        assert!(
+            zh.contains_key("title") && zh.contains_key("location"),
+            "{zh:?}"
+        );
+        assert_ne!(zh.get("title"), en.get("title"));
+        let good = FileForm {
+            title: "地下车库积水".into(),
+            common_area: "地下车库".into(),
+            ..form
+        };
+        let request = check(Lang::Zh, &good).expect("valid");
+        assert_eq!(request.location.common_area.as_deref(), Some("地下车库"));
+    }
+}
