@@ -6,8 +6,8 @@ mod aggregate;
 mod commands;
 mod error;
 mod events;
-mod steps;
 mod offers;
+mod steps;
 mod upcast;
 
 #[cfg(test)]
