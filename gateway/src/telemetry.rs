@@ -64,7 +64,7 @@ impl Telemetry {
 impl Drop for Telemetry {
     fn drop(&mut self) {
         if let Some(provider) = self.provider.take() {
-            lianxi_projections::trace_context::set_exporting(false);
+            lianxi_feed::trace_context::set_exporting(false);
             if let Err(e) = provider.shutdown() {
                 eprintln!("flushing traces failed: {e}");
             }
@@ -135,7 +135,7 @@ pub fn init(json: bool, export: bool) -> Telemetry {
     if let Some(e) = startup_error {
         tracing::error!(error = %e, "trace export is configured but cannot start; no spans are exported");
     }
-    lianxi_projections::trace_context::set_exporting(telemetry.exporting());
+    lianxi_feed::trace_context::set_exporting(telemetry.exporting());
     telemetry
 }
 

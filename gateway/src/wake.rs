@@ -12,7 +12,7 @@
 
 use std::time::Duration;
 
-use lianxi_projections::runner::WAKE_CHANNEL;
+use lianxi_feed::feed::WAKE_CHANNEL;
 use tokio::sync::watch;
 use tracing::debug;
 

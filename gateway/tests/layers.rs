@@ -169,3 +169,44 @@ fn the_reader_finds_every_form_of_a_crate_path() {
     let cut = without_tests("use crate::db;\n#[cfg(test)]\nmod tests {\n use crate::api;\n}");
     assert_eq!(named_modules(cut).into_iter().collect::<Vec<_>>(), ["db"]);
 }
+
+#[test]
+fn the_write_path_does_not_import_the_read_models() {
+    // The store and the event log share positions, pools and trace context
+    // with the read models through `lianxi-feed`, beneath both.
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&src, &mut files);
+    let write_path = [
+        "db",
+        "event_log",
+        "audit",
+        "vault",
+        "wake",
+        "config",
+        "secret_file",
+        "telemetry",
+    ];
+    let mut found = Vec::new();
+    for file in files {
+        let relative = file.strip_prefix(&src).expect("under src");
+        let first = relative
+            .components()
+            .next()
+            .and_then(|c| c.as_os_str().to_str())
+            .unwrap_or_default()
+            .trim_end_matches(".rs")
+            .to_owned();
+        if !write_path.contains(&first.as_str()) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).expect("read a source file");
+        if without_tests(&text).contains("lianxi_projections::") {
+            found.push(relative.display().to_string());
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "the write path imports the read models: {found:?}"
+    );
+}

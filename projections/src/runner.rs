@@ -22,9 +22,7 @@ use crate::feed::{self, FeedEvent, Position};
 use crate::store::{Store, StoreError, Tx};
 use crate::trace_context;
 
-/// The PostgreSQL notification channel on which instances announce their
-/// appends to the runners (`gateway::wake`).
-pub const WAKE_CHANNEL: &str = "lianxi_events";
+pub use crate::feed::WAKE_CHANNEL;
 
 /// A read model fed by the global feed.
 #[async_trait]

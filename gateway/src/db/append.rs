@@ -15,7 +15,7 @@ use cqrs_es::persist::{
     PersistedEventRepository, PersistenceError, ReplayStream, SerializedEvent, SerializedSnapshot,
 };
 use cqrs_es::Aggregate;
-use lianxi_projections::Position;
+use lianxi_feed::Position;
 use serde_json::Value;
 use tracing::Instrument;
 use uuid::Uuid;

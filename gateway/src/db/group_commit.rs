@@ -19,7 +19,7 @@
 use std::sync::{Arc, OnceLock};
 
 use cqrs_es::persist::PersistenceError;
-use lianxi_projections::Position;
+use lianxi_feed::Position;
 use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot, Semaphore};
 use tracing::{debug, Instrument};

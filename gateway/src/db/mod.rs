@@ -222,10 +222,10 @@ impl Database {
     }
 
     /// The same pools, as the projections crate sees them.
-    pub fn store(&self) -> lianxi_projections::Store {
+    pub fn store(&self) -> lianxi_feed::Store {
         match self {
-            Database::Postgres(pool) => lianxi_projections::Store::Postgres(pool.clone()),
-            Database::Sqlite(pool) => lianxi_projections::Store::Sqlite(pool.clone()),
+            Database::Postgres(pool) => lianxi_feed::Store::Postgres(pool.clone()),
+            Database::Sqlite(pool) => lianxi_feed::Store::Sqlite(pool.clone()),
         }
     }
 
@@ -272,7 +272,7 @@ pub async fn execute(db: &Database, statement: &str, binds: &[Bind<'_>]) -> Resu
             .await?
             .rows_affected(),
         Database::Sqlite(pool) => {
-            let text = lianxi_projections::store::sql(false, statement);
+            let text = lianxi_feed::store::sql(false, statement);
             bound!(sqlx::query(&text))
                 .execute(pool)
                 .await?

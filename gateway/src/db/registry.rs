@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use lianxi_domain::values::{OrganizationId, XiaoquId};
-use lianxi_projections::store::{sql, Id};
+use lianxi_feed::store::{sql, Id};
 use sqlx::Row;
 use uuid::Uuid;
 

@@ -28,7 +28,7 @@ impl Database {
         aggregate_type: &str,
         aggregate_id: &str,
         sequence: i64,
-    ) -> Result<Option<lianxi_projections::Position>, DbError> {
+    ) -> Result<Option<lianxi_feed::Position>, DbError> {
         let row = match self {
             Database::Postgres(pool) => sqlx::query(
                 "SELECT transaction_id::text::bigint AS transaction_id, global_position FROM events \
@@ -52,12 +52,10 @@ impl Database {
             .map(|r| (r.try_get("transaction_id"), r.try_get("global_position"))),
         };
         match row {
-            Some((Ok(transaction_id), Ok(global_position))) => {
-                Ok(Some(lianxi_projections::Position {
-                    transaction_id,
-                    global_position,
-                }))
-            }
+            Some((Ok(transaction_id), Ok(global_position))) => Ok(Some(lianxi_feed::Position {
+                transaction_id,
+                global_position,
+            })),
             Some((Err(e), _)) | Some((_, Err(e))) => Err(e.into()),
             None => Ok(None),
         }

@@ -11,7 +11,7 @@ use cqrs_es::{Aggregate, AggregateError};
 use lianxi_domain::mediation::{MediationCase, MediationCommand, MediationError};
 use lianxi_domain::meeting::{JointMeeting, MeetingCommand, MeetingError};
 use lianxi_domain::{Actor, Grievance, GrievanceAction, GrievanceCommand, GrievanceError};
-use lianxi_projections::{trace_context, Position};
+use lianxi_feed::{trace_context, Position};
 use rand::Rng;
 use tokio::sync::watch;
 use tracing::{debug, warn, Instrument};

@@ -19,7 +19,7 @@ use cqrs_es::{Aggregate, AggregateError, EventStore};
 use postgres_es::PostgresEventRepository;
 use sqlite_es::SqliteEventRepository;
 
-use lianxi_projections::Position;
+use lianxi_feed::Position;
 
 use crate::db::{ChainedRepository, Database, Heads};
 

@@ -12,6 +12,10 @@ use sqlx::Row;
 
 use crate::store::{Store, StoreError};
 
+/// The PostgreSQL channel on which instances announce appends, so that
+/// runners wake without waiting for their next poll.
+pub const WAKE_CHANNEL: &str = "lianxi_events";
+
 /// A place in the feed: after the event at this position.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Position {
