@@ -6,7 +6,6 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use lianxi_domain::Role;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -18,11 +17,12 @@ use crate::audit::checkpoint::{self, Checkpoint, CheckpointError, CheckpointFile
 use crate::audit::verify::{self, Verification};
 
 fn require_auditor(caller: &Caller) -> Result<(), ApiError> {
-    match caller.0.role {
-        Role::Auditor | Role::Admin => Ok(()),
-        _ => Err(ApiError::forbidden(
+    if crate::app::policy::audits(caller.0.role) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
             "only auditors and administrators may use the audit endpoints",
-        )),
+        ))
     }
 }
 

@@ -382,7 +382,7 @@ pub async fn hierarchy(
         districts: Vec::new(),
     };
     for x in state.db.all_xiaoqu().await.map_err(ApiError::from_db)? {
-        if !everything && !caller.0.scope.covers(caller.0.role, &x) {
+        if !everything && !crate::app::policy::scope_covers(&caller.0, &x) {
             continue;
         }
         // Rows arrive sorted, so each level's node is the last one or a new one.

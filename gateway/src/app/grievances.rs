@@ -146,7 +146,7 @@ pub async fn covers(state: &AppState, caller: &Caller, xiaoqu: XiaoquId) -> Resu
         Scope::Global => true,
         Scope::Xiaoqu(x) => *x == xiaoqu,
         Scope::Unit(_) => match state.db.xiaoqu(xiaoqu).await.map_err(ApiError::from_db)? {
-            Some(record) => caller.0.scope.covers(caller.0.role, &record),
+            Some(record) => policy::scope_covers(&caller.0, &record),
             None => false,
         },
     })

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use lianxi_projections::grievance_list::Audience;
 
-use crate::db::{AccountRecord, Scope};
+use crate::db::{AccountRecord, Scope, XiaoquRecord};
 
 /// Whether `caller`, already known to have the grievance's xiaoqu in scope,
 /// may see it.
@@ -166,4 +166,25 @@ pub fn sees_case_people(caller: &AccountRecord) -> bool {
         caller.role,
         Role::PartyBranch | Role::Community | Role::Street | Role::District
     )
+}
+
+/// Whether an account's scope covers `xiaoqu`: its own xiaoqu, the unit of
+/// its tier (community, street, district), or everything.
+pub fn scope_covers(caller: &AccountRecord, xiaoqu: &XiaoquRecord) -> bool {
+    match &caller.scope {
+        Scope::Global => true,
+        Scope::Xiaoqu(id) => *id == xiaoqu.id,
+        Scope::Unit(unit) => match caller.role {
+            Role::Community => *unit == xiaoqu.community,
+            Role::Street => *unit == xiaoqu.street,
+            Role::District => *unit == xiaoqu.district,
+            _ => false,
+        },
+    }
+}
+
+/// Whether `role` reads the log whole: every case's story, its state at any
+/// instant, chain verification and checkpoints.
+pub fn audits(role: Role) -> bool {
+    matches!(role, Role::Auditor | Role::Admin)
 }

@@ -34,22 +34,6 @@ pub enum Scope {
     Global,
 }
 
-impl Scope {
-    /// Whether this scope covers `xiaoqu` for an account holding `role`.
-    pub fn covers(&self, role: Role, xiaoqu: &XiaoquRecord) -> bool {
-        match self {
-            Scope::Global => true,
-            Scope::Xiaoqu(id) => *id == xiaoqu.id,
-            Scope::Unit(unit) => match role {
-                Role::Community => *unit == xiaoqu.community,
-                Role::Street => *unit == xiaoqu.street,
-                Role::District => *unit == xiaoqu.district,
-                _ => false,
-            },
-        }
-    }
-}
-
 /// An account: one role in one scope. The person's name, phone and room are
 /// not here but sealed in their `person` stream.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -10,17 +10,14 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use lianxi_domain::values::GrievanceId;
-use lianxi_domain::Role;
 use uuid::Uuid;
 
 use super::{i18n, message, render, see_other, wire, Page, Visit};
 use crate::app::grievances;
 use crate::app::AppState;
 
-/// Whether `role` reads cases' stories, past states and verifications.
-pub(super) fn audits(role: Role) -> bool {
-    matches!(role, Role::Auditor | Role::Admin)
-}
+/// Whether `role` reads cases' stories, past states and verifications (the policy's).
+pub(super) use crate::app::policy::audits;
 
 /// One stream of a case on the audit page, with its verification.
 #[derive(Debug)]
