@@ -99,15 +99,16 @@ impl Keyed {
     }
 }
 
-/// `axum::middleware::from_fn_with_state` on the `/api/v1` router.
+/// `axum::middleware::from_fn_with_state` on the `/api/v1` routes.
 pub async fn middleware(State(this): State<Idempotency>, req: Request, next: Next) -> Response {
+    let below = below_api(req.uri().path()).to_owned();
     if req.method() != Method::POST
         || !req.headers().contains_key(HEADER)
-        || NOT_KEPT.contains(&req.uri().path())
+        || NOT_KEPT.contains(&below.as_str())
     {
         return next.run(req).await;
     }
-    let path = req.uri().path().to_owned();
+    let path = below;
     let full = req
         .extensions()
         .get::<OriginalUri>()
@@ -184,6 +185,12 @@ fn request_hash(method: &Method, uri: &Uri, body: &[u8]) -> String {
     hasher.update(b"\n");
     hasher.update(body);
     hex::encode(hasher.finalize())
+}
+
+/// A request's path below `/api/v1` (the routes are registered with the
+/// prefix, as their OpenAPI entries name them).
+fn below_api(path: &str) -> &str {
+    path.strip_prefix("/api/v1").unwrap_or(path)
 }
 
 /// The collection a path below `/api/v1` is in, with its aggregate type,
@@ -508,5 +515,20 @@ mod tests {
             Some(("meetings", "joint_meeting", Some("abc")))
         );
         assert_eq!(collection_of("/admin/xiaoqu"), None);
+    }
+
+    #[test]
+    fn answers_holding_a_token_are_never_kept_whatever_the_prefix() {
+        for path in [
+            "/api/v1/auth/login",
+            "/api/v1/auth/logout",
+            "/api/v1/admin/accounts",
+        ] {
+            assert!(NOT_KEPT.contains(&below_api(path)), "{path}");
+        }
+        assert_eq!(
+            below_api("/api/v1/grievances/x/accept"),
+            "/grievances/x/accept"
+        );
     }
 }
