@@ -231,6 +231,7 @@ meeting_endpoint!(
     params(("id" = Uuid, Path, description = "Xiaoqu id"), AgendaQuery),
     responses(
         (status = 200, description = "The proposed agenda", body = ProposedAgenda),
+        (status = 400, description = "A query parameter is invalid", body = Problem, content_type = PROBLEM),
         (status = 401, description = "No or bad token", body = Problem, content_type = PROBLEM),
         (status = 404, description = "No such xiaoqu visible to the caller", body = Problem, content_type = PROBLEM),
     ),
