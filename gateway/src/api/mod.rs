@@ -85,7 +85,7 @@ mod webhooks;
 pub use crate::app::{dto, error, AppState};
 pub use crate::http::{json, request_id};
 
-use axum::routing::get;
+use axum::routing::{get, MethodRouter};
 use axum::Router;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -93,92 +93,125 @@ use utoipa_axum::routes;
 
 use error::ApiError;
 
-/// Every documented operation of the JSON API, each registered together
-/// with its OpenAPI entry (`routes!` reads the path and method from the
-/// handler's `#[utoipa::path]`): a route cannot exist here undocumented.
+/// Every documented operation, once, as `module::handler`. The router
+/// registers each at the path and methods its `#[utoipa::path]` names
+/// ([`operations`], [`commands_and_reads`]); the OpenAPI document describes
+/// the same list ([`documented`]) and is built only when asked for, so that
+/// a serving instance does not hold it.
+macro_rules! operations {
+    ($name:ident, $docs:ident: $($module:ident :: $handler:ident),+ $(,)?) => {
+        /// The routes of these operations.
+        fn $name() -> Router<AppState> {
+            use utoipa::Path as _;
+            use utoipa_axum::PathItemExt as _;
+            let mut router = Router::new();
+            $(
+                router = utoipa_axum::paste! {{
+                    let methods = $module::[<__path_ $handler>]::methods();
+                    let on = methods.iter().fold(MethodRouter::new(), |on, method| {
+                        on.on(method.to_method_filter(), $module::$handler)
+                    });
+                    router.route(&$module::[<__path_ $handler>]::path(), on)
+                }};
+            )+
+            router
+        }
+
+        /// The document's entries of these operations.
+        fn $docs() -> OpenApiRouter<AppState> {
+            OpenApiRouter::new() $( .routes(routes!($module::$handler)) )+
+        }
+    };
+}
+
+operations!(operations, operation_docs: health::healthz, health::readyz);
+
+operations!(
+    commands_and_reads,
+    command_and_read_docs:
+    grievances::file,
+    grievances::list,
+    grievances::get,
+    grievances::events,
+    story::story,
+    story::dossier,
+    grievances::accept,
+    grievances::reject,
+    grievances::triage,
+    grievances::assign,
+    grievances::respond,
+    grievances::escalate,
+    grievances::withdraw,
+    grievances::identity_consent,
+    grievances::resolve,
+    grievances::rate,
+    grievances::reopen,
+    grievances::refer_to_meeting,
+    meetings::convene,
+    meetings::list,
+    meetings::get,
+    meetings::minutes,
+    meetings::add_agenda_item,
+    meetings::open,
+    meetings::decide_item,
+    meetings::defer_item,
+    meetings::close,
+    meetings::cancel,
+    meetings::complete_action_item,
+    meetings::agenda,
+    mediation::open,
+    mediation::list,
+    mediation::get,
+    mediation::schedule,
+    mediation::record,
+    mediation::propose,
+    mediation::accept,
+    mediation::decline,
+    mediation::fail,
+    mediation::fulfil,
+    mediation::missed,
+    grievances::merge,
+    grievances::pause,
+    grievances::resume,
+    grievances::queue,
+    grievances::figures,
+    audit::verify,
+    audit::take_checkpoint,
+    audit::list_checkpoints,
+    audit::get_checkpoint,
+    audit::consistency,
+    identity::login,
+    identity::logout,
+    identity::me,
+    identity::erase,
+    identity::add_xiaoqu,
+    registry::rename,
+    registry::move_to,
+    registry::add_party,
+    registry::retire_party,
+    registry::hierarchy,
+    registry::get,
+    registry::history,
+    registry::organization,
+    identity::add_account,
+    identity::revoke_tokens,
+    identity::grant_role,
+    identity::withdraw_role,
+    notifications::stream,
+    webhooks::subscribe,
+    webhooks::list,
+    webhooks::unsubscribe,
+    webhooks::dead_letters,
+    webhooks::retry
+);
+
+/// Every documented operation of the JSON API with its OpenAPI entry: what
+/// `openapi.json` and the docs page describe, the same list the router
+/// serves.
 pub fn documented() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
-        .merge(operations())
-        .merge(commands_and_reads())
-}
-
-fn operations() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(health::healthz))
-        .routes(routes!(health::readyz))
-}
-
-fn commands_and_reads() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(grievances::file, grievances::list))
-        .routes(routes!(grievances::get))
-        .routes(routes!(grievances::events))
-        .routes(routes!(story::story))
-        .routes(routes!(story::dossier))
-        .routes(routes!(grievances::accept))
-        .routes(routes!(grievances::reject))
-        .routes(routes!(grievances::triage))
-        .routes(routes!(grievances::assign))
-        .routes(routes!(grievances::respond))
-        .routes(routes!(grievances::escalate))
-        .routes(routes!(grievances::withdraw))
-        .routes(routes!(grievances::identity_consent))
-        .routes(routes!(grievances::resolve))
-        .routes(routes!(grievances::rate))
-        .routes(routes!(grievances::reopen))
-        .routes(routes!(grievances::refer_to_meeting))
-        .routes(routes!(meetings::convene, meetings::list))
-        .routes(routes!(meetings::get))
-        .routes(routes!(meetings::minutes))
-        .routes(routes!(meetings::add_agenda_item))
-        .routes(routes!(meetings::open))
-        .routes(routes!(meetings::decide_item))
-        .routes(routes!(meetings::defer_item))
-        .routes(routes!(meetings::close))
-        .routes(routes!(meetings::cancel))
-        .routes(routes!(meetings::complete_action_item))
-        .routes(routes!(meetings::agenda))
-        .routes(routes!(mediation::open, mediation::list))
-        .routes(routes!(mediation::get))
-        .routes(routes!(mediation::schedule))
-        .routes(routes!(mediation::record))
-        .routes(routes!(mediation::propose))
-        .routes(routes!(mediation::accept))
-        .routes(routes!(mediation::decline))
-        .routes(routes!(mediation::fail))
-        .routes(routes!(mediation::fulfil))
-        .routes(routes!(mediation::missed))
-        .routes(routes!(grievances::merge))
-        .routes(routes!(grievances::pause))
-        .routes(routes!(grievances::resume))
-        .routes(routes!(grievances::queue))
-        .routes(routes!(grievances::figures))
-        .routes(routes!(audit::verify))
-        .routes(routes!(audit::take_checkpoint, audit::list_checkpoints))
-        .routes(routes!(audit::get_checkpoint))
-        .routes(routes!(audit::consistency))
-        .routes(routes!(identity::login))
-        .routes(routes!(identity::logout))
-        .routes(routes!(identity::me))
-        .routes(routes!(identity::erase))
-        .routes(routes!(identity::add_xiaoqu))
-        .routes(routes!(registry::rename))
-        .routes(routes!(registry::move_to))
-        .routes(routes!(registry::add_party))
-        .routes(routes!(registry::retire_party))
-        .routes(routes!(registry::hierarchy))
-        .routes(routes!(registry::get))
-        .routes(routes!(registry::history))
-        .routes(routes!(registry::organization))
-        .routes(routes!(identity::add_account))
-        .routes(routes!(identity::revoke_tokens))
-        .routes(routes!(identity::grant_role))
-        .routes(routes!(identity::withdraw_role))
-        .routes(routes!(notifications::stream))
-        .routes(routes!(webhooks::subscribe, webhooks::list))
-        .routes(routes!(webhooks::unsubscribe))
-        .routes(routes!(webhooks::dead_letters))
-        .routes(routes!(webhooks::retry))
+        .merge(operation_docs())
+        .merge(command_and_read_docs())
 }
 
 /// The JSON API under `/api/v1` (POSTs behind the `Idempotency-Key`
@@ -186,13 +219,11 @@ fn commands_and_reads() -> OpenApiRouter<AppState> {
 /// health and metrics: routes the server assembles with the pages
 /// (`server::app`).
 pub fn router(state: &AppState) -> Router<AppState> {
-    let (api, _) = commands_and_reads().split_for_parts();
-    let api = api.route_layer(axum::middleware::from_fn_with_state(
+    let api = commands_and_reads().route_layer(axum::middleware::from_fn_with_state(
         idempotency::Idempotency::new(state.clone()),
         idempotency::middleware,
     ));
-    let (operations, _) = operations().split_for_parts();
-    operations
+    operations()
         .merge(api)
         .route("/metrics", get(health::metrics))
         .route("/api/v1/openapi.json", get(openapi::openapi_json))
