@@ -12,19 +12,10 @@ use utoipa::{IntoParams, ToSchema};
 use super::error::{ApiError, Problem, PROBLEM};
 use super::json::{ApiQuery, OptionalJson};
 use super::AppState;
+use crate::app::audit;
 use crate::app::auth::Caller;
-use crate::audit::checkpoint::{self, Checkpoint, CheckpointError, CheckpointFile};
-use crate::audit::verify::{self, Verification};
-
-fn require_auditor(caller: &Caller) -> Result<(), ApiError> {
-    if crate::app::policy::audits(caller.0.role) {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden(
-            "only auditors and administrators may use the audit endpoints",
-        ))
-    }
-}
+use crate::audit::checkpoint::CheckpointFile;
+use crate::audit::verify::Verification;
 
 /// The optional body of a verification request.
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -36,19 +27,6 @@ pub struct VerifyRequest {
     pub checkpoint: Option<CheckpointFile>,
 }
 
-fn parse_checkpoint(file: &CheckpointFile) -> Result<Checkpoint, ApiError> {
-    Checkpoint::from_file(file).map_err(|e| match e {
-        CheckpointError::Field { field, reason } => {
-            ApiError::invalid_field(format!("checkpoint.{field}"), reason)
-        }
-        CheckpointError::BadSignature => ApiError::invalid_field(
-            "checkpoint.signature",
-            "does not match the checkpoint and its public key",
-        ),
-    })
-}
-
-/// Recompute every stream's hash chain and head, and check a kept checkpoint.
 #[utoipa::path(
     post, path = "/api/v1/audit/verify", tag = "audit",
     request_body(content = Option<VerifyRequest>, description = "Optional checkpoint to check against"),
@@ -65,11 +43,7 @@ pub async fn verify(
     caller: Caller,
     OptionalJson(body): OptionalJson<VerifyRequest>,
 ) -> Result<Json<Verification>, ApiError> {
-    require_auditor(&caller)?;
-    let checkpoint = body.checkpoint.as_ref().map(parse_checkpoint).transpose()?;
-    let report = verify::verify(&state.db, checkpoint.as_ref())
-        .await
-        .map_err(ApiError::from_db)?;
+    let report = audit::verify_log(&state, &caller, body.checkpoint.as_ref()).await?;
     Ok(Json(report))
 }
 
@@ -88,11 +62,8 @@ pub async fn take_checkpoint(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<(StatusCode, Json<CheckpointFile>), ApiError> {
-    require_auditor(&caller)?;
-    let checkpoint = checkpoint::take(&state.db, &state.audit_key)
-        .await
-        .map_err(ApiError::from_db)?;
-    Ok((StatusCode::CREATED, Json(checkpoint.to_file())))
+    let checkpoint = audit::take_checkpoint(&state, &caller).await?;
+    Ok((StatusCode::CREATED, Json(checkpoint)))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -129,17 +100,10 @@ pub async fn list_checkpoints(
     caller: Caller,
     ApiQuery(query): ApiQuery<CheckpointQuery>,
 ) -> Result<Json<CheckpointList>, ApiError> {
-    require_auditor(&caller)?;
-    let limit = i64::from(query.limit.unwrap_or(50));
-    if !(1..=200).contains(&limit) {
-        return Err(ApiError::bad_query("limit", "must be between 1 and 200"));
-    }
-    let checkpoints = checkpoint::list(&state.db, limit)
-        .await
-        .map_err(ApiError::from_db)?;
+    let (public_key, checkpoints) = audit::checkpoints(&state, &caller, query.limit).await?;
     Ok(Json(CheckpointList {
-        public_key: state.audit_key.public_key_hex(),
-        checkpoints: checkpoints.iter().map(Checkpoint::to_file).collect(),
+        public_key,
+        checkpoints,
     }))
 }
 
@@ -160,13 +124,7 @@ pub async fn get_checkpoint(
     caller: Caller,
     Path(tree_size): Path<String>,
 ) -> Result<Json<CheckpointFile>, ApiError> {
-    require_auditor(&caller)?;
-    let size: u64 = tree_size.parse().map_err(|_| ApiError::not_found())?;
-    checkpoint::get(&state.db, size)
-        .await
-        .map_err(ApiError::from_db)?
-        .map(|c| Json(c.to_file()))
-        .ok_or_else(ApiError::not_found)
+    Ok(Json(audit::checkpoint(&state, &caller, &tree_size).await?))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -211,17 +169,7 @@ pub async fn consistency(
     caller: Caller,
     ApiQuery(query): ApiQuery<ConsistencyQuery>,
 ) -> Result<Json<ConsistencyProof>, ApiError> {
-    require_auditor(&caller)?;
-    if query.from == 0 {
-        return Err(ApiError::bad_query("from", "must be at least 1"));
-    }
-    if query.to < query.from {
-        return Err(ApiError::bad_query("to", "must be at least `from`"));
-    }
-    let proof = checkpoint::consistency(&state.db, query.from, query.to)
-        .await
-        .map_err(ApiError::from_db)?
-        .ok_or_else(|| ApiError::bad_query("to", "is beyond the events committed so far"))?;
+    let proof = audit::consistency(&state, &caller, query.from, query.to).await?;
     Ok(Json(ConsistencyProof {
         from: proof.old_size,
         to: proof.new_size,

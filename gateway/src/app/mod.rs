@@ -9,6 +9,7 @@
 //!   xiaoqu and roles.
 //! - [`people`]: person streams and their sealed personal data.
 //! - [`registry`]: the xiaoqu registry and its tables.
+//! - [`audit`]: verification, signed checkpoints, consistency proofs.
 //! - [`story`]: a case told in order, and its state at any instant;
 //!   [`dossier`]: what an auditor files about a case.
 //! - [`rate_limit`]: admission of filings; [`metrics`]: Prometheus metrics.
@@ -19,6 +20,7 @@
 //! `workers`, `http`, `server`); see `tests/layers.rs`.
 
 pub mod admin;
+pub mod audit;
 pub mod auth;
 pub mod cases;
 pub mod dossier;

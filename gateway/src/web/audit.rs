@@ -120,17 +120,18 @@ pub(super) async fn audit(
     let Ok(streams) = crate::app::story::case_streams(&state, &caller, id, &g).await else {
         return message(&visit, StatusCode::SERVICE_UNAVAILABLE, "error.title");
     };
-    let ids: Vec<String> = streams.iter().map(|s| s.id.to_string()).collect();
     let read = tokio::try_join!(
-        crate::app::story::story(&state.db, state.people.vault(), &streams),
-        futures::future::try_join_all(streams.iter().zip(&ids).map(|(s, id)| {
-            crate::audit::verify::verify_stream(&state.db, s.aggregate_type, id)
-        })),
+        async {
+            crate::app::story::story(&state.db, state.people.vault(), &streams)
+                .await
+                .map_err(crate::app::error::ApiError::from_db)
+        },
+        crate::app::audit::verify_streams(&state, &caller, &streams),
     );
     let (story, chains) = match read {
         Ok(read) => read,
         Err(e) => {
-            tracing::error!(error = %e, "the audit page's reads failed");
+            tracing::error!(problem = e.slug(), "the audit page's reads failed");
             return message(&visit, StatusCode::SERVICE_UNAVAILABLE, "error.title");
         }
     };

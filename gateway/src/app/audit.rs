@@ -1,0 +1,133 @@
+//! The audit service: verify the log (against a kept checkpoint, if one is
+//! given), take and list signed checkpoints, prove that a later checkpoint
+//! extends an earlier one, verify the streams of one case. Only those the
+//! policy lets read the log whole (auditors, administrators) may.
+
+use crate::audit::checkpoint::{self, Checkpoint, CheckpointError, CheckpointFile};
+use crate::audit::verify::{self, StreamVerification, Verification};
+
+use super::auth::Caller;
+use super::error::ApiError;
+use super::story::StreamRef;
+use super::{policy, AppState};
+
+fn require_auditor(caller: &Caller) -> Result<(), ApiError> {
+    if policy::audits(caller.0.role) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            "only auditors and administrators may use the audit endpoints",
+        ))
+    }
+}
+
+fn parse_checkpoint(file: &CheckpointFile) -> Result<Checkpoint, ApiError> {
+    Checkpoint::from_file(file).map_err(|e| match e {
+        CheckpointError::Field { field, reason } => {
+            ApiError::invalid_field(format!("checkpoint.{field}"), reason)
+        }
+        CheckpointError::BadSignature => ApiError::invalid_field(
+            "checkpoint.signature",
+            "does not match the checkpoint and its public key",
+        ),
+    })
+}
+
+/// Every chain and stream head, and the log against `checkpoint` if given.
+pub async fn verify_log(
+    state: &AppState,
+    caller: &Caller,
+    checkpoint: Option<&CheckpointFile>,
+) -> Result<Verification, ApiError> {
+    require_auditor(caller)?;
+    let checkpoint = checkpoint.map(parse_checkpoint).transpose()?;
+    verify::verify(&state.db, checkpoint.as_ref())
+        .await
+        .map_err(ApiError::from_db)
+}
+
+/// Signs a checkpoint of the log as it stands.
+pub async fn take_checkpoint(
+    state: &AppState,
+    caller: &Caller,
+) -> Result<CheckpointFile, ApiError> {
+    require_auditor(caller)?;
+    let checkpoint = checkpoint::take(&state.db, &state.audit_key)
+        .await
+        .map_err(ApiError::from_db)?;
+    Ok(checkpoint.to_file())
+}
+
+/// The audit key's public half and the newest `limit` checkpoints (1–200,
+/// default 50).
+pub async fn checkpoints(
+    state: &AppState,
+    caller: &Caller,
+    limit: Option<u32>,
+) -> Result<(String, Vec<CheckpointFile>), ApiError> {
+    require_auditor(caller)?;
+    let limit = i64::from(limit.unwrap_or(50));
+    if !(1..=200).contains(&limit) {
+        return Err(ApiError::bad_query("limit", "must be between 1 and 200"));
+    }
+    let checkpoints = checkpoint::list(&state.db, limit)
+        .await
+        .map_err(ApiError::from_db)?;
+    Ok((
+        state.audit_key.public_key_hex(),
+        checkpoints.iter().map(Checkpoint::to_file).collect(),
+    ))
+}
+
+/// The checkpoint of the first `tree_size` events, if one was taken.
+pub async fn checkpoint(
+    state: &AppState,
+    caller: &Caller,
+    tree_size: &str,
+) -> Result<CheckpointFile, ApiError> {
+    require_auditor(caller)?;
+    let size: u64 = tree_size.parse().map_err(|_| ApiError::not_found())?;
+    checkpoint::get(&state.db, size)
+        .await
+        .map_err(ApiError::from_db)?
+        .map(|c| c.to_file())
+        .ok_or_else(ApiError::not_found)
+}
+
+/// That the log of `to` events extends the log of `from` events.
+pub async fn consistency(
+    state: &AppState,
+    caller: &Caller,
+    from: u64,
+    to: u64,
+) -> Result<checkpoint::Consistency, ApiError> {
+    require_auditor(caller)?;
+    if from == 0 {
+        return Err(ApiError::bad_query("from", "must be at least 1"));
+    }
+    if to < from {
+        return Err(ApiError::bad_query("to", "must be at least `from`"));
+    }
+    checkpoint::consistency(&state.db, from, to)
+        .await
+        .map_err(ApiError::from_db)?
+        .ok_or_else(|| ApiError::bad_query("to", "is beyond the events committed so far"))
+}
+
+/// How each of a case's streams verifies, in the order given.
+pub async fn verify_streams(
+    state: &AppState,
+    caller: &Caller,
+    streams: &[StreamRef],
+) -> Result<Vec<StreamVerification>, ApiError> {
+    require_auditor(caller)?;
+    let ids: Vec<String> = streams.iter().map(|s| s.id.to_string()).collect();
+    futures::future::try_join_all(
+        streams
+            .iter()
+            .zip(&ids)
+            .map(|(s, id)| verify::verify_stream(&state.db, s.aggregate_type, id)),
+    )
+    .await
+    .map_err(ApiError::from_db)
+}
