@@ -13,6 +13,7 @@
 //! - [`story`]: a case told in order, and its state at any instant;
 //!   [`dossier`]: what an auditor files about a case.
 //! - [`rate_limit`]: admission of filings; [`metrics`]: Prometheus metrics.
+//! - [`webhooks`]: an account's webhook subscriptions and dead letters.
 //! - [`dto`]: the wire vocabulary the interfaces share; [`error`]: the one
 //!   error type services answer with (`ApiError`, an RFC 9457 problem).
 //!
@@ -36,6 +37,7 @@ pub mod rate_limit;
 pub mod reads;
 pub mod registry;
 pub mod story;
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
