@@ -5,10 +5,9 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use lianxi_domain::mediation::MediationServices;
-use lianxi_domain::meeting::{MeetingPolicy, MeetingServices};
+use lianxi_domain::meeting::MeetingPolicy;
 use lianxi_domain::{GrievancePolicy, GrievanceServices, SystemClock};
-use lianxi_projections::{Projection, Runner, RunnerSettings};
+use lianxi_projections::RunnerSettings;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -20,12 +19,8 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::app::error::ApiError;
-use crate::app::people::People;
 use crate::app::{AppState, MAX_BODY_BYTES};
-use crate::audit::{checkpoint, AuditKey};
 use crate::db::Database;
-use crate::event_log::{CaseLog, EventLog, MeetingLog, RetryPolicy};
-use crate::vault::Vault;
 use crate::workers::scheduler;
 
 /// The whole service as a router, ready to serve or to test: the JSON API,
@@ -56,14 +51,7 @@ pub fn app(state: AppState) -> Router {
 }
 
 /// Every read model the service keeps.
-pub fn projections() -> Vec<Arc<dyn Projection>> {
-    vec![
-        Arc::new(lianxi_projections::grievance_list::GrievanceList),
-        Arc::new(lianxi_projections::meetings::MeetingsAndCases),
-        Arc::new(lianxi_projections::follow_ups::FollowUps),
-        Arc::new(lianxi_projections::webhook_outbox::WebhookOutbox),
-    ]
-}
+pub use crate::app::projections::all as projections;
 
 /// The state for a real server: system clock, default policy.
 pub fn state(db: Database) -> AppState {
@@ -85,46 +73,7 @@ pub fn state_with_meetings(
     services: GrievanceServices,
     meetings: MeetingPolicy,
 ) -> AppState {
-    let clock = services.clock.clone();
-    let people = People::new(&db, Arc::new(Vault::ephemeral()), clock.clone());
-    let log = EventLog::new(&db, services, RetryPolicy::default());
-    let appended = log.appended_sender();
-    AppState {
-        cases: Arc::new(CaseLog::sharing(
-            &db,
-            MediationServices::new(clock.clone()),
-            RetryPolicy::default(),
-            appended.clone(),
-        )),
-        meetings: Arc::new(MeetingLog::sharing(
-            &db,
-            MeetingServices::new(clock.clone(), meetings),
-            RetryPolicy::default(),
-            appended.clone(),
-        )),
-        registry: Arc::new(crate::app::registry::RegistryLog::sharing(
-            &db,
-            lianxi_domain::registry::RegistryServices::new(clock),
-            RetryPolicy::default(),
-            appended,
-        )),
-        log: Arc::new(log),
-        limits: crate::app::rate_limit::Limits::default(),
-        db,
-        audit_key: Arc::new(AuditKey::ephemeral()),
-        people: Arc::new(people),
-        closing: Arc::new(watch::channel(false).0),
-        webhook_hosts: Arc::new(Vec::new()),
-        tokens: Arc::default(),
-    }
-}
-
-/// The runners of every projection, built for `state`'s store.
-pub fn runners(state: &AppState, settings: RunnerSettings) -> Vec<Runner> {
-    projections()
-        .into_iter()
-        .map(|p| Runner::new(state.db.store(), p, settings, state.log.appended()))
-        .collect()
+    AppState::new(db, services, meetings)
 }
 
 /// How the background work of a service runs.
@@ -168,15 +117,12 @@ impl Service {
 
     pub fn start_with(state: AppState, background: Background) -> Service {
         let (shutdown, stop) = watch::channel(false);
-        let mut tasks: Vec<JoinHandle<()>> = runners(&state, background.runners)
-            .into_iter()
-            .map(|runner| tokio::spawn(runner.run(stop.clone())))
-            .collect();
-        tasks.push(tokio::spawn(crate::wake::announce(
-            state.db.clone(),
-            state.log.appended(),
-            stop.clone(),
-        )));
+        let mut tasks: Vec<JoinHandle<()>> =
+            crate::app::projections::runners(&state, background.runners)
+                .into_iter()
+                .map(|runner| tokio::spawn(runner.run(stop.clone())))
+                .collect();
+        tasks.push(tokio::spawn(state.announce_appends(stop.clone())));
         tasks.push(tokio::spawn(crate::workers::follow_ups::run(
             state.clone(),
             background.runners.poll_interval,
@@ -189,19 +135,12 @@ impl Service {
             stop.clone(),
         )));
         tasks.push(tokio::spawn(scheduler::run(
-            state.db.clone(),
-            state.log.clone(),
-            state.cases.clone(),
+            state.clone(),
             background.scheduler_interval,
             stop.clone(),
         )));
         if let Some(every) = background.checkpoint_interval {
-            tasks.push(tokio::spawn(checkpoints(
-                state.db.clone(),
-                state.audit_key.clone(),
-                every,
-                stop,
-            )));
+            tasks.push(tokio::spawn(checkpoints(state.clone(), every, stop)));
         }
         Service {
             state,
@@ -214,11 +153,7 @@ impl Service {
     /// others; it still announces its appends to their runners.
     pub fn without_runners(state: AppState) -> Service {
         let (shutdown, stop) = watch::channel(false);
-        let announcer = tokio::spawn(crate::wake::announce(
-            state.db.clone(),
-            state.log.appended(),
-            stop,
-        ));
+        let announcer = tokio::spawn(state.announce_appends(stop));
         Service {
             state,
             shutdown,
@@ -237,19 +172,14 @@ impl Service {
 
 /// Takes a signed checkpoint every `every` while the log grows. Several
 /// instances may do so at once: one checkpoint is kept per tree size.
-async fn checkpoints(
-    db: Database,
-    key: Arc<AuditKey>,
-    every: Duration,
-    mut stop: watch::Receiver<bool>,
-) {
+async fn checkpoints(state: AppState, every: Duration, mut stop: watch::Receiver<bool>) {
     let mut last_size = None;
     loop {
         tokio::select! {
             _ = stop.wait_for(|s| *s) => return,
             () = tokio::time::sleep(every) => {}
         }
-        match checkpoint::take(&db, &key).await {
+        match crate::app::audit::checkpoint_now(&state).await {
             Ok(c) if last_size != Some(c.tree_size) => {
                 last_size = Some(c.tree_size);
                 tracing::info!(tree_size = c.tree_size, root = %hex::encode(c.root), "audit checkpoint signed");

@@ -210,3 +210,47 @@ fn the_write_path_does_not_import_the_read_models() {
         "the write path imports the read models: {found:?}"
     );
 }
+
+/// The interfaces of the library (the JSON API, Open311 and the pages, the
+/// workers) and what they may name of the crate: the application layer and
+/// the HTTP plumbing. The store, the event log, the crypto and the read
+/// models are reached only through `app`; `AppState` keeps its handles on
+/// them private to `app`, so the compiler holds the same line for fields.
+const INTERFACES: &[(&str, &[&str])] = &[
+    ("api", &["app", "http"]),
+    ("web", &["app", "http"]),
+    ("workers", &["app"]),
+];
+
+#[test]
+fn interfaces_reach_the_store_only_through_the_application_layer() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut problems = Vec::new();
+    for (interface, allowed) in INTERFACES {
+        let mut files = Vec::new();
+        sources(&src.join(interface), &mut files);
+        assert!(!files.is_empty(), "no sources under {interface}/");
+        for file in files {
+            let relative = file.strip_prefix(&src).expect("under src");
+            let text = std::fs::read_to_string(&file).expect("read a source file");
+            let text = without_tests(&text);
+            for named in named_modules(text) {
+                if named != *interface && named != "self" && !allowed.contains(&named.as_str()) {
+                    problems.push(format!("{}: names crate::{named}", relative.display()));
+                }
+            }
+            if text.contains("lianxi_projections") {
+                problems.push(format!(
+                    "{}: names lianxi_projections (read models are the application layer's)",
+                    relative.display()
+                ));
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "an interface names only {}:\n{}",
+        "the application layer and the HTTP plumbing",
+        problems.join("\n")
+    );
+}

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use chrono::{TimeDelta, Utc};
 use lianxi_domain::{FixedClock, GrievancePolicy, GrievanceServices};
+use lianxi_gateway::app::deadlines;
 use lianxi_gateway::server::state_with;
-use lianxi_gateway::workers::scheduler;
 use lianxi_projections::grievance_list::GrievanceList;
 use lianxi_projections::Runner;
 use lianxi_tests::{on_both_stores, quick_runners, Api, Cast, Server, TestDb};
@@ -52,18 +52,12 @@ async fn two_schedulers_escalate_a_missed_deadline_exactly_once(t: TestDb) {
     };
     let (one, two) = (instance(), instance());
     for _ in 0..3 {
-        let (a, b) = tokio::join!(
-            scheduler::tick(&one.db, &one.log),
-            scheduler::tick(&two.db, &two.log)
-        );
+        let (a, b) = tokio::join!(deadlines::tick(&one), deadlines::tick(&two));
         let (a, b) = (a.expect("tick"), b.expect("tick"));
         eprintln!("{:?} {:?} on {:?}", a, b, t.store);
     }
     catch_up(&t).await;
-    let (a, b) = tokio::join!(
-        scheduler::tick(&one.db, &one.log),
-        scheduler::tick(&two.db, &two.log)
-    );
+    let (a, b) = tokio::join!(deadlines::tick(&one), deadlines::tick(&two));
     assert_eq!(
         a.expect("tick").escalated + b.expect("tick").escalated,
         0,

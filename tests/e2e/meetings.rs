@@ -902,7 +902,7 @@ fn count(events: &[lianxi_gateway::db::StoredEvent], kind: &str) -> usize {
 }
 
 async fn two_workers_and_a_replayed_outbox_make_each_grievance_follow_each_step_once(t: TestDb) {
-    use lianxi_gateway::workers::follow_ups;
+    use lianxi_gateway::app::follow_ups;
     let cast = Cast::new(&t.db).await;
     // No background work: the test runs the outbox and two workers itself.
     let server = Server::start_with(&t.db, false).await;

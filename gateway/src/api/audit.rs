@@ -13,9 +13,8 @@ use super::error::{ApiError, Problem, PROBLEM};
 use super::json::{ApiQuery, OptionalJson};
 use super::AppState;
 use crate::app::audit;
+use crate::app::audit::{CheckpointFile, Verification};
 use crate::app::auth::Caller;
-use crate::audit::checkpoint::CheckpointFile;
-use crate::audit::verify::Verification;
 
 /// The optional body of a verification request.
 #[derive(Debug, Default, Deserialize, ToSchema)]

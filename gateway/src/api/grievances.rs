@@ -4,10 +4,9 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
+use lianxi_domain::values::MatterClass;
 use lianxi_domain::values::{Comment, GrievanceId, Reason, Statement};
-use lianxi_domain::values::{MatterClass, Tier};
-use lianxi_domain::{GrievanceAction, Role, Status};
-use lianxi_projections::grievance_list::{self, Cursor, ListFilter};
+use lianxi_domain::{GrievanceAction, Status};
 use serde_json::Value;
 
 use super::dto::*;
@@ -16,11 +15,12 @@ use super::json::{ApiJson, ApiQuery, OptionalJson};
 use super::request_id::RequestId;
 use super::AppState;
 use crate::app::auth::{Caller, ClientAddress};
-pub(super) use crate::app::grievances::{covers, field, optional_field, view, visible};
+pub(super) use crate::app::grievances::{field, optional_field, view, visible};
+use crate::app::lists::{Cursor, ListFilter};
 use crate::app::paging::{page_limit, DEFAULT_PAGE};
-use crate::app::reads::{self, format_position};
-use crate::app::{grievances, policy};
-use crate::event_log::Committed;
+use crate::app::reads::format_position;
+use crate::app::Committed;
+use crate::app::{grievances, lists, policy};
 
 pub(super) fn parse_id(id: &str) -> Result<GrievanceId, ApiError> {
     GrievanceId::parse(id).map_err(|_| ApiError::not_found())
@@ -115,24 +115,14 @@ pub async fn figures(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<FiguresQuery>,
 ) -> Result<Json<FiguresDto>, ApiError> {
-    let store = state.db.store();
-    let (position, caught_up) = reads::at(
-        &state.db.store(),
-        &[grievance_list::NAME],
-        query.min_position.as_deref(),
-    )
-    .await?;
-    let now = state.log.services().clock.now();
-    let scope = lianxi_projections::figures::Scope {
+    let scope = lists::FiguresScope {
         xiaoqu: query.xiaoqu,
         party: query.party.map(Into::into),
         tier: query.tier.map(Into::into),
         filed_from: query.filed_from,
         filed_to: query.filed_to,
     };
-    let f = lianxi_projections::figures::figures(&store, &scope, now)
-        .await
-        .map_err(ApiError::from_store)?;
+    let (f, now, at) = lists::figures(&state, &scope, query.min_position.as_deref()).await?;
     Ok(Json(FiguresDto {
         filed: f.filed,
         response_rate: f.response_rate.into(),
@@ -144,8 +134,8 @@ pub async fn figures(
         median_seconds_to_respond: f.median_seconds_to_respond,
         median_seconds_to_resolve: f.median_seconds_to_resolve,
         as_of: now,
-        position: format_position(position),
-        caught_up,
+        position: format_position(at.position),
+        caught_up: at.caught_up,
     }))
 }
 
@@ -167,36 +157,20 @@ pub async fn queue(
     ApiQuery(query): ApiQuery<QueueQuery>,
 ) -> Result<Json<EscalationQueue>, ApiError> {
     let limit = page_limit(query.limit, 100)?;
-    let own = match caller.0.role {
-        Role::PartyBranch => Tier::Xiaoqu,
-        Role::Auditor => query.tier.map(Into::into).unwrap_or(Tier::Xiaoqu),
-        role => role.tier().ok_or_else(|| {
-            ApiError::forbidden(format!("the role {role} has no escalation queue"))
-        })?,
-    };
-    if let Some(asked) = query.tier.map(Tier::from) {
-        if asked != own {
-            return Err(ApiError::forbidden(
-                "an account sees the queue of its own tier",
-            ));
-        }
-    }
-    let store = state.db.store();
-    let (position, caught_up) = reads::at(
-        &state.db.store(),
-        &[grievance_list::NAME],
+    let queue = lists::queue(
+        &state,
+        &caller,
+        query.tier.map(Into::into),
+        limit,
         query.min_position.as_deref(),
     )
     .await?;
-    let audience = policy::audience(&caller.0);
-    let now = state.log.services().clock.now();
-    let items = grievance_list::queue(&store, &audience, own as i64, limit)
-        .await
-        .map_err(ApiError::from_store)?;
+    let now = queue.now;
     Ok(Json(EscalationQueue {
-        tier: own.into(),
+        tier: queue.tier.into(),
         now,
-        items: items
+        items: queue
+            .items
             .iter()
             .filter_map(|item| {
                 let g = &item.state;
@@ -211,8 +185,8 @@ pub async fn queue(
                 })
             })
             .collect(),
-        position: format_position(position),
-        caught_up,
+        position: format_position(queue.standing.position),
+        caught_up: queue.standing.caught_up,
     }))
 }
 
@@ -241,13 +215,6 @@ pub async fn list(
                 .ok_or_else(|| ApiError::bad_query("cursor", "is not a cursor this service issued"))
         })
         .transpose()?;
-    let store = state.db.store();
-    let (position, caught_up) = reads::at(
-        &state.db.store(),
-        &[grievance_list::NAME],
-        query.min_position.as_deref(),
-    )
-    .await?;
     let filter = ListFilter {
         xiaoqu: query.xiaoqu,
         status: query.status.map(|s| Status::from(s).as_str().to_owned()),
@@ -258,10 +225,15 @@ pub async fn list(
         filed_from: query.filed_from,
         filed_to: query.filed_to,
     };
-    let audience = policy::audience(&caller.0);
-    let page = grievance_list::list(&store, &audience, &filter, cursor, limit)
-        .await
-        .map_err(ApiError::from_store)?;
+    let (page, at) = lists::list(
+        &state,
+        &caller,
+        &filter,
+        cursor,
+        limit,
+        query.min_position.as_deref(),
+    )
+    .await?;
     Ok(Json(GrievancePage {
         items: page
             .items
@@ -269,8 +241,8 @@ pub async fn list(
             .map(|(g, v)| view(&state, &caller, g, *v as usize))
             .collect(),
         next_cursor: page.next.map(|c| c.encode()),
-        position: format_position(position),
-        caught_up,
+        position: format_position(at.position),
+        caught_up: at.caught_up,
     }))
 }
 
@@ -322,7 +294,7 @@ pub async fn get(
     let (g, version) = match as_of {
         None => (g, version),
         Some(at) => {
-            let (past, replayed) = crate::app::story::state_as_of(&state.db, id, at)
+            let (past, replayed) = crate::app::story::state_as_of(&state, id, at)
                 .await
                 .map_err(|e| {
                     tracing::error!(error = %e, "cannot replay a grievance");
@@ -359,43 +331,19 @@ pub async fn events(
     Path(id): Path<String>,
 ) -> Result<Json<EventList>, ApiError> {
     let id = parse_id(&id)?;
-    let (g, _) = visible(&state, &caller, id).await?;
-    let stored = state
-        .db
-        .stream(
-            <lianxi_domain::Grievance as cqrs_es::Aggregate>::TYPE,
-            &id.to_string(),
-        )
-        .await
-        .map_err(ApiError::from_db)?;
-    // Each filer by the rule for them: the primary's consent covers only
-    // the primary's filer.
-    let people: Vec<(String, String)> =
-        std::iter::once((g.filer, policy::sees_filer_identity(&caller.0, &g)))
-            .chain(
-                g.duplicates
-                    .iter()
-                    .map(|d| (d.filer, policy::sees_duplicate_filer(&caller.0, d.filer))),
-            )
-            .filter(|(_, known)| !known)
-            .map(|(p, _)| (p.to_string(), state.people.pseudonym(p)))
-            .collect();
+    let stored = grievances::history(&state, &caller, id).await?;
     let events = stored
         .into_iter()
-        .map(|mut e| {
-            policy::pseudonymise(&mut e.payload, &people);
-            policy::pseudonymise(&mut e.metadata, &people);
-            EventView {
-                sequence: e.sequence,
-                global_position: e.global_position,
-                event_id: e.event_id,
-                event_type: e.event_type,
-                event_version: e.event_version,
-                recorded_at: e.recorded_at,
-                payload: e.payload,
-                metadata: e.metadata,
-                hash: e.hash.as_deref().map(hex::encode),
-            }
+        .map(|e| EventView {
+            sequence: e.sequence,
+            global_position: e.global_position,
+            event_id: e.event_id,
+            event_type: e.event_type,
+            event_version: e.event_version,
+            recorded_at: e.recorded_at,
+            payload: e.payload,
+            metadata: e.metadata,
+            hash: e.hash.as_deref().map(hex::encode),
         })
         .collect();
     Ok(Json(EventList {

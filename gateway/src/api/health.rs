@@ -26,12 +26,12 @@ pub async fn healthz() -> Json<Health> {
         (status = 503, description = "Not ready", body = Health),
     ))]
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
-    match state.db.check_ready().await {
+    match state.check_ready().await {
         Ok(()) => (
             StatusCode::OK,
             Json(Health {
                 status: "ready".into(),
-                store: Some(state.db.kind().into()),
+                store: Some(state.store_kind().into()),
             }),
         ),
         Err(e) => {
@@ -40,7 +40,7 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Health>)
                 StatusCode::SERVICE_UNAVAILABLE,
                 Json(Health {
                     status: "not ready".into(),
-                    store: Some(state.db.kind().into()),
+                    store: Some(state.store_kind().into()),
                 }),
             )
         }

@@ -2,7 +2,7 @@
 //! key and the same request gets the first answer again instead of running
 //! the command twice.
 //!
-//! Keys are scoped per account and kept 48 hours (`db::idempotency`). The
+//! Keys are scoped per account and kept 48 hours (`app::idempotency`). The
 //! middleware claims the key, runs the request under
 //! [`with_idempotency_key`], so that every event it appends carries the
 //! key's scoped hash and the append marks the key committed to its stream in
@@ -41,8 +41,8 @@ use utoipa::Modify;
 use super::error::ApiError;
 use super::AppState;
 use crate::app::auth::Caller;
-use crate::db::{Claim, KeptAnswer, KeyedRequest};
-use crate::event_log::with_idempotency_key;
+use crate::app::idempotency::{self as keys, with_idempotency_key};
+use crate::app::idempotency::{Claim, KeptAnswer, KeyedRequest};
 
 /// The request header.
 pub const HEADER: &str = "idempotency-key";
@@ -209,13 +209,11 @@ fn collection_of(path: &str) -> Option<(&'static str, &'static str, Option<&str>
 impl Idempotency {
     /// `None`: run the request; `Some`: the answer without running it.
     async fn decide(&self, keyed: &Keyed) -> Result<Option<Response>, ApiError> {
-        let db = &self.state.db;
         // A takeover lost to another retry goes round once more, to a 409.
         for _ in 0..3 {
             let now = Utc::now();
             let kept_for = TimeDelta::from_std(KEPT_FOR).unwrap_or(TimeDelta::MAX);
-            let claim = db
-                .claim_idempotency_key(&keyed.request(), now, now + kept_for)
+            let claim = keys::claim(&self.state, &keyed.request(), now, now + kept_for)
                 .await
                 .map_err(ApiError::from_db)?;
             let record = match claim {
@@ -256,8 +254,7 @@ impl Idempotency {
                     }
                 }
             }
-            if db
-                .take_over_idempotency_key(keyed.account, &keyed.key, stale_before, now)
+            if keys::take_over(&self.state, keyed.account, &keyed.key, stale_before, now)
                 .await
                 .map_err(ApiError::from_db)?
             {
@@ -281,11 +278,8 @@ impl Idempotency {
             let stale =
                 TimeDelta::from_std(self.state.limits.stale_after() + Duration::from_secs(1))
                     .unwrap_or(TimeDelta::MAX);
-            if let Err(e) = self
-                .state
-                .db
-                .release_idempotency_key(keyed.account, &keyed.key, Utc::now() - stale)
-                .await
+            if let Err(e) =
+                keys::release(&self.state, keyed.account, &keyed.key, Utc::now() - stale).await
             {
                 tracing::error!(error = %e, "cannot release an idempotency key");
             }
@@ -311,12 +305,7 @@ impl Idempotency {
         };
         // Unkept, the key stays in progress: a retry once stale
         // rebuilds the answer or runs again, as after a crash.
-        if let Err(e) = self
-            .state
-            .db
-            .complete_idempotency_key(keyed.account, &keyed.key, &answer)
-            .await
-        {
+        if let Err(e) = keys::complete(&self.state, keyed.account, &keyed.key, &answer).await {
             tracing::error!(error = %e, "cannot keep the answer of an idempotency key");
         }
         Ok(Response::from_parts(parts, Body::from(bytes)))

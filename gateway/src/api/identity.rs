@@ -19,9 +19,9 @@ use super::request_id::RequestId;
 use super::AppState;
 use crate::app::admin::{self, AdminError};
 use crate::app::auth::{self, Caller, CallerToken, ClientAddress, LoginRefusal, RoleChoice};
+use crate::app::auth::{AccountRecord, Scope};
 use crate::app::people::PersonalView;
-use crate::db::{AccountRecord, Scope};
-use crate::event_log::CommandMetadata;
+use crate::app::CommandMetadata;
 
 fn account_view(
     state: &AppState,
@@ -120,16 +120,7 @@ pub async fn login(
             unit: body.unit.clone(),
         }),
     };
-    let login_hash = state.people.vault().login_hash(login);
-    match auth::login(
-        &state.db,
-        &login_hash,
-        &body.password,
-        client,
-        wanted.as_ref(),
-    )
-    .await
-    {
+    match auth::sign_in(&state, login, &body.password, client, wanted.as_ref()).await {
         Ok(session) => {
             let view = account_view(&state, &session.account, None);
             Ok(Json(LoginResponse {
@@ -161,9 +152,7 @@ pub async fn logout(
     State(state): State<AppState>,
     token: CallerToken,
 ) -> Result<Response, ApiError> {
-    state
-        .db
-        .revoke_token(&token.token_hash, chrono::Utc::now())
+    auth::sign_out(&state, &token.token_hash)
         .await
         .map_err(ApiError::from_db)?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -184,9 +173,7 @@ pub async fn me(
 ) -> Result<Json<AccountView>, ApiError> {
     let contact = contact(&state, caller.0.id).await?;
     let mut view = account_view(&state, &caller.0, contact);
-    view.roles = state
-        .db
-        .grants_of(caller.0.id)
+    view.roles = admin::grants(&state, caller.0.id)
         .await
         .map_err(ApiError::from_db)?
         .iter()
@@ -221,15 +208,6 @@ pub async fn erase(
     require_admin(&caller)?;
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::not_found())?;
     let person = AccountId(id);
-    if state
-        .db
-        .account(person)
-        .await
-        .map_err(ApiError::from_db)?
-        .is_none()
-    {
-        return Err(ApiError::not_found());
-    }
     let reason = body
         .reason
         .map(|r| r.trim().to_owned())
@@ -242,15 +220,14 @@ pub async fn erase(
     }
     let metadata = CommandMetadata {
         request_id: request_id.0.clone(),
-        occurred_at: state.log.services().clock.now(),
+        occurred_at: state.now(),
         reason,
     };
     let actor = lianxi_domain::Actor::new(caller.0.id, caller.0.role);
-    state.people.erase(&actor, person, &metadata).await?;
-    let (person_state, _) = state.people.load(person).await?;
+    let erased_at = admin::erase_person(&state, &actor, person, &metadata).await?;
     Ok(Json(ErasureResult {
         account: id,
-        erased_at: person_state.erased_at.unwrap_or(metadata.occurred_at),
+        erased_at,
     }))
 }
 
@@ -282,7 +259,7 @@ pub(super) fn require_admin(caller: &Caller) -> Result<(), ApiError> {
 pub(super) fn metadata(state: &AppState, request_id: &RequestId) -> CommandMetadata {
     CommandMetadata {
         request_id: request_id.0.clone(),
-        occurred_at: state.log.services().clock.now(),
+        occurred_at: state.now(),
         reason: None,
     }
 }
@@ -316,7 +293,7 @@ pub async fn add_xiaoqu(
     };
     let actor = Actor::new(caller.0.id, caller.0.role);
     let metadata = metadata(&state, &request_id);
-    let x = admin::add_xiaoqu(&state.db, &state.registry, actor, &request, &metadata).await?;
+    let x = admin::add_xiaoqu(&state, actor, &request, &metadata).await?;
     let view = XiaoquView {
         id: x.id.0,
         name: x.name,
@@ -364,21 +341,15 @@ pub async fn add_account(
             .map(|days| (days > 0).then(|| chrono::TimeDelta::days(i64::from(days)))),
     };
     let actor = lianxi_domain::Actor::new(caller.0.id, caller.0.role);
-    let created = admin::create_account(
-        &state.db,
-        &state.people,
-        &actor,
-        &metadata(&state, &request_id),
-        &request,
-    )
-    .await
-    .map_err(|e| match e {
-        // The person's fields are nested in the request.
-        AdminError::Invalid { field, reason } if matches!(field, "name" | "phone" | "room") => {
-            ApiError::invalid_field(format!("personal_data.{field}"), reason)
-        }
-        other => other.into(),
-    })?;
+    let created = admin::create_account(&state, &actor, &metadata(&state, &request_id), &request)
+        .await
+        .map_err(|e| match e {
+            // The person's fields are nested in the request.
+            AdminError::Invalid { field, reason } if matches!(field, "name" | "phone" | "room") => {
+                ApiError::invalid_field(format!("personal_data.{field}"), reason)
+            }
+            other => other.into(),
+        })?;
     let (token, expires_at) = match created.token {
         Some((token, expires_at)) => (Some(token), expires_at),
         None => (None, None),
@@ -410,20 +381,7 @@ pub async fn revoke_tokens(
 ) -> Result<Json<RevocationResult>, ApiError> {
     require_admin(&caller)?;
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::not_found())?;
-    if state
-        .db
-        .account(AccountId(id))
-        .await
-        .map_err(ApiError::from_db)?
-        .is_none()
-    {
-        return Err(ApiError::not_found());
-    }
-    let revoked = state
-        .db
-        .revoke_tokens_of(AccountId(id), chrono::Utc::now())
-        .await
-        .map_err(ApiError::from_db)?;
+    let revoked = admin::revoke_tokens(&state, AccountId(id)).await?;
     Ok(Json(RevocationResult { revoked }))
 }
 
@@ -460,7 +418,7 @@ pub async fn grant_role(
 ) -> Result<Response, ApiError> {
     require_admin(&caller)?;
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::not_found())?;
-    let grant = admin::grant_role(&state.db, AccountId(id), &role_request(body)).await?;
+    let grant = admin::grant_role(&state, AccountId(id), &role_request(body)).await?;
     Ok((StatusCode::CREATED, Json(grant_view(&grant))).into_response())
 }
 
@@ -487,6 +445,6 @@ pub async fn withdraw_role(
 ) -> Result<Response, ApiError> {
     require_admin(&caller)?;
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::not_found())?;
-    admin::withdraw_role(&state.db, AccountId(id), &role_request(body)).await?;
+    admin::withdraw_role(&state, AccountId(id), &role_request(body)).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -11,7 +11,7 @@
 //! Visibility is decided per event by the same policy as
 //! `GET /grievances/{id}`.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::time::Duration;
 
@@ -19,8 +19,6 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::Stream;
-use lianxi_domain::values::GrievanceId;
-use lianxi_projections::{feed, Position, Store};
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 use utoipa::{IntoParams, ToSchema};
@@ -30,7 +28,8 @@ use super::error::{ApiError, Problem, PROBLEM};
 use super::json::ApiQuery;
 use super::AppState;
 use crate::app::auth::Caller;
-use crate::app::reads::{format_position, parse_position};
+use crate::app::notifications;
+use crate::app::reads::{format_position, parse_position, Position};
 
 /// How many feed events one read takes.
 const BATCH: i64 = 200;
@@ -56,33 +55,6 @@ pub struct Change {
     pub position: String,
 }
 
-/// The newest commit-safe feed position: a transaction still running when
-/// the stream starts commits above it, so nothing is skipped.
-async fn head(store: &Store) -> Result<Position, ApiError> {
-    let row: Option<(i64, i64)> = match store {
-        Store::Postgres(pool) => sqlx::query_as(
-            "SELECT transaction_id::text::bigint, global_position FROM events \
-             WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
-             ORDER BY transaction_id DESC, global_position DESC LIMIT 1",
-        )
-        .fetch_optional(pool)
-        .await
-        .map_err(|e| ApiError::from_store(e.into()))?,
-        Store::Sqlite(pool) => sqlx::query_as(
-            "SELECT 0, global_position FROM events ORDER BY global_position DESC LIMIT 1",
-        )
-        .fetch_optional(pool)
-        .await
-        .map_err(|e| ApiError::from_store(e.into()))?,
-    };
-    Ok(row
-        .map(|(transaction_id, global_position)| Position {
-            transaction_id,
-            global_position,
-        })
-        .unwrap_or_default())
-}
-
 struct Cursor {
     state: AppState,
     caller: Caller,
@@ -96,32 +68,10 @@ struct Cursor {
 impl Cursor {
     /// Reads the next batch of the feed, keeping what the caller may see.
     async fn read(&mut self) -> Result<usize, ApiError> {
-        let store = self.state.db.store();
-        let batch = feed::read_after(&store, self.after, BATCH)
-            .await
-            .map_err(ApiError::from_store)?;
-        let mut visible: HashMap<String, bool> = HashMap::new();
-        for e in &batch {
-            self.after = e.position;
-            if e.aggregate_type != "grievance" {
-                continue;
-            }
-            let sees = match visible.get(&e.aggregate_id) {
-                Some(sees) => *sees,
-                None => {
-                    let sees = match GrievanceId::parse(&e.aggregate_id) {
-                        Ok(id) => crate::app::grievances::visible(&self.state, &self.caller, id)
-                            .await
-                            .is_ok(),
-                        Err(_) => false,
-                    };
-                    visible.insert(e.aggregate_id.clone(), sees);
-                    sees
-                }
-            };
-            if !sees {
-                continue;
-            }
+        let batch =
+            notifications::changes_after(&self.state, &self.caller, self.after, BATCH).await?;
+        self.after = batch.after;
+        for e in &batch.changes {
             let Ok(grievance) = Uuid::parse_str(&e.aggregate_id) else {
                 continue;
             };
@@ -138,7 +88,7 @@ impl Cursor {
                 .map_err(|_| ApiError::internal())?;
             self.ready.push_back(event);
         }
-        Ok(batch.len())
+        Ok(batch.read)
     }
 }
 
@@ -183,9 +133,9 @@ pub async fn stream(
     };
     let after = match after {
         Some(after) => after,
-        None => head(&state.db.store()).await?,
+        None => notifications::head(&state).await?,
     };
-    let appended = state.log.appended();
+    let appended = notifications::appended(&state);
     let closing = state.closing.subscribe();
     let ends_at = Instant::now() + state.limits.event_stream_lifetime;
     let cursor = Cursor {

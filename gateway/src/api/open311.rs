@@ -19,6 +19,7 @@
 //! data is stored only sealed, through the person registry, which this
 //! endpoint does not reach. See `docs/open311.md`.
 
+use crate::app::lists::ListFilter;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, LOCATION};
@@ -34,7 +35,6 @@ use lianxi_domain::values::{
     ValueError,
 };
 use lianxi_domain::Status;
-use lianxi_projections::grievance_list::{self, ListFilter};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
@@ -43,9 +43,9 @@ use super::error::{ApiError, FieldProblem};
 use super::json::ApiQuery;
 use super::request_id::RequestId;
 use super::AppState;
+use crate::app::auth::Scope;
 use crate::app::auth::{Caller, ClientAddress};
 use crate::app::grievances::{self, checked, visible, Fields, NewGrievance};
-use crate::db::Scope;
 
 /// Most requests one `GET requests.json` answers (the spec has no paging).
 const MAX_REQUESTS: usize = 200;
@@ -1086,8 +1086,6 @@ async fn list(
         .map(|t| parse_time("end_date", t).map(|t| t + TimeDelta::microseconds(1)))
         .transpose()?;
     let statuses = statuses(query.status.as_deref())?;
-    let audience = crate::app::policy::audience(&caller.0);
-    let store = state.db.store();
     let filters: Vec<ListFilter> = match statuses {
         None => vec![None],
         Some(statuses) => statuses.into_iter().map(Some).collect(),
@@ -1103,9 +1101,9 @@ async fn list(
     .collect();
     let mut items = Vec::new();
     for filter in &filters {
-        let page = grievance_list::list(&store, &audience, filter, None, MAX_REQUESTS as i64)
-            .await
-            .map_err(ApiError::from_store)?;
+        let (page, _) =
+            crate::app::lists::list(&state, &caller, filter, None, MAX_REQUESTS as i64, None)
+                .await?;
         items.extend(page.items.into_iter().map(|(g, _)| g));
     }
     items.sort_by_key(|g| std::cmp::Reverse((g.filed_at, g.id)));

@@ -10,21 +10,21 @@ use axum::{Extension, Json};
 use chrono::{DateTime, Utc};
 use lianxi_domain::registry::XiaoquState;
 use lianxi_domain::values::{OrganizationId, XiaoquId};
-use lianxi_domain::{Actor, Role};
+use lianxi_domain::Actor;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::dto::PartyDto;
 use super::error::{ApiError, Problem, PROBLEM};
-use super::grievances::covers;
 use super::identity::{metadata, require_admin};
 use super::json::ApiJson;
 use super::request_id::RequestId;
 use super::AppState;
 use crate::app::admin::{self, PlacementRequest};
 use crate::app::auth::Caller;
-use crate::app::story::{self, StoryEntry, StreamRef};
+use crate::app::registry;
+use crate::app::story::StoryEntry;
 
 /// An organization acting as one of a xiaoqu's parties.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
@@ -206,8 +206,7 @@ pub async fn rename(
     let actor = admin_actor(&caller)?;
     let id = xiaoqu_id(&id)?;
     let done = admin::rename_xiaoqu(
-        &state.db,
-        &state.registry,
+        &state,
         actor,
         &id.to_string(),
         &body.name,
@@ -246,8 +245,7 @@ pub async fn move_to(
         district: body.district,
     };
     let done = admin::move_xiaoqu(
-        &state.db,
-        &state.registry,
+        &state,
         actor,
         &id.to_string(),
         &to,
@@ -287,15 +285,14 @@ pub async fn add_party(
         organization: body.organization.map(|o| o.to_string()),
     };
     let (registry, _) = admin::register_party(
-        &state.db,
-        &state.registry,
+        &state,
         actor,
         &id.to_string(),
         &request,
         &metadata(&state, &request_id),
     )
     .await?;
-    let (_, version) = state.registry.load(id).await?;
+    let (_, version) = crate::app::registry::entry(&state, &caller, id).await?;
     Ok(changed((registry, version)))
 }
 
@@ -323,8 +320,7 @@ pub async fn retire_party(
     let actor = admin_actor(&caller)?;
     let id = xiaoqu_id(&id)?;
     let done = admin::retire_party(
-        &state.db,
-        &state.registry,
+        &state,
         actor,
         &id.to_string(),
         &body.party,
@@ -353,14 +349,8 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> Result<Json<RegistryView>, ApiError> {
     let id = xiaoqu_id(&id)?;
-    let everything = matches!(caller.0.role, Role::Admin | Role::Auditor);
-    if !everything && !covers(&state, &caller, id).await? {
-        return Err(ApiError::not_found());
-    }
-    crate::app::registry::record_if_missing(&state.db, &state.registry, id).await?;
-    let (registry, version) = state.registry.load(id).await?;
-    let entry = registry.state().ok_or_else(ApiError::not_found)?;
-    Ok(Json(view(entry, version)))
+    let (entry, version) = registry::entry(&state, &caller, id).await?;
+    Ok(Json(view(&entry, version)))
 }
 
 /// The hierarchy: districts → streets → communities → xiaoqu. Admins and
@@ -377,14 +367,10 @@ pub async fn hierarchy(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<Hierarchy>, ApiError> {
-    let everything = matches!(caller.0.role, Role::Admin | Role::Auditor);
     let mut tree = Hierarchy {
         districts: Vec::new(),
     };
-    for x in state.db.all_xiaoqu().await.map_err(ApiError::from_db)? {
-        if !everything && !crate::app::policy::scope_covers(&caller.0, &x) {
-            continue;
-        }
+    for x in registry::places(&state, &caller).await? {
         // Rows arrive sorted, so each level's node is the last one or a new one.
         if tree.districts.last().is_none_or(|d| d.name != x.district) {
             tree.districts.push(DistrictNode {
@@ -441,19 +427,7 @@ pub async fn history(
     Path(id): Path<String>,
 ) -> Result<Json<RegistryHistory>, ApiError> {
     let id = xiaoqu_id(&id)?;
-    if !matches!(caller.0.role, Role::Admin | Role::Auditor) {
-        return Err(ApiError::not_found());
-    }
-    let stream = StreamRef {
-        aggregate_type: <lianxi_domain::registry::XiaoquRegistry as cqrs_es::Aggregate>::TYPE,
-        id: id.0,
-    };
-    let entries = story::story(&state.db, state.people.vault(), &[stream])
-        .await
-        .map_err(ApiError::from_db)?;
-    if entries.is_empty() {
-        return Err(ApiError::not_found());
-    }
+    let entries = registry::history(&state, &caller, id).await?;
     Ok(Json(RegistryHistory {
         xiaoqu: id.0,
         entries,
@@ -477,18 +451,8 @@ pub async fn organization(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<OrganizationView>, ApiError> {
-    if !matches!(caller.0.role, Role::Admin | Role::Auditor) {
-        return Err(ApiError::not_found());
-    }
     let id = OrganizationId::parse(&id).map_err(|_| ApiError::not_found())?;
-    let rows = state
-        .db
-        .organization_parties(id)
-        .await
-        .map_err(ApiError::from_db)?;
-    if rows.is_empty() {
-        return Err(ApiError::not_found());
-    }
+    let rows = registry::organization(&state, &caller, id).await?;
     Ok(Json(OrganizationView {
         organization: id.0,
         serves: rows

@@ -51,7 +51,7 @@ pub async fn story(
     let id = parse_id(&id)?;
     let (g, _) = visible(&state, &caller, id).await?;
     let streams = case_streams(&state, &caller, id, &g).await?;
-    let entries = story::story(&state.db, state.people.vault(), &streams)
+    let entries = story::story(&state, &streams)
         .await
         .map_err(ApiError::from_db)?;
     Ok(Json(Story {

@@ -9,9 +9,9 @@ use lianxi_domain::values::{AccountId, OrganizationId, PartyRole, PlaceName, Xia
 use lianxi_domain::{Actor, Role};
 use uuid::Uuid;
 
-use crate::app::auth;
 use crate::app::people::{People, PeopleError};
-use crate::app::registry::{self, RegistryCommandError, RegistryLog};
+use crate::app::registry::{self, RegistryCommandError};
+use crate::app::{auth, AppState};
 use crate::db::{AccountRecord, Database, DbError, NewAccount, Scope, TokenKind, XiaoquRecord};
 use crate::event_log::{CommandError, CommandMetadata};
 use crate::vault::PersonalData;
@@ -101,12 +101,12 @@ async fn name_free(
 
 /// Registers a xiaoqu in its community, street and district.
 pub async fn add_xiaoqu(
-    db: &Database,
-    registry: &RegistryLog,
+    state: &AppState,
     actor: Actor,
     req: &XiaoquRequest,
     metadata: &CommandMetadata,
 ) -> Result<XiaoquRecord, AdminError> {
+    let (db, registry) = (&state.db, &*state.registry);
     let name = place("name", &req.name)?;
     let placement = placement(&PlacementRequest {
         community: req.community.clone(),
@@ -150,12 +150,12 @@ fn taken_name(e: RegistryCommandError) -> AdminError {
 
 /// Runs a registry command on the xiaoqu named by `xiaoqu` (id or name).
 async fn change_xiaoqu(
-    db: &Database,
-    registry: &RegistryLog,
+    state: &AppState,
     xiaoqu: &str,
     command: RegistryCommand,
     metadata: &CommandMetadata,
 ) -> Result<(XiaoquState, usize), AdminError> {
+    let (db, registry) = (&state.db, &*state.registry);
     let found = db
         .find_xiaoqu(xiaoqu)
         .await?
@@ -170,24 +170,23 @@ async fn change_xiaoqu(
 
 /// Renames a xiaoqu.
 pub async fn rename_xiaoqu(
-    db: &Database,
-    registry: &RegistryLog,
+    state: &AppState,
     actor: Actor,
     xiaoqu: &str,
     name: &str,
     metadata: &CommandMetadata,
 ) -> Result<(XiaoquState, usize), AdminError> {
+    let db = &state.db;
     let name = place("name", name)?;
     let current = db.find_xiaoqu(xiaoqu).await?.map(|x| x.id);
     name_free(db, &name, current).await?;
     let command = RegistryCommand::new(actor, RegistryAction::RenameXiaoqu { name });
-    change_xiaoqu(db, registry, xiaoqu, command, metadata).await
+    change_xiaoqu(state, xiaoqu, command, metadata).await
 }
 
 /// Attaches a xiaoqu to another community, street or district.
 pub async fn move_xiaoqu(
-    db: &Database,
-    registry: &RegistryLog,
+    state: &AppState,
     actor: Actor,
     xiaoqu: &str,
     to: &PlacementRequest,
@@ -195,7 +194,7 @@ pub async fn move_xiaoqu(
 ) -> Result<(XiaoquState, usize), AdminError> {
     let placement = placement(to)?;
     let command = RegistryCommand::new(actor, RegistryAction::MoveXiaoqu { placement });
-    change_xiaoqu(db, registry, xiaoqu, command, metadata).await
+    change_xiaoqu(state, xiaoqu, command, metadata).await
 }
 
 fn party_role(party: &str) -> Result<PartyRole, AdminError> {
@@ -226,8 +225,7 @@ pub struct PartyRequest {
 /// organization id is made unless an existing one (serving other xiaoqu) is
 /// named.
 pub async fn register_party(
-    db: &Database,
-    registry: &RegistryLog,
+    state: &AppState,
     actor: Actor,
     xiaoqu: &str,
     req: &PartyRequest,
@@ -245,14 +243,13 @@ pub async fn register_party(
         name,
     };
     let command = RegistryCommand::new(actor, action);
-    let (state, _) = change_xiaoqu(db, registry, xiaoqu, command, metadata).await?;
-    Ok((state, organization))
+    let (entry, _) = change_xiaoqu(state, xiaoqu, command, metadata).await?;
+    Ok((entry, organization))
 }
 
 /// An organization stops acting as a party of a xiaoqu.
 pub async fn retire_party(
-    db: &Database,
-    registry: &RegistryLog,
+    state: &AppState,
     actor: Actor,
     xiaoqu: &str,
     party: &str,
@@ -264,7 +261,7 @@ pub async fn retire_party(
         organization: organization_id(organization)?,
     };
     let command = RegistryCommand::new(actor, action);
-    change_xiaoqu(db, registry, xiaoqu, command, metadata).await
+    change_xiaoqu(state, xiaoqu, command, metadata).await
 }
 
 /// A new account and the person behind it.
@@ -402,12 +399,12 @@ pub fn credentials(
 /// issues an API token if asked. Every field is checked before anything is
 /// written.
 pub async fn create_account(
-    db: &Database,
-    people: &People,
+    state: &AppState,
     actor: &Actor,
     metadata: &CommandMetadata,
     req: &AccountRequest,
 ) -> Result<CreatedAccount, AdminError> {
+    let (db, people) = (&state.db, &*state.people);
     let (role, scope) = role_and_scope(
         db,
         &RoleRequest {
@@ -463,10 +460,11 @@ async fn existing(db: &Database, id: AccountId) -> Result<AccountRecord, AdminEr
 /// Grants the account a further role; it then signs in with that role by
 /// naming it.
 pub async fn grant_role(
-    db: &Database,
+    state: &AppState,
     account: AccountId,
     req: &RoleRequest,
 ) -> Result<AccountRecord, AdminError> {
+    let db = &state.db;
     existing(db, account).await?;
     let (role, scope) = role_and_scope(db, req).await?;
     let grant = AccountRecord {
@@ -496,10 +494,11 @@ pub async fn grant_role(
 /// Withdraws a granted role and ends every token acting in it. The role an
 /// account was created with is not a grant and stays.
 pub async fn withdraw_role(
-    db: &Database,
+    state: &AppState,
     account: AccountId,
     req: &RoleRequest,
 ) -> Result<(), AdminError> {
+    let db = &state.db;
     existing(db, account).await?;
     let (role, scope) = role_and_scope(db, req).await?;
     let grant = AccountRecord {
@@ -514,4 +513,29 @@ pub async fn withdraw_role(
             "the account was not granted the role {role} here"
         )))
     }
+}
+
+/// Every role the account holds, its own first.
+pub async fn grants(state: &AppState, account: AccountId) -> Result<Vec<AccountRecord>, DbError> {
+    state.db.grants_of(account).await
+}
+
+/// Revokes every token of the account; how many were live.
+pub async fn revoke_tokens(state: &AppState, account: AccountId) -> Result<u64, AdminError> {
+    existing(&state.db, account).await?;
+    Ok(state.db.revoke_tokens_of(account, Utc::now()).await?)
+}
+
+/// Erases the person's personal data (their data key is destroyed and
+/// their sign-in ends); when it was erased.
+pub async fn erase_person(
+    state: &AppState,
+    actor: &Actor,
+    person: AccountId,
+    metadata: &CommandMetadata,
+) -> Result<DateTime<Utc>, AdminError> {
+    existing(&state.db, person).await?;
+    state.people.erase(actor, person, metadata).await?;
+    let (person_state, _) = state.people.load(person).await?;
+    Ok(person_state.erased_at.unwrap_or(metadata.occurred_at))
 }

@@ -3,8 +3,12 @@
 //! extends an earlier one, verify the streams of one case. Only those the
 //! policy lets read the log whole (auditors, administrators) may.
 
-use crate::audit::checkpoint::{self, Checkpoint, CheckpointError, CheckpointFile};
-use crate::audit::verify::{self, StreamVerification, Verification};
+use crate::audit::checkpoint::{self, CheckpointError};
+use crate::audit::verify::{self, StreamVerification};
+use crate::db::DbError;
+
+pub use crate::audit::checkpoint::{Checkpoint, CheckpointFile};
+pub use crate::audit::verify::Verification;
 
 use super::auth::Caller;
 use super::error::ApiError;
@@ -56,6 +60,12 @@ pub async fn take_checkpoint(
         .await
         .map_err(ApiError::from_db)?;
     Ok(checkpoint.to_file())
+}
+
+/// Signs a checkpoint of the log as it stands, as the service (the
+/// periodic checkpoint every instance takes while the log grows).
+pub async fn checkpoint_now(state: &AppState) -> Result<Checkpoint, DbError> {
+    checkpoint::take(&state.db, &state.audit_key).await
 }
 
 /// The audit key's public half and the newest `limit` checkpoints (1–200,

@@ -33,7 +33,9 @@ use sha2::{Digest, Sha256};
 
 use crate::app::error::ApiError;
 use crate::app::AppState;
-use crate::db::{AccountRecord, Database, DbError, Scope, TokenKind, TokenState};
+use crate::db::{Database, DbError, TokenKind};
+
+pub use crate::db::{AccountRecord, Scope, TokenState};
 
 /// Token prefix: makes leaked tokens easy to recognise in scanners.
 const PREFIX: &str = "lx_";
@@ -273,8 +275,27 @@ pub struct Session {
     pub expires_at: DateTime<Utc>,
 }
 
-/// Checks a login and password (throttled) and issues a session token.
-pub async fn login(
+/// Checks a login name and password (throttled) and issues a session token.
+pub async fn sign_in(
+    state: &AppState,
+    login_name: &str,
+    password: &str,
+    client: Option<IpAddr>,
+    wanted: Option<&RoleChoice>,
+) -> Result<Session, LoginRefusal> {
+    let login_hash = state.people.vault().login_hash(login_name);
+    login(&state.db, &login_hash, password, client, wanted).await
+}
+
+/// Ends the session of the token whose hash is `token_hash`.
+pub async fn sign_out(state: &AppState, token_hash: &str) -> Result<(), DbError> {
+    state.db.revoke_token(token_hash, Utc::now()).await?;
+    Ok(())
+}
+
+/// Checks a login (by its hash) and password (throttled) and issues a
+/// session token.
+async fn login(
     db: &Database,
     login_hash: &str,
     password: &str,

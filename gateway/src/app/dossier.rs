@@ -53,7 +53,7 @@ pub async fn dossier(
     // independent reads: run them at once.
     let ids: Vec<String> = streams.iter().map(|s| s.id.to_string()).collect();
     let (entries, chains, newest) = tokio::try_join!(
-        story::story(&state.db, state.people.vault(), &streams),
+        story::story(state, &streams),
         futures::future::try_join_all(
             streams
                 .iter()

@@ -11,7 +11,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::app::people::PeopleError;
-use crate::db::DbError;
+pub use crate::db::DbError;
 use crate::event_log::CommandError;
 use lianxi_domain::PersonError;
 

@@ -18,7 +18,7 @@ use super::dto::{
 };
 use super::error::{ApiError, FieldProblem};
 use super::{policy, AppState};
-use crate::db::Scope;
+use crate::db::{Scope, StoredEvent};
 use crate::event_log::{CommandError, CommandMetadata, Committed};
 
 /// Collects field errors so that one response lists all of them.
@@ -433,4 +433,36 @@ fn attachments(fields: &mut Fields, dtos: &[AttachmentDto]) -> Option<Vec<Attach
         }
     }
     ok.then_some(out)
+}
+
+/// The stream of grievance `id` as `caller` may read it, in order: each
+/// filer the caller may not know by name appears under a pseudonym (the
+/// primary's consent covers only the primary's filer). Not visible: 404.
+pub async fn history(
+    state: &AppState,
+    caller: &Caller,
+    id: GrievanceId,
+) -> Result<Vec<StoredEvent>, ApiError> {
+    let (g, _) = visible(state, caller, id).await?;
+    let stored = super::story::events(state, id)
+        .await
+        .map_err(ApiError::from_db)?;
+    let people: Vec<(String, String)> =
+        std::iter::once((g.filer, policy::sees_filer_identity(&caller.0, &g)))
+            .chain(
+                g.duplicates
+                    .iter()
+                    .map(|d| (d.filer, policy::sees_duplicate_filer(&caller.0, d.filer))),
+            )
+            .filter(|(_, known)| !known)
+            .map(|(p, _)| (p.to_string(), state.people.pseudonym(p)))
+            .collect();
+    Ok(stored
+        .into_iter()
+        .map(|mut e| {
+            policy::pseudonymise(&mut e.payload, &people);
+            policy::pseudonymise(&mut e.metadata, &people);
+            e
+        })
+        .collect())
 }

@@ -24,15 +24,23 @@ pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod cases;
+pub mod deadlines;
+pub mod deliveries;
 pub mod dossier;
 pub mod dto;
+pub mod duplicates;
 pub mod error;
+pub mod follow_ups;
 pub mod grievances;
+pub mod idempotency;
+pub mod lists;
 pub mod meetings;
 pub mod metrics;
+pub mod notifications;
 pub mod paging;
 pub mod people;
 pub mod policy;
+pub mod projections;
 pub mod rate_limit;
 pub mod reads;
 pub mod registry;
@@ -42,9 +50,16 @@ pub mod webhooks;
 use std::sync::Arc;
 use std::time::Duration;
 
+use lianxi_domain::mediation::MediationServices;
+use lianxi_domain::meeting::{MeetingPolicy, MeetingServices};
+use lianxi_domain::GrievanceServices;
+use tokio::sync::watch;
+
 use crate::audit::AuditKey;
 use crate::db::Database;
-use crate::event_log::{CaseLog, EventLog, MeetingLog};
+
+use crate::event_log::{CaseLog, EventLog, MeetingLog, RetryPolicy};
+pub use crate::event_log::{CommandMetadata, Committed};
 use crate::vault::Vault;
 use people::People;
 
@@ -57,20 +72,20 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// What every handler can reach.
 #[derive(Clone, Debug)]
 pub struct AppState {
-    pub db: Database,
+    pub(in crate::app) db: Database,
     /// Grievance streams.
-    pub log: Arc<EventLog>,
+    pub(in crate::app) log: Arc<EventLog>,
     /// Mediation case streams.
-    pub cases: Arc<CaseLog>,
+    pub(in crate::app) cases: Arc<CaseLog>,
     /// Joint meeting streams.
-    pub meetings: Arc<MeetingLog>,
+    pub(in crate::app) meetings: Arc<MeetingLog>,
     /// Xiaoqu registry streams.
-    pub registry: Arc<registry::RegistryLog>,
+    pub(in crate::app) registry: Arc<registry::RegistryLog>,
     /// Rate limits on filing (none unless set, as `lianxi serve` does) and
     /// the request timeout.
     pub limits: rate_limit::Limits,
     /// Signs audit checkpoints.
-    pub audit_key: Arc<AuditKey>,
+    pub(in crate::app) audit_key: Arc<AuditKey>,
     /// Person streams and the vault sealing their personal data.
     pub people: Arc<People>,
     /// Set when the server begins to shut down: long-lived answers (event
@@ -83,6 +98,68 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// A state on `db` with the given clock, grievance policy and meeting
+    /// policy; an ephemeral vault and audit key, no limits, any webhook host
+    /// (the `with_*` methods set them).
+    pub fn new(db: Database, services: GrievanceServices, meetings: MeetingPolicy) -> Self {
+        let clock = services.clock.clone();
+        let people = People::new(&db, Arc::new(Vault::ephemeral()), clock.clone());
+        let log = EventLog::new(&db, services, RetryPolicy::default());
+        let appended = log.appended_sender();
+        AppState {
+            cases: Arc::new(CaseLog::sharing(
+                &db,
+                MediationServices::new(clock.clone()),
+                RetryPolicy::default(),
+                appended.clone(),
+            )),
+            meetings: Arc::new(MeetingLog::sharing(
+                &db,
+                MeetingServices::new(clock.clone(), meetings),
+                RetryPolicy::default(),
+                appended.clone(),
+            )),
+            registry: Arc::new(registry::RegistryLog::sharing(
+                &db,
+                lianxi_domain::registry::RegistryServices::new(clock),
+                RetryPolicy::default(),
+                appended,
+            )),
+            log: Arc::new(log),
+            limits: rate_limit::Limits::default(),
+            db,
+            audit_key: Arc::new(AuditKey::ephemeral()),
+            people: Arc::new(people),
+            closing: Arc::new(watch::channel(false).0),
+            webhook_hosts: Arc::new(Vec::new()),
+            tokens: Arc::default(),
+        }
+    }
+
+    /// The time by the service's clock.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.log.services().clock.now()
+    }
+
+    /// Whether the store answers and every migration is applied.
+    pub async fn check_ready(&self) -> Result<(), crate::db::DbError> {
+        self.db.check_ready().await
+    }
+
+    /// Which store holds the log: `postgres` or `sqlite`.
+    pub fn store_kind(&self) -> &'static str {
+        self.db.kind()
+    }
+
+    /// Tells the runners of every instance about this instance's appends
+    /// until `stop` turns true (PostgreSQL; on SQLite they poll).
+    pub fn announce_appends(
+        &self,
+        stop: watch::Receiver<bool>,
+    ) -> impl std::future::Future<Output = ()> + Send + 'static {
+        crate::wake::announce(self.db.clone(), self.log.appended(), stop)
+    }
+
     /// The same state, sealing personal data under `vault`'s master key.
     pub fn with_vault(self, vault: Vault) -> Self {
         Self {

@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use lianxi_projections::{checkpoint, Position, Store};
+use lianxi_projections::{checkpoint, Store};
+
+pub use lianxi_projections::Position;
 
 use super::error::ApiError;
 

@@ -15,8 +15,15 @@ use lianxi_domain::values::{PlaceName, XiaoquId};
 use lianxi_domain::{Actor, Role};
 use tracing::{info, warn};
 
-use crate::app::SYSTEM_ACCOUNT;
+use lianxi_domain::values::OrganizationId;
+
+use super::auth::Caller;
+use super::error::ApiError;
+use super::story::{StoryEntry, StreamRef};
+use super::{policy, AppState, SYSTEM_ACCOUNT};
 use crate::db::{Database, DbError, NewXiaoqu, PartyRow};
+
+pub use crate::db::XiaoquRecord;
 use crate::event_log::{CommandError, CommandMetadata, Log};
 
 /// The registry's event log.
@@ -137,7 +144,8 @@ pub struct Reconciled {
 
 /// Records every xiaoqu of the table that has no stream yet (as the
 /// service, `system`), then rewrites the tables from every stream.
-pub async fn reconcile(db: &Database, log: &RegistryLog) -> Result<Reconciled, String> {
+pub async fn reconcile(state: &AppState) -> Result<Reconciled, String> {
+    let (db, log) = (&state.db, &*state.registry);
     let mut done = Reconciled::default();
     for id in db.xiaoqu_ids().await.map_err(|e| e.to_string())? {
         if record_if_missing(db, log, id)
@@ -172,4 +180,89 @@ pub async fn reconcile(db: &Database, log: &RegistryLog) -> Result<Reconciled, S
         );
     }
     Ok(done)
+}
+
+/// Whether the caller reads every registry entry (admins and auditors).
+fn reads_everything(caller: &Caller) -> bool {
+    matches!(caller.0.role, Role::Admin | Role::Auditor)
+}
+
+/// Xiaoqu `id` as its table row holds it (name and place), for anyone: the
+/// public board names it.
+pub async fn xiaoqu(state: &AppState, id: XiaoquId) -> Result<Option<XiaoquRecord>, DbError> {
+    state.db.xiaoqu(id).await
+}
+
+/// Xiaoqu `id`'s registry entry and its version. Admins and auditors read
+/// every entry; others the xiaoqu their scope covers (else 404).
+pub async fn entry(
+    state: &AppState,
+    caller: &Caller,
+    id: XiaoquId,
+) -> Result<(XiaoquState, usize), ApiError> {
+    if !reads_everything(caller) && !super::grievances::covers(state, caller, id).await? {
+        return Err(ApiError::not_found());
+    }
+    record_if_missing(&state.db, &state.registry, id).await?;
+    let (registry, version) = state.registry.load(id).await?;
+    let entry = registry.state().cloned().ok_or_else(ApiError::not_found)?;
+    Ok((entry, version))
+}
+
+/// The xiaoqu the caller may see in the hierarchy, sorted by district,
+/// street, community and name.
+pub async fn places(state: &AppState, caller: &Caller) -> Result<Vec<XiaoquRecord>, ApiError> {
+    let everything = reads_everything(caller);
+    Ok(state
+        .db
+        .all_xiaoqu()
+        .await
+        .map_err(ApiError::from_db)?
+        .into_iter()
+        .filter(|x| everything || policy::scope_covers(&caller.0, x))
+        .collect())
+}
+
+/// Who changed xiaoqu `id`'s entry, what and when (admins and auditors;
+/// else, or when it has no stream, 404).
+pub async fn history(
+    state: &AppState,
+    caller: &Caller,
+    id: XiaoquId,
+) -> Result<Vec<StoryEntry>, ApiError> {
+    if !reads_everything(caller) {
+        return Err(ApiError::not_found());
+    }
+    let stream = StreamRef {
+        aggregate_type: <XiaoquRegistry as cqrs_es::Aggregate>::TYPE,
+        id: id.0,
+    };
+    let entries = super::story::story(state, &[stream])
+        .await
+        .map_err(ApiError::from_db)?;
+    if entries.is_empty() {
+        return Err(ApiError::not_found());
+    }
+    Ok(entries)
+}
+
+/// Where organization `id` acts (admins and auditors; else, or when it
+/// acts nowhere, 404).
+pub async fn organization(
+    state: &AppState,
+    caller: &Caller,
+    id: OrganizationId,
+) -> Result<Vec<PartyRow>, ApiError> {
+    if !reads_everything(caller) {
+        return Err(ApiError::not_found());
+    }
+    let rows = state
+        .db
+        .organization_parties(id)
+        .await
+        .map_err(ApiError::from_db)?;
+    if rows.is_empty() {
+        return Err(ApiError::not_found());
+    }
+    Ok(rows)
 }

@@ -21,7 +21,7 @@ use lianxi_domain::Role;
 use super::auth::Caller;
 use super::error::ApiError;
 use super::{policy, AppState};
-use crate::db::{Database, DbError, StoredEvent};
+use crate::db::{DbError, StoredEvent};
 use crate::vault::Vault;
 
 /// One thing that happened, as an auditor reads it.
@@ -69,8 +69,8 @@ pub enum StoryError {
 pub const GRIEVANCE: &str = <Grievance as Aggregate>::TYPE;
 
 /// The stored events of grievance `id`.
-pub async fn events(db: &Database, id: GrievanceId) -> Result<Vec<StoredEvent>, DbError> {
-    db.stream(GRIEVANCE, &id.to_string()).await
+pub async fn events(state: &AppState, id: GrievanceId) -> Result<Vec<StoredEvent>, DbError> {
+    state.db.stream(GRIEVANCE, &id.to_string()).await
 }
 
 /// Replays `events` (one stream, in order) up to and including `until`;
@@ -100,11 +100,11 @@ pub fn replay(
 
 /// Grievance `id` as it stood at instant `at` (`None` if not yet filed).
 pub async fn state_as_of(
-    db: &Database,
+    state: &AppState,
     id: GrievanceId,
     at: DateTime<Utc>,
 ) -> Result<Option<(Grievance, usize)>, StoryError> {
-    let stored = events(db, id).await?;
+    let stored = events(state, id).await?;
     let (grievance, applied) = replay(&id.to_string(), &stored, Some(at))?;
     Ok((applied > 0).then_some((grievance, applied)))
 }
@@ -154,14 +154,12 @@ pub fn followed_streams(events: &[StoredEvent]) -> Vec<StreamRef> {
 /// The story of a case: the events of `streams` (a grievance, the
 /// duplicates merged into it, and the cases and meetings they followed),
 /// interleaved in the order they were stored.
-pub async fn story(
-    db: &Database,
-    vault: &Vault,
-    streams: &[StreamRef],
-) -> Result<Vec<StoryEntry>, DbError> {
+pub async fn story(state: &AppState, streams: &[StreamRef]) -> Result<Vec<StoryEntry>, DbError> {
+    let vault = state.people.vault();
     let mut all: Vec<(StreamRef, StoredEvent)> = Vec::new();
     for stream in streams {
-        for e in db
+        for e in state
+            .db
             .stream(stream.aggregate_type, &stream.id.to_string())
             .await?
         {
@@ -273,7 +271,7 @@ pub async fn case_streams(
     );
     if reads_followed {
         for stream in &grievances {
-            let events = events(&state.db, GrievanceId(stream.id))
+            let events = events(state, GrievanceId(stream.id))
                 .await
                 .map_err(ApiError::from_db)?;
             for followed in followed_streams(&events) {

@@ -1,11 +1,9 @@
 //! `lianxi projections status|rebuild`: where each read model stands in the
 //! event feed, and rebuilding them from the first event.
 
-use std::time::Duration;
-
+use lianxi_gateway::app::projections::{self, Rebuilt};
 use lianxi_gateway::db::Database;
 use lianxi_gateway::server;
-use lianxi_projections::{checkpoint, feed, Runner, RunnerSettings};
 
 use super::error::CliError;
 
@@ -30,74 +28,35 @@ pub async fn run(db: &Database, command: Projections) -> Result<(), CliError> {
 }
 
 async fn status(db: &Database) -> Result<(), CliError> {
-    let store = db.store();
-    // A projection that never ran has no checkpoint row yet; list it anyway.
-    for projection in &server::projections() {
-        checkpoint::ensure(&store, projection.name()).await?;
-    }
+    let state = server::state(db.clone());
     println!(
         "{:<20} {:>14} {:>12} {:>10} {:>10}",
         "projection", "position", "applied", "lag", "lag_ms"
     );
-    let now = chrono::Utc::now();
-    for c in checkpoint::all(&store).await? {
-        let lag = feed::lag(&store, c.position).await?;
-        let lag_ms = lag
-            .oldest_recorded_at
-            .map(|t| (now - t).num_milliseconds().max(0))
-            .unwrap_or(0);
+    for s in projections::status(&state).await? {
         println!(
             "{:<20} {:>14} {:>12} {:>10} {:>10}",
-            c.name,
-            format!(
-                "{}.{}",
-                c.position.transaction_id, c.position.global_position
-            ),
-            c.events_applied,
-            lag.events,
-            lag_ms
+            s.name, s.position, s.applied, s.lag, s.lag_ms
         );
     }
     Ok(())
 }
 
 async fn rebuild(db: &Database, name: Option<String>) -> Result<(), CliError> {
-    let store = db.store();
-    let chosen: Vec<_> = server::projections()
-        .into_iter()
-        .filter(|p| name.as_deref().is_none_or(|n| n == p.name()))
-        .collect();
-    if chosen.is_empty() {
+    let state = server::state(db.clone());
+    let Some(done) = projections::rebuild(&state, name.as_deref()).await? else {
         return Err(CliError::NoProjection(name.unwrap_or_default()));
-    }
-    let (_wake, woken) = tokio::sync::watch::channel(0u64);
-    for projection in chosen {
-        let name = projection.name().to_owned();
-        if projection.shadow().is_none() {
-            // The follow-up outbox: what it held was delivered.
-            println!("{name}: not a read model; nothing to rebuild");
-            continue;
-        }
-        let runner = Runner::new(
-            store.clone(),
-            projection,
-            RunnerSettings::default(),
-            woken.clone(),
-        );
-        // Another rebuild may hold the shadow's lead (on SQLite, a
-        // stopped one's lease runs out on its own): wait a little.
-        let give_up = tokio::time::Instant::now() + Duration::from_secs(15);
-        loop {
-            match runner.rebuild().await? {
-                Some(n) => {
-                    println!("{name}: rebuilt from {n} events and swapped in");
-                    break;
-                }
-                None if tokio::time::Instant::now() < give_up => {
-                    tokio::time::sleep(Duration::from_millis(250)).await;
-                }
-                None => return Err(CliError::RebuildRunning(name)),
+    };
+    for rebuilt in done {
+        match rebuilt {
+            Rebuilt::Swapped { name, events } => {
+                println!("{name}: rebuilt from {events} events and swapped in");
             }
+            Rebuilt::NotAReadModel { name } => {
+                // The follow-up outbox: what it held was delivered.
+                println!("{name}: not a read model; nothing to rebuild");
+            }
+            Rebuilt::StillRunning { name } => return Err(CliError::RebuildRunning(name)),
         }
     }
     Ok(())

@@ -181,7 +181,7 @@ async fn serve(
             "names moved from the accounts table into sealed person streams"
         );
     }
-    lianxi_gateway::app::registry::reconcile(&state.db, &state.registry)
+    lianxi_gateway::app::registry::reconcile(&state)
         .await
         .map_err(|e| CliError::failed("bring the xiaoqu registry up to date", e))?;
     let service = server::Service::start_with(state, settings);

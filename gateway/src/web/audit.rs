@@ -100,7 +100,7 @@ pub(super) async fn audit(
     if !typed.is_empty() {
         match DateTime::parse_from_rfc3339(&typed) {
             Err(_) => as_of_error = Some(i18n::t(lang, "audit.as_of_invalid")),
-            Ok(at) => match crate::app::story::state_as_of(&state.db, id, at.to_utc()).await {
+            Ok(at) => match crate::app::story::state_as_of(&state, id, at.to_utc()).await {
                 Ok(past) => {
                     then = past.and_then(|(g, version)| {
                         g.state().map(|s| PastState {
@@ -122,7 +122,7 @@ pub(super) async fn audit(
     };
     let read = tokio::try_join!(
         async {
-            crate::app::story::story(&state.db, state.people.vault(), &streams)
+            crate::app::story::story(&state, &streams)
                 .await
                 .map_err(crate::app::error::ApiError::from_db)
         },

@@ -53,7 +53,7 @@ const CHARTED: [(&str, &str); 3] = [
     ("board.satisfaction_rate", "#a4161a"),
 ];
 
-fn percent(rate: &lianxi_projections::figures::Rate) -> Option<u32> {
+fn percent(rate: &crate::app::lists::Rate) -> Option<u32> {
     rate.rate.map(|r| (r * 100.0).round() as u32)
 }
 
@@ -65,17 +65,16 @@ pub(super) async fn board(
     Path(xiaoqu): Path<String>,
     headers: HeaderMap,
 ) -> Response {
+    use crate::app::lists::{figures, FiguresScope as Scope};
     use chrono::{Datelike, TimeZone};
-    use lianxi_projections::figures::{figures, Scope};
     let visit = Visit::of(&state, &headers).await;
     let Ok(id) = lianxi_domain::values::XiaoquId::parse(&xiaoqu) else {
         return message(&visit, StatusCode::NOT_FOUND, "error.not_found");
     };
-    let Ok(Some(record)) = state.db.xiaoqu(id).await else {
+    let Ok(Some(record)) = crate::app::registry::xiaoqu(&state, id).await else {
         return message(&visit, StatusCode::NOT_FOUND, "error.not_found");
     };
-    let now = state.log.services().clock.now();
-    let store = state.db.store();
+    let now = state.now();
     let scope = |from, to| Scope {
         xiaoqu: Some(id.0),
         party: None,
@@ -83,7 +82,12 @@ pub(super) async fn board(
         filed_from: Some(from),
         filed_to: Some(to),
     };
-    let Ok(year) = figures(&store, &scope(now - chrono::TimeDelta::days(365), now), now).await
+    let Ok((year, _, _)) = figures(
+        &state,
+        &scope(now - chrono::TimeDelta::days(365), now),
+        None,
+    )
+    .await
     else {
         return message(&visit, StatusCode::SERVICE_UNAVAILABLE, "error.title");
     };
@@ -136,7 +140,7 @@ pub(super) async fn board(
         let slot = (5 - back) as u32;
         let x0 = 40 + slot * 90;
         months.push((x0 + 36, format!("{year_n}-{month_n:02}")));
-        let Ok(f) = figures(&store, &scope(start, end), now).await else {
+        let Ok((f, _, _)) = figures(&state, &scope(start, end), None).await else {
             continue;
         };
         let shown = |rate| percent(rate).map_or("–".to_owned(), |p| format!("{p}%"));

@@ -8,18 +8,15 @@ use axum::extract::{Form, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Extension;
-use chrono::{DateTime, Utc};
-use lianxi_domain::values::{AccountId, Description, Label, Location, Title, ValueError};
-use lianxi_domain::Status;
-use lianxi_projections::grievance_list::{self, ListFilter};
+use lianxi_domain::values::{Description, Label, Location, Title, ValueError};
 use serde::Deserialize;
-use uuid::Uuid;
 
 use super::{i18n, message, render, see_other, Lang, Page, Visit};
 use crate::app::auth::ClientAddress;
 use crate::app::dto::{
     CategoryDto, ChannelDto, FileGrievanceRequest, LocationDto, RespondentDto, UrgencyDto,
 };
+use crate::app::duplicates::{self, Similar};
 use crate::app::grievances;
 use crate::app::AppState;
 use crate::http::request_id::RequestId;
@@ -48,15 +45,6 @@ pub struct FileForm {
     /// `1` once the filer has seen the likely duplicates and files anyway.
     #[serde(default)]
     pub confirmed: String,
-}
-
-/// An open grievance of the filer's xiaoqu that looks like the one being
-/// filed: shown before it is submitted, without anyone's personal data.
-#[derive(Debug)]
-pub struct Similar {
-    pub title: String,
-    pub status: String,
-    pub filed_at: DateTime<Utc>,
 }
 
 #[derive(Template)]
@@ -124,99 +112,6 @@ fn file_form_with(
     }
     .render();
     render(visit, status, html)
-}
-
-/// The title's overlapping character pairs: Chinese titles have no spaces,
-/// so two titles about one matter share bigrams such as 电梯 or 停运.
-fn bigrams(text: &str) -> std::collections::HashSet<(char, char)> {
-    let chars: Vec<char> = text
-        .chars()
-        .filter(|c| c.is_alphanumeric())
-        .flat_map(char::to_lowercase)
-        .collect();
-    chars.windows(2).map(|w| (w[0], w[1])).collect()
-}
-
-/// How alike two grievances look (0 to 1): the Jaccard index of their
-/// titles' bigrams, raised when they name the same building.
-fn likeness(title: &str, building: &str, other_title: &str, other_building: &str) -> f64 {
-    let (a, b) = (bigrams(title), bigrams(other_title));
-    let union = a.union(&b).count();
-    let shared = a.intersection(&b).count();
-    let titles = if union == 0 {
-        0.0
-    } else {
-        shared as f64 / union as f64
-    };
-    let same_building = !building.trim().is_empty() && building.trim() == other_building.trim();
-    titles + if same_building { 0.15 } else { 0.0 }
-}
-
-/// Up to three open grievances of `xiaoqu` in the same category that look
-/// like `form` (likeness at least 0.3), most alike first.
-async fn likely_duplicates(state: &AppState, xiaoqu: Uuid, form: &FileForm) -> Vec<Similar> {
-    let filter = ListFilter {
-        xiaoqu: Some(xiaoqu),
-        category: Some(form.category.clone()),
-        ..ListFilter::default()
-    };
-    let audience = grievance_list::Audience::Xiaoqu(xiaoqu);
-    let page = match grievance_list::list(&state.db.store(), &audience, &filter, None, 200).await {
-        Ok(page) => page,
-        Err(e) => {
-            // Suggestions are a courtesy: filing goes on without them.
-            tracing::warn!(error = %e, "likely duplicates could not be read");
-            return Vec::new();
-        }
-    };
-    let mut scored: Vec<(f64, AccountId, Similar)> = page
-        .items
-        .into_iter()
-        .filter(|(g, _)| !g.status.is_final() && g.status != Status::Resolved)
-        .map(|(g, _)| {
-            let building = g
-                .location
-                .building
-                .as_ref()
-                .map(|b| b.as_str().to_owned())
-                .unwrap_or_default();
-            let score = likeness(&form.title, &form.building, g.title.as_str(), &building);
-            (
-                score,
-                g.filer,
-                Similar {
-                    title: g.title.as_str().to_owned(),
-                    status: g.status.as_str().to_owned(),
-                    filed_at: g.filed_at,
-                },
-            )
-        })
-        .filter(|(score, _, _)| *score >= 0.3)
-        .collect();
-    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
-    let mut out = Vec::new();
-    for (_, filer, mut similar) in scored.into_iter().take(3) {
-        // Another resident's title may carry their name or phone: never shown.
-        match state.people.personal_data(filer).await {
-            Ok(crate::app::people::PersonalView::Present(data)) => {
-                for secret in [Some(data.name), data.phone, data.room]
-                    .into_iter()
-                    .flatten()
-                {
-                    if secret.chars().count() >= 2 {
-                        similar.title = similar.title.replace(&secret, "＊＊＊");
-                    }
-                }
-            }
-            Ok(_) => {}
-            Err(e) => {
-                tracing::warn!(error = %e, "a likely duplicate's filer could not be read");
-                continue;
-            }
-        }
-        out.push(similar);
-    }
-    out
 }
 
 pub(super) async fn file_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
@@ -340,15 +235,14 @@ pub(super) async fn file(
     // Before the first submission goes through, the filer sees what looks
     // like the same matter, already filed in the xiaoqu.
     if form.confirmed != "1" {
-        if let crate::db::Scope::Xiaoqu(xiaoqu) = caller.0.scope {
-            let similar = likely_duplicates(&state, xiaoqu.0, &form).await;
-            if !similar.is_empty() {
-                let form = FileForm {
-                    confirmed: "1".to_owned(),
-                    ..form
-                };
-                return file_form_with(&visit, StatusCode::OK, form, HashMap::new(), similar);
-            }
+        let similar =
+            duplicates::likely(&state, &caller, &form.category, &form.title, &form.building).await;
+        if !similar.is_empty() {
+            let form = FileForm {
+                confirmed: "1".to_owned(),
+                ..form
+            };
+            return file_form_with(&visit, StatusCode::OK, form, HashMap::new(), similar);
         }
     }
     let filed = match grievances::parse_filing(&request) {
@@ -378,17 +272,6 @@ pub(super) async fn file(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn titles_about_one_matter_look_alike_and_others_do_not() {
-        let same = likeness("3栋电梯停运三天", "3栋", "3栋电梯又停运了", "3栋");
-        let related = likeness("地下车库车位被占用", "", "地下车库公共车位被长期占用", "");
-        let other = likeness("3栋电梯停运三天", "3栋", "广场舞噪音扰民", "5栋");
-        assert!(same >= 0.3, "{same}");
-        assert!(related >= 0.3, "{related}");
-        assert!(other < 0.3, "{other}");
-        assert_eq!(likeness("", "", "", ""), 0.0);
-    }
 
     #[test]
     fn a_form_is_checked_in_the_page_language_and_keeps_nothing_half_done() {

@@ -75,7 +75,7 @@ pub(super) async fn grievance(
     let Ok((g, _)) = grievances::visible(&state, &caller, id).await else {
         return message(&visit, StatusCode::NOT_FOUND, "error.not_found");
     };
-    let steps = match state.db.stream("grievance", &id.to_string()).await {
+    let steps = match grievances::history(&state, &caller, id).await {
         Ok(events) => events
             .into_iter()
             .filter(|e| e.event_type != "DeadlineSet")
@@ -85,7 +85,7 @@ pub(super) async fn grievance(
             })
             .collect(),
         Err(e) => {
-            tracing::error!(error = %e, "a grievance's events failed to load");
+            tracing::error!(error = ?e, "a grievance's events failed to load");
             Vec::new()
         }
     };

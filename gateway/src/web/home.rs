@@ -1,20 +1,19 @@
 //! Home (`/`): a resident's grievances and, for a respondent party, its
 //! to-do list; for a handler, the escalation queue of its tier.
 
+use crate::app::lists::ListFilter;
 use askama::Template;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use lianxi_domain::values::Tier;
-use lianxi_domain::Role;
-use lianxi_projections::grievance_list::{self, ListFilter};
 use uuid::Uuid;
 
 use super::{cases, meetings};
 use super::{message, render, see_other, Page, Visit};
 use crate::app::auth::Caller;
-use crate::app::policy;
+use crate::app::lists;
 use crate::app::AppState;
 
 /// One grievance in the resident's list.
@@ -131,17 +130,9 @@ pub(super) async fn home(State(state): State<AppState>, headers: HeaderMap) -> R
     if let Some(tier) = handler_tier(caller.0.role) {
         return dashboard(&state, &visit, &caller, tier).await;
     }
-    let audience = policy::audience(&caller.0);
-    let page = grievance_list::list(
-        &state.db.store(),
-        &audience,
-        &ListFilter::default(),
-        None,
-        50,
-    )
-    .await;
+    let page = lists::list(&state, &caller, &ListFilter::default(), None, 50, None).await;
     let items = match page {
-        Ok(page) => page
+        Ok((page, _)) => page
             .items
             .into_iter()
             .map(|(g, _)| Item {
@@ -152,7 +143,7 @@ pub(super) async fn home(State(state): State<AppState>, headers: HeaderMap) -> R
             })
             .collect(),
         Err(e) => {
-            tracing::error!(error = %e, "the grievance list failed");
+            tracing::error!(error = ?e, "the grievance list failed");
             return message(&visit, StatusCode::SERVICE_UNAVAILABLE, "error.title");
         }
     };
@@ -163,7 +154,7 @@ pub(super) async fn home(State(state): State<AppState>, headers: HeaderMap) -> R
         .and_then(|p| serde_json::to_value(crate::app::dto::PartyDto::from(p)).ok())
         .and_then(|v| v.as_str().map(str::to_owned));
     let (responds, todo) = match (party, &caller.0.scope) {
-        (Some(party), crate::db::Scope::Xiaoqu(x)) => {
+        (Some(party), crate::app::auth::Scope::Xiaoqu(x)) => {
             (true, todo_of(&state, &visit, x.0, &party).await)
         }
         _ => (false, Vec::new()),
@@ -180,12 +171,7 @@ pub(super) async fn home(State(state): State<AppState>, headers: HeaderMap) -> R
 
 /// The tier a role handles grievances at: the party branch its xiaoqu, a
 /// community, street or district its own.
-pub(super) fn handler_tier(role: Role) -> Option<Tier> {
-    match role {
-        Role::PartyBranch => Some(Tier::Xiaoqu),
-        other => other.tier(),
-    }
-}
+pub(super) use crate::app::lists::queue_tier as handler_tier;
 
 /// One item of a handler's queue.
 #[derive(Debug)]
@@ -207,11 +193,10 @@ struct DashboardPage {
 
 /// The handler's page: the escalation queue of its tier, most overdue first.
 async fn dashboard(state: &AppState, visit: &Visit, caller: &Caller, tier: Tier) -> Response {
-    let audience = policy::audience(&caller.0);
-    let now = state.log.services().clock.now();
-    let items = grievance_list::queue(&state.db.store(), &audience, tier as i64, 200).await;
+    let items = lists::queue(state, caller, Some(tier), 200, None).await;
     let queue = match items {
-        Ok(items) => items
+        Ok(queue) => queue
+            .items
             .into_iter()
             .map(|item| {
                 let g = item.state;
@@ -225,12 +210,12 @@ async fn dashboard(state: &AppState, visit: &Visit, caller: &Caller, tier: Tier)
                         .map(|s| s.as_str().to_owned())
                         .unwrap_or_default(),
                     due_at,
-                    overdue: due_at.is_some_and(|d| d < now),
+                    overdue: due_at.is_some_and(|d| d < queue.now),
                 }
             })
             .collect(),
         Err(e) => {
-            tracing::error!(error = %e, "the queue failed");
+            tracing::error!(error = ?e, "the queue failed");
             return message(visit, StatusCode::SERVICE_UNAVAILABLE, "error.title");
         }
     };

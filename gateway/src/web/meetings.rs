@@ -248,7 +248,7 @@ async fn meetings_page(
         .collect();
     let convenes = account.role == Role::PartyBranch;
     let (mut urgent, mut regular) = (Vec::new(), Vec::new());
-    if let (true, crate::db::Scope::Xiaoqu(x)) = (convenes, &account.scope) {
+    if let (true, crate::app::auth::Scope::Xiaoqu(x)) = (convenes, &account.scope) {
         let agenda = answer(meetings::agenda(state, &caller, *x, &Default::default()).await);
         urgent = offered(&agenda.body["urgent"]);
         regular = offered(&agenda.body["regular"]);
@@ -321,7 +321,7 @@ pub(super) async fn convene(
         return see_other("/login");
     };
     let mut titles = HashMap::new();
-    if let crate::db::Scope::Xiaoqu(x) = &account.scope {
+    if let crate::app::auth::Scope::Xiaoqu(x) = &account.scope {
         let agenda = answer(meetings::agenda(&state, &caller, *x, &Default::default()).await);
         for g in offered(&agenda.body["urgent"])
             .into_iter()

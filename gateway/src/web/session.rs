@@ -10,8 +10,8 @@ use rand::Rng;
 use super::home::handler_tier;
 use super::{message, see_other, Lang, Page};
 use crate::app::auth::{self, Caller};
+use crate::app::auth::{AccountRecord, TokenState};
 use crate::app::AppState;
-use crate::db::{AccountRecord, TokenState};
 
 pub(super) const SESSION: &str = "lianxi_session";
 pub(super) const CSRF: &str = "lianxi_csrf";

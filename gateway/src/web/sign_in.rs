@@ -5,7 +5,6 @@ use askama::Template;
 use axum::extract::{Form, Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
-use chrono::Utc;
 use serde::Deserialize;
 
 use super::session::{LANG, SESSION};
@@ -92,8 +91,7 @@ pub(super) async fn login(
     if name.is_empty() || form.password.is_empty() {
         return refused(StatusCode::UNPROCESSABLE_ENTITY, "login.invalid");
     }
-    let login_hash = state.people.vault().login_hash(&name);
-    match auth::login(&state.db, &login_hash, &form.password, client, None).await {
+    match auth::sign_in(&state, &name, &form.password, client, None).await {
         Ok(session) => {
             let mut response = see_other("/");
             set_cookie(
@@ -135,11 +133,7 @@ pub(super) async fn logout(
         return message(&visit, StatusCode::FORBIDDEN, "error.csrf");
     }
     if let Some((token, _)) = &visit.session {
-        if let Err(e) = state
-            .db
-            .revoke_token(&auth::token_hash(token), Utc::now())
-            .await
-        {
+        if let Err(e) = auth::sign_out(&state, &auth::token_hash(token)).await {
             tracing::error!(error = %e, "sign-out failed");
         }
     }

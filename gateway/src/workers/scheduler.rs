@@ -1,157 +1,24 @@
-//! The deadline scheduler: escalates grievances whose stage deadline passed,
-//! and marks missed the obligations of mediation agreements that fell due.
-//!
-//! Every instance runs one. Exactly-once comes from the domain, not from
-//! coordination: the escalation command names the deadline it acts on, and a
-//! grievance whose deadline is no longer that one (because another instance
-//! escalated it a moment ago, which set a fresh deadline) refuses it. Two
-//! instances racing on one grievance append at the same sequence number, so
-//! the loser re-runs on the new state and is refused.
+//! The deadline scheduler: every instance runs one, and each pass asks the
+//! application layer to escalate what is due (`app::deadlines`).
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use lianxi_domain::mediation::{MediationAction, MediationCommand, MediationError};
-use lianxi_domain::values::{CaseId, GrievanceId, ObligationId};
-use lianxi_domain::{Actor, GrievanceAction, GrievanceCommand, GrievanceError, Role};
-use lianxi_projections::{grievance_list, meetings};
 use tokio::sync::watch;
-use tracing::{debug, info, warn};
-use uuid::Uuid;
+use tracing::{debug, warn};
 
-use crate::db::Database;
-use crate::event_log::{CaseLog, CommandError, CommandMetadata, EventLog};
+use crate::app::deadlines::{tick, tick_obligations};
+use crate::app::AppState;
 
-pub use crate::app::SYSTEM_ACCOUNT;
-
-/// What one pass of the scheduler did.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Tick {
-    pub escalated: usize,
-    pub skipped: usize,
-}
-
-/// Escalates every deadline due now (by the log's clock), once.
-pub async fn tick(db: &Database, log: &EventLog) -> Result<Tick, String> {
-    let now = log.services().clock.now();
-    let due = grievance_list::due(&db.store(), now, 100)
-        .await
-        .map_err(|e| e.to_string())?;
-    let mut result = Tick::default();
-    for item in due {
-        let command = GrievanceCommand::new(
-            Actor::new(SYSTEM_ACCOUNT, Role::System),
-            GrievanceAction::EscalateOnMissedDeadline {
-                deadline: item.deadline,
-            },
-        );
-        let metadata = CommandMetadata {
-            request_id: format!("deadline-{}", Uuid::new_v4()),
-            occurred_at: now,
-            reason: Some(format!(
-                "{} deadline missed (due {})",
-                item.deadline.stage.as_str(),
-                item.deadline.due_at.to_rfc3339()
-            )),
-        };
-        match log
-            .execute(GrievanceId(item.grievance), None, command, &metadata)
-            .await
-        {
-            Ok(_) => {
-                info!(grievance = %item.grievance, stage = item.deadline.stage.as_str(), "escalated on a missed deadline");
-                result.escalated += 1;
-            }
-            // Someone else escalated it, it moved on, or it cannot climb:
-            // the read model will catch up.
-            Err(CommandError::Domain(
-                GrievanceError::DeadlineNotCurrent
-                | GrievanceError::DeadlineNotDue { .. }
-                | GrievanceError::AlreadyAtTopTier
-                | GrievanceError::InvalidTransition { .. },
-            )) => result.skipped += 1,
-            Err(CommandError::Conflict) => result.skipped += 1,
-            Err(e) => warn!(grievance = %item.grievance, error = %e, "deadline escalation failed"),
-        }
-    }
-    Ok(result)
-}
-
-/// Marks missed every open obligation due now (by the log's clock), once:
-/// the command names the due date, and an obligation no longer open (or
-/// given another due date) refuses it.
-pub async fn tick_obligations(db: &Database, cases: &CaseLog) -> Result<Tick, String> {
-    let now = cases.services().clock.now();
-    let due = meetings::due_obligations(&db.store(), now, 100)
-        .await
-        .map_err(|e| e.to_string())?;
-    let mut result = Tick::default();
-    for item in due {
-        // The read model keeps microseconds; the command names the due
-        // date exactly as the case holds it.
-        let (case, _) = cases
-            .load(CaseId(item.case))
-            .await
-            .map_err(|e| e.to_string())?;
-        let Some(due_at) = case
-            .state()
-            .and_then(|c| c.obligation(ObligationId(item.obligation)))
-            .map(|o| o.due_at)
-        else {
-            continue;
-        };
-        let command = MediationCommand::new(
-            Actor::new(SYSTEM_ACCOUNT, Role::System),
-            MediationAction::ObligationDeadlinePassed {
-                obligation: ObligationId(item.obligation),
-                due_at,
-            },
-        );
-        let metadata = CommandMetadata {
-            request_id: format!("deadline-{}", Uuid::new_v4()),
-            occurred_at: now,
-            reason: Some(format!(
-                "obligation due {} not fulfilled",
-                item.due_at.to_rfc3339()
-            )),
-        };
-        match cases
-            .execute(CaseId(item.case), None, command, &metadata)
-            .await
-        {
-            Ok(c) if c.appended > 0 => {
-                info!(case = %item.case, obligation = %item.obligation, "obligation missed; case reopened");
-                result.escalated += 1;
-            }
-            Ok(_) | Err(CommandError::Conflict) => result.skipped += 1,
-            Err(CommandError::Domain(
-                MediationError::ObligationNotOpen(_)
-                | MediationError::DeadlineNotDue { .. }
-                | MediationError::DueDateChanged
-                | MediationError::InvalidTransition { .. },
-            )) => result.skipped += 1,
-            Err(e) => warn!(case = %item.case, error = %e, "obligation deadline failed"),
-        }
-    }
-    Ok(result)
-}
-
-/// Runs [`tick`] and [`tick_obligations`] every `interval` until
+/// Runs a pass of [`tick`] and [`tick_obligations`] every `interval` until
 /// `shutdown` turns true.
-pub async fn run(
-    db: Database,
-    log: Arc<EventLog>,
-    cases: Arc<CaseLog>,
-    interval: Duration,
-    mut shutdown: watch::Receiver<bool>,
-) {
+pub async fn run(state: AppState, interval: Duration, mut shutdown: watch::Receiver<bool>) {
     while !*shutdown.borrow() {
-        match tick(&db, &log).await {
+        match tick(&state).await {
             Ok(t) if t.escalated > 0 || t.skipped > 0 => debug!(?t, "deadline scheduler pass"),
             Ok(_) => {}
             Err(e) => warn!(error = %e, "deadline scheduler pass failed"),
         }
-        match tick_obligations(&db, &cases).await {
+        match tick_obligations(&state).await {
             Ok(t) if t.escalated > 0 || t.skipped > 0 => debug!(?t, "obligation scheduler pass"),
             Ok(_) => {}
             Err(e) => warn!(error = %e, "obligation scheduler pass failed"),

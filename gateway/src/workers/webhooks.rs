@@ -19,17 +19,14 @@
 use std::time::Duration;
 
 use hmac::{Hmac, Mac};
-use lianxi_domain::values::{AccountId, GrievanceId};
-use lianxi_projections::store::sql;
 use serde_json::json;
 use sha2::Sha256;
-use sqlx::Row;
 use tokio::sync::watch;
 use tracing::{debug, warn};
 
-use crate::app::auth::Caller;
+use crate::app::deliveries::{claim, due, forget_settled, may_see, retry_later, settle};
+use crate::app::error::DbError;
 use crate::app::AppState;
-use crate::db::{execute, Bind, Database, DbError};
 
 /// How deliveries are retried.
 #[derive(Clone, Copy, Debug)]
@@ -75,83 +72,6 @@ pub fn signature(secret: &str, timestamp: i64, body: &[u8]) -> String {
     format!("v1={}", hex::encode(mac.finalize().into_bytes()))
 }
 
-/// One due delivery with its subscription.
-#[derive(Debug)]
-struct Due {
-    subscription: String,
-    event_id: String,
-    grievance: String,
-    event_type: String,
-    sequence: i64,
-    attempts: i32,
-    next_attempt_ms: i64,
-    url: String,
-    secret: String,
-    account: String,
-}
-
-macro_rules! due_row {
-    ($r:expr) => {
-        Ok::<Due, sqlx::Error>(Due {
-            subscription: $r.try_get(0)?,
-            event_id: $r.try_get(1)?,
-            grievance: $r.try_get(2)?,
-            event_type: $r.try_get(3)?,
-            sequence: $r.try_get(4)?,
-            attempts: $r.try_get(5)?,
-            next_attempt_ms: $r.try_get(6)?,
-            url: $r.try_get(7)?,
-            secret: $r.try_get(8)?,
-            account: $r.try_get(9)?,
-        })
-    };
-}
-
-const DUE: &str =
-    "SELECT d.subscription_id, d.event_id, d.grievance_id, d.event_type, d.sequence, \
-            d.attempts, d.next_attempt_ms, s.url, s.secret, s.account_id \
-       FROM webhook_deliveries d JOIN webhook_subscriptions s ON s.id = d.subscription_id \
-      WHERE d.status = 'pending' AND d.next_attempt_ms <= $1 AND s.disabled_ms IS NULL \
-      ORDER BY d.global_position LIMIT 50";
-
-async fn due(db: &Database, now: i64) -> Result<Vec<Due>, DbError> {
-    let rows = match db {
-        Database::Postgres(pool) => sqlx::query(DUE).bind(now).fetch_all(pool).await?,
-        Database::Sqlite(pool) => {
-            let rows = sqlx::query(&sql(false, DUE))
-                .bind(now)
-                .fetch_all(pool)
-                .await?;
-            return rows
-                .iter()
-                .map(|r| due_row!(r))
-                .collect::<Result<_, sqlx::Error>>()
-                .map_err(DbError::from);
-        }
-    };
-    rows.iter()
-        .map(|r| due_row!(r))
-        .collect::<Result<_, sqlx::Error>>()
-        .map_err(DbError::from)
-}
-
-/// Whether the subscriber may see the grievance now.
-async fn visible(app: &AppState, account: &str, grievance: &str) -> Result<bool, DbError> {
-    let (Ok(account), Ok(grievance)) = (
-        uuid::Uuid::parse_str(account),
-        GrievanceId::parse(grievance),
-    ) else {
-        return Ok(false);
-    };
-    let Some(record) = app.db.account(AccountId(account)).await? else {
-        return Ok(false);
-    };
-    let caller = Caller(record);
-    Ok(crate::app::grievances::visible(app, &caller, grievance)
-        .await
-        .is_ok())
-}
-
 /// One pass: claims, checks and sends every due delivery; how many were sent.
 pub async fn tick(
     app: &AppState,
@@ -160,31 +80,18 @@ pub async fn tick(
 ) -> Result<usize, DbError> {
     let now = chrono::Utc::now().timestamp_millis();
     let mut sent = 0;
-    for d in due(&app.db, now).await? {
+    for d in due(app, now).await? {
         // Claim the attempt: another instance that read the same row loses.
         let lease = now + settings.timeout.as_millis() as i64 * 3;
-        let claimed = execute(
-            &app.db,
-            "UPDATE webhook_deliveries SET next_attempt_ms = $1 \
-             WHERE subscription_id = $2 AND event_id = $3 AND status = 'pending' \
-               AND next_attempt_ms = $4",
-            &[
-                Bind::Int(lease),
-                Bind::Text(&d.subscription),
-                Bind::Text(&d.event_id),
-                Bind::Int(d.next_attempt_ms),
-            ],
-        )
-        .await?;
-        if claimed != 1 {
+        if !claim(app, &d, lease).await? {
             continue;
         }
         if !app.webhook_host_allowed(&d.url) {
-            settle(&app.db, &d, "dead", Some("host not allowed"), now).await?;
+            settle(app, &d, "dead", Some("host not allowed"), now).await?;
             continue;
         }
-        if !visible(app, &d.account, &d.grievance).await? {
-            settle(&app.db, &d, "skipped", None, now).await?;
+        if !may_see(app, &d).await? {
+            settle(app, &d, "skipped", None, now).await?;
             continue;
         }
         let body = json!({
@@ -221,72 +128,19 @@ pub async fn tick(
         sent += 1;
         let now = chrono::Utc::now().timestamp_millis();
         match failure {
-            None => settle(&app.db, &d, "delivered", None, now).await?,
+            None => settle(app, &d, "delivered", None, now).await?,
             Some(error) if d.attempts + 1 >= settings.max_attempts => {
                 warn!(event_id = %d.event_id, %error, "a webhook delivery is dead after its last attempt");
-                settle(&app.db, &d, "dead", Some(&error), now).await?
+                settle(app, &d, "dead", Some(&error), now).await?
             }
             Some(error) => {
                 debug!(event_id = %d.event_id, %error, "a webhook delivery failed; retrying later");
                 let next = now + settings.wait_after(d.attempts + 1).as_millis() as i64;
-                execute(
-                    &app.db,
-                    "UPDATE webhook_deliveries SET attempts = attempts + 1, \
-                            next_attempt_ms = $1, last_error = $2 \
-                     WHERE subscription_id = $3 AND event_id = $4",
-                    &[
-                        Bind::Int(next),
-                        Bind::Text(&error),
-                        Bind::Text(&d.subscription),
-                        Bind::Text(&d.event_id),
-                    ],
-                )
-                .await?;
+                retry_later(app, &d, next, &error).await?;
             }
         }
     }
     Ok(sent)
-}
-
-async fn settle(
-    db: &Database,
-    d: &Due,
-    status: &str,
-    error: Option<&str>,
-    now: i64,
-) -> Result<(), DbError> {
-    let attempts = if status == "skipped" { 0 } else { 1 };
-    execute(
-        db,
-        "UPDATE webhook_deliveries SET status = $1, attempts = attempts + $2, \
-                last_error = $3, settled_ms = $4 \
-         WHERE subscription_id = $5 AND event_id = $6",
-        &[
-            Bind::Text(status),
-            Bind::Int(attempts),
-            Bind::OptText(error),
-            Bind::Int(now),
-            Bind::Text(&d.subscription),
-            Bind::Text(&d.event_id),
-        ],
-    )
-    .await?;
-    Ok(())
-}
-
-/// How long settled deliveries (delivered or skipped) are kept, for a
-/// receiver's questions; dead letters stay until queued again.
-const KEPT_FOR_MS: i64 = 7 * 24 * 3600 * 1000;
-
-/// Deletes settled deliveries older than [`KEPT_FOR_MS`].
-async fn forget_settled(db: &Database, now: i64) -> Result<u64, DbError> {
-    execute(
-        db,
-        "DELETE FROM webhook_deliveries \
-         WHERE status IN ('delivered', 'skipped') AND settled_ms < $1",
-        &[Bind::Int(now - KEPT_FOR_MS)],
-    )
-    .await
 }
 
 /// Runs [`tick`] every `interval` until `shutdown` turns true.
@@ -301,7 +155,7 @@ pub async fn run(
     while !*shutdown.borrow() {
         // Now and then, not on every pass: the table only grows slowly.
         if passes.is_multiple_of(1000) {
-            if let Err(e) = forget_settled(&app.db, chrono::Utc::now().timestamp_millis()).await {
+            if let Err(e) = forget_settled(&app, chrono::Utc::now().timestamp_millis()).await {
                 warn!(error = %e, "cannot forget settled webhook deliveries");
             }
         }

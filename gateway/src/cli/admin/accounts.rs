@@ -9,6 +9,7 @@ use lianxi_gateway::app::admin::{self, AccountRequest, RoleRequest};
 use lianxi_gateway::app::auth;
 use lianxi_gateway::app::people::People;
 use lianxi_gateway::db::{Database, NewAccount, Scope, TokenKind};
+use lianxi_gateway::AppState;
 use uuid::Uuid;
 
 use super::{cli_actor, cli_metadata};
@@ -84,7 +85,7 @@ pub async fn init(
 
 /// Creates an account with the person's sealed data; prints its id, role
 /// and an API token.
-pub async fn add(db: &Database, people: &People, args: NewAccountArgs) -> Result<(), CliError> {
+pub async fn add(app: &AppState, args: NewAccountArgs) -> Result<(), CliError> {
     let password = match (&args.login, args.password_stdin) {
         (Some(_), true) => Some(read_password()?),
         (Some(_), false) => return Err(CliError::Usage("--login needs --password-stdin")),
@@ -101,8 +102,7 @@ pub async fn add(db: &Database, people: &People, args: NewAccountArgs) -> Result
         password,
         token: Some(ttl(args.token_ttl_days)),
     };
-    let created =
-        admin::create_account(db, people, &cli_actor(), &cli_metadata(None), &request).await?;
+    let created = admin::create_account(app, &cli_actor(), &cli_metadata(None), &request).await?;
     println!("id={}", created.account.id);
     println!("role={}", created.account.role);
     if let Some((token, expires_at)) = created.token {
@@ -149,11 +149,11 @@ pub async fn issue_token(db: &Database, account: Uuid, ttl_days: u32) -> Result<
 
 /// Grants the account a further role.
 pub async fn grant_role(
-    db: &Database,
+    app: &AppState,
     account: Uuid,
     request: &RoleRequest,
 ) -> Result<(), CliError> {
-    let grant = admin::grant_role(db, AccountId(account), request).await?;
+    let grant = admin::grant_role(app, AccountId(account), request).await?;
     println!("id={account}");
     println!("role={}", grant.role);
     Ok(())
@@ -161,11 +161,11 @@ pub async fn grant_role(
 
 /// Withdraws a role granted to the account.
 pub async fn revoke_role(
-    db: &Database,
+    app: &AppState,
     account: Uuid,
     request: &RoleRequest,
 ) -> Result<(), CliError> {
-    admin::withdraw_role(db, AccountId(account), request).await?;
+    admin::withdraw_role(app, AccountId(account), request).await?;
     println!("id={account}");
     Ok(())
 }

@@ -10,12 +10,10 @@ pub mod master_key;
 pub mod registry;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use lianxi_domain::values::AccountId;
-use lianxi_domain::{Actor, Role, SystemClock};
+use lianxi_domain::{Actor, Role};
 use lianxi_gateway::app::admin;
-use lianxi_gateway::app::people::People;
 use lianxi_gateway::db::Database;
 use lianxi_gateway::event_log::CommandMetadata;
 use uuid::Uuid;
@@ -194,7 +192,8 @@ pub enum Admin {
 /// under the vault of `master_key_file`.
 pub async fn run(db: &Database, master_key_file: &Path, command: Admin) -> Result<(), CliError> {
     let vault = super::open_vault(db, master_key_file).await?;
-    let people = People::new(db, Arc::new(vault), Arc::new(SystemClock));
+    let app = lianxi_gateway::server::state(db.clone()).with_vault(vault);
+    let people = &app.people;
     match command {
         Admin::AddXiaoqu {
             name,
@@ -208,9 +207,9 @@ pub async fn run(db: &Database, master_key_file: &Path, command: Admin) -> Resul
                 street,
                 district,
             };
-            registry::add_xiaoqu(db, &request).await
+            registry::add_xiaoqu(&app, &request).await
         }
-        Admin::RenameXiaoqu { xiaoqu, name } => registry::rename(db, &xiaoqu, &name).await,
+        Admin::RenameXiaoqu { xiaoqu, name } => registry::rename(&app, &xiaoqu, &name).await,
         Admin::MoveXiaoqu {
             xiaoqu,
             community,
@@ -222,7 +221,7 @@ pub async fn run(db: &Database, master_key_file: &Path, command: Admin) -> Resul
                 street,
                 district,
             };
-            registry::relocate(db, &xiaoqu, &to).await
+            registry::relocate(&app, &xiaoqu, &to).await
         }
         Admin::AddParty {
             xiaoqu,
@@ -235,18 +234,18 @@ pub async fn run(db: &Database, master_key_file: &Path, command: Admin) -> Resul
                 name,
                 organization,
             };
-            registry::add_party(db, &xiaoqu, &request).await
+            registry::add_party(&app, &xiaoqu, &request).await
         }
         Admin::RetireParty {
             xiaoqu,
             party,
             organization,
-        } => registry::retire_party(db, &xiaoqu, &party, &organization).await,
+        } => registry::retire_party(&app, &xiaoqu, &party, &organization).await,
         Admin::Init {
             login,
             name,
             password_stdin,
-        } => accounts::init(db, &people, &login, &name, password_stdin).await,
+        } => accounts::init(db, people, &login, &name, password_stdin).await,
         Admin::AddAccount {
             name,
             phone,
@@ -269,10 +268,10 @@ pub async fn run(db: &Database, master_key_file: &Path, command: Admin) -> Resul
                 xiaoqu,
                 unit,
             };
-            accounts::add(db, &people, account).await
+            accounts::add(&app, account).await
         }
         Admin::SetPassword { account, login } => {
-            accounts::set_password(db, &people, account, &login).await
+            accounts::set_password(db, people, account, &login).await
         }
         Admin::IssueToken { account, ttl_days } => {
             accounts::issue_token(db, account, ttl_days).await
@@ -284,7 +283,7 @@ pub async fn run(db: &Database, master_key_file: &Path, command: Admin) -> Resul
             unit,
         } => {
             let request = admin::RoleRequest { role, xiaoqu, unit };
-            accounts::grant_role(db, account, &request).await
+            accounts::grant_role(&app, account, &request).await
         }
         Admin::RevokeRole {
             account,
@@ -293,11 +292,11 @@ pub async fn run(db: &Database, master_key_file: &Path, command: Admin) -> Resul
             unit,
         } => {
             let request = admin::RoleRequest { role, xiaoqu, unit };
-            accounts::revoke_role(db, account, &request).await
+            accounts::revoke_role(&app, account, &request).await
         }
         Admin::RevokeTokens { account } => accounts::revoke_tokens(db, account).await,
         Admin::ErasePerson { account, reason } => {
-            accounts::erase(db, &people, account, reason).await
+            accounts::erase(db, people, account, reason).await
         }
         Admin::RotateMasterKey { new_key_file } => {
             master_key::rotate(db, people.vault(), &new_key_file).await

@@ -2,48 +2,31 @@
 //! commands on the xiaoqu registry, each printing the entry as `key=value`
 //! lines.
 
-use std::sync::Arc;
-
-use lianxi_domain::registry::{RegistryServices, XiaoquState};
-use lianxi_domain::SystemClock;
+use lianxi_domain::registry::XiaoquState;
 use lianxi_gateway::app::admin::{self, PartyRequest, PlacementRequest, XiaoquRequest};
-use lianxi_gateway::app::registry::RegistryLog;
-use lianxi_gateway::db::Database;
-use lianxi_gateway::event_log::RetryPolicy;
+use lianxi_gateway::AppState;
 
 use super::{cli_actor, cli_metadata};
 use crate::cli::error::CliError;
 
 /// Registers a xiaoqu; prints its id.
-pub async fn add_xiaoqu(db: &Database, request: &XiaoquRequest) -> Result<(), CliError> {
-    let registry = registry(db);
-    let xiaoqu =
-        admin::add_xiaoqu(db, &registry, cli_actor(), request, &cli_metadata(None)).await?;
+pub async fn add_xiaoqu(app: &AppState, request: &XiaoquRequest) -> Result<(), CliError> {
+    let xiaoqu = admin::add_xiaoqu(app, cli_actor(), request, &cli_metadata(None)).await?;
     println!("id={}", xiaoqu.id);
     Ok(())
 }
 
 /// Renames the xiaoqu `xiaoqu` (id or current name).
-pub async fn rename(db: &Database, xiaoqu: &str, name: &str) -> Result<(), CliError> {
-    let registry = registry(db);
-    let (state, _) = admin::rename_xiaoqu(
-        db,
-        &registry,
-        cli_actor(),
-        xiaoqu,
-        name,
-        &cli_metadata(None),
-    )
-    .await?;
+pub async fn rename(app: &AppState, xiaoqu: &str, name: &str) -> Result<(), CliError> {
+    let (state, _) =
+        admin::rename_xiaoqu(app, cli_actor(), xiaoqu, name, &cli_metadata(None)).await?;
     print_registry(&state);
     Ok(())
 }
 
 /// Attaches the xiaoqu `xiaoqu` to the community, street and district `to`.
-pub async fn relocate(db: &Database, xiaoqu: &str, to: &PlacementRequest) -> Result<(), CliError> {
-    let registry = registry(db);
-    let (state, _) =
-        admin::move_xiaoqu(db, &registry, cli_actor(), xiaoqu, to, &cli_metadata(None)).await?;
+pub async fn relocate(app: &AppState, xiaoqu: &str, to: &PlacementRequest) -> Result<(), CliError> {
+    let (state, _) = admin::move_xiaoqu(app, cli_actor(), xiaoqu, to, &cli_metadata(None)).await?;
     print_registry(&state);
     Ok(())
 }
@@ -51,20 +34,12 @@ pub async fn relocate(db: &Database, xiaoqu: &str, to: &PlacementRequest) -> Res
 /// Registers an organization as one of the xiaoqu's parties; prints the
 /// entry and the organization's id.
 pub async fn add_party(
-    db: &Database,
+    app: &AppState,
     xiaoqu: &str,
     request: &PartyRequest,
 ) -> Result<(), CliError> {
-    let registry = registry(db);
-    let (state, organization) = admin::register_party(
-        db,
-        &registry,
-        cli_actor(),
-        xiaoqu,
-        request,
-        &cli_metadata(None),
-    )
-    .await?;
+    let (state, organization) =
+        admin::register_party(app, cli_actor(), xiaoqu, request, &cli_metadata(None)).await?;
     print_registry(&state);
     println!("organization={organization}");
     Ok(())
@@ -72,15 +47,13 @@ pub async fn add_party(
 
 /// An organization stops acting as `party` of the xiaoqu.
 pub async fn retire_party(
-    db: &Database,
+    app: &AppState,
     xiaoqu: &str,
     party: &str,
     organization: &str,
 ) -> Result<(), CliError> {
-    let registry = registry(db);
     let (state, _) = admin::retire_party(
-        db,
-        &registry,
+        app,
         cli_actor(),
         xiaoqu,
         party,
@@ -90,15 +63,6 @@ pub async fn retire_party(
     .await?;
     print_registry(&state);
     Ok(())
-}
-
-/// The xiaoqu registry, for the command line.
-fn registry(db: &Database) -> RegistryLog {
-    RegistryLog::new(
-        db,
-        RegistryServices::new(Arc::new(SystemClock)),
-        RetryPolicy::default(),
-    )
 }
 
 /// Prints a xiaoqu's registry entry as `key=value` lines.

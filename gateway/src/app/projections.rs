@@ -1,0 +1,125 @@
+//! The read models the service keeps: their runners, where each stands in
+//! the event feed, and rebuilding them from the first event.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use lianxi_projections::{checkpoint, feed, Projection, Runner, RunnerSettings, StoreError};
+
+use super::AppState;
+
+/// Every read model the service keeps.
+pub fn all() -> Vec<Arc<dyn Projection>> {
+    vec![
+        Arc::new(lianxi_projections::grievance_list::GrievanceList),
+        Arc::new(lianxi_projections::meetings::MeetingsAndCases),
+        Arc::new(lianxi_projections::follow_ups::FollowUps),
+        Arc::new(lianxi_projections::webhook_outbox::WebhookOutbox),
+    ]
+}
+
+/// The runners of every projection, built for `state`'s store.
+pub fn runners(state: &AppState, settings: RunnerSettings) -> Vec<Runner> {
+    all()
+        .into_iter()
+        .map(|p| Runner::new(state.db.store(), p, settings, state.log.appended()))
+        .collect()
+}
+
+/// Where one projection stands.
+#[derive(Clone, Debug)]
+pub struct Standing {
+    pub name: String,
+    /// Its checkpoint, as `transaction.global`.
+    pub position: String,
+    /// Events it moved past since it was last rebuilt.
+    pub applied: i64,
+    /// Events in the feed after its checkpoint.
+    pub lag: i64,
+    /// How long ago the oldest of them was recorded (0 when none).
+    pub lag_ms: i64,
+}
+
+/// Where every projection stands, including one that never ran.
+pub async fn status(state: &AppState) -> Result<Vec<Standing>, StoreError> {
+    let store = state.db.store();
+    for projection in &all() {
+        checkpoint::ensure(&store, projection.name()).await?;
+    }
+    let now = chrono::Utc::now();
+    let mut out = Vec::new();
+    for c in checkpoint::all(&store).await? {
+        let lag = feed::lag(&store, c.position).await?;
+        out.push(Standing {
+            position: super::reads::format_position(c.position),
+            applied: c.events_applied,
+            lag: lag.events,
+            lag_ms: lag
+                .oldest_recorded_at
+                .map(|t| (now - t).num_milliseconds().max(0))
+                .unwrap_or(0),
+            name: c.name,
+        });
+    }
+    Ok(out)
+}
+
+/// What a rebuild did to one projection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Rebuilt {
+    /// Rebuilt from this many events and swapped in.
+    Swapped { name: String, events: u64 },
+    /// Not a read model (the follow-up outbox): nothing to rebuild.
+    NotAReadModel { name: String },
+    /// Another rebuild held it for longer than we waited.
+    StillRunning { name: String },
+}
+
+/// Rebuilds the read models (all, or the one named) from the first event
+/// while the service keeps answering. `None` when no projection has that
+/// name.
+pub async fn rebuild(
+    state: &AppState,
+    name: Option<&str>,
+) -> Result<Option<Vec<Rebuilt>>, StoreError> {
+    let chosen: Vec<_> = all()
+        .into_iter()
+        .filter(|p| name.is_none_or(|n| n == p.name()))
+        .collect();
+    if chosen.is_empty() {
+        return Ok(None);
+    }
+    let mut out = Vec::new();
+    for projection in chosen {
+        let name = projection.name().to_owned();
+        if projection.shadow().is_none() {
+            out.push(Rebuilt::NotAReadModel { name });
+            continue;
+        }
+        let runner = Runner::new(
+            state.db.store(),
+            projection,
+            RunnerSettings::default(),
+            state.log.appended(),
+        );
+        // Another rebuild may hold the shadow's lead (on SQLite, a
+        // stopped one's lease runs out on its own): wait a little.
+        let give_up = tokio::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            match runner.rebuild().await? {
+                Some(events) => {
+                    out.push(Rebuilt::Swapped { name, events });
+                    break;
+                }
+                None if tokio::time::Instant::now() < give_up => {
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+                None => {
+                    out.push(Rebuilt::StillRunning { name });
+                    break;
+                }
+            }
+        }
+    }
+    Ok(Some(out))
+}
