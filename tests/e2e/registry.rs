@@ -185,6 +185,20 @@ async fn admins_keep_the_registry_and_auditors_read_its_history(t: TestDb) {
     let own = format!("/api/v1/registry/xiaoqu/{}", cast.a.id);
     let entry = ok(&api.get(&own, &cast.a.branch.token).await, "own entry");
     assert_eq!(entry["parties"][0]["party"], "property_company");
+    // Read at the position the last change answered: current at once.
+    let at = moved["position"]
+        .as_str()
+        .expect("a change answers its position");
+    let read = ok(
+        &api.get(&format!("{own}?min_position={at}"), &cast.a.branch.token)
+            .await,
+        "entry at a position",
+    );
+    assert_eq!(read["caught_up"], true);
+    assert!(read["position"].as_str().is_some_and(|p| p.contains('.')));
+    api.get(&format!("{own}?min_position=soon"), &cast.a.branch.token)
+        .await
+        .assert_problem(400, "invalid-query");
     api.get(&own, &cast.b.branch.token)
         .await
         .assert_problem(404, "not-found");

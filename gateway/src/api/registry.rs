@@ -12,17 +12,18 @@ use lianxi_domain::registry::XiaoquState;
 use lianxi_domain::values::{OrganizationId, XiaoquId};
 use lianxi_domain::Actor;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::dto::PartyDto;
 use super::error::{ApiError, Problem, PROBLEM};
 use super::identity::{metadata, require_admin};
-use super::json::ApiJson;
+use super::json::{ApiJson, ApiQuery};
 use super::request_id::RequestId;
 use super::AppState;
 use crate::app::admin::{self, PlacementRequest};
 use crate::app::auth::Caller;
+use crate::app::reads::{format_position, Position};
 use crate::app::registry;
 use crate::app::story::StoryEntry;
 
@@ -49,6 +50,12 @@ pub struct RegistryView {
     pub parties: Vec<PartyEntry>,
     pub registered_at: DateTime<Utc>,
     pub last_changed_at: DateTime<Utc>,
+    /// The event feed's position when this was read; pass it as
+    /// `min_position` to later reads.
+    pub position: String,
+    /// Always true: the registry is read from its streams, current whatever
+    /// position is asked for.
+    pub caught_up: bool,
 }
 
 /// A new name.
@@ -112,6 +119,20 @@ pub struct ServedXiaoqu {
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct Hierarchy {
     pub districts: Vec<DistrictNode>,
+    /// The event feed's position when this was read.
+    pub position: String,
+    /// Always true (see `RegistryView.caught_up`).
+    pub caught_up: bool,
+}
+
+/// Query of the registry reads.
+#[derive(Clone, Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct RegistryQuery {
+    /// A position from a command's answer. Accepted as by every read; the
+    /// registry is current whatever is asked, so it never waits.
+    pub min_position: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
@@ -145,8 +166,10 @@ pub struct RegistryHistory {
     pub entries: Vec<StoryEntry>,
 }
 
-fn view(state: &XiaoquState, version: usize) -> RegistryView {
+fn view(state: &XiaoquState, version: usize, standing: (Position, bool)) -> RegistryView {
     RegistryView {
+        position: format_position(standing.0),
+        caught_up: standing.1,
         id: state.id.0,
         version: version as u64,
         name: state.name.as_str().to_owned(),
@@ -177,8 +200,9 @@ fn xiaoqu_id(id: &str) -> Result<XiaoquId, ApiError> {
     XiaoquId::parse(id).map_err(|_| ApiError::not_found())
 }
 
-fn changed(state: (XiaoquState, usize)) -> Response {
-    (StatusCode::OK, Json(view(&state.0, state.1))).into_response()
+async fn changed(app: &AppState, state: (XiaoquState, usize)) -> Result<Response, ApiError> {
+    let standing = registry::standing(app, None).await?;
+    Ok((StatusCode::OK, Json(view(&state.0, state.1, standing))).into_response())
 }
 
 /// Rename a xiaoqu (admin only).
@@ -213,7 +237,7 @@ pub async fn rename(
         &metadata(&state, &request_id),
     )
     .await?;
-    Ok(changed(done))
+    changed(&state, done).await
 }
 
 /// Attach a xiaoqu to another community, street or district (admin only).
@@ -252,7 +276,7 @@ pub async fn move_to(
         &metadata(&state, &request_id),
     )
     .await?;
-    Ok(changed(done))
+    changed(&state, done).await
 }
 
 /// Register an organization as one of a xiaoqu's parties (admin only).
@@ -293,7 +317,7 @@ pub async fn add_party(
     )
     .await?;
     let (_, version) = crate::app::registry::entry(&state, &caller, id).await?;
-    Ok(changed((registry, version)))
+    changed(&state, (registry, version)).await
 }
 
 /// An organization stops acting as a party of a xiaoqu (admin only).
@@ -328,16 +352,17 @@ pub async fn retire_party(
         &metadata(&state, &request_id),
     )
     .await?;
-    Ok(changed(done))
+    changed(&state, done).await
 }
 
 /// A xiaoqu's registry entry: its place and its parties. Admins and
 /// auditors read every entry; others the xiaoqu their scope covers.
 #[utoipa::path(
     get, path = "/api/v1/registry/xiaoqu/{id}", tag = "registry",
-    params(("id" = Uuid, Path, description = "Xiaoqu id")),
+    params(("id" = Uuid, Path, description = "Xiaoqu id"), RegistryQuery),
     responses(
         (status = 200, description = "The entry", body = RegistryView),
+        (status = 400, description = "`min_position` is not a position", body = Problem, content_type = PROBLEM),
         (status = 401, description = "No or bad token", body = Problem, content_type = PROBLEM),
         (status = 404, description = "No such xiaoqu visible to the caller", body = Problem, content_type = PROBLEM),
     ),
@@ -347,18 +372,22 @@ pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    ApiQuery(query): ApiQuery<RegistryQuery>,
 ) -> Result<Json<RegistryView>, ApiError> {
     let id = xiaoqu_id(&id)?;
+    let standing = registry::standing(&state, query.min_position.as_deref()).await?;
     let (entry, version) = registry::entry(&state, &caller, id).await?;
-    Ok(Json(view(&entry, version)))
+    Ok(Json(view(&entry, version, standing)))
 }
 
 /// The hierarchy: districts → streets → communities → xiaoqu. Admins and
 /// auditors read all of it; others the part their scope covers.
 #[utoipa::path(
     get, path = "/api/v1/registry", tag = "registry",
+    params(RegistryQuery),
     responses(
         (status = 200, description = "The hierarchy", body = Hierarchy),
+        (status = 400, description = "`min_position` is not a position", body = Problem, content_type = PROBLEM),
         (status = 401, description = "No or bad token", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = []))
@@ -366,9 +395,13 @@ pub async fn get(
 pub async fn hierarchy(
     State(state): State<AppState>,
     caller: Caller,
+    ApiQuery(query): ApiQuery<RegistryQuery>,
 ) -> Result<Json<Hierarchy>, ApiError> {
+    let (position, caught_up) = registry::standing(&state, query.min_position.as_deref()).await?;
     let mut tree = Hierarchy {
         districts: Vec::new(),
+        position: format_position(position),
+        caught_up,
     };
     for x in registry::places(&state, &caller).await? {
         // Rows arrive sorted, so each level's node is the last one or a new one.

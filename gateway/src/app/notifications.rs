@@ -6,38 +6,13 @@
 use std::collections::HashMap;
 
 use lianxi_domain::values::GrievanceId;
-use lianxi_projections::{feed, FeedEvent, Position, Store};
+use lianxi_projections::{feed, FeedEvent, Position};
 
 use super::auth::Caller;
 use super::error::ApiError;
 use super::AppState;
 
-/// The newest commit-safe feed position: a transaction still running when
-/// the stream starts commits above it, so nothing is skipped.
-pub async fn head(state: &AppState) -> Result<Position, ApiError> {
-    let row: Option<(i64, i64)> = match &state.db.store() {
-        Store::Postgres(pool) => sqlx::query_as(
-            "SELECT transaction_id::text::bigint, global_position FROM events \
-             WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
-             ORDER BY transaction_id DESC, global_position DESC LIMIT 1",
-        )
-        .fetch_optional(pool)
-        .await
-        .map_err(|e| ApiError::from_store(e.into()))?,
-        Store::Sqlite(pool) => sqlx::query_as(
-            "SELECT 0, global_position FROM events ORDER BY global_position DESC LIMIT 1",
-        )
-        .fetch_optional(pool)
-        .await
-        .map_err(|e| ApiError::from_store(e.into()))?,
-    };
-    Ok(row
-        .map(|(transaction_id, global_position)| Position {
-            transaction_id,
-            global_position,
-        })
-        .unwrap_or_default())
-}
+pub use super::reads::head;
 
 /// Ticks whenever this instance appends to a log: the stream reads again.
 pub fn appended(state: &AppState) -> tokio::sync::watch::Receiver<u64> {

@@ -9,6 +9,7 @@ use lianxi_projections::{checkpoint, Store};
 pub use lianxi_projections::Position;
 
 use super::error::ApiError;
+use super::AppState;
 
 /// How long a read waits for its read models to reach `min_position`.
 const WAIT: Duration = Duration::from_secs(2);
@@ -61,6 +62,33 @@ pub async fn at(
             Some(_) => tokio::time::sleep(Duration::from_millis(10)).await,
         }
     }
+}
+
+/// The newest commit-safe feed position: a transaction still running when
+/// the stream starts commits above it, so nothing is skipped.
+pub async fn head(state: &AppState) -> Result<Position, ApiError> {
+    let row: Option<(i64, i64)> = match &state.db.store() {
+        Store::Postgres(pool) => sqlx::query_as(
+            "SELECT transaction_id::text::bigint, global_position FROM events \
+             WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
+             ORDER BY transaction_id DESC, global_position DESC LIMIT 1",
+        )
+        .fetch_optional(pool)
+        .await
+        .map_err(|e| ApiError::from_store(e.into()))?,
+        Store::Sqlite(pool) => sqlx::query_as(
+            "SELECT 0, global_position FROM events ORDER BY global_position DESC LIMIT 1",
+        )
+        .fetch_optional(pool)
+        .await
+        .map_err(|e| ApiError::from_store(e.into()))?,
+    };
+    Ok(row
+        .map(|(transaction_id, global_position)| Position {
+            transaction_id,
+            global_position,
+        })
+        .unwrap_or_default())
 }
 
 #[cfg(test)]

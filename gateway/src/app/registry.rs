@@ -182,6 +182,23 @@ pub async fn reconcile(state: &AppState) -> Result<Reconciled, String> {
     Ok(done)
 }
 
+/// Where a registry read stands. The registry is read from its streams
+/// and the tables written before a command answers, so it is current
+/// whatever position is asked for: `caught_up` is always true. The position
+/// is the feed's commit-safe head; `min_position` is still checked, so that
+/// clients pass it to every read alike.
+pub async fn standing(
+    state: &AppState,
+    min_position: Option<&str>,
+) -> Result<(super::reads::Position, bool), ApiError> {
+    if let Some(p) = min_position {
+        super::reads::parse_position(p).ok_or_else(|| {
+            ApiError::bad_query("min_position", "must be a position such as \"0.42\"")
+        })?;
+    }
+    Ok((super::reads::head(state).await?, true))
+}
+
 /// Whether the caller reads every registry entry (admins and auditors).
 fn reads_everything(caller: &Caller) -> bool {
     matches!(caller.0.role, Role::Admin | Role::Auditor)
