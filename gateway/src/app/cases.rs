@@ -515,6 +515,29 @@ pub fn can_enter(state: &AppState, g: &GrievanceState) -> bool {
         .would_record(GrievanceCommand::new(system, follow), state.log.services())
 }
 
+/// Whether `caller` may open a mediation case for grievance `g` now: a dry
+/// run of the case's own `OpenCase` with the caller as mediator (its filer
+/// against the property company, for instance), and of the step the
+/// grievance will then follow.
+pub fn may_open(state: &AppState, caller: &Caller, g: &GrievanceState) -> bool {
+    let open = OpenCase {
+        case_id: CaseId(Uuid::nil()),
+        xiaoqu: g.xiaoqu,
+        matter: g.title.clone(),
+        grievances: vec![g.id],
+        applicants: vec![CaseParty::Person(g.filer)],
+        respondents: vec![CaseParty::Party(
+            lianxi_domain::values::PartyRole::PropertyCompany,
+        )],
+    };
+    let command = MediationCommand::new(actor(caller), MediationAction::OpenCase(open));
+    let opens = matches!(
+        MediationCase::default().decide(command, state.cases.services()),
+        Ok(events) if !events.is_empty()
+    );
+    opens && can_enter(state, g)
+}
+
 // ---------- the service ----------
 
 /// The case and its version, as the caller may see it.

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use lianxi_domain::values::{
     Comment, GrievanceId, MatterClass, PartyRole, Rating, Reason, Statement, ValueError,
 };
-use lianxi_domain::{GrievanceAction, Role, Status};
+use lianxi_domain::GrievanceAction;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -112,12 +112,7 @@ pub(super) async fn grievance(
         steps,
         auditor: audits(caller.0.role),
         case: g.mediation.map(|m| m.case.0),
-        opens_case: caller.0.role == Role::PartyBranch
-            && g.mediation.is_none()
-            && matches!(
-                g.status,
-                Status::Triaged | Status::Assigned | Status::Responded
-            ),
+        opens_case: crate::app::cases::may_open(&state, &caller, &g),
     }
     .render();
     render(&visit, StatusCode::OK, html)
