@@ -7,7 +7,11 @@
 //!   acceptance, and not-yet-due ones, are left out);
 //! - resolution rate: resolved at least once, over those not rejected,
 //!   withdrawn or merged;
-//! - satisfaction rate: rated satisfied or mostly satisfied, over the rated;
+//! - satisfaction rate: households that rated the outcome satisfied or mostly
+//!   satisfied, over the households that rated it. A grievance's own filer
+//!   is one household, and each household whose duplicate was merged into it
+//!   is another; each counts once, with its rating of the current outcome
+//!   (a reopening clears them all);
 //! - escalation rate: escalated at least once, over all filed;
 //! - reopen rate: reopened at least once, over those resolved at least once;
 //! - median times (seconds) from filing to acceptance, first response and
@@ -126,7 +130,11 @@ pub fn compute<'a>(
                 reopened += 1;
             }
         }
-        if let Some(rating) = g.rating {
+        let households = g
+            .rating
+            .into_iter()
+            .chain(g.household_ratings.iter().map(|r| r.rating));
+        for rating in households {
             rated += 1;
             if matches!(rating, Rating::Satisfied | Rating::MostlySatisfied) {
                 satisfied += 1;

@@ -98,6 +98,15 @@ pub struct Duplicate {
     pub filer: AccountId,
 }
 
+/// How a household that filed a duplicate rated the outcome of the
+/// grievance its filing was merged into. The primary's own filer rates in
+/// `GrievanceState::rating`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HouseholdRating {
+    pub household: AccountId,
+    pub rating: Rating,
+}
+
 /// The mediation case a grievance belongs (or last belonged) to, and the
 /// last case event it followed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -154,6 +163,10 @@ pub struct GrievanceState {
     pub reopenings: u32,
     pub merged_into: Option<GrievanceId>,
     pub duplicates: Vec<Duplicate>,
+    /// The ratings of the outcome by the households whose duplicates were
+    /// merged in, one per household; cleared when the grievance reopens.
+    #[serde(default)]
+    pub household_ratings: Vec<HouseholdRating>,
     pub last_changed_at: DateTime<Utc>,
     /// The running deadline of the current stage, if any.
     #[serde(default)]
@@ -444,25 +457,63 @@ impl Grievance {
                 GrievanceEvent::GrievanceResolved { summary, at: now }
             }
             GrievanceAction::RateOutcome { rating, comment } => {
-                require_filer(state, actor, name)?;
-                require(state.status == Status::Resolved, refuse)?;
-                GrievanceEvent::OutcomeRated {
-                    rating,
-                    comment,
-                    at: now,
+                if let Some(household) = household_of_duplicate(state, actor) {
+                    // DOMAIN: each household whose filing was merged in rates
+                    // the outcome as its own, once, within the reopen window.
+                    require(
+                        matches!(state.status, Status::Resolved | Status::Closed),
+                        refuse,
+                    )?;
+                    let closed_at = window_end(state, services).ok_or_else(refuse)?;
+                    if now > closed_at {
+                        return Err(GrievanceError::RatingWindowClosed { closed_at });
+                    }
+                    if state
+                        .household_ratings
+                        .iter()
+                        .any(|r| r.household == household)
+                    {
+                        return Err(GrievanceError::AlreadyRated);
+                    }
+                    GrievanceEvent::HouseholdRated {
+                        household,
+                        rating,
+                        comment,
+                        at: now,
+                    }
+                } else {
+                    require_filer(state, actor, name)?;
+                    require(state.status == Status::Resolved, refuse)?;
+                    GrievanceEvent::OutcomeRated {
+                        rating,
+                        comment,
+                        at: now,
+                    }
                 }
             }
             GrievanceAction::ReopenGrievance { reason } => {
-                require_filer(state, actor, name)?;
+                // DOMAIN: the filer, or any household whose filing was
+                // merged in, may ask to reopen within the window, unless
+                // that household itself rated the outcome satisfied.
+                let own_rating = match household_of_duplicate(state, actor) {
+                    Some(household) => state
+                        .household_ratings
+                        .iter()
+                        .find(|r| r.household == household)
+                        .map(|r| r.rating),
+                    None => {
+                        require_filer(state, actor, name)?;
+                        state.rating
+                    }
+                };
                 require(
                     matches!(state.status, Status::Resolved | Status::Closed),
                     refuse,
                 )?;
-                if state.rating == Some(Rating::Satisfied) {
+                if own_rating == Some(Rating::Satisfied) {
                     return Err(GrievanceError::RatedSatisfied);
                 }
-                let resolved_at = state.resolved_at.ok_or_else(refuse)?;
-                let closed_at = resolved_at + services.policy.reopen_window;
+                let closed_at = window_end(state, services).ok_or_else(refuse)?;
                 if now > closed_at {
                     return Err(GrievanceError::ReopenWindowClosed { closed_at });
                 }
@@ -512,28 +563,31 @@ impl Grievance {
                     state, services, now, meeting, sequence, step,
                 ));
             }
-            GrievanceAction::LinkDuplicate {
-                duplicate,
-                xiaoqu,
-                filer,
-            } => {
+            GrievanceAction::LinkDuplicates { duplicates } => {
                 require_handler(state, actor, name)?;
                 require(!state.status.is_final(), refuse)?;
-                if duplicate == state.id {
-                    return Err(GrievanceError::CannotMergeIntoItself);
-                }
-                if xiaoqu != state.xiaoqu {
-                    return Err(GrievanceError::MergeAcrossXiaoqu);
-                }
-                if state.duplicates.iter().any(|d| d.grievance == duplicate) {
+                let mut linked: Vec<GrievanceEvent> = Vec::new();
+                for d in duplicates {
+                    if d.duplicate == state.id {
+                        return Err(GrievanceError::CannotMergeIntoItself);
+                    }
+                    if d.xiaoqu != state.xiaoqu {
+                        return Err(GrievanceError::MergeAcrossXiaoqu);
+                    }
+                    let known = state.duplicates.iter().any(|l| l.grievance == d.duplicate)
+                        || linked.iter().any(|e| {
+                            matches!(e, GrievanceEvent::DuplicateLinked { duplicate, .. } if *duplicate == d.duplicate)
+                        });
                     // Already linked: linking again is a no-op, so retries are safe.
-                    return Ok(Vec::new());
+                    if !known {
+                        linked.push(GrievanceEvent::DuplicateLinked {
+                            duplicate: d.duplicate,
+                            filer: d.filer,
+                            at: now,
+                        });
+                    }
                 }
-                GrievanceEvent::DuplicateLinked {
-                    duplicate,
-                    filer,
-                    at: now,
-                }
+                return Ok(linked);
             }
         };
         // Starting a stage, or a new tier, starts a fresh clock.
@@ -649,6 +703,24 @@ fn require_filer(
     )
 }
 
+/// The household `actor` speaks for as the filer of a duplicate merged into
+/// this grievance, acting in a filing role; `None` for the primary's own
+/// filer (who rates as the filer) and for anyone else.
+fn household_of_duplicate(state: &GrievanceState, actor: Actor) -> Option<AccountId> {
+    (actor.account != state.filer
+        && FILING_ROLES.contains(&actor.role)
+        && state.duplicates.iter().any(|d| d.filer == actor.account))
+    .then_some(actor.account)
+}
+
+/// When the outcome can no longer be rated by a household or reopened:
+/// the reopen window after the last resolution.
+fn window_end(state: &GrievanceState, services: &GrievanceServices) -> Option<DateTime<Utc>> {
+    state
+        .resolved_at
+        .map(|resolved_at| resolved_at + services.policy.reopen_window)
+}
+
 /// The roles that file: residents, and the supervisory committee on owners'
 /// behalf.
 const FILING_ROLES: [Role; 2] = [Role::Resident, Role::SupervisoryCommittee];
@@ -730,6 +802,7 @@ impl Aggregate for Grievance {
                     reopenings: 0,
                     merged_into: None,
                     duplicates: Vec::new(),
+                    household_ratings: Vec::new(),
                     last_changed_at: filed_at,
                     deadline: None,
                     identity_revealed: false,
@@ -810,11 +883,18 @@ fn apply_to(state: &mut GrievanceState, event: GrievanceEvent) {
             state.status = Status::Closed;
             state.rating = Some(rating);
         }
+        GrievanceEvent::HouseholdRated {
+            household, rating, ..
+        } => state
+            .household_ratings
+            .push(HouseholdRating { household, rating }),
         GrievanceEvent::GrievanceReopened { .. } => {
-            // Back to the assigned party, which must respond again.
+            // Back to the assigned party, which must respond again; every
+            // rating was of the outcome now reopened.
             state.status = Status::Assigned;
             state.reopenings += 1;
             state.rating = None;
+            state.household_ratings.clear();
             state.resolved_at = None;
             state.responded_at = None;
         }

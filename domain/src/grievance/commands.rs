@@ -37,6 +37,15 @@ pub struct FileGrievance {
     pub attachments: Vec<Attachment>,
 }
 
+/// A duplicate as read from its stream, to be linked to its primary.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DuplicateToLink {
+    pub duplicate: GrievanceId,
+    /// The duplicate's xiaoqu: a grievance takes duplicates of its own only.
+    pub xiaoqu: XiaoquId,
+    pub filer: AccountId,
+}
+
 /// The lifecycle commands of DOMAIN.md.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum GrievanceAction {
@@ -97,12 +106,11 @@ pub enum GrievanceAction {
     MergeIntoPrimary {
         primary: PrimaryOfMerge,
     },
-    /// Recorded on the primary so that the duplicate's filer stays informed.
-    LinkDuplicate {
-        duplicate: GrievanceId,
-        /// The duplicate's xiaoqu: a grievance takes duplicates of its own only.
-        xiaoqu: XiaoquId,
-        filer: AccountId,
+    /// Recorded on the primary so that the duplicates' filers stay
+    /// informed and speak as households: one or more duplicates, linked all
+    /// together or not at all.
+    LinkDuplicates {
+        duplicates: Vec<DuplicateToLink>,
     },
     /// The handler asks for collective discussion at the next regular joint
     /// meeting (小事定期议). Major matters are asked for an urgent meeting at
@@ -185,7 +193,7 @@ impl GrievanceAction {
             GrievanceAction::RateOutcome { .. } => "rate",
             GrievanceAction::ReopenGrievance { .. } => "reopen",
             GrievanceAction::MergeIntoPrimary { .. } => "merge",
-            GrievanceAction::LinkDuplicate { .. } => "link_duplicate",
+            GrievanceAction::LinkDuplicates { .. } => "link_duplicate",
             GrievanceAction::ReferToMeeting { .. } => "refer_to_meeting",
             GrievanceAction::FollowCase { .. } => "follow_case",
             GrievanceAction::FollowMeeting { .. } => "follow_meeting",

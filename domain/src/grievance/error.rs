@@ -29,6 +29,10 @@ pub enum GrievanceError {
     ReopenWindowClosed { closed_at: DateTime<Utc> },
     #[error("the filer rated the outcome as satisfied; it cannot be reopened")]
     RatedSatisfied,
+    #[error("this household has rated the outcome already")]
+    AlreadyRated,
+    #[error("the outcome could be rated until {closed_at}")]
+    RatingWindowClosed { closed_at: DateTime<Utc> },
     #[error("the grievance is already at the top tier")]
     AlreadyAtTopTier,
     #[error("triage cannot move a grievance down from {current:?} to {requested:?}")]

@@ -106,6 +106,14 @@ pub enum GrievanceEvent {
         comment: Option<Comment>,
         at: DateTime<Utc>,
     },
+    /// A household whose filing was merged into this grievance rates the
+    /// outcome (the primary's own filer rates with `OutcomeRated`).
+    HouseholdRated {
+        household: AccountId,
+        rating: Rating,
+        comment: Option<Comment>,
+        at: DateTime<Utc>,
+    },
     GrievanceReopened {
         reason: Reason,
         at: DateTime<Utc>,
@@ -177,6 +185,7 @@ impl GrievanceEvent {
             | GrievanceEvent::GrievanceWithdrawn { at, .. }
             | GrievanceEvent::GrievanceResolved { at, .. }
             | GrievanceEvent::OutcomeRated { at, .. }
+            | GrievanceEvent::HouseholdRated { at, .. }
             | GrievanceEvent::GrievanceReopened { at, .. }
             | GrievanceEvent::GrievanceMerged { at, .. }
             | GrievanceEvent::DuplicateLinked { at, .. }
@@ -203,6 +212,7 @@ impl DomainEvent for GrievanceEvent {
             GrievanceEvent::GrievanceWithdrawn { .. } => "GrievanceWithdrawn",
             GrievanceEvent::GrievanceResolved { .. } => "GrievanceResolved",
             GrievanceEvent::OutcomeRated { .. } => "OutcomeRated",
+            GrievanceEvent::HouseholdRated { .. } => "HouseholdRated",
             GrievanceEvent::GrievanceReopened { .. } => "GrievanceReopened",
             GrievanceEvent::GrievanceMerged { .. } => "GrievanceMerged",
             GrievanceEvent::DuplicateLinked { .. } => "DuplicateLinked",

@@ -16,10 +16,12 @@ mod proptests;
 mod tests;
 
 pub use aggregate::{
-    Duplicate, Grievance, GrievanceState, MediationLink, MeetingMark, MeetingReferral, Status,
+    Duplicate, Grievance, GrievanceState, HouseholdRating, MediationLink, MeetingMark,
+    MeetingReferral, Status,
 };
 pub use commands::{
-    CaseStep, FileGrievance, GrievanceAction, GrievanceCommand, MeetingStep, PrimaryOfMerge,
+    CaseStep, DuplicateToLink, FileGrievance, GrievanceAction, GrievanceCommand, MeetingStep,
+    PrimaryOfMerge,
 };
 pub use error::GrievanceError;
 pub use events::{GrievanceEvent, Timeliness};

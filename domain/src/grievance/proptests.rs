@@ -167,10 +167,12 @@ fn action(act: &Act) -> GrievanceAction {
                 status: Status::Filed,
             },
         },
-        Act::Link => GrievanceAction::LinkDuplicate {
-            duplicate: OTHER,
-            xiaoqu: XIAOQU,
-            filer: Who::Neighbour.actor().account,
+        Act::Link => GrievanceAction::LinkDuplicates {
+            duplicates: vec![DuplicateToLink {
+                duplicate: OTHER,
+                xiaoqu: XIAOQU,
+                filer: Who::Neighbour.actor().account,
+            }],
         },
         Act::MissDeadline => GrievanceAction::EscalateOnMissedDeadline {
             deadline: Deadline {

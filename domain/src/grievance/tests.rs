@@ -1007,6 +1007,151 @@ fn only_the_filer_rates() {
         .then_expect_error(GrievanceError::NotTheFiler { action: "rate" });
 }
 
+// --- households of merged duplicates ---
+
+/// A household two doors down, whose duplicate filing was merged in.
+fn household() -> Actor {
+    Actor::new(AccountId(Uuid::from_u128(102)), Role::Resident)
+}
+
+fn linked(filer: Actor) -> GrievanceEvent {
+    GrievanceEvent::DuplicateLinked {
+        duplicate: GrievanceId(Uuid::from_u128(7_002)),
+        filer: filer.account,
+        at: t0(),
+    }
+}
+
+fn household_rated(rating: Rating) -> GrievanceEvent {
+    GrievanceEvent::HouseholdRated {
+        household: household().account,
+        rating,
+        comment: None,
+        at: t0(),
+    }
+}
+
+/// Filed, linked a duplicate of `household()`, resolved.
+fn resolved_with_household() -> Vec<GrievanceEvent> {
+    let mut events = up_to_responded();
+    events.insert(1, linked(household()));
+    events.push(resolved());
+    events
+}
+
+fn rate(actor: Actor, rating: Rating) -> GrievanceCommand {
+    cmd(
+        actor,
+        GrievanceAction::RateOutcome {
+            rating,
+            comment: None,
+        },
+    )
+}
+
+#[test]
+fn a_household_whose_filing_was_merged_rates_as_its_own() {
+    framework()
+        .given(resolved_with_household())
+        .when(rate(household(), Rating::MostlySatisfied))
+        .then_expect_events(vec![household_rated(Rating::MostlySatisfied)]);
+}
+
+#[test]
+fn a_household_rates_after_the_filer_closed_it_but_only_once() {
+    let mut given = resolved_with_household();
+    given.push(rated(Rating::Satisfied));
+    framework()
+        .given(given.clone())
+        .when(rate(household(), Rating::Unsatisfied))
+        .then_expect_events(vec![household_rated(Rating::Unsatisfied)]);
+    given.push(household_rated(Rating::Unsatisfied));
+    framework()
+        .given(given)
+        .when(rate(household(), Rating::Satisfied))
+        .then_expect_error(GrievanceError::AlreadyRated);
+}
+
+#[test]
+fn a_household_rates_only_within_the_window() {
+    Framework::with(services_at(
+        t0() + TimeDelta::days(15) + TimeDelta::seconds(1),
+    ))
+    .given(resolved_with_household())
+    .when(rate(household(), Rating::Unsatisfied))
+    .then_expect_error(GrievanceError::RatingWindowClosed {
+        closed_at: t0() + TimeDelta::days(15),
+    });
+}
+
+#[test]
+fn a_resident_with_no_merged_filing_still_cannot_rate() {
+    framework()
+        .given(resolved_with_household())
+        .when(rate(neighbour(), Rating::Unsatisfied))
+        .then_expect_error(GrievanceError::NotTheFiler { action: "rate" });
+}
+
+#[test]
+fn an_unsatisfied_household_reopens_though_the_filer_was_satisfied() {
+    let mut given = resolved_with_household();
+    given.push(rated(Rating::Satisfied));
+    given.push(household_rated(Rating::Unsatisfied));
+    framework()
+        .given(given)
+        .when(cmd(
+            household(),
+            GrievanceAction::ReopenGrievance {
+                reason: reason("电梯还是坏的"),
+            },
+        ))
+        .then_expect_events(vec![
+            GrievanceEvent::GrievanceReopened {
+                reason: reason("电梯还是坏的"),
+                at: t0(),
+            },
+            GrievanceEvent::DeadlineSet {
+                stage: Stage::Respond,
+                due_at: t0() + TimeDelta::hours(24),
+                at: t0(),
+            },
+        ]);
+}
+
+#[test]
+fn a_household_that_was_satisfied_cannot_reopen() {
+    let mut given = resolved_with_household();
+    given.push(household_rated(Rating::Satisfied));
+    framework()
+        .given(given)
+        .when(cmd(
+            household(),
+            GrievanceAction::ReopenGrievance {
+                reason: reason("x"),
+            },
+        ))
+        .then_expect_error(GrievanceError::RatedSatisfied);
+}
+
+#[test]
+fn reopening_clears_every_rating_so_each_household_rates_the_new_outcome() {
+    let mut state = Grievance::default();
+    let mut given = resolved_with_household();
+    given.push(household_rated(Rating::Unsatisfied));
+    given.push(GrievanceEvent::GrievanceReopened {
+        reason: reason("again"),
+        at: t0(),
+    });
+    for e in given {
+        state.apply(e);
+    }
+    let g = state.state().expect("filed");
+    assert!(g.household_ratings.is_empty());
+    assert_eq!(g.rating, None);
+    state.apply(resolved());
+    assert!(state.would_record(rate(household(), Rating::Satisfied), &services_at(t0())));
+}
+
 // --- reopen ---
 
 #[test]
@@ -1168,10 +1313,12 @@ fn a_primary_takes_no_duplicate_of_another_xiaoqu() {
         .given(vec![filed()])
         .when(cmd(
             branch(),
-            GrievanceAction::LinkDuplicate {
-                duplicate: OTHER,
-                xiaoqu: XiaoquId(Uuid::from_u128(11)),
-                filer: neighbour().account,
+            GrievanceAction::LinkDuplicates {
+                duplicates: vec![DuplicateToLink {
+                    duplicate: OTHER,
+                    xiaoqu: XiaoquId(Uuid::from_u128(11)),
+                    filer: neighbour().account,
+                }],
             },
         ))
         .then_expect_error(GrievanceError::MergeAcrossXiaoqu);
@@ -1211,10 +1358,12 @@ fn a_closed_grievance_cannot_be_merged() {
 
 #[test]
 fn linking_a_duplicate_records_its_filer_once() {
-    let link = GrievanceAction::LinkDuplicate {
-        duplicate: OTHER,
-        xiaoqu: XIAOQU,
-        filer: neighbour().account,
+    let link = GrievanceAction::LinkDuplicates {
+        duplicates: vec![DuplicateToLink {
+            duplicate: OTHER,
+            xiaoqu: XIAOQU,
+            filer: neighbour().account,
+        }],
     };
     let linked = GrievanceEvent::DuplicateLinked {
         duplicate: OTHER,
@@ -1232,15 +1381,59 @@ fn linking_a_duplicate_records_its_filer_once() {
 }
 
 #[test]
+fn several_duplicates_are_linked_together_or_not_at_all() {
+    let third = GrievanceId(Uuid::from_u128(7_003));
+    let to_link = |duplicate, xiaoqu| DuplicateToLink {
+        duplicate,
+        xiaoqu,
+        filer: neighbour().account,
+    };
+    let linked = |duplicate| GrievanceEvent::DuplicateLinked {
+        duplicate,
+        filer: neighbour().account,
+        at: t0(),
+    };
+    // Each once, even when named twice.
+    framework()
+        .given(vec![filed()])
+        .when(cmd(
+            branch(),
+            GrievanceAction::LinkDuplicates {
+                duplicates: vec![
+                    to_link(OTHER, XIAOQU),
+                    to_link(third, XIAOQU),
+                    to_link(OTHER, XIAOQU),
+                ],
+            },
+        ))
+        .then_expect_events(vec![linked(OTHER), linked(third)]);
+    // One of another xiaoqu refuses them all.
+    framework()
+        .given(vec![filed()])
+        .when(cmd(
+            branch(),
+            GrievanceAction::LinkDuplicates {
+                duplicates: vec![
+                    to_link(OTHER, XIAOQU),
+                    to_link(third, XiaoquId(Uuid::from_u128(11))),
+                ],
+            },
+        ))
+        .then_expect_error(GrievanceError::MergeAcrossXiaoqu);
+}
+
+#[test]
 fn a_resident_cannot_link_duplicates() {
     framework()
         .given(vec![filed()])
         .when(cmd(
             filer(),
-            GrievanceAction::LinkDuplicate {
-                duplicate: OTHER,
-                xiaoqu: XIAOQU,
-                filer: neighbour().account,
+            GrievanceAction::LinkDuplicates {
+                duplicates: vec![DuplicateToLink {
+                    duplicate: OTHER,
+                    xiaoqu: XIAOQU,
+                    filer: neighbour().account,
+                }],
             },
         ))
         .then_expect_error(GrievanceError::NotTheHandler {

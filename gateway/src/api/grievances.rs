@@ -20,7 +20,7 @@ use crate::app::lists::{Cursor, ListFilter};
 use crate::app::paging::{page_limit, DEFAULT_PAGE};
 use crate::app::reads::format_position;
 use crate::app::Committed;
-use crate::app::{grievances, lists, policy};
+use crate::app::{duplicates, grievances, lists, policy};
 
 pub(super) fn parse_id(id: &str) -> Result<GrievanceId, ApiError> {
     GrievanceId::parse(id).map_err(|_| ApiError::not_found())
@@ -555,6 +555,98 @@ command_endpoint!(
         (Some(reason.as_str().to_owned()), GrievanceAction::ReopenGrievance { reason })
     }
 );
+
+/// The open grievances of the caller's xiaoqu that look like a draft about
+/// to be filed, most alike first (at most 3): read before filing, so that one
+/// matter is filed once.
+#[utoipa::path(
+    get, path = "/api/v1/grievances/likely-duplicates", tag = "grievances",
+    params(DraftQuery),
+    responses(
+        (status = 200, description = "Likely duplicates", body = LikelyDuplicates),
+        (status = 400, description = "A query parameter is invalid", body = Problem, content_type = PROBLEM),
+        (status = 401, description = "No or bad token", body = Problem, content_type = PROBLEM),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn likely_duplicates_of_draft(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(query): ApiQuery<DraftQuery>,
+) -> Result<Json<LikelyDuplicates>, ApiError> {
+    let title = query.title.trim();
+    if title.is_empty() || title.chars().count() > 500 {
+        return Err(ApiError::bad_query("title", "must be 1 to 500 characters"));
+    }
+    let building = query.building.as_deref().unwrap_or_default();
+    if building.chars().count() > 100 {
+        return Err(ApiError::bad_query(
+            "building",
+            "must be at most 100 characters",
+        ));
+    }
+    let category = wire(&query.category);
+    let found = duplicates::likely(&state, &caller, &category, title, building).await;
+    Ok(Json(LikelyDuplicates {
+        items: found.into_iter().map(Into::into).collect(),
+    }))
+}
+
+/// The open grievances of the same xiaoqu that look like this one, most
+/// alike first (at most 100), for the handler who merges duplicates.
+#[utoipa::path(
+    get, path = "/api/v1/grievances/{id}/likely-duplicates", tag = "grievances",
+    params(("id" = Uuid, Path, description = "Grievance id")),
+    responses(
+        (status = 200, description = "Likely duplicates", body = LikelyDuplicates),
+        (status = 401, description = "No or bad token", body = Problem, content_type = PROBLEM),
+        (status = 404, description = "No such grievance visible to the caller", body = Problem, content_type = PROBLEM),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn likely_duplicates(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<LikelyDuplicates>, ApiError> {
+    let id = parse_id(&id)?;
+    let found = duplicates::likely_for(&state, &caller, id).await?;
+    Ok(Json(LikelyDuplicates {
+        items: found.into_iter().map(Into::into).collect(),
+    }))
+}
+
+/// Merge several duplicates into this grievance (the primary), all or none:
+/// one refused duplicate refuses the request and nothing is written. Each
+/// duplicate's filer then rates and may ask to reopen as their own household.
+#[utoipa::path(
+    post, path = "/api/v1/grievances/{id}/duplicates", tag = "grievances",
+    params(("id" = Uuid, Path, description = "The primary grievance")),
+    request_body = MergeDuplicatesRequest,
+    responses(
+        (status = 200, description = "All merged; the primary as it stands, `position` of the last change", body = CommandResponse, headers(("ETag" = String))),
+        (status = 400, description = "Malformed body", body = Problem, content_type = PROBLEM),
+        (status = 401, description = "No or bad token", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "This account may not merge", body = Problem, content_type = PROBLEM),
+        (status = 404, description = "No such primary visible to the caller", body = Problem, content_type = PROBLEM),
+        (status = 409, description = "The primary takes no duplicates in its status", body = Problem, content_type = PROBLEM),
+        (status = 422, description = "A duplicate cannot be merged (each named as `duplicates[i]`)", body = Problem, content_type = PROBLEM),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn merge_duplicates(
+    State(state): State<AppState>,
+    Extension(request_id): Extension<RequestId>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<MergeDuplicatesRequest>,
+) -> Result<Response, ApiError> {
+    let primary = parse_id(&id)?;
+    let duplicates: Vec<GrievanceId> = req.duplicates.into_iter().map(GrievanceId).collect();
+    let committed =
+        grievances::merge_many(&state, &caller, &request_id.0, primary, &duplicates).await?;
+    command_response(primary, &committed, StatusCode::OK)
+}
 
 /// Merge this grievance, a duplicate, into a primary grievance of the same xiaoqu.
 #[utoipa::path(

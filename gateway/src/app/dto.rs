@@ -254,6 +254,14 @@ pub struct MergeRequest {
     pub primary: Uuid,
 }
 
+/// Duplicates to merge into one primary, all or none.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MergeDuplicatesRequest {
+    /// The grievances that duplicate the primary: 1 to 100, of its xiaoqu.
+    pub duplicates: Vec<Uuid>,
+}
+
 /// The outcome of a command.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct CommandResponse {
@@ -381,6 +389,52 @@ pub struct FiguresDto {
     pub as_of: DateTime<Utc>,
     pub position: String,
     pub caught_up: bool,
+}
+
+/// What a draft grievance says, to find the open grievances of the
+/// caller's xiaoqu that look like the same matter.
+#[derive(Clone, Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DraftQuery {
+    pub category: CategoryDto,
+    /// The draft's title.
+    pub title: String,
+    /// The building it names, if any.
+    pub building: Option<String>,
+}
+
+/// An open grievance that looks like the same matter.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct LikelyDuplicateDto {
+    /// Present when the caller may read it (a handler of the xiaoqu).
+    pub id: Option<Uuid>,
+    /// Its title, with the filer's name, phone and room masked when the
+    /// caller may not read it.
+    pub title: String,
+    pub status: StatusDto,
+    pub filed_at: DateTime<Utc>,
+    /// How alike: the share of the titles' character pairs in common, plus
+    /// 0.15 for the same building; 0.3 or more is listed.
+    pub likeness: f64,
+}
+
+/// Likely duplicates, most alike first.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct LikelyDuplicates {
+    pub items: Vec<LikelyDuplicateDto>,
+}
+
+impl From<crate::app::duplicates::Similar> for LikelyDuplicateDto {
+    fn from(s: crate::app::duplicates::Similar) -> Self {
+        Self {
+            id: s.id.map(|id| id.0),
+            title: s.title,
+            status: s.status.into(),
+            filed_at: s.filed_at,
+            likeness: (s.likeness * 1000.0).round() / 1000.0,
+        }
+    }
 }
 
 /// Filters and paging of `GET /api/v1/grievances`.

@@ -8,19 +8,27 @@ use lianxi_domain::values::{AccountId, GrievanceId};
 use lianxi_domain::Status;
 use lianxi_projections::grievance_list::{self, Audience, ListFilter};
 
+use uuid::Uuid;
+
 use super::auth::Caller;
+use super::error::ApiError;
 use super::people::PersonalView;
-use super::AppState;
+use super::{policy, AppState};
 use crate::db::Scope;
 
 /// An open grievance of the filer's xiaoqu that looks like the one being
 /// filed: shown before it is submitted, without anyone's personal data.
 #[derive(Debug)]
 pub struct Similar {
-    pub id: GrievanceId,
+    /// Its id, when the caller may read it (a handler); a resident sees
+    /// only that it exists.
+    pub id: Option<GrievanceId>,
     pub title: String,
-    pub status: String,
+    pub status: Status,
     pub filed_at: DateTime<Utc>,
+    /// How alike (0 to about 1.15): the share of the titles' character pairs
+    /// in common, plus 0.15 for the same building.
+    pub likeness: f64,
 }
 
 /// The title's overlapping character pairs: Chinese titles have no spaces,
@@ -49,9 +57,15 @@ pub fn likeness(title: &str, building: &str, other_title: &str, other_building: 
     titles + if same_building { 0.15 } else { 0.0 }
 }
 
-/// Up to three open grievances of the caller's xiaoqu in `category` that
-/// look like the one being filed (likeness at least 0.3), most alike first;
-/// none for a caller whose scope is not one xiaoqu.
+/// The most a draft is shown: a few, to be read before filing.
+pub const FOR_A_DRAFT: usize = 3;
+/// The most a handler is shown for a filed grievance: enough to merge a
+/// whole building's filings at once.
+pub const FOR_A_HANDLER: usize = 100;
+
+/// Up to [`FOR_A_DRAFT`] open grievances of the caller's xiaoqu in
+/// `category` that look like the one being filed, most alike first; none
+/// for a caller whose scope is not one xiaoqu.
 pub async fn likely(
     state: &AppState,
     caller: &Caller,
@@ -62,25 +76,84 @@ pub async fn likely(
     let Scope::Xiaoqu(xiaoqu) = caller.0.scope else {
         return Vec::new();
     };
-    let xiaoqu = xiaoqu.0;
-    let filter = ListFilter {
-        xiaoqu: Some(xiaoqu),
-        category: Some(category.to_owned()),
-        ..ListFilter::default()
+    let draft = Draft {
+        xiaoqu: xiaoqu.0,
+        category,
+        title,
+        building,
     };
-    let audience = Audience::Xiaoqu(xiaoqu);
-    let page = match grievance_list::list(&state.db.store(), &audience, &filter, None, 200).await {
-        Ok(page) => page,
+    match likely_in(state, caller, &draft, &[], FOR_A_DRAFT).await {
+        Ok(found) => found,
         Err(e) => {
             // Suggestions are a courtesy: filing goes on without them.
-            tracing::warn!(error = %e, "likely duplicates could not be read");
-            return Vec::new();
+            tracing::warn!(error = ?e, "likely duplicates could not be read");
+            Vec::new()
         }
+    }
+}
+
+/// The open grievances that look like grievance `id` (which the caller
+/// must see), most alike first: up to [`FOR_A_HANDLER`], leaving out the
+/// grievance itself and what was merged into it already.
+pub async fn likely_for(
+    state: &AppState,
+    caller: &Caller,
+    id: GrievanceId,
+) -> Result<Vec<Similar>, ApiError> {
+    let (g, _) = super::grievances::visible(state, caller, id).await?;
+    let category = serde_json::to_value(g.category)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let building = g
+        .location
+        .building
+        .as_ref()
+        .map(|b| b.as_str().to_owned())
+        .unwrap_or_default();
+    let draft = Draft {
+        xiaoqu: g.xiaoqu.0,
+        category: &category,
+        title: g.title.as_str(),
+        building: &building,
     };
+    let mut leave_out: Vec<GrievanceId> = g.duplicates.iter().map(|d| d.grievance).collect();
+    leave_out.push(g.id);
+    likely_in(state, caller, &draft, &leave_out, FOR_A_HANDLER).await
+}
+
+/// What a likely duplicate is compared with.
+struct Draft<'a> {
+    xiaoqu: Uuid,
+    category: &'a str,
+    title: &'a str,
+    building: &'a str,
+}
+
+async fn likely_in(
+    state: &AppState,
+    caller: &Caller,
+    draft: &Draft<'_>,
+    leave_out: &[GrievanceId],
+    limit: usize,
+) -> Result<Vec<Similar>, ApiError> {
+    let filter = ListFilter {
+        xiaoqu: Some(draft.xiaoqu),
+        category: Some(draft.category.to_owned()),
+        ..ListFilter::default()
+    };
+    // Every grievance of the xiaoqu is compared, whoever may read it; what
+    // is shown of one the caller may not read is its title (names masked),
+    // status and filing time.
+    let audience = Audience::Xiaoqu(draft.xiaoqu);
+    let page = grievance_list::list(&state.db.store(), &audience, &filter, None, 500)
+        .await
+        .map_err(ApiError::from_store)?;
     let mut scored: Vec<(f64, AccountId, Similar)> = page
         .items
         .into_iter()
         .filter(|(g, _)| !g.status.is_final() && g.status != Status::Resolved)
+        .filter(|(g, _)| !leave_out.contains(&g.id))
         .map(|(g, _)| {
             let other_building = g
                 .location
@@ -88,15 +161,22 @@ pub async fn likely(
                 .as_ref()
                 .map(|b| b.as_str().to_owned())
                 .unwrap_or_default();
-            let score = likeness(title, building, g.title.as_str(), &other_building);
+            let score = likeness(
+                draft.title,
+                draft.building,
+                g.title.as_str(),
+                &other_building,
+            );
+            let readable = policy::can_view(&caller.0, &g);
             (
                 score,
                 g.filer,
                 Similar {
-                    id: g.id,
+                    id: readable.then_some(g.id),
                     title: g.title.as_str().to_owned(),
-                    status: g.status.as_str().to_owned(),
+                    status: g.status,
                     filed_at: g.filed_at,
+                    likeness: score,
                 },
             )
         })
@@ -104,28 +184,31 @@ pub async fn likely(
         .collect();
     scored.sort_by(|a, b| b.0.total_cmp(&a.0));
     let mut out = Vec::new();
-    for (_, filer, mut similar) in scored.into_iter().take(3) {
-        // Another resident's title may carry their name or phone: never shown.
-        match state.people.personal_data(filer).await {
-            Ok(PersonalView::Present(data)) => {
-                for secret in [Some(data.name), data.phone, data.room]
-                    .into_iter()
-                    .flatten()
-                {
-                    if secret.chars().count() >= 2 {
-                        similar.title = similar.title.replace(&secret, "＊＊＊");
+    for (_, filer, mut similar) in scored.into_iter().take(limit) {
+        // Another resident's title may carry their name or phone: never
+        // shown, unless the caller may read that grievance anyway.
+        if similar.id.is_none() {
+            match state.people.personal_data(filer).await {
+                Ok(PersonalView::Present(data)) => {
+                    for secret in [Some(data.name), data.phone, data.room]
+                        .into_iter()
+                        .flatten()
+                    {
+                        if secret.chars().count() >= 2 {
+                            similar.title = similar.title.replace(&secret, "＊＊＊");
+                        }
                     }
                 }
-            }
-            Ok(_) => {}
-            Err(e) => {
-                tracing::warn!(error = %e, "a likely duplicate's filer could not be read");
-                continue;
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "a likely duplicate's filer could not be read");
+                    continue;
+                }
             }
         }
         out.push(similar);
     }
-    out
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -366,7 +366,11 @@ impl From<GrievanceError> for ApiError {
                 "The deadline named is not the grievance's current, passed deadline",
             )
             .with_detail(detail),
-            E::ReopenWindowClosed { .. } | E::RatedSatisfied | E::AlreadyAtTopTier => Self::new(
+            E::ReopenWindowClosed { .. }
+            | E::RatingWindowClosed { .. }
+            | E::RatedSatisfied
+            | E::AlreadyRated
+            | E::AlreadyAtTopTier => Self::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "rule-violated",
                 "The command breaks a rule of the grievance lifecycle",

@@ -3,7 +3,7 @@
 //! Open311 and the workers all come through here; every rule is then the
 //! aggregate's, decided on the stream it just loaded.
 
-use lianxi_domain::grievance::{FileGrievance, GrievanceState, PrimaryOfMerge};
+use lianxi_domain::grievance::{DuplicateToLink, FileGrievance, GrievanceState, PrimaryOfMerge};
 use lianxi_domain::values::{
     Attachment, Category, Channel, Description, GrievanceId, Label, Location, MediaType,
     Respondent, Sha256Hex, Title, Urgency, ValueError, XiaoquId,
@@ -372,14 +372,131 @@ pub async fn merge(
     // between the two appends completes the merge without a second link.
     let link = GrievanceCommand::new(
         actor(caller),
-        GrievanceAction::LinkDuplicate {
-            duplicate: id,
-            xiaoqu: duplicate.xiaoqu,
-            filer: duplicate.filer,
+        GrievanceAction::LinkDuplicates {
+            duplicates: vec![DuplicateToLink {
+                duplicate: id,
+                xiaoqu: duplicate.xiaoqu,
+                filer: duplicate.filer,
+            }],
         },
     );
     state.log.execute(primary.id, None, link, &metadata).await?;
     Ok(state.log.execute(id, expected, merge, &metadata).await?)
+}
+
+/// Most duplicates one bulk merge takes.
+pub const MAX_MERGED_AT_ONCE: usize = 100;
+
+/// Merges every grievance of `duplicates` into `primary`, all or none:
+/// each merge and the primary's links are decided on the streams just
+/// loaded before anything is written, and one refusal refuses the request
+/// (every refused duplicate named as `duplicates[i]`). The primary then
+/// links them all in one append, and each duplicate merges. A duplicate
+/// already merged into this primary counts as done, so a retry after a
+/// crash completes the request. Answers the primary as it stands, with the
+/// feed position of the last change.
+pub async fn merge_many(
+    state: &AppState,
+    caller: &Caller,
+    request_id: &str,
+    primary: GrievanceId,
+    duplicates: &[GrievanceId],
+) -> Result<Committed, ApiError> {
+    if duplicates.is_empty() || duplicates.len() > MAX_MERGED_AT_ONCE {
+        return Err(ApiError::invalid_field(
+            "duplicates",
+            format!("name 1 to {MAX_MERGED_AT_ONCE} grievances"),
+        ));
+    }
+    let (primary_state, _) = visible(state, caller, primary).await?;
+    let of_merge = PrimaryOfMerge {
+        id: primary_state.id,
+        xiaoqu: primary_state.xiaoqu,
+        status: primary_state.status,
+    };
+    let merge = GrievanceCommand::new(
+        actor(caller),
+        GrievanceAction::MergeIntoPrimary { primary: of_merge },
+    );
+    // Whether the caller may link to this primary at all (its handler, and
+    // it not final) answers as the primary's own refusal.
+    let primary_aggregate = Grievance::from(primary_state.clone());
+    let nothing = GrievanceAction::LinkDuplicates {
+        duplicates: Vec::new(),
+    };
+    primary_aggregate.decide(
+        GrievanceCommand::new(actor(caller), nothing),
+        state.log.services(),
+    )?;
+    let mut problems = Vec::new();
+    let mut to_link = Vec::new();
+    let mut to_merge = Vec::new();
+    for (i, id) in duplicates.iter().enumerate() {
+        let field = format!("duplicates[{i}]");
+        if duplicates[..i].contains(id) {
+            problems.push(FieldProblem {
+                field,
+                reason: "is named twice".into(),
+            });
+            continue;
+        }
+        let (current, _) = state.log.load(*id).await?;
+        let Some(duplicate) = current.state() else {
+            problems.push(FieldProblem {
+                field,
+                reason: "no such grievance".into(),
+            });
+            continue;
+        };
+        if may_see(state, caller, Some(duplicate)).await.is_err() {
+            problems.push(FieldProblem {
+                field,
+                reason: "no such grievance".into(),
+            });
+            continue;
+        }
+        let link = DuplicateToLink {
+            duplicate: *id,
+            xiaoqu: duplicate.xiaoqu,
+            filer: duplicate.filer,
+        };
+        if duplicate.merged_into == Some(primary) {
+            to_link.push(link); // merged by an earlier run of this request
+            continue;
+        }
+        match current.decide(merge.clone(), state.log.services()) {
+            Ok(_) => {
+                to_link.push(link);
+                to_merge.push(*id);
+            }
+            Err(e) => problems.push(FieldProblem {
+                field,
+                reason: e.to_string(),
+            }),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(ApiError::invalid_fields(problems));
+    }
+    let link = GrievanceCommand::new(
+        actor(caller),
+        GrievanceAction::LinkDuplicates {
+            duplicates: to_link,
+        },
+    );
+    primary_aggregate.decide(link.clone(), state.log.services())?;
+    let metadata = metadata(state, request_id, None);
+    let mut last = state.log.execute(primary, None, link, &metadata).await?;
+    let mut position = last.position;
+    for id in to_merge {
+        let merged = state
+            .log
+            .execute(id, None, merge.clone(), &metadata)
+            .await?;
+        position = merged.position.or(position);
+    }
+    last.position = position;
+    Ok(last)
 }
 
 /// Who asked, when and why: the metadata of a command's events.

@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use super::audit::audits;
 use super::{message, render, see_other, wire, Page, Visit};
+use crate::app::duplicates::{self, Similar};
 use crate::app::grievances;
 use crate::app::AppState;
 use crate::http::request_id::RequestId;
@@ -58,6 +59,9 @@ struct GrievancePage {
     case: Option<Uuid>,
     /// The reader may open a mediation case for it (the party branch).
     opens_case: bool,
+    /// Open grievances that look like this one and that the reader may
+    /// read (a handler): offered for merging into this one.
+    similar: Vec<Similar>,
 }
 
 pub(super) async fn grievance(
@@ -89,6 +93,15 @@ pub(super) async fn grievance(
             Vec::new()
         }
     };
+    // Only those the reader may read are offered for merging; a page
+    // without them still answers.
+    let similar = match duplicates::likely_for(&state, &caller, id).await {
+        Ok(found) => found.into_iter().filter(|s| s.id.is_some()).collect(),
+        Err(e) => {
+            tracing::warn!(error = ?e, "likely duplicates could not be read");
+            Vec::new()
+        }
+    };
     // What the aggregate would accept from this caller now; a form's path
     // names the command with dashes.
     let actions: Vec<&'static str> = grievances::offered_actions(&state, &caller, &g)
@@ -113,6 +126,7 @@ pub(super) async fn grievance(
         auditor: audits(caller.0.role),
         case: g.mediation.map(|m| m.case.0),
         opens_case: crate::app::cases::may_open(&state, &caller, &g),
+        similar,
     }
     .render();
     render(&visit, StatusCode::OK, html)
@@ -245,6 +259,59 @@ pub(super) async fn act(
         }
         Err(e) => {
             tracing::error!(problem = e.slug(), "a page action failed");
+            message(&visit, StatusCode::SERVICE_UNAVAILABLE, "error.title")
+        }
+    }
+}
+
+/// The handler merges the chosen likely duplicates into this grievance
+/// (`duplicate` named once per chosen grievance), all or none.
+pub(super) async fn merge_duplicates(
+    State(state): State<AppState>,
+    Extension(request_id): Extension<RequestId>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
+    let visit = Visit::of(&state, &headers).await;
+    let csrf = pairs
+        .iter()
+        .find(|(k, _)| k == "csrf")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_default();
+    let caller = match visit.form_caller(csrf) {
+        Ok(caller) => caller,
+        Err(answer) => return *answer,
+    };
+    let Ok(id) = GrievanceId::parse(&id) else {
+        return message(&visit, StatusCode::NOT_FOUND, "error.not_found");
+    };
+    let chosen: Result<Vec<GrievanceId>, _> = pairs
+        .iter()
+        .filter(|(k, _)| k == "duplicate")
+        .map(|(_, v)| GrievanceId::parse(v))
+        .collect();
+    let Ok(chosen) = chosen else {
+        return message(
+            &visit,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "error.action_input",
+        );
+    };
+    if chosen.is_empty() {
+        return see_other(&format!("/g/{id}"));
+    }
+    match grievances::merge_many(&state, &caller, &request_id.0, id, &chosen).await {
+        Ok(_) => see_other(&format!("/g/{id}")),
+        Err(e) if e.status_code() == StatusCode::NOT_FOUND => {
+            message(&visit, StatusCode::NOT_FOUND, "error.not_found")
+        }
+        Err(e) if e.status_code().is_client_error() => {
+            tracing::info!(problem = e.slug(), "a merge from the page was refused");
+            message(&visit, StatusCode::CONFLICT, "error.refused")
+        }
+        Err(e) => {
+            tracing::error!(problem = e.slug(), "a merge from the page failed");
             message(&visit, StatusCode::SERVICE_UNAVAILABLE, "error.title")
         }
     }

@@ -54,6 +54,7 @@ pub fn router() -> Router<AppState> {
         .route("/logout", post(sign_in::logout))
         .route("/file", get(filing::file_page).post(filing::file))
         .route("/g/{id}", get(grievance::grievance))
+        .route("/g/{id}/duplicates", post(grievance::merge_duplicates))
         .route("/g/{id}/{action}", post(grievance::act))
         .route("/meetings", get(meetings::list).post(meetings::convene))
         .route("/meetings/{id}", get(meetings::show))

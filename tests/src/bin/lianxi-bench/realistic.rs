@@ -17,7 +17,7 @@ use std::time::Instant;
 use chrono::{DateTime, TimeDelta, Utc};
 use cqrs_es::{Aggregate, DomainEvent};
 use lianxi_domain::following::{case_steps, meeting_steps};
-use lianxi_domain::grievance::{FileGrievance, GrievanceState, PrimaryOfMerge};
+use lianxi_domain::grievance::{DuplicateToLink, FileGrievance, GrievanceState, PrimaryOfMerge};
 use lianxi_domain::mediation::{
     CaseParty, FailureOutcome, MediationAction, MediationCase, MediationCommand, MediationServices,
     ObligationDraft, OpenCase, PartyStatement,
@@ -684,10 +684,12 @@ impl Sim {
         self.g(
             &mut primary,
             h,
-            GrievanceAction::LinkDuplicate {
-                duplicate: duplicate_id,
-                xiaoqu,
-                filer: second,
+            GrievanceAction::LinkDuplicates {
+                duplicates: vec![DuplicateToLink {
+                    duplicate: duplicate_id,
+                    xiaoqu,
+                    filer: second,
+                }],
             },
         );
         self.triage(place, &mut primary, MatterClass::Minor);
