@@ -537,7 +537,9 @@ async fn an_agreement_with_a_missed_obligation_reopens_the_case_and_its_grievanc
             &path("/proposal"),
             &a.branch.token,
             json!({"terms": "物业每月清理占用车位的车辆",
-                   "obligations": [{"party": company, "description": "三天内贴出车位使用公告", "due_at": now + TimeDelta::days(3)}]}),
+                   "obligations": [
+                       {"party": company, "description": "三天内贴出车位使用公告", "due_at": now + TimeDelta::days(3)},
+                       {"party": company, "description": "退还多收的停车费", "due_at": now + TimeDelta::days(30)}]}),
         )
         .await,
         "propose",
@@ -576,6 +578,21 @@ async fn an_agreement_with_a_missed_obligation_reopens_the_case_and_its_grievanc
     .await;
     assert_eq!(reopened["reopenings"], 1);
     assert_eq!(reopened["agreement"]["obligations"][0]["status"], "missed");
+    // The refund is still owed, listed and kept: the case stays open.
+    let refund = &reopened["agreement"]["obligations"][1];
+    assert_eq!(refund["status"], "open", "{reopened}");
+    let refund_id = refund["id"].as_str().expect("obligation id").to_owned();
+    let kept = ok(
+        &api.post(
+            &path(&format!("/obligations/{refund_id}/fulfilment")),
+            &a.company.token,
+            json!({}),
+        )
+        .await,
+        "the refund kept after the reopening",
+    );
+    assert_eq!(kept["status"], "open");
+    assert_eq!(kept["agreement"]["obligations"][1]["status"], "fulfilled");
     let g = eventually(
         "the grievance reopening with its case",
         || grievance(&api, &id, &a.resident),

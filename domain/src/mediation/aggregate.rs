@@ -344,6 +344,9 @@ impl MediationCase {
                 for obligation in &obligations {
                     let id = obligation.obligation_id;
                     require(ids.insert(id), || MediationError::DuplicateObligation(id))?;
+                    require(state.obligation(id).is_none(), || {
+                        MediationError::DuplicateObligation(id)
+                    })?;
                     require(state.is_party(obligation.party), || {
                         MediationError::NotACaseParty(obligation.party)
                     })?;
@@ -383,7 +386,9 @@ impl MediationCase {
                         obligations: proposal.obligations.clone(),
                         at: now,
                     });
-                    if proposal.obligations.is_empty() {
+                    // Nothing asked, and nothing still owed from before.
+                    if proposal.obligations.is_empty() && state.open_obligations().next().is_none()
+                    {
                         events.push(MediationEvent::CaseConcluded { at: now });
                     }
                 }
@@ -422,7 +427,11 @@ impl MediationCase {
                     note,
                     at: now,
                 }];
-                if state.open_obligations().all(|o| o.id == obligation) {
+                // A case reopened by a missed obligation concludes only by a
+                // new agreement, however many of the others are kept.
+                if state.status == CaseStatus::Agreed
+                    && state.open_obligations().all(|o| o.id == obligation)
+                {
                     events.push(MediationEvent::CaseConcluded { at: now });
                 }
                 Ok(events)
@@ -433,7 +442,7 @@ impl MediationCase {
                     .obligation(obligation)
                     .ok_or(MediationError::UnknownObligation(obligation))?;
                 require_open(state, found, refuse)?;
-                Ok(missed(obligation, note, now))
+                Ok(missed(state, obligation, note, now))
             }
             MediationAction::ObligationDeadlinePassed { obligation, due_at } => {
                 require(actor.role == Role::System, || {
@@ -449,7 +458,7 @@ impl MediationCase {
                 require_open(state, found, refuse)?;
                 require(found.due_at == due_at, || MediationError::DueDateChanged)?;
                 require(now >= due_at, || MediationError::DeadlineNotDue { due_at })?;
-                Ok(missed(obligation, None, now))
+                Ok(missed(state, obligation, None, now))
             }
         }
     }
@@ -516,23 +525,29 @@ fn open_case(
     }])
 }
 
-/// A missed obligation reopens the case for a new proposal round.
+/// DOMAIN: a missed obligation marks itself missed and, while the
+/// agreement stood, reopens the case for a new proposal round. The other
+/// obligations stay open: each is still owed, fulfilled or missed on its
+/// own date, and carried into the next agreement.
 fn missed(
+    state: &MediationCaseState,
     obligation: ObligationId,
     note: Option<Reason>,
     now: DateTime<Utc>,
 ) -> Vec<MediationEvent> {
-    vec![
-        MediationEvent::ObligationMissed {
+    let mut events = vec![MediationEvent::ObligationMissed {
+        obligation,
+        note,
+        at: now,
+    }];
+    if state.status == CaseStatus::Agreed {
+        events.push(MediationEvent::CaseReopened {
             obligation,
-            note,
+            voids_open: false,
             at: now,
-        },
-        MediationEvent::CaseReopened {
-            obligation,
-            at: now,
-        },
-    ]
+        });
+    }
+    events
 }
 
 fn pending_proposal(state: &MediationCaseState) -> Option<&Proposal> {
@@ -573,7 +588,15 @@ fn require_open(
     require(obligation.status == ObligationStatus::Open, || {
         MediationError::ObligationNotOpen(obligation.id)
     })?;
-    require(state.status == CaseStatus::Agreed, refuse)
+    // Owed while the agreement stands, and still after a missed one
+    // reopened the case, until the case ends.
+    require(
+        matches!(
+            state.status,
+            CaseStatus::Agreed | CaseStatus::Open | CaseStatus::Proposed
+        ),
+        refuse,
+    )
 }
 
 impl Aggregate for MediationCase {
@@ -710,19 +733,22 @@ fn apply_to(state: &mut MediationCaseState, event: MediationEvent) {
         } => {
             state.status = CaseStatus::Agreed;
             state.proposal = None;
+            // The obligations still owed under the agreement before (one was
+            // missed, these were not) carry into this one.
+            let owed: Vec<Obligation> = state.open_obligations().cloned().collect();
             state.agreement = Some(Agreement {
                 round: proposal,
                 terms,
-                obligations: obligations
+                obligations: owed
                     .into_iter()
-                    .map(|draft| Obligation {
+                    .chain(obligations.into_iter().map(|draft| Obligation {
                         id: draft.obligation_id,
                         party: draft.party,
                         description: draft.description,
                         due_at: draft.due_at,
                         status: ObligationStatus::Open,
                         settled_at: None,
-                    })
+                    }))
                     .collect(),
                 reached_at: at,
             });
@@ -734,6 +760,8 @@ fn apply_to(state: &mut MediationCaseState, event: MediationEvent) {
         } => {
             state.status = CaseStatus::Failed;
             state.proposal = None;
+            // The matter goes elsewhere; nothing agreed before is owed here.
+            void_open_obligations(state, at);
             state.failure = Some(Failure {
                 outcome,
                 reason,
@@ -746,19 +774,27 @@ fn apply_to(state: &mut MediationCaseState, event: MediationEvent) {
         MediationEvent::ObligationMissed { obligation, at, .. } => {
             settle(state, obligation, ObligationStatus::Missed, at);
         }
-        MediationEvent::CaseReopened { at, .. } => {
+        MediationEvent::CaseReopened { voids_open, at, .. } => {
             state.status = CaseStatus::Open;
             state.reopenings = state.reopenings.saturating_add(1);
-            if let Some(agreement) = state.agreement.as_mut() {
-                for obligation in &mut agreement.obligations {
-                    if obligation.status == ObligationStatus::Open {
-                        obligation.status = ObligationStatus::Void;
-                        obligation.settled_at = Some(at);
-                    }
-                }
+            if voids_open {
+                void_open_obligations(state, at);
             }
         }
         MediationEvent::CaseConcluded { .. } => state.status = CaseStatus::Concluded,
+    }
+}
+
+/// Ends every obligation still open: a version 1 reopening, or a case
+/// that ends without its agreement performed.
+fn void_open_obligations(state: &mut MediationCaseState, at: DateTime<Utc>) {
+    if let Some(agreement) = state.agreement.as_mut() {
+        for obligation in &mut agreement.obligations {
+            if obligation.status == ObligationStatus::Open {
+                obligation.status = ObligationStatus::Void;
+                obligation.settled_at = Some(at);
+            }
+        }
     }
 }
 

@@ -82,10 +82,14 @@ pub enum MediationEvent {
         note: Option<Reason>,
         at: DateTime<Utc>,
     },
-    /// The case is open again because `obligation` was missed; the
-    /// agreement's remaining open obligations are void.
+    /// The case is open again because `obligation` was missed. Version 2
+    /// records `voids_open: false`: the agreement's other open obligations
+    /// stay open and tracked. Version 1 payloads have no such field and
+    /// voided them, as the rule then was; they replay as they were decided.
     CaseReopened {
         obligation: ObligationId,
+        #[serde(default = "voided_before_version_2")]
+        voids_open: bool,
         at: DateTime<Utc>,
     },
     /// The agreement is fully performed (or asked nothing of anyone).
@@ -132,6 +136,15 @@ impl DomainEvent for MediationEvent {
     }
 
     fn event_version(&self) -> String {
-        "1".to_owned()
+        match self {
+            // Version 2: whether the other obligations were voided is recorded.
+            MediationEvent::CaseReopened { .. } => "2".to_owned(),
+            _ => "1".to_owned(),
+        }
     }
+}
+
+/// What a version 1 `CaseReopened` did to the other open obligations.
+fn voided_before_version_2() -> bool {
+    true
 }

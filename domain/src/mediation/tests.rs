@@ -288,7 +288,11 @@ fn missed(obligation: ObligationId, note: Option<Reason>, at: DateTime<Utc>) -> 
     }
 }
 fn reopened(obligation: ObligationId, at: DateTime<Utc>) -> MediationEvent {
-    MediationEvent::CaseReopened { obligation, at }
+    MediationEvent::CaseReopened {
+        obligation,
+        voids_open: false,
+        at,
+    }
 }
 fn deadline_passed(obligation: ObligationId, due_at: DateTime<Utc>) -> MediationAction {
     MediationAction::ObligationDeadlinePassed { obligation, due_at }
@@ -1147,13 +1151,94 @@ fn the_mediator_marks_an_obligation_missed_which_reopens_the_case() {
         .flat_map(|a| a.obligations.iter())
         .map(|o| (o.id, o.status, o.settled_at))
         .collect();
+    // The other obligation is still owed, and tracked.
     assert_eq!(
         statuses,
         vec![
             (OB1, ObligationStatus::Missed, Some(day(8))),
-            (OB2, ObligationStatus::Void, Some(day(8))),
+            (OB2, ObligationStatus::Open, None),
         ]
     );
+}
+
+#[test]
+fn a_version_1_reopening_replays_as_it_was_decided_voiding_the_others() {
+    let v1 = serde_json::json!({"CaseReopened": {
+        "obligation": OB1.0.to_string(),
+        "at": day(8),
+    }});
+    let event: MediationEvent = serde_json::from_value(v1).expect("a version 1 payload");
+    let mut events = up_to_agreed();
+    events.extend([missed(OB1, None, day(8)), event]);
+    let state = state_after(events);
+    let ob2 = state.obligation(OB2).expect("OB2");
+    assert_eq!(
+        (ob2.status, ob2.settled_at),
+        (ObligationStatus::Void, Some(day(8)))
+    );
+}
+
+#[test]
+fn the_others_are_kept_after_a_reopening_and_carried_into_the_next_agreement() {
+    // Bob still clears the corridor; that alone does not conclude a
+    // reopened case.
+    framework()
+        .given(up_to_reopened_on_the_refund())
+        .when(cmd(bob(), fulfil(OB2)))
+        .then_expect_events(vec![fulfilled(OB2)]);
+    // A second missed obligation is marked, without a second reopening.
+    framework_at(day(10))
+        .given(up_to_reopened_on_the_refund())
+        .when(cmd(system(), deadline_passed(OB2, day(3))))
+        .then_expect_events(vec![missed(OB2, None, day(10))]);
+    // A new agreement keeps what is still owed beside its own.
+    let new_refund = ObligationDraft {
+        obligation_id: ObligationId(Uuid::from_u128(32)),
+        ..refund()
+    };
+    let mut events = up_to_reopened_on_the_refund();
+    events.extend([
+        proposed(2, vec![new_refund.clone()]),
+        accepted(2, person(alice())),
+        accepted(2, person(bob())),
+        accepted(2, COMPANY),
+        reached(2, vec![new_refund.clone()]),
+    ]);
+    let state = state_after(events);
+    let open: Vec<ObligationId> = state.open_obligations().map(|o| o.id).collect();
+    assert_eq!(open, vec![OB2, new_refund.obligation_id]);
+    // Its id cannot be reused by a proposal.
+    framework()
+        .given(up_to_reopened_on_the_refund())
+        .when(cmd(
+            branch(),
+            propose(vec![ObligationDraft {
+                obligation_id: OB2,
+                ..refund()
+            }]),
+        ))
+        .then_expect_error(MediationError::DuplicateObligation(OB2));
+}
+
+#[test]
+fn an_agreement_asking_nothing_new_does_not_conclude_while_something_is_owed() {
+    let mut given = up_to_reopened_on_the_refund();
+    given.extend([
+        proposed(2, vec![]),
+        accepted(2, person(alice())),
+        accepted(2, person(bob())),
+    ]);
+    framework()
+        .given(given)
+        .when(cmd(company(), accept(COMPANY)))
+        .then_expect_events(vec![accepted(2, COMPANY), reached(2, vec![])]);
+}
+
+/// Agreed; the refund (OB1, due day 7) missed at day 8.
+fn up_to_reopened_on_the_refund() -> Vec<MediationEvent> {
+    let mut events = up_to_agreed();
+    events.extend([missed(OB1, None, day(8)), reopened(OB1, day(8))]);
+    events
 }
 
 #[test]
@@ -1168,14 +1253,19 @@ fn a_party_cannot_mark_an_obligation_missed() {
 
 #[test]
 fn a_new_proposal_round_follows_a_reopening() {
+    let fine = ObligationDraft {
+        obligation_id: ObligationId(Uuid::from_u128(33)),
+        ..clear_corridor()
+    };
     framework()
         .given(up_to_reopened())
-        .when(cmd(branch(), propose(vec![refund()])))
-        .then_expect_events(vec![proposed(2, vec![refund()])]);
+        .when(cmd(branch(), propose(vec![fine.clone()])))
+        .then_expect_events(vec![proposed(2, vec![fine])]);
+    // The refund was not missed: the company still owes it and pays it.
     framework()
         .given(up_to_reopened())
         .when(cmd(company(), fulfil(OB1)))
-        .then_expect_error(MediationError::ObligationNotOpen(OB1));
+        .then_expect_events(vec![fulfilled(OB1)]);
 }
 
 #[test]
@@ -1219,11 +1309,12 @@ fn a_replayed_deadline_is_refused_so_the_scheduler_acts_exactly_once() {
         .given(up_to_reopened())
         .when(cmd(system(), deadline_passed(OB2, day(3))))
         .then_expect_error(MediationError::ObligationNotOpen(OB2));
-    // The obligation voided by the reopening does not fire either.
+    // The one still owed fires on its own date, once, without reopening
+    // the case a second time.
     framework_at(day(10))
         .given(up_to_reopened())
         .when(cmd(system(), deadline_passed(OB1, day(7))))
-        .then_expect_error(MediationError::ObligationNotOpen(OB1));
+        .then_expect_events(vec![missed(OB1, None, day(10))]);
 }
 
 // --- names and wire formats ---
@@ -1262,7 +1353,15 @@ fn the_aggregate_type_and_event_names_never_change() {
             "CaseConcluded",
         ]
     );
-    assert!(events.iter().all(|e| e.event_version() == "1"));
+    // Version 2: a reopening records whether it voided the others.
+    assert!(events.iter().all(|e| {
+        let v = if matches!(e, MediationEvent::CaseReopened { .. }) {
+            "2"
+        } else {
+            "1"
+        };
+        e.event_version() == v
+    }));
     assert!(events.iter().all(|e| e.at() == t0()));
 }
 
