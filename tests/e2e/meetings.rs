@@ -432,6 +432,80 @@ async fn a_major_matter_needs_an_urgent_meeting_and_escalates_once_when_the_wind
         g["deadline"]["stage"], "convene",
         "a fresh window at the new tier"
     );
+
+    // The community holds it now, and convenes (through a second instance,
+    // both schedulers running): it chairs a meeting of the xiaoqu's parties,
+    // and the urgent window stops as the branch's meeting would stop it.
+    let second = server_with_clock(&t, &clock).await;
+    let other = Api::new(&second.base);
+    let queue = ok(
+        &other
+            .get("/api/v1/escalation-queue", &a.community.token)
+            .await,
+        "the community's queue",
+    );
+    let item = queue["items"]
+        .as_array()
+        .and_then(|items| {
+            items
+                .iter()
+                .find(|i| i["grievance"]["id"] == waiting.as_str())
+        })
+        .expect("the escalated matter in the community's queue");
+    assert_eq!(item["urgent_meeting"], true);
+    assert_eq!(item["convene_in"], a.id.to_string(), "{item}");
+    let chaired = ok(
+        &other
+            .post(
+                "/api/v1/meetings",
+                &a.community.token,
+                json!({
+                    "xiaoqu": a.id,
+                    "kind": "urgent",
+                    "scheduled_for": clock_now(&clock) + TimeDelta::hours(20),
+                    "place": "社区会议室",
+                    "agenda": [{"subject": {"kind": "grievance", "id": waiting}, "title": "电梯停运"}]
+                }),
+            )
+            .await,
+        "the community convenes",
+    );
+    assert_eq!(chaired["chair"], "community");
+    eventually(
+        "the community's urgent clock stopping",
+        || grievance(&api, waiting, &a.community),
+        |g| g["deadline"]["stage"] == "respond",
+    )
+    .await;
+    // The community chairs; the branch does not open it.
+    let meeting_id = chaired["id"].as_str().expect("meeting id");
+    api.post(
+        &format!("/api/v1/meetings/{meeting_id}/open"),
+        &a.branch.token,
+        json!({"present_parties": ["party_branch", "owners_committee", "property_company", "supervisory_committee"]}),
+    )
+    .await
+    .assert_problem(403, "forbidden");
+    // Past the old window: nothing climbs again.
+    clock.advance(TimeDelta::hours(49));
+    api.settled().await;
+    other.settled().await;
+    assert_eq!(escalations(api.events(waiting, &a.community).await), 1);
+    let queue = ok(
+        &api.get("/api/v1/escalation-queue", &a.community.token)
+            .await,
+        "the community's queue after convening",
+    );
+    let item = queue["items"]
+        .as_array()
+        .and_then(|items| {
+            items
+                .iter()
+                .find(|i| i["grievance"]["id"] == waiting.as_str())
+        })
+        .expect("still the community's");
+    assert_eq!(item["convene_in"], Value::Null);
+    second.stop().await;
     server.stop().await;
 }
 

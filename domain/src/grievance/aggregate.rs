@@ -198,6 +198,14 @@ pub struct GrievanceState {
 }
 
 impl GrievanceState {
+    /// A major matter whose urgent joint meeting is still to be convened
+    /// (its urgent window runs).
+    pub fn urgent_meeting_pending(&self) -> bool {
+        self.meeting_referral
+            .as_ref()
+            .is_some_and(|r| r.due_at.is_some() && r.meeting.is_none())
+    }
+
     /// The role that handles the grievance at its current tier: the party
     /// branch in the xiaoqu, the tier's own role above it.
     /// The stage whose clock runs or is paused.

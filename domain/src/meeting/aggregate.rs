@@ -11,7 +11,7 @@ use crate::actor::{Actor, Role};
 use crate::services::Clock;
 use crate::values::{
     AccountId, ActionItemId, AgendaItemId, Label, MeetingId, MeetingKind, PartyRole, Reason,
-    Statement, Title, XiaoquId,
+    Statement, Tier, Title, XiaoquId,
 };
 
 use super::commands::{
@@ -182,6 +182,9 @@ pub struct JointMeetingState {
     pub invited_people: Vec<Invitee>,
     /// The quorum in force when the meeting was convened.
     pub quorum: QuorumRule,
+    /// The tier that convened and chairs it (its handler role acts as chair).
+    #[serde(default = "xiaoqu_tier")]
+    pub chair: Tier,
     pub agenda: Vec<AgendaItem>,
     pub action_items: Vec<ActionItem>,
     pub present_parties: Vec<PartyRole>,
@@ -195,7 +198,17 @@ pub struct JointMeetingState {
     pub last_changed_at: DateTime<Utc>,
 }
 
+fn xiaoqu_tier() -> Tier {
+    Tier::Xiaoqu
+}
+
 impl JointMeetingState {
+    /// The role that chairs: the party branch for the xiaoqu's own meeting,
+    /// the tier's role for one a higher tier convened.
+    pub fn chair_role(&self) -> Role {
+        Role::handler_of(self.chair)
+    }
+
     /// Whether the parties present meet the meeting's quorum.
     pub fn quorum_met(&self) -> bool {
         self.quorum.is_met(&self.present_parties)
@@ -268,7 +281,7 @@ impl JointMeeting {
         let events = match action {
             MeetingAction::ConveneMeeting(_) => return Err(MeetingError::AlreadyConvened),
             MeetingAction::AddAgendaItem(draft) => {
-                require_branch(actor, name)?;
+                require_chair(state, actor, name)?;
                 require(
                     matches!(state.status, MeetingStatus::Convened | MeetingStatus::Open),
                     refuse,
@@ -280,7 +293,7 @@ impl JointMeeting {
                 present_parties,
                 present_people,
             } => {
-                require_branch(actor, name)?;
+                require_chair(state, actor, name)?;
                 require(state.status == MeetingStatus::Convened, refuse)?;
                 check_present(state, &present_parties, &present_people)?;
                 vec![MeetingEvent::MeetingOpened {
@@ -296,7 +309,7 @@ impl JointMeeting {
                 positions,
                 action_items,
             } => {
-                require_branch(actor, name)?;
+                require_chair(state, actor, name)?;
                 require(state.status == MeetingStatus::Open, refuse)?;
                 require_pending(state, item)?;
                 check_positions(state, &positions)?;
@@ -321,7 +334,7 @@ impl JointMeeting {
                 std::iter::once(decided).chain(assigned).collect()
             }
             MeetingAction::DeferItem { item, reason } => {
-                require_branch(actor, name)?;
+                require_chair(state, actor, name)?;
                 require(state.status == MeetingStatus::Open, refuse)?;
                 require_pending(state, item)?;
                 vec![MeetingEvent::ItemDeferred {
@@ -331,7 +344,7 @@ impl JointMeeting {
                 }]
             }
             MeetingAction::CloseMeeting { public_summary } => {
-                require_branch(actor, name)?;
+                require_chair(state, actor, name)?;
                 require(state.status == MeetingStatus::Open, refuse)?;
                 let count = state.pending_count();
                 if count > 0 {
@@ -343,7 +356,7 @@ impl JointMeeting {
                 }]
             }
             MeetingAction::CancelMeeting { reason } => {
-                require_branch(actor, name)?;
+                require_chair(state, actor, name)?;
                 require(state.status == MeetingStatus::Convened, refuse)?;
                 vec![MeetingEvent::MeetingCancelled { reason, at: now }]
             }
@@ -355,10 +368,10 @@ impl JointMeeting {
                 let found = state
                     .action_item(action_item)
                     .ok_or(MeetingError::UnknownActionItem(action_item))?;
-                // The owner answers for its own item; the branch, as chair, may
-                // record it on the owner's behalf.
+                // The owner answers for its own item; the chair may record it
+                // on the owner's behalf.
                 require(
-                    actor.role == Role::PartyBranch || actor.role.party() == Some(found.owner),
+                    actor.role == state.chair_role() || actor.role.party() == Some(found.owner),
                     || MeetingError::NotTheOwner,
                 )?;
                 require(found.done_at.is_none(), || {
@@ -381,7 +394,16 @@ fn convene_meeting(
     now: DateTime<Utc>,
     services: &MeetingServices,
 ) -> Result<Vec<MeetingEvent>, MeetingError> {
-    require_branch(actor, "convene")?;
+    // DOMAIN: the party branch convenes the xiaoqu's meetings; the tier
+    // holding an escalated matter may convene one for the xiaoqu too, and
+    // chairs it.
+    let chair = match actor.role {
+        Role::PartyBranch => Tier::Xiaoqu,
+        role => role.tier().ok_or(MeetingError::RoleNotAllowed {
+            action: "convene",
+            role,
+        })?,
+    };
     require(convene.scheduled_for >= now, || {
         MeetingError::ScheduledInThePast
     })?;
@@ -413,6 +435,7 @@ fn convene_meeting(
         // Fixed now, so that a later policy change does not move the bar for
         // a meeting already called.
         quorum: services.policy.quorum(convene.xiaoqu),
+        chair,
         convened_at: now,
     };
     let items = convene
@@ -548,9 +571,13 @@ fn check_action_items(
     Ok(())
 }
 
-/// The party branch convenes and chairs joint meetings.
-fn require_branch(actor: Actor, action: &'static str) -> Result<(), MeetingError> {
-    require(actor.role == Role::PartyBranch, || {
+/// The chair (the role of the tier that convened) runs the meeting.
+fn require_chair(
+    state: &JointMeetingState,
+    actor: Actor,
+    action: &'static str,
+) -> Result<(), MeetingError> {
+    require(actor.role == state.chair_role(), || {
         MeetingError::RoleNotAllowed {
             action,
             role: actor.role,
@@ -592,6 +619,7 @@ impl Aggregate for JointMeeting {
                     invited_parties,
                     invited_people,
                     quorum,
+                    chair,
                     convened_at,
                 },
             ) => {
@@ -605,6 +633,7 @@ impl Aggregate for JointMeeting {
                     invited_parties,
                     invited_people,
                     quorum,
+                    chair,
                     agenda: Vec::new(),
                     action_items: Vec::new(),
                     present_parties: Vec::new(),

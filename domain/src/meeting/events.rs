@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::values::{
     AccountId, ActionItemId, AgendaItemId, Label, MeetingId, MeetingKind, PartyRole, Reason,
-    Statement, Title, XiaoquId,
+    Statement, Tier, Title, XiaoquId,
 };
 
 use super::aggregate::QuorumRule;
@@ -28,6 +28,11 @@ pub enum MeetingEvent {
         invited_parties: Vec<PartyRole>,
         invited_people: Vec<Invitee>,
         quorum: QuorumRule,
+        /// The tier that convened and chairs it: the xiaoqu (the party
+        /// branch), or the tier holding an escalated matter. Version 1
+        /// payloads have none: the branch chaired every meeting then.
+        #[serde(default = "chaired_by_the_branch")]
+        chair: Tier,
         convened_at: DateTime<Utc>,
     },
     AgendaItemAdded {
@@ -115,6 +120,15 @@ impl DomainEvent for MeetingEvent {
     }
 
     fn event_version(&self) -> String {
-        "1".to_owned()
+        match self {
+            // Version 2: the chairing tier is recorded.
+            MeetingEvent::MeetingConvened { .. } => "2".to_owned(),
+            _ => "1".to_owned(),
+        }
     }
+}
+
+/// Who chaired a meeting convened before the chair was recorded.
+fn chaired_by_the_branch() -> Tier {
+    Tier::Xiaoqu
 }

@@ -133,6 +133,7 @@ fn convened_with(quorum: QuorumRule) -> MeetingEvent {
         invited_parties: PartyRole::MEETING_PARTIES.to_vec(),
         invited_people: c.invited_people,
         quorum,
+        chair: Tier::Xiaoqu,
         convened_at: t0(),
     }
 }
@@ -291,6 +292,70 @@ fn a_property_company_cannot_convene_a_meeting() {
             action: "convene",
             role: Role::PropertyCompany,
         });
+}
+
+fn community() -> Actor {
+    Actor::new(AccountId(Uuid::from_u128(500)), Role::Community)
+}
+
+#[test]
+fn the_tier_holding_a_matter_convenes_and_chairs_a_meeting_of_the_xiaoqu() {
+    let mut chaired = up_to_convened();
+    if let MeetingEvent::MeetingConvened { chair, .. } = &mut chaired[0] {
+        *chair = Tier::Community;
+    }
+    framework()
+        .given_no_previous_events()
+        .when(cmd(community(), convene(convene_command())))
+        .then_expect_events(chaired.clone());
+    // The community chairs: it opens the meeting; the branch, one of the
+    // five parties, does not; the quorum still wants the branch present.
+    framework()
+        .given(chaired.clone())
+        .when(cmd(
+            branch(),
+            MeetingAction::OpenMeeting {
+                present_parties: PartyRole::MEETING_PARTIES.to_vec(),
+                present_people: Vec::new(),
+            },
+        ))
+        .then_expect_error(MeetingError::RoleNotAllowed {
+            action: "open",
+            role: Role::PartyBranch,
+        });
+    let without_branch: Vec<PartyRole> = PartyRole::MEETING_PARTIES
+        .into_iter()
+        .filter(|p| *p != PartyRole::PartyBranch)
+        .collect();
+    framework()
+        .given(chaired)
+        .when(cmd(
+            community(),
+            MeetingAction::OpenMeeting {
+                present_parties: without_branch,
+                present_people: Vec::new(),
+            },
+        ))
+        .then_expect_error(MeetingError::QuorumNotMet {
+            present: 4,
+            required: 3,
+            party_branch_present: false,
+        });
+}
+
+#[test]
+fn a_meeting_convened_before_the_chair_was_recorded_is_the_branchs() {
+    let mut v1 = serde_json::to_value(convened()).expect("serialize");
+    v1["MeetingConvened"]
+        .as_object_mut()
+        .expect("an object")
+        .remove("chair");
+    let event: MeetingEvent = serde_json::from_value(v1).expect("a version 1 payload");
+    let mut meeting = JointMeeting::default();
+    meeting.apply(event);
+    let state = meeting.state().expect("convened");
+    assert_eq!(state.chair, Tier::Xiaoqu);
+    assert_eq!(state.chair_role(), Role::PartyBranch);
 }
 
 #[test]
@@ -1382,7 +1447,15 @@ fn the_aggregate_type_and_event_names_are_stable() {
             "ActionItemCompleted",
         ]
     );
-    assert!(events.iter().all(|e| e.event_version() == "1"));
+    // Version 2: a convened meeting records its chair.
+    assert!(events.iter().all(|e| {
+        let v = if matches!(e, MeetingEvent::MeetingConvened { .. }) {
+            "2"
+        } else {
+            "1"
+        };
+        e.event_version() == v
+    }));
 }
 
 #[test]

@@ -182,6 +182,7 @@ pub async fn queue(
                     overdue_seconds: g.deadline.map(|d| (now - d.due_at).num_seconds()),
                     paused: g.paused.is_some(),
                     urgent_meeting: g.matter_class == Some(MatterClass::Major),
+                    convene_in: g.urgent_meeting_pending().then_some(g.xiaoqu.0),
                 })
             })
             .collect(),

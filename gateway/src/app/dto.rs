@@ -308,6 +308,10 @@ pub struct QueueItemDto {
     pub paused: bool,
     /// A major matter (大事): it calls for an urgent joint meeting.
     pub urgent_meeting: bool,
+    /// While that meeting is still to be convened: the xiaoqu to name in
+    /// `POST /api/v1/meetings` (`kind: urgent`, this grievance on the
+    /// agenda). The tier holding the matter convenes and chairs it.
+    pub convene_in: Option<Uuid>,
 }
 
 /// The open items of one tier, most overdue first.

@@ -182,6 +182,9 @@ pub struct QueueEntry {
     pub stage: String,
     pub due_at: Option<DateTime<Utc>>,
     pub overdue: bool,
+    /// A major matter waiting for its urgent meeting: the xiaoqu whose
+    /// parties the reader may convene for it.
+    pub convene_in: Option<Uuid>,
 }
 
 #[derive(Template)]
@@ -211,6 +214,7 @@ async fn dashboard(state: &AppState, visit: &Visit, caller: &Caller, tier: Tier)
                         .unwrap_or_default(),
                     due_at,
                     overdue: due_at.is_some_and(|d| d < queue.now),
+                    convene_in: g.urgent_meeting_pending().then_some(g.xiaoqu.0),
                 }
             })
             .collect(),

@@ -176,6 +176,9 @@ pub struct Listed {
 #[derive(Clone, Debug, Default)]
 pub struct ConveneForm {
     csrf: String,
+    /// The xiaoqu whose parties meet: a tier names it (from its queue); the
+    /// branch's is its own.
+    pub xiaoqu: String,
     pub kind: String,
     pub scheduled_for: String,
     pub place: String,
@@ -229,7 +232,16 @@ async fn meetings_page(
     let (Some((_, account)), Some(caller)) = (&visit.session, visit.caller()) else {
         return see_other("/login");
     };
-    let listed = answer(meetings::list(state, &caller, &MeetingQuery::default()).await);
+    let target = match (&account.scope, uuid::Uuid::parse_str(form.xiaoqu.trim())) {
+        (crate::app::auth::Scope::Xiaoqu(x), _) => Some(*x),
+        (_, Ok(x)) => Some(lianxi_domain::values::XiaoquId(x)),
+        _ => None,
+    };
+    let query = MeetingQuery {
+        xiaoqu: target.map(|x| x.0),
+        ..MeetingQuery::default()
+    };
+    let listed = answer(meetings::list(state, &caller, &query).await);
     if !listed.status.is_success() {
         return message(visit, StatusCode::NOT_FOUND, "error.not_found");
     }
@@ -246,10 +258,16 @@ async fn meetings_page(
             open_action_items: m["open_action_items"].as_u64().unwrap_or(0),
         })
         .collect();
-    let convenes = account.role == Role::PartyBranch;
+    // The branch convenes its xiaoqu's meetings; a tier one for a xiaoqu of
+    // its unit (the domain decides; the page only offers).
+    let convenes = target.is_some()
+        && matches!(
+            account.role,
+            Role::PartyBranch | Role::Community | Role::Street | Role::District
+        );
     let (mut urgent, mut regular) = (Vec::new(), Vec::new());
-    if let (true, crate::app::auth::Scope::Xiaoqu(x)) = (convenes, &account.scope) {
-        let agenda = answer(meetings::agenda(state, &caller, *x, &Default::default()).await);
+    if let (true, Some(x)) = (convenes, target) {
+        let agenda = answer(meetings::agenda(state, &caller, x, &Default::default()).await);
         urgent = offered(&agenda.body["urgent"]);
         regular = offered(&agenda.body["regular"]);
     }
@@ -271,10 +289,22 @@ async fn meetings_page(
     render(visit, status, html)
 }
 
-pub(super) async fn list(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub(super) async fn list(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> Response {
     let visit = Visit::of(&state, &headers).await;
+    let asked = pairs(query.as_deref().unwrap_or_default().as_bytes());
+    let xiaoqu = first(&asked, "xiaoqu");
     let form = ConveneForm {
-        kind: "regular".to_owned(),
+        kind: if first(&asked, "kind") == "urgent" {
+            "urgent".to_owned()
+        } else {
+            "regular".to_owned()
+        },
+        xiaoqu,
+        item: all(&asked, "item"),
         ..ConveneForm::default()
     };
     meetings_page(&state, &visit, form, HashMap::new()).await
@@ -289,6 +319,7 @@ pub(super) async fn convene(
     let fields = pairs(&raw);
     let form = ConveneForm {
         csrf: first(&fields, "csrf"),
+        xiaoqu: first(&fields, "xiaoqu"),
         kind: first(&fields, "kind"),
         scheduled_for: first(&fields, "scheduled_for"),
         place: first(&fields, "place"),
@@ -321,8 +352,13 @@ pub(super) async fn convene(
         return see_other("/login");
     };
     let mut titles = HashMap::new();
-    if let crate::app::auth::Scope::Xiaoqu(x) = &account.scope {
-        let agenda = answer(meetings::agenda(&state, &caller, *x, &Default::default()).await);
+    let target = match (&account.scope, uuid::Uuid::parse_str(form.xiaoqu.trim())) {
+        (crate::app::auth::Scope::Xiaoqu(x), _) => Some(*x),
+        (_, Ok(x)) => Some(lianxi_domain::values::XiaoquId(x)),
+        _ => None,
+    };
+    if let Some(x) = target {
+        let agenda = answer(meetings::agenda(&state, &caller, x, &Default::default()).await);
         for g in offered(&agenda.body["urgent"])
             .into_iter()
             .chain(offered(&agenda.body["regular"]))
@@ -342,6 +378,7 @@ pub(super) async fn convene(
         })
         .collect();
     let body = json!({
+        "xiaoqu": target.map(|x| x.0),
         "kind": kind,
         "scheduled_for": scheduled_for,
         "place": form.place,

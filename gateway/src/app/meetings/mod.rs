@@ -159,7 +159,10 @@ pub fn meeting_view(
 ) -> MeetingView {
     let now = state.meetings.services().clock.now();
     let person = |account: AccountId| {
-        if caller.0.role == Role::PartyBranch || caller.0.id == account {
+        if caller.0.role == Role::PartyBranch
+            || caller.0.role == m.chair_role()
+            || caller.0.id == account
+        {
             account.to_string()
         } else {
             state.people.pseudonym(account)
@@ -182,6 +185,7 @@ pub fn meeting_view(
                 capacity: i.capacity.into(),
             })
             .collect(),
+        chair: m.chair.into(),
         quorum_others_required: m.quorum.others_required,
         present_parties: m.present_parties.iter().map(|p| (*p).into()).collect(),
         present_people: m.present_people.iter().map(|a| person(*a)).collect(),
@@ -368,23 +372,37 @@ fn parties(dtos: &[PartyDto]) -> Vec<PartyRole> {
 
 // ---------- the service ----------
 
-/// Convenes a joint meeting of the caller's xiaoqu (the party branch).
+/// Convenes a joint meeting of a xiaoqu: the party branch its own; a
+/// community, street or district one of the xiaoqu its unit covers (for a
+/// matter escalated to it), which it then chairs. Who may convene is the
+/// meeting's rule, decided in the domain.
 pub async fn convene(
     state: &AppState,
     caller: &Caller,
     request_id: &str,
     body: &ConveneRequest,
 ) -> Result<(MeetingView, usize), ApiError> {
-    let Scope::Xiaoqu(xiaoqu) = caller.0.scope else {
-        return Err(ApiError::forbidden(
-            "convening needs a party branch account of a xiaoqu",
-        ));
+    may_convene(state, caller)?;
+    let xiaoqu = match (body.xiaoqu, &caller.0.scope) {
+        (None, Scope::Xiaoqu(own)) => *own,
+        (Some(x), Scope::Xiaoqu(own)) if XiaoquId(x) == *own => *own,
+        (Some(x), _) => {
+            let x = XiaoquId(x);
+            if !covers(state, caller, x).await? {
+                return Err(ApiError::invalid_field(
+                    "xiaoqu",
+                    "no such xiaoqu in the caller's unit",
+                ));
+            }
+            x
+        }
+        (None, _) => {
+            return Err(ApiError::invalid_field(
+                "xiaoqu",
+                "name the xiaoqu whose parties meet",
+            ))
+        }
     };
-    if caller.0.role != Role::PartyBranch {
-        return Err(ApiError::forbidden(
-            "only the party branch convenes joint meetings",
-        ));
-    }
     let mut fields = Fields::default();
     let place = fields.check("place", Label::parse(&body.place));
     let mut invited = Vec::with_capacity(body.invited_people.len());
@@ -434,6 +452,30 @@ pub async fn convene(
         .execute(id, Some(0), command, &metadata)
         .await?;
     committed_view(state, caller, &committed)
+}
+
+/// Whether the caller's role may convene at all: the meeting's own rule,
+/// asked of the domain with a plain meeting, so that a role that never
+/// convenes hears so before anything about its input.
+fn may_convene(state: &AppState, caller: &Caller) -> Result<(), ApiError> {
+    let services = state.meetings.services();
+    let Ok(place) = Label::parse("-") else {
+        return Ok(());
+    };
+    let probe = ConveneMeeting {
+        meeting_id: MeetingId(Uuid::nil()),
+        xiaoqu: XiaoquId(Uuid::nil()),
+        kind: lianxi_domain::values::MeetingKind::Regular,
+        scheduled_for: services.clock.now() + chrono::TimeDelta::hours(1),
+        place,
+        invited_people: Vec::new(),
+        agenda: Vec::new(),
+    };
+    let command = MeetingCommand::new(actor(caller), MeetingAction::ConveneMeeting(probe));
+    match JointMeeting::default().decide(command, services) {
+        Err(e @ lianxi_domain::meeting::MeetingError::RoleNotAllowed { .. }) => Err(e.into()),
+        _ => Ok(()),
+    }
 }
 
 /// The meetings of a xiaoqu, latest first. Residents see closed meetings

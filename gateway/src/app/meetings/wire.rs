@@ -134,6 +134,10 @@ pub struct AgendaItemRequest {
     "agenda": [{"subject": {"kind": "grievance", "id": "0193a0c2-0000-7000-8000-000000000001"}, "title": "地下车库停车位分配"}]
 }))]
 pub struct ConveneRequest {
+    /// The xiaoqu whose parties meet: a community, street or district names
+    /// one its unit covers (and chairs the meeting); the party branch may
+    /// leave it out (its own).
+    pub xiaoqu: Option<Uuid>,
     pub kind: MeetingKindDto,
     pub scheduled_for: DateTime<Utc>,
     /// 1–64 characters.
@@ -248,7 +252,12 @@ pub struct MeetingView {
     pub place: String,
     pub invited_parties: Vec<PartyDto>,
     pub invited_people: Vec<InviteeDto>,
-    /// The quorum: the party branch plus this many of the other four parties.
+    /// The tier that convened and chairs it: `xiaoqu` (the party branch), or
+    /// the community, street or district holding an escalated matter.
+    pub chair: TierDto,
+    /// The quorum: the xiaoqu's party branch present, plus this many of the
+    /// other four parties, whoever chairs (a chairing tier counts as none of
+    /// the five).
     pub quorum_others_required: u8,
     pub present_parties: Vec<PartyDto>,
     /// Account ids, pseudonymised for readers other than the party branch.
