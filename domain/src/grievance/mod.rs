@@ -7,6 +7,7 @@ mod commands;
 mod error;
 mod events;
 mod offers;
+mod state;
 mod steps;
 mod upcast;
 
