@@ -742,6 +742,21 @@ async fn a_person_with_two_roles_signs_in_as_either(t: TestDb) {
     .await
     .assert_problem(403, "forbidden");
 
+    // The xiaoqu may be named by its name as well as its id; a name that is
+    // no xiaoqu's is refused as the field it is.
+    let by_name = Api::send(api.request(Method::POST, "/api/v1/auth/login", None).json(
+        &json!({"login": "wangxm", "password": PASSWORD, "role": "owners_committee", "xiaoqu": "幸福里"}),
+    ))
+    .await;
+    assert_eq!(by_name.status, StatusCode::OK, "{}", by_name.body);
+    assert_eq!(by_name.body["account"]["role"], "owners_committee");
+    Api::send(api.request(Method::POST, "/api/v1/auth/login", None).json(
+        &json!({"login": "wangxm", "password": PASSWORD, "role": "owners_committee", "xiaoqu": "无此小区"}),
+    ))
+    .await
+    .assert_problem(422, "invalid-field")
+    .assert_field("xiaoqu");
+
     // A role not held is refused by name; a withdrawn one ends its tokens.
     sign_in_as("party_branch")
         .await

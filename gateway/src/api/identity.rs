@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use lianxi_domain::values::{AccountId, XiaoquId};
+use lianxi_domain::values::AccountId;
 use lianxi_domain::{Actor, Role};
 use uuid::Uuid;
 
@@ -110,13 +110,28 @@ pub async fn login(
             format!("must be 1 to {} characters", auth::PASSWORD_LENGTH.end()),
         ));
     }
+    let xiaoqu = match body
+        .xiaoqu
+        .as_deref()
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+    {
+        None => None,
+        Some(named) => Some(
+            crate::app::registry::find(&state, named)
+                .await
+                .map_err(ApiError::from_db)?
+                .ok_or_else(|| ApiError::invalid_field("xiaoqu", format!("no xiaoqu {named:?}")))?
+                .id,
+        ),
+    };
     let wanted = match &body.role {
         None => None,
         Some(role) => Some(RoleChoice {
             role: Role::parse(role.trim())
                 .filter(|r| *r != Role::System)
                 .ok_or_else(|| ApiError::invalid_field("role", format!("unknown role {role:?}")))?,
-            xiaoqu: body.xiaoqu.map(XiaoquId),
+            xiaoqu,
             unit: body.unit.clone(),
         }),
     };

@@ -568,8 +568,9 @@ pub struct LoginRequest {
     pub password: String,
     /// Act in this of the person's roles (default: the account's own).
     pub role: Option<String>,
-    /// Narrows `role` when it is held in several xiaoqu.
-    pub xiaoqu: Option<Uuid>,
+    /// Narrows `role` when it is held in several xiaoqu: the xiaoqu's id
+    /// or its name.
+    pub xiaoqu: Option<String>,
     /// Narrows a tier `role` held for several units.
     pub unit: Option<String>,
 }

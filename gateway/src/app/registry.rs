@@ -204,6 +204,11 @@ fn reads_everything(caller: &Caller) -> bool {
     matches!(caller.0.role, Role::Admin | Role::Auditor)
 }
 
+/// The xiaoqu named by `id_or_name`: its id, or its registered name.
+pub async fn find(state: &AppState, id_or_name: &str) -> Result<Option<XiaoquRecord>, DbError> {
+    state.db.find_xiaoqu(id_or_name.trim()).await
+}
+
 /// Xiaoqu `id` as its table row holds it (name and place), for anyone: the
 /// public board names it.
 pub async fn xiaoqu(state: &AppState, id: XiaoquId) -> Result<Option<XiaoquRecord>, DbError> {
