@@ -388,27 +388,10 @@ async fn a_major_matter_needs_an_urgent_meeting_and_escalates_once_when_the_wind
     .await;
 
     // An urgent meeting on the first one, within the window.
-    let meeting = ok(
-        &api.post(
-            "/api/v1/meetings",
-            &a.branch.token,
-            json!({
-                "kind": "urgent",
-                "scheduled_for": clock_now(&clock) + TimeDelta::hours(20),
-                "place": "小区党群服务站",
-                "agenda": [{"subject": {"kind": "grievance", "id": answered}, "title": "电梯停运"}]
-            }),
-        )
-        .await,
-        "convene urgent",
-    );
+    let meeting = convene_urgent(&api, &a.branch, None, answered, &clock).await;
     assert_eq!(meeting["kind"], "urgent");
-    eventually(
-        "the answered matter's urgent clock stopping",
-        || grievance(&api, answered, &a.branch),
-        |g| g["deadline"]["stage"] == "respond",
-    )
-    .await;
+    assert_eq!(meeting["chair"], "xiaoqu");
+    urgent_clock_stops(&api, answered, &a.branch).await;
 
     // The window passes: the unconvened matter climbs one tier, once.
     clock.advance(TimeDelta::hours(49));
@@ -454,29 +437,9 @@ async fn a_major_matter_needs_an_urgent_meeting_and_escalates_once_when_the_wind
         .expect("the escalated matter in the community's queue");
     assert_eq!(item["urgent_meeting"], true);
     assert_eq!(item["convene_in"], a.id.to_string(), "{item}");
-    let chaired = ok(
-        &other
-            .post(
-                "/api/v1/meetings",
-                &a.community.token,
-                json!({
-                    "xiaoqu": a.id,
-                    "kind": "urgent",
-                    "scheduled_for": clock_now(&clock) + TimeDelta::hours(20),
-                    "place": "社区会议室",
-                    "agenda": [{"subject": {"kind": "grievance", "id": waiting}, "title": "电梯停运"}]
-                }),
-            )
-            .await,
-        "the community convenes",
-    );
+    let chaired = convene_urgent(&other, &a.community, Some(a.id), waiting, &clock).await;
     assert_eq!(chaired["chair"], "community");
-    eventually(
-        "the community's urgent clock stopping",
-        || grievance(&api, waiting, &a.community),
-        |g| g["deadline"]["stage"] == "respond",
-    )
-    .await;
+    urgent_clock_stops(&api, waiting, &a.community).await;
     // The community chairs; the branch does not open it.
     let meeting_id = chaired["id"].as_str().expect("meeting id");
     api.post(
@@ -507,6 +470,42 @@ async fn a_major_matter_needs_an_urgent_meeting_and_escalates_once_when_the_wind
     assert_eq!(item["convene_in"], Value::Null);
     second.stop().await;
     server.stop().await;
+}
+
+/// Convenes an urgent meeting for grievance `id` as `who` (naming
+/// `xiaoqu` when a tier convenes), twenty hours ahead; answers the meeting.
+async fn convene_urgent(
+    api: &Api,
+    who: &Person,
+    xiaoqu: Option<lianxi_domain::values::XiaoquId>,
+    id: &str,
+    clock: &FixedClock,
+) -> Value {
+    ok(
+        &api.post(
+            "/api/v1/meetings",
+            &who.token,
+            json!({
+                "xiaoqu": xiaoqu,
+                "kind": "urgent",
+                "scheduled_for": clock_now(clock) + TimeDelta::hours(20),
+                "place": "党群服务站",
+                "agenda": [{"subject": {"kind": "grievance", "id": id}, "title": "电梯停运"}]
+            }),
+        )
+        .await,
+        "convene urgent",
+    )
+}
+
+/// Waits for grievance `id`'s urgent window to stop: a fresh respond clock.
+async fn urgent_clock_stops(api: &Api, id: &str, reader: &Person) {
+    eventually(
+        "the urgent clock stopping",
+        || grievance(api, id, reader),
+        |g| g["deadline"]["stage"] == "respond",
+    )
+    .await;
 }
 
 fn clock_now(clock: &FixedClock) -> chrono::DateTime<Utc> {
