@@ -254,3 +254,40 @@ fn interfaces_reach_the_store_only_through_the_application_layer() {
         problems.join("\n")
     );
 }
+
+/// The command line (in the binary crate, so not under the compiler's
+/// privacy of `AppState`) opens the store in `main.rs` and hands it to
+/// `server::state`; its subcommands then act through the application
+/// layer. Read as text: no subcommand calls a method of the store handle
+/// but `clone` (to build the state) and `kind` (to log which store).
+#[test]
+fn the_command_line_acts_through_the_application_layer() {
+    let cli = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("src")
+        .join("cli");
+    let mut files = Vec::new();
+    sources(&cli, &mut files);
+    assert!(!files.is_empty(), "no sources under cli/");
+    let mut problems = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).expect("read a source file");
+        for (at, _) in without_tests(&text).match_indices("db.") {
+            let before = text[..at].chars().next_back();
+            if before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_') {
+                continue; // `state.db.` is the compiler's business; `xdb.` not ours
+            }
+            let method: String = text[at + 3..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            if !matches!(method.as_str(), "clone" | "kind") {
+                problems.push(format!("{}: db.{method}", file.display()));
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "a subcommand reaches the store directly:\n{}",
+        problems.join("\n")
+    );
+}

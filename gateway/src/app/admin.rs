@@ -539,3 +539,70 @@ pub async fn erase_person(
     let (person_state, _) = state.people.load(person).await?;
     Ok(person_state.erased_at.unwrap_or(metadata.occurred_at))
 }
+
+/// What [`first_admin`] refuses: an admin exists already.
+#[derive(Debug, thiserror::Error)]
+pub enum FirstAdminError {
+    #[error("an admin account exists already")]
+    AdminExists,
+    #[error(transparent)]
+    Admin(#[from] AdminError),
+}
+
+/// Creates the first admin account, with the person's sealed name and a
+/// password sign-in; refused once any admin exists.
+pub async fn first_admin(
+    state: &AppState,
+    actor: &Actor,
+    metadata: &CommandMetadata,
+    login: &str,
+    name: &str,
+    password: &str,
+) -> Result<AccountId, FirstAdminError> {
+    let db = &state.db;
+    if db.has_admin().await.map_err(AdminError::from)? {
+        return Err(FirstAdminError::AdminExists);
+    }
+    let (login_hash, password_hash) = credentials(&state.people, login, password)?;
+    let id = AccountId(Uuid::new_v4());
+    db.add_account(&NewAccount {
+        id,
+        role: Role::Admin,
+        scope: Scope::Global,
+        login_hash: Some(login_hash),
+        password_hash: Some(password_hash),
+    })
+    .await
+    .map_err(AdminError::from)?;
+    state
+        .people
+        .register(actor, id, &personal_data(name, None, None)?, metadata)
+        .await
+        .map_err(AdminError::from)?;
+    Ok(id)
+}
+
+/// Sets the account's login name and password; `false` when no live
+/// (unerased) account has that id.
+pub async fn set_password(
+    state: &AppState,
+    account: AccountId,
+    login: &str,
+    password: &str,
+) -> Result<bool, AdminError> {
+    let (login_hash, password_hash) = credentials(&state.people, login, password)?;
+    Ok(state
+        .db
+        .set_credentials(account, &login_hash, &password_hash)
+        .await?)
+}
+
+/// Issues the account an API token lasting `ttl` (`None`: until revoked).
+pub async fn issue_api_token(
+    state: &AppState,
+    account: AccountId,
+    ttl: Option<TimeDelta>,
+) -> Result<(String, Option<DateTime<Utc>>), AdminError> {
+    existing(&state.db, account).await?;
+    Ok(auth::issue_token(&state.db, account, TokenKind::Api, ttl).await?)
+}

@@ -7,7 +7,7 @@ use crate::audit::checkpoint::{self, CheckpointError};
 use crate::audit::verify::{self, StreamVerification};
 use crate::db::DbError;
 
-pub use crate::audit::checkpoint::{Checkpoint, CheckpointFile};
+pub use crate::audit::checkpoint::{AuditKey, Checkpoint, CheckpointFile};
 pub use crate::audit::verify::Verification;
 
 use super::auth::Caller;
@@ -66,6 +66,25 @@ pub async fn take_checkpoint(
 /// periodic checkpoint every instance takes while the log grows).
 pub async fn checkpoint_now(state: &AppState) -> Result<Checkpoint, DbError> {
     checkpoint::take(&state.db, &state.audit_key).await
+}
+
+/// Every chain and stream head, and the log against `kept` if given: the
+/// operator's verification from the command line (no caller; whoever runs
+/// the command reads the store already).
+pub async fn verify_kept(
+    state: &AppState,
+    kept: Option<&Checkpoint>,
+) -> Result<Verification, DbError> {
+    verify::verify(&state.db, kept).await
+}
+
+/// Signs a checkpoint of the log as it stands with `key` (the operator's
+/// key file, from the command line).
+pub async fn checkpoint_signed_with(
+    state: &AppState,
+    key: &AuditKey,
+) -> Result<Checkpoint, DbError> {
+    checkpoint::take(&state.db, key).await
 }
 
 /// The audit key's public half and the newest `limit` checkpoints (1–200,

@@ -67,6 +67,16 @@ impl From<Attempt<PersonError>> for PeopleError {
     }
 }
 
+/// Why a master-key rotation stored nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum RewrapError {
+    /// The current master key cannot open a stored key.
+    #[error(transparent)]
+    Stale(VaultError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
 /// The person streams and the vault that seals them.
 pub struct People {
     store: Streams<Person>,
@@ -93,6 +103,27 @@ impl People {
 
     pub fn vault(&self) -> &Vault {
         &self.vault
+    }
+
+    /// Re-wraps every person's data key and every vault secret from this
+    /// vault's master key to `new`'s, and stores them all; how many. If the
+    /// current key cannot open one, nothing is stored.
+    pub async fn rewrap_under(&self, new: &Vault) -> Result<usize, RewrapError> {
+        let keys = self.db.person_keys().await?;
+        let secrets = self.db.vault_secrets().await?;
+        let current = &*self.vault;
+        let keys = keys
+            .iter()
+            .map(|(p, w)| Ok((*p, new.rewrap(current, *p, w)?)))
+            .collect::<Result<Vec<_>, VaultError>>()
+            .map_err(RewrapError::Stale)?;
+        let secrets = secrets
+            .iter()
+            .map(|(n, w)| Ok((n.clone(), new.rewrap_secret(current, n, w)?)))
+            .collect::<Result<Vec<_>, VaultError>>()
+            .map_err(RewrapError::Stale)?;
+        self.db.replace_wrapped(&keys, &secrets).await?;
+        Ok(keys.len() + secrets.len())
     }
 
     /// The stable pseudonym respondents and auditors see for `person`.

@@ -4,8 +4,11 @@
 
 use std::path::{Path, PathBuf};
 
-use lianxi_gateway::audit::{AuditKey, Checkpoint, CheckpointFile, Verification};
+use lianxi_gateway::app::audit::{
+    checkpoint_signed_with, verify_kept, AuditKey, Checkpoint, CheckpointFile, Verification,
+};
 use lianxi_gateway::db::Database;
+use lianxi_gateway::AppState;
 
 use super::error::CliError;
 
@@ -36,13 +39,14 @@ pub enum Audit {
 
 /// Runs one `audit` subcommand; `key_file` is the checkpoint signing key.
 pub async fn run(db: &Database, key_file: &Path, command: Audit) -> Result<(), CliError> {
+    let app = lianxi_gateway::server::state(db.clone());
     match command {
         Audit::Verify {
             checkpoint,
             public_key,
             json,
-        } => verify(db, checkpoint.as_deref(), public_key.as_deref(), json).await,
-        Audit::Checkpoint { out } => take_checkpoint(db, key_file, out.as_deref()).await,
+        } => verify(&app, checkpoint.as_deref(), public_key.as_deref(), json).await,
+        Audit::Checkpoint { out } => take_checkpoint(&app, key_file, out.as_deref()).await,
     }
 }
 
@@ -58,7 +62,7 @@ pub fn audit_key(path: &Path) -> Result<AuditKey, CliError> {
 }
 
 async fn verify(
-    db: &Database,
+    app: &AppState,
     checkpoint: Option<&Path>,
     public_key: Option<&str>,
     json: bool,
@@ -67,7 +71,7 @@ async fn verify(
         Some(path) => Some(kept_checkpoint(path, public_key)?),
         None => None,
     };
-    let report = lianxi_gateway::audit::verify(db, kept.as_ref()).await?;
+    let report = verify_kept(app, kept.as_ref()).await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -109,12 +113,12 @@ fn kept_checkpoint(path: &Path, trusted: Option<&str>) -> Result<Checkpoint, Cli
 }
 
 async fn take_checkpoint(
-    db: &Database,
+    app: &AppState,
     key_file: &Path,
     out: Option<&Path>,
 ) -> Result<(), CliError> {
     let key = audit_key(key_file)?;
-    let checkpoint = lianxi_gateway::audit::checkpoint::take(db, &key).await?;
+    let checkpoint = checkpoint_signed_with(app, &key).await?;
     let text = serde_json::to_string_pretty(&checkpoint.to_file())?;
     match out {
         Some(path) => {

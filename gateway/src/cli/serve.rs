@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use lianxi_domain::meeting::MeetingPolicy;
 use lianxi_domain::{GrievancePolicy, GrievanceServices, SystemClock};
+use lianxi_gateway::app::audit::AuditKey;
 use lianxi_gateway::app::rate_limit::Limits;
-use lianxi_gateway::audit::AuditKey;
 use lianxi_gateway::config::FileConfig;
 use lianxi_gateway::db::Database;
 use lianxi_gateway::server;

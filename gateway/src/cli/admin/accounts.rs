@@ -4,11 +4,7 @@
 
 use chrono::TimeDelta;
 use lianxi_domain::values::AccountId;
-use lianxi_domain::Role;
-use lianxi_gateway::app::admin::{self, AccountRequest, RoleRequest};
-use lianxi_gateway::app::auth;
-use lianxi_gateway::app::people::People;
-use lianxi_gateway::db::{Database, NewAccount, Scope, TokenKind};
+use lianxi_gateway::app::admin::{self, AccountRequest, AdminError, FirstAdminError, RoleRequest};
 use lianxi_gateway::AppState;
 use uuid::Uuid;
 
@@ -40,40 +36,29 @@ pub struct NewAccountArgs {
 
 /// Creates the first admin account; refused once any admin exists.
 pub async fn init(
-    db: &Database,
-    people: &People,
+    app: &AppState,
     login: &str,
     name: &str,
     password_stdin: bool,
 ) -> Result<(), CliError> {
-    if db.has_admin().await? {
-        return Err(CliError::AdminExists);
-    }
     let (password, made_up) = if password_stdin {
         (read_password()?, false)
     } else {
         (made_up_password(), true)
     };
-    let (login_hash, password_hash) = admin::credentials(people, login, &password)?;
-    let id = AccountId(Uuid::new_v4());
-    db.add_account(&NewAccount {
-        id,
-        role: Role::Admin,
-        scope: Scope::Global,
-        login_hash: Some(login_hash),
-        password_hash: Some(password_hash),
-    })
+    let id = admin::first_admin(
+        app,
+        &cli_actor(),
+        &cli_metadata(None),
+        login,
+        name,
+        &password,
+    )
     .await
-    .map_err(|e| CliError::failed("add the admin", e))?;
-    people
-        .register(
-            &cli_actor(),
-            id,
-            &admin::personal_data(name, None, None)?,
-            &cli_metadata(None),
-        )
-        .await
-        .map_err(|e| CliError::failed("record the personal data", e))?;
+    .map_err(|e| match e {
+        FirstAdminError::AdminExists => CliError::AdminExists,
+        FirstAdminError::Admin(e) => e.into(),
+    })?;
     println!("id={id}");
     println!("login={}", login.trim());
     if made_up {
@@ -114,19 +99,9 @@ pub async fn add(app: &AppState, args: NewAccountArgs) -> Result<(), CliError> {
 }
 
 /// Sets an account's login name and the password read from standard input.
-pub async fn set_password(
-    db: &Database,
-    people: &People,
-    account: Uuid,
-    login: &str,
-) -> Result<(), CliError> {
+pub async fn set_password(app: &AppState, account: Uuid, login: &str) -> Result<(), CliError> {
     let password = read_password()?;
-    let (login_hash, password_hash) = admin::credentials(people, login, &password)?;
-    let done = db
-        .set_credentials(AccountId(account), &login_hash, &password_hash)
-        .await
-        .map_err(|e| CliError::failed("set the password", e))?;
-    if !done {
+    if !admin::set_password(app, AccountId(account), login, &password).await? {
         return Err(CliError::NoLiveAccount(account));
     }
     println!("id={account}");
@@ -134,17 +109,21 @@ pub async fn set_password(
 }
 
 /// Issues an API token lasting `ttl_days` (0: until revoked); prints it.
-pub async fn issue_token(db: &Database, account: Uuid, ttl_days: u32) -> Result<(), CliError> {
-    db.account(AccountId(account))
-        .await?
-        .ok_or(CliError::NoAccount(account))?;
-    let (token, expires_at) =
-        auth::issue_token(db, AccountId(account), TokenKind::Api, ttl(ttl_days))
-            .await
-            .map_err(|e| CliError::failed("issue a token", e))?;
+pub async fn issue_token(app: &AppState, account: Uuid, ttl_days: u32) -> Result<(), CliError> {
+    let (token, expires_at) = admin::issue_api_token(app, AccountId(account), ttl(ttl_days))
+        .await
+        .map_err(|e| no_account(e, account))?;
     println!("token={token}");
     print_expiry(expires_at);
     Ok(())
+}
+
+/// An unknown account as the command line says it.
+fn no_account(e: AdminError, account: Uuid) -> CliError {
+    match e {
+        AdminError::NotFound(_) => CliError::NoAccount(account),
+        e => e.into(),
+    }
 }
 
 /// Grants the account a further role.
@@ -171,28 +150,19 @@ pub async fn revoke_role(
 }
 
 /// Revokes every token of the account; prints how many were live.
-pub async fn revoke_tokens(db: &Database, account: Uuid) -> Result<(), CliError> {
-    let n = db
-        .revoke_tokens_of(AccountId(account), chrono::Utc::now())
-        .await?;
+pub async fn revoke_tokens(app: &AppState, account: Uuid) -> Result<(), CliError> {
+    let n = admin::revoke_tokens(app, AccountId(account))
+        .await
+        .map_err(|e| no_account(e, account))?;
     println!("revoked={n}");
     Ok(())
 }
 
 /// Erases the person's personal data, for `reason` (stored with the event).
-pub async fn erase(
-    db: &Database,
-    people: &People,
-    account: Uuid,
-    reason: Option<String>,
-) -> Result<(), CliError> {
-    db.account(AccountId(account))
-        .await?
-        .ok_or(CliError::NoAccount(account))?;
-    people
-        .erase(&cli_actor(), AccountId(account), &cli_metadata(reason))
+pub async fn erase(app: &AppState, account: Uuid, reason: Option<String>) -> Result<(), CliError> {
+    admin::erase_person(app, &cli_actor(), AccountId(account), &cli_metadata(reason))
         .await
-        .map_err(|e| CliError::failed("erase", e))?;
+        .map_err(|e| no_account(e, account))?;
     println!("erased={account}");
     Ok(())
 }

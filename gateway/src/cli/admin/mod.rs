@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 use lianxi_domain::values::AccountId;
 use lianxi_domain::{Actor, Role};
 use lianxi_gateway::app::admin;
+use lianxi_gateway::app::CommandMetadata;
 use lianxi_gateway::db::Database;
-use lianxi_gateway::event_log::CommandMetadata;
 use uuid::Uuid;
 
 use super::error::CliError;
@@ -193,7 +193,6 @@ pub enum Admin {
 pub async fn run(db: &Database, master_key_file: &Path, command: Admin) -> Result<(), CliError> {
     let vault = super::open_vault(db, master_key_file).await?;
     let app = lianxi_gateway::server::state(db.clone()).with_vault(vault);
-    let people = &app.people;
     match command {
         Admin::AddXiaoqu {
             name,
@@ -245,7 +244,7 @@ pub async fn run(db: &Database, master_key_file: &Path, command: Admin) -> Resul
             login,
             name,
             password_stdin,
-        } => accounts::init(db, people, &login, &name, password_stdin).await,
+        } => accounts::init(&app, &login, &name, password_stdin).await,
         Admin::AddAccount {
             name,
             phone,
@@ -271,10 +270,10 @@ pub async fn run(db: &Database, master_key_file: &Path, command: Admin) -> Resul
             accounts::add(&app, account).await
         }
         Admin::SetPassword { account, login } => {
-            accounts::set_password(db, people, account, &login).await
+            accounts::set_password(&app, account, &login).await
         }
         Admin::IssueToken { account, ttl_days } => {
-            accounts::issue_token(db, account, ttl_days).await
+            accounts::issue_token(&app, account, ttl_days).await
         }
         Admin::GrantRole {
             account,
@@ -294,13 +293,9 @@ pub async fn run(db: &Database, master_key_file: &Path, command: Admin) -> Resul
             let request = admin::RoleRequest { role, xiaoqu, unit };
             accounts::revoke_role(&app, account, &request).await
         }
-        Admin::RevokeTokens { account } => accounts::revoke_tokens(db, account).await,
-        Admin::ErasePerson { account, reason } => {
-            accounts::erase(db, people, account, reason).await
-        }
-        Admin::RotateMasterKey { new_key_file } => {
-            master_key::rotate(db, people.vault(), &new_key_file).await
-        }
+        Admin::RevokeTokens { account } => accounts::revoke_tokens(&app, account).await,
+        Admin::ErasePerson { account, reason } => accounts::erase(&app, account, reason).await,
+        Admin::RotateMasterKey { new_key_file } => master_key::rotate(&app, &new_key_file).await,
     }
 }
 
