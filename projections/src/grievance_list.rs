@@ -556,6 +556,14 @@ pub enum Audience {
         respondent: Option<String>,
         filer: Option<Uuid>,
     },
+    /// An organization acting as a party in several xiaoqu: grievances of
+    /// those xiaoqu naming the party, or assigned or made its
+    /// responsibility there. No xiaoqu: nothing.
+    PartyIn {
+        xiaoqu: Vec<Uuid>,
+        party: String,
+        respondent: Option<String>,
+    },
     /// A tier: grievances of the xiaoqu whose `unit_column` (community,
     /// street or district) is `unit`, escalated to at least `min_tier_rank`.
     Tier {
@@ -678,6 +686,31 @@ fn audience_clause(w: &mut Where, audience: &Audience) {
                 any.push(format!("filer = {f}"));
             }
             w.push(format!("xiaoqu = {x} AND ({})", any.join(" OR ")));
+        }
+        Audience::PartyIn {
+            xiaoqu,
+            party,
+            respondent,
+        } => {
+            if xiaoqu.is_empty() {
+                w.push("FALSE".to_owned());
+            } else {
+                let places: Vec<String> = xiaoqu.iter().map(|x| w.arg(Arg::Id(*x))).collect();
+                let p = w.arg(Arg::Text(party.clone()));
+                let mut any = vec![
+                    format!("assigned_party = {p}"),
+                    format!("responsible_party = {p}"),
+                ];
+                if let Some(r) = respondent {
+                    let r = w.arg(Arg::Text(r.clone()));
+                    any.push(format!("respondent = {r}"));
+                }
+                w.push(format!(
+                    "xiaoqu IN ({}) AND ({})",
+                    places.join(", "),
+                    any.join(" OR ")
+                ));
+            }
         }
         Audience::Tier {
             unit_column,

@@ -19,6 +19,7 @@ mod limits;
 mod meetings;
 mod notifications;
 mod open311;
+mod organizations;
 mod projections;
 mod refusals;
 mod registry;

@@ -28,16 +28,18 @@ fn account_view(
     account: &AccountRecord,
     contact: Option<ContactDto>,
 ) -> AccountView {
-    let (xiaoqu, unit) = match &account.scope {
-        Scope::Xiaoqu(x) => (Some(x.0), None),
-        Scope::Unit(u) => (None, Some(u.clone())),
-        Scope::Global => (None, None),
+    let (xiaoqu, unit, organization) = match &account.scope {
+        Scope::Xiaoqu(x) => (Some(x.0), None, None),
+        Scope::Unit(u) => (None, Some(u.clone()), None),
+        Scope::Organization(o) => (None, None, Some(o.0)),
+        Scope::Global => (None, None, None),
     };
     AccountView {
         id: account.id.0,
         role: account.role.as_str().to_owned(),
         xiaoqu,
         unit,
+        organization,
         pseudonym: state.people.pseudonym(account.id),
         personal_data: contact,
         roles: Vec::new(),
@@ -48,7 +50,7 @@ fn grant_view(grant: &AccountRecord) -> RoleGrantDto {
     let (xiaoqu, unit) = match &grant.scope {
         Scope::Xiaoqu(x) => (Some(x.to_string()), None),
         Scope::Unit(u) => (None, Some(u.clone())),
-        Scope::Global => (None, None),
+        Scope::Organization(_) | Scope::Global => (None, None),
     };
     RoleGrantDto {
         role: grant.role.as_str().to_owned(),
@@ -346,6 +348,7 @@ pub async fn add_account(
         role: body.role,
         xiaoqu: body.xiaoqu,
         unit: body.unit,
+        organization: body.organization,
         name: body.personal_data.name,
         phone: body.personal_data.phone,
         room: body.personal_data.room,

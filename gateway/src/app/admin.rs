@@ -272,6 +272,9 @@ pub struct AccountRequest {
     pub xiaoqu: Option<String>,
     /// The community, street or district of a tier role.
     pub unit: Option<String>,
+    /// The organization (its id in the registry) a party role acts for in
+    /// every xiaoqu it serves, instead of one xiaoqu.
+    pub organization: Option<String>,
     pub name: String,
     pub phone: Option<String>,
     pub room: Option<String>,
@@ -350,6 +353,52 @@ async fn role_and_scope(db: &Database, req: &RoleRequest) -> Result<(Role, Scope
     Ok((role, scope))
 }
 
+/// The role and scope of an account acting for organization `named`: a
+/// party role the registry has that organization act as, in at least one
+/// xiaoqu; no xiaoqu or unit besides.
+async fn organization_scope(
+    db: &Database,
+    req: &RoleRequest,
+    named: &str,
+) -> Result<(Role, Scope), AdminError> {
+    let role = Role::parse(req.role.trim())
+        .ok_or_else(|| invalid("role", format!("unknown role {:?}", req.role)))?;
+    let Some(party) = role.party().filter(|p| *p != PartyRole::PartyBranch) else {
+        return Err(invalid(
+            "organization",
+            format!("the role {role} does not act for an organization"),
+        ));
+    };
+    if req.xiaoqu.is_some() || req.unit.is_some() {
+        return Err(invalid(
+            "organization",
+            "an organization's account names no xiaoqu or unit",
+        ));
+    }
+    let organization = organization_id(named)
+        .map_err(|_| invalid("organization", "must be an organization id"))?;
+    let acts = db
+        .organization_parties(organization)
+        .await?
+        .iter()
+        .any(|row| row.party == wire_party(party));
+    if !acts {
+        return Err(invalid(
+            "organization",
+            format!("the registry has it act as {} nowhere", wire_party(party)),
+        ));
+    }
+    Ok((role, Scope::Organization(organization)))
+}
+
+/// A party's wire name (`property_company`, …).
+fn wire_party(party: PartyRole) -> String {
+    match serde_json::to_value(party) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
+}
+
 /// The personal data of a request, trimmed and bounded.
 pub fn personal_data(
     name: &str,
@@ -405,15 +454,20 @@ pub async fn create_account(
     req: &AccountRequest,
 ) -> Result<CreatedAccount, AdminError> {
     let (db, people) = (&state.db, &*state.people);
-    let (role, scope) = role_and_scope(
-        db,
-        &RoleRequest {
-            role: req.role.clone(),
-            xiaoqu: req.xiaoqu.clone(),
-            unit: req.unit.clone(),
-        },
-    )
-    .await?;
+    let asked = RoleRequest {
+        role: req.role.clone(),
+        xiaoqu: req.xiaoqu.clone(),
+        unit: req.unit.clone(),
+    };
+    let organization = req
+        .organization
+        .as_deref()
+        .map(str::trim)
+        .filter(|o| !o.is_empty());
+    let (role, scope) = match organization {
+        None => role_and_scope(db, &asked).await?,
+        Some(o) => organization_scope(db, &asked, o).await?,
+    };
     let personal = personal_data(&req.name, req.phone.as_deref(), req.room.as_deref())?;
     let credentials = match (&req.login, &req.password) {
         (Some(login), Some(password)) => Some(credentials(people, login, password)?),

@@ -601,6 +601,9 @@ pub struct AccountView {
     pub xiaoqu: Option<Uuid>,
     /// The community, street or district of a tier role.
     pub unit: Option<String>,
+    /// The organization a party role acts for, in every xiaoqu it serves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization: Option<Uuid>,
     /// What respondents and auditors see instead of this person's identity.
     pub pseudonym: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -684,6 +687,10 @@ pub struct AccountRequest {
     pub xiaoqu: Option<String>,
     /// The community, street or district name of a tier role.
     pub unit: Option<String>,
+    /// Instead of a xiaoqu: the organization (its registry id) a party role
+    /// acts for, in every xiaoqu where the registry has it act as that
+    /// party (a property company serving several xiaoqu: one account).
+    pub organization: Option<String>,
     pub personal_data: PersonalDataRequest,
     /// Login name and password (12 to 128 characters), both or neither.
     pub login: Option<String>,

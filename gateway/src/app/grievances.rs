@@ -149,6 +149,42 @@ pub async fn covers(state: &AppState, caller: &Caller, xiaoqu: XiaoquId) -> Resu
             Some(record) => policy::scope_covers(&caller.0, &record),
             None => false,
         },
+        Scope::Organization(_) => organization_places(state, caller)
+            .await?
+            .contains(&xiaoqu.0),
+    })
+}
+
+/// The xiaoqu where the caller's organization acts as the caller's party,
+/// as the registry has it now (none for another scope).
+pub async fn organization_places(state: &AppState, caller: &Caller) -> Result<Vec<Uuid>, ApiError> {
+    let (Scope::Organization(organization), Some(party)) = (&caller.0.scope, caller.0.role.party())
+    else {
+        return Ok(Vec::new());
+    };
+    let party = policy::wire_party(party);
+    Ok(state
+        .db
+        .organization_parties(*organization)
+        .await
+        .map_err(ApiError::from_db)?
+        .into_iter()
+        .filter(|row| row.party == party)
+        .map(|row| row.xiaoqu.0)
+        .collect())
+}
+
+/// Which grievances `caller` may list: the policy's audience, with an
+/// organization's xiaoqu looked up in the registry.
+pub async fn audience(
+    state: &AppState,
+    caller: &Caller,
+) -> Result<lianxi_projections::grievance_list::Audience, ApiError> {
+    Ok(match &caller.0.scope {
+        Scope::Organization(_) => {
+            policy::organization_audience(&caller.0, organization_places(state, caller).await?)
+        }
+        _ => policy::audience(&caller.0),
     })
 }
 

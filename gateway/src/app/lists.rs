@@ -12,7 +12,7 @@ use lianxi_projections::Position;
 
 use super::auth::Caller;
 use super::error::ApiError;
-use super::{policy, reads, AppState};
+use super::{reads, AppState};
 
 pub use lianxi_projections::figures::{Rate, Scope as FiguresScope};
 pub use lianxi_projections::grievance_list::{Cursor, ListFilter};
@@ -46,15 +46,10 @@ pub async fn list(
     min_position: Option<&str>,
 ) -> Result<(Page, Standing), ApiError> {
     let standing = Standing::of(state, min_position).await?;
-    let page = grievance_list::list(
-        &state.db.store(),
-        &policy::audience(&caller.0),
-        filter,
-        after,
-        limit,
-    )
-    .await
-    .map_err(ApiError::from_store)?;
+    let audience = super::grievances::audience(state, caller).await?;
+    let page = grievance_list::list(&state.db.store(), &audience, filter, after, limit)
+        .await
+        .map_err(ApiError::from_store)?;
     Ok((page, standing))
 }
 
@@ -99,14 +94,10 @@ pub async fn queue(
     }
     let standing = Standing::of(state, min_position).await?;
     let now = state.now();
-    let items = grievance_list::queue(
-        &state.db.store(),
-        &policy::audience(&caller.0),
-        own as i64,
-        limit,
-    )
-    .await
-    .map_err(ApiError::from_store)?;
+    let audience = super::grievances::audience(state, caller).await?;
+    let items = grievance_list::queue(&state.db.store(), &audience, own as i64, limit)
+        .await
+        .map_err(ApiError::from_store)?;
     Ok(Queue {
         tier: own,
         now,

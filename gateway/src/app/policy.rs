@@ -6,6 +6,7 @@ use lianxi_domain::mediation::{CaseParty, MediationCaseState};
 use lianxi_domain::values::{AccountId, PartyRole, Respondent};
 use lianxi_domain::Role;
 use serde_json::Value;
+use uuid::Uuid;
 
 use lianxi_projections::grievance_list::Audience;
 
@@ -45,6 +46,31 @@ pub fn can_view(caller: &AccountRecord, grievance: &GrievanceState) -> bool {
 
 /// The list audience matching [`can_view`] (plus the scope check): what
 /// `caller` sees in lists is exactly what they could open one by one.
+/// The audience of an account acting for an organization, given the xiaoqu
+/// where the registry has the organization act as the account's party.
+pub fn organization_audience(caller: &AccountRecord, places: Vec<Uuid>) -> Audience {
+    let (party, respondent) = match caller.role {
+        Role::PropertyCompany => ("property_company", Some("property_company")),
+        Role::OwnersCommittee => ("owners_committee", Some("owners_committee")),
+        Role::MicroOrganization => ("micro_organization", None),
+        Role::SupervisoryCommittee => ("supervisory_committee", None),
+        _ => return Audience::Nothing,
+    };
+    Audience::PartyIn {
+        xiaoqu: places,
+        party: party.to_owned(),
+        respondent: respondent.map(str::to_owned),
+    }
+}
+
+/// A party's wire name (`property_company`, …).
+pub fn wire_party(party: PartyRole) -> String {
+    match serde_json::to_value(party) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
+}
+
 pub fn audience(caller: &AccountRecord) -> Audience {
     let xiaoqu = match &caller.scope {
         Scope::Xiaoqu(x) => Some(x.0),
@@ -174,6 +200,8 @@ pub fn scope_covers(caller: &AccountRecord, xiaoqu: &XiaoquRecord) -> bool {
     match &caller.scope {
         Scope::Global => true,
         Scope::Xiaoqu(id) => *id == xiaoqu.id,
+        // Known only from the registry: see `app::grievances::covers`.
+        Scope::Organization(_) => false,
         Scope::Unit(unit) => match caller.role {
             Role::Community => *unit == xiaoqu.community,
             Role::Street => *unit == xiaoqu.street,

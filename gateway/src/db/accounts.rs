@@ -1,6 +1,6 @@
 //! Xiaoqu and accounts.
 
-use lianxi_domain::values::{AccountId, XiaoquId};
+use lianxi_domain::values::{AccountId, OrganizationId, XiaoquId};
 use lianxi_domain::Role;
 use sqlx::Row;
 use uuid::Uuid;
@@ -31,6 +31,9 @@ pub enum Scope {
     Xiaoqu(XiaoquId),
     /// The name of the community, street or district the tier role serves.
     Unit(String),
+    /// An organization acting as the role's party: every xiaoqu where the
+    /// registry has it act so.
+    Organization(OrganizationId),
     Global,
 }
 
@@ -96,16 +99,18 @@ fn parse_uuid(s: &str) -> Result<Uuid, sqlx::Error> {
 fn account_from_row(
     id: Uuid,
     xiaoqu: Option<Uuid>,
+    organization: Option<Uuid>,
     row: &impl RowGet,
 ) -> Result<AccountRecord, sqlx::Error> {
     let role_text = row.text("role")?;
     let role = Role::parse(&role_text).ok_or_else(|| {
         sqlx::Error::Decode(format!("unknown role {role_text:?} in accounts").into())
     })?;
-    let scope = match (xiaoqu, row.opt_text("unit")?) {
-        (Some(x), _) => Scope::Xiaoqu(XiaoquId(x)),
-        (None, Some(unit)) => Scope::Unit(unit),
-        (None, None) => Scope::Global,
+    let scope = match (xiaoqu, row.opt_text("unit")?, organization) {
+        (Some(x), _, _) => Scope::Xiaoqu(XiaoquId(x)),
+        (None, Some(unit), _) => Scope::Unit(unit),
+        (None, None, Some(o)) => Scope::Organization(OrganizationId(o)),
+        (None, None, None) => Scope::Global,
     };
     Ok(AccountRecord {
         id: AccountId(id),
@@ -212,15 +217,16 @@ impl Database {
     }
 
     pub async fn add_account(&self, new: &NewAccount) -> Result<AccountRecord, DbError> {
-        let (xiaoqu, unit) = match &new.scope {
-            Scope::Xiaoqu(x) => (Some(*x), None),
-            Scope::Unit(u) => (None, Some(u.clone())),
-            Scope::Global => (None, None),
+        let (xiaoqu, unit, organization) = match &new.scope {
+            Scope::Xiaoqu(x) => (Some(*x), None, None),
+            Scope::Unit(u) => (None, Some(u.clone()), None),
+            Scope::Organization(o) => (None, None, Some(*o)),
+            Scope::Global => (None, None, None),
         };
         match self {
             Database::Postgres(pool) => {
                 sqlx::query(
-                    "INSERT INTO accounts (id, role, xiaoqu_id, unit, login_hash, password_hash) VALUES ($1, $2, $3, $4, $5, $6)",
+                    "INSERT INTO accounts (id, role, xiaoqu_id, unit, login_hash, password_hash, organization_id) VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 )
                 .bind(new.id.0)
                 .bind(new.role.as_str())
@@ -228,12 +234,13 @@ impl Database {
                 .bind(unit)
                 .bind(&new.login_hash)
                 .bind(&new.password_hash)
+                .bind(organization.map(|o| o.0))
                 .execute(pool)
                 .await?;
             }
             Database::Sqlite(pool) => {
                 sqlx::query(
-                    "INSERT INTO accounts (id, role, xiaoqu_id, unit, login_hash, password_hash) VALUES (?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO accounts (id, role, xiaoqu_id, unit, login_hash, password_hash, organization_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 )
                 .bind(new.id.to_string())
                 .bind(new.role.as_str())
@@ -241,6 +248,7 @@ impl Database {
                 .bind(unit)
                 .bind(&new.login_hash)
                 .bind(&new.password_hash)
+                .bind(organization.map(|o| o.to_string()))
                 .execute(pool)
                 .await?;
             }
@@ -254,7 +262,8 @@ impl Database {
 
     /// The account with this id, whatever its state.
     pub async fn account(&self, id: AccountId) -> Result<Option<AccountRecord>, DbError> {
-        const SQL: &str = "SELECT id, role, xiaoqu_id, unit FROM accounts WHERE id = ";
+        const SQL: &str =
+            "SELECT id, role, xiaoqu_id, unit, organization_id FROM accounts WHERE id = ";
         match self {
             Database::Postgres(pool) => {
                 let row = sqlx::query(&format!("{SQL}$1"))
@@ -276,16 +285,29 @@ impl Database {
     }
 }
 
-/// An account from a PostgreSQL row with `id, role, xiaoqu_id, unit`.
+/// An account from a PostgreSQL row with `id, role, xiaoqu_id, unit` and
+/// `organization_id` where the row can have one (a role grant cannot).
 pub(super) fn pg_account(r: &sqlx::postgres::PgRow) -> Result<AccountRecord, sqlx::Error> {
-    account_from_row(r.try_get("id")?, r.try_get("xiaoqu_id")?, r)
+    let organization = match r.try_get::<Option<Uuid>, _>("organization_id") {
+        Err(sqlx::Error::ColumnNotFound(_)) => None,
+        other => other?,
+    };
+    account_from_row(r.try_get("id")?, r.try_get("xiaoqu_id")?, organization, r)
 }
 
-/// An account from a SQLite row with `id, role, xiaoqu_id, unit`.
+/// An account from a SQLite row with `id, role, xiaoqu_id, unit` and
+/// `organization_id` where the row can have one (a role grant cannot).
 pub(super) fn sqlite_account(r: &sqlx::sqlite::SqliteRow) -> Result<AccountRecord, sqlx::Error> {
-    let xiaoqu = r
-        .opt_text("xiaoqu_id")?
-        .map(|x| parse_uuid(&x))
-        .transpose()?;
-    account_from_row(parse_uuid(&r.text("id")?)?, xiaoqu, r)
+    let uuid = |column: &str| -> Result<Option<Uuid>, sqlx::Error> {
+        match r.opt_text(column) {
+            Err(sqlx::Error::ColumnNotFound(_)) => Ok(None),
+            other => other?.map(|x| parse_uuid(&x)).transpose(),
+        }
+    };
+    account_from_row(
+        parse_uuid(&r.text("id")?)?,
+        uuid("xiaoqu_id")?,
+        uuid("organization_id")?,
+        r,
+    )
 }

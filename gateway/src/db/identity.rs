@@ -76,7 +76,9 @@ fn grant_columns(
             let (xiaoqu, unit) = match &g.scope {
                 super::Scope::Xiaoqu(x) => (Some(*x), None),
                 super::Scope::Unit(u) => (None, Some(u.clone())),
-                super::Scope::Global => (None, None),
+                // Grants are of a xiaoqu, a unit or everything; an
+                // organization is an account's own scope only.
+                super::Scope::Organization(_) | super::Scope::Global => (None, None),
             };
             (Some(g.role.as_str()), xiaoqu, unit)
         }
@@ -101,13 +103,14 @@ SELECT a.id,
        CASE WHEN t.role IS NULL THEN a.role ELSE t.role END AS role,
        CASE WHEN t.role IS NULL THEN a.xiaoqu_id ELSE t.xiaoqu_id END AS xiaoqu_id,
        CASE WHEN t.role IS NULL THEN a.unit ELSE t.unit END AS unit,
+       CASE WHEN t.role IS NULL THEN a.organization_id ELSE NULL END AS organization_id,
        t.kind, t.expires_at,
        (t.revoked_at IS NOT NULL OR a.revoked_at IS NOT NULL OR a.erased_at IS NOT NULL) AS revoked
   FROM access_tokens t JOIN accounts a ON a.id = t.account_id
  WHERE t.token_hash = ";
 
 const LOGIN_SQL: &str = "
-SELECT id, role, xiaoqu_id, unit, password_hash FROM accounts
+SELECT id, role, xiaoqu_id, unit, organization_id, password_hash FROM accounts
  WHERE revoked_at IS NULL AND erased_at IS NULL AND login_hash = ";
 
 impl Database {

@@ -32,6 +32,9 @@ pub struct NewAccountArgs {
     pub xiaoqu: Option<String>,
     /// The community, street or district of a tier role.
     pub unit: Option<String>,
+    /// The organization (registry id) a party role acts for in every xiaoqu
+    /// it serves.
+    pub organization: Option<String>,
 }
 
 /// Creates the first admin account; refused once any admin exists.
@@ -80,6 +83,7 @@ pub async fn add(app: &AppState, args: NewAccountArgs) -> Result<(), CliError> {
         role: args.role,
         xiaoqu: args.xiaoqu,
         unit: args.unit,
+        organization: args.organization,
         name: args.name,
         phone: args.phone,
         room: args.room,

@@ -124,6 +124,10 @@ pub enum Admin {
         /// The community, street or district name served by a tier role.
         #[arg(long)]
         unit: Option<String>,
+        /// Instead of --xiaoqu: the organization (registry id) a party role
+        /// acts for, in every xiaoqu the registry has it serve.
+        #[arg(long)]
+        organization: Option<String>,
     },
     /// Set an account's login name and password (read from standard input).
     SetPassword {
@@ -255,6 +259,7 @@ pub async fn run(db: &Database, master_key_file: &Path, command: Admin) -> Resul
             role,
             xiaoqu,
             unit,
+            organization,
         } => {
             let account = accounts::NewAccountArgs {
                 name,
@@ -266,6 +271,7 @@ pub async fn run(db: &Database, master_key_file: &Path, command: Admin) -> Resul
                 role,
                 xiaoqu,
                 unit,
+                organization,
             };
             accounts::add(&app, account).await
         }
