@@ -4,7 +4,10 @@
 use lianxi_tests::{ok, on_both_stores, Api, Cast, Server, TestDb};
 use serde_json::{json, Value};
 
-on_both_stores!(an_organization_serving_two_xiaoqu_has_one_inbox_across_them);
+on_both_stores!(
+    an_organization_serving_two_xiaoqu_has_one_inbox_across_them,
+    a_xiaoqu_is_named_by_its_name_wherever_by_its_id,
+);
 
 fn against(respondent: &str) -> Value {
     let mut body = lianxi_tests::sample_grievance();
@@ -139,5 +142,56 @@ async fn an_organization_serving_two_xiaoqu_has_one_inbox_across_them(t: TestDb)
     )
     .await
     .assert_problem(404, "not-found");
+    server.stop().await;
+}
+
+async fn a_xiaoqu_is_named_by_its_name_wherever_by_its_id(t: TestDb) {
+    let cast = Cast::new(&t.db).await;
+    let server = Server::start(&t.db).await;
+    let api = Api::new(&server.base);
+    let branch = &cast.a.branch.token;
+    let filed = ok(
+        &api.post(
+            "/api/v1/grievances",
+            &cast.a.resident.token,
+            lianxi_tests::sample_grievance(),
+        )
+        .await,
+        "filing",
+    );
+    let position = filed["position"].as_str().expect("position");
+    for by in [cast.a.id.to_string(), "幸福里".to_owned()] {
+        let listed = api
+            .get_at(&format!("/api/v1/grievances?xiaoqu={by}"), branch, position)
+            .await;
+        assert_eq!(listed.body["items"].as_array().map(Vec::len), Some(1));
+        let figures = api
+            .get_at(&format!("/api/v1/figures?xiaoqu={by}"), branch, position)
+            .await;
+        assert_eq!(figures.body["filed"], 1, "{}", figures.body);
+        let entry = ok(
+            &api.get(&format!("/api/v1/registry/xiaoqu/{by}"), branch)
+                .await,
+            "the registry entry",
+        );
+        assert_eq!(entry["name"], "幸福里");
+        ok(
+            &api.get(&format!("/api/v1/xiaoqu/{by}/agenda"), branch)
+                .await,
+            "the agenda",
+        );
+        ok(
+            &api.get(&format!("/api/v1/meetings?xiaoqu={by}"), branch)
+                .await,
+            "the meetings",
+        );
+    }
+    // A name that is no xiaoqu's: a bad parameter, or a path not found.
+    api.get("/api/v1/grievances?xiaoqu=无此小区", branch)
+        .await
+        .assert_problem(400, "invalid-query");
+    api.get("/api/v1/registry/xiaoqu/无此小区", branch)
+        .await
+        .assert_problem(404, "not-found");
     server.stop().await;
 }

@@ -20,7 +20,7 @@ use crate::app::lists::{Cursor, ListFilter};
 use crate::app::paging::{page_limit, DEFAULT_PAGE};
 use crate::app::reads::format_position;
 use crate::app::Committed;
-use crate::app::{duplicates, grievances, lists, policy};
+use crate::app::{duplicates, grievances, lists, policy, registry};
 
 pub(super) fn parse_id(id: &str) -> Result<GrievanceId, ApiError> {
     GrievanceId::parse(id).map_err(|_| ApiError::not_found())
@@ -116,7 +116,9 @@ pub async fn figures(
     ApiQuery(query): ApiQuery<FiguresQuery>,
 ) -> Result<Json<FiguresDto>, ApiError> {
     let scope = lists::FiguresScope {
-        xiaoqu: query.xiaoqu,
+        xiaoqu: registry::named(&state, "xiaoqu", query.xiaoqu.as_deref(), true)
+            .await?
+            .map(|x| x.0),
         party: query.party.map(Into::into),
         tier: query.tier.map(Into::into),
         filed_from: query.filed_from,
@@ -217,7 +219,9 @@ pub async fn list(
         })
         .transpose()?;
     let filter = ListFilter {
-        xiaoqu: query.xiaoqu,
+        xiaoqu: registry::named(&state, "xiaoqu", query.xiaoqu.as_deref(), true)
+            .await?
+            .map(|x| x.0),
         status: query.status.map(|s| Status::from(s).as_str().to_owned()),
         category: query.category.map(|c| wire(&c)),
         respondent: query.respondent.map(|r| wire(&r)),

@@ -13,7 +13,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use lianxi_domain::meeting::MeetingAction;
-use lianxi_domain::values::{MeetingId, XiaoquId};
+use lianxi_domain::values::MeetingId;
 
 use super::error::{ApiError, Problem, PROBLEM};
 use super::grievances::{etag, if_match};
@@ -228,7 +228,7 @@ meeting_endpoint!(
 /// meeting, and open action items of earlier meetings.
 #[utoipa::path(
     get, path = "/api/v1/xiaoqu/{id}/agenda", tag = "meetings",
-    params(("id" = Uuid, Path, description = "Xiaoqu id"), AgendaQuery),
+    params(("id" = String, Path, description = "Xiaoqu id or name"), AgendaQuery),
     responses(
         (status = 200, description = "The proposed agenda", body = ProposedAgenda),
         (status = 400, description = "A query parameter is invalid", body = Problem, content_type = PROBLEM),
@@ -243,7 +243,12 @@ pub async fn agenda(
     Path(id): Path<String>,
     ApiQuery(query): ApiQuery<AgendaQuery>,
 ) -> Result<Json<ProposedAgenda>, ApiError> {
-    let xiaoqu = XiaoquId::parse(&id).map_err(|_| ApiError::not_found())?;
+    // By id or by name; one that names no xiaoqu is not found.
+    let xiaoqu = crate::app::registry::find(&state, &id)
+        .await
+        .map_err(ApiError::from_db)?
+        .map(|x| x.id)
+        .ok_or_else(ApiError::not_found)?;
     Ok(Json(
         meetings::agenda(&state, &caller, xiaoqu, &query).await?,
     ))

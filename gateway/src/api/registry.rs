@@ -196,8 +196,13 @@ fn admin_actor(caller: &Caller) -> Result<Actor, ApiError> {
     Ok(Actor::new(caller.0.id, caller.0.role))
 }
 
-fn xiaoqu_id(id: &str) -> Result<XiaoquId, ApiError> {
-    XiaoquId::parse(id).map_err(|_| ApiError::not_found())
+/// The xiaoqu a path names, by id or by name; none: 404.
+async fn xiaoqu_id(state: &AppState, id_or_name: &str) -> Result<XiaoquId, ApiError> {
+    registry::find(state, id_or_name)
+        .await
+        .map_err(ApiError::from_db)?
+        .map(|x| x.id)
+        .ok_or_else(ApiError::not_found)
 }
 
 async fn changed(app: &AppState, state: (XiaoquState, usize)) -> Result<Response, ApiError> {
@@ -208,7 +213,7 @@ async fn changed(app: &AppState, state: (XiaoquState, usize)) -> Result<Response
 /// Rename a xiaoqu (admin only).
 #[utoipa::path(
     post, path = "/api/v1/admin/xiaoqu/{id}/rename", tag = "registry",
-    params(("id" = Uuid, Path, description = "Xiaoqu id")),
+    params(("id" = String, Path, description = "Xiaoqu id or name")),
     request_body = RenameRequest,
     responses(
         (status = 200, description = "Renamed", body = RegistryView),
@@ -228,7 +233,7 @@ pub async fn rename(
     ApiJson(body): ApiJson<RenameRequest>,
 ) -> Result<Response, ApiError> {
     let actor = admin_actor(&caller)?;
-    let id = xiaoqu_id(&id)?;
+    let id = xiaoqu_id(&state, &id).await?;
     let done = admin::rename_xiaoqu(
         &state,
         actor,
@@ -243,7 +248,7 @@ pub async fn rename(
 /// Attach a xiaoqu to another community, street or district (admin only).
 #[utoipa::path(
     post, path = "/api/v1/admin/xiaoqu/{id}/move", tag = "registry",
-    params(("id" = Uuid, Path, description = "Xiaoqu id")),
+    params(("id" = String, Path, description = "Xiaoqu id or name")),
     request_body = MoveRequest,
     responses(
         (status = 200, description = "Moved", body = RegistryView),
@@ -262,7 +267,7 @@ pub async fn move_to(
     ApiJson(body): ApiJson<MoveRequest>,
 ) -> Result<Response, ApiError> {
     let actor = admin_actor(&caller)?;
-    let id = xiaoqu_id(&id)?;
+    let id = xiaoqu_id(&state, &id).await?;
     let to = PlacementRequest {
         community: body.community,
         street: body.street,
@@ -282,7 +287,7 @@ pub async fn move_to(
 /// Register an organization as one of a xiaoqu's parties (admin only).
 #[utoipa::path(
     post, path = "/api/v1/admin/xiaoqu/{id}/parties", tag = "registry",
-    params(("id" = Uuid, Path, description = "Xiaoqu id")),
+    params(("id" = String, Path, description = "Xiaoqu id or name")),
     request_body = PartyRequest,
     responses(
         (status = 200, description = "Registered", body = RegistryView),
@@ -302,7 +307,7 @@ pub async fn add_party(
     ApiJson(body): ApiJson<PartyRequest>,
 ) -> Result<Response, ApiError> {
     let actor = admin_actor(&caller)?;
-    let id = xiaoqu_id(&id)?;
+    let id = xiaoqu_id(&state, &id).await?;
     let request = admin::PartyRequest {
         party: body.party,
         name: body.name,
@@ -323,7 +328,7 @@ pub async fn add_party(
 /// An organization stops acting as a party of a xiaoqu (admin only).
 #[utoipa::path(
     post, path = "/api/v1/admin/xiaoqu/{id}/parties/retirement", tag = "registry",
-    params(("id" = Uuid, Path, description = "Xiaoqu id")),
+    params(("id" = String, Path, description = "Xiaoqu id or name")),
     request_body = RetireRequest,
     responses(
         (status = 200, description = "Retired", body = RegistryView),
@@ -342,7 +347,7 @@ pub async fn retire_party(
     ApiJson(body): ApiJson<RetireRequest>,
 ) -> Result<Response, ApiError> {
     let actor = admin_actor(&caller)?;
-    let id = xiaoqu_id(&id)?;
+    let id = xiaoqu_id(&state, &id).await?;
     let done = admin::retire_party(
         &state,
         actor,
@@ -359,7 +364,7 @@ pub async fn retire_party(
 /// auditors read every entry; others the xiaoqu their scope covers.
 #[utoipa::path(
     get, path = "/api/v1/registry/xiaoqu/{id}", tag = "registry",
-    params(("id" = Uuid, Path, description = "Xiaoqu id"), RegistryQuery),
+    params(("id" = String, Path, description = "Xiaoqu id or name"), RegistryQuery),
     responses(
         (status = 200, description = "The entry", body = RegistryView),
         (status = 400, description = "`min_position` is not a position", body = Problem, content_type = PROBLEM),
@@ -374,7 +379,7 @@ pub async fn get(
     Path(id): Path<String>,
     ApiQuery(query): ApiQuery<RegistryQuery>,
 ) -> Result<Json<RegistryView>, ApiError> {
-    let id = xiaoqu_id(&id)?;
+    let id = xiaoqu_id(&state, &id).await?;
     let standing = registry::standing(&state, query.min_position.as_deref()).await?;
     let (entry, version) = registry::entry(&state, &caller, id).await?;
     Ok(Json(view(&entry, version, standing)))
@@ -446,7 +451,7 @@ pub async fn hierarchy(
 /// Who changed a xiaoqu's registry entry, what and when (admins and auditors).
 #[utoipa::path(
     get, path = "/api/v1/registry/xiaoqu/{id}/events", tag = "registry",
-    params(("id" = Uuid, Path, description = "Xiaoqu id")),
+    params(("id" = String, Path, description = "Xiaoqu id or name")),
     responses(
         (status = 200, description = "Every change in order, actors as role and pseudonym", body = RegistryHistory),
         (status = 401, description = "No or bad token", body = Problem, content_type = PROBLEM),
@@ -459,7 +464,7 @@ pub async fn history(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<RegistryHistory>, ApiError> {
-    let id = xiaoqu_id(&id)?;
+    let id = xiaoqu_id(&state, &id).await?;
     let entries = registry::history(&state, &caller, id).await?;
     Ok(Json(RegistryHistory {
         xiaoqu: id.0,

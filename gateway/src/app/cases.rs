@@ -294,7 +294,8 @@ pub struct CaseList {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct CaseQuery {
-    pub xiaoqu: Option<Uuid>,
+    /// A xiaoqu, by its id or its registered name.
+    pub xiaoqu: Option<String>,
     /// `open`, `proposed`, `agreed`, `concluded` or `failed`.
     pub status: Option<String>,
     /// Page size, 1–200 (default 50).
@@ -641,8 +642,9 @@ pub async fn list(
             ));
         }
     }
-    let xiaoqu = match (query.xiaoqu, &caller.0.scope) {
-        (Some(x), _) => XiaoquId(x),
+    let named = super::registry::named(state, "xiaoqu", query.xiaoqu.as_deref(), true).await?;
+    let xiaoqu = match (named, &caller.0.scope) {
+        (Some(x), _) => x,
         (None, crate::db::Scope::Xiaoqu(x)) => *x,
         (None, _) => {
             return Err(ApiError::invalid_field(

@@ -344,7 +344,8 @@ pub struct QueueQuery {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct FiguresQuery {
-    pub xiaoqu: Option<Uuid>,
+    /// A xiaoqu, by its id or its registered name.
+    pub xiaoqu: Option<String>,
     /// The party that had to respond.
     pub party: Option<PartyDto>,
     /// The tier handling the grievances now.
@@ -446,7 +447,8 @@ impl From<crate::app::duplicates::Similar> for LikelyDuplicateDto {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
-    pub xiaoqu: Option<Uuid>,
+    /// A xiaoqu, by its id or its registered name.
+    pub xiaoqu: Option<String>,
     pub status: Option<StatusDto>,
     pub category: Option<CategoryDto>,
     pub respondent: Option<RespondentDto>,

@@ -204,15 +204,34 @@ fn reads_everything(caller: &Caller) -> bool {
     matches!(caller.0.role, Role::Admin | Role::Auditor)
 }
 
+/// The xiaoqu a request's field or parameter names, by id or by name;
+/// `None` when not given. One that names no xiaoqu is refused as `field`
+/// (`400 invalid-query` for a query parameter, else `422 invalid-field`).
+pub async fn named(
+    state: &AppState,
+    field: &str,
+    given: Option<&str>,
+    in_query: bool,
+) -> Result<Option<XiaoquId>, ApiError> {
+    let Some(text) = given.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    match find(state, text).await.map_err(ApiError::from_db)? {
+        Some(x) => Ok(Some(x.id)),
+        None if in_query => Err(ApiError::bad_query(
+            field,
+            "names no xiaoqu (an id or a name)",
+        )),
+        None => Err(ApiError::invalid_field(
+            field,
+            "names no xiaoqu (an id or a name)",
+        )),
+    }
+}
+
 /// The xiaoqu named by `id_or_name`: its id, or its registered name.
 pub async fn find(state: &AppState, id_or_name: &str) -> Result<Option<XiaoquRecord>, DbError> {
     state.db.find_xiaoqu(id_or_name.trim()).await
-}
-
-/// Xiaoqu `id` as its table row holds it (name and place), for anyone: the
-/// public board names it.
-pub async fn xiaoqu(state: &AppState, id: XiaoquId) -> Result<Option<XiaoquRecord>, DbError> {
-    state.db.xiaoqu(id).await
 }
 
 /// Xiaoqu `id`'s registry entry and its version. Admins and auditors read

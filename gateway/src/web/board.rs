@@ -68,12 +68,11 @@ pub(super) async fn board(
     use crate::app::lists::{figures, FiguresScope as Scope};
     use chrono::{Datelike, TimeZone};
     let visit = Visit::of(&state, &headers).await;
-    let Ok(id) = lianxi_domain::values::XiaoquId::parse(&xiaoqu) else {
+    // By id or by name.
+    let Ok(Some(record)) = crate::app::registry::find(&state, &xiaoqu).await else {
         return message(&visit, StatusCode::NOT_FOUND, "error.not_found");
     };
-    let Ok(Some(record)) = crate::app::registry::xiaoqu(&state, id).await else {
-        return message(&visit, StatusCode::NOT_FOUND, "error.not_found");
-    };
+    let id = record.id;
     let now = state.now();
     let scope = |from, to| Scope {
         xiaoqu: Some(id.0),

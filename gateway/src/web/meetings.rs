@@ -238,7 +238,7 @@ async fn meetings_page(
         _ => None,
     };
     let query = MeetingQuery {
-        xiaoqu: target.map(|x| x.0),
+        xiaoqu: target.map(|x| x.to_string()),
         ..MeetingQuery::default()
     };
     let listed = answer(meetings::list(state, &caller, &query).await);

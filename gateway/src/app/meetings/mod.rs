@@ -383,11 +383,11 @@ pub async fn convene(
     body: &ConveneRequest,
 ) -> Result<(MeetingView, usize), ApiError> {
     may_convene(state, caller)?;
-    let xiaoqu = match (body.xiaoqu, &caller.0.scope) {
+    let named = super::registry::named(state, "xiaoqu", body.xiaoqu.as_deref(), false).await?;
+    let xiaoqu = match (named, &caller.0.scope) {
         (None, Scope::Xiaoqu(own)) => *own,
-        (Some(x), Scope::Xiaoqu(own)) if XiaoquId(x) == *own => *own,
+        (Some(x), Scope::Xiaoqu(own)) if x == *own => *own,
         (Some(x), _) => {
-            let x = XiaoquId(x);
             if !covers(state, caller, x).await? {
                 return Err(ApiError::invalid_field(
                     "xiaoqu",
@@ -495,7 +495,7 @@ pub async fn list(
             ));
         }
     }
-    let xiaoqu = target_xiaoqu(caller, query.xiaoqu)?;
+    let xiaoqu = target_xiaoqu(state, caller, query.xiaoqu.as_deref()).await?;
     let store = state.db.store();
     let (position, caught_up) =
         reads::at(&store, &[meeting_list::NAME], query.min_position.as_deref()).await?;
@@ -552,9 +552,14 @@ pub async fn list(
 const LIST_SCAN: i64 = 2_000;
 
 /// The xiaoqu a list is about: the one given, else the caller's own.
-pub fn target_xiaoqu(caller: &Caller, given: Option<Uuid>) -> Result<XiaoquId, ApiError> {
-    match (given, &caller.0.scope) {
-        (Some(x), _) => Ok(XiaoquId(x)),
+pub async fn target_xiaoqu(
+    state: &AppState,
+    caller: &Caller,
+    given: Option<&str>,
+) -> Result<XiaoquId, ApiError> {
+    let named = super::registry::named(state, "xiaoqu", given, true).await?;
+    match (named, &caller.0.scope) {
+        (Some(x), _) => Ok(x),
         (None, Scope::Xiaoqu(x)) => Ok(*x),
         (None, _) => Err(ApiError::invalid_field(
             "xiaoqu",

@@ -136,8 +136,8 @@ pub struct AgendaItemRequest {
 pub struct ConveneRequest {
     /// The xiaoqu whose parties meet: a community, street or district names
     /// one its unit covers (and chairs the meeting); the party branch may
-    /// leave it out (its own).
-    pub xiaoqu: Option<Uuid>,
+    /// leave it out (its own). Its id or its registered name.
+    pub xiaoqu: Option<String>,
     pub kind: MeetingKindDto,
     pub scheduled_for: DateTime<Utc>,
     /// 1–64 characters.
@@ -343,7 +343,8 @@ pub struct MeetingList {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct MeetingQuery {
-    pub xiaoqu: Option<Uuid>,
+    /// A xiaoqu, by its id or its registered name.
+    pub xiaoqu: Option<String>,
     /// `convened`, `open`, `closed` or `cancelled`.
     pub status: Option<String>,
     /// Page size, 1–200 (default 50).
