@@ -205,7 +205,8 @@ fn reads_everything(caller: &Caller) -> bool {
 }
 
 /// The xiaoqu a request's field or parameter names, by id or by name;
-/// `None` when not given. One that names no xiaoqu is refused as `field`
+/// `None` when not given. One that names no xiaoqu (or is empty) is refused
+/// as `field`
 /// (`400 invalid-query` for a query parameter, else `422 invalid-field`).
 pub async fn named(
     state: &AppState,
@@ -213,10 +214,15 @@ pub async fn named(
     given: Option<&str>,
     in_query: bool,
 ) -> Result<Option<XiaoquId>, ApiError> {
-    let Some(text) = given.map(str::trim).filter(|t| !t.is_empty()) else {
+    let Some(text) = given.map(str::trim) else {
         return Ok(None);
     };
-    match find(state, text).await.map_err(ApiError::from_db)? {
+    let found = if text.is_empty() {
+        None // given, but empty: it names nothing
+    } else {
+        find(state, text).await.map_err(ApiError::from_db)?
+    };
+    match found {
         Some(x) => Ok(Some(x.id)),
         None if in_query => Err(ApiError::bad_query(
             field,
