@@ -649,6 +649,30 @@ impl Where {
     }
 }
 
+/// What a party sees of a xiaoqu: assigned to it, made its responsibility,
+/// naming it as respondent, or (`filer`) filed by it.
+fn addressed_to(
+    w: &mut Where,
+    party: &str,
+    respondent: Option<&str>,
+    filer: Option<Uuid>,
+) -> String {
+    let p = w.arg(Arg::Text(party.to_owned()));
+    let mut any = vec![
+        format!("assigned_party = {p}"),
+        format!("responsible_party = {p}"),
+    ];
+    if let Some(r) = respondent {
+        let r = w.arg(Arg::Text(r.to_owned()));
+        any.push(format!("respondent = {r}"));
+    }
+    if let Some(f) = filer {
+        let f = w.arg(Arg::Id(f));
+        any.push(format!("filer = {f}"));
+    }
+    any.join(" OR ")
+}
+
 /// Restricts `w` to what `audience` may see.
 fn audience_clause(w: &mut Where, audience: &Audience) {
     match audience {
@@ -672,20 +696,8 @@ fn audience_clause(w: &mut Where, audience: &Audience) {
             filer,
         } => {
             let x = w.arg(Arg::Id(*xiaoqu));
-            let p = w.arg(Arg::Text(party.clone()));
-            let mut any = vec![
-                format!("assigned_party = {p}"),
-                format!("responsible_party = {p}"),
-            ];
-            if let Some(r) = respondent {
-                let r = w.arg(Arg::Text(r.clone()));
-                any.push(format!("respondent = {r}"));
-            }
-            if let Some(f) = filer {
-                let f = w.arg(Arg::Id(*f));
-                any.push(format!("filer = {f}"));
-            }
-            w.push(format!("xiaoqu = {x} AND ({})", any.join(" OR ")));
+            let addressed = addressed_to(w, party, respondent.as_deref(), *filer);
+            w.push(format!("xiaoqu = {x} AND ({addressed})"));
         }
         Audience::PartyIn {
             xiaoqu,
@@ -696,19 +708,10 @@ fn audience_clause(w: &mut Where, audience: &Audience) {
                 w.push("FALSE".to_owned());
             } else {
                 let places: Vec<String> = xiaoqu.iter().map(|x| w.arg(Arg::Id(*x))).collect();
-                let p = w.arg(Arg::Text(party.clone()));
-                let mut any = vec![
-                    format!("assigned_party = {p}"),
-                    format!("responsible_party = {p}"),
-                ];
-                if let Some(r) = respondent {
-                    let r = w.arg(Arg::Text(r.clone()));
-                    any.push(format!("respondent = {r}"));
-                }
+                let addressed = addressed_to(w, party, respondent.as_deref(), None);
                 w.push(format!(
-                    "xiaoqu IN ({}) AND ({})",
-                    places.join(", "),
-                    any.join(" OR ")
+                    "xiaoqu IN ({}) AND ({addressed})",
+                    places.join(", ")
                 ));
             }
         }

@@ -421,20 +421,7 @@ async fn a_major_matter_needs_an_urgent_meeting_and_escalates_once_when_the_wind
     // and the urgent window stops as the branch's meeting would stop it.
     let second = server_with_clock(&t, &clock).await;
     let other = Api::new(&second.base);
-    let queue = ok(
-        &other
-            .get("/api/v1/escalation-queue", &a.community.token)
-            .await,
-        "the community's queue",
-    );
-    let item = queue["items"]
-        .as_array()
-        .and_then(|items| {
-            items
-                .iter()
-                .find(|i| i["grievance"]["id"] == waiting.as_str())
-        })
-        .expect("the escalated matter in the community's queue");
+    let item = queue_item(&other, &a.community, waiting).await;
     assert_eq!(item["urgent_meeting"], true);
     assert_eq!(item["convene_in"], a.id.to_string(), "{item}");
     let chaired = convene_urgent(&other, &a.community, Some(a.id), waiting, &clock).await;
@@ -454,19 +441,7 @@ async fn a_major_matter_needs_an_urgent_meeting_and_escalates_once_when_the_wind
     api.settled().await;
     other.settled().await;
     assert_eq!(escalations(api.events(waiting, &a.community).await), 1);
-    let queue = ok(
-        &api.get("/api/v1/escalation-queue", &a.community.token)
-            .await,
-        "the community's queue after convening",
-    );
-    let item = queue["items"]
-        .as_array()
-        .and_then(|items| {
-            items
-                .iter()
-                .find(|i| i["grievance"]["id"] == waiting.as_str())
-        })
-        .expect("still the community's");
+    let item = queue_item(&api, &a.community, waiting).await;
     assert_eq!(item["convene_in"], Value::Null);
     second.stop().await;
     server.stop().await;
@@ -496,6 +471,19 @@ async fn convene_urgent(
         .await,
         "convene urgent",
     )
+}
+
+/// Grievance `id`'s item in the escalation queue of `reader`'s tier.
+async fn queue_item(api: &Api, reader: &Person, id: &str) -> Value {
+    let queue = ok(
+        &api.get("/api/v1/escalation-queue", &reader.token).await,
+        "the queue",
+    );
+    queue["items"]
+        .as_array()
+        .and_then(|items| items.iter().find(|i| i["grievance"]["id"] == id))
+        .cloned()
+        .expect("the grievance in the tier's queue")
 }
 
 /// Waits for grievance `id`'s urgent window to stop: a fresh respond clock.
