@@ -68,6 +68,13 @@ async fn an_organization_serving_two_xiaoqu_has_one_inbox_across_them(t: TestDb)
     let created = ok(&account("property_company", json!({})).await, "the account");
     assert_eq!(created["account"]["organization"], organization.as_str());
     let company = created["token"].as_str().expect("a token").to_owned();
+    // Its part of the hierarchy: the two xiaoqu it serves.
+    let tree = ok(
+        &api.get("/api/v1/registry", &company).await,
+        "the hierarchy",
+    );
+    let text = tree.to_string();
+    assert!(text.contains("幸福里") && text.contains("和平苑"), "{text}");
 
     // Filings in both xiaoqu, one of them addressed to the owners' committee.
     let mut addressed = Vec::new();

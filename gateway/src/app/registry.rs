@@ -260,13 +260,15 @@ pub async fn entry(
 /// street, community and name.
 pub async fn places(state: &AppState, caller: &Caller) -> Result<Vec<XiaoquRecord>, ApiError> {
     let everything = reads_everything(caller);
+    // An organization's xiaoqu are the registry's to say.
+    let served = super::grievances::organization_places(state, caller).await?;
     Ok(state
         .db
         .all_xiaoqu()
         .await
         .map_err(ApiError::from_db)?
         .into_iter()
-        .filter(|x| everything || policy::scope_covers(&caller.0, x))
+        .filter(|x| everything || served.contains(&x.id.0) || policy::scope_covers(&caller.0, x))
         .collect())
 }
 
