@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::app::people::{People, PeopleError};
 use crate::app::registry::{self, RegistryCommandError};
-use crate::app::{auth, AppState};
+use crate::app::{auth, policy, AppState};
 use crate::db::{AccountRecord, Database, DbError, NewAccount, Scope, TokenKind, XiaoquRecord};
 use crate::event_log::{CommandError, CommandMetadata};
 use crate::vault::PersonalData;
@@ -381,22 +381,17 @@ async fn organization_scope(
         .organization_parties(organization)
         .await?
         .iter()
-        .any(|row| row.party == wire_party(party));
+        .any(|row| row.party == policy::wire_party(party));
     if !acts {
         return Err(invalid(
             "organization",
-            format!("the registry has it act as {} nowhere", wire_party(party)),
+            format!(
+                "the registry has it act as {} nowhere",
+                policy::wire_party(party)
+            ),
         ));
     }
     Ok((role, Scope::Organization(organization)))
-}
-
-/// A party's wire name (`property_company`, …).
-fn wire_party(party: PartyRole) -> String {
-    match serde_json::to_value(party) {
-        Ok(serde_json::Value::String(s)) => s,
-        _ => String::new(),
-    }
 }
 
 /// The personal data of a request, trimmed and bounded.

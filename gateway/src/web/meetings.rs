@@ -232,11 +232,7 @@ async fn meetings_page(
     let (Some((_, account)), Some(caller)) = (&visit.session, visit.caller()) else {
         return see_other("/login");
     };
-    let target = match (&account.scope, uuid::Uuid::parse_str(form.xiaoqu.trim())) {
-        (crate::app::auth::Scope::Xiaoqu(x), _) => Some(*x),
-        (_, Ok(x)) => Some(lianxi_domain::values::XiaoquId(x)),
-        _ => None,
-    };
+    let target = target_xiaoqu(account, &form.xiaoqu);
     let query = MeetingQuery {
         xiaoqu: target.map(|x| x.to_string()),
         ..MeetingQuery::default()
@@ -287,6 +283,19 @@ async fn meetings_page(
     }
     .render();
     render(visit, status, html)
+}
+
+/// The xiaoqu a meetings page is about: the branch's own, else the one a
+/// tier named (from its queue's link or the form).
+fn target_xiaoqu(
+    account: &crate::app::auth::AccountRecord,
+    named: &str,
+) -> Option<lianxi_domain::values::XiaoquId> {
+    match (&account.scope, uuid::Uuid::parse_str(named.trim())) {
+        (crate::app::auth::Scope::Xiaoqu(x), _) => Some(*x),
+        (_, Ok(x)) => Some(lianxi_domain::values::XiaoquId(x)),
+        _ => None,
+    }
 }
 
 pub(super) async fn list(
@@ -352,11 +361,7 @@ pub(super) async fn convene(
         return see_other("/login");
     };
     let mut titles = HashMap::new();
-    let target = match (&account.scope, uuid::Uuid::parse_str(form.xiaoqu.trim())) {
-        (crate::app::auth::Scope::Xiaoqu(x), _) => Some(*x),
-        (_, Ok(x)) => Some(lianxi_domain::values::XiaoquId(x)),
-        _ => None,
-    };
+    let target = target_xiaoqu(account, &form.xiaoqu);
     if let Some(x) = target {
         let agenda = answer(meetings::agenda(&state, &caller, x, &Default::default()).await);
         for g in offered(&agenda.body["urgent"])
