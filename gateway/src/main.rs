@@ -61,6 +61,15 @@ struct Cli {
     )]
     master_key_file: std::path::PathBuf,
 
+    /// Where uploaded files are kept: a directory, or
+    /// s3://bucket/optional/prefix for an S3-compatible object store
+    /// (endpoint and credentials from AWS_ENDPOINT, AWS_REGION,
+    /// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY; AWS_ALLOW_HTTP=true for a
+    /// plain-HTTP endpoint). Every instance of one deployment must use the
+    /// same store.
+    #[arg(long, env = "LIANXI_FILES", default_value = lianxi_gateway::files::DEFAULT_LOCATION, global = true)]
+    files: String,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -132,11 +141,14 @@ async fn run(parsed: Cli) -> Result<(), CliError> {
                 args,
                 &parsed.audit_key_file,
                 &parsed.master_key_file,
+                &parsed.files,
             )
             .await
         }
         Command::Audit { command } => cli::audit::run(&db, &parsed.audit_key_file, command).await,
-        Command::Admin { command } => cli::admin::run(&db, &parsed.master_key_file, command).await,
+        Command::Admin { command } => {
+            cli::admin::run(&db, &parsed.master_key_file, &parsed.files, command).await
+        }
         Command::Projections { command } => cli::projections::run(&db, command).await,
         Command::Probe(_) => Err(CliError::Usage("the probe needs no store")),
     };

@@ -8,11 +8,13 @@ use std::path::{Path, PathBuf};
 /// Each top-level module and its layer; a module uses only lower layers.
 const LAYERS: &[(&str, u8, &str)] = &[
     ("db", 0, "store"),
+    ("files", 0, "store"),
     ("secret_file", 0, "store"),
     ("telemetry", 0, "store"),
     ("audit", 1, "event log, read models, crypto"),
     ("config", 1, "event log, read models, crypto"),
     ("event_log", 1, "event log, read models, crypto"),
+    ("media", 1, "event log, read models, crypto"),
     ("vault", 1, "event log, read models, crypto"),
     ("wake", 1, "event log, read models, crypto"),
     ("app", 2, "application"),

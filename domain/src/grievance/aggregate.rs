@@ -8,7 +8,7 @@ use crate::actor::{Actor, Role};
 use crate::deadline::{Deadline, PausedDeadline, Stage};
 use crate::services::GrievanceServices;
 use crate::values::{
-    AccountId, EscalationReason, MatterClass, MeetingKind, PartyRole, Rating, Tier,
+    AccountId, Attachment, EscalationReason, MatterClass, MeetingKind, PartyRole, Rating, Tier,
 };
 
 use super::commands::{
@@ -17,7 +17,8 @@ use super::commands::{
 use super::error::GrievanceError;
 use super::events::{GrievanceEvent, Timeliness};
 pub use super::state::{
-    Duplicate, GrievanceState, HouseholdRating, MediationLink, MeetingMark, MeetingReferral, Status,
+    Duplicate, GrievanceState, HeldAttachment, HouseholdRating, MediationLink, MeetingMark,
+    MeetingReferral, Status,
 };
 use super::steps::{follow_case, follow_meeting, satisfies};
 use super::upcast::upcast;
@@ -317,6 +318,30 @@ impl Grievance {
                 }
                 GrievanceEvent::GrievanceReopened { reason, at: now }
             }
+            GrievanceAction::AddAttachments { attachments } => {
+                return add_attachments(state, actor, attachments, now, refuse)
+            }
+            GrievanceAction::EraseAttachmentsOf { uploader } => {
+                require(matches!(actor.role, Role::System | Role::Admin), || {
+                    GrievanceError::RoleNotAllowed {
+                        action: name,
+                        role: actor.role,
+                    }
+                })?;
+                let sha256: Vec<_> = state
+                    .live_attachments()
+                    .filter(|a| a.uploader(state) == uploader)
+                    .map(|a| a.file.sha256.clone())
+                    .collect();
+                if sha256.is_empty() {
+                    return Ok(Vec::new());
+                }
+                GrievanceEvent::AttachmentsErased {
+                    uploader,
+                    sha256,
+                    at: now,
+                }
+            }
             GrievanceAction::MergeIntoPrimary { primary } => {
                 require_handler(state, actor, name)?;
                 require(
@@ -481,6 +506,50 @@ fn file_grievance(
     Ok(vec![filed, deadline])
 }
 
+/// DOMAIN: the filer, a household merged in, the handler at the current
+/// tier and the party made responsible or assigned may attach files while
+/// the grievance is open or awaits its rating; at most
+/// [`Attachment::MAX_COUNT`] stay attached, each file once.
+fn add_attachments(
+    state: &GrievanceState,
+    actor: Actor,
+    attachments: Vec<Attachment>,
+    now: DateTime<Utc>,
+    refuse: impl FnOnce() -> GrievanceError,
+) -> Result<Vec<GrievanceEvent>, GrievanceError> {
+    let party = actor.role.party();
+    let may = (actor.account == state.filer && FILING_ROLES.contains(&actor.role))
+        || household_of_duplicate(state, actor).is_some()
+        || actor.role == state.handler_role()
+        || (party.is_some() && (party == state.responsible_party || party == state.assigned_party));
+    require(may, || GrievanceError::RoleNotAllowed {
+        action: "attach",
+        role: actor.role,
+    })?;
+    require(
+        matches!(state.status, Status::Filed | Status::Resolved) || state.status.is_in_progress(),
+        refuse,
+    )?;
+    require(!attachments.is_empty(), || GrievanceError::NothingToAttach)?;
+    for (i, a) in attachments.iter().enumerate() {
+        let again = attachments[..i].iter().any(|b| b.sha256 == a.sha256)
+            || state.live_attachments().any(|b| b.file.sha256 == a.sha256);
+        require(!again, || GrievanceError::AlreadyAttached {
+            sha256: a.sha256.as_str().to_owned(),
+        })?;
+    }
+    let max = Attachment::MAX_COUNT;
+    require(
+        state.live_attachments().count() + attachments.len() <= max,
+        || GrievanceError::TooManyAttachments { max },
+    )?;
+    Ok(vec![GrievanceEvent::AttachmentsAdded {
+        attachments,
+        by: actor.account,
+        at: now,
+    }])
+}
+
 fn require_role(actor: Actor, role: Role, action: &'static str) -> Result<(), GrievanceError> {
     require(actor.role == role, || GrievanceError::RoleNotAllowed {
         action,
@@ -585,7 +654,14 @@ impl Aggregate for Grievance {
                     respondent,
                     urgency,
                     channel,
-                    attachments,
+                    attachments: attachments
+                        .into_iter()
+                        .map(|file| HeldAttachment {
+                            file,
+                            by: Some(filer),
+                            erased_at: None,
+                        })
+                        .collect(),
                     filed_at,
                     status: Status::Filed,
                     tier: Tier::Xiaoqu,
@@ -686,6 +762,27 @@ fn apply_to(state: &mut GrievanceState, event: GrievanceEvent) {
         } => state
             .household_ratings
             .push(HouseholdRating { household, rating }),
+        GrievanceEvent::AttachmentsAdded {
+            attachments, by, ..
+        } => state
+            .attachments
+            .extend(attachments.into_iter().map(|file| HeldAttachment {
+                file,
+                by: Some(by),
+                erased_at: None,
+            })),
+        GrievanceEvent::AttachmentsErased {
+            uploader,
+            sha256,
+            at,
+        } => {
+            let filer = state.filer;
+            for held in &mut state.attachments {
+                if held.by.unwrap_or(filer) == uploader && sha256.contains(&held.file.sha256) {
+                    held.erased_at.get_or_insert(at);
+                }
+            }
+        }
         GrievanceEvent::GrievanceReopened { .. } => {
             // Back to the assigned party, which must respond again; every
             // rating was of the outcome now reopened.

@@ -112,6 +112,16 @@ pub enum GrievanceAction {
     LinkDuplicates {
         duplicates: Vec<DuplicateToLink>,
     },
+    /// The filer, a merged household, the handler or the responsible party
+    /// attaches files already stored: all of them or none.
+    AddAttachments {
+        attachments: Vec<Attachment>,
+    },
+    /// The files `uploader` attached are erased with their personal data
+    /// (by the service or an admin); their digests stay in the log.
+    EraseAttachmentsOf {
+        uploader: AccountId,
+    },
     /// The handler asks for collective discussion at the next regular joint
     /// meeting (小事定期议). Major matters are asked for an urgent meeting at
     /// triage already.
@@ -194,6 +204,8 @@ impl GrievanceAction {
             GrievanceAction::ReopenGrievance { .. } => "reopen",
             GrievanceAction::MergeIntoPrimary { .. } => "merge",
             GrievanceAction::LinkDuplicates { .. } => "link_duplicate",
+            GrievanceAction::AddAttachments { .. } => "attach",
+            GrievanceAction::EraseAttachmentsOf { .. } => "erase_attachments",
             GrievanceAction::ReferToMeeting { .. } => "refer_to_meeting",
             GrievanceAction::FollowCase { .. } => "follow_case",
             GrievanceAction::FollowMeeting { .. } => "follow_meeting",

@@ -33,6 +33,12 @@ pub enum GrievanceError {
     AlreadyRated,
     #[error("the outcome could be rated until {closed_at}")]
     RatingWindowClosed { closed_at: DateTime<Utc> },
+    #[error("a grievance holds at most {max} attachments")]
+    TooManyAttachments { max: usize },
+    #[error("the file {sha256} is attached already")]
+    AlreadyAttached { sha256: String },
+    #[error("no files to attach")]
+    NothingToAttach,
     #[error("the grievance is already at the top tier")]
     AlreadyAtTopTier,
     #[error("triage cannot move a grievance down from {current:?} to {requested:?}")]

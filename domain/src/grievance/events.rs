@@ -6,7 +6,7 @@ use crate::deadline::Stage;
 use crate::values::{
     AccountId, Attachment, CaseId, Category, Channel, Comment, Description, EscalationReason,
     GrievanceId, Location, MatterClass, MeetingId, MeetingKind, PartyRole, Rating, Reason,
-    Respondent, Statement, Tier, Title, Urgency, XiaoquId,
+    Respondent, Sha256Hex, Statement, Tier, Title, Urgency, XiaoquId,
 };
 
 use super::commands::{CaseStep, MeetingStep};
@@ -127,6 +127,20 @@ pub enum GrievanceEvent {
         filer: AccountId,
         at: DateTime<Utc>,
     },
+    /// Files attached after filing, by `by`; the files themselves are kept
+    /// outside the log, known by their digests.
+    AttachmentsAdded {
+        attachments: Vec<Attachment>,
+        by: AccountId,
+        at: DateTime<Utc>,
+    },
+    /// The files `uploader` attached were erased with their personal data;
+    /// the digests stay, so the log still verifies.
+    AttachmentsErased {
+        uploader: AccountId,
+        sha256: Vec<Sha256Hex>,
+        at: DateTime<Utc>,
+    },
     /// A stage's clock starts (or restarts at a new tier): it falls due at `due_at`.
     DeadlineSet {
         stage: Stage,
@@ -189,6 +203,8 @@ impl GrievanceEvent {
             | GrievanceEvent::GrievanceReopened { at, .. }
             | GrievanceEvent::GrievanceMerged { at, .. }
             | GrievanceEvent::DuplicateLinked { at, .. }
+            | GrievanceEvent::AttachmentsAdded { at, .. }
+            | GrievanceEvent::AttachmentsErased { at, .. }
             | GrievanceEvent::DeadlineSet { at, .. }
             | GrievanceEvent::DeadlinePaused { at, .. }
             | GrievanceEvent::IdentityConsentSet { at, .. }
@@ -216,6 +232,8 @@ impl DomainEvent for GrievanceEvent {
             GrievanceEvent::GrievanceReopened { .. } => "GrievanceReopened",
             GrievanceEvent::GrievanceMerged { .. } => "GrievanceMerged",
             GrievanceEvent::DuplicateLinked { .. } => "DuplicateLinked",
+            GrievanceEvent::AttachmentsAdded { .. } => "AttachmentsAdded",
+            GrievanceEvent::AttachmentsErased { .. } => "AttachmentsErased",
             GrievanceEvent::DeadlineSet { .. } => "DeadlineSet",
             GrievanceEvent::DeadlinePaused { .. } => "DeadlinePaused",
             GrievanceEvent::IdentityConsentSet { .. } => "IdentityConsentSet",

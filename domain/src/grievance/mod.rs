@@ -12,13 +12,15 @@ mod steps;
 mod upcast;
 
 #[cfg(test)]
+mod attachment_tests;
+#[cfg(test)]
 mod proptests;
 #[cfg(test)]
 mod tests;
 
 pub use aggregate::{
-    Duplicate, Grievance, GrievanceState, HouseholdRating, MediationLink, MeetingMark,
-    MeetingReferral, Status,
+    Duplicate, Grievance, GrievanceState, HeldAttachment, HouseholdRating, MediationLink,
+    MeetingMark, MeetingReferral, Status,
 };
 pub use commands::{
     CaseStep, DuplicateToLink, FileGrievance, GrievanceAction, GrievanceCommand, MeetingStep,

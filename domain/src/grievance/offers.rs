@@ -3,7 +3,9 @@
 
 use crate::actor::Actor;
 use crate::services::GrievanceServices;
-use crate::values::{MatterClass, PartyRole, Rating, Reason, Statement};
+use crate::values::{
+    Attachment, MatterClass, MediaType, PartyRole, Rating, Reason, Sha256Hex, Statement,
+};
 
 use super::aggregate::{Grievance, GrievanceState};
 use super::commands::{GrievanceAction, GrievanceCommand};
@@ -26,6 +28,13 @@ impl Grievance {
     /// a dry run of `decide` with representative input.
     pub fn offered_actions(&self, actor: Actor, services: &GrievanceServices) -> Vec<&'static str> {
         let (Ok(reason), Ok(statement)) = (Reason::parse("-"), Statement::parse("-")) else {
+            return Vec::new();
+        };
+        // A file no grievance holds: attaching it is refused only by who
+        // asks, the status and the count.
+        let Ok(probe) = Sha256Hex::parse(&"0".repeat(64)).and_then(|sha| {
+            MediaType::parse("image/jpeg").and_then(|mt| Attachment::new(sha, mt, 1))
+        }) else {
             return Vec::new();
         };
         let candidates = [
@@ -53,6 +62,9 @@ impl Grievance {
                 comment: None,
             },
             GrievanceAction::ReopenGrievance { reason },
+            GrievanceAction::AddAttachments {
+                attachments: vec![probe],
+            },
         ];
         candidates
             .into_iter()

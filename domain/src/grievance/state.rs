@@ -125,6 +125,27 @@ pub struct MeetingReferral {
     pub meeting: Option<MeetingId>,
 }
 
+/// A file attached to a grievance: the file, who attached it, and whether it
+/// was erased with its uploader's personal data.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldAttachment {
+    #[serde(flatten)]
+    pub file: Attachment,
+    /// Who attached it; absent on states kept before uploads were
+    /// recorded, when only the filer attached files.
+    #[serde(default)]
+    pub by: Option<AccountId>,
+    #[serde(default)]
+    pub erased_at: Option<DateTime<Utc>>,
+}
+
+impl HeldAttachment {
+    /// Who attached the file: `by`, or the filer of `state`.
+    pub fn uploader(&self, state: &GrievanceState) -> AccountId {
+        self.by.unwrap_or(state.filer)
+    }
+}
+
 /// The state of a filed grievance.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GrievanceState {
@@ -138,7 +159,7 @@ pub struct GrievanceState {
     pub respondent: Respondent,
     pub urgency: Urgency,
     pub channel: Channel,
-    pub attachments: Vec<Attachment>,
+    pub attachments: Vec<HeldAttachment>,
     pub filed_at: DateTime<Utc>,
     pub status: Status,
     pub tier: Tier,
@@ -190,6 +211,11 @@ pub struct GrievanceState {
 }
 
 impl GrievanceState {
+    /// The attachments not erased.
+    pub fn live_attachments(&self) -> impl Iterator<Item = &HeldAttachment> {
+        self.attachments.iter().filter(|a| a.erased_at.is_none())
+    }
+
     /// A major matter whose urgent joint meeting is still to be convened
     /// (its urgent window runs).
     pub fn urgent_meeting_pending(&self) -> bool {

@@ -15,58 +15,58 @@ use crate::values::*;
 
 type Framework = TestFramework<Grievance>;
 
-fn t0() -> DateTime<Utc> {
+pub(super) fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0)
         .single()
         .expect("valid time")
 }
 
-fn services_at(now: DateTime<Utc>) -> GrievanceServices {
+pub(super) fn services_at(now: DateTime<Utc>) -> GrievanceServices {
     GrievanceServices::new(Arc::new(FixedClock::at(now)), GrievancePolicy::default())
 }
 
-fn framework() -> Framework {
+pub(super) fn framework() -> Framework {
     Framework::with(services_at(t0()))
 }
 
-const GRIEVANCE: GrievanceId = GrievanceId(Uuid::from_u128(1));
-const OTHER: GrievanceId = GrievanceId(Uuid::from_u128(2));
-const XIAOQU: XiaoquId = XiaoquId(Uuid::from_u128(10));
+pub(super) const GRIEVANCE: GrievanceId = GrievanceId(Uuid::from_u128(1));
+pub(super) const OTHER: GrievanceId = GrievanceId(Uuid::from_u128(2));
+pub(super) const XIAOQU: XiaoquId = XiaoquId(Uuid::from_u128(10));
 
-fn filer() -> Actor {
+pub(super) fn filer() -> Actor {
     Actor::new(AccountId(Uuid::from_u128(100)), Role::Resident)
 }
-fn neighbour() -> Actor {
+pub(super) fn neighbour() -> Actor {
     Actor::new(AccountId(Uuid::from_u128(101)), Role::Resident)
 }
-fn branch() -> Actor {
+pub(super) fn branch() -> Actor {
     Actor::new(AccountId(Uuid::from_u128(200)), Role::PartyBranch)
 }
-fn company() -> Actor {
+pub(super) fn company() -> Actor {
     Actor::new(AccountId(Uuid::from_u128(300)), Role::PropertyCompany)
 }
-fn committee() -> Actor {
+pub(super) fn committee() -> Actor {
     Actor::new(AccountId(Uuid::from_u128(301)), Role::OwnersCommittee)
 }
-fn community() -> Actor {
+pub(super) fn community() -> Actor {
     Actor::new(AccountId(Uuid::from_u128(400)), Role::Community)
 }
-fn system() -> Actor {
+pub(super) fn system() -> Actor {
     Actor::new(AccountId(Uuid::nil()), Role::System)
 }
 
-fn cmd(actor: Actor, action: GrievanceAction) -> GrievanceCommand {
+pub(super) fn cmd(actor: Actor, action: GrievanceAction) -> GrievanceCommand {
     GrievanceCommand::new(actor, action)
 }
 
-fn reason(s: &str) -> Reason {
+pub(super) fn reason(s: &str) -> Reason {
     Reason::parse(s).expect("valid reason")
 }
-fn statement(s: &str) -> Statement {
+pub(super) fn statement(s: &str) -> Statement {
     Statement::parse(s).expect("valid statement")
 }
 
-fn file_command() -> FileGrievance {
+pub(super) fn file_command() -> FileGrievance {
     FileGrievance {
         grievance_id: GRIEVANCE,
         xiaoqu: XIAOQU,
@@ -81,7 +81,7 @@ fn file_command() -> FileGrievance {
     }
 }
 
-fn filed() -> GrievanceEvent {
+pub(super) fn filed() -> GrievanceEvent {
     let f = file_command();
     GrievanceEvent::GrievanceFiled {
         grievance_id: f.grievance_id,
@@ -98,13 +98,13 @@ fn filed() -> GrievanceEvent {
         filed_at: t0(),
     }
 }
-fn accepted() -> GrievanceEvent {
+pub(super) fn accepted() -> GrievanceEvent {
     GrievanceEvent::GrievanceAccepted {
         at: t0(),
         on_time: Some(Timeliness::Untimed),
     }
 }
-fn triaged() -> GrievanceEvent {
+pub(super) fn triaged() -> GrievanceEvent {
     GrievanceEvent::GrievanceTriaged {
         matter_class: MatterClass::Minor,
         tier: Tier::Xiaoqu,
@@ -112,34 +112,34 @@ fn triaged() -> GrievanceEvent {
         at: t0(),
     }
 }
-fn assigned() -> GrievanceEvent {
+pub(super) fn assigned() -> GrievanceEvent {
     GrievanceEvent::GrievanceAssigned {
         party: PartyRole::PropertyCompany,
         note: None,
         at: t0(),
     }
 }
-fn responded() -> GrievanceEvent {
+pub(super) fn responded() -> GrievanceEvent {
     GrievanceEvent::GrievanceResponded {
         party: PartyRole::PropertyCompany,
         response: statement("已联系维保单位,周五前修复。"),
         at: t0(),
     }
 }
-fn resolved() -> GrievanceEvent {
+pub(super) fn resolved() -> GrievanceEvent {
     GrievanceEvent::GrievanceResolved {
         summary: statement("电梯已修复"),
         at: t0(),
     }
 }
-fn rated(rating: Rating) -> GrievanceEvent {
+pub(super) fn rated(rating: Rating) -> GrievanceEvent {
     GrievanceEvent::OutcomeRated {
         rating,
         comment: None,
         at: t0(),
     }
 }
-fn escalated_to_community() -> GrievanceEvent {
+pub(super) fn escalated_to_community() -> GrievanceEvent {
     GrievanceEvent::GrievanceEscalated {
         from: Tier::Xiaoqu,
         to: Tier::Community,
@@ -149,7 +149,7 @@ fn escalated_to_community() -> GrievanceEvent {
     }
 }
 
-fn deadline(stage: Stage, due_at: DateTime<Utc>) -> GrievanceEvent {
+pub(super) fn deadline(stage: Stage, due_at: DateTime<Utc>) -> GrievanceEvent {
     GrievanceEvent::DeadlineSet {
         stage,
         due_at,
@@ -157,10 +157,10 @@ fn deadline(stage: Stage, due_at: DateTime<Utc>) -> GrievanceEvent {
     }
 }
 
-fn up_to_responded() -> Vec<GrievanceEvent> {
+pub(super) fn up_to_responded() -> Vec<GrievanceEvent> {
     vec![filed(), accepted(), triaged(), assigned(), responded()]
 }
-fn up_to_resolved() -> Vec<GrievanceEvent> {
+pub(super) fn up_to_resolved() -> Vec<GrievanceEvent> {
     let mut events = up_to_responded();
     events.push(resolved());
     events

@@ -49,7 +49,7 @@ pub(super) fn etag(version: usize) -> HeaderValue {
         .unwrap_or_else(|_| HeaderValue::from_static("\"0\""))
 }
 
-fn command_response(
+pub(super) fn command_response(
     id: GrievanceId,
     committed: &Committed,
     status: StatusCode,

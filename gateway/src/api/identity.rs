@@ -261,6 +261,7 @@ impl From<AdminError> for ApiError {
             AdminError::Db(e) => ApiError::from_db(e),
             AdminError::People(e) => e.into(),
             AdminError::Registry(e) => e.into(),
+            AdminError::Files(_) => ApiError::unavailable("the file store is not reachable"),
         }
     }
 }

@@ -67,6 +67,7 @@ macro_rules! stream_endpoint {
     };
 }
 
+mod attachments;
 mod audit;
 mod docs_page;
 mod grievances;
@@ -126,6 +127,8 @@ macro_rules! operations {
 
 operations!(operations, operation_docs: health::healthz, health::readyz);
 
+operations!(uploads, upload_docs: attachments::upload, attachments::attach);
+
 operations!(
     commands_and_reads,
     command_and_read_docs:
@@ -170,6 +173,8 @@ operations!(
     mediation::fail,
     mediation::fulfil,
     mediation::missed,
+    attachments::download,
+    attachments::thumbnail,
     grievances::merge,
     grievances::merge_duplicates,
     grievances::likely_duplicates,
@@ -215,6 +220,7 @@ pub fn documented() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(operation_docs())
         .merge(command_and_read_docs())
+        .merge(upload_docs())
 }
 
 /// The JSON API under `/api/v1` (POSTs behind the `Idempotency-Key`
@@ -222,12 +228,23 @@ pub fn documented() -> OpenApiRouter<AppState> {
 /// health and metrics: routes the server assembles with the pages
 /// (`server::app`).
 pub fn router(state: &AppState) -> Router<AppState> {
-    let api = commands_and_reads().route_layer(axum::middleware::from_fn_with_state(
-        idempotency::Idempotency::new(state.clone()),
-        idempotency::middleware,
-    ));
+    let idempotent = || {
+        axum::middleware::from_fn_with_state(
+            idempotency::Idempotency::new(state.clone()),
+            idempotency::middleware,
+        )
+    };
+    let api = commands_and_reads().route_layer(idempotent());
+    // Uploads take larger bodies; the limit is set outside the idempotency
+    // layer, which reads the whole body first.
+    let uploads = uploads()
+        .route_layer(idempotent())
+        .layer(axum::extract::DefaultBodyLimit::max(
+            crate::app::attachments::request_limit(state),
+        ));
     operations()
         .merge(api)
+        .merge(uploads)
         .route("/metrics", get(health::metrics))
         .route("/api/v1/openapi.json", get(openapi::openapi_json))
         .route("/api/v1/docs", get(docs_page::docs))

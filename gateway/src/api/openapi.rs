@@ -30,6 +30,7 @@ use super::idempotency::IdempotencyHeader;
         (name = "registry", description = "The xiaoqu registry: hierarchy and the organizations acting as each xiaoqu's parties"),
         (name = "meetings", description = "联席会议: joint meetings of the five parties, agendas, minutes, action items"),
         (name = "mediation", description = "调解: mediation cases, sessions, agreements, obligations"),
+        (name = "files", description = "Photos and documents: uploaded, attached to grievances, read by who may read the grievance"),
         (name = "figures", description = "三率: public figures without personal data"),
         (name = "audit", description = "Tamper evidence: hash chains, signed checkpoints, consistency proofs"),
         (name = "accounts", description = "Signing in, the caller's account, erasure of personal data"),

@@ -34,6 +34,9 @@ pub enum AdminError {
     People(#[from] PeopleError),
     #[error(transparent)]
     Registry(#[from] RegistryCommandError),
+    /// The person's uploaded files could not be erased.
+    #[error("uploaded files: {0}")]
+    Files(String),
 }
 
 fn invalid(field: &'static str, reason: impl Into<String>) -> AdminError {
@@ -584,6 +587,10 @@ pub async fn erase_person(
     metadata: &CommandMetadata,
 ) -> Result<DateTime<Utc>, AdminError> {
     existing(&state.db, person).await?;
+    // The files first: a failure leaves the person unerased, to try again.
+    super::attachments::erase_uploads_of(state, actor, person, metadata)
+        .await
+        .map_err(|e| AdminError::Files(e.to_string()))?;
     state.people.erase(actor, person, metadata).await?;
     let (person_state, _) = state.people.load(person).await?;
     Ok(person_state.erased_at.unwrap_or(metadata.occurred_at))

@@ -116,6 +116,31 @@ pub struct AttachmentDto {
     pub size: u64,
 }
 
+/// A file attached to a grievance, as a reader sees it.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct AttachmentView {
+    /// SHA-256 of the stored file (a photo as stored: without its metadata).
+    pub sha256: String,
+    #[schema(example = "image/jpeg")]
+    pub media_type: String,
+    pub size: u64,
+    /// Whether the filer attached it (else a household merged in, or a
+    /// party handling the grievance).
+    pub uploaded_by_filer: bool,
+    /// Where to download it; absent once erased.
+    pub href: Option<String>,
+    /// A JPEG of at most 320 pixels a side, for photos.
+    pub thumbnail: Option<String>,
+    /// When it was erased with its uploader's personal data; the digest stays.
+    pub erased_at: Option<DateTime<Utc>>,
+}
+
+/// Files just uploaded, to name in a filing's `attachments`.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct UploadedFiles {
+    pub files: Vec<AttachmentDto>,
+}
+
 /// Filing a grievance. The xiaoqu is the filer's own.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -494,7 +519,7 @@ pub struct GrievanceView {
     pub respondent: RespondentDto,
     pub urgency: UrgencyDto,
     pub channel: ChannelDto,
-    pub attachments: Vec<AttachmentDto>,
+    pub attachments: Vec<AttachmentView>,
     pub status: StatusDto,
     pub tier: TierDto,
     pub matter_class: Option<MatterClassDto>,

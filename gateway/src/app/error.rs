@@ -204,6 +204,30 @@ impl ApiError {
         )
     }
 
+    /// 410: the resource existed and was erased.
+    pub fn gone(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::GONE, "gone", "The resource was erased").with_detail(detail)
+    }
+
+    /// 413: one uploaded file exceeds the limit.
+    pub fn file_too_large(field: String, limit: u64) -> Self {
+        let mut e = Self::payload_too_large();
+        let reason = format!("is larger than {limit} bytes");
+        e.detail = Some(format!("{field}: {reason}"));
+        e.errors.push(FieldProblem { field, reason });
+        e
+    }
+
+    /// 415: an upload must be `multipart/form-data`.
+    pub fn not_multipart(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "The request body must be multipart/form-data",
+        )
+        .with_detail(detail)
+    }
+
     pub fn payload_too_large() -> Self {
         Self::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -345,6 +369,9 @@ impl From<GrievanceError> for ApiError {
             | E::NotTheAssignedParty
             | E::EscalationReasonNotAllowed { .. } => Self::forbidden(detail),
             E::TierBelowCurrent { .. } => Self::invalid_field("tier", detail),
+            E::TooManyAttachments { .. } | E::AlreadyAttached { .. } | E::NothingToAttach => {
+                Self::invalid_field("file", detail)
+            }
             E::NotInCase { .. } => Self::new(
                 StatusCode::CONFLICT,
                 "invalid-transition",

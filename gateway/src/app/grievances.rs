@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::auth::Caller;
 use super::dto::{
-    AttachmentDto, DeadlineDto, FileGrievanceRequest, GrievanceView, LocationDto,
+    AttachmentDto, AttachmentView, DeadlineDto, FileGrievanceRequest, GrievanceView, LocationDto,
     MeetingReferralDto, PausedDto,
 };
 use super::error::{ApiError, FieldProblem};
@@ -224,10 +224,20 @@ pub fn view(
         attachments: g
             .attachments
             .iter()
-            .map(|a| AttachmentDto {
-                sha256: a.sha256.as_str().to_owned(),
-                media_type: a.media_type.as_str().to_owned(),
-                size: a.size,
+            .map(|a| {
+                let sha256 = a.file.sha256.as_str();
+                let href = format!("/api/v1/grievances/{}/attachments/{sha256}", g.id);
+                let readable = a.erased_at.is_none();
+                AttachmentView {
+                    sha256: sha256.to_owned(),
+                    media_type: a.file.media_type.as_str().to_owned(),
+                    size: a.file.size,
+                    uploaded_by_filer: a.uploader(g) == g.filer,
+                    erased_at: a.erased_at,
+                    thumbnail: (readable && a.file.media_type.as_str().starts_with("image/"))
+                        .then(|| format!("{href}/thumbnail")),
+                    href: readable.then_some(href),
+                }
             })
             .collect(),
         status: g.status.into(),
@@ -320,6 +330,10 @@ pub async fn file(
     };
     admit_filing(state, caller, client).await?;
     let id = GrievanceId(Uuid::now_v7());
+    if !new.attachments.is_empty() {
+        super::attachments::check_uploaded(state, caller, &new.attachments).await?;
+        super::attachments::mark_attached(state, caller.0.id, id).await?;
+    }
     let file = FileGrievance {
         grievance_id: id,
         xiaoqu,

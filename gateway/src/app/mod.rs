@@ -14,6 +14,7 @@
 //!   [`dossier`]: what an auditor files about a case.
 //! - [`rate_limit`]: admission of filings; [`metrics`]: Prometheus metrics.
 //! - [`webhooks`]: an account's webhook subscriptions and dead letters.
+//! - [`attachments`]: uploading, attaching and reading files.
 //! - [`dto`]: the wire vocabulary the interfaces share; [`error`]: the one
 //!   error type services answer with (`ApiError`, an RFC 9457 problem).
 //!
@@ -21,6 +22,7 @@
 //! `workers`, `http`, `server`); see `tests/layers.rs`.
 
 pub mod admin;
+pub mod attachments;
 pub mod audit;
 pub mod auth;
 pub mod cases;
@@ -95,6 +97,8 @@ pub struct AppState {
     pub webhook_hosts: Arc<Vec<String>>,
     /// The tokens this instance looked up lately.
     pub tokens: Arc<auth::TokenCache>,
+    /// Uploaded files (photos, documents).
+    pub(in crate::app) files: crate::files::Files,
 }
 
 impl AppState {
@@ -133,6 +137,7 @@ impl AppState {
             closing: Arc::new(watch::channel(false).0),
             webhook_hosts: Arc::new(Vec::new()),
             tokens: Arc::default(),
+            files: crate::files::Files::memory(),
         }
     }
 
@@ -183,6 +188,16 @@ impl AppState {
     /// Whether a webhook may be sent to `url`'s host.
     pub fn webhook_host_allowed(&self, url: &str) -> bool {
         host_allowed(&self.webhook_hosts, url)
+    }
+
+    /// The same state, keeping uploaded files in `files` (else in memory).
+    pub fn with_files(self, files: crate::files::Files) -> Self {
+        Self { files, ..self }
+    }
+
+    /// Where uploaded files are kept: `memory`, `directory` or `s3`.
+    pub fn files_kind(&self) -> &'static str {
+        self.files.kind()
     }
 
     /// The same state, with these rate limits.

@@ -24,7 +24,13 @@ pub struct Limits {
     pub request_timeout: std::time::Duration,
     /// How long one event stream lasts before the client must reconnect.
     pub event_stream_lifetime: std::time::Duration,
+    /// The largest file one may upload, in bytes.
+    pub upload_bytes: u64,
 }
+
+/// The largest upload unless configured: 10 MiB, a phone photo with room
+/// to spare.
+pub const DEFAULT_UPLOAD_BYTES: u64 = 10 * 1024 * 1024;
 
 impl Limits {
     /// What `lianxi serve` applies unless configured: 20 filings an hour per
@@ -35,6 +41,7 @@ impl Limits {
         filings_per_address: Some(200),
         request_timeout: crate::app::REQUEST_TIMEOUT,
         event_stream_lifetime: std::time::Duration::from_secs(60),
+        upload_bytes: DEFAULT_UPLOAD_BYTES,
     };
 
     /// A request still in progress this long after it started has died:
@@ -52,6 +59,7 @@ impl Default for Limits {
             filings_per_address: None,
             request_timeout: crate::app::REQUEST_TIMEOUT,
             event_stream_lifetime: std::time::Duration::from_secs(60),
+            upload_bytes: DEFAULT_UPLOAD_BYTES,
         }
     }
 }

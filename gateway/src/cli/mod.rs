@@ -23,6 +23,12 @@ use error::CliError;
 
 /// The deployment's vault (master key file and identity secret), which
 /// `serve` and `admin` both need.
+/// The store of uploaded files at `location` (a directory or s3://…).
+pub fn open_files(location: &str) -> Result<lianxi_gateway::files::Files, CliError> {
+    lianxi_gateway::files::Files::open(location)
+        .map_err(|e| CliError::failed("open the file store", e))
+}
+
 pub async fn open_vault(db: &Database, master_key_file: &Path) -> Result<Vault, CliError> {
     Ok(Vault::open(db, master_key_file).await?)
 }

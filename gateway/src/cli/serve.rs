@@ -70,6 +70,9 @@ pub struct ServeArgs {
     /// any host the network reaches).
     #[arg(long, env = "LIANXI_WEBHOOK_ALLOWED_HOSTS", default_value = "")]
     pub webhook_allowed_hosts: String,
+    /// The largest file one may upload, in bytes (at most 52428800).
+    #[arg(long, env = "LIANXI_MAX_UPLOAD_BYTES", default_value_t = lianxi_gateway::app::rate_limit::DEFAULT_UPLOAD_BYTES)]
+    pub max_upload_bytes: u64,
 }
 
 /// Serves the API on `db` (migrated already) until a shutdown signal.
@@ -78,6 +81,7 @@ pub async fn run(
     args: ServeArgs,
     audit_key_file: &Path,
     master_key_file: &Path,
+    files: &str,
 ) -> Result<(), CliError> {
     let webhook_hosts: Vec<String> = args
         .webhook_allowed_hosts
@@ -93,6 +97,9 @@ pub async fn run(
         filings_per_address: limit(args.filings_per_address_hour),
         request_timeout: Duration::from_millis(args.request_timeout_ms.max(100)),
         event_stream_lifetime: Duration::from_secs(args.sse_max_seconds.clamp(1, 3600)),
+        upload_bytes: args
+            .max_upload_bytes
+            .clamp(1024, lianxi_domain::values::Attachment::MAX_SIZE),
     };
     let settings = server::Background {
         runners: RunnerSettings {
@@ -115,7 +122,8 @@ pub async fn run(
     let key = super::audit::audit_key(audit_key_file);
     let vault = super::open_vault(&db, master_key_file).await;
     let (policies, key, vault) = (policies?, key?, vault?);
-    let state = (limits, webhook_hosts);
+    let files = super::open_files(files)?;
+    let state = (limits, webhook_hosts, files);
     serve(db, &args.listen, settings, policies, key, vault, state).await
 }
 
@@ -149,7 +157,7 @@ async fn serve(
     (policy, meetings): (GrievancePolicy, MeetingPolicy),
     key: AuditKey,
     vault: Vault,
-    (limits, webhook_hosts): (Limits, Vec<String>),
+    (limits, webhook_hosts, files): (Limits, Vec<String>, lianxi_gateway::files::Files),
 ) -> Result<(), CliError> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -160,7 +168,7 @@ async fn serve(
     let addr = listener.local_addr().map_err(CliError::Io)?;
     // The target stays `lianxi`, as when this lived in main.rs, so RUST_LOG
     // filters and readers of the JSON log see no change.
-    tracing::info!(target: "lianxi", %addr, store = db.kind(), "lianxi is listening");
+    tracing::info!(target: "lianxi", %addr, store = db.kind(), files = files.kind(), "lianxi is listening");
     // One plain line on stdout for scripts and tests that start the binary.
     println!("lianxi listening on http://{addr}");
     let services = GrievanceServices::new(Arc::new(SystemClock), policy);
@@ -168,7 +176,8 @@ async fn serve(
         .with_limits(limits)
         .with_webhook_hosts(webhook_hosts)
         .with_audit_key(key)
-        .with_vault(vault);
+        .with_vault(vault)
+        .with_files(files);
     let moved = state
         .people
         .seal_legacy_names()

@@ -2,5 +2,7 @@
 //! request ids and the JSON extractors. Not an interface itself: it calls
 //! no service.
 
+pub mod download;
 pub mod json;
+pub mod multipart;
 pub mod request_id;

@@ -193,10 +193,18 @@ pub enum Admin {
 }
 
 /// Runs one `admin` subcommand on `db`, with the person streams sealed
-/// under the vault of `master_key_file`.
-pub async fn run(db: &Database, master_key_file: &Path, command: Admin) -> Result<(), CliError> {
+/// under the vault of `master_key_file`, uploads in the store at `files`.
+pub async fn run(
+    db: &Database,
+    master_key_file: &Path,
+    files: &str,
+    command: Admin,
+) -> Result<(), CliError> {
     let vault = super::open_vault(db, master_key_file).await?;
-    let app = lianxi_gateway::server::state(db.clone()).with_vault(vault);
+    let files = super::open_files(files)?;
+    let app = lianxi_gateway::server::state(db.clone())
+        .with_vault(vault)
+        .with_files(files);
     match command {
         Admin::AddXiaoqu {
             name,

@@ -1,0 +1,40 @@
+//! Sending a stored file: the same headers from the API and the pages.
+
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+
+use crate::app::attachments::Download;
+
+/// A stored file as an answer: its type, never sniffed by the browser,
+/// never run as a page, cached by the reader's browser only.
+pub fn send(file: Download) -> Response {
+    let mut response = file.bytes.into_response();
+    let headers = response.headers_mut();
+    let content_type = HeaderValue::from_str(&file.media_type)
+        .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
+    headers.insert(header::CONTENT_TYPE, content_type);
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; sandbox"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=3600"),
+    );
+    // Photos show in the browser; documents download.
+    let disposition = if file.media_type.starts_with("image/") {
+        "inline"
+    } else {
+        "attachment"
+    };
+    if let Ok(value) =
+        HeaderValue::from_str(&format!("{disposition}; filename=\"{}\"", file.file_name))
+    {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    response
+}
