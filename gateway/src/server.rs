@@ -30,7 +30,9 @@ pub fn app(state: AppState) -> Router {
     // Install the metrics recorder before the first request records anything.
     crate::app::metrics::handle();
     crate::api::router(&state)
-        .merge(crate::web::router())
+        .merge(crate::web::router(crate::app::attachments::request_limit(
+            &state,
+        )))
         .fallback(crate::api::not_found)
         .method_not_allowed_fallback(crate::api::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -10,6 +10,7 @@ mod deploy;
 mod durability;
 mod faults;
 mod figures;
+mod files;
 mod households;
 mod idempotency;
 mod identity;

@@ -18,16 +18,16 @@ on_both_stores!(
 const PASSWORD: &str = "a long passphrase";
 
 /// A browser without a browser: keeps cookies, does not follow redirects.
-struct Browser {
+pub(crate) struct Browser {
     client: reqwest::Client,
     base: String,
     jar: HashMap<String, String>,
 }
 
-struct Page {
-    status: StatusCode,
-    headers: HeaderMap,
-    html: String,
+pub(crate) struct Page {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub html: String,
 }
 
 fn form_encode(fields: &[(&str, &str)]) -> String {
@@ -69,7 +69,7 @@ impl Browser {
             .join("; ")
     }
 
-    async fn send(&mut self, request: reqwest::RequestBuilder) -> Page {
+    pub(crate) async fn send(&mut self, request: reqwest::RequestBuilder) -> Page {
         let response = request
             .header(COOKIE, self.cookie_header())
             .send()
@@ -93,7 +93,7 @@ impl Browser {
         }
     }
 
-    async fn get(&mut self, path: &str) -> Page {
+    pub(crate) async fn get(&mut self, path: &str) -> Page {
         let request = self
             .client
             .get(format!("{}{path}", self.base))
@@ -101,7 +101,7 @@ impl Browser {
         self.send(request).await
     }
 
-    async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+    pub(crate) async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
         let request = self
             .client
             .post(format!("{}{path}", self.base))
@@ -124,7 +124,42 @@ impl Browser {
         page
     }
 
-    fn csrf(&self) -> String {
+    /// Posts a form that carries files, as `multipart/form-data`.
+    pub(crate) async fn post_files(
+        &mut self,
+        path: &str,
+        fields: &[(&str, &str)],
+        files: &[(&str, &str, &str, &[u8])],
+    ) -> Page {
+        let (content_type, body) = lianxi_tests::multipart_body(fields, files);
+        let request = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header(CONTENT_TYPE, content_type)
+            .body(body);
+        self.send(request).await
+    }
+
+    /// GETs `path` and answers the status, the type and the bytes.
+    pub(crate) async fn get_bytes(&mut self, path: &str) -> (StatusCode, String, Vec<u8>) {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .header(COOKIE, self.cookie_header())
+            .send()
+            .await
+            .expect("request");
+        let kind = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let status = response.status();
+        (status, kind, response.bytes().await.map(|b| b.to_vec()).unwrap_or_default())
+    }
+
+    pub(crate) fn csrf(&self) -> String {
         self.jar.get("lianxi_csrf").cloned().unwrap_or_default()
     }
 }
@@ -133,7 +168,7 @@ fn id_of(path: &str) -> String {
     path.trim_start_matches("/g/").to_owned()
 }
 
-fn location(page: &Page) -> &str {
+pub(crate) fn location(page: &Page) -> &str {
     page.headers
         .get(LOCATION)
         .and_then(|v| v.to_str().ok())
@@ -698,6 +733,16 @@ async fn signed_in(
     account: serde_json::Value,
     login: &str,
 ) -> Browser {
+    signed_in_as(server, cast, account, login).await.0
+}
+
+/// As [`signed_in`], with the new account's id.
+pub(crate) async fn signed_in_as(
+    server: &Server,
+    cast: &Cast,
+    account: serde_json::Value,
+    login: &str,
+) -> (Browser, String) {
     let api = Api::new(&server.base);
     let mut account = account;
     account["login"] = json!(login);
@@ -716,7 +761,11 @@ async fn signed_in(
         )
         .await;
     assert_eq!(page.status, StatusCode::SEE_OTHER, "{login} signs in");
-    browser
+    let id = created.body["account"]["id"]
+        .as_str()
+        .expect("the new account's id")
+        .to_owned();
+    (browser, id)
 }
 
 /// A `datetime-local` value `days` from now, China time.

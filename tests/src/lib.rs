@@ -852,3 +852,80 @@ pub async fn read_model_rows(
     rows.sort_by_key(|(s, _)| s.id);
     rows
 }
+
+/// A `multipart/form-data` body of text `fields` and `files` (field name,
+/// file name, declared type, bytes), and its `Content-Type`.
+pub fn multipart_body(
+    fields: &[(&str, &str)],
+    files: &[(&str, &str, &str, &[u8])],
+) -> (String, Vec<u8>) {
+    let boundary = format!("lianxi-test-{}", Uuid::new_v4().simple());
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                .as_bytes(),
+        );
+    }
+    for (name, file_name, media_type, bytes) in files {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\nContent-Type: {media_type}\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// A phone photo: a `width` x `height` JPEG with an EXIF block holding
+/// Orientation 6 and a GPS position (latitude 31°N), as phones write it.
+pub fn phone_photo(width: u32, height: u32) -> Vec<u8> {
+    let mut plain = Vec::new();
+    image::DynamicImage::new_rgb8(width, height)
+        .write_to(&mut std::io::Cursor::new(&mut plain), image::ImageFormat::Jpeg)
+        .expect("encode a JPEG");
+    let mut tiff: Vec<u8> = b"II*\0".to_vec();
+    tiff.extend_from_slice(&8u32.to_le_bytes());
+    tiff.extend_from_slice(&2u16.to_le_bytes());
+    tiff.extend_from_slice(&[0x12, 0x01, 3, 0, 1, 0, 0, 0, 6, 0, 0, 0]);
+    tiff.extend_from_slice(&[0x25, 0x88, 4, 0, 1, 0, 0, 0, 38, 0, 0, 0]);
+    tiff.extend_from_slice(&0u32.to_le_bytes());
+    // The GPS IFD: GPSLatitudeRef "N", GPSLatitude 31/1 0/1 0/1.
+    tiff.extend_from_slice(&2u16.to_le_bytes());
+    tiff.extend_from_slice(&[0x01, 0x00, 2, 0, 2, 0, 0, 0, b'N', 0, 0, 0]);
+    tiff.extend_from_slice(&[0x02, 0x00, 5, 0, 3, 0, 0, 0, 68, 0, 0, 0]);
+    tiff.extend_from_slice(&0u32.to_le_bytes());
+    for (num, den) in [(31u32, 1u32), (0, 1), (0, 1)] {
+        tiff.extend_from_slice(&num.to_le_bytes());
+        tiff.extend_from_slice(&den.to_le_bytes());
+    }
+    let mut exif = b"Exif\0\0".to_vec();
+    exif.extend_from_slice(&tiff);
+    let mut out = plain[..2].to_vec();
+    out.extend_from_slice(&[0xFF, 0xE1]);
+    out.extend_from_slice(&u16::try_from(exif.len() + 2).expect("short").to_be_bytes());
+    out.extend_from_slice(&exif);
+    out.extend_from_slice(&plain[2..]);
+    out
+}
+
+/// The APP1 (EXIF, XMP) segments of a JPEG, walked marker by marker up to
+/// the image data: where location metadata would be.
+pub fn jpeg_app1_segments(jpeg: &[u8]) -> usize {
+    assert_eq!(&jpeg[..2], &[0xFF, 0xD8], "a JPEG starts with SOI");
+    let (mut at, mut found) = (2, 0);
+    while at + 4 <= jpeg.len() && jpeg[at] == 0xFF {
+        let marker = jpeg[at + 1];
+        if marker == 0xDA {
+            break; // start of scan: metadata comes before it
+        }
+        let len = usize::from(u16::from_be_bytes([jpeg[at + 2], jpeg[at + 3]]));
+        found += usize::from(marker == 0xE1);
+        at += 2 + len;
+    }
+    found
+}

@@ -2,7 +2,8 @@
 //! every failure a problem that names what went wrong.
 
 use axum::extract::multipart::{Multipart, MultipartError, MultipartRejection};
-use axum::http::StatusCode;
+use axum::extract::{FromRequest, Request};
+use axum::http::{header, StatusCode};
 
 use crate::app::attachments::Upload;
 use crate::app::error::ApiError;
@@ -53,6 +54,27 @@ pub async fn read(multipart: Result<Multipart, MultipartRejection>) -> Result<Fo
         }
     }
     Ok(form)
+}
+
+/// Reads a page's form, sent as `multipart/form-data` (a form that carries
+/// files) or `application/x-www-form-urlencoded` (one that does not, or a
+/// page served before it did).
+pub async fn read_either(request: Request) -> Result<Form, ApiError> {
+    let urlencoded = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if urlencoded {
+        let axum::Form(fields) = axum::Form::<Vec<(String, String)>>::from_request(request, &())
+            .await
+            .map_err(|rejection| ApiError::malformed_body(None, rejection.body_text()))?;
+        return Ok(Form {
+            files: Vec::new(),
+            fields,
+        });
+    }
+    read(Multipart::from_request(request, &()).await).await
 }
 
 fn malformed(e: MultipartError) -> ApiError {

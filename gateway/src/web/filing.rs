@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use askama::Template;
-use axum::extract::{Form, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Extension;
@@ -12,13 +12,16 @@ use lianxi_domain::values::{Description, Label, Location, Title, ValueError};
 use serde::Deserialize;
 
 use super::{i18n, message, render, see_other, Lang, Page, Visit};
-use crate::app::auth::ClientAddress;
+use crate::app::attachments;
+use crate::app::auth::{Caller, ClientAddress};
 use crate::app::dto::{
-    CategoryDto, ChannelDto, FileGrievanceRequest, LocationDto, RespondentDto, UrgencyDto,
+    AttachmentDto, CategoryDto, ChannelDto, FileGrievanceRequest, LocationDto, RespondentDto,
+    UrgencyDto,
 };
 use crate::app::duplicates::{self, Similar};
 use crate::app::grievances;
 use crate::app::AppState;
+use crate::http::multipart;
 use crate::http::request_id::RequestId;
 
 /// What the filing form holds, as typed.
@@ -45,6 +48,50 @@ pub struct FileForm {
     /// `1` once the filer has seen the likely duplicates and files anyway.
     #[serde(default)]
     pub confirmed: String,
+    /// Photos and documents uploaded with an earlier submission of this
+    /// form (shown again after an error), as `sha256:media type:size`.
+    #[serde(default)]
+    pub uploaded: Vec<String>,
+}
+
+impl FileForm {
+    /// The form from a multipart body's text fields.
+    fn from_fields(form: &multipart::Form) -> FileForm {
+        let text = |name: &str| form.field(name).unwrap_or_default().to_owned();
+        FileForm {
+            csrf: text("csrf"),
+            category: text("category"),
+            title: text("title"),
+            description: text("description"),
+            building: text("building"),
+            unit: text("unit"),
+            common_area: text("common_area"),
+            respondent: text("respondent"),
+            urgency: text("urgency"),
+            confirmed: text("confirmed"),
+            uploaded: form
+                .fields
+                .iter()
+                .filter(|(n, _)| n == "uploaded")
+                .map(|(_, v)| v.clone())
+                .collect(),
+        }
+    }
+
+    /// The files uploaded so far, as a filing names them.
+    fn attachments(&self) -> Vec<AttachmentDto> {
+        self.uploaded
+            .iter()
+            .filter_map(|token| {
+                let mut parts = token.splitn(3, ':');
+                Some(AttachmentDto {
+                    sha256: parts.next()?.to_owned(),
+                    media_type: parts.next()?.to_owned(),
+                    size: parts.next()?.parse().ok()?,
+                })
+            })
+            .collect()
+    }
 }
 
 #[derive(Template)]
@@ -207,7 +254,7 @@ fn check(lang: Lang, form: &FileForm) -> Result<FileGrievanceRequest, HashMap<St
                 respondent,
                 urgency,
                 channel: ChannelDto::Web,
-                attachments: Vec::new(),
+                attachments: form.attachments(),
             })
         }
         _ => Err(errors),
@@ -218,14 +265,26 @@ pub(super) async fn file(
     State(state): State<AppState>,
     Extension(request_id): Extension<RequestId>,
     ClientAddress(client): ClientAddress,
-    headers: HeaderMap,
-    Form(form): Form<FileForm>,
+    request: axum::extract::Request,
 ) -> Response {
-    let visit = Visit::of(&state, &headers).await;
+    let visit = Visit::of(&state, request.headers()).await;
+    let body = match multipart::read_either(request).await {
+        Ok(body) => body,
+        Err(e) => {
+            let status = e.status_code();
+            return message(&visit, status, "error.title");
+        }
+    };
+    let mut form = FileForm::from_fields(&body);
     let caller = match visit.form_caller(&form.csrf) {
         Ok(caller) => caller,
         Err(answer) => return *answer,
     };
+    // Files are stored at once, so that a form shown again (an error, the
+    // likely duplicates) keeps them without sending them twice.
+    if let Err(errors) = keep_uploads(&state, &caller, visit.lang, &mut form, body.files).await {
+        return file_form_page(&visit, StatusCode::UNPROCESSABLE_ENTITY, form, errors);
+    }
     let request = match check(visit.lang, &form) {
         Ok(request) => request,
         Err(errors) => {
@@ -259,12 +318,46 @@ pub(super) async fn file(
             if problem.status == 429 {
                 return message(&visit, StatusCode::TOO_MANY_REQUESTS, "error.rate_limited");
             }
+            if problem.status == 422 && problem.field.as_deref().is_some_and(|f| f.starts_with("attachments")) {
+                let errors = HashMap::from([("photos".to_owned(), i18n::t(visit.lang, "reason.file"))]);
+                let form = FileForm { uploaded: Vec::new(), ..form };
+                return file_form_page(&visit, StatusCode::UNPROCESSABLE_ENTITY, form, errors);
+            }
             tracing::warn!(status = problem.status, "filing from the web page refused");
             message(
                 &visit,
                 StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
                 "error.title",
             )
+        }
+    }
+}
+
+/// Stores the files sent with the form and adds them to what it carries;
+/// a refused file is an error on the form's photo field.
+async fn keep_uploads(
+    state: &AppState,
+    caller: &Caller,
+    lang: Lang,
+    form: &mut FileForm,
+    files: Vec<attachments::Upload>,
+) -> Result<(), HashMap<String, String>> {
+    if files.is_empty() {
+        return Ok(());
+    }
+    if files.len() + form.uploaded.len() > lianxi_domain::values::Attachment::MAX_COUNT {
+        return Err(HashMap::from([("photos".to_owned(), i18n::t(lang, "reason.file_count"))]));
+    }
+    match attachments::store(state, caller, files).await {
+        Ok(stored) => {
+            form.uploaded.extend(stored.iter().map(|a| {
+                format!("{}:{}:{}", a.sha256.as_str(), a.media_type.as_str(), a.size)
+            }));
+            Ok(())
+        }
+        Err(e) => {
+            tracing::info!(problem = ?e.to_problem().detail, "an upload from the filing page was refused");
+            Err(HashMap::from([("photos".to_owned(), i18n::t(lang, "reason.file"))]))
         }
     }
 }

@@ -29,6 +29,15 @@ const PARTIES: [&str; 5] = [
     "party_branch",
 ];
 
+/// A file attached to the grievance, as the page shows it.
+#[derive(Debug)]
+pub struct ShownFile {
+    pub sha256: String,
+    /// A photo: shown as its thumbnail.
+    pub photo: bool,
+    pub erased: bool,
+}
+
 /// One step of a grievance's timeline.
 #[derive(Debug)]
 pub struct Step {
@@ -62,6 +71,10 @@ struct GrievancePage {
     /// Open grievances that look like this one and that the reader may
     /// read (a handler): offered for merging into this one.
     similar: Vec<Similar>,
+    /// Its photos and documents.
+    files: Vec<ShownFile>,
+    /// The reader may attach more.
+    attaches: bool,
 }
 
 pub(super) async fn grievance(
@@ -104,8 +117,11 @@ pub(super) async fn grievance(
     };
     // What the aggregate would accept from this caller now; a form's path
     // names the command with dashes.
-    let actions: Vec<&'static str> = grievances::offered_actions(&state, &caller, &g)
+    let offered = grievances::offered_actions(&state, &caller, &g);
+    let attaches = offered.contains(&"attach");
+    let actions: Vec<&'static str> = offered
         .into_iter()
+        .filter(|name| *name != "attach")
         .map(|name| match name {
             "refer_to_meeting" => "refer-to-meeting",
             name => name,
@@ -127,6 +143,16 @@ pub(super) async fn grievance(
         case: g.mediation.map(|m| m.case.0),
         opens_case: crate::app::cases::may_open(&state, &caller, &g),
         similar,
+        files: g
+            .attachments
+            .iter()
+            .map(|a| ShownFile {
+                sha256: a.file.sha256.as_str().to_owned(),
+                photo: a.file.media_type.as_str().starts_with("image/"),
+                erased: a.erased_at.is_some(),
+            })
+            .collect(),
+        attaches,
     }
     .render();
     render(&visit, StatusCode::OK, html)

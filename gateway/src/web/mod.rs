@@ -25,6 +25,7 @@
 mod audit;
 mod board;
 mod cases;
+mod files;
 mod filing;
 mod grievance;
 mod home;
@@ -46,14 +47,21 @@ use session::{Visit, CSRF};
 
 const CSS: &str = include_str!("../../static/app.css");
 
-/// The web pages' routes, merged into the application's router.
-pub fn router() -> Router<AppState> {
+/// The web pages' routes, merged into the application's router; the forms
+/// that carry files take bodies up to `upload_limit` bytes.
+pub fn router(upload_limit: usize) -> Router<AppState> {
+    let uploads = Router::new()
+        .route("/file", get(filing::file_page).post(filing::file))
+        .route("/g/{id}/attachments", post(files::attach))
+        .layer(axum::extract::DefaultBodyLimit::max(upload_limit));
     Router::new()
+        .merge(uploads)
         .route("/", get(home::home))
         .route("/login", get(sign_in::login_page).post(sign_in::login))
         .route("/logout", post(sign_in::logout))
-        .route("/file", get(filing::file_page).post(filing::file))
         .route("/g/{id}", get(grievance::grievance))
+        .route("/g/{id}/files/{sha256}", get(files::file))
+        .route("/g/{id}/files/{sha256}/thumb", get(files::thumbnail))
         .route("/g/{id}/duplicates", post(grievance::merge_duplicates))
         .route("/g/{id}/{action}", post(grievance::act))
         .route("/meetings", get(meetings::list).post(meetings::convene))
