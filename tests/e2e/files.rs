@@ -27,12 +27,15 @@ on_both_stores!(
 );
 
 /// Where a test's files go, and how to look at them there without the
-/// service: a directory, or an S3 bucket read over plain HTTP.
+/// service: a directory, or the S3 bucket read with its own client.
 enum Kept {
     /// The directory, and the temporary directory holding it (removed
     /// when the test ends).
     Directory(PathBuf, #[allow(dead_code)] TempDir),
-    ObjectStore { base: String },
+    ObjectStore {
+        bucket: object_store::aws::AmazonS3,
+        prefix: String,
+    },
 }
 
 impl Kept {
@@ -46,8 +49,18 @@ impl Kept {
             let prefix = format!("run-{}", uuid::Uuid::new_v4().simple());
             let files = Files::open(&format!("s3://{bucket}/{prefix}")).expect("the S3 store");
             assert_eq!(files.kind(), "s3");
-            let base = format!("{}/{bucket}/{prefix}", endpoint.trim_end_matches('/'));
-            return (files, Kept::ObjectStore { base });
+            let client = object_store::aws::AmazonS3Builder::from_env()
+                .with_endpoint(endpoint)
+                .with_bucket_name(bucket)
+                .build()
+                .expect("an S3 client");
+            return (
+                files,
+                Kept::ObjectStore {
+                    bucket: client,
+                    prefix,
+                },
+            );
         }
         if store == Store::Postgres {
             let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
@@ -68,12 +81,13 @@ impl Kept {
     async fn get(&self, key: &str) -> Option<Vec<u8>> {
         match self {
             Kept::Directory(path, _) => std::fs::read(path.join(key)).ok(),
-            Kept::ObjectStore { base } => {
-                let response = reqwest::get(format!("{base}/{key}")).await.expect("S3 answers");
-                match response.status() {
-                    StatusCode::OK => Some(response.bytes().await.expect("body").to_vec()),
-                    StatusCode::NOT_FOUND => None,
-                    other => panic!("S3 answered {other} for {key}"),
+            Kept::ObjectStore { bucket, prefix } => {
+                use object_store::ObjectStoreExt;
+                let path = object_store::path::Path::from(format!("{prefix}/{key}"));
+                match bucket.get(&path).await {
+                    Ok(found) => Some(found.bytes().await.expect("body").to_vec()),
+                    Err(object_store::Error::NotFound { .. }) => None,
+                    Err(e) => panic!("S3 answered {e} for {key}"),
                 }
             }
         }
