@@ -12,8 +12,8 @@ use lianxi_gateway::app::rate_limit::Limits;
 use lianxi_gateway::files::Files;
 use lianxi_gateway::server::Service;
 use lianxi_tests::{
-    jpeg_app1_segments, multipart_body, on_both_stores, phone_photo, quick_background, test_vault,
-    Api, Cast, Server, Store, TempDir, TestDb,
+    jpeg_app1_segments, lianxi_cli, multipart_body, on_both_stores, phone_photo, quick_background,
+    resident_token, test_vault, Api, Cast, Process, Server, Store, TempDir, TestDb,
 };
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -68,7 +68,9 @@ impl Kept {
                 !ci,
                 "under CI the PostgreSQL deployment keeps files in the S3 server tests/run starts (LIANXI_TEST_S3_BUCKET, AWS_ENDPOINT)"
             );
-            eprintln!("SKIPPED the object store (no LIANXI_TEST_S3_BUCKET): files go to a directory");
+            eprintln!(
+                "SKIPPED the object store (no LIANXI_TEST_S3_BUCKET): files go to a directory"
+            );
         }
         let dir = TempDir::new();
         let path = dir.0.join("data/files");
@@ -168,7 +170,9 @@ async fn a_photo_filed_on_the_page_is_seen_by_its_xiaoqu_only_without_gps_and_er
     let page = branch.get(&format!("/g/{id}")).await;
     assert_eq!(page.status, StatusCode::OK);
     let sha = first_thumbnail(&page.html, &id).expect("a thumbnail on the branch's page");
-    let (status, kind, thumb) = branch.get_bytes(&format!("/g/{id}/files/{sha}/thumb")).await;
+    let (status, kind, thumb) = branch
+        .get_bytes(&format!("/g/{id}/files/{sha}/thumb"))
+        .await;
     assert_eq!((status, kind.as_str()), (StatusCode::OK, "image/jpeg"));
     assert_eq!(&thumb[..2], &[0xFF, 0xD8]);
 
@@ -180,7 +184,11 @@ async fn a_photo_filed_on_the_page_is_seen_by_its_xiaoqu_only_without_gps_and_er
     assert!(!original.windows(4).any(|w| w == b"Exif"));
     assert_eq!(hex::encode(Sha256::digest(&original)), sha);
     let decoded = image::load_from_memory(&original).expect("a JPEG");
-    assert_eq!((decoded.width(), decoded.height()), (32, 64), "turned upright");
+    assert_eq!(
+        (decoded.width(), decoded.height()),
+        (32, 64),
+        "turned upright"
+    );
     let view = api
         .get(&format!("/api/v1/grievances/{id}"), &cast.a.branch.token)
         .await;
@@ -201,7 +209,11 @@ async fn a_photo_filed_on_the_page_is_seen_by_its_xiaoqu_only_without_gps_and_er
         format!("/api/v1/grievances/{id}/attachments/{sha}"),
         format!("/api/v1/grievances/{id}/attachments/{sha}/thumbnail"),
     ] {
-        for token in [&cast.b.branch.token, &cast.b.resident.token, &cast.b.company.token] {
+        for token in [
+            &cast.b.branch.token,
+            &cast.b.resident.token,
+            &cast.b.company.token,
+        ] {
             let (status, body) = get_file(&api, &path, token).await;
             assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
             assert!(!body.starts_with(&[0xFF, 0xD8]));
@@ -293,7 +305,8 @@ async fn uploads_through_the_api_are_checked_by_content_size_and_count(t: TestDb
 
     // A filing may name only files its filer uploaded.
     let mut filing = lianxi_tests::sample_grievance();
-    filing["attachments"] = json!([{"sha256": "ab".repeat(32), "media_type": "image/jpeg", "size": 10}]);
+    filing["attachments"] =
+        json!([{"sha256": "ab".repeat(32), "media_type": "image/jpeg", "size": 10}]);
     api.post("/api/v1/grievances", resident, filing.clone())
         .await
         .assert_problem(422, "invalid-field")
@@ -302,13 +315,22 @@ async fn uploads_through_the_api_are_checked_by_content_size_and_count(t: TestDb
     // Judged by content: a program named .jpg, text, nothing; too large
     // is 413 before anything is read; not multipart is 415.
     let program = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00";
-    let (status, problem) = upload(&api, "/api/v1/files", resident, &[("photo.jpg", program)]).await;
-    assert_eq!((status, problem["field"].as_str()), (422, Some("file[0]")), "{problem}");
+    let (status, problem) =
+        upload(&api, "/api/v1/files", resident, &[("photo.jpg", program)]).await;
+    assert_eq!(
+        (status, problem["field"].as_str()),
+        (422, Some("file[0]")),
+        "{problem}"
+    );
     let (status, _) = upload(&api, "/api/v1/files", resident, &[]).await;
     assert_eq!(status, 422);
     let big = vec![0xFFu8; 200_001];
     let (status, problem) = upload(&api, "/api/v1/files", resident, &[("big.jpg", &big)]).await;
-    assert_eq!((status, problem["field"].as_str()), (413, Some("file[0]")), "{problem}");
+    assert_eq!(
+        (status, problem["field"].as_str()),
+        (413, Some("file[0]")),
+        "{problem}"
+    );
     let json_body = api.post("/api/v1/files", resident, json!({})).await;
     assert_eq!(json_body.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
 
@@ -329,10 +351,14 @@ async fn uploads_through_the_api_are_checked_by_content_size_and_count(t: TestDb
     assert_eq!(files[1]["size"], json!(pdf.len()));
     // Another account cannot name them.
     filing["attachments"] = json!(files);
-    api.post("/api/v1/grievances", &cast.a.neighbour.token, filing.clone())
-        .await
-        .assert_problem(422, "invalid-field")
-        .assert_field("attachments[0].sha256");
+    api.post(
+        "/api/v1/grievances",
+        &cast.a.neighbour.token,
+        filing.clone(),
+    )
+    .await
+    .assert_problem(422, "invalid-field")
+    .assert_field("attachments[0].sha256");
     let filed = api.post("/api/v1/grievances", resident, filing).await;
     assert_eq!(filed.status, StatusCode::CREATED, "{}", filed.body);
     let id = filed.body["id"].as_str().expect("id").to_owned();
@@ -340,7 +366,10 @@ async fn uploads_through_the_api_are_checked_by_content_size_and_count(t: TestDb
     let attachments = view.body["attachments"].as_array().expect("attachments");
     assert_eq!(attachments.len(), 2);
     assert!(attachments[0]["thumbnail"].is_string());
-    assert!(attachments[1]["thumbnail"].is_null(), "a document has no thumbnail");
+    assert!(
+        attachments[1]["thumbnail"].is_null(),
+        "a document has no thumbnail"
+    );
     let pdf_sha = files[1]["sha256"].as_str().expect("digest");
     let (status, stored) = get_file(
         &api,
@@ -356,7 +385,8 @@ async fn uploads_through_the_api_are_checked_by_content_size_and_count(t: TestDb
     let attach = format!("/api/v1/grievances/{id}/attachments");
     let (status, _) = upload(&api, &attach, &cast.a.neighbour.token, &[("x.jpg", &photo)]).await;
     assert_eq!(status, 404);
-    let (status, problem) = upload(&api, &attach, &cast.a.company.token, &[("x.jpg", &photo)]).await;
+    let (status, problem) =
+        upload(&api, &attach, &cast.a.company.token, &[("x.jpg", &photo)]).await;
     assert_eq!(status, 403, "not responsible yet: {problem}");
     api.command(&id, "accept", &cast.a.branch, json!({})).await;
     api.command(
@@ -367,10 +397,20 @@ async fn uploads_through_the_api_are_checked_by_content_size_and_count(t: TestDb
     )
     .await;
     let repaired = phone_photo(48, 30);
-    let (status, body) = upload(&api, &attach, &cast.a.company.token, &[("after.jpg", &repaired)]).await;
+    let (status, body) = upload(
+        &api,
+        &attach,
+        &cast.a.company.token,
+        &[("after.jpg", &repaired)],
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     let (status, problem) = upload(&api, &attach, resident, &[("again.jpg", &photo)]).await;
-    assert_eq!((status, problem["field"].as_str()), (422, Some("file")), "{problem}");
+    assert_eq!(
+        (status, problem["field"].as_str()),
+        (422, Some("file")),
+        "{problem}"
+    );
     let eight: Vec<Vec<u8>> = (0..8).map(|i| phone_photo(10 + i, 10)).collect();
     let eight: Vec<(&str, &[u8])> = eight.iter().map(|b| ("more.jpg", b.as_slice())).collect();
     let (status, problem) = upload(&api, &attach, resident, &eight).await;
@@ -380,4 +420,45 @@ async fn uploads_through_the_api_are_checked_by_content_size_and_count(t: TestDb
     assert_eq!(attachments.len(), 3);
     assert_eq!(attachments[2]["uploaded_by_filer"], json!(false));
     server.stop().await;
+}
+
+/// The embedded default, as the README starts it: files under
+/// `./data/files`; the command line erases them with their uploader and
+/// the log still verifies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_default_deployment_keeps_files_under_data_and_the_command_line_erases_them() {
+    let dir = TempDir::new();
+    let token = resident_token(&dir.0, &[]).await;
+    let server = Process::start(&dir.0, &[]).await;
+    let api = Api::new(&server.base);
+    let photo = phone_photo(20, 20);
+    let (status, uploaded) = upload(&api, "/api/v1/files", &token, &[("IMG.jpg", &photo)]).await;
+    assert_eq!(status, 201, "{uploaded}");
+    let sha = uploaded["files"][0]["sha256"]
+        .as_str()
+        .expect("digest")
+        .to_owned();
+    let mut filing = lianxi_tests::sample_grievance();
+    filing["attachments"] = uploaded["files"].clone();
+    let filed = api.post("/api/v1/grievances", &token, filing).await;
+    assert_eq!(filed.status, StatusCode::CREATED, "{}", filed.body);
+    let me = api.get("/api/v1/auth/me", &token).await;
+    let account = me.body["id"].as_str().expect("my id").to_owned();
+    let stored = dir.0.join(format!("data/files/uploads/{account}/{sha}"));
+    assert!(stored.is_file(), "{} is kept", stored.display());
+    assert_eq!(
+        jpeg_app1_segments(&std::fs::read(&stored).expect("read")),
+        0
+    );
+    assert_eq!(server.terminate().await.code(), Some(0));
+
+    lianxi_cli(
+        &dir.0,
+        &[],
+        &["admin", "erase-person", "--account", &account],
+    )
+    .await;
+    assert!(!stored.exists(), "erased with its uploader");
+    // `audit verify` exits 0 only when every chain verifies.
+    lianxi_cli(&dir.0, &[], &["audit", "verify"]).await;
 }

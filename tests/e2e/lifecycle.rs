@@ -142,7 +142,7 @@ async fn a_grievance_lives_from_filing_through_reopening_to_a_satisfied_rating(t
     assert_eq!(view.body["assigned_party"], "property_company");
     assert_eq!(view.body["filer"], a.resident.id.to_string());
     assert_eq!(view.body["location"]["unit"], "2单元");
-    assert_eq!(view.body["attachments"][0]["media_type"], "image/jpeg");
+    assert_eq!(view.body["attachments"], json!([]));
 
     let events = api.events(&id, &a.branch).await;
     assert_eq!(events.len() as u64, last_version);

@@ -297,9 +297,14 @@ async fn filing_refusals_create_no_stream(t: TestDb) {
     let server = Server::start(&t.db).await;
     let api = Api::new(&server.base);
     let a = &cast.a;
-    let mut sample = lianxi_tests::sample_grievance();
-    let with = |path: &[&str], value: Value| {
+    let named = || {
         let mut body = lianxi_tests::sample_grievance();
+        body["attachments"] = json!([lianxi_tests::never_uploaded_attachment()]);
+        body
+    };
+    let mut sample = named();
+    let with = |path: &[&str], value: Value| {
+        let mut body = named();
         let mut cursor = &mut body;
         for key in &path[..path.len() - 1] {
             cursor = if let Ok(i) = key.parse::<usize>() {

@@ -156,7 +156,15 @@ impl Browser {
             .unwrap_or_default()
             .to_owned();
         let status = response.status();
-        (status, kind, response.bytes().await.map(|b| b.to_vec()).unwrap_or_default())
+        (
+            status,
+            kind,
+            response
+                .bytes()
+                .await
+                .map(|b| b.to_vec())
+                .unwrap_or_default(),
+        )
     }
 
     pub(crate) fn csrf(&self) -> String {

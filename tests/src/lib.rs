@@ -609,9 +609,14 @@ pub fn sample_grievance() -> Value {
         "location": {"building": "3栋", "unit": "2单元"},
         "respondent": "property_company",
         "urgency": "urgent",
-        "channel": "wechat",
-        "attachments": [{"sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", "media_type": "image/jpeg", "size": 20480}]
+        "channel": "wechat"
     })
+}
+
+/// An attachment as a filing names it, for a file never uploaded: refused
+/// (`422`, `attachments[0].sha256`) unless the refusal under test comes first.
+pub fn never_uploaded_attachment() -> Value {
+    serde_json::json!({"sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", "media_type": "image/jpeg", "size": 20480})
 }
 
 /// The body of a successful answer; a failed one fails the test, saying `what`.
@@ -886,7 +891,10 @@ pub fn multipart_body(
 pub fn phone_photo(width: u32, height: u32) -> Vec<u8> {
     let mut plain = Vec::new();
     image::DynamicImage::new_rgb8(width, height)
-        .write_to(&mut std::io::Cursor::new(&mut plain), image::ImageFormat::Jpeg)
+        .write_to(
+            &mut std::io::Cursor::new(&mut plain),
+            image::ImageFormat::Jpeg,
+        )
         .expect("encode a JPEG");
     let mut tiff: Vec<u8> = b"II*\0".to_vec();
     tiff.extend_from_slice(&8u32.to_le_bytes());

@@ -318,9 +318,18 @@ pub(super) async fn file(
             if problem.status == 429 {
                 return message(&visit, StatusCode::TOO_MANY_REQUESTS, "error.rate_limited");
             }
-            if problem.status == 422 && problem.field.as_deref().is_some_and(|f| f.starts_with("attachments")) {
-                let errors = HashMap::from([("photos".to_owned(), i18n::t(visit.lang, "reason.file"))]);
-                let form = FileForm { uploaded: Vec::new(), ..form };
+            if problem.status == 422
+                && problem
+                    .field
+                    .as_deref()
+                    .is_some_and(|f| f.starts_with("attachments"))
+            {
+                let errors =
+                    HashMap::from([("photos".to_owned(), i18n::t(visit.lang, "reason.file"))]);
+                let form = FileForm {
+                    uploaded: Vec::new(),
+                    ..form
+                };
                 return file_form_page(&visit, StatusCode::UNPROCESSABLE_ENTITY, form, errors);
             }
             tracing::warn!(status = problem.status, "filing from the web page refused");
@@ -346,18 +355,26 @@ async fn keep_uploads(
         return Ok(());
     }
     if files.len() + form.uploaded.len() > lianxi_domain::values::Attachment::MAX_COUNT {
-        return Err(HashMap::from([("photos".to_owned(), i18n::t(lang, "reason.file_count"))]));
+        return Err(HashMap::from([(
+            "photos".to_owned(),
+            i18n::t(lang, "reason.file_count"),
+        )]));
     }
     match attachments::store(state, caller, files).await {
         Ok(stored) => {
-            form.uploaded.extend(stored.iter().map(|a| {
-                format!("{}:{}:{}", a.sha256.as_str(), a.media_type.as_str(), a.size)
-            }));
+            form.uploaded.extend(
+                stored
+                    .iter()
+                    .map(|a| format!("{}:{}:{}", a.sha256.as_str(), a.media_type.as_str(), a.size)),
+            );
             Ok(())
         }
         Err(e) => {
             tracing::info!(problem = ?e.to_problem().detail, "an upload from the filing page was refused");
-            Err(HashMap::from([("photos".to_owned(), i18n::t(lang, "reason.file"))]))
+            Err(HashMap::from([(
+                "photos".to_owned(),
+                i18n::t(lang, "reason.file"),
+            )]))
         }
     }
 }

@@ -342,7 +342,7 @@ impl Workload {
                     respondent
                 };
                 let channel = ["wechat", "web", "phone", "wechat"][rng_pick as usize % 4];
-                let mut body = json!({
+                let body = json!({
                     "category": category,
                     "title": title,
                     "description": "问题已持续一周,多次向物业反映未果,影响全楼住户正常生活,请尽快处理。",
@@ -351,13 +351,8 @@ impl Workload {
                     "urgency": if rng_pick.is_multiple_of(10) { "urgent" } else { "normal" },
                     "channel": channel,
                 });
-                if rng_pick % 5 < 2 {
-                    body["attachments"] = json!([{
-                        "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
-                        "media_type": "image/jpeg",
-                        "size": 204800
-                    }]);
-                }
+                // No attachments: a filing names only files its filer uploaded
+                // first (`POST /api/v1/files`), which this load does not do.
                 ("/api/v1/grievances".to_owned(), filer, body)
             }
             Cmd::Accept => (at("accept"), &x.branch, json!({})),
