@@ -309,10 +309,47 @@ const RESOLUTION = '已划线并张贴告示';
 const COMMENT = '处理及时';
 for (const s of [TITLE, DESCRIPTION, AREA, NOTE, RESPONSE, RESOLUTION, COMMENT]) typed.add(s);
 
-/// Fills the filing form and submits it; when open grievances that look
-/// like it are shown first, files anyway. The new grievance's path.
-async function submitFiling(resident, title) {
+/// A phone photo: a JPEG drawn by the browser, with an EXIF block as
+/// phones write it (Orientation 6, a GPS position; as tests/src/lib.rs).
+async function phonePhoto() {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const dataUrl = await page.evaluate(() => {
+    const canvas = document.createElement('canvas');
+    canvas.width = 96;
+    canvas.height = 64;
+    const g = canvas.getContext('2d');
+    g.fillStyle = '#2f6f4f';
+    g.fillRect(0, 0, 96, 64);
+    g.fillStyle = '#f2c94c';
+    g.fillRect(10, 10, 40, 20);
+    return canvas.toDataURL('image/jpeg', 0.9);
+  });
+  await context.close();
+  const jpeg = Buffer.from(dataUrl.split(',')[1], 'base64');
+  const le16 = (n) => [n & 0xff, (n >> 8) & 0xff];
+  const le32 = (n) => [...le16(n & 0xffff), ...le16(n >>> 16)];
+  const tiff = [
+    ...Buffer.from('II*\0', 'latin1'), ...le32(8), ...le16(2),
+    0x12, 0x01, 3, 0, 1, 0, 0, 0, 6, 0, 0, 0,
+    0x25, 0x88, 4, 0, 1, 0, 0, 0, 38, 0, 0, 0, ...le32(0),
+    ...le16(2),
+    0x01, 0x00, 2, 0, 2, 0, 0, 0, 0x4e, 0, 0, 0,
+    0x02, 0x00, 5, 0, 3, 0, 0, 0, 68, 0, 0, 0, ...le32(0),
+    ...le32(31), ...le32(1), ...le32(0), ...le32(1), ...le32(0), ...le32(1),
+  ];
+  const exif = Buffer.concat([Buffer.from('Exif\0\0', 'latin1'), Buffer.from(tiff)]);
+  const length = exif.length + 2;
+  const app1 = Buffer.concat([Buffer.from([0xff, 0xe1, length >> 8, length & 0xff]), exif]);
+  return Buffer.concat([jpeg.subarray(0, 2), app1, jpeg.subarray(2)]);
+}
+
+/// Fills the filing form and submits it, with `photo` chosen in the file
+/// field if given; when open grievances that look like it are shown first,
+/// files anyway. The new grievance's path.
+async function submitFiling(resident, title, photo = null) {
   const fill = async () => {
+    if (photo) await resident.setInputFiles('#photos', { name: 'IMG_0001.jpg', mimeType: 'image/jpeg', buffer: photo });
     await resident.selectOption('#category', 'parking');
     await resident.fill('#title', title);
     await resident.fill('#description', DESCRIPTION);
@@ -382,9 +419,13 @@ async function residentFiles(resident) {
     await switchLanguage(resident);
   }
 
-  const path = await submitFiling(resident, TITLE);
+  // Filed with a photo taken on the phone (its location inside).
+  const photo = await phonePhoto();
+  if (!photo.includes(Buffer.from('Exif', 'latin1'))) fail('the test photo carries no EXIF');
+  const path = await submitFiling(resident, TITLE, photo);
   await both(resident, 'resident', 'grievance', async (lang) => {
     await shows(resident, TITLE);
+    await shows(resident, t(lang, 'grievance.attachments'));
     await shows(resident, t(lang, 'status.filed'));
     await shows(resident, t(lang, 'event.GrievanceFiled'));
     await shows(resident, t(lang, 'grievance.timeline'));
@@ -408,6 +449,7 @@ async function branchTriages(branch, path) {
   });
   await go(branch, () => branch.click(`main a[href="${path}"]`));
   await both(branch, 'branch', 'grievance-filed', async (lang) => shows(branch, t(lang, 'action.accept')));
+  await photoSeenByBranch(branch, path);
 
   await go(branch, () => actionForm(branch, 'accept').locator('button').click());
   await both(branch, 'branch', 'grievance-accepted', async (lang) => shows(branch, t(lang, 'status.accepted')));
@@ -423,6 +465,26 @@ async function branchTriages(branch, path) {
   await assign.locator('#reason-assign').fill(NOTE);
   await go(branch, () => assign.locator('button').click());
   await both(branch, 'branch', 'grievance-assigned', async (lang) => shows(branch, t(lang, 'status.assigned')));
+}
+
+/// The resident's photo is a thumbnail on the branch's page at 375 px, and
+/// the original, opened from it, carries no EXIF block (no GPS).
+async function photoSeenByBranch(branch, path) {
+  const thumbnail = branch.locator('ul.files img').first();
+  if ((await thumbnail.count()) === 0) fail('no thumbnail on the branch\'s grievance page');
+  await thumbnail.scrollIntoViewIfNeeded();
+  const shown = await thumbnail.evaluate((img) => img.complete && img.naturalWidth > 0 ? img.getBoundingClientRect().width : 0);
+  if (!(shown > 0 && shown <= WIDTH)) fail(`the thumbnail is not shown within the page (${shown} px wide)`);
+  const href = await branch.locator('ul.files a').first().getAttribute('href');
+  if (!href || !href.startsWith(`${path}/files/`)) fail(`the thumbnail links elsewhere: ${href}`);
+  const original = await branch.request.get(`${BASE}${href}`);
+  if (original.status() !== 200) fail(`the original answered ${original.status()}`);
+  const bytes = await original.body();
+  if (bytes[0] !== 0xff || bytes[1] !== 0xd8) fail('the original is not a JPEG');
+  if (bytes.includes(Buffer.from('Exif', 'latin1'))) fail('the original still carries EXIF (GPS) metadata');
+  // Nobody signed out reads it.
+  const anonymous = await fetch(`${BASE}${href}`, { redirect: 'manual' });
+  if (anonymous.status !== 303) fail(`a signed-out request for the photo answered ${anonymous.status}`);
 }
 
 /// The property company, the respondent, answers on the grievance's page.

@@ -81,6 +81,7 @@ query=${admin_url#"$base_url"}
 export LIANXI_DATABASE_URL="${base_url%/*}/$database$query"
 export LIANXI_MASTER_KEY_FILE="$work/master.key"
 export LIANXI_AUDIT_KEY_FILE="$work/audit-signing.key"
+export LIANXI_FILES="$work/files"
 
 # (d) The xiaoqu and one account per role, each with a login and password.
 # Names and phones are among tests/personal-data.txt.
