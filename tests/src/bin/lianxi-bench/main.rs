@@ -23,6 +23,7 @@
 //! Each creates a fresh database (PostgreSQL from `LIANXI_TEST_DATABASE_URL`).
 
 mod load;
+mod photos;
 mod realistic;
 mod suite;
 
@@ -77,8 +78,9 @@ async fn main() {
         Some("throughput") => suite::throughput(&args).await,
         Some("latency") => suite::latency(&args).await,
         Some("footprint") => suite::footprint(&args).await,
+        Some("photos") => photos::photos(&args),
         _ => eprintln!(
-            "usage: lianxi-bench suite|replay|all|throughput|latency|footprint|rebuild|lag|verify|dossier [--store sqlite|postgres] [options]"
+            "usage: lianxi-bench suite|replay|all|throughput|latency|footprint|rebuild|lag|verify|dossier|photos [--store sqlite|postgres] [options]"
         ),
     }
 }
