@@ -50,6 +50,10 @@ pub struct GrievancePolicy {
     pub reopen_window: TimeDelta,
     /// Stage deadlines.
     pub deadlines: DeadlinePolicy,
+    /// When an obligation of a mediation agreement is missed, the grievance
+    /// reopens with its case; with this set it also climbs one tier at
+    /// once. Without it (the default) the resolve deadline decides.
+    pub escalate_on_missed_obligation: bool,
 }
 
 impl Default for GrievancePolicy {
@@ -57,6 +61,7 @@ impl Default for GrievancePolicy {
         Self {
             reopen_window: TimeDelta::days(15),
             deadlines: DeadlinePolicy::default(),
+            escalate_on_missed_obligation: false,
         }
     }
 }

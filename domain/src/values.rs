@@ -286,6 +286,9 @@ pub enum EscalationReason {
     FilerRequest,
     MediationFailed,
     Manual,
+    /// An obligation of a mediation agreement was missed, and the
+    /// deployment escalates at once on that (`GrievancePolicy`).
+    ObligationMissed,
 }
 
 /// Where the matter is: a building and unit, or a common area. No room

@@ -4,6 +4,7 @@
 //!
 //! ```toml
 //! reopen_window = "15d"
+//! escalate_on_missed_obligation = false   # true: a missed obligation also climbs a tier at once
 //!
 //! [deadlines.default]
 //! accept = { normal = "24h", urgent = "2h" }
@@ -38,6 +39,7 @@ use crate::db::Database;
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
     reopen_window: Option<String>,
+    escalate_on_missed_obligation: Option<bool>,
     #[serde(default)]
     deadlines: DeadlinesConfig,
     calendar: Option<CalendarConfig>,
@@ -196,6 +198,9 @@ impl FileConfig {
     /// The grievance policy this file describes; xiaoqu names are looked up in `db`.
     pub async fn policy(&self, db: &Database) -> Result<GrievancePolicy, String> {
         let mut policy = GrievancePolicy::default();
+        if let Some(escalate) = self.escalate_on_missed_obligation {
+            policy.escalate_on_missed_obligation = escalate;
+        }
         if let Some(text) = &self.reopen_window {
             policy.reopen_window =
                 parse_duration(text).map_err(|e| format!("reopen_window: {e}"))?;
@@ -256,6 +261,21 @@ mod tests {
         assert!(parse_duration("15").is_err());
         assert!(parse_duration("0h").is_err());
         assert!(parse_duration("soon").is_err());
+    }
+
+    #[tokio::test]
+    async fn a_missed_obligation_escalates_at_once_only_when_the_file_says_so() {
+        let db = Database::connect("sqlite::memory:", crate::db::PoolSettings::default())
+            .await
+            .expect("an in-memory store");
+        let default = FileConfig::parse("").expect("empty").policy(&db).await;
+        assert!(!default.expect("a policy").escalate_on_missed_obligation);
+        let set = FileConfig::parse("escalate_on_missed_obligation = true")
+            .expect("parsed")
+            .policy(&db)
+            .await;
+        assert!(set.expect("a policy").escalate_on_missed_obligation);
+        assert!(FileConfig::parse("escalate_on_missed_obligation = \"yes\"").is_err());
     }
 
     #[test]

@@ -492,6 +492,28 @@ pub async fn open_action_items(
     })
 }
 
+/// The mediation cases of a xiaoqu with obligations still open, the one
+/// with the soonest due first.
+pub async fn cases_with_open_obligations(
+    store: &Store,
+    xiaoqu: Uuid,
+) -> Result<Vec<Uuid>, StoreError> {
+    let open = wire(&ObligationStatus::Open);
+    let text = "SELECT case_id, MIN(due_at) AS first_due FROM case_obligations \
+                WHERE xiaoqu = $1 AND status = $2 GROUP BY case_id ORDER BY first_due, case_id";
+    on_store!(store, Store, |pool, pg| {
+        let rows = sqlx::query(&sql(pg, text))
+            .bind(Id(xiaoqu))
+            .bind(&open)
+            .fetch_all(pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok(r.try_get::<Id, _>("case_id")?.0))
+            .collect::<Result<Vec<_>, sqlx::Error>>()
+            .map_err(Into::into)
+    })
+}
+
 /// An open obligation whose due date passed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DueObligation {

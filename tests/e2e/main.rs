@@ -19,6 +19,7 @@ mod lifecycle;
 mod limits;
 mod meetings;
 mod notifications;
+mod obligations;
 mod open311;
 mod organizations;
 mod projections;

@@ -44,7 +44,7 @@ async fn file(api: &Api, who: &Person, body: Value) -> String {
     answer.body["id"].as_str().expect("id").to_owned()
 }
 
-async fn grievance(api: &Api, id: &str, who: &Person) -> Value {
+pub(super) async fn grievance(api: &Api, id: &str, who: &Person) -> Value {
     let answer = api
         .get(&format!("/api/v1/grievances/{id}"), &who.token)
         .await;
@@ -496,13 +496,13 @@ async fn urgent_clock_stops(api: &Api, id: &str, reader: &Person) {
     .await;
 }
 
-fn clock_now(clock: &FixedClock) -> chrono::DateTime<Utc> {
+pub(super) fn clock_now(clock: &FixedClock) -> chrono::DateTime<Utc> {
     use lianxi_domain::Clock;
     clock.now()
 }
 
 /// Files a grievance and takes it to `responded`.
-async fn responded(api: &Api, x: &lianxi_tests::Xiaoqu, filer: &Person) -> String {
+pub(super) async fn responded(api: &Api, x: &lianxi_tests::Xiaoqu, filer: &Person) -> String {
     let id = file(api, filer, parking()).await;
     api.command(&id, "accept", &x.branch, json!({})).await;
     api.command(

@@ -165,7 +165,7 @@ impl Grievance {
                             role: actor.role,
                         });
                     }
-                    EscalationReason::MediationFailed => {
+                    EscalationReason::MediationFailed | EscalationReason::ObligationMissed => {
                         if actor.role != Role::System {
                             return Err(GrievanceError::EscalationReasonNotAllowed {
                                 reason,

@@ -72,7 +72,23 @@ pub(super) fn follow_case(
                 matches!(state.status, Status::Resolved | Status::Closed),
                 || refuse("reopen with its case"),
             )?;
-            Ok(vec![followed, resolve_clock(state)])
+            // DOMAIN: a missed obligation reopens the matter; by
+            // configuration it also climbs a tier at once (else the resolve
+            // deadline decides).
+            let mut events = vec![followed];
+            if services.policy.escalate_on_missed_obligation {
+                if let Some(to) = state.tier.next() {
+                    events.push(GrievanceEvent::GrievanceEscalated {
+                        from: state.tier,
+                        to,
+                        reason: EscalationReason::ObligationMissed,
+                        note: None,
+                        at: now,
+                    });
+                }
+            }
+            events.push(resolve_clock(state));
+            Ok(events)
         }
         CaseStep::Failed { escalate } => {
             require(state.status == Status::InMediation, || {

@@ -1864,6 +1864,46 @@ fn a_missed_obligation_reopens_the_grievance_with_its_case() {
 }
 
 #[test]
+fn by_configuration_a_missed_obligation_also_climbs_a_tier_at_once() {
+    let mut given = in_mediation();
+    given.push(case_followed(4, agreed()));
+    let policy = GrievancePolicy {
+        escalate_on_missed_obligation: true,
+        ..GrievancePolicy::default()
+    };
+    let services = GrievanceServices::new(Arc::new(FixedClock::at(t0())), policy);
+    Framework::with(services.clone())
+        .given(given.clone())
+        .when(follow_case(6, CaseStep::Reopened))
+        .then_expect_events(vec![
+            case_followed(6, CaseStep::Reopened),
+            GrievanceEvent::GrievanceEscalated {
+                from: Tier::Xiaoqu,
+                to: Tier::Community,
+                reason: EscalationReason::ObligationMissed,
+                note: None,
+                at: t0(),
+            },
+            deadline(Stage::Resolve, t0() + TimeDelta::hours(72)),
+        ]);
+    // Only the service escalates for that reason.
+    given.push(case_followed(6, CaseStep::Reopened));
+    Framework::with(services)
+        .given(given)
+        .when(cmd(
+            branch(),
+            GrievanceAction::EscalateGrievance {
+                reason: EscalationReason::ObligationMissed,
+                note: None,
+            },
+        ))
+        .then_expect_error(GrievanceError::EscalationReasonNotAllowed {
+            reason: EscalationReason::ObligationMissed,
+            role: Role::PartyBranch,
+        });
+}
+
+#[test]
 fn a_failed_mediation_escalates_the_grievance_one_tier() {
     framework()
         .given(in_mediation())
@@ -1908,18 +1948,27 @@ fn each_person_is_offered_exactly_what_would_go_through() {
         }
         grievance.offered_actions(actor, &services)
     };
-    assert_eq!(offered(vec![filed()], branch()), ["accept", "reject"]);
-    assert_eq!(offered(vec![filed()], filer()), ["withdraw"]);
+    assert_eq!(
+        offered(vec![filed()], branch()),
+        ["accept", "reject", "attach"]
+    );
+    assert_eq!(offered(vec![filed()], filer()), ["withdraw", "attach"]);
     assert!(offered(vec![filed()], neighbour()).is_empty());
     assert_eq!(
         offered(vec![filed(), accepted(), triaged()], branch()),
-        ["assign", "refer_to_meeting"]
+        ["assign", "refer_to_meeting", "attach"]
     );
     let assigned_to_company = vec![filed(), accepted(), triaged(), assigned()];
-    assert_eq!(offered(assigned_to_company.clone(), company()), ["respond"]);
+    assert_eq!(
+        offered(assigned_to_company.clone(), company()),
+        ["respond", "attach"]
+    );
     assert!(offered(assigned_to_company, committee()).is_empty());
     let mut resolved = up_to_resolved();
-    assert_eq!(offered(resolved.clone(), filer()), ["rate", "reopen"]);
+    assert_eq!(
+        offered(resolved.clone(), filer()),
+        ["rate", "reopen", "attach"]
+    );
     // Rated satisfied: nothing is left to do, not even reopening.
     resolved.push(rated(Rating::Satisfied));
     assert!(offered(resolved, filer()).is_empty());

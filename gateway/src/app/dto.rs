@@ -79,10 +79,11 @@ wire_enum!(
     RatingDto => Rating { Satisfied, MostlySatisfied, Unsatisfied }
 );
 wire_enum!(
-    /// Why a grievance moves up a tier. `deadline_missed` and
-    /// `mediation_failed` are reserved to the service itself.
+    /// Why a grievance moves up a tier. `deadline_missed`,
+    /// `mediation_failed` and `obligation_missed` are reserved to the
+    /// service itself.
     #[schema(as = EscalationReason)]
-    EscalationReasonDto => EscalationReason { DeadlineMissed, FilerRequest, MediationFailed, Manual }
+    EscalationReasonDto => EscalationReason { DeadlineMissed, FilerRequest, MediationFailed, Manual, ObligationMissed }
 );
 wire_enum!(
     /// Where a grievance stands.

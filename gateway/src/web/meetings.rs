@@ -161,6 +161,17 @@ pub struct Offered {
     pub due_at: Option<DateTime<Utc>>,
 }
 
+/// An obligation of a mediation agreement still owed, for the meeting to
+/// follow up.
+#[derive(Debug)]
+pub struct Owed {
+    pub case: String,
+    pub matter: String,
+    pub description: String,
+    pub due_at: Option<DateTime<Utc>>,
+    pub overdue: bool,
+}
+
 /// A meeting in the list.
 #[derive(Debug)]
 pub struct Listed {
@@ -194,6 +205,7 @@ struct MeetingsPage {
     meetings: Vec<Listed>,
     urgent: Vec<Offered>,
     regular: Vec<Offered>,
+    owed: Vec<Owed>,
     form: ConveneForm,
     errors: HashMap<String, String>,
 }
@@ -261,11 +273,23 @@ async fn meetings_page(
             account.role,
             Role::PartyBranch | Role::Community | Role::Street | Role::District
         );
-    let (mut urgent, mut regular) = (Vec::new(), Vec::new());
+    let (mut urgent, mut regular, mut owed) = (Vec::new(), Vec::new(), Vec::new());
     if let (true, Some(x)) = (convenes, target) {
         let agenda = answer(meetings::agenda(state, &caller, x, &Default::default()).await);
         urgent = offered(&agenda.body["urgent"]);
         regular = offered(&agenda.body["regular"]);
+        owed = agenda.body["open_obligations"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|o| Owed {
+                case: text(&o["case"]),
+                matter: text(&o["matter"]),
+                description: text(&o["obligation"]["description"]),
+                due_at: instant(&o["obligation"]["due_at"]),
+                overdue: o["overdue"].as_bool().unwrap_or(false),
+            })
+            .collect();
     }
     let status = if errors.is_empty() {
         StatusCode::OK
@@ -278,6 +302,7 @@ async fn meetings_page(
         meetings,
         urgent,
         regular,
+        owed,
         form,
         errors,
     }

@@ -815,14 +815,51 @@ pub async fn agenda(
             overdue: a.due_at < now,
         })
         .collect();
+    let open_obligations = owed_obligations(state, caller, &store, xiaoqu, now).await?;
     Ok(ProposedAgenda {
         xiaoqu: xiaoqu.0,
         urgent,
         regular,
         open_action_items,
+        open_obligations,
         position: format_position(position),
         caught_up,
     })
+}
+
+/// The obligations still owed in the xiaoqu's mediation cases the caller
+/// may read, as the case view shows them (persons pseudonymised alike).
+async fn owed_obligations(
+    state: &AppState,
+    caller: &Caller,
+    store: &lianxi_projections::Store,
+    xiaoqu: XiaoquId,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<OwedObligation>, ApiError> {
+    let cases = meeting_list::cases_with_open_obligations(store, xiaoqu.0)
+        .await
+        .map_err(ApiError::from_store)?;
+    let mut owed = Vec::new();
+    for case in cases {
+        let Ok((view, _)) = super::cases::get(state, caller, CaseId(case)).await else {
+            continue; // not the caller's to read
+        };
+        let Some(agreement) = view.agreement else {
+            continue;
+        };
+        for obligation in agreement.obligations {
+            if obligation.status == "open" {
+                owed.push(OwedObligation {
+                    case,
+                    matter: view.matter.clone(),
+                    overdue: obligation.due_at < now,
+                    obligation,
+                });
+            }
+        }
+    }
+    owed.sort_by_key(|o| (o.obligation.due_at, o.case));
+    Ok(owed)
 }
 
 /// A serde enum's wire name.

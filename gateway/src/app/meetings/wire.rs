@@ -383,6 +383,18 @@ pub struct AwaitingGrievance {
     pub meeting: Option<Uuid>,
 }
 
+/// An obligation of a mediation agreement still owed, as the agenda lists it.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct OwedObligation {
+    /// The mediation case.
+    pub case: Uuid,
+    /// What the case is about.
+    pub matter: String,
+    pub obligation: crate::app::cases::ObligationView,
+    /// Its due date has passed (the scheduler marks it missed shortly).
+    pub overdue: bool,
+}
+
 /// The proposed agenda of a xiaoqu: what the next regular meeting should
 /// discuss, and the major matters that need an urgent meeting.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
@@ -394,6 +406,10 @@ pub struct ProposedAgenda {
     pub regular: Vec<AwaitingGrievance>,
     /// Action items of earlier meetings not done yet, soonest due first.
     pub open_action_items: Vec<ActionItemView>,
+    /// Obligations of mediation agreements still owed (a case reopened on
+    /// a missed one keeps the others open), soonest due first.
+    #[serde(default)]
+    pub open_obligations: Vec<OwedObligation>,
     /// How far into the event feed the agenda is.
     pub position: String,
     /// False when `min_position` was not reached within the wait.
