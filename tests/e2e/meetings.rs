@@ -52,7 +52,7 @@ pub(super) async fn grievance(api: &Api, id: &str, who: &Person) -> Value {
     answer.body
 }
 
-fn present() -> Value {
+pub(super) fn present() -> Value {
     json!([
         "party_branch",
         "owners_committee",
@@ -61,7 +61,7 @@ fn present() -> Value {
     ])
 }
 
-fn positions() -> Value {
+pub(super) fn positions() -> Value {
     json!([
         {"party": "party_branch", "stance": "agree"},
         {"party": "owners_committee", "stance": "agree"},

@@ -2,6 +2,9 @@
 //! organization sees what is addressed to it in both, and nothing else.
 
 use lianxi_tests::{ok, on_both_stores, Api, Cast, Server, TestDb};
+
+use super::meetings::{positions, present};
+use super::web::signed_in_as;
 use serde_json::{json, Value};
 
 on_both_stores!(
@@ -149,6 +152,69 @@ async fn an_organization_serving_two_xiaoqu_has_one_inbox_across_them(t: TestDb)
     )
     .await
     .assert_problem(404, "not-found");
+
+    // On the pages: one sign-in; the home page lists what is addressed to
+    // the company in both xiaoqu, and its to-do takes in a joint meeting's
+    // action item of the second xiaoqu.
+    let due = chrono::Utc::now() + chrono::TimeDelta::days(7);
+    let convened = ok(
+        &api.post(
+            "/api/v1/meetings",
+            &cast.b.branch.token,
+            json!({"kind": "regular", "scheduled_for": chrono::Utc::now() + chrono::TimeDelta::hours(1),
+                   "place": "和平苑党群服务站",
+                   "agenda": [{"subject": {"kind": "grievance", "id": addressed[1]}, "title": "电梯停运"}]}),
+        )
+        .await,
+        "convene in 和平苑",
+    );
+    let meeting = convened["id"].as_str().expect("meeting").to_owned();
+    let item = convened["agenda"][0]["id"]
+        .as_str()
+        .expect("item")
+        .to_owned();
+    ok(
+        &api.post(
+            &format!("/api/v1/meetings/{meeting}/open"),
+            &cast.b.branch.token,
+            json!({"present_parties": present()}),
+        )
+        .await,
+        "open",
+    );
+    ok(
+        &api.post(
+            &format!("/api/v1/meetings/{meeting}/items/{item}/decision"),
+            &cast.b.branch.token,
+            json!({"summary": "电梯停运", "decision": "物业三日内修复", "positions": positions(),
+                   "action_items": [{"owner": "property_company", "description": "和平苑电梯三日内修复", "due_at": due}]}),
+        )
+        .await,
+        "decide",
+    );
+    let (mut browser, _) = signed_in_as(
+        &server,
+        &cast,
+        json!({"role": "property_company", "organization": organization,
+               "personal_data": {"name": "物业总部值班"}}),
+        "anju-duty",
+    )
+    .await;
+    // Read models follow the log a moment later.
+    let home = browser
+        .get_until("/", &format!("/g/{}", addressed[1]))
+        .await;
+    for id in &addressed {
+        assert!(home.html.contains(&format!("/g/{id}")), "{}", home.html);
+    }
+    assert!(!home.html.contains(&format!("/g/{other}")));
+    let todo = browser.get_until("/", "和平苑电梯三日内修复").await;
+    assert!(
+        todo.html.contains("和平苑电梯三日内修复")
+            && todo.html.contains(&format!("/meetings/{meeting}")),
+        "{}",
+        todo.html
+    );
     server.stop().await;
 }
 

@@ -112,7 +112,7 @@ impl Browser {
 
     /// GETs `path` until its page holds `text` (read models follow the
     /// log a moment later); the last page either way.
-    async fn get_until(&mut self, path: &str, text: &str) -> Page {
+    pub(crate) async fn get_until(&mut self, path: &str, text: &str) -> Page {
         let mut page = self.get(path).await;
         for _ in 0..400 {
             if page.html.contains(text) {

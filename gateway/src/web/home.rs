@@ -48,37 +48,40 @@ struct HomePage {
     todo: Vec<Todo>,
 }
 
-/// What `party` (a wire name) must do in its xiaoqu: open action items of
-/// joint meetings, and open or missed obligations of mediation agreements.
-async fn todo_of(state: &AppState, visit: &Visit, xiaoqu: Uuid, party: &str) -> Vec<Todo> {
+/// What `party` (a wire name) must do in the xiaoqu it serves (one, or
+/// each of an organization's): open action items of joint meetings, and
+/// open or missed obligations of mediation agreements.
+async fn todo_of(state: &AppState, visit: &Visit, xiaoqus: &[Uuid], party: &str) -> Vec<Todo> {
     use meetings::{answer, instant, text};
     let now = Utc::now();
     let mut todo = Vec::new();
     let Some(caller) = visit.caller() else {
         return todo;
     };
-    let agenda = answer(
-        crate::app::meetings::agenda(
-            state,
-            &caller,
-            lianxi_domain::values::XiaoquId(xiaoqu),
-            &Default::default(),
-        )
-        .await,
-    );
-    for a in agenda.body["open_action_items"]
-        .as_array()
-        .into_iter()
-        .flatten()
-    {
-        if a["owner"] == party {
-            todo.push(Todo {
-                kind: "home.action_item",
-                description: text(&a["description"]),
-                due_at: instant(&a["due_at"]),
-                link: format!("/meetings/{}", text(&a["meeting"])),
-                overdue: a["overdue"].as_bool().unwrap_or(false),
-            });
+    for xiaoqu in xiaoqus {
+        let agenda = answer(
+            crate::app::meetings::agenda(
+                state,
+                &caller,
+                lianxi_domain::values::XiaoquId(*xiaoqu),
+                &Default::default(),
+            )
+            .await,
+        );
+        for a in agenda.body["open_action_items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            if a["owner"] == party {
+                todo.push(Todo {
+                    kind: "home.action_item",
+                    description: text(&a["description"]),
+                    due_at: instant(&a["due_at"]),
+                    link: format!("/meetings/{}", text(&a["meeting"])),
+                    overdue: a["overdue"].as_bool().unwrap_or(false),
+                });
+            }
         }
     }
     let cases = answer(
@@ -153,10 +156,17 @@ pub(super) async fn home(State(state): State<AppState>, headers: HeaderMap) -> R
         .party()
         .and_then(|p| serde_json::to_value(crate::app::dto::PartyDto::from(p)).ok())
         .and_then(|v| v.as_str().map(str::to_owned));
-    let (responds, todo) = match (party, &caller.0.scope) {
-        (Some(party), crate::app::auth::Scope::Xiaoqu(x)) => {
-            (true, todo_of(&state, &visit, x.0, &party).await)
+    let served = match &caller.0.scope {
+        crate::app::auth::Scope::Xiaoqu(x) => vec![x.0],
+        crate::app::auth::Scope::Organization(_) => {
+            crate::app::grievances::organization_places(&state, &caller)
+                .await
+                .unwrap_or_default()
         }
+        _ => Vec::new(),
+    };
+    let (responds, todo) = match party {
+        Some(party) if !served.is_empty() => (true, todo_of(&state, &visit, &served, &party).await),
         _ => (false, Vec::new()),
     };
     let html = HomePage {
