@@ -30,36 +30,11 @@ fn added(files: Vec<Attachment>, by: Actor) -> GrievanceEvent {
 }
 
 fn filed_with(files: Vec<Attachment>) -> GrievanceEvent {
-    match filed() {
-        GrievanceEvent::GrievanceFiled {
-            grievance_id,
-            xiaoqu,
-            filer,
-            category,
-            title,
-            description,
-            location,
-            respondent,
-            urgency,
-            channel,
-            filed_at,
-            ..
-        } => GrievanceEvent::GrievanceFiled {
-            grievance_id,
-            xiaoqu,
-            filer,
-            category,
-            title,
-            description,
-            location,
-            respondent,
-            urgency,
-            channel,
-            attachments: files,
-            filed_at,
-        },
-        other => other,
+    let mut event = filed();
+    if let GrievanceEvent::GrievanceFiled { attachments, .. } = &mut event {
+        *attachments = files;
     }
+    event
 }
 
 #[test]
