@@ -27,6 +27,7 @@ pub mod event_log;
 pub mod files;
 pub mod http;
 pub mod media;
+pub mod outbound;
 pub mod secret_file;
 pub mod server;
 pub mod telemetry;

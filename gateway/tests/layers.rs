@@ -15,6 +15,7 @@ const LAYERS: &[(&str, u8, &str)] = &[
     ("config", 1, "event log, read models, crypto"),
     ("event_log", 1, "event log, read models, crypto"),
     ("media", 1, "event log, read models, crypto"),
+    ("outbound", 1, "event log, read models, crypto"),
     ("vault", 1, "event log, read models, crypto"),
     ("wake", 1, "event log, read models, crypto"),
     ("app", 2, "application"),

@@ -1,19 +1,26 @@
-//! Webhooks: signed deliveries of the changes an account may see, retried
-//! with the same event id until answered, dead letters after the last
-//! attempt (and queued again on request), nothing for an account that may
-//! not see the grievance.
+//! Webhooks: signed deliveries of the changes an account may see (checked
+//! with the Standard Webhooks verifier as published), retried with the
+//! same event id until answered, dead letters after the last attempt (and
+//! queued again on request), nothing for an account that may not see the
+//! grievance; and nothing ever sent inside the service's network: private,
+//! loopback and metadata addresses, names resolving to them, a URL that
+//! parses to another host, and redirects.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hmac::{Hmac, Mac};
-use lianxi_tests::{on_both_stores, Api, Cast, Server, TestDb};
+use lianxi_gateway::server::Service;
+use lianxi_tests::{on_both_stores, quick_background, test_vault, Api, Cast, Server, TestDb};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sha2::Sha256;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-on_both_stores!(deliveries_are_signed_retried_with_one_event_id_and_dead_lettered);
+on_both_stores!(
+    deliveries_are_signed_retried_with_one_event_id_and_dead_lettered,
+    webhooks_reach_nothing_inside,
+);
 
 /// One request a receiver got, and the status it answered.
 #[derive(Clone, Debug)]
@@ -21,6 +28,8 @@ struct Received {
     event_id: String,
     timestamp: String,
     signature: String,
+    /// The Standard Webhooks headers: id, timestamp, signature.
+    standard: [String; 3],
     body: String,
     answered: u16,
 }
@@ -33,15 +42,19 @@ struct Receiver {
 
 impl Receiver {
     async fn start(failures: usize) -> Receiver {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
+        Self::start_on("127.0.0.1:0", failures, None).await
+    }
+
+    /// On `address`; answering `307` to `redirect_to` when given.
+    async fn start_on(address: &str, failures: usize, redirect_to: Option<String>) -> Receiver {
+        let listener = tokio::net::TcpListener::bind(address).await.expect("bind");
         let url = format!("http://{}/hook", listener.local_addr().expect("address"));
         let got: Arc<Mutex<Vec<Received>>> = Arc::default();
         let seen = got.clone();
         tokio::spawn(async move {
             while let Ok((mut socket, _)) = listener.accept().await {
                 let seen = seen.clone();
+                let redirect_to = redirect_to.clone();
                 tokio::spawn(async move {
                     let mut raw = Vec::new();
                     let mut buf = [0u8; 4096];
@@ -55,10 +68,15 @@ impl Receiver {
                         raw.extend_from_slice(&buf[..n]);
                         let text = String::from_utf8_lossy(&raw).to_string();
                         if let Some(end) = text.find("\r\n\r\n") {
-                            let head = text[..end].to_lowercase();
+                            // Names are case-insensitive; values are kept as sent.
+                            let head = text[..end].to_owned();
                             let length: usize = head
                                 .lines()
-                                .find_map(|l| l.strip_prefix("content-length:"))
+                                .find_map(|l| {
+                                    l.split_once(':')
+                                        .filter(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+                                        .map(|(_, v)| v)
+                                })
                                 .and_then(|v| v.trim().parse().ok())
                                 .unwrap_or(0);
                             if raw.len() >= end + 4 + length {
@@ -70,24 +88,40 @@ impl Receiver {
                     };
                     let header = |name: &str| {
                         head.lines()
-                            .find_map(|l| l.strip_prefix(&format!("{name}:")))
+                            .find_map(|l| {
+                                l.split_once(':')
+                                    .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+                                    .map(|(_, v)| v)
+                            })
                             .map(|v| v.trim().to_owned())
                             .unwrap_or_default()
                     };
                     let answered = {
                         let mut seen = seen.lock().expect("lock");
-                        let answered = if seen.len() < failures { 500 } else { 200 };
+                        let answered = match (&redirect_to, seen.len() < failures) {
+                            (Some(_), _) => 307,
+                            (None, true) => 500,
+                            (None, false) => 200,
+                        };
                         seen.push(Received {
                             event_id: header("lianxi-event-id"),
                             timestamp: header("lianxi-timestamp"),
                             signature: header("lianxi-signature"),
+                            standard: [
+                                header("webhook-id"),
+                                header("webhook-timestamp"),
+                                header("webhook-signature"),
+                            ],
                             body,
                             answered,
                         });
                         answered
                     };
+                    let location = redirect_to
+                        .map(|to| format!("location: {to}\r\n"))
+                        .unwrap_or_default();
                     let reply = format!(
-                        "HTTP/1.1 {answered} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                        "HTTP/1.1 {answered} X\r\n{location}content-length: 0\r\nconnection: close\r\n\r\n"
                     );
                     let _ = socket.write_all(reply.as_bytes()).await;
                 });
@@ -135,6 +169,12 @@ async fn deliveries_are_signed_retried_with_one_event_id_and_dead_lettered(t: Te
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
     let secret = created.body["secret"].as_str().expect("secret").to_owned();
     assert_eq!(secret.len(), 64);
+    let signing_secret = created.body["signing_secret"]
+        .as_str()
+        .expect("the Standard Webhooks secret")
+        .to_owned();
+    assert!(signing_secret.starts_with("whsec_"));
+    let verifier = standardwebhooks::Webhook::new(&signing_secret).expect("a verifier");
     let subscription = created.body["id"].as_str().expect("id").to_owned();
     let listed = api.get("/api/v1/webhooks", &a.branch.token).await;
     assert_eq!(listed.body["items"][0]["id"], subscription.as_str());
@@ -206,6 +246,20 @@ async fn deliveries_are_signed_retried_with_one_event_id_and_dead_lettered(t: Te
             signed(&secret, &r.timestamp, &r.body),
             "signed: {r:?}"
         );
+        // As any Standard Webhooks subscriber checks it, with the published
+        // verifier; a changed body does not verify.
+        let mut headers = http::HeaderMap::new();
+        for (name, value) in ["webhook-id", "webhook-timestamp", "webhook-signature"]
+            .iter()
+            .zip(&r.standard)
+        {
+            headers.insert(*name, value.parse().expect("a header value"));
+        }
+        assert_eq!(r.standard[0], r.event_id);
+        verifier
+            .verify(r.body.as_bytes(), &headers)
+            .unwrap_or_else(|e| panic!("verifies: {e:?} {r:?}"));
+        assert!(verifier.verify(b"{}", &headers).is_err());
         let body: Value = serde_json::from_str(&r.body).expect("JSON");
         assert_eq!(body["event_id"], r.event_id.as_str());
         assert_eq!(body["grievance"], id.as_str());
@@ -272,5 +326,106 @@ async fn deliveries_are_signed_retried_with_one_event_id_and_dead_lettered(t: Te
         )
         .await;
     assert_eq!(off.body["active"], false, "{}", off.body);
+    server.stop().await;
+}
+
+/// Counts the connections made to `address`.
+async fn connections_to(address: &str) -> (u16, Arc<Mutex<usize>>) {
+    let listener = tokio::net::TcpListener::bind(address).await.expect("bind");
+    let port = listener.local_addr().expect("address").port();
+    let count: Arc<Mutex<usize>> = Arc::default();
+    let seen = count.clone();
+    tokio::spawn(async move {
+        while let Ok((_socket, _)) = listener.accept().await {
+            *seen.lock().expect("lock") += 1;
+        }
+    });
+    (port, count)
+}
+
+async fn webhooks_reach_nothing_inside(t: TestDb) {
+    let cast = Cast::new(&t.db).await;
+    let a = &cast.a;
+    let inside = Receiver::start(0).await;
+    let port = inside
+        .url
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.split('/').next());
+    let port = port.expect("a port").to_owned();
+
+    // A default deployment (no allowlist): no loopback, private, link-local
+    // (metadata) or reserved address, literal or behind a name.
+    let state = lianxi_gateway::server::state(t.db.clone()).with_vault(test_vault());
+    let server = Server::serve(Service::start_with(state, quick_background())).await;
+    let api = Api::new(&server.base);
+    for url in [
+        inside.url.clone(),
+        format!("http://localhost:{port}/hook"),
+        "http://169.254.169.254/latest/meta-data/".to_owned(),
+        "http://[::1]:22/".to_owned(),
+        "http://[::ffff:127.0.0.1]/".to_owned(),
+        "http://10.0.0.1/".to_owned(),
+        "http://0x7f000001/".to_owned(),
+        "http://2130706433/".to_owned(),
+        format!("http://127.0.0.1:{port}\\@example.org/"),
+    ] {
+        api.post("/api/v1/webhooks", &a.branch.token, json!({"url": url}))
+            .await
+            .assert_problem(422, "invalid-field")
+            .assert_field("url");
+    }
+    let listed = api.get("/api/v1/webhooks", &a.branch.token).await;
+    assert_eq!(listed.body["items"], json!([]), "nothing subscribed");
+    server.stop().await;
+
+    // Allowing 127.0.0.1 allows nothing else: not 127.0.0.2 hidden behind
+    // a backslash, not 127.0.0.2 by a redirect; nothing reaches it.
+    let (other_port, reached) = connections_to("127.0.0.2:0").await;
+    let server = Server::start(&t.db).await;
+    let api = Api::new(&server.base);
+    api.post(
+        "/api/v1/webhooks",
+        &a.branch.token,
+        json!({"url": format!("http://127.0.0.2:{other_port}\\@127.0.0.1:{port}/x")}),
+    )
+    .await
+    .assert_problem(422, "invalid-field")
+    .assert_field("url");
+    let redirector = Receiver::start_on(
+        "127.0.0.1:0",
+        0,
+        Some(format!("http://127.0.0.2:{other_port}/hook")),
+    )
+    .await;
+    let created = api
+        .post(
+            "/api/v1/webhooks",
+            &a.branch.token,
+            json!({"url": redirector.url}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let subscription = created.body["id"].as_str().expect("id").to_owned();
+    api.file(&a.resident).await;
+    let path = format!("/api/v1/webhooks/{subscription}/dead-letters");
+    let mut letters = Value::Null;
+    for _ in 0..200 {
+        letters = api.get(&path, &a.branch.token).await.body;
+        if letters["items"].as_array().is_some_and(|i| !i.is_empty()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        letters["items"][0]["last_error"], "answered 307",
+        "{letters}"
+    );
+    assert!(redirector.received().len() >= 3, "every attempt was made");
+    assert_eq!(
+        *reached.lock().expect("lock"),
+        0,
+        "127.0.0.2 received nothing"
+    );
     server.stop().await;
 }

@@ -340,8 +340,12 @@ impl Server {
 
     /// With `runners == false` the read models stay where they are unless
     /// the test runs projection runners itself.
+    /// Webhooks may reach the suite's receivers on 127.0.0.1, allowed
+    /// explicitly as an operator would allow an internal host.
     pub async fn start_with(db: &Database, runners: bool) -> Server {
-        let state = lianxi_gateway::server::state(db.clone()).with_vault(test_vault());
+        let state = lianxi_gateway::server::state(db.clone())
+            .with_vault(test_vault())
+            .with_webhook_hosts(vec!["127.0.0.1".to_owned()]);
         let service = if runners {
             lianxi_gateway::server::Service::start_with(state, quick_background())
         } else {

@@ -11,6 +11,35 @@ use super::auth::Caller;
 use super::AppState;
 use crate::db::{execute, Bind, Database, DbError};
 
+/// The client deliveries are sent with: it reaches only the destinations
+/// webhooks may reach (see `outbound`), follows no redirect.
+pub fn client(state: &AppState, timeout: std::time::Duration) -> reqwest::Client {
+    state.destinations.client(timeout)
+}
+
+/// Why a delivery's URL may not be reached now, if it may not (checked
+/// again at every attempt: the allowlist may have changed since).
+pub fn refused(state: &AppState, url: &str) -> Option<String> {
+    state
+        .destinations
+        .check_url(url)
+        .err()
+        .map(|e| e.to_string())
+}
+
+/// Whether a failed send was refused by the destination check (a name
+/// that resolved only to addresses webhooks may not reach).
+pub fn refused_by_check(error: &reqwest::Error) -> Option<String> {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = source {
+        if let Some(refused) = e.downcast_ref::<crate::outbound::Refused>() {
+            return Some(refused.to_string());
+        }
+        source = e.source();
+    }
+    None
+}
+
 /// One due delivery with its subscription.
 #[derive(Debug)]
 pub struct Due {

@@ -93,8 +93,8 @@ pub struct AppState {
     /// Set when the server begins to shut down: long-lived answers (event
     /// streams) end so that the shutdown need not wait for them.
     pub closing: Arc<tokio::sync::watch::Sender<bool>>,
-    /// The hosts webhooks may be sent to; empty: any.
-    pub webhook_hosts: Arc<Vec<String>>,
+    /// Where webhooks may be sent: an allowlist, else public addresses only.
+    pub(in crate::app) destinations: crate::outbound::Destinations,
     /// The tokens this instance looked up lately.
     pub tokens: Arc<auth::TokenCache>,
     /// Uploaded files (photos, documents).
@@ -103,7 +103,7 @@ pub struct AppState {
 
 impl AppState {
     /// A state on `db` with the given clock, grievance policy and meeting
-    /// policy; an ephemeral vault and audit key, no limits, any webhook host
+    /// policy; an ephemeral vault and audit key, no limits, webhooks to public hosts only
     /// (the `with_*` methods set them).
     pub fn new(db: Database, services: GrievanceServices, meetings: MeetingPolicy) -> Self {
         let clock = services.clock.clone();
@@ -135,7 +135,7 @@ impl AppState {
             audit_key: Arc::new(AuditKey::ephemeral()),
             people: Arc::new(people),
             closing: Arc::new(watch::channel(false).0),
-            webhook_hosts: Arc::new(Vec::new()),
+            destinations: crate::outbound::Destinations::default(),
             tokens: Arc::default(),
             files: crate::files::Files::memory(),
         }
@@ -177,17 +177,13 @@ impl AppState {
         }
     }
 
-    /// The same state, sending webhooks only to these hosts (empty: any).
+    /// The same state, sending webhooks only to these hosts, at whatever
+    /// address (empty: to any host whose addresses are all public).
     pub fn with_webhook_hosts(self, hosts: Vec<String>) -> Self {
         Self {
-            webhook_hosts: Arc::new(hosts),
+            destinations: crate::outbound::Destinations::new(hosts),
             ..self
         }
-    }
-
-    /// Whether a webhook may be sent to `url`'s host.
-    pub fn webhook_host_allowed(&self, url: &str) -> bool {
-        host_allowed(&self.webhook_hosts, url)
     }
 
     /// The same state, keeping uploaded files in `files` (else in memory).
@@ -218,46 +214,3 @@ impl AppState {
 /// reconciliation).
 pub const SYSTEM_ACCOUNT: lianxi_domain::values::AccountId =
     lianxi_domain::values::AccountId(uuid::Uuid::nil());
-
-/// Whether `url`'s host is one of `hosts` (empty: any host).
-pub fn host_allowed(hosts: &[String], url: &str) -> bool {
-    if hosts.is_empty() {
-        return true;
-    }
-    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let host_port = authority.rsplit('@').next().unwrap_or_default();
-    let host = match host_port.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or_default(),
-        None => host_port.split(':').next().unwrap_or_default(),
-    };
-    let host = host.to_ascii_lowercase();
-    hosts.iter().any(|h| h == &host)
-}
-
-#[cfg(test)]
-mod host_tests {
-    use super::host_allowed;
-
-    #[test]
-    fn webhook_hosts_are_matched_by_host_alone() {
-        let hosts = vec!["127.0.0.1".to_owned(), "hooks.example.org".to_owned()];
-        for ok in [
-            "http://127.0.0.1:8080/hook",
-            "https://HOOKS.example.org/x?y=1",
-            "http://user:pw@127.0.0.1/",
-        ] {
-            assert!(host_allowed(&hosts, ok), "{ok}");
-        }
-        for refused in [
-            "http://127.0.0.1.evil.org/",
-            "http://evil.org/?127.0.0.1",
-            "http://evil.org#@127.0.0.1",
-            "http://[::1]:80/",
-            "http://example.org/",
-        ] {
-            assert!(!host_allowed(&hosts, refused), "{refused}");
-        }
-        assert!(host_allowed(&[], "http://anything/"));
-    }
-}

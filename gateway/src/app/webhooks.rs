@@ -32,6 +32,10 @@ pub struct Subscription {
     /// The HMAC-SHA256 key of `Lianxi-Signature`; shown once.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
+    /// The same key as Standard Webhooks verifiers take it (`whsec_…`),
+    /// for `webhook-signature`; shown once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signing_secret: Option<String>,
     pub created_at: DateTime<Utc>,
     pub active: bool,
 }
@@ -106,6 +110,7 @@ async fn own(db: &Database, caller: &Caller, id: &str) -> Result<Subscription, A
         id,
         url,
         secret: None,
+        signing_secret: None,
         created_at: instant(created),
         active: disabled.is_none(),
     })
@@ -126,18 +131,47 @@ fn check_url(url: &str) -> Result<(), ApiError> {
     }
 }
 
-/// Subscribes `body.url` for the caller, once its host is allowed.
+/// The key a subscription's secret stands for: its 32 bytes.
+fn key_of(secret: &str) -> Vec<u8> {
+    hex::decode(secret).unwrap_or_else(|_| secret.as_bytes().to_vec())
+}
+
+/// The secret as Standard Webhooks verifiers take it: `whsec_` and the
+/// key in base64.
+pub fn signing_secret(secret: &str) -> String {
+    use base64::Engine;
+    format!(
+        "whsec_{}",
+        base64::engine::general_purpose::STANDARD.encode(key_of(secret))
+    )
+}
+
+/// The `webhook-signature` header of Standard Webhooks: `v1,` and the
+/// base64 HMAC-SHA256 of `<id>.<timestamp>.<body>` under the key.
+pub fn standard_signature(secret: &str, id: &str, timestamp: i64, body: &[u8]) -> String {
+    use base64::Engine;
+    use hmac::Mac;
+    let mut mac = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(&key_of(secret))
+        .expect("HMAC takes a key of any length");
+    mac.update(format!("{id}.{timestamp}.").as_bytes());
+    mac.update(body);
+    format!(
+        "v1,{}",
+        base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+    )
+}
+
+/// Subscribes `body.url` for the caller, once it is a destination webhooks
+/// may reach: on the allowlist, else public (its name resolved now, and
+/// again at every delivery).
 pub async fn subscribe(
     state: &AppState,
     caller: &Caller,
     body: &SubscribeRequest,
 ) -> Result<Subscription, ApiError> {
     check_url(&body.url)?;
-    if !state.webhook_host_allowed(&body.url) {
-        return Err(ApiError::invalid_field(
-            "url",
-            "its host is not among the hosts webhooks may be sent to",
-        ));
+    if let Err(refused) = state.destinations.check_resolved(&body.url).await {
+        return Err(ApiError::invalid_field("url", refused.to_string()));
     }
     let id = Uuid::now_v7();
     let secret = {
@@ -165,6 +199,7 @@ pub async fn subscribe(
     Ok(Subscription {
         id,
         url: body.url.clone(),
+        signing_secret: Some(signing_secret(&secret)),
         secret: Some(secret),
         created_at: instant(now),
         active: true,
@@ -195,6 +230,7 @@ pub async fn list(state: &AppState, caller: &Caller) -> Result<SubscriptionList,
                 id: Uuid::parse_str(&id).ok()?,
                 url,
                 secret: None,
+                signing_secret: None,
                 created_at: instant(created),
                 active: disabled.is_none(),
             })

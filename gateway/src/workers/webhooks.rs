@@ -6,10 +6,19 @@
 //! account may see the grievance now (otherwise the row is `skipped`), and
 //! POSTs a JSON body signed with the subscription's secret:
 //!
-//! - `Lianxi-Event-Id`: the event's id, the same on every retry;
-//! - `Lianxi-Timestamp`: seconds since the epoch;
-//! - `Lianxi-Signature`: `v1=` and the hex HMAC-SHA256 of
-//!   `<timestamp>.<body>` under the secret.
+//! - Standard Webhooks headers, which its published verifiers check:
+//!   `webhook-id` (the event's id, the same on every retry),
+//!   `webhook-timestamp` (seconds since the epoch) and `webhook-signature`
+//!   (`v1,` and the base64 HMAC-SHA256 of `<id>.<timestamp>.<body>` under
+//!   the subscription's key, given as `signing_secret`);
+//! - the same as `Lianxi-Event-Id`, `Lianxi-Timestamp` and
+//!   `Lianxi-Signature` (`v1=` and the hex HMAC-SHA256 of
+//!   `<timestamp>.<body>` under `secret`), as before.
+//!
+//! Only destinations webhooks may reach are sent to (the allowlist, else
+//! public addresses, checked again at each attempt and when a name is
+//! resolved); a refused destination is a dead letter at once, and a
+//! redirect answer is a failure, never followed.
 //!
 //! A 2xx answer settles the row; anything else is retried with exponential
 //! backoff until the attempts run out, then the row is `dead` and listed at
@@ -24,8 +33,11 @@ use sha2::Sha256;
 use tokio::sync::watch;
 use tracing::{debug, warn};
 
-use crate::app::deliveries::{claim, due, forget_settled, may_see, retry_later, settle};
+use crate::app::deliveries::{
+    claim, due, forget_settled, may_see, refused, refused_by_check, retry_later, settle,
+};
 use crate::app::error::DbError;
+use crate::app::webhooks::standard_signature;
 use crate::app::AppState;
 
 /// How deliveries are retried.
@@ -86,8 +98,8 @@ pub async fn tick(
         if !claim(app, &d, lease).await? {
             continue;
         }
-        if !app.webhook_host_allowed(&d.url) {
-            settle(app, &d, "dead", Some("host not allowed"), now).await?;
+        if let Some(reason) = refused(app, &d.url) {
+            settle(app, &d, "dead", Some(&reason), now).await?;
             continue;
         }
         if !may_see(app, &d).await? {
@@ -106,6 +118,12 @@ pub async fn tick(
         let answer = client
             .post(&d.url)
             .header("content-type", "application/json")
+            .header("webhook-id", &d.event_id)
+            .header("webhook-timestamp", timestamp.to_string())
+            .header(
+                "webhook-signature",
+                standard_signature(&d.secret, &d.event_id, timestamp, body.as_bytes()),
+            )
             .header("lianxi-event-id", &d.event_id)
             .header("lianxi-timestamp", timestamp.to_string())
             .header(
@@ -119,11 +137,19 @@ pub async fn tick(
         let failure = match answer {
             Ok(r) if r.status().is_success() => None,
             Ok(r) => Some(format!("answered {}", r.status().as_u16())),
-            Err(e) => Some(if e.is_timeout() {
-                "timed out".to_owned()
-            } else {
-                "could not connect".to_owned()
-            }),
+            Err(e) => {
+                if let Some(reason) = refused_by_check(&e) {
+                    // Nothing was sent: the name resolves inside.
+                    let now = chrono::Utc::now().timestamp_millis();
+                    settle(app, &d, "dead", Some(&reason), now).await?;
+                    continue;
+                }
+                Some(if e.is_timeout() {
+                    "timed out".to_owned()
+                } else {
+                    "could not connect".to_owned()
+                })
+            }
         };
         sent += 1;
         let now = chrono::Utc::now().timestamp_millis();
@@ -150,7 +176,7 @@ pub async fn run(
     interval: Duration,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let client = reqwest::Client::new();
+    let client = crate::app::deliveries::client(&app, settings.timeout);
     let mut passes: u64 = 0;
     while !*shutdown.borrow() {
         // Now and then, not on every pass: the table only grows slowly.
