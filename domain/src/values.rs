@@ -15,6 +15,10 @@ pub enum ValueError {
     TooLong { max: usize },
     #[error("must not contain control characters")]
     ControlCharacter,
+    /// Bidirectional formatting (U+202A–U+202E, U+2066–U+2069, U+200E,
+    /// U+200F, U+061C) would make the text display otherwise than it reads.
+    #[error("must not contain bidirectional control characters")]
+    BidiControl,
     #[error("{0}")]
     Invalid(&'static str),
 }
@@ -86,7 +90,16 @@ fn clean(input: &str, multiline: bool) -> Result<String, ValueError> {
     if trimmed.chars().any(bad) {
         return Err(ValueError::ControlCharacter);
     }
+    if trimmed.chars().any(is_bidi_control) {
+        return Err(ValueError::BidiControl);
+    }
     Ok(trimmed.to_owned())
+}
+
+/// The characters that reorder text as displayed (Unicode's bidirectional
+/// formatting characters): U+202E before "txt.exe" shows it as "exe.txt".
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
 }
 
 macro_rules! bounded_text {
@@ -415,6 +428,15 @@ mod tests {
         );
         assert_eq!(Title::parse("   "), Err(ValueError::Empty));
         assert_eq!(Title::parse("a\nb"), Err(ValueError::ControlCharacter));
+        assert_eq!(
+            Title::parse("物业费\u{202E}退还"),
+            Err(ValueError::BidiControl)
+        );
+        assert_eq!(
+            Description::parse("第一行\n\u{2067}第二行"),
+            Err(ValueError::BidiControl)
+        );
+        assert_eq!(Label::parse("3栋\u{200F}"), Err(ValueError::BidiControl));
     }
 
     #[test]

@@ -36,6 +36,10 @@ pub fn app(state: AppState) -> Router {
         .fallback(crate::api::not_found)
         .method_not_allowed_fallback(crate::api::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::http::headers::middleware,
+        ))
         .layer(axum::middleware::from_fn(
             crate::http::request_id::middleware,
         ))

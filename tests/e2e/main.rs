@@ -11,6 +11,7 @@ mod durability;
 mod faults;
 mod figures;
 mod files;
+mod headers;
 mod households;
 mod idempotency;
 mod identity;

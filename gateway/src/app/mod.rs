@@ -99,6 +99,8 @@ pub struct AppState {
     pub tokens: Arc<auth::TokenCache>,
     /// Uploaded files (photos, documents).
     pub(in crate::app) files: crate::files::Files,
+    /// The address people reach the service at, when configured.
+    pub(in crate::app) public_url: Option<Arc<str>>,
 }
 
 impl AppState {
@@ -138,6 +140,7 @@ impl AppState {
             destinations: crate::outbound::Destinations::default(),
             tokens: Arc::default(),
             files: crate::files::Files::memory(),
+            public_url: None,
         }
     }
 
@@ -189,6 +192,22 @@ impl AppState {
     /// The same state, keeping uploaded files in `files` (else in memory).
     pub fn with_files(self, files: crate::files::Files) -> Self {
         Self { files, ..self }
+    }
+
+    /// The same state, reached by people at `url` (`https://…` makes
+    /// cookies `Secure` and sends HSTS).
+    pub fn with_public_url(self, url: Option<String>) -> Self {
+        Self {
+            public_url: url.map(Arc::from),
+            ..self
+        }
+    }
+
+    /// Whether people reach the service over https.
+    pub fn public_https(&self) -> bool {
+        self.public_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://"))
     }
 
     /// Where uploaded files are kept: `memory`, `directory` or `s3`.

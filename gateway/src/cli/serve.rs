@@ -70,6 +70,11 @@ pub struct ServeArgs {
     /// any host the network reaches).
     #[arg(long, env = "LIANXI_WEBHOOK_ALLOWED_HOSTS", default_value = "")]
     pub webhook_allowed_hosts: String,
+    /// The address people reach the service at, e.g.
+    /// https://lianxi.example.org; with https, cookies are marked Secure and
+    /// HSTS is sent (set it behind a TLS proxy).
+    #[arg(long, env = "LIANXI_PUBLIC_URL")]
+    pub public_url: Option<String>,
     /// The largest file one may upload, in bytes (at most 52428800).
     #[arg(long, env = "LIANXI_MAX_UPLOAD_BYTES", default_value_t = lianxi_gateway::app::rate_limit::DEFAULT_UPLOAD_BYTES)]
     pub max_upload_bytes: u64,
@@ -123,7 +128,18 @@ pub async fn run(
     let vault = super::open_vault(&db, master_key_file).await;
     let (policies, key, vault) = (policies?, key?, vault?);
     let files = super::open_files(files)?;
-    let state = (limits, webhook_hosts, files);
+    if let Some(url) = &args.public_url {
+        let parsed = url::Url::parse(url)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https"));
+        if parsed.is_none() {
+            return Err(CliError::failed(
+                "read LIANXI_PUBLIC_URL",
+                format!("{url} is not an http:// or https:// URL"),
+            ));
+        }
+    }
+    let state = (limits, webhook_hosts, files, args.public_url.clone());
     serve(db, &args.listen, settings, policies, key, vault, state).await
 }
 
@@ -157,7 +173,12 @@ async fn serve(
     (policy, meetings): (GrievancePolicy, MeetingPolicy),
     key: AuditKey,
     vault: Vault,
-    (limits, webhook_hosts, files): (Limits, Vec<String>, lianxi_gateway::files::Files),
+    (limits, webhook_hosts, files, public_url): (
+        Limits,
+        Vec<String>,
+        lianxi_gateway::files::Files,
+        Option<String>,
+    ),
 ) -> Result<(), CliError> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -177,7 +198,8 @@ async fn serve(
         .with_webhook_hosts(webhook_hosts)
         .with_audit_key(key)
         .with_vault(vault)
-        .with_files(files);
+        .with_files(files)
+        .with_public_url(public_url);
     let moved = state
         .people
         .seal_legacy_names()

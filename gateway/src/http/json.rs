@@ -43,6 +43,22 @@ async fn body_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, Ap
     })
 }
 
+/// A deserializer's message without the value that was sent (which may be
+/// a phone number or a name): `invalid type: integer `13961180007`,
+/// expected a string` becomes `invalid type: integer, expected a string`,
+/// `unknown variant `x`, expected one of …` loses the `x`. What was
+/// expected stays.
+pub fn without_value(message: &str) -> String {
+    let Some((found, expected)) = message.split_once(", expected") else {
+        return message.to_owned();
+    };
+    if found.starts_with("unknown field") {
+        return message.to_owned(); // a key of the request, not a value
+    }
+    let kind = found.split(['`', '"']).next().unwrap_or(found).trim_end();
+    format!("{kind}, expected{expected}")
+}
+
 /// Deserializes `bytes`, reporting the path of the offending field. Every
 /// request body is a JSON object: an array is refused, though serde would
 /// read a struct from one.
@@ -64,7 +80,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             (Some(i), Some(_)) => message[..i].to_owned(),
             _ => message,
         };
-        ApiError::malformed_body(field, reason)
+        ApiError::malformed_body(field, without_value(&reason))
     })
 }
 
@@ -129,7 +145,7 @@ where
                 let field = (path != "." && !path.is_empty()).then_some(path);
                 ApiError::bad_query(
                     field.as_deref().unwrap_or("query"),
-                    &e.into_inner().to_string(),
+                    &without_value(&e.into_inner().to_string()),
                 )
             })
     }
@@ -153,6 +169,26 @@ impl<S: Send + Sync> FromRequestParts<S> for Segments {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_refusal_names_what_was_expected_never_what_was_sent() {
+        assert_eq!(
+            without_value("invalid type: integer `13961180007`, expected a string"),
+            "invalid type: integer, expected a string"
+        );
+        assert_eq!(
+            without_value("invalid type: string \"王小明\", expected a map"),
+            "invalid type: string, expected a map"
+        );
+        assert_eq!(
+            without_value("unknown variant `gossip`, expected one of `repairs`, `fees`"),
+            "unknown variant, expected one of `repairs`, `fees`"
+        );
+        assert_eq!(
+            without_value("missing field `title`"),
+            "missing field `title`"
+        );
+    }
+
     use super::*;
 
     #[derive(Debug, serde::Deserialize)]

@@ -3,6 +3,7 @@
 //! no service.
 
 pub mod download;
+pub mod headers;
 pub mod json;
 pub mod multipart;
 pub mod request_id;

@@ -183,6 +183,7 @@ fn reason(lang: Lang, e: &ValueError) -> String {
             i18n::t(lang, "reason.too_long").replace("{max}", &max.to_string())
         }
         ValueError::ControlCharacter => i18n::t(lang, "reason.control"),
+        ValueError::BidiControl => i18n::t(lang, "reason.bidi"),
         ValueError::Invalid(_) => i18n::t(lang, "reason.invalid"),
     }
 }
