@@ -278,3 +278,37 @@ async fn metrics_count_the_work_done_and_show_projection_lag() {
     );
     server.kill().await;
 }
+
+/// A PostgreSQL nobody listens for is told at once, as the driver saw it,
+/// not as a pool timeout ten seconds later.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_postgres_is_told_within_two_seconds() {
+    let dir = TempDir::new();
+    // A port just freed: nothing listens there.
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.local_addr().expect("address").port()
+    };
+    let url = format!("postgres://lianxi:secret@127.0.0.1:{port}/lianxi");
+    let started = std::time::Instant::now();
+    let output = tokio::process::Command::new(lianxi_tests::lianxi_binary())
+        .arg("serve")
+        .current_dir(&dir.0)
+        .env("LIANXI_DATABASE_URL", &url)
+        .env("LIANXI_LISTEN", "127.0.0.1:0")
+        .output()
+        .await
+        .expect("run lianxi serve");
+    let took = started.elapsed();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(
+        took < std::time::Duration::from_secs(2),
+        "took {took:?}: {stderr}"
+    );
+    assert!(stderr.to_lowercase().contains("refused"), "{stderr}");
+    assert!(
+        !stderr.contains("secret"),
+        "the password is never printed: {stderr}"
+    );
+}

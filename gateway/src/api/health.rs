@@ -20,13 +20,23 @@ pub async fn healthz() -> Json<Health> {
 }
 
 /// Ready: the store answers and every migration is applied.
+/// How long `/readyz` waits for the store.
+const READY_WITHIN: std::time::Duration = std::time::Duration::from_secs(1);
+
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses(
         (status = 200, description = "Ready", body = Health),
         (status = 503, description = "Not ready", body = Health),
     ))]
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
-    match state.check_ready().await {
+    // A store that does not answer within a second is not ready: a probe
+    // must not wait out the pool's acquire timeout during an outage.
+    let checked = tokio::time::timeout(READY_WITHIN, state.check_ready()).await;
+    match checked.unwrap_or_else(|_| {
+        Err(crate::app::error::DbError::Invalid(
+            "the store did not answer within a second".into(),
+        ))
+    }) {
         Ok(()) => (
             StatusCode::OK,
             Json(Health {

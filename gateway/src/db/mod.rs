@@ -17,8 +17,9 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::Connection;
 use sqlx::{PgPool, SqlitePool};
 
 pub use accounts::{AccountRecord, NewAccount, NewXiaoqu, Scope, XiaoquRecord};
@@ -128,8 +129,25 @@ impl Database {
     /// Connects to `url` (`postgres://…`, `postgresql://…` or `sqlite://…`).
     /// For SQLite the file and its folder are created when missing.
     pub async fn connect(url: &str, settings: PoolSettings) -> Result<Self, DbError> {
+        const FIRST_CONNECT_WITHIN: Duration = Duration::from_secs(2);
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let options = PgConnectOptions::from_str(url)?.application_name("lianxi");
+            // One plain connection first: an unreachable server is told at
+            // once, as the driver saw it ("connection refused"), not as the
+            // pool's timeout after its retries.
+            match tokio::time::timeout(FIRST_CONNECT_WITHIN, PgConnection::connect_with(&options))
+                .await
+            {
+                Ok(Ok(first)) => drop(first.close().await),
+                Ok(Err(e)) => return Err(e.into()),
+                Err(_) => {
+                    return Err(DbError::Invalid(format!(
+                        "{} did not answer within {} s",
+                        redact(url),
+                        FIRST_CONNECT_WITHIN.as_secs()
+                    )))
+                }
+            }
             let pool = PgPoolOptions::new()
                 .max_connections(settings.max_connections)
                 .acquire_timeout(settings.acquire_timeout)
