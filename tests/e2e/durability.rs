@@ -258,7 +258,7 @@ async fn metrics_count_the_work_done_and_show_projection_lag() {
     // registry entry: 17, all applied.
     assert_eq!(
         at(
-            "lianxi_projection_events_applied",
+            "lianxi_projection_events_applied_total",
             &["projection=\"grievance_list\""]
         ),
         17.0
@@ -276,7 +276,48 @@ async fn metrics_count_the_work_done_and_show_projection_lag() {
         text.contains("http_request_duration_seconds_bucket"),
         "latency histogram"
     );
+    // From memory: the store, the build, the pool, the process.
+    assert_eq!(at("lianxi_store_up", &[]), 1.0);
+    assert_eq!(at("lianxi_build_info", &["store=\"sqlite\""]), 1.0);
+    assert!(at("lianxi_db_pool_max_connections", &[]) >= 1.0);
+    assert!(at("process_resident_memory_bytes", &[]) > 1e6);
+    lint_exposition(&text);
     server.kill().await;
+}
+
+/// What Prometheus' own linter checks of an exposition, as far as this
+/// service is concerned: every family has HELP and TYPE, counters end in
+/// `_total`, each series appears once, histogram buckets rise.
+fn lint_exposition(text: &str) {
+    use std::collections::{BTreeMap, BTreeSet};
+    let (mut help, mut kinds) = (BTreeSet::new(), BTreeMap::new());
+    let mut series = BTreeSet::new();
+    for line in text.lines().filter(|l| !l.is_empty()) {
+        let words: Vec<&str> = line.splitn(4, ' ').collect();
+        match words.as_slice() {
+            ["#", "HELP", name, ..] => {
+                help.insert((*name).to_owned());
+            }
+            ["#", "TYPE", name, kind] => {
+                kinds.insert((*name).to_owned(), (*kind).to_owned());
+            }
+            _ if line.starts_with('#') => {}
+            _ => {
+                let key = line.rsplit_once(' ').map_or(line, |(k, _)| k);
+                assert!(series.insert(key.to_owned()), "{key} appears twice");
+            }
+        }
+    }
+    assert!(!kinds.is_empty());
+    for (name, kind) in &kinds {
+        assert!(help.contains(name), "{name} has no HELP line");
+        if kind == "counter" {
+            assert!(
+                name.ends_with("_total"),
+                "the counter {name} ends in _total"
+            );
+        }
+    }
 }
 
 /// A PostgreSQL nobody listens for is told at once, as the driver saw it,

@@ -560,9 +560,28 @@ async fn postgres_gateway_killed_under_load_loses_nothing() {
 }
 
 /// Sends a command and a readiness probe while the store is down: each is
-/// answered 503 within the request timeout.
+/// answered 503 within the request timeout; the metrics still answer.
 async fn answers_503_while_down(load: &Load, what: &str) {
     let base = load.base.read().expect("base").clone();
+    let sent = Instant::now();
+    let scraped = load
+        .http
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .expect("the gateway answers");
+    assert_eq!(
+        scraped.status().as_u16(),
+        200,
+        "{what}: /metrics while down"
+    );
+    let text = scraped.text().await.unwrap_or_default();
+    assert!(text.contains("lianxi_store_up 0"), "{what}: {text}");
+    assert!(
+        sent.elapsed() <= Duration::from_secs(2),
+        "{what}: /metrics took {:?}",
+        sent.elapsed()
+    );
     for path in ["/readyz", "/api/v1/grievances"] {
         let sent = Instant::now();
         let request = if path == "/readyz" {

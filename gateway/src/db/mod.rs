@@ -190,6 +190,22 @@ impl Database {
         }
     }
 
+    /// The pool now: open connections, idle ones, and the most it opens.
+    pub fn pool_state(&self) -> (u32, u32, u32) {
+        match self {
+            Database::Postgres(pool) => (
+                pool.size(),
+                u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
+                pool.options().get_max_connections(),
+            ),
+            Database::Sqlite(pool) => (
+                pool.size(),
+                u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
+                pool.options().get_max_connections(),
+            ),
+        }
+    }
+
     /// `postgres` or `sqlite`.
     pub fn kind(&self) -> &'static str {
         match self {

@@ -99,10 +99,12 @@ pub async fn tick(
             continue;
         }
         if let Some(reason) = refused(app, &d.url) {
+            counted("refused");
             settle(app, &d, "dead", Some(&reason), now).await?;
             continue;
         }
         if !may_see(app, &d).await? {
+            counted("skipped");
             settle(app, &d, "skipped", None, now).await?;
             continue;
         }
@@ -141,6 +143,7 @@ pub async fn tick(
                 if let Some(reason) = refused_by_check(&e) {
                     // Nothing was sent: the name resolves inside.
                     let now = chrono::Utc::now().timestamp_millis();
+                    counted("refused");
                     settle(app, &d, "dead", Some(&reason), now).await?;
                     continue;
                 }
@@ -154,19 +157,28 @@ pub async fn tick(
         sent += 1;
         let now = chrono::Utc::now().timestamp_millis();
         match failure {
-            None => settle(app, &d, "delivered", None, now).await?,
+            None => {
+                counted("delivered");
+                settle(app, &d, "delivered", None, now).await?
+            }
             Some(error) if d.attempts + 1 >= settings.max_attempts => {
                 warn!(event_id = %d.event_id, %error, "a webhook delivery is dead after its last attempt");
+                counted("dead");
                 settle(app, &d, "dead", Some(&error), now).await?
             }
             Some(error) => {
                 debug!(event_id = %d.event_id, %error, "a webhook delivery failed; retrying later");
+                counted("failed");
                 let next = now + settings.wait_after(d.attempts + 1).as_millis() as i64;
                 retry_later(app, &d, next, &error).await?;
             }
         }
     }
     Ok(sent)
+}
+
+fn counted(outcome: &'static str) {
+    metrics::counter!("lianxi_webhook_deliveries_total", "outcome" => outcome).increment(1);
 }
 
 /// Runs [`tick`] every `interval` until `shutdown` turns true.
