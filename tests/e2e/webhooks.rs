@@ -147,6 +147,14 @@ async fn deliveries_are_signed_retried_with_one_event_id_and_dead_lettered(t: Te
     let api = Api::new(&server.base);
     let a = &cast.a;
 
+    // Residents follow changes on the pages and the event stream.
+    api.post(
+        "/api/v1/webhooks",
+        &a.resident.token,
+        json!({"url": "http://127.0.0.1:9/hook"}),
+    )
+    .await
+    .assert_problem(403, "forbidden");
     // Bad URLs are refused and nothing is subscribed.
     api.post(
         "/api/v1/webhooks",
@@ -190,7 +198,7 @@ async fn deliveries_are_signed_retried_with_one_event_id_and_dead_lettered(t: Te
         json!({"url": elsewhere.url}),
     )
     .await;
-    // The filer subscribes a receiver that is not there: dead letters.
+    // The property company subscribes a receiver that is not there: dead letters.
     let gone = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -199,7 +207,7 @@ async fn deliveries_are_signed_retried_with_one_event_id_and_dead_lettered(t: Te
     let dead = api
         .post(
             "/api/v1/webhooks",
-            &a.resident.token,
+            &a.company.token,
             json!({"url": gone_url}),
         )
         .await;
@@ -287,7 +295,7 @@ async fn deliveries_are_signed_retried_with_one_event_id_and_dead_lettered(t: Te
     let path = format!("/api/v1/webhooks/{dead_id}/dead-letters");
     let mut letters = Value::Null;
     for _ in 0..200 {
-        letters = api.get(&path, &a.resident.token).await.body;
+        letters = api.get(&path, &a.company.token).await.body;
         if letters["items"].as_array().is_some_and(|i| i.len() >= 2) {
             break;
         }
@@ -304,12 +312,12 @@ async fn deliveries_are_signed_retried_with_one_event_id_and_dead_lettered(t: Te
     let retried = api
         .post(
             &format!("/api/v1/webhooks/{dead_id}/dead-letters/{event}/retry"),
-            &a.resident.token,
+            &a.company.token,
             json!({}),
         )
         .await;
     assert_eq!(retried.status, StatusCode::NO_CONTENT, "{}", retried.body);
-    let after = api.get(&path, &a.resident.token).await.body;
+    let after = api.get(&path, &a.company.token).await.body;
     assert!(
         after["items"]
             .as_array()
@@ -321,7 +329,7 @@ async fn deliveries_are_signed_retried_with_one_event_id_and_dead_lettered(t: Te
     let off = api
         .post(
             &format!("/api/v1/webhooks/{dead_id}/deletion"),
-            &a.resident.token,
+            &a.company.token,
             json!({}),
         )
         .await;

@@ -21,8 +21,9 @@ pub use crate::app::webhooks::{DeadLetterList, SubscribeRequest, Subscription, S
         (status = 201, description = "Subscribed; the secret is shown only now", body = Subscription),
         (status = 400, description = "Malformed body", body = Problem, content_type = PROBLEM),
         (status = 401, description = "No or bad token", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "Not an account of a party or a tier", body = Problem, content_type = PROBLEM),
         (status = 415, description = "Not JSON", body = Problem, content_type = PROBLEM),
-        (status = 422, description = "The URL is not acceptable", body = Problem, content_type = PROBLEM),
+        (status = 422, description = "The URL is not acceptable, or reaches no destination webhooks may reach", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = []))
 )]

@@ -169,6 +169,14 @@ pub async fn subscribe(
     caller: &Caller,
     body: &SubscribeRequest,
 ) -> Result<Subscription, ApiError> {
+    // Webhooks feed the systems of the parties and the tiers (a property
+    // company's ticketing, a street's hotline); residents, auditors and
+    // admins follow changes on the pages or the event stream.
+    if caller.0.role.party().is_none() {
+        return Err(ApiError::forbidden(
+            "webhooks are for the accounts of the parties and the tiers",
+        ));
+    }
     check_url(&body.url)?;
     if let Err(refused) = state.destinations.check_resolved(&body.url).await {
         return Err(ApiError::invalid_field("url", refused.to_string()));
