@@ -129,7 +129,14 @@ async fn run(parsed: Cli) -> Result<(), CliError> {
     if let Command::Probe(args) = &parsed.command {
         return cli::probe::run(args).await;
     }
-    let db = open_store(&parsed.database_url, parsed.max_connections).await?;
+    // Reading commands (`audit verify`, `projections status`) migrate
+    // nothing: a read-only role may run them on a current schema.
+    let reads_only = match &parsed.command {
+        Command::Audit { command } => command.reads_only(),
+        Command::Projections { command } => command.reads_only(),
+        _ => false,
+    };
+    let db = open_store(&parsed.database_url, parsed.max_connections, !reads_only).await?;
     let result = match parsed.command {
         Command::Migrate => {
             println!("migrations applied ({})", db.kind());
@@ -156,9 +163,10 @@ async fn run(parsed: Cli) -> Result<(), CliError> {
     result
 }
 
-/// Connects to the store and applies pending migrations: every command but
-/// `probe` starts from an up-to-date schema.
-async fn open_store(url: &str, max_connections: u32) -> Result<Database, CliError> {
+/// Connects to the store and applies pending migrations (with `migrate`),
+/// else checks that none is pending: every command but `probe` runs on an
+/// up-to-date schema.
+async fn open_store(url: &str, max_connections: u32, migrate: bool) -> Result<Database, CliError> {
     let settings = PoolSettings {
         max_connections: max_connections.max(1),
         ..PoolSettings::default()
@@ -170,8 +178,17 @@ async fn open_store(url: &str, max_connections: u32) -> Result<Database, CliErro
                 url: db::redact(url),
                 source,
             })?;
-    lianxi_gateway::audit::migrate(&db)
-        .await
-        .map_err(CliError::Migrations)?;
+    if migrate {
+        lianxi_gateway::audit::migrate(&db)
+            .await
+            .map_err(CliError::Migrations)?;
+    } else {
+        db.check_ready().await.map_err(|e| {
+            CliError::failed(
+                "read a schema without pending migrations (run `lianxi migrate`)",
+                e,
+            )
+        })?;
+    }
     Ok(db)
 }

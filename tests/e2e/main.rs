@@ -24,6 +24,7 @@ mod obligations;
 mod open311;
 mod organizations;
 mod projections;
+mod readonly;
 mod refusals;
 mod registry;
 mod traces;

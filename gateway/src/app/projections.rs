@@ -27,7 +27,7 @@ pub fn runners(state: &AppState, settings: RunnerSettings) -> Vec<Runner> {
 }
 
 /// Where one projection stands.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize)]
 pub struct Standing {
     pub name: String,
     /// Its checkpoint, as `transaction.global`.
@@ -41,14 +41,25 @@ pub struct Standing {
 }
 
 /// Where every projection stands, including one that never ran.
+///
+/// Reads only: a projection without a checkpoint row yet stands at the
+/// feed's start, and nothing is written (a read-only role may ask).
 pub async fn status(state: &AppState) -> Result<Vec<Standing>, StoreError> {
     let store = state.db.store();
+    let mut kept = checkpoint::all(&store).await?;
     for projection in &all() {
-        checkpoint::ensure(&store, projection.name()).await?;
+        if !kept.iter().any(|c| c.name == projection.name()) {
+            kept.push(checkpoint::Checkpoint {
+                name: projection.name().to_owned(),
+                position: Default::default(),
+                events_applied: 0,
+                epoch: 0,
+            });
+        }
     }
     let now = chrono::Utc::now();
     let mut out = Vec::new();
-    for c in checkpoint::all(&store).await? {
+    for c in kept {
         let lag = feed::lag(&store, c.position).await?;
         out.push(Standing {
             position: super::reads::format_position(c.position),

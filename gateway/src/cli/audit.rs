@@ -38,6 +38,13 @@ pub enum Audit {
 }
 
 /// Runs one `audit` subcommand; `key_file` is the checkpoint signing key.
+impl Audit {
+    /// Whether the subcommand only reads (and so needs no migration).
+    pub fn reads_only(&self) -> bool {
+        matches!(self, Audit::Verify { .. })
+    }
+}
+
 pub async fn run(db: &Database, key_file: &Path, command: Audit) -> Result<(), CliError> {
     let app = lianxi_gateway::server::state(db.clone());
     match command {

@@ -7,11 +7,23 @@ use lianxi_gateway::server;
 
 use super::error::CliError;
 
+impl Projections {
+    /// Whether the subcommand only reads (and so needs no migration).
+    pub fn reads_only(&self) -> bool {
+        matches!(self, Projections::Status { .. })
+    }
+}
+
 /// The subcommands of `lianxi projections`.
 #[derive(Debug, clap::Subcommand)]
 pub enum Projections {
-    /// Each projection's position in the event feed and how far behind it is.
-    Status,
+    /// Each projection's position in the event feed and how far behind it
+    /// is. Reads only: a read-only database role may run it.
+    Status {
+        /// Print a JSON array instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Rebuild read models from the first event (all, or the one named).
     Rebuild {
         /// A projection name, as listed by `status`.
@@ -22,13 +34,18 @@ pub enum Projections {
 /// Runs one `projections` subcommand.
 pub async fn run(db: &Database, command: Projections) -> Result<(), CliError> {
     match command {
-        Projections::Status => status(db).await,
+        Projections::Status { json } => status(db, json).await,
         Projections::Rebuild { name } => rebuild(db, name).await,
     }
 }
 
-async fn status(db: &Database) -> Result<(), CliError> {
+async fn status(db: &Database, json: bool) -> Result<(), CliError> {
     let state = server::state(db.clone());
+    if json {
+        let standing = projections::status(&state).await?;
+        println!("{}", serde_json::to_string_pretty(&standing)?);
+        return Ok(());
+    }
     println!(
         "{:<20} {:>14} {:>12} {:>10} {:>10}",
         "projection", "position", "applied", "lag", "lag_ms"
