@@ -140,6 +140,10 @@ pub struct Runner {
     settings: RunnerSettings,
     /// Changes whenever this instance appended events: a wake-up hint.
     wake: watch::Receiver<u64>,
+    /// Changes whenever another instance announced appends, heard on the
+    /// instance's one shared `LISTEN` connection ([`appends_elsewhere`]);
+    /// without it the runner listens on a connection of its own.
+    elsewhere: Option<watch::Receiver<u64>>,
     /// Identifies this runner in SQLite leases.
     holder: String,
 }
@@ -160,7 +164,17 @@ impl Runner {
             projection,
             settings,
             wake,
+            elsewhere: None,
             holder: uuid::Uuid::new_v4().to_string(),
+        }
+    }
+
+    /// The same runner, woken by the instance's shared listener instead of
+    /// a `LISTEN` connection of its own.
+    pub fn hearing(self, elsewhere: watch::Receiver<u64>) -> Self {
+        Self {
+            elsewhere: Some(elsewhere),
+            ..self
         }
     }
 
@@ -381,6 +395,7 @@ impl Runner {
             projection: shadow,
             settings: self.settings,
             wake: self.wake.clone(),
+            elsewhere: None,
             holder: self.holder.clone(),
         };
         let Some((lead, epoch)) = builder.try_lead().await? else {
@@ -429,6 +444,8 @@ impl Runner {
     pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
         let name = self.projection.name().to_owned();
         let mut listener = match &self.store {
+            // The instance's shared listener wakes this runner.
+            _ if self.elsewhere.is_some() => None,
             // On a pool of its own: a connection that listens must never be
             // handed out for other statements, where a notification
             // arriving mid-statement breaks the protocol.
@@ -520,6 +537,7 @@ impl Runner {
                 // Sleep until a hint (this instance appended, or NOTIFY) or the poll interval.
                 tokio::select! {
                     _ = changed(&mut self.wake) => {}
+                    _ = heard(&mut self.elsewhere) => {}
                     _ = notified(&mut listener) => {}
                     _ = tokio::time::sleep(self.settings.poll_interval) => {}
                     _ = shutdown.changed() => {}
@@ -528,6 +546,56 @@ impl Runner {
             self.step_down(lead).await;
         }
         info!(projection = %name, "projection runner stopped");
+    }
+}
+
+/// One `LISTEN` connection for all the runners of an instance: the answer
+/// changes whenever another instance announces appends (`NOTIFY
+/// lianxi_events`). The listening task ends when every runner is gone; if
+/// it cannot listen, the runners poll. `None` on SQLite (one instance).
+pub fn appends_elsewhere(store: &Store) -> Option<watch::Receiver<u64>> {
+    let Store::Postgres(pool) = store else {
+        return None;
+    };
+    let pool = listener_pool(pool);
+    let (heard, receiver) = watch::channel(0u64);
+    tokio::spawn(async move {
+        let mut listener = match PgListener::connect_with(&pool).await {
+            Ok(l) => l,
+            Err(e) => {
+                warn!(error = %e, "cannot LISTEN; the runners poll");
+                return;
+            }
+        };
+        if let Err(e) = listener.listen(WAKE_CHANNEL).await {
+            warn!(error = %e, "cannot LISTEN; the runners poll");
+            return;
+        }
+        loop {
+            tokio::select! {
+                _ = heard.closed() => return,
+                received = listener.try_recv() => match received {
+                    Ok(Some(_)) => heard.send_modify(|n| *n = n.wrapping_add(1)),
+                    // The connection dropped: the next call reconnects and
+                    // listens again; the runners poll meanwhile.
+                    Ok(None) => {}
+                    Err(e) => {
+                        debug!(error = %e, "the shared listener failed; retrying");
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                    }
+                },
+            }
+        }
+    });
+    Some(receiver)
+}
+
+/// Completes when the shared listener heard of appends elsewhere; never
+/// without one.
+async fn heard(elsewhere: &mut Option<watch::Receiver<u64>>) {
+    match elsewhere {
+        Some(rx) => changed(rx).await,
+        None => std::future::pending::<()>().await,
     }
 }
 

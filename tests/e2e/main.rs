@@ -5,6 +5,7 @@ mod audit;
 mod authorization;
 mod backup;
 mod concurrency;
+mod connections;
 mod deadlines;
 mod deploy;
 mod durability;

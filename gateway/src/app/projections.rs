@@ -18,11 +18,20 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
     ]
 }
 
-/// The runners of every projection, built for `state`'s store.
+/// The runners of every projection, built for `state`'s store, woken by
+/// one shared `LISTEN` connection (PostgreSQL).
 pub fn runners(state: &AppState, settings: RunnerSettings) -> Vec<Runner> {
+    let store = state.db.store();
+    let elsewhere = lianxi_projections::runner::appends_elsewhere(&store);
     all()
         .into_iter()
-        .map(|p| Runner::new(state.db.store(), p, settings, state.log.appended()))
+        .map(|p| {
+            let runner = Runner::new(store.clone(), p, settings, state.log.appended());
+            match &elsewhere {
+                Some(heard) => runner.hearing(heard.clone()),
+                None => runner,
+            }
+        })
         .collect()
 }
 
