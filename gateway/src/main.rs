@@ -129,6 +129,13 @@ async fn run(parsed: Cli) -> Result<(), CliError> {
     if let Command::Probe(args) = &parsed.command {
         return cli::probe::run(args).await;
     }
+    // An auditor's witness runs outside the deployment: no store.
+    if let Command::Audit {
+        command: command @ cli::audit::Audit::Keep { .. },
+    } = &parsed.command
+    {
+        return cli::audit::keep(command).await;
+    }
     // Reading commands (`audit verify`, `projections status`) migrate
     // nothing: a read-only role may run them on a current schema.
     let reads_only = match &parsed.command {

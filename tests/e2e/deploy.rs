@@ -53,6 +53,7 @@ async fn binary_variables() -> BTreeSet<String> {
     for args in [
         &["serve", "--help"][..],
         &["audit", "checkpoint", "--help"][..],
+        &["audit", "keep", "--help"][..],
     ] {
         let out = tokio::process::Command::new(lianxi_binary())
             .args(args)

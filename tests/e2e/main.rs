@@ -31,3 +31,4 @@ mod registry;
 mod traces;
 mod web;
 mod webhooks;
+mod witness;

@@ -15,6 +15,7 @@
 //! - [`rate_limit`]: admission of filings; [`metrics`]: Prometheus metrics.
 //! - [`webhooks`]: an account's webhook subscriptions and dead letters.
 //! - [`attachments`]: uploading, attaching and reading files.
+//! - [`witness`]: an auditor's witness of a deployment's log, kept outside it.
 //! - [`dto`]: the wire vocabulary the interfaces share; [`error`]: the one
 //!   error type services answer with (`ApiError`, an RFC 9457 problem).
 //!
@@ -48,6 +49,7 @@ pub mod reads;
 pub mod registry;
 pub mod story;
 pub mod webhooks;
+pub mod witness;
 
 use std::sync::Arc;
 use std::time::Duration;

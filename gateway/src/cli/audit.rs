@@ -35,6 +35,56 @@ pub enum Audit {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// An auditor's witness, run from outside the deployment (e.g. hourly):
+    /// ask the service at --url for a fresh signed checkpoint, check it
+    /// against the newest one kept in --dir (same key, never fewer events,
+    /// a consistency proof checked here) and keep it. Exits with status 1
+    /// when the log was truncated or rewritten. Needs no database.
+    Keep {
+        /// The service's base URL, e.g. https://lianxi.example.org
+        #[arg(long)]
+        url: String,
+        /// An auditor's API token.
+        #[arg(long, env = "LIANXI_AUDITOR_TOKEN", hide_env_values = true)]
+        token: String,
+        /// Where the witness keeps its checkpoints.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Accept only checkpoints signed by this public key (hex); by
+        /// default, the key of the first checkpoint kept.
+        #[arg(long)]
+        public_key: Option<String>,
+    },
+}
+
+/// Runs `audit keep`, which needs no store.
+pub async fn keep(command: &Audit) -> Result<(), CliError> {
+    let Audit::Keep {
+        url,
+        token,
+        dir,
+        public_key,
+    } = command
+    else {
+        return Err(CliError::Usage("only `audit keep` runs without a store"));
+    };
+    use lianxi_gateway::app::witness::{self, WitnessError};
+    match witness::keep(url, token, dir, public_key.as_deref()).await {
+        Ok(kept) => {
+            println!("tree_size={}", kept.tree_size);
+            println!("root={}", kept.root);
+            println!("file={}", kept.file.display());
+            if let Some(previous) = kept.previous {
+                println!("extends={previous}");
+            }
+            Ok(())
+        }
+        Err(e @ (WitnessError::Truncated { .. } | WitnessError::Rewritten { .. })) => {
+            eprintln!("NOT consistent: {e}");
+            Err(CliError::NotVerified)
+        }
+        Err(e) => Err(CliError::failed("keep a checkpoint", e)),
+    }
 }
 
 /// Runs one `audit` subcommand; `key_file` is the checkpoint signing key.
@@ -54,6 +104,7 @@ pub async fn run(db: &Database, key_file: &Path, command: Audit) -> Result<(), C
             json,
         } => verify(&app, checkpoint.as_deref(), public_key.as_deref(), json).await,
         Audit::Checkpoint { out } => take_checkpoint(&app, key_file, out.as_deref()).await,
+        Audit::Keep { .. } => keep(&command).await,
     }
 }
 
