@@ -5,18 +5,15 @@ use axum::response::{IntoResponse, Response};
 
 use crate::app::attachments::Download;
 
-/// A stored file as an answer: its type, never sniffed by the browser,
-/// never run as a page, cached by the reader's browser only.
+/// A stored file as an answer: its type, never run as a page, cached by
+/// the reader's browser only (`nosniff` comes with every answer,
+/// `http::headers`).
 pub fn send(file: Download) -> Response {
     let mut response = file.bytes.into_response();
     let headers = response.headers_mut();
     let content_type = HeaderValue::from_str(&file.media_type)
         .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
     headers.insert(header::CONTENT_TYPE, content_type);
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("default-src 'none'; sandbox"),

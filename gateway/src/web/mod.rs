@@ -149,6 +149,8 @@ fn render(visit: &Visit, status: StatusCode, page: Result<String, askama::Error>
     response
 }
 
+/// The pages' own content security policy; `nosniff`, framing and the
+/// referrer policy come with every HTML answer (`http::headers`).
 fn secure(headers: &mut HeaderMap) {
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
@@ -156,15 +158,6 @@ fn secure(headers: &mut HeaderMap) {
             "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
         ),
     );
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("same-origin"),
-    );
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
 }
 
 fn set_cookie(headers: &mut HeaderMap, cookie: &str) {
