@@ -13,7 +13,7 @@
 //!    [`vault`] (personal data sealed per person), [`config`]; the read
 //!    models are the `lianxi-projections` crate.
 //! 4. store: [`db`] (PostgreSQL or SQLite, migrations, the hash-chained
-//!    append, tables), [`wake`], [`secret_file`], [`telemetry`].
+//!    append, tables), [`wake`], [`secret_file`], [`telemetry`], [`tls`].
 //!
 //! Architecture invariant: this is the only crate that knows HTTP and JSON DTOs.
 #![forbid(unsafe_code)]
@@ -31,6 +31,7 @@ pub mod outbound;
 pub mod secret_file;
 pub mod server;
 pub mod telemetry;
+pub mod tls;
 pub mod vault;
 pub mod wake;
 pub mod web;

@@ -11,6 +11,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use lianxi_gateway::db::{self, Database, PoolSettings};
+use lianxi_gateway::secret_file::IfMissing;
 use lianxi_gateway::telemetry;
 
 use cli::error::CliError;
@@ -39,9 +40,10 @@ struct Cli {
     )]
     max_connections: u32,
 
-    /// The Ed25519 key that signs audit checkpoints (64 hex digits); created,
-    /// readable by its owner only, when missing. Every instance of one
-    /// deployment must use the same key.
+    /// The Ed25519 key that signs audit checkpoints (64 hex digits), made by
+    /// `lianxi init` (or the first run of a new embedded store); a missing
+    /// file is an error anywhere else. Every instance of one deployment must
+    /// use the same key.
     #[arg(
         long,
         env = "LIANXI_AUDIT_KEY_FILE",
@@ -50,9 +52,10 @@ struct Cli {
     )]
     audit_key_file: std::path::PathBuf,
 
-    /// The master key (64 hex digits) wrapping every person's data key;
-    /// created, readable by its owner only, when missing. Every instance of
-    /// one deployment must use the same key; without it personal data is lost.
+    /// The master key (64 hex digits) wrapping every person's data key, made
+    /// by `lianxi init` (or the first run of a new embedded store); a missing
+    /// file is an error anywhere else. Every instance of one deployment must
+    /// use the same key; without it personal data is lost.
     #[arg(
         long,
         env = "LIANXI_MASTER_KEY_FILE",
@@ -85,6 +88,11 @@ enum Command {
     /// Apply migrations, then serve the HTTP API until SIGINT or SIGTERM.
     #[command(after_help = telemetry::HELP)]
     Serve(cli::serve::ServeArgs),
+    /// Make a deployment's keys once: apply migrations, create the audit
+    /// signing key and the master key where their files are missing (mode
+    /// 0600), seal the identity secret under the master key; existing files
+    /// are kept.
+    Init,
     /// Apply pending database migrations and exit.
     Migrate,
     /// Ask a running `lianxi serve` on this machine whether it is ready
@@ -110,6 +118,7 @@ enum Command {
 #[tokio::main]
 async fn main() -> ExitCode {
     let parsed = Cli::parse();
+    lianxi_gateway::tls::install_crypto_provider();
     // Only the service exports traces; one-shot commands would only add noise.
     let _telemetry = telemetry::init(
         matches!(parsed.log_format, LogFormat::Json),
@@ -144,24 +153,46 @@ async fn run(parsed: Cli) -> Result<(), CliError> {
         _ => false,
     };
     let db = open_store(&parsed.database_url, parsed.max_connections, !reads_only).await?;
+    // Keys are made by `init`, or by the first run of a new embedded store.
+    let uses_keys = match &parsed.command {
+        Command::Serve(_) | Command::Admin { .. } => true,
+        Command::Audit { command } => !command.reads_only(),
+        _ => false,
+    };
+    let if_missing = if uses_keys {
+        cli::keys_if_missing(&db, &parsed.audit_key_file, &parsed.master_key_file).await?
+    } else {
+        IfMissing::Refuse
+    };
     let result = match parsed.command {
         Command::Migrate => {
             println!("migrations applied ({})", db.kind());
             Ok(())
         }
+        Command::Init => cli::init::run(&db, &parsed.audit_key_file, &parsed.master_key_file).await,
         Command::Serve(args) => {
             cli::serve::run(
                 db.clone(),
                 args,
                 &parsed.audit_key_file,
                 &parsed.master_key_file,
+                if_missing,
                 &parsed.files,
             )
             .await
         }
-        Command::Audit { command } => cli::audit::run(&db, &parsed.audit_key_file, command).await,
+        Command::Audit { command } => {
+            cli::audit::run(&db, &parsed.audit_key_file, if_missing, command).await
+        }
         Command::Admin { command } => {
-            cli::admin::run(&db, &parsed.master_key_file, &parsed.files, command).await
+            cli::admin::run(
+                &db,
+                &parsed.master_key_file,
+                if_missing,
+                &parsed.files,
+                command,
+            )
+            .await
         }
         Command::Projections { command } => cli::projections::run(&db, command).await,
         Command::Probe(_) => Err(CliError::Usage("the probe needs no store")),

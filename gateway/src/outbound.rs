@@ -115,6 +115,7 @@ impl Destinations {
     /// An HTTP client that reaches only these destinations: names resolved
     /// through the check, no redirects, no proxy, `timeout` per request.
     pub fn client(&self, timeout: Duration) -> reqwest::Client {
+        crate::tls::install_crypto_provider();
         reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()

@@ -1,5 +1,10 @@
-//! 32-byte secrets kept in files of 64 hex digits, created readable by their
-//! owner only when missing (the audit signing key, the master key).
+//! 32-byte secrets kept in files of 64 hex digits, readable by their owner
+//! only (the audit signing key, the master key).
+//!
+//! A missing file is made only when the caller says so ([`IfMissing`]):
+//! `lianxi init`, and the first run of a new embedded store. Anywhere else
+//! a missing key is an error naming the file, so a command started from the
+//! wrong folder cannot quietly give a deployment a second key.
 
 use std::io::Write as _;
 use std::path::Path;
@@ -22,6 +27,33 @@ pub enum SecretFileError {
     },
     #[error("the {what} {path} must hold 64 hex digits (32 bytes)")]
     Malformed { what: &'static str, path: String },
+    #[error("the {what} {path} does not exist: a deployment's keys are made once, by `lianxi init`; run that, or point the setting at the deployment's key file")]
+    Missing { what: &'static str, path: String },
+}
+
+/// What to do when a secret's file does not exist.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IfMissing {
+    /// Make it, with fresh random bytes (mode 0600).
+    Create,
+    /// Fail with [`SecretFileError::Missing`].
+    Refuse,
+}
+
+/// Reads the secret at `path`; when the file does not exist, makes it or
+/// refuses as `if_missing` says. Returns whether it was created.
+pub fn load(
+    path: &Path,
+    what: &'static str,
+    if_missing: IfMissing,
+) -> Result<([u8; 32], bool), SecretFileError> {
+    if if_missing == IfMissing::Refuse && !path.exists() {
+        return Err(SecretFileError::Missing {
+            what,
+            path: path.display().to_string(),
+        });
+    }
+    load_or_create(path, what)
 }
 
 /// 32 fresh random bytes.
@@ -101,6 +133,16 @@ mod tests {
             let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
+        let elsewhere = dir.join("elsewhere");
+        let err = load(&elsewhere, "test key", IfMissing::Refuse).expect_err("missing");
+        assert!(err.to_string().contains("lianxi init"), "{err}");
+        assert!(!elsewhere.exists(), "nothing is made when refusing");
+        assert_eq!(
+            load(&path, "test key", IfMissing::Refuse)
+                .expect("exists")
+                .0,
+            first
+        );
         std::fs::write(&path, "not hex").expect("overwrite");
         let err = load_or_create(&path, "test key").expect_err("malformed");
         assert!(err.to_string().contains("64 hex digits"), "{err}");

@@ -1,11 +1,13 @@
 //! Logs and traces.
 //!
 //! Logs: `RUST_LOG` filters (default `info`); `LIANXI_LOG_FORMAT=json` gives
-//! one JSON object per line with the request span's fields (request id).
+//! one JSON object per line with the request span's fields (request id,
+//! and `trace_id`/`span_id` of the trace it belongs to).
 //!
 //! Traces: when `OTEL_EXPORTER_OTLP_ENDPOINT` (or
 //! `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) is set, `lianxi serve` exports its
-//! spans over OTLP/HTTP with JSON bodies: `POST /api/v1/…` (the request, a
+//! spans over OTLP/HTTP, as protobuf unless `OTEL_EXPORTER_OTLP_PROTOCOL`
+//! (or `…_TRACES_PROTOCOL`) says `http/json`: `POST /api/v1/…` (the request, a
 //! child of an incoming `traceparent`), `command <name>`, `append` and
 //! `apply <projection>`, the last linked to the commands whose events it
 //! applied. The standard `OTEL_*` variables (service name, resource
@@ -16,7 +18,7 @@ use std::io::IsTerminal;
 
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry::KeyValue;
-use opentelemetry_otlp::WithExportConfig as _;
+use opentelemetry_otlp::{Protocol, WithExportConfig as _};
 use opentelemetry_sdk::resource::{
     EnvResourceDetector, ResourceDetector, TelemetryResourceDetector,
 };
@@ -36,9 +38,11 @@ pub const ENDPOINT_VARIABLES: [&str; 2] = [
 /// What `lianxi serve --help` says of traces: every OpenTelemetry variable
 /// the service honours (the configuration reference lists the same).
 pub const HELP: &str = "\
-Traces (OTLP/HTTP, JSON bodies) are exported only when an endpoint is set:
+Traces (OTLP over HTTP) are exported only when an endpoint is set:
   OTEL_EXPORTER_OTLP_ENDPOINT         collector base URL; spans go to <URL>/v1/traces
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT  full traces URL (overrides the base URL)
+  OTEL_EXPORTER_OTLP_PROTOCOL         http/protobuf (default) or http/json
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL  the same for traces only (overrides the above)
   OTEL_EXPORTER_OTLP_HEADERS          k1=v1,k2=v2 sent with every export
   OTEL_EXPORTER_OTLP_TIMEOUT          export timeout (ms, default 10000)
   OTEL_SERVICE_NAME                   service.name (default lianxi)
@@ -139,10 +143,34 @@ pub fn init(json: bool, export: bool) -> Telemetry {
     telemetry
 }
 
+/// The OTLP protocol the environment asks for: the traces variable, then
+/// the general one, then the specification's default, `http/protobuf`.
+fn protocol() -> Result<Protocol, String> {
+    let read = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let chosen =
+        read("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL").or_else(|| read("OTEL_EXPORTER_OTLP_PROTOCOL"));
+    parse_protocol(chosen.as_deref())
+}
+
+fn parse_protocol(value: Option<&str>) -> Result<Protocol, String> {
+    match value.map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+        None | Some("http/protobuf") => Ok(Protocol::HttpBinary),
+        Some("http/json") => Ok(Protocol::HttpJson),
+        Some("grpc") => Err(
+            "OTEL_EXPORTER_OTLP_PROTOCOL=grpc is not supported: use http/protobuf or http/json \
+             (every OpenTelemetry Collector accepts both on port 4318)"
+                .to_owned(),
+        ),
+        Some(other) => Err(format!(
+            "OTEL_EXPORTER_OTLP_PROTOCOL={other} is not a protocol: use http/protobuf or http/json"
+        )),
+    }
+}
+
 fn tracer_provider() -> Result<SdkTracerProvider, String> {
     let exporter = opentelemetry_otlp::SpanExporter::builder()
         .with_http()
-        .with_protocol(opentelemetry_otlp::Protocol::HttpJson)
+        .with_protocol(protocol()?)
         .build()
         .map_err(|e| e.to_string())?;
     Ok(SdkTracerProvider::builder()
@@ -170,4 +198,26 @@ fn resource() -> Resource {
         }
     }
     builder.build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_protocol_defaults_to_protobuf_and_json_is_chosen_by_name() {
+        assert!(matches!(parse_protocol(None), Ok(Protocol::HttpBinary)));
+        assert!(matches!(
+            parse_protocol(Some("http/protobuf")),
+            Ok(Protocol::HttpBinary)
+        ));
+        assert!(matches!(
+            parse_protocol(Some(" HTTP/JSON ")),
+            Ok(Protocol::HttpJson)
+        ));
+        let grpc = parse_protocol(Some("grpc")).expect_err("refused");
+        assert!(grpc.contains("not supported"), "{grpc}");
+        let other = parse_protocol(Some("carrier-pigeon")).expect_err("refused");
+        assert!(other.contains("carrier-pigeon"), "{other}");
+    }
 }

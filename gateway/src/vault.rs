@@ -162,11 +162,16 @@ impl Vault {
         Self::from_master(&secret_file::random_secret())
     }
 
-    /// The deployment's vault: the master key at `path` (created, mode
-    /// 0600, when missing) and the identity secret stored wrapped in the
-    /// database (made on first use; every instance finds the same one).
-    pub async fn open(db: &crate::db::Database, path: &Path) -> Result<Self, VaultOpenError> {
-        let (master, _) = secret_file::load_or_create(path, "master key")?;
+    /// The deployment's vault: the master key at `path` (made, mode 0600,
+    /// when missing only if `if_missing` says so) and the identity secret
+    /// stored wrapped in the database (made on first use; every instance
+    /// finds the same one).
+    pub async fn open(
+        db: &crate::db::Database,
+        path: &Path,
+        if_missing: secret_file::IfMissing,
+    ) -> Result<Self, VaultOpenError> {
+        let (master, _) = secret_file::load(path, "master key", if_missing)?;
         let wrapping = Self::from_master(&master);
         let fresh = secret_file::random_secret();
         let wrapped = hex::encode(seal_bytes(

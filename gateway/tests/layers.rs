@@ -11,6 +11,7 @@ const LAYERS: &[(&str, u8, &str)] = &[
     ("files", 0, "store"),
     ("secret_file", 0, "store"),
     ("telemetry", 0, "store"),
+    ("tls", 0, "store"),
     ("audit", 1, "event log, read models, crypto"),
     ("config", 1, "event log, read models, crypto"),
     ("event_log", 1, "event log, read models, crypto"),

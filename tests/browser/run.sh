@@ -86,7 +86,7 @@ export LIANXI_FILES="$work/files"
 # (d) The xiaoqu and one account per role, each with a login and password.
 # Names and phones are among tests/personal-data.txt.
 password="a long passphrase"
-"$binary" migrate >/dev/null 2>"$work/cli.log"
+"$binary" init >/dev/null 2>"$work/cli.log"
 xiaoqu=$("$binary" admin add-xiaoqu --name 幸福里 --community 东苑社区 \
   --street 城厢街道 --district 涪城区 2>>"$work/cli.log" | sed -n 's/^id=//p')
 [ -n "$xiaoqu" ] || { cat "$work/cli.log" >&2; say "add-xiaoqu printed no id"; exit 1; }

@@ -63,7 +63,11 @@ async fn the_openapi_document_describes_every_route(t: TestDb) {
     assert!(doc.body["components"]["securitySchemes"]["bearer"].is_object());
 
     // The same document as a page that needs nothing from elsewhere.
-    let page = reqwest::get(format!("{}/api/v1/docs", server.base))
+    let page = lianxi_tests::http_client()
+        .build()
+        .expect("HTTP client")
+        .get(format!("{}/api/v1/docs", server.base))
+        .send()
         .await
         .expect("docs page");
     assert_eq!(page.status(), StatusCode::OK);

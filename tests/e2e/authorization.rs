@@ -699,7 +699,9 @@ async fn notifications_and_webhooks_answer_every_role_as_the_rules_say(t: TestDb
     let id = api.file(&cast.a.resident).await;
     let mut streams = Vec::new();
     for (label, person) in &people {
-        let response = reqwest::Client::new()
+        let response = lianxi_tests::http_client()
+            .build()
+            .expect("HTTP client")
             .get(format!("{}/api/v1/notifications/stream", server.base))
             .bearer_auth(&person.token)
             .send()

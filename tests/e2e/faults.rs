@@ -100,7 +100,7 @@ struct Load {
 impl Load {
     fn new(base: &str, cast: &Cast) -> Arc<Load> {
         Arc::new(Load {
-            http: reqwest::Client::builder()
+            http: lianxi_tests::http_client()
                 // Longer than the server's own timeout: a request the server
                 // never answers shows up as a slow attempt, not a 503.
                 .timeout(REQUEST_TIMEOUT * 4)

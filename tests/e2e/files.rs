@@ -47,6 +47,7 @@ impl Kept {
         let endpoint = std::env::var("AWS_ENDPOINT").ok();
         if let (Store::Postgres, Some(bucket), Some(endpoint)) = (store, bucket, endpoint) {
             let prefix = format!("run-{}", uuid::Uuid::new_v4().simple());
+            lianxi_gateway::tls::install_crypto_provider();
             let files = Files::open(&format!("s3://{bucket}/{prefix}")).expect("the S3 store");
             assert_eq!(files.kind(), "s3");
             let client = object_store::aws::AmazonS3Builder::from_env()

@@ -17,7 +17,7 @@ async fn serve(t: &TestDb, public_url: Option<&str>) -> Server {
 }
 
 async fn get(base: &str, path: &str, token: Option<&str>) -> reqwest::Response {
-    let mut request = reqwest::Client::builder()
+    let mut request = lianxi_tests::http_client()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client")

@@ -35,6 +35,11 @@ async fn cli_with(
     args: &[&str],
     stdin: &str,
 ) -> (bool, String, String) {
+    if args.first() == Some(&"admin") {
+        let mut all = vec![("LIANXI_DATABASE_URL", url)];
+        all.extend(env.iter().copied());
+        lianxi_tests::init_deployment(&dir.0, &all).await;
+    }
     let mut child = tokio::process::Command::new(lianxi_binary())
         .args(args)
         .current_dir(&dir.0)

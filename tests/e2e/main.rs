@@ -17,6 +17,7 @@ mod households;
 mod idempotency;
 mod identity;
 mod instances;
+mod keys;
 mod lifecycle;
 mod limits;
 mod meetings;

@@ -26,7 +26,9 @@ struct Stream {
 
 impl Stream {
     async fn open(base: &str, token: &str, last_event_id: Option<&str>) -> Stream {
-        let mut request = reqwest::Client::new()
+        let mut request = lianxi_tests::http_client()
+            .build()
+            .expect("HTTP client")
             .get(format!("{base}/api/v1/notifications/stream"))
             .bearer_auth(token)
             .header("accept", "text/event-stream");

@@ -49,6 +49,8 @@ async fn auditing_runs_on_a_read_only_session() {
         !write.status.success(),
         "a write on a read-only session fails"
     );
+    let refused = String::from_utf8_lossy(&write.stderr);
+    assert!(refused.contains("read-only"), "{refused}");
 
     // `audit verify` exits 0 only when every chain verifies.
     lianxi_cli(&dir.0, &env, &["audit", "verify"]).await;

@@ -52,7 +52,7 @@ fn form_encode(fields: &[(&str, &str)]) -> String {
 impl Browser {
     fn new(base: &str) -> Browser {
         Browser {
-            client: reqwest::Client::builder()
+            client: lianxi_tests::http_client()
                 .redirect(redirect::Policy::none())
                 .build()
                 .expect("client"),

@@ -328,6 +328,7 @@ def main() -> None:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="lianxi-fuzz-") as tmp:
         cwd = Path(tmp)
+        cli(cwd, "init")
         cli(cwd, "admin", "add-xiaoqu", "--name", XIAOQU, "--community", COMMUNITY,
             "--street", "城厢街道", "--district", "涪城区")
         roles = ["resident", "party_branch", "property_company", "community", "auditor", "admin"]

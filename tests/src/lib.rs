@@ -444,7 +444,7 @@ impl Api {
     pub fn new(base: &str) -> Api {
         Api {
             base: base.to_owned(),
-            http: reqwest::Client::builder()
+            http: http_client()
                 .timeout(Duration::from_secs(30))
                 .build()
                 .expect("HTTP client"),
@@ -668,12 +668,31 @@ pub fn lianxi_binary() -> PathBuf {
     bin
 }
 
-/// Runs `lianxi <args>` to completion in `cwd`; returns stdout's `key=value` lines.
+/// What an operator does once per deployment before anything else:
+/// `lianxi init` in `cwd` with `env` (it keeps key files that exist). A
+/// store that cannot be reached is left for the command that follows to
+/// report.
+pub async fn init_deployment(cwd: &std::path::Path, env: &[(&str, &str)]) {
+    let _ = Command::new(lianxi_binary())
+        .arg("init")
+        .current_dir(cwd)
+        .env_remove("LIANXI_DATABASE_URL")
+        .envs(env.iter().copied())
+        .output()
+        .await;
+}
+
+/// Runs `lianxi <args>` to completion in `cwd` (after `lianxi init` for the
+/// commands that need the deployment's keys); returns stdout's `key=value`
+/// lines.
 pub async fn lianxi_cli(
     cwd: &std::path::Path,
     env: &[(&str, &str)],
     args: &[&str],
 ) -> Vec<(String, String)> {
+    if matches!(args, ["admin", ..] | ["audit", "checkpoint", ..]) {
+        init_deployment(cwd, env).await;
+    }
     let output = Command::new(lianxi_binary())
         .args(args)
         .current_dir(cwd)
@@ -691,6 +710,13 @@ pub async fn lianxi_cli(
         .lines()
         .filter_map(|l| l.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())))
         .collect()
+}
+
+/// A builder for an HTTP client of the tests, with the binary's one TLS
+/// crypto provider installed first (no client can be built without it).
+pub fn http_client() -> reqwest::ClientBuilder {
+    lianxi_gateway::tls::install_crypto_provider();
+    reqwest::Client::builder()
 }
 
 /// Names, phone numbers, rooms and passwords the tests give the service,
@@ -803,6 +829,7 @@ impl Process {
         env: &[(&str, &str)],
         stderr: Stdio,
     ) -> Process {
+        init_deployment(cwd, env).await;
         let mut child = Command::new(lianxi_binary())
             .arg("serve")
             .current_dir(cwd)

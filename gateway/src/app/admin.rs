@@ -662,3 +662,15 @@ pub async fn issue_api_token(
     existing(&state.db, account).await?;
     Ok(auth::issue_token(&state.db, account, TokenKind::Api, ttl).await?)
 }
+
+/// Whether the store holds nothing yet (no event, no vault secret): a new
+/// embedded store may still have its keys made on its first run.
+pub async fn store_is_untouched(state: &AppState) -> Result<bool, DbError> {
+    state.db.is_untouched().await
+}
+
+/// Whether the store was sealed by a master key already (it holds a
+/// wrapped vault secret): a new master key could never open it.
+pub async fn store_is_sealed(state: &AppState) -> Result<bool, DbError> {
+    Ok(!state.db.vault_secrets().await?.is_empty())
+}

@@ -70,12 +70,20 @@ pub async fn checkpoint_now(state: &AppState) -> Result<Checkpoint, DbError> {
 
 /// Every chain and stream head, and the log against `kept` if given: the
 /// operator's verification from the command line (no caller; whoever runs
-/// the command reads the store already).
+/// the command reads the store already). `read_so_far` counts the events
+/// read as it goes.
 pub async fn verify_kept(
     state: &AppState,
     kept: Option<&Checkpoint>,
+    read_so_far: &std::sync::atomic::AtomicU64,
 ) -> Result<Verification, DbError> {
-    verify::verify(&state.db, kept).await
+    verify::verify_observed(&state.db, kept, read_so_far).await
+}
+
+/// Events in the log (what a verification reads).
+pub async fn log_length(state: &AppState) -> Result<u64, lianxi_projections::StoreError> {
+    let lag = lianxi_projections::feed::lag(&state.db.store(), Default::default()).await?;
+    Ok(lag.events.max(0) as u64)
 }
 
 /// Signs a checkpoint of the log as it stands with `key` (the operator's

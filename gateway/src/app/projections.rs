@@ -84,6 +84,36 @@ pub async fn status(state: &AppState) -> Result<Vec<Standing>, StoreError> {
     Ok(out)
 }
 
+/// The names of every projection, in the order they are rebuilt.
+pub fn names() -> Vec<String> {
+    all().iter().map(|p| p.name().to_owned()).collect()
+}
+
+/// Whether `name` is a read model a rebuild goes through (the outboxes are
+/// not).
+pub fn is_read_model(name: &str) -> bool {
+    all()
+        .iter()
+        .any(|p| p.name() == name && p.shadow().is_some())
+}
+
+/// Events in the feed: what a rebuild goes through.
+pub async fn feed_length(state: &AppState) -> Result<u64, StoreError> {
+    let lag = feed::lag(&state.db.store(), Default::default()).await?;
+    Ok(lag.events.max(0) as u64)
+}
+
+/// How far a running rebuild of `name` has come: the events its shadow
+/// applied so far (`None` for a name with no shadow, or before the rebuild
+/// began).
+pub async fn rebuild_progress(state: &AppState, name: &str) -> Option<u64> {
+    let shadow = all().into_iter().find(|p| p.name() == name)?.shadow()?;
+    let at = checkpoint::load(&state.db.store(), shadow.name())
+        .await
+        .ok()?;
+    Some(at.events_applied.max(0) as u64)
+}
+
 /// What a rebuild did to one projection.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Rebuilt {

@@ -67,6 +67,7 @@ pub async fn keep(
 ) -> Result<Kept, WitnessError> {
     let kept = kept_in(dir)?;
     let newest = kept.iter().max_by_key(|c| c.tree_size);
+    crate::tls::install_crypto_provider();
     let client = reqwest::Client::new();
     let base = base.trim_end_matches('/');
     let url = format!("{base}/api/v1/audit/checkpoints");

@@ -54,10 +54,11 @@ impl AuditKey {
         }
     }
 
-    /// Loads the key at `path`, creating it (readable by its owner only)
-    /// when the file does not exist. Returns whether it was created.
-    pub fn load_or_create(path: &Path) -> Result<(Self, bool), KeyError> {
-        let (seed, created) = secret_file::load_or_create(path, "audit key")?;
+    /// Loads the key at `path`; when the file does not exist, makes it
+    /// (readable by its owner only) or refuses as `if_missing` says.
+    /// Returns whether it was created.
+    pub fn load(path: &Path, if_missing: secret_file::IfMissing) -> Result<(Self, bool), KeyError> {
+        let (seed, created) = secret_file::load(path, "audit key", if_missing)?;
         Ok((
             Self {
                 key: SigningKey::from_bytes(&seed),
@@ -461,9 +462,10 @@ mod tests {
     fn the_key_file_is_created_once_and_owner_only() {
         let dir = std::env::temp_dir().join(format!("lianxi-key-{}", uuid::Uuid::new_v4()));
         let path = dir.join("audit.key");
-        let (first, created) = AuditKey::load_or_create(&path).expect("create");
+        let (first, created) =
+            AuditKey::load(&path, secret_file::IfMissing::Create).expect("create");
         assert!(created);
-        let (again, created) = AuditKey::load_or_create(&path).expect("load");
+        let (again, created) = AuditKey::load(&path, secret_file::IfMissing::Create).expect("load");
         assert!(!created);
         assert_eq!(first.public_key(), again.public_key());
         #[cfg(unix)]
@@ -477,7 +479,7 @@ mod tests {
         }
         std::fs::write(&path, "not hex").expect("overwrite");
         assert!(matches!(
-            AuditKey::load_or_create(&path),
+            AuditKey::load(&path, secret_file::IfMissing::Create),
             Err(KeyError::File(
                 secret_file::SecretFileError::Malformed { .. }
             ))

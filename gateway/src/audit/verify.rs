@@ -6,6 +6,7 @@
 //! on.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt as _;
@@ -495,7 +496,17 @@ pub async fn verify(
     db: &Database,
     checkpoint: Option<&Checkpoint>,
 ) -> Result<Verification, DbError> {
-    let (scan, heads) = read(db, None).await?;
+    verify_observed(db, checkpoint, &AtomicU64::new(0)).await
+}
+
+/// Like [`verify`], counting into `read_so_far` the events read as it goes
+/// (what a progress bar shows).
+pub async fn verify_observed(
+    db: &Database,
+    checkpoint: Option<&Checkpoint>,
+    read_so_far: &AtomicU64,
+) -> Result<Verification, DbError> {
+    let (scan, heads) = read(db, None, Some(read_so_far)).await?;
     Ok(finish(scan, heads, checkpoint))
 }
 
@@ -515,7 +526,7 @@ pub async fn verify_stream(
     aggregate_type: &str,
     aggregate_id: &str,
 ) -> Result<StreamVerification, DbError> {
-    let (scan, heads) = read(db, Some((aggregate_type, aggregate_id))).await?;
+    let (scan, heads) = read(db, Some((aggregate_type, aggregate_id)), None).await?;
     let last_hash = scan
         .streams
         .iter()
@@ -534,7 +545,16 @@ pub async fn verify_stream(
 
 /// Reads the events (all, or one stream's) in feed order and the heads, in
 /// one snapshot.
-async fn read(db: &Database, stream: Option<(&str, &str)>) -> Result<(Scan, Vec<Head>), DbError> {
+async fn read(
+    db: &Database,
+    stream: Option<(&str, &str)>,
+    progress: Option<&AtomicU64>,
+) -> Result<(Scan, Vec<Head>), DbError> {
+    let told = |scan: &Scan| {
+        if let Some(p) = progress {
+            p.store(scan.leaves.len() as u64, Ordering::Relaxed);
+        }
+    };
     let filter = match stream {
         Some(_) => Filter::Stream,
         None => Filter::All,
@@ -566,6 +586,7 @@ async fn read(db: &Database, stream: Option<(&str, &str)>) -> Result<(Scan, Vec<
                 let mut reader = CopyReader::default();
                 while let Some(chunk) = chunks.try_next().await? {
                     reader.feed(&chunk, &mut scan)?;
+                    told(&scan);
                 }
                 reader.finish()?;
             }
@@ -595,7 +616,11 @@ async fn read(db: &Database, stream: Option<(&str, &str)>) -> Result<(Scan, Vec<
                 let mut rows = query.fetch(&mut *tx);
                 while let Some(r) = rows.try_next().await? {
                     scan.row(decode_sqlite(&r, &mut buf)?);
+                    if scan.leaves.len().is_multiple_of(1024) {
+                        told(&scan);
+                    }
                 }
+                told(&scan);
             }
             let sql = filter.apply_heads();
             let mut query = sqlx::query(&sql);

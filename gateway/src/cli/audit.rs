@@ -8,6 +8,7 @@ use lianxi_gateway::app::audit::{
     checkpoint_signed_with, verify_kept, AuditKey, Checkpoint, CheckpointFile, Verification,
 };
 use lianxi_gateway::db::Database;
+use lianxi_gateway::secret_file::IfMissing;
 use lianxi_gateway::AppState;
 
 use super::error::CliError;
@@ -95,7 +96,12 @@ impl Audit {
     }
 }
 
-pub async fn run(db: &Database, key_file: &Path, command: Audit) -> Result<(), CliError> {
+pub async fn run(
+    db: &Database,
+    key_file: &Path,
+    if_missing: IfMissing,
+    command: Audit,
+) -> Result<(), CliError> {
     let app = lianxi_gateway::server::state(db.clone());
     match command {
         Audit::Verify {
@@ -103,14 +109,18 @@ pub async fn run(db: &Database, key_file: &Path, command: Audit) -> Result<(), C
             public_key,
             json,
         } => verify(&app, checkpoint.as_deref(), public_key.as_deref(), json).await,
-        Audit::Checkpoint { out } => take_checkpoint(&app, key_file, out.as_deref()).await,
+        Audit::Checkpoint { out } => {
+            let key = audit_key(key_file, if_missing)?;
+            take_checkpoint(&app, &key, out.as_deref()).await
+        }
         Audit::Keep { .. } => keep(&command).await,
     }
 }
 
-/// Loads the checkpoint signing key, creating it on first start.
-pub fn audit_key(path: &Path) -> Result<AuditKey, CliError> {
-    let (key, created) = AuditKey::load_or_create(path)?;
+/// Loads the checkpoint signing key; makes it when missing only as
+/// `if_missing` says.
+pub fn audit_key(path: &Path, if_missing: IfMissing) -> Result<AuditKey, CliError> {
+    let (key, created) = AuditKey::load(path, if_missing)?;
     if created {
         // The target stays `lianxi`, as when this lived in main.rs.
         tracing::warn!(target: "lianxi", path = %path.display(), public_key = %key.public_key_hex(),
@@ -129,7 +139,16 @@ async fn verify(
         Some(path) => Some(kept_checkpoint(path, public_key)?),
         None => None,
     };
-    let report = verify_kept(app, kept.as_ref()).await?;
+    let read_so_far = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let total = lianxi_gateway::app::audit::log_length(app).await?;
+    let counter = read_so_far.clone();
+    let bar = super::progress::follow("verifying", total, move || {
+        let n = counter.load(std::sync::atomic::Ordering::Relaxed);
+        async move { Some(n) }
+    });
+    let report = verify_kept(app, kept.as_ref(), &read_so_far).await;
+    super::progress::finish(bar);
+    let report = report?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -172,11 +191,10 @@ fn kept_checkpoint(path: &Path, trusted: Option<&str>) -> Result<Checkpoint, Cli
 
 async fn take_checkpoint(
     app: &AppState,
-    key_file: &Path,
+    key: &AuditKey,
     out: Option<&Path>,
 ) -> Result<(), CliError> {
-    let key = audit_key(key_file)?;
-    let checkpoint = checkpoint_signed_with(app, &key).await?;
+    let checkpoint = checkpoint_signed_with(app, key).await?;
     let text = serde_json::to_string_pretty(&checkpoint.to_file())?;
     match out {
         Some(path) => {

@@ -64,6 +64,9 @@ pub enum CliError {
     /// No account of this id that is neither revoked nor erased.
     #[error("no live account {0}")]
     NoLiveAccount(Uuid),
+    /// `init` with no master key file on a store that was sealed by one.
+    #[error("the store was sealed with a master key that is not at {}: copy the deployment's key file there (or point LIANXI_MASTER_KEY_FILE at it); no key was made", .0.display())]
+    MasterKeyElsewhere(PathBuf),
     /// A file the command would create exists already.
     #[error("{} exists already; name a new file", .0.display())]
     FileExists(PathBuf),

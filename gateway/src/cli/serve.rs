@@ -11,6 +11,7 @@ use lianxi_gateway::app::audit::AuditKey;
 use lianxi_gateway::app::rate_limit::Limits;
 use lianxi_gateway::config::FileConfig;
 use lianxi_gateway::db::Database;
+use lianxi_gateway::secret_file::IfMissing;
 use lianxi_gateway::server;
 use lianxi_gateway::vault::Vault;
 use lianxi_gateway::workers::webhooks::WebhookSettings;
@@ -86,6 +87,7 @@ pub async fn run(
     args: ServeArgs,
     audit_key_file: &Path,
     master_key_file: &Path,
+    if_missing: IfMissing,
     files: &str,
 ) -> Result<(), CliError> {
     let webhook_hosts: Vec<String> = args
@@ -121,12 +123,9 @@ pub async fn run(
             ..Default::default()
         },
     };
-    // All three are prepared before the first failure is told, so a start
-    // that fails on its configuration still creates the missing key files.
-    let policies = policies(&db, args.config.as_deref()).await;
-    let key = super::audit::audit_key(audit_key_file);
-    let vault = super::open_vault(&db, master_key_file).await;
-    let (policies, key, vault) = (policies?, key?, vault?);
+    let policies = policies(&db, args.config.as_deref()).await?;
+    let key = super::audit::audit_key(audit_key_file, if_missing)?;
+    let vault = super::open_vault(&db, master_key_file, if_missing).await?;
     let files = super::open_files(files)?;
     if let Some(url) = &args.public_url {
         let parsed = url::Url::parse(url)

@@ -603,6 +603,24 @@ impl Database {
         })
     }
 
+    /// Whether nothing was ever kept here: no event and no vault secret (a
+    /// new embedded store, where missing keys may still be made).
+    pub async fn is_untouched(&self) -> Result<bool, DbError> {
+        const SQL: &str = "SELECT CASE WHEN EXISTS (SELECT 1 FROM events) \
+            OR EXISTS (SELECT 1 FROM vault_secrets) THEN 0 ELSE 1 END AS untouched";
+        let untouched: i32 = match self {
+            Database::Postgres(pool) => sqlx::query(SQL)
+                .fetch_one(pool)
+                .await?
+                .try_get("untouched")?,
+            Database::Sqlite(pool) => sqlx::query(SQL)
+                .fetch_one(pool)
+                .await?
+                .try_get("untouched")?,
+        };
+        Ok(untouched == 1)
+    }
+
     /// Every vault secret, wrapped.
     pub async fn vault_secrets(&self) -> Result<Vec<(String, String)>, DbError> {
         const SQL: &str = "SELECT name, wrapped FROM vault_secrets ORDER BY name";

@@ -1,7 +1,11 @@
 //! Request ids: taken from `X-Request-Id` when well-formed, made otherwise;
 //! carried by the request's span (so every log line has it), by the
 //! response header and into event metadata. The request's span continues
-//! an incoming W3C `traceparent` when traces are exported.
+//! an incoming W3C `traceparent` when traces are exported, and carries the
+//! `trace_id` and `span_id` every log line of the request shows (without
+//! export, the caller's trace id when it sent one). Its attributes follow
+//! OpenTelemetry's HTTP semantic conventions (`http.request.method`,
+//! `http.route`, `url.path`, `http.response.status_code`).
 
 use std::time::Instant;
 
@@ -49,12 +53,15 @@ pub async fn middleware(mut req: Request, next: Next) -> Response {
     let span = tracing::info_span!(
         "request",
         request_id = %id,
-        method = %method,
-        route = %route,
+        http.request.method = %method,
+        http.route = %route,
+        url.path = %req.uri().path(),
         otel.name = %format!("{method} {route}"),
         otel.kind = "server",
         http.response.status_code = tracing::field::Empty,
         otel.status_code = tracing::field::Empty,
+        trace_id = tracing::field::Empty,
+        span_id = tracing::field::Empty,
     );
     if trace_context::exporting() {
         // Continue the caller's trace when it sent a `traceparent`.
@@ -62,6 +69,19 @@ pub async fn middleware(mut req: Request, next: Next) -> Response {
         if parent.span().span_context().is_valid() {
             let _ = span.set_parent(parent);
         }
+        let context = span.context();
+        let own = context.span().span_context().clone();
+        if own.is_valid() {
+            span.record("trace_id", own.trace_id().to_string());
+            span.record("span_id", own.span_id().to_string());
+        }
+    } else if let Some(caller) = req
+        .headers()
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+        .and_then(trace_context::parse_traceparent)
+    {
+        span.record("trace_id", caller.trace_id().to_string());
     }
     let started = Instant::now();
     let mut response = next.run(req).instrument(span.clone()).await;

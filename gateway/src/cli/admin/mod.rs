@@ -16,6 +16,7 @@ use lianxi_domain::{Actor, Role};
 use lianxi_gateway::app::admin;
 use lianxi_gateway::app::CommandMetadata;
 use lianxi_gateway::db::Database;
+use lianxi_gateway::secret_file::IfMissing;
 use uuid::Uuid;
 
 use super::error::CliError;
@@ -197,10 +198,11 @@ pub enum Admin {
 pub async fn run(
     db: &Database,
     master_key_file: &Path,
+    if_missing: IfMissing,
     files: &str,
     command: Admin,
 ) -> Result<(), CliError> {
-    let vault = super::open_vault(db, master_key_file).await?;
+    let vault = super::open_vault(db, master_key_file, if_missing).await?;
     let files = super::open_files(files)?;
     let app = lianxi_gateway::server::state(db.clone())
         .with_vault(vault)

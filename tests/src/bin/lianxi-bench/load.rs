@@ -66,6 +66,19 @@ impl ServerProcess {
             .kill_on_drop(true);
         if let Some(url) = database_url {
             command.env("LIANXI_DATABASE_URL", url);
+            // A deployment on PostgreSQL gets its keys from `lianxi init`.
+            let init = Command::new(lianxi_binary())
+                .arg("init")
+                .current_dir(cwd)
+                .env("LIANXI_DATABASE_URL", url)
+                .output()
+                .await
+                .expect("run lianxi init");
+            assert!(
+                init.status.success(),
+                "lianxi init failed: {}",
+                String::from_utf8_lossy(&init.stderr)
+            );
         }
         let spawned_at = Instant::now();
         let mut child = command.spawn().expect("start lianxi serve");
@@ -228,7 +241,7 @@ pub struct Workload {
 
 impl Workload {
     pub fn new(base: &str, people: Vec<Xiaoqu>, seed: u64) -> Arc<Workload> {
-        let http = reqwest::Client::builder()
+        let http = lianxi_tests::http_client()
             .timeout(Duration::from_secs(60))
             .pool_max_idle_per_host(512)
             .build()

@@ -311,7 +311,7 @@ pub struct ColdStart {
 }
 
 async fn cold_start(runs: usize) -> ColdStart {
-    let http = reqwest::Client::builder()
+    let http = lianxi_tests::http_client()
         .timeout(Duration::from_secs(5))
         .build()
         .expect("HTTP client");
