@@ -4,7 +4,9 @@
 //! - [`store`], [`feed`], [`trace_context`]: the event log as both sides
 //!   read it, from the `lianxi-feed` crate beneath this one and the write path.
 //! - [`checkpoint`]: where each projection stands, with its fencing epoch.
-//! - [`runner`]: one active runner per projection across all instances.
+//! - [`runner`]: one active runner per projection across all instances;
+//!   [`leads`]: the advisory locks that make one lead, on one connection
+//!   per instance.
 //! - [`figures`]: the 三率 figures for the public board.
 //! - [`grievance_list`]: the grievance list and detail read model, and its queries.
 //! - [`meetings`]: joint meetings and mediation cases, their action items and obligations.
@@ -19,6 +21,7 @@ pub mod checkpoint;
 pub mod figures;
 pub mod follow_ups;
 pub mod grievance_list;
+pub mod leads;
 pub mod meetings;
 pub mod runner;
 pub mod webhook_outbox;

@@ -12,13 +12,13 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::Utc;
-use sqlx::postgres::{PgConnection, PgListener};
-use sqlx::{ConnectOptions, Connection};
+use sqlx::postgres::PgListener;
 use tokio::sync::watch;
 use tracing::{debug, info, warn, Instrument};
 
 use crate::checkpoint;
 use crate::feed::{self, FeedEvent, Position};
+use crate::leads::{HeldLock, SharedLocks};
 use crate::store::{Store, StoreError, Tx};
 use crate::trace_context;
 
@@ -127,8 +127,8 @@ macro_rules! in_tx {
 
 /// Proof of leadership while it lasts.
 enum Lead {
-    /// Holds `pg_advisory_lock` for as long as this connection lives.
-    Postgres(PgConnection),
+    /// An advisory lock on the instance's lock connection ([`SharedLocks`]).
+    Postgres(HeldLock),
     Sqlite,
 }
 
@@ -146,6 +146,10 @@ pub struct Runner {
     elsewhere: Option<watch::Receiver<u64>>,
     /// Identifies this runner in SQLite leases.
     holder: String,
+    /// Where its advisory lock is taken (PostgreSQL): the instance's one
+    /// lock connection when shared ([`Runner::sharing_locks`]), else a
+    /// connection of its own.
+    locks: Option<Arc<SharedLocks>>,
 }
 
 fn lock_key(name: &str) -> String {
@@ -160,12 +164,25 @@ impl Runner {
         wake: watch::Receiver<u64>,
     ) -> Self {
         Self {
-            store,
             projection,
             settings,
             wake,
             elsewhere: None,
             holder: uuid::Uuid::new_v4().to_string(),
+            locks: shared_locks(&store),
+            store,
+        }
+    }
+
+    /// The same runner, leading with an advisory lock on the instance's one
+    /// lock connection (PostgreSQL) instead of a connection of its own.
+    pub fn sharing_locks(self, locks: Option<Arc<SharedLocks>>) -> Self {
+        match locks {
+            Some(locks) => Self {
+                locks: Some(locks),
+                ..self
+            },
+            None => self,
         }
     }
 
@@ -186,19 +203,20 @@ impl Runner {
     async fn try_lead(&self) -> Result<Option<(Lead, i64)>, StoreError> {
         let name = self.projection.name();
         match &self.store {
-            Store::Postgres(pool) => {
-                let mut conn = pool.connect_options().connect().await?;
-                let locked: bool =
-                    sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtext($1)::bigint)")
-                        .bind(lock_key(name))
-                        .fetch_one(&mut conn)
-                        .await?;
-                if !locked {
-                    conn.close().await.ok();
+            Store::Postgres(_) => {
+                let Some(locks) = &self.locks else {
                     return Ok(None);
+                };
+                let Some(lock) = locks.try_lock(name, &lock_key(name)).await? else {
+                    return Ok(None);
+                };
+                match checkpoint::claim(&self.store, name).await {
+                    Ok(epoch) => Ok(Some((Lead::Postgres(lock), epoch))),
+                    Err(e) => {
+                        locks.unlock(lock, &lock_key(name)).await;
+                        Err(e)
+                    }
                 }
-                let epoch = checkpoint::claim(&self.store, name).await?;
-                Ok(Some((Lead::Postgres(conn), epoch)))
             }
             Store::Sqlite(_) => {
                 let now = Utc::now();
@@ -212,7 +230,10 @@ impl Runner {
     /// Whether this runner still leads (the lock connection lives, the lease renews).
     async fn still_leading(&self, lead: &mut Lead, epoch: i64) -> Result<bool, StoreError> {
         match lead {
-            Lead::Postgres(conn) => Ok(conn.ping().await.is_ok()),
+            Lead::Postgres(lock) => Ok(match &self.locks {
+                Some(locks) => locks.still_held(lock).await,
+                None => false,
+            }),
             Lead::Sqlite => {
                 let now = Utc::now();
                 let until = now + self.settings.lease;
@@ -231,8 +252,10 @@ impl Runner {
 
     async fn step_down(&self, lead: Lead) {
         match lead {
-            Lead::Postgres(conn) => {
-                conn.close().await.ok();
+            Lead::Postgres(lock) => {
+                if let Some(locks) = &self.locks {
+                    locks.unlock(lock, &lock_key(self.projection.name())).await;
+                }
             }
             Lead::Sqlite => {
                 checkpoint::release(&self.store, self.projection.name(), &self.holder)
@@ -397,6 +420,7 @@ impl Runner {
             wake: self.wake.clone(),
             elsewhere: None,
             holder: self.holder.clone(),
+            locks: self.locks.clone(),
         };
         let Some((lead, epoch)) = builder.try_lead().await? else {
             return Ok(None);
@@ -546,6 +570,15 @@ impl Runner {
             self.step_down(lead).await;
         }
         info!(projection = %name, "projection runner stopped");
+    }
+}
+
+/// One lock connection for all the runners of an instance (PostgreSQL;
+/// `None` on SQLite, where leads are leases in a table).
+pub fn shared_locks(store: &Store) -> Option<Arc<SharedLocks>> {
+    match store {
+        Store::Postgres(pool) => Some(Arc::new(SharedLocks::new(pool))),
+        Store::Sqlite(_) => None,
     }
 }
 

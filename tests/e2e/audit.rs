@@ -339,7 +339,7 @@ async fn a_checkpoint_taken_before_a_rewrite_exposes_it(t: TestDb) {
         &serde_json::from_value(first).expect("checkpoint file"),
     )
     .expect("valid checkpoint");
-    let exposed = verify(&t.db, Some(&kept)).await.expect("verify");
+    let exposed = verify(&t.db, Some(&(&kept).into())).await.expect("verify");
     assert!(!exposed.ok);
     let check = exposed.checkpoint.expect("checkpoint checked");
     assert!(check.signature_valid);

@@ -69,7 +69,7 @@ async fn a_restored_backup_verifies_against_a_checkpoint_kept_before_it() {
         &serde_json::from_value(kept.body).expect("checkpoint file"),
     )
     .expect("valid checkpoint");
-    let report = lianxi_gateway::audit::verify(&restored, Some(&checkpoint))
+    let report = lianxi_gateway::audit::verify(&restored, Some(&(&checkpoint).into()))
         .await
         .expect("verify");
     assert!(report.ok, "{report:?}");
@@ -106,7 +106,7 @@ async fn a_restored_backup_verifies_against_a_checkpoint_kept_before_it() {
     assert_eq!(items.len(), 1);
     assert_eq!(items[0]["status"], "triaged");
     server.stop().await;
-    let report = lianxi_gateway::audit::verify(&restored, Some(&checkpoint))
+    let report = lianxi_gateway::audit::verify(&restored, Some(&(&checkpoint).into()))
         .await
         .expect("verify");
     assert!(report.ok, "{report:?}");

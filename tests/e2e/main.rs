@@ -21,6 +21,7 @@ mod keys;
 mod lifecycle;
 mod limits;
 mod meetings;
+mod notes;
 mod notifications;
 mod obligations;
 mod open311;

@@ -79,6 +79,11 @@ pub struct CheckpointQuery {
 pub struct CheckpointList {
     /// Ed25519 public key that signs new checkpoints, hex.
     pub public_key: String,
+    /// The same key as C2SP note tools take it:
+    /// `<origin>+<key id>+<base64 key>`.
+    pub verifier_key: String,
+    /// The origin line of this log's signed notes.
+    pub origin: String,
     pub checkpoints: Vec<CheckpointFile>,
 }
 
@@ -100,10 +105,42 @@ pub async fn list_checkpoints(
     ApiQuery(query): ApiQuery<CheckpointQuery>,
 ) -> Result<Json<CheckpointList>, ApiError> {
     let (public_key, checkpoints) = audit::checkpoints(&state, &caller, query.limit).await?;
+    let (verifier_key, origin) = audit::note_verifier(&state);
     Ok(Json(CheckpointList {
         public_key,
+        verifier_key,
+        origin,
         checkpoints,
     }))
+}
+
+/// One stored checkpoint as a C2SP signed note (tlog-checkpoint), the text
+/// transparency-log tools read; verify it with the list's `verifier_key`.
+#[utoipa::path(
+    get, path = "/api/v1/audit/checkpoints/{tree_size}/note", tag = "audit",
+    params(("tree_size" = u64, Path, description = "Events the checkpoint covers")),
+    responses(
+        (status = 200, description = "The signed note", body = String, content_type = "text/plain; charset=utf-8"),
+        (status = 401, description = "No or bad token", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "Not an auditor", body = Problem, content_type = PROBLEM),
+        (status = 404, description = "No checkpoint of that size", body = Problem, content_type = PROBLEM),
+        (status = 410, description = "Signed by an earlier key: only its JSON file exists", body = Problem, content_type = PROBLEM),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get_checkpoint_note(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(tree_size): Path<String>,
+) -> Result<([(axum::http::HeaderName, &'static str); 1], String), ApiError> {
+    let note = audit::checkpoint_note(&state, &caller, &tree_size).await?;
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; charset=utf-8",
+        )],
+        note,
+    ))
 }
 
 /// One stored checkpoint, as the file to keep.

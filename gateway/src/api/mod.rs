@@ -187,6 +187,7 @@ operations!(
     audit::take_checkpoint,
     audit::list_checkpoints,
     audit::get_checkpoint,
+    audit::get_checkpoint_note,
     audit::consistency,
     identity::login,
     identity::logout,

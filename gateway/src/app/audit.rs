@@ -8,7 +8,8 @@ use crate::audit::verify::{self, StreamVerification};
 use crate::db::DbError;
 
 pub use crate::audit::checkpoint::{AuditKey, Checkpoint, CheckpointFile};
-pub use crate::audit::verify::Verification;
+pub use crate::audit::note;
+pub use crate::audit::verify::{KeptHead, Verification};
 
 use super::auth::Caller;
 use super::error::ApiError;
@@ -45,7 +46,8 @@ pub async fn verify_log(
 ) -> Result<Verification, ApiError> {
     require_auditor(caller)?;
     let checkpoint = checkpoint.map(parse_checkpoint).transpose()?;
-    verify::verify(&state.db, checkpoint.as_ref())
+    let kept = checkpoint.as_ref().map(verify::KeptHead::from);
+    verify::verify(&state.db, kept.as_ref())
         .await
         .map_err(ApiError::from_db)
 }
@@ -74,7 +76,7 @@ pub async fn checkpoint_now(state: &AppState) -> Result<Checkpoint, DbError> {
 /// read as it goes.
 pub async fn verify_kept(
     state: &AppState,
-    kept: Option<&Checkpoint>,
+    kept: Option<&verify::KeptHead>,
     read_so_far: &std::sync::atomic::AtomicU64,
 ) -> Result<Verification, DbError> {
     verify::verify_observed(&state.db, kept, read_so_far).await
@@ -129,6 +131,39 @@ pub async fn checkpoint(
         .map_err(ApiError::from_db)?
         .map(|c| c.to_file())
         .ok_or_else(ApiError::not_found)
+}
+
+/// The checkpoint of the first `tree_size` events as a C2SP signed note,
+/// signed (again, to the same bytes) with the service's key. A checkpoint
+/// signed by an earlier key has no note: the key that could sign it is gone.
+pub async fn checkpoint_note(
+    state: &AppState,
+    caller: &Caller,
+    tree_size: &str,
+) -> Result<String, ApiError> {
+    require_auditor(caller)?;
+    let size: u64 = tree_size.parse().map_err(|_| ApiError::not_found())?;
+    let checkpoint = checkpoint::get(&state.db, size)
+        .await
+        .map_err(ApiError::from_db)?
+        .ok_or_else(ApiError::not_found)?;
+    if checkpoint.public_key != state.audit_key.public_key() {
+        return Err(ApiError::gone(
+            "this checkpoint was signed by an earlier audit key; keep its JSON file",
+        ));
+    }
+    Ok(state
+        .audit_key
+        .sign_note(checkpoint.tree_size, &checkpoint.root))
+}
+
+/// The verifier key note tools take for the service's audit key, and the
+/// origin line of its notes.
+pub fn note_verifier(state: &AppState) -> (String, String) {
+    (
+        state.audit_key.verifier_key(),
+        note::origin(&state.audit_key.public_key()),
+    )
 }
 
 /// That the log of `to` events extends the log of `from` events.

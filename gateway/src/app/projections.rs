@@ -19,14 +19,17 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
 }
 
 /// The runners of every projection, built for `state`'s store, woken by
-/// one shared `LISTEN` connection (PostgreSQL).
+/// one shared `LISTEN` connection and leading with advisory locks on one
+/// shared lock connection (PostgreSQL).
 pub fn runners(state: &AppState, settings: RunnerSettings) -> Vec<Runner> {
     let store = state.db.store();
     let elsewhere = lianxi_projections::runner::appends_elsewhere(&store);
+    let locks = lianxi_projections::runner::shared_locks(&store);
     all()
         .into_iter()
         .map(|p| {
-            let runner = Runner::new(store.clone(), p, settings, state.log.appended());
+            let runner = Runner::new(store.clone(), p, settings, state.log.appended())
+                .sharing_locks(locks.clone());
             match &elsewhere {
                 Some(heard) => runner.hearing(heard.clone()),
                 None => runner,

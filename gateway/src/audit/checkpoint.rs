@@ -9,7 +9,9 @@
 //! ```
 //!
 //! The signature covers the UTF-8 text
-//! `lianxi-checkpoint-v1\n{tree_size}\n{root}\n{signed_at}\n`.
+//! `lianxi-checkpoint-v1\n{tree_size}\n{root}\n{signed_at}\n`. The same
+//! tree head is also given as a C2SP signed note ([`super::note`]) for
+//! transparency-log tools.
 
 use std::path::{Path, PathBuf};
 
@@ -74,6 +76,17 @@ impl AuditKey {
 
     pub fn public_key_hex(&self) -> String {
         hex::encode(self.public_key())
+    }
+
+    /// The tree head as a C2SP signed note ([`super::note`]), signed with
+    /// this key.
+    pub fn sign_note(&self, tree_size: u64, root: &Hash) -> String {
+        super::note::sign(&self.key, tree_size, root)
+    }
+
+    /// The verifier key note tools take for this key.
+    pub fn verifier_key(&self) -> String {
+        super::note::verifier_key(&self.public_key()).unwrap_or_default()
     }
 
     /// Signs a tree head.

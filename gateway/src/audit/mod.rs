@@ -12,6 +12,7 @@
 
 pub mod checkpoint;
 pub mod merkle;
+pub mod note;
 pub mod verify;
 
 pub use crate::db::chain;

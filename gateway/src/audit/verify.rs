@@ -55,12 +55,51 @@ pub struct Problem {
     pub detail: String,
 }
 
+/// A tree head kept outside the system, from a checkpoint file or a signed
+/// note, with whether its signature held.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeptHead {
+    pub tree_size: u64,
+    pub root: Hash,
+    /// When it was signed (a note does not say).
+    pub signed_at: Option<String>,
+    pub public_key: [u8; 32],
+    pub signature_valid: bool,
+}
+
+impl From<&Checkpoint> for KeptHead {
+    fn from(cp: &Checkpoint) -> Self {
+        KeptHead {
+            tree_size: cp.tree_size,
+            root: cp.root,
+            signed_at: Some(cp.to_file().signed_at),
+            public_key: cp.public_key,
+            signature_valid: cp.signature_valid(),
+        }
+    }
+}
+
+impl KeptHead {
+    /// The head of a signed note whose signature by `public_key` held.
+    pub fn from_note(head: &super::note::NoteHead, public_key: [u8; 32]) -> Self {
+        KeptHead {
+            tree_size: head.tree_size,
+            root: head.root,
+            signed_at: None,
+            public_key,
+            signature_valid: true,
+        }
+    }
+}
+
 /// How a kept checkpoint compares with the log.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct CheckpointCheck {
     pub tree_size: u64,
     pub root: String,
-    pub signed_at: String,
+    /// When it was signed; absent for a signed note, which does not say.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signed_at: Option<String>,
     pub public_key: String,
     /// The signature matches the checkpoint and its public key.
     pub signature_valid: bool,
@@ -492,10 +531,7 @@ macro_rules! decode_head {
 
 /// Verifies every chain and head of the log and, with `checkpoint`, that
 /// the log still holds the tree the checkpoint signed.
-pub async fn verify(
-    db: &Database,
-    checkpoint: Option<&Checkpoint>,
-) -> Result<Verification, DbError> {
+pub async fn verify(db: &Database, checkpoint: Option<&KeptHead>) -> Result<Verification, DbError> {
     verify_observed(db, checkpoint, &AtomicU64::new(0)).await
 }
 
@@ -503,7 +539,7 @@ pub async fn verify(
 /// (what a progress bar shows).
 pub async fn verify_observed(
     db: &Database,
-    checkpoint: Option<&Checkpoint>,
+    checkpoint: Option<&KeptHead>,
     read_so_far: &AtomicU64,
 ) -> Result<Verification, DbError> {
     let (scan, heads) = read(db, None, Some(read_so_far)).await?;
@@ -668,7 +704,7 @@ impl Filter {
     }
 }
 
-fn finish(mut scan: Scan, heads: Vec<Head>, checkpoint: Option<&Checkpoint>) -> Verification {
+fn finish(mut scan: Scan, heads: Vec<Head>, checkpoint: Option<&KeptHead>) -> Verification {
     let mut headed: HashMap<&str, std::collections::HashSet<&str>> = HashMap::new();
     for head in &heads {
         headed
@@ -772,8 +808,7 @@ fn finish(mut scan: Scan, heads: Vec<Head>, checkpoint: Option<&Checkpoint>) -> 
     }
 }
 
-fn check_checkpoint(cp: &Checkpoint, leaves: &[Hash]) -> CheckpointCheck {
-    let file = cp.to_file();
+fn check_checkpoint(cp: &KeptHead, leaves: &[Hash]) -> CheckpointCheck {
     let size = cp.tree_size as usize;
     let (matches_log, detail) = if size > leaves.len() {
         (
@@ -796,12 +831,12 @@ fn check_checkpoint(cp: &Checkpoint, leaves: &[Hash]) -> CheckpointCheck {
             ),
         )
     };
-    let signature_valid = cp.signature_valid();
+    let signature_valid = cp.signature_valid;
     CheckpointCheck {
         tree_size: cp.tree_size,
-        root: file.root,
-        signed_at: file.signed_at,
-        public_key: file.public_key,
+        root: hex::encode(cp.root),
+        signed_at: cp.signed_at.clone(),
+        public_key: hex::encode(cp.public_key),
         signature_valid,
         matches_log,
         detail: if signature_valid {

@@ -5,13 +5,23 @@
 use std::path::{Path, PathBuf};
 
 use lianxi_gateway::app::audit::{
-    checkpoint_signed_with, verify_kept, AuditKey, Checkpoint, CheckpointFile, Verification,
+    checkpoint_signed_with, note, verify_kept, AuditKey, Checkpoint, CheckpointFile, KeptHead,
+    Verification,
 };
 use lianxi_gateway::db::Database;
 use lianxi_gateway::secret_file::IfMissing;
 use lianxi_gateway::AppState;
 
 use super::error::CliError;
+
+/// How `audit checkpoint` writes the checkpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum CheckpointFormat {
+    /// The JSON checkpoint file (`lianxi-checkpoint-v1`).
+    Json,
+    /// A C2SP signed note (tlog-checkpoint).
+    Note,
+}
 
 /// The subcommands of `lianxi audit`.
 #[derive(Debug, clap::Subcommand)]
@@ -20,7 +30,8 @@ pub enum Audit {
     /// check that the log still holds the tree a kept checkpoint signed.
     /// Exits with status 1 when anything does not verify.
     Verify {
-        /// A checkpoint file kept outside the system.
+        /// A checkpoint kept outside the system: the JSON file, or the
+        /// signed note (which needs --public-key).
         #[arg(long)]
         checkpoint: Option<PathBuf>,
         /// Trust the checkpoint only if signed by this public key (hex).
@@ -31,10 +42,13 @@ pub enum Audit {
         json: bool,
     },
     /// Sign a checkpoint of everything committed now and print it (or write
-    /// it to --out) as the file auditors keep.
+    /// it to --out) as the file auditors keep: JSON, or with --format note
+    /// the C2SP signed note transparency-log tools read.
     Checkpoint {
         #[arg(long)]
         out: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "json")]
+        format: CheckpointFormat,
     },
     /// An auditor's witness, run from outside the deployment (e.g. hourly):
     /// ask the service at --url for a fresh signed checkpoint, check it
@@ -109,9 +123,9 @@ pub async fn run(
             public_key,
             json,
         } => verify(&app, checkpoint.as_deref(), public_key.as_deref(), json).await,
-        Audit::Checkpoint { out } => {
+        Audit::Checkpoint { out, format } => {
             let key = audit_key(key_file, if_missing)?;
-            take_checkpoint(&app, &key, out.as_deref()).await
+            take_checkpoint(&app, &key, out.as_deref(), format).await
         }
         Audit::Keep { .. } => keep(&command).await,
     }
@@ -163,11 +177,26 @@ async fn verify(
 
 /// A checkpoint file kept outside the system, refused unless signed by
 /// `trusted` when that is given.
-fn kept_checkpoint(path: &Path, trusted: Option<&str>) -> Result<Checkpoint, CliError> {
+fn kept_checkpoint(path: &Path, trusted: Option<&str>) -> Result<KeptHead, CliError> {
     let text = std::fs::read_to_string(path).map_err(|source| CliError::ReadFile {
         path: path.to_owned(),
         source,
     })?;
+    if !text.trim_start().starts_with('{') {
+        // A signed note names no key of its own: the auditor says whose.
+        let trusted = trusted.ok_or(CliError::Usage(
+            "a checkpoint kept as a signed note needs --public-key (the audit key's public half, hex)",
+        ))?;
+        let public_key: [u8; 32] = hex::decode(trusted.trim())
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or(CliError::Usage("--public-key must be 64 hex digits"))?;
+        let head = note::open(&text, &public_key).map_err(|source| CliError::BadNote {
+            path: path.to_owned(),
+            source,
+        })?;
+        return Ok(KeptHead::from_note(&head, public_key));
+    }
     let file: CheckpointFile =
         serde_json::from_str(&text).map_err(|source| CliError::NotACheckpoint {
             path: path.to_owned(),
@@ -186,16 +215,23 @@ fn kept_checkpoint(path: &Path, trusted: Option<&str>) -> Result<Checkpoint, Cli
             });
         }
     }
-    Ok(kept)
+    Ok(KeptHead::from(&kept))
 }
 
 async fn take_checkpoint(
     app: &AppState,
     key: &AuditKey,
     out: Option<&Path>,
+    format: CheckpointFormat,
 ) -> Result<(), CliError> {
     let checkpoint = checkpoint_signed_with(app, key).await?;
-    let text = serde_json::to_string_pretty(&checkpoint.to_file())?;
+    let text = match format {
+        CheckpointFormat::Json => serde_json::to_string_pretty(&checkpoint.to_file())?,
+        CheckpointFormat::Note => key
+            .sign_note(checkpoint.tree_size, &checkpoint.root)
+            .trim_end()
+            .to_owned(),
+    };
     match out {
         Some(path) => {
             std::fs::write(path, format!("{text}\n")).map_err(|source| CliError::WriteFile {
@@ -232,7 +268,10 @@ fn print_verification(report: &Verification) {
         };
         println!(
             "checkpoint {} signed {} by {}: {verdict}: {}",
-            c.tree_size, c.signed_at, c.public_key, c.detail
+            c.tree_size,
+            c.signed_at.as_deref().unwrap_or("(a note: no time)"),
+            c.public_key,
+            c.detail
         );
     }
     println!(

@@ -105,6 +105,14 @@ pub enum CliError {
         #[source]
         source: CheckpointError,
     },
+    /// A kept signed note does not open with the trusted key, or is not a
+    /// checkpoint of this log.
+    #[error("{}: {source}", path.display())]
+    BadNote {
+        path: PathBuf,
+        #[source]
+        source: lianxi_gateway::app::audit::note::NoteError,
+    },
     /// A kept checkpoint is signed by another key than the one trusted.
     #[error("{}: signed by {signer}, not by the trusted key {trusted}", path.display())]
     UntrustedCheckpoint {

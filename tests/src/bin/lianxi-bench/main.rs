@@ -557,7 +557,7 @@ async fn verify(args: &[String]) {
         started.elapsed().as_secs_f64()
     );
     let started = Instant::now();
-    let report = lianxi_gateway::audit::verify(&db, Some(&checkpoint))
+    let report = lianxi_gateway::audit::verify(&db, Some(&(&checkpoint).into()))
         .await
         .expect("verify");
     let seconds = started.elapsed().as_secs_f64();
