@@ -320,3 +320,46 @@ async fn deployment_descriptions_use_what_the_binary_reads_and_serves() {
     let gone = probe().await.expect("lianxi probe");
     assert!(!gone.status.success(), "{gone:?}");
 }
+
+/// The image builds with a toolchain well above the workspace's declared
+/// minimum (so a dependency raising its own minimum a little cannot break
+/// the image build), and no newer than the one this suite ran on.
+#[test]
+fn the_image_toolchain_has_headroom_over_the_minimum() {
+    let minor = |version: &str| -> u32 {
+        let mut parts = version.trim().trim_matches('"').split('.');
+        assert_eq!(parts.next(), Some("1"), "{version}");
+        parts
+            .next()
+            .and_then(|m| m.parse().ok())
+            .unwrap_or_else(|| panic!("a 1.x version: {version}"))
+    };
+    let manifest = read("Cargo.toml");
+    let minimum = manifest
+        .lines()
+        .find_map(|l| l.strip_prefix("rust-version = "))
+        .map(minor)
+        .expect("the workspace's rust-version");
+    let image = read("deploy/Dockerfile")
+        .lines()
+        .find_map(|l| l.strip_prefix("ARG RUST_VERSION="))
+        .map(minor)
+        .expect("the Dockerfile's RUST_VERSION");
+    let output = std::process::Command::new("rustc")
+        .arg("--version")
+        .output()
+        .expect("rustc --version");
+    let tested = String::from_utf8_lossy(&output.stdout)
+        .split_whitespace()
+        .nth(1)
+        .map(minor)
+        .expect("rustc's version");
+    assert!(
+        image >= minimum + 4,
+        "the image's Rust 1.{image} leaves too little headroom over rust-version 1.{minimum}"
+    );
+    assert!(
+        image <= tested,
+        "the image's Rust 1.{image} is newer than the 1.{tested} the suite ran on"
+    );
+}

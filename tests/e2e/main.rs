@@ -25,6 +25,7 @@ mod notes;
 mod notifications;
 mod obligations;
 mod open311;
+mod open311_clients;
 mod organizations;
 mod projections;
 mod readonly;

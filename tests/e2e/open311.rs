@@ -67,7 +67,7 @@ const LONG: &str = "104.6796";
 
 /// `application/x-www-form-urlencoded`, by hand: the tests' reqwest has no
 /// `form` feature.
-fn urlencoded(pairs: &[(&str, &str)]) -> String {
+pub(super) fn urlencoded(pairs: &[(&str, &str)]) -> String {
     let encode = |s: &str| -> String {
         s.bytes()
             .map(|b| match b {
@@ -355,7 +355,12 @@ async fn a_form_encoded_request_files_a_grievance_and_keeps_no_contact_details(t
     assert_eq!(created.len(), 1, "one created request: {}", answer.body);
     assert_eq!(
         keys(&created[0]),
-        sorted(&["service_request_id", "service_notice", "account_id"])
+        sorted(&[
+            "service_request_id",
+            "token",
+            "service_notice",
+            "account_id"
+        ])
     );
     assert_eq!(created[0]["account_id"], Value::Null);
     assert!(created[0]["service_notice"].is_string());

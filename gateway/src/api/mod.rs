@@ -250,6 +250,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/api/v1/openapi.json", get(openapi::openapi_json))
         .route("/api/v1/docs", get(docs_page::docs))
         .nest("/open311/v2", open311::router())
+        .merge(open311::discovery_router())
 }
 
 /// What the 404 for a path no route serves says, so that a client (and the

@@ -198,6 +198,11 @@ impl AppState {
 
     /// The same state, reached by people at `url` (`https://…` makes
     /// cookies `Secure` and sends HSTS).
+    /// The address people reach the service at, when configured.
+    pub fn public_url(&self) -> Option<&str> {
+        self.public_url.as_deref()
+    }
+
     pub fn with_public_url(self, url: Option<String>) -> Self {
         Self {
             public_url: url.map(Arc::from),

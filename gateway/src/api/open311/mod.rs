@@ -1,13 +1,18 @@
-//! Open311 GeoReport v2 (JSON only) under `/open311/v2`, for civic apps.
+//! Open311 GeoReport v2 under `/open311/v2`, for civic apps, in both of the
+//! specification's formats: every path answers JSON with `.json` (or no
+//! suffix) and XML with `.xml` ([`xml`]).
 //!
-//! - `services(.json)`: one service per grievance category; no token.
-//! - `services/{code}(.json)`: the service definition, Lianxi's extra
-//!   fields (respondent, urgency, building, unit, common area) as
-//!   attributes.
-//! - `POST requests(.json)`: files a grievance with the same domain command
-//!   as `POST /api/v1/grievances`; form-encoded or JSON with the spec's keys.
-//! - `GET requests(.json)` and `requests/{id}(.json)`: what the caller may
-//!   see, by the same visibility as `/api/v1/grievances`.
+//! - `discovery`: the endpoint, its formats and how to get a key (also at
+//!   `/open311/discovery`).
+//! - `services`: one service per grievance category; no token.
+//! - `services/{code}`: the service definition, Lianxi's extra fields
+//!   (respondent, urgency, building, unit, common area) as attributes.
+//! - `POST requests`: files a grievance with the same domain command as
+//!   `POST /api/v1/grievances`; form-encoded or JSON with the spec's keys.
+//!   The request exists at once, so its token is its id.
+//! - `GET requests` (with `page` and `page_size`), `requests/{id}` and
+//!   `tokens/{id}`: what the caller may see, by the same visibility as
+//!   `/api/v1/grievances`; the token as `Authorization: Bearer` or `api_key`.
 //!
 //! The wire types live here, not in `dto.rs`: they follow the GeoReport
 //! spec rather than Lianxi's own contract, and are not in the OpenAPI
@@ -47,30 +52,61 @@ use crate::app::auth::Scope;
 use crate::app::auth::{Caller, ClientAddress};
 use crate::app::grievances::{self, checked, visible, Fields, NewGrievance};
 
+mod discovery;
 mod requests;
 mod services;
+mod xml;
 
-use requests::{create, list, one};
+pub(super) use discovery::discovery;
+use requests::{create, list, one, token};
 use services::definition;
 
-/// Most requests one `GET requests.json` answers (the spec has no paging).
+/// Most requests one `GET requests` answers (`page_size`'s largest value
+/// and default).
 const MAX_REQUESTS: usize = 200;
 
-/// The routes, nested under `/open311/v2` by [`super::app`]. Each answers
-/// with and without the `.json` format suffix.
+/// The routes, nested under `/open311/v2` by [`super::router`]. Each
+/// answers without a suffix and with `.json` (JSON) or `.xml` (XML).
 pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/services.json", get(services::services))
-        .route("/services", get(services::services))
+    let mut router = Router::new();
+    for suffix in ["", ".json", ".xml"] {
+        router = router
+            .route(&format!("/discovery{suffix}"), get(discovery))
+            .route(&format!("/services{suffix}"), get(services::services))
+            .route(&format!("/requests{suffix}"), get(list).post(create));
+    }
+    router
         .route("/services/{service_code}", get(definition))
-        .route("/requests.json", get(list).post(create))
-        .route("/requests", get(list).post(create))
         .route("/requests/{service_request_id}", get(one))
+        .route("/tokens/{token_id}", get(token))
+        .layer(axum::middleware::from_fn(xml::middleware))
 }
 
-/// `repairs.json` and `repairs` name the same thing.
+/// The discovery document at `/open311/discovery(.json|.xml)`, where the
+/// specification looks for it.
+pub(super) fn discovery_router() -> Router<AppState> {
+    let mut router = Router::new();
+    for suffix in ["", ".json", ".xml"] {
+        router = router.route(&format!("/open311/discovery{suffix}"), get(discovery));
+    }
+    router.layer(axum::middleware::from_fn(xml::middleware))
+}
+
+/// `repairs.json`, `repairs.xml` and `repairs` name the same thing.
 fn without_format(segment: &str) -> &str {
-    segment.strip_suffix(".json").unwrap_or(segment)
+    segment
+        .strip_suffix(".json")
+        .or_else(|| segment.strip_suffix(".xml"))
+        .unwrap_or(segment)
+}
+
+/// The format suffix the request's path ends in, for links in answers.
+fn suffix_of(path: &str) -> &'static str {
+    if xml::wants_xml(path) {
+        ".xml"
+    } else {
+        ".json"
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -174,20 +210,33 @@ async fn authenticate(
     headers: &HeaderMap,
     api_key: Option<&ApiKey>,
 ) -> Result<Caller, Open311Error> {
+    let from_key = headers.get(AUTHORIZATION).is_none() && api_key.is_some();
     let authorization = match (headers.get(AUTHORIZATION), api_key) {
         (Some(header), _) => header.clone(),
         (None, Some(key)) => HeaderValue::from_str(&format!("Bearer {}", key.0.trim()))
             .map_err(|_| ApiError::unauthorized("api_key is not a token"))?,
         (None, None) => {
             return Err(ApiError::unauthorized(
-                "send the token as Authorization: Bearer <token> or as api_key",
+                "send the token as api_key or as Authorization: Bearer <token>",
             )
             .into())
         }
     };
     let (mut parts, ()) = Request::new(()).into_parts();
     parts.headers.insert(AUTHORIZATION, authorization);
-    Ok(Caller::from_request_parts(&mut parts, state).await?)
+    match Caller::from_request_parts(&mut parts, state).await {
+        Ok(caller) => Ok(caller),
+        // Speak of what was sent: the key, not a header the client never set.
+        Err(e) if from_key && e.status_code() == StatusCode::UNAUTHORIZED => {
+            let mut error = Open311Error::from(e);
+            error.errors = vec![ErrorItem {
+                code: 401,
+                description: "api_key: not a valid token (expired, revoked or mistyped)".into(),
+            }];
+            Err(error)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 #[cfg(test)]

@@ -243,6 +243,9 @@ fn title_for(description: &Description, service: &Service) -> Result<Title, Valu
 #[derive(Debug, Serialize)]
 struct Created {
     service_request_id: Uuid,
+    /// The request exists at once: its token is its id
+    /// (`GET tokens/{token}` answers it).
+    token: Uuid,
     service_notice: Option<String>,
     /// Lianxi has no accounts of other systems.
     account_id: Option<String>,
@@ -269,6 +272,7 @@ pub(super) async fn create(
 ) -> Result<Response, Open311Error> {
     let ApiQuery(query) = query?;
     let headers = request.headers().clone();
+    let suffix = super::suffix_of(request.uri().path());
     let pairs = body_pairs(request, &state).await?;
     let (body, body_key) = NewRequest::from_pairs(pairs)?;
     let caller = authenticate(
@@ -323,11 +327,12 @@ pub(super) async fn create(
     let filed = committed.state.state().ok_or_else(ApiError::internal)?;
     let answer = vec![Created {
         service_request_id: id.0,
+        token: id.0,
         service_notice: notice(filed),
         account_id: None,
     }];
     let mut response = (StatusCode::CREATED, Json(answer)).into_response();
-    let location = HeaderValue::from_str(&format!("/open311/v2/requests/{id}.json"))
+    let location = HeaderValue::from_str(&format!("/open311/v2/requests/{id}{suffix}"))
         .map_err(|_| ApiError::internal())?;
     response.headers_mut().insert(LOCATION, location);
     Ok(response)
@@ -479,20 +484,71 @@ pub(super) struct RequestsQuery {
     service_code: Option<String>,
     start_date: Option<String>,
     end_date: Option<String>,
-    /// `open`, `closed`, or both comma-separated.
+    /// `open`, `closed`, or both comma-separated, in any case.
     status: Option<String>,
+    /// Which page of `page_size` requests, from 1 (the common extension).
+    page: Option<String>,
+    /// Requests per page, 1–200 (default 200).
+    page_size: Option<String>,
     #[serde(rename = "jurisdiction_id")]
     _jurisdiction_id: Option<String>,
     api_key: Option<ApiKey>,
 }
 
-fn parse_time(name: &str, value: &str) -> Result<DateTime<Utc>, Open311Error> {
-    DateTime::parse_from_rfc3339(value.trim())
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| {
+/// The zone a date without a time is read in: the service's residents'
+/// (China Standard Time).
+const LOCAL_OFFSET_SECONDS: i32 = 8 * 3600;
+
+/// An ISO 8601 date and time with offset, or a date alone: the start of
+/// that day, or with `end_of_day` its last instant, in China Standard Time.
+fn parse_time(name: &str, value: &str, end_of_day: bool) -> Result<DateTime<Utc>, Open311Error> {
+    let value = value.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(value) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    let refused = || {
+        Open311Error::bad_request(
+            name,
+            "must be an ISO 8601 date (2026-03-01) or date and time with offset \
+             (2026-03-01T00:00:00+08:00)",
+        )
+    };
+    let day = chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d").map_err(|_| refused())?;
+    let zone = chrono::FixedOffset::east_opt(LOCAL_OFFSET_SECONDS).ok_or_else(refused)?;
+    let start = day
+        .and_hms_opt(0, 0, 0)
+        .and_then(|t| t.and_local_timezone(zone).single())
+        .ok_or_else(refused)?
+        .with_timezone(&Utc);
+    Ok(if end_of_day {
+        start + TimeDelta::days(1) - TimeDelta::microseconds(1)
+    } else {
+        start
+    })
+}
+
+/// A whole number of the query in `range`, told by its name when not.
+fn whole_number(
+    name: &str,
+    value: Option<&str>,
+    range: std::ops::RangeInclusive<usize>,
+) -> Result<Option<usize>, Open311Error> {
+    let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    value
+        .parse::<usize>()
+        .ok()
+        .filter(|n| range.contains(n))
+        .map(Some)
+        .ok_or_else(|| {
             Open311Error::bad_request(
                 name,
-                "must be an ISO 8601 date and time with offset, such as 2026-03-01T00:00:00+08:00",
+                &format!(
+                    "must be a whole number from {} to {}",
+                    range.start(),
+                    range.end()
+                ),
             )
         })
 }
@@ -504,7 +560,7 @@ fn statuses(value: Option<&str>) -> Result<Option<Vec<Status>>, Open311Error> {
     };
     let (mut open, mut closed) = (false, false);
     for part in value.split(',') {
-        match part.trim() {
+        match part.trim().to_ascii_lowercase().as_str() {
             "open" => open = true,
             "closed" => closed = true,
             _ => {
@@ -521,6 +577,10 @@ fn statuses(value: Option<&str>) -> Result<Option<Vec<Status>>, Open311Error> {
         _ => None,
     })
 }
+
+/// How deep paging reaches: the newest this many requests (older ones are
+/// found by narrowing the dates).
+const DEEPEST: usize = 1000;
 
 fn request_ids(value: &str) -> Result<Vec<GrievanceId>, Open311Error> {
     let mut ids = Vec::new();
@@ -572,15 +632,25 @@ pub(super) async fn list(
     let filed_from = query
         .start_date
         .as_deref()
-        .map(|t| parse_time("start_date", t))
+        .map(|t| parse_time("start_date", t, false))
         .transpose()?;
     // Inclusive, as the spec's "latest datetime to include"; the read model
     // keeps microseconds.
     let filed_to = query
         .end_date
         .as_deref()
-        .map(|t| parse_time("end_date", t).map(|t| t + TimeDelta::microseconds(1)))
+        .map(|t| parse_time("end_date", t, true).map(|t| t + TimeDelta::microseconds(1)))
         .transpose()?;
+    let page_size = whole_number("page_size", query.page_size.as_deref(), 1..=MAX_REQUESTS)?
+        .unwrap_or(MAX_REQUESTS);
+    let page = whole_number("page", query.page.as_deref(), 1..=DEEPEST)?.unwrap_or(1);
+    let skip = (page - 1) * page_size;
+    if skip + page_size > DEEPEST {
+        return Err(Open311Error::bad_request(
+            "page",
+            "too deep: narrow the list with start_date and end_date",
+        ));
+    }
     let statuses = statuses(query.status.as_deref())?;
     let filters: Vec<ListFilter> = match statuses {
         None => vec![None],
@@ -595,16 +665,65 @@ pub(super) async fn list(
         ..ListFilter::default()
     })
     .collect();
+    // Newest filed first, across the statuses asked for: each list gives
+    // its first `skip + page_size`, which holds every one of the page.
+    let wanted = (skip + page_size) as i64;
     let mut items = Vec::new();
     for filter in &filters {
-        let (page, _) =
-            crate::app::lists::list(&state, &caller, filter, None, MAX_REQUESTS as i64, None)
-                .await?;
-        items.extend(page.items.into_iter().map(|(g, _)| g));
+        let mut cursor = None;
+        let mut taken = 0i64;
+        while taken < wanted {
+            let limit = (wanted - taken).min(MAX_REQUESTS as i64);
+            let (found, _) =
+                crate::app::lists::list(&state, &caller, filter, cursor, limit, None).await?;
+            taken += found.items.len() as i64;
+            items.extend(found.items.into_iter().map(|(g, _)| g));
+            match found.next {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
     }
     items.sort_by_key(|g| std::cmp::Reverse((g.filed_at, g.id)));
-    items.truncate(MAX_REQUESTS);
-    Ok(Json(items.iter().map(representation).collect()))
+    Ok(Json(
+        items
+            .iter()
+            .skip(skip)
+            .take(page_size)
+            .map(representation)
+            .collect(),
+    ))
+}
+
+/// A service request's id from its token: the request exists as soon as
+/// it is filed, so the token is the id itself.
+#[derive(Debug, Serialize)]
+pub(super) struct TokenAnswer {
+    service_request_id: Uuid,
+    token: Uuid,
+}
+
+/// `GET tokens/{token}`: the request a token stands for, as a list of one;
+/// 404 when the caller may not see it.
+pub(super) async fn token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    path: Result<Path<String>, axum::extract::rejection::PathRejection>,
+    query: Result<ApiQuery<OneQuery>, ApiError>,
+) -> Result<Json<Vec<TokenAnswer>>, Open311Error> {
+    let ApiQuery(query) = query?;
+    let caller = authenticate(&state, &headers, query.api_key.as_ref()).await?;
+    let not_found = || Open311Error::new(StatusCode::NOT_FOUND, "token_id: no such token");
+    let Path(segment) = path.map_err(|_| not_found())?;
+    let id = GrievanceId::parse(without_format(&segment)).map_err(|_| not_found())?;
+    match visible(&state, &caller, id).await {
+        Ok(_) => Ok(Json(vec![TokenAnswer {
+            service_request_id: id.0,
+            token: id.0,
+        }])),
+        Err(e) if e.status_code() == StatusCode::NOT_FOUND => Err(not_found()),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Query of `GET requests/{id}.json`: the spec's optional parameters.
