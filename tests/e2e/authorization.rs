@@ -711,7 +711,9 @@ async fn notifications_and_webhooks_answer_every_role_as_the_rules_say(t: TestDb
         streams.push((*label, response));
     }
     api.command(&id, "accept", &cast.a.branch, json!({})).await;
-    let wait = std::time::Duration::from_secs(3);
+    // Long enough for the read model behind the stream under a loaded
+    // suite (3 s was seen to fall short); the streams are read together.
+    let wait = std::time::Duration::from_secs(8);
     let received = futures::future::join_all(
         streams
             .into_iter()

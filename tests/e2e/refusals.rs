@@ -11,7 +11,46 @@ on_both_stores!(
     filing_refusals_create_no_stream,
     list_queries_are_refused_with_the_parameter,
     bodies_are_objects_and_optional_ones_may_be_null,
+    admin_endpoints_refuse_other_roles_before_reading_the_body,
 );
+
+/// A caller without the admin role is refused before the body is read, so
+/// probing an admin endpoint says nothing of what its requests must hold;
+/// an admin sending the same body hears what is wrong with it.
+async fn admin_endpoints_refuse_other_roles_before_reading_the_body(t: TestDb) {
+    let cast = Cast::new(&t.db).await;
+    let server = Server::start(&t.db).await;
+    let api = Api::new(&server.base);
+    let broken = json!({"role": 17, "unexpected": true});
+    for path in [
+        "/api/v1/admin/accounts",
+        "/api/v1/admin/xiaoqu",
+        &format!("/api/v1/admin/accounts/{}/roles", cast.a.resident.id.0),
+    ] {
+        for person in [&cast.a.resident, &cast.a.branch, &cast.auditor] {
+            api.post(path, &person.token, broken.clone())
+                .await
+                .assert_problem(403, "forbidden");
+            let not_json = post_raw(
+                &api,
+                path,
+                person,
+                "application/json",
+                b"{not json".to_vec(),
+            )
+            .await;
+            not_json.assert_problem(403, "forbidden");
+        }
+        let answer = api.post(path, &cast.admin.token, broken.clone()).await;
+        assert!(
+            matches!(answer.status.as_u16(), 400 | 422),
+            "{path}: an admin hears what is wrong: {} {}",
+            answer.status,
+            answer.body
+        );
+    }
+    server.stop().await;
+}
 
 /// Asserts that the stream of `id` is exactly `before`.
 async fn unchanged(t: &TestDb, id: &str, before: &[lianxi_gateway::db::StoredEvent]) {

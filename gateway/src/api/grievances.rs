@@ -264,6 +264,7 @@ fn wire<T: serde::Serialize>(value: &T) -> String {
 pub struct GetQuery {
     /// Replay the grievance's history up to this instant (RFC 3339) and
     /// answer its state as it was then.
+    #[param(format = DateTime)]
     pub as_of: Option<String>,
 }
 

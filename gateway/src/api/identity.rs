@@ -218,11 +218,10 @@ pub async fn me(
 pub async fn erase(
     State(state): State<AppState>,
     Extension(request_id): Extension<RequestId>,
-    caller: Caller,
+    AdminCaller(caller): AdminCaller,
     Path(id): Path<String>,
     OptionalJson(body): OptionalJson<ErasureRequest>,
 ) -> Result<Json<ErasureResult>, ApiError> {
-    require_admin(&caller)?;
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::not_found())?;
     let person = AccountId(id);
     let reason = body
@@ -266,6 +265,24 @@ impl From<AdminError> for ApiError {
     }
 }
 
+/// The caller of an admin endpoint, refused (`403`) unless an admin before
+/// the body is read: a caller without the role learns nothing of what an
+/// admin request must hold.
+pub(super) struct AdminCaller(pub(super) Caller);
+
+impl axum::extract::FromRequestParts<AppState> for AdminCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, ApiError> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        require_admin(&caller)?;
+        Ok(AdminCaller(caller))
+    }
+}
+
 pub(super) fn require_admin(caller: &Caller) -> Result<(), ApiError> {
     if caller.0.role == Role::Admin {
         Ok(())
@@ -299,10 +316,9 @@ pub(super) fn metadata(state: &AppState, request_id: &RequestId) -> CommandMetad
 pub async fn add_xiaoqu(
     State(state): State<AppState>,
     Extension(request_id): Extension<RequestId>,
-    caller: Caller,
+    AdminCaller(caller): AdminCaller,
     ApiJson(body): ApiJson<XiaoquRequest>,
 ) -> Result<Response, ApiError> {
-    require_admin(&caller)?;
     let request = admin::XiaoquRequest {
         name: body.name,
         community: body.community,
@@ -341,10 +357,9 @@ pub async fn add_xiaoqu(
 pub async fn add_account(
     State(state): State<AppState>,
     Extension(request_id): Extension<RequestId>,
-    caller: Caller,
+    AdminCaller(caller): AdminCaller,
     ApiJson(body): ApiJson<AccountRequest>,
 ) -> Result<Response, ApiError> {
-    require_admin(&caller)?;
     let request = admin::AccountRequest {
         role: body.role,
         xiaoqu: body.xiaoqu,
@@ -395,10 +410,9 @@ pub async fn add_account(
 )]
 pub async fn revoke_tokens(
     State(state): State<AppState>,
-    caller: Caller,
+    _admin: AdminCaller,
     Path(id): Path<String>,
 ) -> Result<Json<RevocationResult>, ApiError> {
-    require_admin(&caller)?;
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::not_found())?;
     let revoked = admin::revoke_tokens(&state, AccountId(id)).await?;
     Ok(Json(RevocationResult { revoked }))
@@ -431,11 +445,10 @@ fn role_request(body: RoleGrantDto) -> admin::RoleRequest {
 )]
 pub async fn grant_role(
     State(state): State<AppState>,
-    caller: Caller,
+    _admin: AdminCaller,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<RoleGrantDto>,
 ) -> Result<Response, ApiError> {
-    require_admin(&caller)?;
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::not_found())?;
     let grant = admin::grant_role(&state, AccountId(id), &role_request(body)).await?;
     Ok((StatusCode::CREATED, Json(grant_view(&grant))).into_response())
@@ -458,11 +471,10 @@ pub async fn grant_role(
 )]
 pub async fn withdraw_role(
     State(state): State<AppState>,
-    caller: Caller,
+    _admin: AdminCaller,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<RoleGrantDto>,
 ) -> Result<Response, ApiError> {
-    require_admin(&caller)?;
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::not_found())?;
     admin::withdraw_role(&state, AccountId(id), &role_request(body)).await?;
     Ok(StatusCode::NO_CONTENT.into_response())

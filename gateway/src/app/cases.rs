@@ -297,6 +297,7 @@ pub struct CaseQuery {
     /// A xiaoqu, by its id or its registered name.
     pub xiaoqu: Option<String>,
     /// `open`, `proposed`, `agreed`, `concluded` or `failed`.
+    #[param(pattern = "^(open|proposed|agreed|concluded|failed)$")]
     pub status: Option<String>,
     /// Page size, 1–200 (default 50).
     #[param(minimum = 1, maximum = 200)]

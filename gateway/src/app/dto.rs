@@ -110,6 +110,7 @@ pub struct LocationDto {
 #[serde(deny_unknown_fields)]
 pub struct AttachmentDto {
     /// SHA-256 of the content, 64 hex characters.
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub sha256: String,
     #[schema(example = "image/jpeg")]
     pub media_type: String,
@@ -121,6 +122,7 @@ pub struct AttachmentDto {
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct AttachmentView {
     /// SHA-256 of the stored file (a photo as stored: without its metadata).
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub sha256: String,
     #[schema(example = "image/jpeg")]
     pub media_type: String,
@@ -157,6 +159,7 @@ pub struct UploadedFiles {
 pub struct FileGrievanceRequest {
     pub category: CategoryDto,
     /// 1–120 characters.
+    #[schema(min_length = 1, max_length = 120)]
     pub title: String,
     /// Up to 4,000 characters.
     #[serde(default)]
@@ -592,6 +595,7 @@ pub struct Health {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"login": "wangxm", "password": "a long passphrase"}))]
 pub struct LoginRequest {
+    #[schema(min_length = 1, max_length = 64)]
     pub login: String,
     pub password: String,
     /// Act in this of the person's roles (default: the account's own).
@@ -721,6 +725,7 @@ pub struct AccountRequest {
     pub organization: Option<String>,
     pub personal_data: PersonalDataRequest,
     /// Login name and password (12 to 128 characters), both or neither.
+    #[schema(min_length = 1, max_length = 64)]
     pub login: Option<String>,
     pub password: Option<String>,
     /// Issue an API token lasting this many days (0: until revoked).

@@ -346,6 +346,7 @@ pub struct MeetingQuery {
     /// A xiaoqu, by its id or its registered name.
     pub xiaoqu: Option<String>,
     /// `convened`, `open`, `closed` or `cancelled`.
+    #[param(pattern = "^(convened|open|closed|cancelled)$")]
     pub status: Option<String>,
     /// Page size, 1–200 (default 50).
     #[param(minimum = 1, maximum = 200)]
