@@ -7,8 +7,7 @@ use lianxi_gateway::audit::verify::{verify, ProblemKind, Verification};
 use lianxi_gateway::db::chain::{self, EventFields, Hash, GENESIS};
 use lianxi_tests::dba::{flip_one_byte, Dba, RawEvent};
 use lianxi_tests::{
-    lianxi_binary, on_both_stores, resident_token, Api, Cast, Person, Process, Server, TempDir,
-    TestDb, Xiaoqu,
+    on_both_stores, resident_token, Api, Cast, Person, Process, Server, TempDir, TestDb, Xiaoqu,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -607,19 +606,7 @@ async fn snapshot(api: &Api, id: &str, token: &str) -> (DateTime<Utc>, Value) {
 /// Runs `lianxi <args>` in `dir` on its embedded store; returns the exit
 /// status and what it printed.
 async fn lianxi(dir: &std::path::Path, args: &[&str]) -> (bool, String, String) {
-    let output = tokio::process::Command::new(lianxi_binary())
-        .args(args)
-        .current_dir(dir)
-        .env_remove("LIANXI_DATABASE_URL")
-        .env_remove("LIANXI_AUDIT_KEY_FILE")
-        .output()
-        .await
-        .expect("run lianxi");
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    super::keys::lianxi(dir, &[], args).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,8 +7,13 @@ use std::path::Path;
 
 use lianxi_tests::{lianxi_binary, listening_on, value_of, Store, TempDir, TestDb};
 
-/// Runs `lianxi <args>` in `dir` with exactly `env` (nothing of the harness).
-async fn lianxi(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> (bool, String, String) {
+/// Runs `lianxi <args>` in `dir` with exactly `env` (nothing of the harness,
+/// no key file named, the embedded store unless `env` names another).
+pub(super) async fn lianxi(
+    dir: &Path,
+    env: &[(&str, &str)],
+    args: &[&str],
+) -> (bool, String, String) {
     let output = tokio::process::Command::new(lianxi_binary())
         .args(args)
         .current_dir(dir)

@@ -35,7 +35,7 @@ const CATEGORIES: [&str; 13] = [
 ];
 
 /// The fields of a service request, as GeoReport v2 lists them.
-const REQUEST_FIELDS: [&str; 17] = [
+pub(super) const REQUEST_FIELDS: [&str; 17] = [
     "service_request_id",
     "status",
     "status_notes",

@@ -143,27 +143,6 @@ fn assert_error(reply: &Reply, status: u16, mentions: &str) {
     );
 }
 
-/// The elements GeoReport v2 lists for a service request, in its order.
-const REQUEST_ELEMENTS: [&str; 17] = [
-    "service_request_id",
-    "status",
-    "status_notes",
-    "service_name",
-    "service_code",
-    "description",
-    "agency_responsible",
-    "service_notice",
-    "requested_datetime",
-    "updated_datetime",
-    "expected_datetime",
-    "address",
-    "address_id",
-    "zipcode",
-    "lat",
-    "long",
-    "media_url",
-];
-
 async fn a_client_library_walks_the_whole_endpoint_in_xml_and_json(t: TestDb) {
     let cast = Cast::new(&t.db).await;
     let server = Server::start(&t.db).await;
@@ -371,7 +350,11 @@ async fn a_client_library_walks_the_whole_endpoint_in_xml_and_json(t: TestDb) {
         .filter(|n| n.is_element())
         .map(|n| n.tag_name().name())
         .collect();
-    assert_eq!(names, REQUEST_ELEMENTS);
+    assert_eq!(
+        names,
+        super::open311::REQUEST_FIELDS,
+        "the specification's elements, in its order"
+    );
     assert_eq!(text_of(requests[0], "service_request_id"), ids[1]);
     assert_eq!(text_of(requests[0], "status"), "open");
     assert_eq!(text_of(requests[0], "service_code"), "repairs");

@@ -109,19 +109,6 @@ fn order_of(element: &str) -> &'static [&'static str] {
     }
 }
 
-fn escape(text: &str, out: &mut String) {
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
-}
-
 fn element(name: &str, value: &Value, out: &mut String) {
     match value {
         Value::Null => {
@@ -163,7 +150,8 @@ fn element(name: &str, value: &Value, out: &mut String) {
             out.push('<');
             out.push_str(name);
             out.push('>');
-            escape(s, out);
+            // `&#39;` for an apostrophe is as good XML as it is HTML.
+            out.push_str(&crate::app::dossier::escape(s));
             out.push_str("</");
             out.push_str(name);
             out.push('>');
