@@ -49,6 +49,31 @@ async fn admin_endpoints_refuse_other_roles_before_reading_the_body(t: TestDb) {
             answer.body
         );
     }
+
+    // Whole numbers as JSON Schema counts them: 30.0 is the integer 30, in
+    // a body and in a query.
+    let created = api
+        .post(
+            "/api/v1/admin/accounts",
+            &cast.admin.token,
+            json!({"role": "auditor", "personal_data": {"name": "审计员乙"},
+                   "api_token_ttl_days": 30.0}),
+        )
+        .await;
+    assert_eq!(created.status.as_u16(), 201, "{}", created.body);
+    let listed = api
+        .get("/api/v1/grievances?limit=5.0", &cast.a.resident.token)
+        .await;
+    assert_eq!(listed.status.as_u16(), 200, "{}", listed.body);
+    api.post(
+        "/api/v1/admin/accounts",
+        &cast.admin.token,
+        json!({"role": "auditor", "personal_data": {"name": "审计员丙"},
+               "api_token_ttl_days": 30.5}),
+    )
+    .await
+    .assert_problem(400, "malformed-body")
+    .assert_field("api_token_ttl_days");
     server.stop().await;
 }
 

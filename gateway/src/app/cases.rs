@@ -301,6 +301,7 @@ pub struct CaseQuery {
     pub status: Option<String>,
     /// Page size, 1–200 (default 50).
     #[param(minimum = 1, maximum = 200)]
+    #[serde(default, deserialize_with = "super::whole::optional")]
     pub limit: Option<u32>,
     /// From a previous page's `next_cursor`.
     pub cursor: Option<String>,

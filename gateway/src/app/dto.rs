@@ -115,6 +115,7 @@ pub struct AttachmentDto {
     #[schema(example = "image/jpeg")]
     pub media_type: String,
     /// Size in bytes, 1 to 52,428,800.
+    #[serde(deserialize_with = "super::whole::required")]
     pub size: u64,
 }
 
@@ -363,6 +364,7 @@ pub struct QueueQuery {
     pub tier: Option<TierDto>,
     /// At most this many items, 1–200 (default 100).
     #[param(minimum = 1, maximum = 200)]
+    #[serde(default, deserialize_with = "super::whole::optional")]
     pub limit: Option<u32>,
     /// Wait (up to 2 s) until the queue reflects this position.
     pub min_position: Option<String>,
@@ -491,6 +493,7 @@ pub struct ListQuery {
     pub cursor: Option<String>,
     /// Page size, 1–200 (default 50).
     #[param(minimum = 1, maximum = 200)]
+    #[serde(default, deserialize_with = "super::whole::optional")]
     pub limit: Option<u32>,
     /// Wait (up to 2 s) until the list reflects this position (from a command's answer).
     pub min_position: Option<String>,
@@ -729,6 +732,7 @@ pub struct AccountRequest {
     pub login: Option<String>,
     pub password: Option<String>,
     /// Issue an API token lasting this many days (0: until revoked).
+    #[serde(default, deserialize_with = "super::whole::optional")]
     pub api_token_ttl_days: Option<u32>,
 }
 

@@ -49,6 +49,7 @@ pub mod reads;
 pub mod registry;
 pub mod story;
 pub mod webhooks;
+pub mod whole;
 pub mod witness;
 
 use std::sync::Arc;
