@@ -158,7 +158,10 @@ async fn a_photo_filed_on_the_page_is_seen_by_its_xiaoqu_only_without_gps_and_er
         )
         .await;
     assert_eq!(filed.status, StatusCode::SEE_OTHER, "{}", filed.html);
-    let id = location(&filed).trim_start_matches("/g/").to_owned();
+    let id = location(&filed)
+        .trim_start_matches("/g/")
+        .trim_end_matches("/filed")
+        .to_owned();
 
     // The branch of the xiaoqu sees it as a thumbnail on the page.
     let (mut branch, _) = signed_in_as(

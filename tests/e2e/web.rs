@@ -173,7 +173,9 @@ impl Browser {
 }
 
 fn id_of(path: &str) -> String {
-    path.trim_start_matches("/g/").to_owned()
+    path.trim_start_matches("/g/")
+        .trim_end_matches("/filed")
+        .to_owned()
 }
 
 pub(crate) fn location(page: &Page) -> &str {
@@ -362,8 +364,33 @@ async fn a_resident_signs_in_files_on_the_page_and_follows_the_grievance(t: Test
         )
         .await;
     assert_eq!(filed.status, StatusCode::SEE_OTHER, "{}", filed.html);
-    let path = location(&filed).to_owned();
+    // Post/redirect/get: the confirmation names the grievance, what happens
+    // next and the first deadline in plain words.
+    let confirmation = location(&filed).to_owned();
+    let path = confirmation
+        .strip_suffix("/filed")
+        .unwrap_or_else(|| panic!("not the confirmation: {confirmation}"))
+        .to_owned();
     assert!(path.starts_with("/g/"), "{path}");
+    let confirmed = browser.get(&confirmation).await;
+    assert_eq!(confirmed.status, StatusCode::OK);
+    for text in [
+        "诉求已提交",
+        "诉求编号",
+        &path["/g/".len()..],
+        "接下来会怎样",
+        "小区党支部须在",
+        "提交后 24 小时内",
+        "上报社区",
+    ] {
+        assert!(
+            confirmed.html.contains(text),
+            "{text} not confirmed: {}",
+            confirmed.html
+        );
+    }
+    assert_eq!(untranslated(&confirmed.html), Vec::<String>::new());
+
     let page = browser.get(&path).await;
     assert_eq!(page.status, StatusCode::OK);
     for text in ["地下车库车位被长期占用", "已提交", "受理", "提交诉求"] {
@@ -380,6 +407,42 @@ async fn a_resident_signs_in_files_on_the_page_and_follows_the_grievance(t: Test
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert!(listed, "the list links the grievance");
+    // Filing the same matter again (the back button, a second thought):
+    // the resident's own grievance is offered to follow, nothing is filed.
+    // (The list that likely duplicates come from has caught up above.)
+    let again = browser
+        .post(
+            "/file",
+            &[
+                ("csrf", &csrf),
+                ("category", "parking"),
+                ("title", "地下车库车位被长期占用"),
+                ("description", "B2层车位长期被占用"),
+                ("common_area", "地下车库B2"),
+                ("respondent", "property_company"),
+                ("urgency", "normal"),
+            ],
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.html);
+    assert!(
+        again.html.contains("您已提交过相似的诉求"),
+        "{}",
+        again.html
+    );
+    assert!(
+        again.html.contains(&format!(
+            r#"<a class="button" id="follow-own" href="{path}">"#
+        )),
+        "{}",
+        again.html
+    );
+    let all = api.get("/api/v1/grievances", &cast.auditor.token).await;
+    assert_eq!(
+        all.body["items"].as_array().map(Vec::len),
+        Some(1),
+        "filed once"
+    );
 
     // English, everywhere the journey went.
     let switched = browser.get("/lang/en").await;
@@ -947,7 +1010,7 @@ async fn the_branch_runs_meetings_and_mediation_on_the_pages_and_the_parties_fol
     assert_eq!(decided.status, StatusCode::SEE_OTHER, "{}", decided.html);
     let page = branch.get(&meeting).await;
     assert!(page.html.contains("已决议"), "{}", page.html);
-    assert!(page.html.contains("物业服务企业: 反对"), "{}", page.html);
+    assert!(page.html.contains("物业服务企业：反对"), "{}", page.html);
     assert!(page.html.contains("完成地下车库访客车位标线"));
 
     // The property company marks its action item done.
@@ -1009,7 +1072,7 @@ async fn the_branch_runs_meetings_and_mediation_on_the_pages_and_the_parties_fol
         .await;
     assert_eq!(closed.status, StatusCode::SEE_OTHER, "{}", closed.html);
     let page = branch.get(&meeting).await;
-    assert!(page.html.contains("已结束,纪要已公开"));
+    assert!(page.html.contains("已结束，纪要已公开"));
     assert_eq!(untranslated(&page.html), Vec::<String>::new());
 
     // A resident of the xiaoqu reads the public minutes: no personal data.
@@ -1227,7 +1290,7 @@ async fn the_branch_runs_meetings_and_mediation_on_the_pages_and_the_parties_fol
     for expected in [
         "会议纪要",
         "划定访客临时车位",
-        "物业服务企业: 反对",
+        "物业服务企业：反对",
         "本次会议议定地下车库访客车位方案",
         "已办结",
     ] {

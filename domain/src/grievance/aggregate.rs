@@ -592,6 +592,12 @@ fn window_end(state: &GrievanceState, services: &GrievanceServices) -> Option<Da
 /// behalf.
 const FILING_ROLES: [Role; 2] = [Role::Resident, Role::SupervisoryCommittee];
 
+/// Whether `role` files grievances (and so follows its own): the rule
+/// `decide` applies, for interfaces that offer filing only to those roles.
+pub fn files_grievances(role: Role) -> bool {
+    FILING_ROLES.contains(&role)
+}
+
 fn require_handler(
     state: &GrievanceState,
     actor: Actor,

@@ -19,8 +19,8 @@ mod proptests;
 mod tests;
 
 pub use aggregate::{
-    Duplicate, Grievance, GrievanceState, HeldAttachment, HouseholdRating, MediationLink,
-    MeetingMark, MeetingReferral, Status,
+    files_grievances, Duplicate, Grievance, GrievanceState, HeldAttachment, HouseholdRating,
+    MediationLink, MeetingMark, MeetingReferral, Status,
 };
 pub use commands::{
     CaseStep, DuplicateToLink, FileGrievance, GrievanceAction, GrievanceCommand, MeetingStep,

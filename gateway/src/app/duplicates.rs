@@ -26,6 +26,9 @@ pub struct Similar {
     pub title: String,
     pub status: Status,
     pub filed_at: DateTime<Utc>,
+    /// The caller filed it: a resident who files the same matter twice is
+    /// shown their own grievance to follow instead.
+    pub own: bool,
     /// How alike (0 to about 1.15): the share of the titles' character pairs
     /// in common, plus 0.15 for the same building.
     pub likeness: f64,
@@ -176,13 +179,15 @@ async fn likely_in(
                     title: g.title.as_str().to_owned(),
                     status: g.status,
                     filed_at: g.filed_at,
+                    own: g.filer == caller.0.id,
                     likeness: score,
                 },
             )
         })
         .filter(|(score, _, _)| *score >= 0.3)
         .collect();
-    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+    // The caller's own first, then the most alike.
+    scored.sort_by(|a, b| b.2.own.cmp(&a.2.own).then(b.0.total_cmp(&a.0)));
     let mut out = Vec::new();
     for (_, filer, mut similar) in scored.into_iter().take(limit) {
         // Another resident's title may carry their name or phone: never

@@ -40,7 +40,8 @@ struct BoardPage {
     filed: u64,
     figures: Vec<Figure>,
     bars: Vec<Bar>,
-    months: Vec<(u32, String)>,
+    /// Each month's label: its centre, `MM`, and the year where shown.
+    months: Vec<(u32, String, Option<String>)>,
     /// The chart's figures as a table: month, then the three rates.
     trend: Vec<(String, [String; 3])>,
 }
@@ -137,8 +138,10 @@ pub(super) async fn board(
             continue;
         };
         let slot = (5 - back) as u32;
-        let x0 = 40 + slot * 90;
-        months.push((x0 + 36, format!("{year_n}-{month_n:02}")));
+        let x0 = 96 + slot * 84;
+        // The month under its bars; the year under the first and under January.
+        let year_shown = (slot == 0 || month_n == 1).then(|| year_n.to_string());
+        months.push((x0 + 35, format!("{month_n:02}"), year_shown));
         let Ok((f, _, _)) = figures(&state, &scope(start, end), None).await else {
             continue;
         };
@@ -167,8 +170,9 @@ pub(super) async fn board(
                 height,
                 fill: key.1,
                 label: format!(
-                    "{year_n}-{month_n:02} {}: {}",
+                    "{year_n}-{month_n:02} {}{}{}",
                     page.t(key.0),
+                    page.t("punct.colon"),
                     percent(rate).map_or("–".to_owned(), |p| format!("{p}%"))
                 ),
             });

@@ -40,7 +40,7 @@ pub(super) async fn attach(
         return see_other(&format!("/g/{id}"));
     }
     match attachments::attach(&state, &caller, &request_id.0, id, None, form.files).await {
-        Ok(_) => see_other(&format!("/g/{id}")),
+        Ok(_) => see_other(&format!("/g/{id}?done=attach")),
         Err(e) if e.status_code() == StatusCode::NOT_FOUND => {
             message(&visit, StatusCode::NOT_FOUND, "error.not_found")
         }

@@ -109,6 +109,12 @@ impl FilePage {
     fn error(&self, field: &str) -> Option<&String> {
         self.errors.get(field)
     }
+
+    /// The filer's own open grievance among the likely duplicates: the
+    /// one to follow instead of filing the matter twice.
+    fn own(&self) -> Option<lianxi_domain::values::GrievanceId> {
+        self.similar.iter().filter(|s| s.own).find_map(|s| s.id)
+    }
 }
 
 const CATEGORIES: [&str; 13] = [
@@ -176,7 +182,7 @@ pub(super) async fn file_page(State(state): State<AppState>, headers: HeaderMap)
 }
 
 /// A value problem in the page's language.
-fn reason(lang: Lang, e: &ValueError) -> String {
+pub(super) fn reason(lang: Lang, e: &ValueError) -> String {
     match e {
         ValueError::Empty => i18n::t(lang, "reason.empty"),
         ValueError::TooLong { max } => {
@@ -310,7 +316,9 @@ pub(super) async fn file(
         Err(e) => Err(e),
     };
     match filed {
-        Ok((id, _)) => see_other(&format!("/g/{id}")),
+        // Post/redirect/get: the confirmation, which reloading or going
+        // back does not file again.
+        Ok((id, _)) => see_other(&format!("/g/{id}/filed")),
         Err(e) => {
             let problem = e.to_problem();
             if problem.status == 403 {

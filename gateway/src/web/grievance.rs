@@ -2,7 +2,7 @@
 //! it offers the reader (`/g/{id}/{action}`), as filer or as handler.
 
 use askama::Template;
-use axum::extract::{Form, Path, State};
+use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Extension;
@@ -15,7 +15,8 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::audit::audits;
-use super::{message, render, see_other, wire, Page, Visit};
+use super::filing::reason;
+use super::{i18n, message, render, see_other, wire, Page, Visit};
 use crate::app::duplicates::{self, Similar};
 use crate::app::grievances;
 use crate::app::AppState;
@@ -75,9 +76,141 @@ struct GrievancePage {
     files: Vec<ShownFile>,
     /// The reader may attach more.
     attaches: bool,
+    /// What the handler triages on, as labels and values in the page's
+    /// language: category, place, urgency, respondent, matter class, parties.
+    context: Vec<(String, String)>,
+    /// The key of the notice confirming what the reader just did.
+    done: Option<String>,
+    /// The filer may withdraw it: offered last, behind a confirm step.
+    withdraws: bool,
+    /// What was wrong with the form last submitted, shown in that form.
+    problem: Option<FormProblem>,
+}
+
+impl GrievancePage {
+    /// The problem to show in `action`'s form, if it was the one submitted.
+    fn problem_of(&self, action: &str) -> Option<&String> {
+        self.problem
+            .as_ref()
+            .filter(|(a, _)| *a == action)
+            .map(|(_, text)| text)
+    }
+}
+
+/// What the grievance's page is asked with: `done` names the action just
+/// taken (`accept`, `withdraw`, …), for its confirmation notice.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct Shown {
+    #[serde(default)]
+    done: String,
+}
+
+/// The actions a confirmation notice exists for (`done.<action>`).
+const CONFIRMED: [&str; 12] = [
+    "accept",
+    "reject",
+    "triage",
+    "assign",
+    "respond",
+    "resolve",
+    "refer-to-meeting",
+    "withdraw",
+    "rate",
+    "reopen",
+    "attach",
+    "merge",
+];
+
+/// The grievance's particulars, labelled in the page's language.
+fn context(page: &Page, g: &lianxi_domain::grievance::GrievanceState) -> Vec<(String, String)> {
+    let mut rows = vec![
+        (
+            page.t("file.category"),
+            page.label("category", &wire(&g.category)),
+        ),
+        (page.t("grievance.place"), place(page, g)),
+        (
+            page.t("file.urgency"),
+            page.label("urgency", &wire(&g.urgency)),
+        ),
+        (
+            page.t("file.respondent"),
+            page.label("respondent", &wire(&g.respondent)),
+        ),
+    ];
+    if let Some(class) = g.matter_class {
+        rows.push((
+            page.t("action.matter_class"),
+            page.label("matter", &wire(&class)),
+        ));
+    }
+    if let Some(party) = g.responsible_party {
+        rows.push((
+            page.t("grievance.responsible"),
+            page.label("party", &wire(&party)),
+        ));
+    }
+    if let Some(party) = g.assigned_party {
+        rows.push((
+            page.t("grievance.assigned"),
+            page.label("party", &wire(&party)),
+        ));
+    }
+    rows
+}
+
+/// Building, unit and common area as one line: `3栋 · 2单元 · 地下车库`.
+fn place(page: &Page, g: &lianxi_domain::grievance::GrievanceState) -> String {
+    let l = &g.location;
+    let parts: Vec<String> = [
+        l.building
+            .as_ref()
+            .map(|b| format!("{} {}", page.t("file.building"), b.as_str())),
+        l.unit
+            .as_ref()
+            .map(|u| format!("{} {}", page.t("file.unit"), u.as_str())),
+        l.common_area.as_ref().map(|c| c.as_str().to_owned()),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    parts.join(" · ")
 }
 
 pub(super) async fn grievance(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(shown): Query<Shown>,
+    headers: HeaderMap,
+) -> Response {
+    let visit = Visit::of(&state, &headers).await;
+    let Some(caller) = visit.caller() else {
+        return see_other("/login");
+    };
+    let Ok(id) = GrievanceId::parse(&id) else {
+        return message(&visit, StatusCode::NOT_FOUND, "error.not_found");
+    };
+    let done = CONFIRMED
+        .contains(&shown.done.as_str())
+        .then(|| format!("done.{}", shown.done));
+    show(&state, &visit, &caller, id, done, None).await
+}
+
+#[derive(Template)]
+#[template(path = "filed.html")]
+struct FiledPage {
+    page: Page,
+    id: Uuid,
+    title: String,
+    filed_at: DateTime<Utc>,
+    /// The first deadline, in plain words: its stage's sentence, when it
+    /// falls due, and in how many hours from filing.
+    deadline: Option<(String, DateTime<Utc>, i64)>,
+}
+
+/// Where a filing lands (post/redirect/get): the grievance's number, what
+/// happens next and its first deadline; only its filer sees it.
+pub(super) async fn filed(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
@@ -92,7 +225,43 @@ pub(super) async fn grievance(
     let Ok((g, _)) = grievances::visible(&state, &caller, id).await else {
         return message(&visit, StatusCode::NOT_FOUND, "error.not_found");
     };
-    let steps = match grievances::history(&state, &caller, id).await {
+    if g.filer != caller.0.id {
+        return see_other(&format!("/g/{id}"));
+    }
+    let page = visit.page();
+    let deadline = g.deadline.map(|d| {
+        let hours = ((d.due_at - g.filed_at).num_minutes().max(0) + 59) / 60;
+        (format!("filed.stage_{}", d.stage.as_str()), d.due_at, hours)
+    });
+    let html = FiledPage {
+        page,
+        id: g.id.0,
+        title: g.title.as_str().to_owned(),
+        filed_at: g.filed_at,
+        deadline,
+    }
+    .render();
+    render(&visit, StatusCode::OK, html)
+}
+
+/// A problem with what was typed into one action's form: the action and
+/// the message shown in that form, in the page's language.
+type FormProblem = (&'static str, String);
+
+/// The grievance's page for `caller`, with the notice of what was just
+/// done, or (422) with the problem of an action's form shown in it.
+async fn show(
+    state: &AppState,
+    visit: &Visit,
+    caller: &crate::app::auth::Caller,
+    id: GrievanceId,
+    done: Option<String>,
+    problem: Option<FormProblem>,
+) -> Response {
+    let Ok((g, _)) = grievances::visible(state, caller, id).await else {
+        return message(visit, StatusCode::NOT_FOUND, "error.not_found");
+    };
+    let steps = match grievances::history(state, caller, id).await {
         Ok(events) => events
             .into_iter()
             .filter(|e| e.event_type != "DeadlineSet")
@@ -108,7 +277,7 @@ pub(super) async fn grievance(
     };
     // Only those the reader may read are offered for merging; a page
     // without them still answers.
-    let similar = match duplicates::likely_for(&state, &caller, id).await {
+    let similar = match duplicates::likely_for(state, caller, id).await {
         Ok(found) => found.into_iter().filter(|s| s.id.is_some()).collect(),
         Err(e) => {
             tracing::warn!(error = ?e, "likely duplicates could not be read");
@@ -117,18 +286,29 @@ pub(super) async fn grievance(
     };
     // What the aggregate would accept from this caller now; a form's path
     // names the command with dashes.
-    let offered = grievances::offered_actions(&state, &caller, &g);
+    let offered = grievances::offered_actions(state, caller, &g);
     let attaches = offered.contains(&"attach");
+    let withdraws = offered.contains(&"withdraw");
     let actions: Vec<&'static str> = offered
         .into_iter()
-        .filter(|name| *name != "attach")
+        .filter(|name| !matches!(*name, "attach" | "withdraw"))
         .map(|name| match name {
             "refer_to_meeting" => "refer-to-meeting",
             name => name,
         })
         .collect();
+    let page = visit.page();
+    let status = if problem.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
     let html = GrievancePage {
-        page: visit.page(),
+        problem,
+        context: context(&page, &g),
+        done,
+        withdraws,
+        page,
         id: g.id.0,
         actions,
         parties: PARTIES.to_vec(),
@@ -141,7 +321,7 @@ pub(super) async fn grievance(
         steps,
         auditor: audits(caller.0.role),
         case: g.mediation.map(|m| m.case.0),
-        opens_case: crate::app::cases::may_open(&state, &caller, &g),
+        opens_case: crate::app::cases::may_open(state, caller, &g),
         similar,
         files: g
             .attachments
@@ -155,7 +335,7 @@ pub(super) async fn grievance(
         attaches,
     }
     .render();
-    render(&visit, StatusCode::OK, html)
+    render(visit, status, html)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -256,12 +436,32 @@ pub(super) async fn act(
             .map(|note| GrievanceAction::ReferToMeeting { note }),
         _ => return message(&visit, StatusCode::NOT_FOUND, "error.not_found"),
     };
-    let Ok(domain_action) = domain_action else {
-        return message(
-            &visit,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "error.action_input",
-        );
+    let domain_action = match domain_action {
+        Ok(domain_action) => domain_action,
+        Err(e) => {
+            // Shown in the form that was sent, naming its field, in the
+            // page's language (the forms leave checking to the server).
+            let Some(name) = CONFIRMED.iter().copied().find(|a| *a == action) else {
+                return message(&visit, StatusCode::NOT_FOUND, "error.not_found");
+            };
+            let field = match name {
+                "respond" => "action.response",
+                "resolve" => "action.summary",
+                "assign" => "action.note",
+                "triage" => "action.matter_class",
+                "rate" if form.rating.is_empty() => "action.rating",
+                "rate" => "action.comment",
+                _ => "action.reason",
+            };
+            let lang = visit.lang;
+            let text = format!(
+                "{}{}{}",
+                i18n::t(lang, field),
+                i18n::t(lang, "punct.colon"),
+                reason(lang, &e)
+            );
+            return show(&state, &visit, &caller, id, None, Some((name, text))).await;
+        }
     };
     match grievances::run(
         &state,
@@ -274,7 +474,7 @@ pub(super) async fn act(
     )
     .await
     {
-        Ok(_) => see_other(&format!("/g/{id}")),
+        Ok(_) => see_other(&format!("/g/{id}?done={action}")),
         Err(e) if e.status_code().is_client_error() => {
             tracing::info!(problem = e.slug(), "a page action was refused");
             let status = e.status_code();
@@ -328,7 +528,7 @@ pub(super) async fn merge_duplicates(
         return see_other(&format!("/g/{id}"));
     }
     match grievances::merge_many(&state, &caller, &request_id.0, id, &chosen).await {
-        Ok(_) => see_other(&format!("/g/{id}")),
+        Ok(_) => see_other(&format!("/g/{id}?done=merge")),
         Err(e) if e.status_code() == StatusCode::NOT_FOUND => {
             message(&visit, StatusCode::NOT_FOUND, "error.not_found")
         }

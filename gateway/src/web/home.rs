@@ -42,6 +42,8 @@ pub struct Todo {
 #[template(path = "home.html")]
 struct HomePage {
     page: Page,
+    /// `home.title` (a filer's own), `home.title_audit` or `home.title_received`.
+    title: &'static str,
     items: Vec<Item>,
     /// The reader is a respondent party: its to-do list is shown.
     responds: bool,
@@ -169,8 +171,17 @@ pub(super) async fn home(State(state): State<AppState>, headers: HeaderMap) -> R
         Some(party) if !served.is_empty() => (true, todo_of(&state, &visit, &served, &party).await),
         _ => (false, Vec::new()),
     };
+    let page = visit.page();
+    let title = if page.files {
+        "home.title"
+    } else if page.audits {
+        "home.title_audit"
+    } else {
+        "home.title_received"
+    };
     let html = HomePage {
-        page: visit.page(),
+        page,
+        title,
         items,
         responds,
         todo,
@@ -190,6 +201,9 @@ pub struct QueueEntry {
     pub title: String,
     pub status: String,
     pub stage: String,
+    /// Its category and urgency (wire names): what triage starts from.
+    pub category: String,
+    pub urgent: bool,
     pub due_at: Option<DateTime<Utc>>,
     pub overdue: bool,
     /// A major matter waiting for its urgent meeting: the xiaoqu whose
@@ -222,6 +236,8 @@ async fn dashboard(state: &AppState, visit: &Visit, caller: &Caller, tier: Tier)
                         .current_stage()
                         .map(|s| s.as_str().to_owned())
                         .unwrap_or_default(),
+                    category: super::wire(&g.category),
+                    urgent: g.urgency == lianxi_domain::values::Urgency::Urgent,
                     due_at,
                     overdue: due_at.is_some_and(|d| d < queue.now),
                     convene_in: g.urgent_meeting_pending().then_some(g.xiaoqu.0),

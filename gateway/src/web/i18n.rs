@@ -112,4 +112,30 @@ mod tests {
         assert!(missing.is_empty(), "{missing:?}");
         assert_ne!(zh.get("login.title"), en.get("login.title"));
     }
+
+    /// Chinese text takes full-width punctuation: `反映？`, `议程：`, not
+    /// `反映?`, `议程:` (times such as 09:30 keep their colon).
+    #[test]
+    fn chinese_strings_use_full_width_punctuation() {
+        let zh = parse(ZH).expect("zh.toml");
+        let han = |c: Option<char>| c.is_some_and(|c| ('\u{3000}'..='\u{9fff}').contains(&c));
+        let mut wrong: Vec<String> = zh
+            .iter()
+            .filter(|(_, v)| {
+                let chars: Vec<char> = v.chars().collect();
+                chars.iter().enumerate().any(|(i, c)| {
+                    ":,?!;()".contains(*c)
+                        && (han(i.checked_sub(1).map(|p| chars[p]))
+                            || han(chars.get(i + 1).copied()))
+                })
+            })
+            .map(|(k, v)| format!("{k} = {v}"))
+            .collect();
+        wrong.sort();
+        assert!(
+            wrong.is_empty(),
+            "half-width punctuation beside Chinese: {wrong:?}"
+        );
+        assert_eq!(t(Lang::Zh, "punct.colon"), "：");
+    }
 }

@@ -227,6 +227,8 @@ fn offered(list: &Value) -> Vec<Offered> {
     list.as_array()
         .into_iter()
         .flatten()
+        // One already on a convened meeting's agenda is not offered again.
+        .filter(|g| g["meeting"].is_null())
         .map(|g| Offered {
             id: text(&g["grievance"]),
             title: text(&g["title"]),

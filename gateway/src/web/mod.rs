@@ -60,6 +60,7 @@ pub fn router(upload_limit: usize) -> Router<AppState> {
         .route("/login", get(sign_in::login_page).post(sign_in::login))
         .route("/logout", post(sign_in::logout))
         .route("/g/{id}", get(grievance::grievance))
+        .route("/g/{id}/filed", get(grievance::filed))
         .route("/g/{id}/files/{sha256}", get(files::file))
         .route("/g/{id}/files/{sha256}/thumb", get(files::thumbnail))
         .route("/g/{id}/duplicates", post(grievance::merge_duplicates))
@@ -86,6 +87,12 @@ pub struct Page {
     signed_in: bool,
     /// The reader handles grievances: home is its queue.
     handles: bool,
+    /// The reader files grievances: the navigation offers the form.
+    files: bool,
+    /// The reader takes part in (or reads) joint meetings.
+    meets: bool,
+    /// The reader audits: home lists every grievance to audit.
+    audits: bool,
 }
 
 impl Page {

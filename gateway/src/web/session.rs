@@ -11,7 +11,9 @@ use super::home::handler_tier;
 use super::{message, see_other, Lang, Page};
 use crate::app::auth::{self, Caller};
 use crate::app::auth::{AccountRecord, TokenState};
+use crate::app::policy::{audits, reads_meetings};
 use crate::app::AppState;
+use lianxi_domain::grievance::files_grievances;
 
 pub(super) const SESSION: &str = "lianxi_session";
 pub(super) const CSRF: &str = "lianxi_csrf";
@@ -75,6 +77,18 @@ impl Visit {
                 .session
                 .as_ref()
                 .is_some_and(|(_, account)| handler_tier(account.role).is_some()),
+            files: self
+                .session
+                .as_ref()
+                .is_some_and(|(_, account)| files_grievances(account.role)),
+            meets: self
+                .session
+                .as_ref()
+                .is_some_and(|(_, account)| reads_meetings(account.role)),
+            audits: self
+                .session
+                .as_ref()
+                .is_some_and(|(_, account)| audits(account.role)),
         }
     }
 
