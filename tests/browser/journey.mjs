@@ -8,7 +8,10 @@
 // - no untranslated key shown (`status.filed` and the like, from the groups
 //   of gateway/locales/en.toml), no Chinese left on an English page beyond
 //   what people typed, no English string left on a Chinese page;
-// - a full-page screenshot: <artifacts>/<role>-<step>-<lang>.png.
+// - full-page screenshots at 375 and 1280 px:
+//   <artifacts>/screens/<role>-<step>-<lang>-<width>.png, compared at the
+//   end with the previous run's (target/browser-screens), pages that changed
+//   flagged in <artifacts>/screens-changed.json with a diff image each.
 //
 // Problems of accessibility, layout and translation are gathered and
 // reported together at the end; a journey that cannot go on stops at once.
@@ -16,6 +19,7 @@
 import { chromium } from 'playwright-core';
 import { createRequire } from 'node:module';
 import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { compareScreens } from './screens.mjs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -30,6 +34,12 @@ const PASSWORD = need('LIANXI_PASSWORD');
 const CHROMIUM = process.env.LIANXI_CHROMIUM || '/usr/bin/chromium';
 const ARTIFACTS = process.env.LIANXI_ARTIFACTS || join(repo, 'target', 'browser-artifacts');
 const WIDTH = 375;
+/// The desktop width every page is also photographed at.
+const DESKTOP = 1280;
+const SCREENS = join(ARTIFACTS, 'screens');
+/// The previous run's screenshots, kept across runs (tests/browser/run.sh).
+const PREVIOUS = process.env.LIANXI_PREVIOUS_SCREENS || join(repo, 'target', 'browser-screens');
+mkdirSync(SCREENS, { recursive: true });
 /// How long a read model may lag behind the log before a journey gives up.
 const CATCH_UP_MS = 20_000;
 
@@ -194,7 +204,20 @@ async function check(page, role, step) {
     if (english.length) problem(where, `English left on the Chinese page: ${english.join(', ')}`);
   }
 
-  await page.screenshot({ path: join(ARTIFACTS, `${role}-${step}-${lang}.png`), fullPage: true });
+  await photograph(page, `${role}-${step}-${lang}`);
+}
+
+/// Full-page screenshots at the phone's width and a desktop's. What changes
+/// from run to run by nature (times, ids, hashes) is masked, so that a
+/// comparison with the previous run flags layout and wording only.
+async function photograph(page, name) {
+  const mask = [page.locator('code'), page.getByText(/\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}/)];
+  const shoot = (width) =>
+    page.screenshot({ path: join(SCREENS, `${name}-${width}.png`), fullPage: true, mask, animations: 'disabled', caret: 'hide' });
+  await shoot(WIDTH);
+  await page.setViewportSize({ width: DESKTOP, height: 800 });
+  await shoot(DESKTOP);
+  await page.setViewportSize({ width: WIDTH, height: 800 });
 }
 
 /// Follows a link or submits a form; the answer of the page it lands on.
@@ -209,6 +232,16 @@ async function go(page, act, expectStatus = 200) {
     throw new Error(`${page.url()} answered ${status}, expected ${expectStatus}: ${body}`);
   }
   return response;
+}
+
+/// Presses the back button until the page at `pathname` is shown again
+/// (switching language adds history entries of its own).
+async function backTo(page, pathname) {
+  for (let presses = 0; presses < 8; presses += 1) {
+    await go(page, () => page.goBack());
+    if (new URL(page.url()).pathname === pathname) return;
+  }
+  fail(`the back button never came back to ${pathname}: ${page.url()}`);
 }
 
 /// Switches language with the page's own link; the page comes back in it.
@@ -346,39 +379,55 @@ async function phonePhoto() {
 
 /// Fills the filing form and submits it, with `photo` chosen in the file
 /// field if given; when open grievances that look like it are shown first,
-/// files anyway. The new grievance's path.
+/// files anyway. Lands on the confirmation (post/redirect/get), checked in
+/// both languages; the new grievance's path.
+async function fillFiling(resident, title, photo = null) {
+  if (photo) await resident.setInputFiles('#photos', { name: 'IMG_0001.jpg', mimeType: 'image/jpeg', buffer: photo });
+  await resident.selectOption('#category', 'parking');
+  await resident.fill('#title', title);
+  await resident.fill('#description', DESCRIPTION);
+  await resident.fill('#common_area', AREA);
+  await resident.selectOption('#respondent', 'property_company');
+  await go(resident, () => resident.click('main button[type=submit]'));
+}
+
+/// The likely duplicates are shown above the form: someone's, or the filer's own.
+async function similarShown(resident) {
+  return new URL(resident.url()).pathname === '/file' && (await resident.locator('#similar-title').count()) > 0;
+}
+
 async function submitFiling(resident, title, photo = null) {
-  const fill = async () => {
-    if (photo) await resident.setInputFiles('#photos', { name: 'IMG_0001.jpg', mimeType: 'image/jpeg', buffer: photo });
-    await resident.selectOption('#category', 'parking');
-    await resident.fill('#title', title);
-    await resident.fill('#description', DESCRIPTION);
-    await resident.fill('#common_area', AREA);
-    await resident.selectOption('#respondent', 'property_company');
-    await go(resident, () => resident.click('main button[type=submit]'));
-  };
-  const similar = async () =>
-    new URL(resident.url()).pathname === '/file' && (await resident.locator('#similar-title').count()) > 0;
+  const fill = () => fillFiling(resident, title, photo);
   await fill();
   let switched = false;
-  if (await similar()) {
+  if (await similarShown(resident)) {
     // Seen in both languages: the language link comes back to a fresh form.
     for (let round = 0; round < 2; round += 1) {
       const lang = await langOf(resident);
-      await shows(resident, t(lang, 'file.similar_title'));
+      const heading = await resident.innerText('#similar-title');
+      if (![t(lang, 'file.similar_title'), t(lang, 'file.own_title')].includes(heading.trim())) {
+        fail(`the likely duplicates are headed ${heading}`);
+      }
       if ((await resident.inputValue('#title')) !== title) fail('the form shown with similar grievances lost the title');
       await check(resident, 'resident', 'file-similar');
       if (round === 0) {
         await switchLanguage(resident);
         await fill();
-        if (!(await similar())) fail('the similar grievances were shown in one language only');
+        if (!(await similarShown(resident))) fail('the similar grievances were shown in one language only');
       }
     }
     switched = true;
     await go(resident, () => resident.click('main button[type=submit]'));
   }
-  const path = new URL(resident.url()).pathname;
-  if (!/^\/g\/[0-9a-f-]{36}$/.test(path)) fail(`filing did not land on the grievance: ${path}`);
+  const confirmation = new URL(resident.url()).pathname;
+  const m = confirmation.match(/^(\/g\/[0-9a-f-]{36})\/filed$/);
+  if (!m) fail(`filing did not land on its confirmation: ${confirmation}`);
+  const path = m[1];
+  await both(resident, 'resident', 'filed', async (lang) => {
+    await shows(resident, t(lang, 'filed.title'));
+    await shows(resident, t(lang, 'filed.next'));
+    await shows(resident, path.slice(3), 'the grievance number');
+  });
   if (switched) await switchLanguage(resident);
   return path;
 }
@@ -423,6 +472,39 @@ async function residentFiles(resident) {
   const photo = await phonePhoto();
   if (!photo.includes(Buffer.from('Exif', 'latin1'))) fail('the test photo carries no EXIF');
   const path = await submitFiling(resident, TITLE, photo);
+
+  // Back to the form, and filed again, in each language: the resident's own
+  // grievance is offered to follow, and following it files nothing.
+  await backTo(resident, '/file');
+  const home = async () => {
+    await go(resident, () => resident.click('header nav a[href="/"]'));
+    await until(resident, async () => (await resident.locator(`main a[href="${path}"]`).count()) > 0, 'the grievance listed on /');
+  };
+  // (The likely duplicates come from the list, a moment behind the log.)
+  await home();
+  await backTo(resident, '/file');
+  for (let round = 0; round < 2; round += 1) {
+    const lang = await langOf(resident);
+    await fillFiling(resident, TITLE);
+    if (!(await similarShown(resident))) fail(`filing the same matter again (${lang}) showed no likely duplicate`);
+    await shows(resident, t(lang, 'file.own_title'));
+    await shows(resident, t(lang, 'file.yours'));
+    const follow = resident.locator('#follow-own');
+    if ((await follow.getAttribute('href')) !== path) fail(`the own grievance offered is ${await follow.getAttribute('href')}, not ${path}`);
+    await check(resident, 'resident', 'file-own-duplicate');
+    if (round === 0) {
+      await switchLanguage(resident);
+    } else {
+      await go(resident, () => follow.click());
+      if (new URL(resident.url()).pathname !== path) fail(`following the own grievance led to ${resident.url()}`);
+      await switchLanguage(resident);
+    }
+  }
+  await home();
+  const listed = await resident.locator('main ul.items a[href^="/g/"]').count();
+  if (listed !== 1) fail(`the resident has ${listed} grievances after filing one and trying again twice`);
+  await go(resident, () => resident.click(`main a[href="${path}"]`));
+
   await both(resident, 'resident', 'grievance', async (lang) => {
     await shows(resident, TITLE);
     await shows(resident, t(lang, 'grievance.attachments'));
@@ -724,7 +806,7 @@ async function jointMeeting(resident, branch, company) {
     await shows(resident, t(lang, 'minutes.title'));
     await shows(resident, DECISION);
     await shows(resident, PUBLIC_SUMMARY);
-    await shows(resident, `${t(lang, 'party.property_company')}: ${t(lang, 'stance.object')}`);
+    await shows(resident, `${t(lang, 'party.property_company')}${t(lang, 'punct.colon')}${t(lang, 'stance.object')}`);
   });
   const minutes = await resident.innerText('body');
   for (const secret of ['李书记', '物业客服', '王小明', '13800138000']) {
@@ -821,6 +903,19 @@ try {
 }
 
 const seconds = ((Date.now() - started) / 1000).toFixed(1);
+// The visual check, once the journey went all the way (a partial run would
+// replace the previous screenshots with fewer).
+if (!problems.some((p) => p.startsWith('the journey stopped'))) {
+  const seen = compareScreens(SCREENS, PREVIOUS, join(ARTIFACTS, 'screens-diff'), join(ARTIFACTS, 'screens-changed.json'));
+  if (!seen.baseline) {
+    console.log(`journey: screenshots: no previous run to compare with; these are kept in ${PREVIOUS} for the next`);
+  } else {
+    console.log(`journey: screenshots: ${seen.compared} compared with the previous run, ${seen.changed.length} changed, ${seen.added.length} new, ${seen.removed.length} gone (screens-changed.json, screens-diff/)`);
+    for (const c of seen.changed) console.log(`  changed: ${c.name}: ${c.why}`);
+    for (const n of seen.added) console.log(`  new: ${n}`);
+    for (const n of seen.removed) console.log(`  gone: ${n}`);
+  }
+}
 writeFileSync(join(ARTIFACTS, 'problems.txt'), problems.join('\n') + (problems.length ? '\n' : ''));
 writeFileSync(join(ARTIFACTS, 'axe-notes.txt'), notes.join('\n') + (notes.length ? '\n' : ''));
 if (notes.length) console.log(`journey: ${notes.length} note(s) for a person to look at (advisory rules, checks axe could not decide) in axe-notes.txt`);

@@ -564,6 +564,27 @@ async fn a_resident_signs_in_files_on_the_page_and_follows_the_grievance(t: Test
         "{}",
         inbox.html
     );
+    // Nothing typed: the server's message, in the page's language, in the
+    // form that was sent (the forms leave checking to the server); nothing
+    // is recorded.
+    let empty = company
+        .post(
+            &format!("{path}/respond"),
+            &[("csrf", &company_csrf), ("summary", "  ")],
+        )
+        .await;
+    assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        empty
+            .html
+            .contains(r#"<p class="error" id="respond-error" role="alert">答复内容：此项必填</p>"#),
+        "{}",
+        empty.html
+    );
+    assert!(empty.html.contains(r#"aria-describedby="respond-error""#));
+    assert!(!company.get(&path).await.html.contains("已答复"));
+    // A respondent neither files nor is offered the form.
+    assert!(!inbox.html.contains(r#"href="/file""#), "{}", inbox.html);
     let responded = company
         .post(
             &format!("{path}/respond"),
@@ -629,8 +650,31 @@ async fn a_resident_signs_in_files_on_the_page_and_follows_the_grievance(t: Test
         )
         .await;
     assert_eq!(reopened.status, StatusCode::SEE_OTHER);
-    let page = browser.get(&path).await;
+    assert_eq!(location(&reopened), format!("{path}?done=reopen"));
+    let page = browser.get(&format!("{path}?done=reopen")).await;
     assert!(page.html.contains("Assigned") && page.html.contains("Withdraw the grievance"));
+    // The notice of what was just done; withdrawing is last, behind a
+    // confirm step that says what it means.
+    assert!(
+        page.html
+            .contains(r#"<p class="done" role="status">Reopening asked; the party branch takes it up again.</p>"#),
+        "{}",
+        page.html
+    );
+    let timeline = page
+        .html
+        .find("<ol class=\"timeline\">")
+        .expect("the timeline");
+    let withdraw = page
+        .html
+        .find("<details class=\"danger\">")
+        .expect("withdrawing folded away");
+    assert!(
+        timeline < withdraw,
+        "withdrawing comes after everything else"
+    );
+    assert!(page.html[withdraw..].contains("it cannot be restored"));
+    assert!(page.html[withdraw..].contains(">Withdraw it</button>"));
     // The aggregate has the last word: rating an open grievance is refused.
     let refused = browser
         .post(&rate, &[("csrf", &csrf), ("rating", "satisfied")])
@@ -698,6 +742,16 @@ async fn a_resident_signs_in_files_on_the_page_and_follows_the_grievance(t: Test
     let id = id_of(&path);
     let case = auditor.get(&path).await;
     assert!(case.html.contains(&format!("/audit/{id}")), "{}", case.html);
+    // The auditor's navigation offers what an auditor does: no filing form,
+    // a home titled for every grievance, each with its audit link.
+    assert!(!case.html.contains(r#"href="/file""#), "{}", case.html);
+    let home = auditor.get("/").await;
+    assert!(home.html.contains("全部诉求（审计）") && !home.html.contains("我的诉求"));
+    assert!(
+        home.html.contains(&format!(r#"href="/audit/{id}""#)),
+        "{}",
+        home.html
+    );
     let audit = auditor.get(&format!("/audit/{id}")).await;
     assert_eq!(audit.status, StatusCode::OK);
     for expected in [

@@ -81,10 +81,10 @@ impl Visit {
                 .session
                 .as_ref()
                 .is_some_and(|(_, account)| files_grievances(account.role)),
-            meets: self
-                .session
-                .as_ref()
-                .is_some_and(|(_, account)| reads_meetings(account.role)),
+            // Residents read their xiaoqu's public minutes there.
+            meets: self.session.as_ref().is_some_and(|(_, account)| {
+                reads_meetings(account.role) || files_grievances(account.role)
+            }),
             audits: self
                 .session
                 .as_ref()
