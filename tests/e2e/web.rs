@@ -994,10 +994,31 @@ async fn the_branch_runs_meetings_and_mediation_on_the_pages_and_the_parties_fol
         )
         .await;
     assert_eq!(convened.status, StatusCode::SEE_OTHER, "{}", convened.html);
-    let meeting = location(&convened).to_owned();
+    let landed = location(&convened).to_owned();
+    let meeting = landed
+        .strip_suffix("?done=convene")
+        .unwrap_or_else(|| panic!("no notice asked for: {landed}"))
+        .to_owned();
     assert!(meeting.starts_with("/meetings/"), "{meeting}");
-    let page = branch.get(&meeting).await;
+    let page = branch.get(&landed).await;
     assert!(page.html.contains("已召集") && page.html.contains("地下车库公共车位被长期占用"));
+    assert!(
+        page.html
+            .contains(r#"<p class="done" role="status">会议已召集"#),
+        "{}",
+        page.html
+    );
+    // On a convened meeting's agenda, the matter is no longer proposed.
+    let ticked = format!(r#"value="{item}""#);
+    let mut list = String::new();
+    for _ in 0..400 {
+        list = branch.get("/meetings").await.html;
+        if !list.contains(&ticked) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(!list.contains(&ticked), "still proposed: {list}");
 
     // Two parties are no quorum; four are.
     let open = format!("{meeting}/open");
@@ -1251,9 +1272,11 @@ async fn the_branch_runs_meetings_and_mediation_on_the_pages_and_the_parties_fol
     let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let opened = branch.post("/cases", &fields).await;
     assert_eq!(opened.status, StatusCode::SEE_OTHER, "{}", opened.html);
-    let case_page = location(&opened).to_owned();
+    let landed = location(&opened).to_owned();
+    let case_page = landed.trim_end_matches("?done=open").to_owned();
     let case = case_page.trim_start_matches("/cases/").to_owned();
-    let page = branch.get(&case_page).await;
+    let page = branch.get(&landed).await;
+    assert!(page.html.contains("调解案件已发起"), "{}", page.html);
     assert!(
         page.html.contains("调解中") && page.html.contains("物业服务企业"),
         "{}",
@@ -1311,7 +1334,7 @@ async fn the_branch_runs_meetings_and_mediation_on_the_pages_and_the_parties_fol
     assert!(
         home.html.contains("调解协议义务")
             && home.html.contains("三天内贴出车位使用公告")
-            && home.html.contains(&format!(r#"href="{case_page}""#)),
+            && home.html.contains(&format!(r#"href="/cases/{case}""#)),
         "{}",
         home.html
     );

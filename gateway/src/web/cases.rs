@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 
 use askama::Template;
-use axum::extract::{Path, RawForm, State};
+use axum::extract::{Path, Query, RawForm, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
@@ -131,7 +131,7 @@ pub(super) async fn open(
     };
     let opened = answer(opened);
     if opened.status.is_success() {
-        return see_other(&format!("/cases/{}", text(&opened.body["id"])));
+        return see_other(&format!("/cases/{}?done=open", text(&opened.body["id"])));
     }
     let errors = opened.errors_in(&visit.page(), "case");
     new_case_page(&state, &visit, &grievance, Some(matter), respondent, errors).await
@@ -158,6 +158,8 @@ pub struct Obligation {
 #[template(path = "case.html")]
 struct CasePage {
     page: Page,
+    /// The key of the notice confirming what the reader just did.
+    done: Option<String>,
     matter: String,
     status: String,
     tier: String,
@@ -210,6 +212,7 @@ pub(super) fn obligations(case: &Value) -> (bool, String, Vec<Obligation>) {
 pub(super) async fn show(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    Query(notice): Query<super::Notice>,
     headers: HeaderMap,
 ) -> Response {
     let visit = Visit::of(&state, &headers).await;
@@ -226,6 +229,7 @@ pub(super) async fn show(
     let c = &shown.body;
     let (agreed, terms, obligations) = obligations(c);
     let html = CasePage {
+        done: notice.key("case", &["open"]),
         page: visit.page(),
         matter: text(&c["matter"]),
         status: text(&c["status"]),

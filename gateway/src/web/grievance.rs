@@ -97,14 +97,6 @@ impl GrievancePage {
     }
 }
 
-/// What the grievance's page is asked with: `done` names the action just
-/// taken (`accept`, `withdraw`, …), for its confirmation notice.
-#[derive(Debug, Default, Deserialize)]
-pub(super) struct Shown {
-    #[serde(default)]
-    done: String,
-}
-
 /// The actions a confirmation notice exists for (`done.<action>`).
 const CONFIRMED: [&str; 12] = [
     "accept",
@@ -180,7 +172,7 @@ fn place(page: &Page, g: &lianxi_domain::grievance::GrievanceState) -> String {
 pub(super) async fn grievance(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Query(shown): Query<Shown>,
+    Query(shown): Query<super::Notice>,
     headers: HeaderMap,
 ) -> Response {
     let visit = Visit::of(&state, &headers).await;
@@ -190,9 +182,7 @@ pub(super) async fn grievance(
     let Ok(id) = GrievanceId::parse(&id) else {
         return message(&visit, StatusCode::NOT_FOUND, "error.not_found");
     };
-    let done = CONFIRMED
-        .contains(&shown.done.as_str())
-        .then(|| format!("done.{}", shown.done));
+    let done = shown.key("", &CONFIRMED);
     show(&state, &visit, &caller, id, done, None).await
 }
 

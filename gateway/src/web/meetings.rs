@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 
 use askama::Template;
-use axum::extract::{Path, RawForm, State};
+use axum::extract::{Path, Query, RawForm, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
@@ -424,7 +424,10 @@ pub(super) async fn convene(
     };
     let convened = answer(convened);
     if convened.status.is_success() {
-        return see_other(&format!("/meetings/{}", text(&convened.body["id"])));
+        return see_other(&format!(
+            "/meetings/{}?done=convene",
+            text(&convened.body["id"])
+        ));
     }
     let errors = convened.errors(&page);
     meetings_page(&state, &visit, form, errors).await
@@ -481,6 +484,8 @@ struct MeetingPage {
     public_summary: String,
     /// The reader chairs: the party branch of the meeting's xiaoqu.
     chairs: bool,
+    /// The key of the notice confirming what the reader just did.
+    done: Option<String>,
     /// Errors by field, and the item they belong to.
     errors: HashMap<String, String>,
     failed_item: String,
@@ -537,7 +542,7 @@ fn items(list: &Value) -> Vec<Item> {
 async fn meeting_page(
     state: &AppState,
     visit: &Visit,
-    id: &str,
+    (id, done): (&str, Option<String>),
     errors: HashMap<String, String>,
     failed_item: String,
     typed: HashMap<String, String>,
@@ -591,6 +596,7 @@ async fn meeting_page(
         StatusCode::UNPROCESSABLE_ENTITY
     };
     let html = MeetingPage {
+        done,
         page: visit.page(),
         id: id.to_string(),
         kind: text(&m["kind"]),
@@ -616,13 +622,20 @@ async fn meeting_page(
 pub(super) async fn show(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    Query(shown): Query<super::Notice>,
     headers: HeaderMap,
 ) -> Response {
     let visit = Visit::of(&state, &headers).await;
     meeting_page(
         &state,
         &visit,
-        &id,
+        (
+            &id,
+            shown.key(
+                "meeting",
+                &["convene", "open", "decide", "complete", "close"],
+            ),
+        ),
         HashMap::new(),
         String::new(),
         HashMap::new(),
@@ -635,7 +648,7 @@ pub(super) async fn show(
 async fn command(
     state: &AppState,
     (visit, caller): (&Visit, &Caller),
-    id: MeetingId,
+    (id, name): (MeetingId, &str),
     built: Result<meetings::Built, ApiError>,
     item: &str,
     typed: HashMap<String, String>,
@@ -651,13 +664,13 @@ async fn command(
     let answer = answer(done);
     let id = id.to_string();
     if answer.status.is_success() {
-        return see_other(&format!("/meetings/{id}"));
+        return see_other(&format!("/meetings/{id}?done={name}"));
     }
     if answer.status == StatusCode::NOT_FOUND {
         return message(visit, StatusCode::NOT_FOUND, "error.not_found");
     }
     let errors = answer.errors(&visit.page());
-    meeting_page(state, visit, &id, errors, item.to_owned(), typed).await
+    meeting_page(state, visit, (&id, None), errors, item.to_owned(), typed).await
 }
 
 pub(super) async fn act(
@@ -682,7 +695,7 @@ pub(super) async fn act(
     match action.as_str() {
         "open" => {
             let built = request(json!({"present_parties": present})).map(|r| meetings::open(&r));
-            command(&state, who, meeting, built, "", HashMap::new()).await
+            command(&state, who, (meeting, "open"), built, "", HashMap::new()).await
         }
         "close" => {
             let summary = field("public_summary");
@@ -693,13 +706,21 @@ pub(super) async fn act(
             };
             let typed = HashMap::from([("public_summary".to_owned(), summary)]);
             let built = request(body).and_then(|r| meetings::close(&r));
-            command(&state, who, meeting, built, "", typed).await
+            command(&state, who, (meeting, "close"), built, "", typed).await
         }
         "complete" => {
             let action_item = field("action_item");
             let built =
                 request(json!({})).and_then(|r| meetings::complete_action_item(&action_item, &r));
-            command(&state, who, meeting, built, "", HashMap::new()).await
+            command(
+                &state,
+                who,
+                (meeting, "complete"),
+                built,
+                "",
+                HashMap::new(),
+            )
+            .await
         }
         "decide" => {
             let item = field("item");
@@ -725,7 +746,8 @@ pub(super) async fn act(
                             "action_items".to_owned(),
                             page.t("meeting.error.action_items"),
                         )]);
-                        return meeting_page(&state, &visit, &id, errors, item, typed).await;
+                        return meeting_page(&state, &visit, (&id, None), errors, item, typed)
+                            .await;
                     }
                 }
             }
@@ -736,7 +758,15 @@ pub(super) async fn act(
                 "action_items": action_items,
             });
             let built = request(body).and_then(|r| meetings::decide_item(&item, &r));
-            command(&state, who, meeting, built, &item, typed.clone()).await
+            command(
+                &state,
+                who,
+                (meeting, "decide"),
+                built,
+                &item,
+                typed.clone(),
+            )
+            .await
         }
         _ => message(&visit, StatusCode::NOT_FOUND, "error.not_found"),
     }

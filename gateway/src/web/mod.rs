@@ -173,6 +173,28 @@ fn set_cookie(headers: &mut HeaderMap, cookie: &str) {
     }
 }
 
+/// What a page is asked with after a command succeeded (post/redirect/get):
+/// `done` names the command, for the notice confirming it.
+#[derive(Debug, Default, serde::Deserialize)]
+pub(super) struct Notice {
+    #[serde(default)]
+    done: String,
+}
+
+impl Notice {
+    /// The notice's key, `<family>.done.<command>` (`done.<command>` for
+    /// grievances), when `done` is one of `commands`; anything else shows
+    /// no notice.
+    fn key(&self, family: &str, commands: &[&str]) -> Option<String> {
+        commands
+            .contains(&self.done.as_str())
+            .then(|| match family {
+                "" => format!("done.{}", self.done),
+                family => format!("{family}.done.{}", self.done),
+            })
+    }
+}
+
 fn see_other(to: &str) -> Response {
     let mut response = Redirect::to(to).into_response();
     *response.status_mut() = StatusCode::SEE_OTHER;
