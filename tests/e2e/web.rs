@@ -356,7 +356,7 @@ async fn a_resident_signs_in_files_on_the_page_and_follows_the_grievance(t: Test
                 ("csrf", &csrf),
                 ("category", "parking"),
                 ("title", "地下车库车位被长期占用"),
-                ("description", "B2层车位长期被占用"),
+                ("description", "B2层车位长期被占用\r\n晚上回家无处停车"),
                 ("common_area", "地下车库B2"),
                 ("respondent", "property_company"),
                 ("urgency", "normal"),
@@ -397,6 +397,16 @@ async fn a_resident_signs_in_files_on_the_page_and_follows_the_grievance(t: Test
         assert!(page.html.contains(text), "{text} not on the page");
     }
     assert_eq!(untranslated(&page.html), Vec::<String>::new());
+    // The description keeps its line break (a browser sends CRLF).
+    assert!(
+        page.html
+            .contains("<p class=\"prose\">B2层车位长期被占用\r\n晚上回家无处停车</p>")
+            || page
+                .html
+                .contains("<p class=\"prose\">B2层车位长期被占用\n晚上回家无处停车</p>"),
+        "{}",
+        page.html
+    );
     // The list is a read model a moment behind the log.
     let mut listed = false;
     for _ in 0..200 {
@@ -417,7 +427,7 @@ async fn a_resident_signs_in_files_on_the_page_and_follows_the_grievance(t: Test
                 ("csrf", &csrf),
                 ("category", "parking"),
                 ("title", "地下车库车位被长期占用"),
-                ("description", "B2层车位长期被占用"),
+                ("description", "B2层车位长期被占用\r\n晚上回家无处停车"),
                 ("common_area", "地下车库B2"),
                 ("respondent", "property_company"),
                 ("urgency", "normal"),
