@@ -22,6 +22,7 @@ pub mod actor;
 pub mod deadline;
 pub mod following;
 pub mod grievance;
+pub mod ledger;
 pub mod mediation;
 pub mod meeting;
 pub mod person;

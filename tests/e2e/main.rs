@@ -18,6 +18,7 @@ mod idempotency;
 mod identity;
 mod instances;
 mod keys;
+mod ledgers;
 mod lifecycle;
 mod limits;
 mod meetings;

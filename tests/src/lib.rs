@@ -4,6 +4,7 @@
 
 pub mod cluster;
 pub mod dba;
+pub mod xlsx;
 
 use std::path::PathBuf;
 use std::process::Stdio;

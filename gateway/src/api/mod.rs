@@ -74,6 +74,7 @@ mod grievances;
 mod health;
 mod idempotency;
 mod identity;
+mod ledgers;
 mod mediation;
 mod meetings;
 mod notifications;
@@ -183,6 +184,8 @@ operations!(
     grievances::resume,
     grievances::queue,
     grievances::figures,
+    ledgers::export,
+    ledgers::exports,
     audit::verify,
     audit::take_checkpoint,
     audit::list_checkpoints,

@@ -512,6 +512,21 @@ impl From<MediationError> for ApiError {
     }
 }
 
+impl From<lianxi_domain::ledger::ExportError> for ApiError {
+    fn from(e: lianxi_domain::ledger::ExportError) -> Self {
+        use lianxi_domain::ledger::ExportError as E;
+        let detail = e.to_string();
+        match e {
+            E::RoleNotAllowed(_) => Self::forbidden(detail),
+            // A place the caller does not serve is not told apart from one
+            // that does not exist.
+            E::OutsideScope => Self::not_found().with_detail(detail),
+            E::PeriodReversed | E::PeriodTooLong { .. } => Self::invalid_field("to", detail),
+            E::CsvHoldsOneLedger => Self::invalid_field("ledger", detail),
+        }
+    }
+}
+
 impl<E> From<CommandError<E>> for ApiError
 where
     E: std::error::Error,

@@ -9,6 +9,8 @@
 //!   xiaoqu and roles.
 //! - [`people`]: person streams and their sealed personal data.
 //! - [`registry`]: the xiaoqu registry and its tables.
+//! - [`ledgers`]: 台账 exports (grievances, meetings, mediation, the three
+//!   rates) as spreadsheets and CSV, each export recorded.
 //! - [`audit`]: verification, signed checkpoints, consistency proofs.
 //! - [`story`]: a case told in order, and its state at any instant;
 //!   [`dossier`]: what an auditor files about a case.
@@ -36,6 +38,7 @@ pub mod error;
 pub mod follow_ups;
 pub mod grievances;
 pub mod idempotency;
+pub mod ledgers;
 pub mod lists;
 pub mod meetings;
 pub mod metrics;
@@ -86,6 +89,8 @@ pub struct AppState {
     pub(in crate::app) meetings: Arc<MeetingLog>,
     /// Xiaoqu registry streams.
     pub(in crate::app) registry: Arc<registry::RegistryLog>,
+    /// Each account's ledger exports.
+    pub(in crate::app) exports: Arc<ledgers::ExportLog>,
     /// Rate limits on filing (none unless set, as `lianxi serve` does) and
     /// the request timeout.
     pub limits: rate_limit::Limits,
@@ -130,7 +135,13 @@ impl AppState {
             )),
             registry: Arc::new(registry::RegistryLog::sharing(
                 &db,
-                lianxi_domain::registry::RegistryServices::new(clock),
+                lianxi_domain::registry::RegistryServices::new(clock.clone()),
+                RetryPolicy::default(),
+                appended.clone(),
+            )),
+            exports: Arc::new(ledgers::ExportLog::sharing(
+                &db,
+                lianxi_domain::ledger::ExportServices::new(clock),
                 RetryPolicy::default(),
                 appended,
             )),

@@ -133,6 +133,15 @@ impl LoggedCommand for lianxi_domain::registry::RegistryCommand {
     }
 }
 
+impl LoggedCommand for lianxi_domain::ledger::ExportCommand {
+    fn actor(&self) -> Actor {
+        self.actor
+    }
+    fn name(&self) -> &'static str {
+        self.action.name()
+    }
+}
+
 impl LoggedCommand for MeetingCommand {
     fn actor(&self) -> Actor {
         self.actor

@@ -35,3 +35,28 @@ pub fn send(file: Download) -> Response {
     }
     response
 }
+
+/// A ledger export as an answer: always downloaded, never cached (it holds
+/// what the caller may read now, and each export is recorded).
+pub fn send_export(export: crate::app::ledgers::Export) -> Response {
+    let mut response = export.bytes.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(export.media_type),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; sandbox"),
+    );
+    if let Ok(value) =
+        HeaderValue::from_str(&format!("attachment; filename=\"{}\"", export.file_name))
+    {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    if let Ok(value) = HeaderValue::from_str(&export.rows.to_string()) {
+        headers.insert("Lianxi-Rows", value);
+    }
+    response
+}

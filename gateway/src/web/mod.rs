@@ -29,7 +29,7 @@ mod files;
 mod filing;
 mod grievance;
 mod home;
-mod i18n;
+
 mod meetings;
 mod session;
 mod sign_in;
@@ -42,7 +42,8 @@ use axum::Router;
 use chrono::{DateTime, FixedOffset, Offset, Utc};
 
 use crate::app::AppState;
-pub use i18n::Lang;
+use crate::i18n;
+pub use crate::i18n::Lang;
 use session::{Visit, CSRF};
 
 const CSS: &str = include_str!("../../static/app.css");

@@ -1,6 +1,7 @@
-//! The pages' strings, from `gateway/locales/{zh,en}.toml` (embedded in the
-//! binary). Chinese is the default; every key is in both files (a test
-//! checks), and a missing key shows as the key itself, never as nothing.
+//! The strings of the pages and the ledgers, from
+//! `gateway/locales/{zh,en}.toml` (embedded in the binary). Chinese is the
+//! default; every key is in both files (a test checks), and a missing key
+//! shows as the key itself, never as nothing.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -44,8 +45,8 @@ impl Lang {
     }
 }
 
-const ZH: &str = include_str!("../../locales/zh.toml");
-const EN: &str = include_str!("../../locales/en.toml");
+const ZH: &str = include_str!("../locales/zh.toml");
+const EN: &str = include_str!("../locales/en.toml");
 
 /// The `[strings]` table of a locale file.
 pub fn parse(text: &str) -> Result<HashMap<String, String>, String> {
