@@ -113,6 +113,11 @@ enum Command {
         #[command(subcommand)]
         command: cli::audit::Audit,
     },
+    /// Write ledgers (台账) to files, each export recorded.
+    Report {
+        #[command(subcommand)]
+        command: cli::report::Report,
+    },
 }
 
 #[tokio::main]
@@ -155,7 +160,7 @@ async fn run(parsed: Cli) -> Result<(), CliError> {
     let db = open_store(&parsed.database_url, parsed.max_connections, !reads_only).await?;
     // Keys are made by `init`, or by the first run of a new embedded store.
     let uses_keys = match &parsed.command {
-        Command::Serve(_) | Command::Admin { .. } => true,
+        Command::Serve(_) | Command::Admin { .. } | Command::Report { .. } => true,
         Command::Audit { command } => !command.reads_only(),
         _ => false,
     };
@@ -195,6 +200,9 @@ async fn run(parsed: Cli) -> Result<(), CliError> {
             .await
         }
         Command::Projections { command } => cli::projections::run(&db, command).await,
+        Command::Report { command } => {
+            cli::report::run(&db, &parsed.master_key_file, if_missing, command).await
+        }
         Command::Probe(_) => Err(CliError::Usage("the probe needs no store")),
     };
     db.close().await;

@@ -3,11 +3,16 @@
 //! made through the API; pseudonyms for a respondent; every export recorded.
 
 use chrono::{FixedOffset, Utc};
-use lianxi_tests::{ok, on_both_stores, Api, Cast, Server, TestDb};
+use lianxi_tests::{
+    lianxi_cli, ok, on_both_stores, value_of, Api, Cast, Process, Server, TempDir, TestDb,
+};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-on_both_stores!(ledgers_are_exported_as_workbooks_and_csv_read_back_and_recorded);
+on_both_stores!(
+    ledgers_are_exported_as_workbooks_and_csv_read_back_and_recorded,
+    the_command_line_writes_a_ledger_for_an_account_and_records_it,
+);
 
 /// A file the API answered with, and the headers that came with it.
 struct Download {
@@ -412,4 +417,97 @@ async fn ledgers_are_exported_as_workbooks_and_csv_read_back_and_recorded(t: Tes
         "verify",
     );
     assert_eq!(verified["ok"], json!(true), "{verified}");
+}
+
+/// `lianxi report ledger` writes the same files for the account it names,
+/// and the export is recorded under that account.
+async fn the_command_line_writes_a_ledger_for_an_account_and_records_it(t: TestDb) {
+    let dir = TempDir::new();
+    let env = [("LIANXI_DATABASE_URL", t.url.as_str())];
+    let resident = lianxi_tests::resident_token(&dir.0, &env).await;
+    let admin = lianxi_cli(&dir.0, &env, &["admin", "init", "--login", "root-admin"]).await;
+    let password = value_of(&admin, "password");
+    let server = Process::start(&dir.0, &env).await;
+    let api = Api::new(&server.base);
+    ok(
+        &api.post(
+            "/api/v1/grievances",
+            &resident,
+            lianxi_tests::sample_grievance(),
+        )
+        .await,
+        "file",
+    );
+    let day = today();
+    let out = dir.0.join("三率.csv");
+    let out_text = out.to_string_lossy().to_string();
+    let written = lianxi_cli(
+        &dir.0,
+        &env,
+        &[
+            "report",
+            "ledger",
+            "--login",
+            "root-admin",
+            "--xiaoqu",
+            "幸福里",
+            "--from",
+            &day,
+            "--to",
+            &day,
+            "--ledger",
+            "summary",
+            "--format",
+            "csv",
+            "--out",
+            &out_text,
+        ],
+    )
+    .await;
+    assert_eq!(value_of(&written, "file"), out_text);
+    assert_eq!(
+        value_of(&written, "rows"),
+        "2",
+        "this month and the whole period"
+    );
+    let csv = std::fs::read_to_string(&out).expect("the file");
+    assert!(csv.starts_with('\u{feff}'), "a BOM first");
+    assert!(csv.contains("\n全期,1,"), "{csv}");
+    // Not over an existing file.
+    let again = tokio::process::Command::new(lianxi_tests::lianxi_binary())
+        .args([
+            "report",
+            "ledger",
+            "--login",
+            "root-admin",
+            "--xiaoqu",
+            "幸福里",
+        ])
+        .args(["--from", &day, "--to", &day, "--out", &out_text])
+        .current_dir(&dir.0)
+        .envs(env)
+        .output()
+        .await
+        .expect("run lianxi");
+    assert!(!again.status.success());
+
+    // The admin, signed in, finds the export under its own role.
+    let session = ok(
+        &Api::send(
+            api.request(Method::POST, "/api/v1/auth/login", None)
+                .json(&json!({"login": "root-admin", "password": password})),
+        )
+        .await,
+        "sign in",
+    );
+    let token = session["token"].as_str().expect("token");
+    let exports = ok(&api.get("/api/v1/ledgers/exports", token).await, "exports");
+    let items = exports["items"].as_array().expect("items");
+    assert_eq!(items.len(), 1, "{exports}");
+    assert_eq!(items[0]["role"], "admin");
+    assert_eq!(
+        items[0]["payload"]["LedgerExported"]["request"]["format"],
+        "csv"
+    );
+    server.terminate().await;
 }

@@ -691,7 +691,10 @@ pub async fn lianxi_cli(
     env: &[(&str, &str)],
     args: &[&str],
 ) -> Vec<(String, String)> {
-    if matches!(args, ["admin", ..] | ["audit", "checkpoint", ..]) {
+    if matches!(
+        args,
+        ["admin", ..] | ["audit", "checkpoint", ..] | ["report", ..]
+    ) {
         init_deployment(cwd, env).await;
     }
     let output = Command::new(lianxi_binary())

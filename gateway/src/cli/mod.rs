@@ -6,6 +6,7 @@
 //! - [`admin`]: xiaoqu, accounts and keys.
 //! - [`projections`]: read models' positions and rebuilds.
 //! - [`audit`]: verifying the log and signing checkpoints.
+//! - [`report`]: ledgers (台账) written to files.
 //! - [`progress`]: progress bars of the long commands on a terminal.
 //! - [`error`]: [`error::CliError`], how each of them fails.
 
@@ -16,6 +17,7 @@ pub mod init;
 pub mod probe;
 pub mod progress;
 pub mod projections;
+pub mod report;
 pub mod serve;
 
 use std::path::Path;
