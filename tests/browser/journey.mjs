@@ -677,6 +677,75 @@ async function auditorVerifies(auditor, path) {
   }
 }
 
+/// A4 in CSS pixels (96 per inch), and the report's page margins
+/// (`@page` in gateway/static/app.css: 14 mm top and bottom, 12 mm sides).
+const MM = 96 / 25.4;
+const A4 = { width: 210 * MM, height: 297 * MM, marginX: 12 * MM, marginY: 14 * MM };
+
+/// How many A4 pages the report should print on, from its layout in print
+/// media at the printable width: one per sheet (each starts a page), each
+/// sheet no taller than a page; and every element wider than the page.
+async function printLayout(page) {
+  const printable = { width: A4.width - 2 * A4.marginX, height: A4.height - 2 * A4.marginY };
+  await page.emulateMedia({ media: 'print' });
+  await page.setViewportSize({ width: Math.floor(printable.width), height: Math.floor(printable.height) });
+  const layout = await page.evaluate((limit) => {
+    const sheets = [...document.querySelectorAll('.report > .sheet')].map((el) => el.getBoundingClientRect().height);
+    const wide = [];
+    for (const el of document.querySelectorAll('main *')) {
+      const r = el.getBoundingClientRect();
+      if (r.width > 0 && r.right > limit + 0.5) wide.push(`${el.tagName.toLowerCase()} ${Math.round(r.right)}px`);
+    }
+    return { sheets, wide: wide.slice(0, 5) };
+  }, printable.width);
+  // Back to no emulation: a page emulating `screen` would print as it shows.
+  await page.emulateMedia({ media: null });
+  await page.setViewportSize({ width: WIDTH, height: 800 });
+  const tall = layout.sheets
+    .map((h, i) => [i + 1, h])
+    .filter(([, h]) => h > printable.height)
+    .map(([i, h]) => `sheet ${i} is ${Math.round(h)} px, a page ${Math.round(printable.height)} px`);
+  return { pages: layout.sheets.length, wide: layout.wide, tall };
+}
+
+/// The branch opens this month's report and prints it to PDF (A4), in both
+/// languages, and downloads the month's ledgers.
+async function branchReports(branch) {
+  await go(branch, () => branch.click('header nav a[href="/reports"]'));
+  await both(branch, 'branch', 'reports', async (lang) => shows(branch, t(lang, 'reports.title')));
+  await go(branch, () => branch.click('form[action="/reports/view"] button[type=submit]'));
+  for (let round = 0; round < 2; round += 1) {
+    const lang = await langOf(branch);
+    await shows(branch, t(lang, 'reports.monthly'));
+    await shows(branch, t(lang, 'reports.open'));
+    await shows(branch, t(lang, 'reports.by_company'));
+    await check(branch, 'branch', 'report');
+    const expected = await printLayout(branch);
+    if (expected.wide.length) problem(`branch-report-${lang}`, `wider than an A4 page: ${expected.wide.join(', ')}`);
+    if (expected.tall.length) problem(`branch-report-${lang}`, `taller than an A4 page: ${expected.tall.join(', ')}`);
+    const pdf = await branch.pdf({ format: 'A4', printBackground: true, preferCSSPageSize: true });
+    writeFileSync(join(ARTIFACTS, `report-${lang}.pdf`), pdf);
+    writeFileSync(join(ARTIFACTS, `report-${lang}.html`), await branch.content());
+    const printed = (pdf.toString('latin1').match(/\/Type\s*\/Page(?!s)/g) || []).length;
+    if (printed !== expected.pages) {
+      problem(`branch-report-${lang}`, `printed on ${printed} A4 page(s), not one per sheet (${expected.pages})`);
+    }
+    console.log(`journey: the ${lang} report prints on ${printed} A4 page(s)`);
+    await switchLanguage(branch);
+  }
+  // This month's ledgers, from the report's own link: a workbook.
+  const [file] = await Promise.all([
+    branch.waitForEvent('download'),
+    branch.click('main a[href^="/reports/ledger?"]'),
+  ]);
+  const to = join(ARTIFACTS, file.suggestedFilename());
+  await file.saveAs(to);
+  const bytes = readFileSync(to);
+  if (!file.suggestedFilename().endsWith('.xlsx') || bytes[0] !== 0x50 || bytes[1] !== 0x4b) {
+    fail(`the ledger download is not a workbook: ${file.suggestedFilename()}`);
+  }
+}
+
 /// The xiaoqu's public board, without signing in.
 async function publicBoard(visitor) {
   await go(visitor, () => visitor.goto(`${BASE}/board/${XIAOQU}`));
@@ -886,6 +955,8 @@ try {
   await branchResolves(branch, path);
   console.log('journey: the resident rates');
   await residentRates(resident, path);
+  console.log('journey: the branch prints the monthly report and downloads the ledgers');
+  await branchReports(branch);
   console.log('journey: the auditor verifies and downloads the dossier');
   await auditorVerifies(auditor, path);
   console.log('journey: the public board');

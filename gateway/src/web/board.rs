@@ -8,6 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::{FixedOffset, Offset, Utc};
 
+use super::chart::{percent, Chart};
 use super::{message, render, Page, Visit};
 use crate::app::AppState;
 
@@ -22,16 +23,6 @@ pub struct Figure {
     pub percent: Option<u32>,
 }
 
-/// One bar of the board's chart, laid out on the server.
-#[derive(Debug)]
-pub struct Bar {
-    pub x: u32,
-    pub y: u32,
-    pub height: u32,
-    pub fill: &'static str,
-    pub label: String,
-}
-
 #[derive(Template)]
 #[template(path = "board.html")]
 struct BoardPage {
@@ -39,23 +30,7 @@ struct BoardPage {
     name: String,
     filed: u64,
     figures: Vec<Figure>,
-    bars: Vec<Bar>,
-    /// Each month's label: its centre, `MM`, and the year where shown.
-    months: Vec<(u32, String, Option<String>)>,
-    /// The chart's figures as a table: month, then the three rates.
-    trend: Vec<(String, [String; 3])>,
-}
-
-/// The three rates the board charts, with their colours (distinguishable
-/// without colour too: each bar is labelled in its `<title>`).
-const CHARTED: [(&str, &str); 3] = [
-    ("board.response_rate", "#1f5f99"),
-    ("board.resolution_rate", "#2c7a3f"),
-    ("board.satisfaction_rate", "#a4161a"),
-];
-
-fn percent(rate: &crate::app::lists::Rate) -> Option<u32> {
-    rate.rate.map(|r| (r * 100.0).round() as u32)
+    chart: Chart,
 }
 
 /// The public board of a xiaoqu (no sign-in): its 三率 figures over the last
@@ -67,7 +42,7 @@ pub(super) async fn board(
     headers: HeaderMap,
 ) -> Response {
     use crate::app::lists::{figures, FiguresScope as Scope};
-    use chrono::{Datelike, TimeZone};
+    use chrono::Datelike;
     let visit = Visit::of(&state, &headers).await;
     // By id or by name.
     let Ok(Some(record)) = crate::app::registry::find(&state, &xiaoqu).await else {
@@ -111,9 +86,6 @@ pub(super) async fn board(
     let china = FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| Utc.fix());
     let local = now.with_timezone(&china);
     let mut months = Vec::new();
-    let mut bars = Vec::new();
-    let mut trend = Vec::new();
-    let page = visit.page();
     for back in (0..6).rev() {
         let (mut year_n, mut month_n) = (local.year(), local.month() as i32 - back);
         while month_n < 1 {
@@ -121,71 +93,25 @@ pub(super) async fn board(
             year_n -= 1;
         }
         let month_n = month_n as u32;
-        let start = china
-            .with_ymd_and_hms(year_n, month_n, 1, 0, 0, 0)
-            .single()
-            .map(|t| t.with_timezone(&Utc));
-        let (next_y, next_m) = if month_n == 12 {
-            (year_n + 1, 1)
-        } else {
-            (year_n, month_n + 1)
-        };
-        let end = china
-            .with_ymd_and_hms(next_y, next_m, 1, 0, 0, 0)
-            .single()
-            .map(|t| t.with_timezone(&Utc));
-        let (Some(start), Some(end)) = (start, end) else {
-            continue;
-        };
-        let slot = (5 - back) as u32;
-        let x0 = 96 + slot * 84;
-        // The month under its bars; the year under the first and under January.
-        let year_shown = (slot == 0 || month_n == 1).then(|| year_n.to_string());
-        months.push((x0 + 35, format!("{month_n:02}"), year_shown));
+        let first = chrono::NaiveDate::from_ymd_opt(year_n, month_n, 1).unwrap_or_default();
+        let last = first
+            .checked_add_months(chrono::Months::new(1))
+            .and_then(|d| d.pred_opt())
+            .unwrap_or(first);
+        let (start, end) = crate::app::ledgers::rows::bounds(first, last);
         let Ok((f, _, _)) = figures(&state, &scope(start, end), None).await else {
             continue;
         };
-        let shown = |rate| percent(rate).map_or("–".to_owned(), |p| format!("{p}%"));
-        trend.push((
-            format!("{year_n}-{month_n:02}"),
-            [
-                shown(&f.response_rate),
-                shown(&f.resolution_rate),
-                shown(&f.satisfaction_rate),
-            ],
-        ));
-        for (i, (key, rate)) in [
-            (CHARTED[0], &f.response_rate),
-            (CHARTED[1], &f.resolution_rate),
-            (CHARTED[2], &f.satisfaction_rate),
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            let p = percent(rate).unwrap_or(0);
-            let height = p * 2;
-            bars.push(Bar {
-                x: x0 + i as u32 * 24,
-                y: 220 - height,
-                height,
-                fill: key.1,
-                label: format!(
-                    "{year_n}-{month_n:02} {}{}{}",
-                    page.t(key.0),
-                    page.t("punct.colon"),
-                    percent(rate).map_or("–".to_owned(), |p| format!("{p}%"))
-                ),
-            });
-        }
+        months.push((year_n, month_n, f));
     }
+    let page = visit.page();
+    let chart = Chart::of(&page, &months);
     let html = BoardPage {
         page,
         name: record.name,
         filed: year.filed,
         figures: figures_now,
-        bars,
-        months,
-        trend,
+        chart,
     }
     .render();
     render(&visit, StatusCode::OK, html)

@@ -25,12 +25,14 @@
 mod audit;
 mod board;
 mod cases;
+mod chart;
 mod files;
 mod filing;
 mod grievance;
 mod home;
 
 mod meetings;
+mod reports;
 mod session;
 mod sign_in;
 
@@ -77,6 +79,9 @@ pub fn router(upload_limit: usize) -> Router<AppState> {
         .route("/audit/{id}/dossier", get(audit::audit_dossier))
         .route("/lang/{code}", get(sign_in::switch_language))
         .route("/board/{xiaoqu}", get(board::board))
+        .route("/reports", get(reports::reports))
+        .route("/reports/view", get(reports::view))
+        .route("/reports/ledger", get(reports::ledger))
         .route("/static/app.css", get(stylesheet))
 }
 
@@ -94,6 +99,8 @@ pub struct Page {
     meets: bool,
     /// The reader audits: home lists every grievance to audit.
     audits: bool,
+    /// The reader keeps ledgers and reads reports.
+    reports: bool,
 }
 
 impl Page {

@@ -14,6 +14,7 @@ use crate::app::auth::{AccountRecord, TokenState};
 use crate::app::policy::{audits, reads_meetings};
 use crate::app::AppState;
 use lianxi_domain::grievance::files_grievances;
+use lianxi_domain::ledger::exports_ledgers;
 
 pub(super) const SESSION: &str = "lianxi_session";
 pub(super) const CSRF: &str = "lianxi_csrf";
@@ -89,6 +90,10 @@ impl Visit {
                 .session
                 .as_ref()
                 .is_some_and(|(_, account)| audits(account.role)),
+            reports: self
+                .session
+                .as_ref()
+                .is_some_and(|(_, account)| exports_ledgers(account.role)),
         }
     }
 

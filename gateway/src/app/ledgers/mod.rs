@@ -9,6 +9,7 @@
 //! the API shows them (pseudonyms where the API gives pseudonyms).
 
 pub mod render;
+pub mod report;
 pub mod rows;
 
 use chrono::NaiveDate;
@@ -75,8 +76,11 @@ pub struct Export {
     pub rows: usize,
 }
 
-/// The request a query names, with the language asked for.
-fn parse(query: &LedgerQuery) -> Result<(LedgerRequest, Lang), ApiError> {
+/// What a query asks for besides the place: the ledger, the format, the
+/// language and the period's days.
+fn parse(
+    query: &LedgerQuery,
+) -> Result<(LedgerKind, ExportFormat, Lang, NaiveDate, NaiveDate), ApiError> {
     let day = |field: &str, value: &str| {
         NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d")
             .map_err(|_| ApiError::bad_query(field, "must be a date, YYYY-MM-DD"))
@@ -104,31 +108,37 @@ fn parse(query: &LedgerQuery) -> Result<(LedgerRequest, Lang), ApiError> {
         "en" => Lang::En,
         _ => return Err(ApiError::bad_query("lang", "must be zh or en")),
     };
+    Ok((
+        ledger,
+        format,
+        lang,
+        day("from", &query.from)?,
+        day("to", &query.to)?,
+    ))
+}
+
+/// The place named by one of a xiaoqu (id or name), a community or a street.
+pub async fn named_place(
+    state: &AppState,
+    xiaoqu: Option<&str>,
+    community: Option<&str>,
+    street: Option<&str>,
+) -> Result<LedgerScope, ApiError> {
     let place = |field: &str, value: &str| {
         PlaceName::parse(value.trim()).map_err(|e| ApiError::bad_query(field, &e.to_string()))
     };
-    let scope = match (&query.xiaoqu, &query.community, &query.street) {
-        (Some(_), None, None) => None,
-        (None, Some(c), None) => Some(LedgerScope::Community(place("community", c)?)),
-        (None, None, Some(s)) => Some(LedgerScope::Street(place("street", s)?)),
-        _ => {
-            return Err(ApiError::bad_query(
-                "xiaoqu",
-                "name exactly one place: xiaoqu, community or street",
-            ))
-        }
-    };
-    let request = LedgerRequest {
-        ledger,
-        format,
-        // A xiaoqu is named by id or name: resolved against the registry.
-        scope: scope.unwrap_or(LedgerScope::Xiaoqu(lianxi_domain::values::XiaoquId(
-            uuid::Uuid::nil(),
-        ))),
-        from: day("from", &query.from)?,
-        to: day("to", &query.to)?,
-    };
-    Ok((request, lang))
+    match (xiaoqu, community, street) {
+        (Some(x), None, None) => registry::named(state, "xiaoqu", Some(x), true)
+            .await?
+            .map(LedgerScope::Xiaoqu)
+            .ok_or_else(|| ApiError::bad_query("xiaoqu", "names no xiaoqu (an id or a name)")),
+        (None, Some(c), None) => Ok(LedgerScope::Community(place("community", c)?)),
+        (None, None, Some(s)) => Ok(LedgerScope::Street(place("street", s)?)),
+        _ => Err(ApiError::bad_query(
+            "xiaoqu",
+            "name exactly one place: xiaoqu, community or street",
+        )),
+    }
 }
 
 /// The xiaoqu of a ledger's place, as the registry has them now.
@@ -162,13 +172,21 @@ pub async fn export(
     request_id: &str,
     query: &LedgerQuery,
 ) -> Result<Export, ApiError> {
-    let (mut request, lang) = parse(query)?;
-    if let Some(x) = &query.xiaoqu {
-        let id = registry::named(state, "xiaoqu", Some(x), true)
-            .await?
-            .ok_or_else(|| ApiError::bad_query("xiaoqu", "names no xiaoqu (an id or a name)"))?;
-        request.scope = LedgerScope::Xiaoqu(id);
-    }
+    let (ledger, format, lang, from, to) = parse(query)?;
+    let scope = named_place(
+        state,
+        query.xiaoqu.as_deref(),
+        query.community.as_deref(),
+        query.street.as_deref(),
+    )
+    .await?;
+    let request = LedgerRequest {
+        ledger,
+        format,
+        scope,
+        from,
+        to,
+    };
     let xiaoqu = places(state, &request.scope).await?;
     let mut covered = !xiaoqu.is_empty();
     for x in &xiaoqu {
