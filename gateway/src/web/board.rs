@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::{FixedOffset, Offset, Utc};
 
-use super::chart::{percent, Chart};
+use super::chart::{compared, percent, Chart, Compared};
 use super::{message, render, Page, Visit};
 use crate::app::AppState;
 
@@ -31,6 +31,10 @@ struct BoardPage {
     filed: u64,
     figures: Vec<Figure>,
     chart: Chart,
+    /// The xiaoqu of its community, and the property companies serving
+    /// them, over the last twelve months.
+    by_xiaoqu: Vec<Compared>,
+    by_company: Vec<Compared>,
 }
 
 /// The public board of a xiaoqu (no sign-in): its 三率 figures over the last
@@ -106,12 +110,23 @@ pub(super) async fn board(
     }
     let page = visit.page();
     let chart = Chart::of(&page, &months);
+    use crate::app::ledgers::report::{comparison, neighbours};
+    let year_ago = now - chrono::TimeDelta::days(365);
+    let compared_with = match neighbours(&state, &record).await {
+        Ok(xs) => comparison(&state, &xs, (year_ago, now), now).await,
+        Err(e) => Err(e),
+    };
+    let Ok((by_xiaoqu, by_company)) = compared_with else {
+        return message(&visit, StatusCode::SERVICE_UNAVAILABLE, "error.title");
+    };
     let html = BoardPage {
         page,
         name: record.name,
         filed: year.filed,
         figures: figures_now,
         chart,
+        by_xiaoqu: compared(&by_xiaoqu),
+        by_company: compared(&by_company),
     }
     .render();
     render(&visit, StatusCode::OK, html)

@@ -1,6 +1,7 @@
 //! The three rates month by month, charted on the server as SVG bars: the
 //! public board and the periodic reports draw the same chart, with the same
-//! figures as a table beside it (`chart.html`).
+//! figures as a table beside it (`chart.html`); and the rates of places or
+//! property companies side by side (`compare.html`).
 
 use lianxi_projections::figures::{Figures, Rate};
 
@@ -73,4 +74,27 @@ impl Chart {
         }
         chart
     }
+}
+
+/// A place's figures in a comparison: name, filed, the three rates.
+#[derive(Debug)]
+pub struct Compared {
+    pub name: String,
+    pub filed: u64,
+    pub rates: [String; 3],
+}
+
+pub fn compared(rows: &[(String, Figures)]) -> Vec<Compared> {
+    let shown = |r| percent(r).map_or("–".to_owned(), |p| format!("{p}%"));
+    rows.iter()
+        .map(|(name, f)| Compared {
+            name: name.clone(),
+            filed: f.filed,
+            rates: [
+                shown(&f.response_rate),
+                shown(&f.resolution_rate),
+                shown(&f.satisfaction_rate),
+            ],
+        })
+        .collect()
 }

@@ -13,7 +13,7 @@ use lianxi_domain::ledger::exports_ledgers;
 use lianxi_projections::figures::Figures;
 use serde::Deserialize;
 
-use super::chart::{percent, Chart};
+use super::chart::{compared, percent, Chart, Compared};
 use super::{message, render, see_other, Page, Visit};
 use crate::app::ledgers::report::{self, MeetingLine, OpenAtTier, Period, PeriodicReport};
 use crate::app::ledgers::{self, LedgerQuery};
@@ -172,29 +172,6 @@ fn lines(f: &Figures) -> Vec<Line> {
         of: rate.of,
     })
     .collect()
-}
-
-/// A place's figures in a comparison: name, filed, the three rates.
-#[derive(Debug)]
-pub struct Compared {
-    pub name: String,
-    pub filed: u64,
-    pub rates: [String; 3],
-}
-
-fn compared(rows: &[(String, Figures)]) -> Vec<Compared> {
-    let shown = |r| percent(r).map_or("–".to_owned(), |p| format!("{p}%"));
-    rows.iter()
-        .map(|(name, f)| Compared {
-            name: name.clone(),
-            filed: f.filed,
-            rates: [
-                shown(&f.response_rate),
-                shown(&f.resolution_rate),
-                shown(&f.satisfaction_rate),
-            ],
-        })
-        .collect()
 }
 
 #[derive(Template)]

@@ -234,17 +234,46 @@ pub async fn report(
         },
         _ => xiaoqu.clone(),
     };
-    let compared_filed = filed(state, &compared, (Some(start), end)).await?;
+    let (by_xiaoqu, by_company) = comparison(state, &compared, (start, end), now).await?;
+    let place = match scope {
+        LedgerScope::Xiaoqu(_) => xiaoqu.first().map(|x| x.name.clone()).unwrap_or_default(),
+        LedgerScope::Community(name) | LedgerScope::Street(name) => name.as_str().to_owned(),
+    };
+    Ok(PeriodicReport {
+        place,
+        period,
+        from,
+        to,
+        figures: figures_now,
+        trend,
+        open,
+        meetings,
+        by_xiaoqu,
+        by_company,
+        now,
+    })
+}
+
+/// The three rates of each xiaoqu of `compared` over `[start, end)`, and of
+/// each property company serving them (over the grievances it had to
+/// answer, a company serving several xiaoqu counted once). Figures only.
+pub async fn comparison(
+    state: &AppState,
+    compared: &[XiaoquRecord],
+    (start, end): (DateTime<Utc>, DateTime<Utc>),
+    now: DateTime<Utc>,
+) -> Result<(Vec<(String, Figures)>, Vec<(String, Figures)>), ApiError> {
+    let compared_filed = filed(state, compared, (Some(start), end)).await?;
     let mut by_xiaoqu = Vec::new();
-    for x in &compared {
+    for x in compared {
         let theirs: Vec<&GrievanceState> =
             compared_filed.iter().filter(|g| g.xiaoqu == x.id).collect();
         by_xiaoqu.push((x.name.clone(), figures::compute(theirs, now)));
     }
     let mut companies: Vec<(String, Vec<&GrievanceState>)> = Vec::new();
-    for x in &compared {
+    for x in compared {
         let (registry, _) = state.registry.load(x.id).await.map_err(|e| {
-            tracing::error!(error = %e, "a xiaoqu's registry could not be read for a report");
+            tracing::error!(error = %e, "a xiaoqu's registry could not be read for a comparison");
             ApiError::internal()
         })?;
         let Some(company) = registry.state().and_then(|s| {
@@ -270,23 +299,18 @@ pub async fn report(
         .into_iter()
         .map(|(name, gs)| (name, figures::compute(gs, now)))
         .collect();
-    let place = match scope {
-        LedgerScope::Xiaoqu(_) => xiaoqu.first().map(|x| x.name.clone()).unwrap_or_default(),
-        LedgerScope::Community(name) | LedgerScope::Street(name) => name.as_str().to_owned(),
-    };
-    Ok(PeriodicReport {
-        place,
-        period,
-        from,
-        to,
-        figures: figures_now,
-        trend,
-        open,
-        meetings,
-        by_xiaoqu,
-        by_company,
-        now,
-    })
+    Ok((by_xiaoqu, by_company))
+}
+
+/// The xiaoqu of `xiaoqu`'s community, itself included: its neighbours to
+/// compare with.
+pub async fn neighbours(
+    state: &AppState,
+    xiaoqu: &XiaoquRecord,
+) -> Result<Vec<XiaoquRecord>, ApiError> {
+    let community = lianxi_domain::values::PlaceName::parse(&xiaoqu.community)
+        .map_err(|_| ApiError::internal())?;
+    super::places(state, &LedgerScope::Community(community)).await
 }
 
 /// The joint meetings scheduled in the period, with their items' outcomes
