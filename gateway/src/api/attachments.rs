@@ -108,7 +108,7 @@ pub async fn attach(
     get, path = "/api/v1/grievances/{id}/attachments/{sha256}", tag = "files",
     params(
         ("id" = Uuid, Path, description = "The grievance"),
-        ("sha256" = String, Path, description = "The file's digest"),
+        ("sha256" = String, Path, description = "The file's digest: SHA-256, 64 lowercase hex digits", pattern = r"^[0-9a-f]{64}$"),
     ),
     responses(
         (status = 200, description = "The file", content_type = "application/octet-stream"),
@@ -133,7 +133,7 @@ pub async fn download(
     get, path = "/api/v1/grievances/{id}/attachments/{sha256}/thumbnail", tag = "files",
     params(
         ("id" = Uuid, Path, description = "The grievance"),
-        ("sha256" = String, Path, description = "The photo's digest"),
+        ("sha256" = String, Path, description = "The photo's digest: SHA-256, 64 lowercase hex digits", pattern = r"^[0-9a-f]{64}$"),
     ),
     responses(
         (status = 200, description = "The thumbnail", content_type = "image/jpeg"),
