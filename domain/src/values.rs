@@ -111,6 +111,10 @@ macro_rules! bounded_text {
 
         impl $name {
             pub const MAX_CHARS: usize = $max;
+            /// Whether blank input (nothing once trimmed) is accepted.
+            pub const MAY_BE_EMPTY: bool = $allow_empty;
+            /// Whether line breaks and tabs may stand inside the text.
+            pub const MULTILINE: bool = $multi;
 
             /// Trims the input and checks its length (in characters) and content.
             pub fn parse(input: &str) -> Result<Self, ValueError> {

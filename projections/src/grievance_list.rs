@@ -571,6 +571,10 @@ pub enum Audience {
         unit: String,
         min_tier_rank: i64,
     },
+    /// Anyone, without signing in (when the operator opens a public read):
+    /// grievances triaged as a major or minor matter, never a private one,
+    /// nor one not yet triaged (it may still turn out private).
+    Public,
     /// Sees nothing.
     Nothing,
 }
@@ -679,6 +683,7 @@ fn audience_clause(w: &mut Where, audience: &Audience) {
         Audience::Everything => {}
         // Whatever else a caller adds, this audience sees no row.
         Audience::Nothing => w.push("FALSE".to_owned()),
+        Audience::Public => w.push("matter_class IN ('major', 'minor')".to_owned()),
         Audience::Xiaoqu(x) => {
             let p = w.arg(Arg::Id(*x));
             w.push(format!("xiaoqu = {p}"));

@@ -2,10 +2,13 @@
 
 use lianxi_tests::{on_both_stores, Api, Server, TestDb};
 use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use std::collections::BTreeSet;
 
 on_both_stores!(
     the_openapi_document_describes_every_route,
     the_openapi_document_says_where_parameters_go_and_which_refusals_come,
+    the_openapi_document_states_meeting_parties_and_digest_patterns,
 );
 
 async fn the_openapi_document_describes_every_route(t: TestDb) {
@@ -164,5 +167,92 @@ async fn the_openapi_document_says_where_parameters_go_and_which_refusals_come(t
             "{read} is not a query parameter"
         );
     }
+    server.stop().await;
+}
+
+/// The names of every schema `value` refers to, and of those they refer
+/// to in turn.
+fn referred(doc: &Value, value: &Value, found: &mut BTreeSet<String>) {
+    match value {
+        Value::Object(map) => {
+            if let Some(name) = map
+                .get("$ref")
+                .and_then(Value::as_str)
+                .and_then(|r| r.strip_prefix("#/components/schemas/"))
+            {
+                if found.insert(name.to_owned()) {
+                    referred(doc, &doc["components"]["schemas"][name], found);
+                }
+            }
+            map.values().for_each(|v| referred(doc, v, found));
+        }
+        Value::Array(items) => items.iter().for_each(|v| referred(doc, v, found)),
+        _ => {}
+    }
+}
+
+/// Meeting bodies name only the five parties a meeting accepts (never a
+/// tier), and a file's digest in a path is stated as the service reads it.
+async fn the_openapi_document_states_meeting_parties_and_digest_patterns(t: TestDb) {
+    let server = Server::start(&t.db).await;
+    let api = Api::new(&server.base);
+    let doc = Api::send(api.request(Method::GET, "/api/v1/openapi.json", None)).await;
+    assert_eq!(doc.status, StatusCode::OK);
+    let doc = doc.body;
+    let parties: BTreeSet<&str> = doc["components"]["schemas"]["MeetingParty"]["enum"]
+        .as_array()
+        .expect("MeetingParty is an enum")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(
+        parties,
+        BTreeSet::from([
+            "party_branch",
+            "owners_committee",
+            "supervisory_committee",
+            "property_company",
+            "micro_organization",
+        ])
+    );
+    let paths = doc["paths"].as_object().expect("paths");
+    let mut bodies = 0;
+    for (path, item) in paths
+        .iter()
+        .filter(|(p, _)| p.starts_with("/api/v1/meetings"))
+    {
+        for (method, op) in item.as_object().expect("path item") {
+            let Some(body) = op.get("requestBody") else {
+                continue;
+            };
+            let mut names = BTreeSet::new();
+            referred(&doc, body, &mut names);
+            assert!(
+                !names.contains("Party"),
+                "{method} {path} takes a tier as a meeting party: {names:?}"
+            );
+            if ["/open", "/decision"].iter().any(|end| path.ends_with(end)) {
+                assert!(names.contains("MeetingParty"), "{method} {path}: {names:?}");
+                bodies += 1;
+            }
+        }
+    }
+    assert_eq!(bodies, 2, "opening and deciding are documented");
+    let mut digests = 0;
+    for (path, item) in paths.iter().filter(|(p, _)| p.contains("{sha256}")) {
+        for (method, op) in item.as_object().expect("path item") {
+            let parameter = op["parameters"]
+                .as_array()
+                .and_then(|ps| ps.iter().find(|p| p["name"] == "sha256"))
+                .unwrap_or_else(|| panic!("{method} {path} documents sha256"));
+            assert_eq!(parameter["in"], "path");
+            assert_eq!(
+                parameter["schema"]["pattern"], "^[0-9a-f]{64}$",
+                "{method} {path}"
+            );
+            digests += 1;
+        }
+    }
+    assert!(digests >= 2, "the file and its thumbnail");
     server.stop().await;
 }

@@ -27,6 +27,7 @@ mod notifications;
 mod obligations;
 mod open311;
 mod open311_clients;
+mod open311_public;
 mod organizations;
 mod projections;
 mod readonly;

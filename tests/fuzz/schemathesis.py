@@ -8,18 +8,27 @@ account per role with the `lianxi admin` CLI, files a few grievances, then
 runs Schemathesis against /api/v1/openapi.json once per role, signed in with
 that role's bearer token, over every operation of the document:
 
-- every check of Schemathesis but one (`--checks all` without
-  `positive_data_acceptance`, see `run_pass`): no server error (5xx), each
+- every check of Schemathesis (`--checks all`): no server error (5xx), each
   answer's status code, content type, headers and body as documented,
-  schema-invalid requests refused, methods and auth as documented, created
-  resources available, deleted ones gone;
+  schema-valid requests accepted and schema-invalid ones refused, methods
+  and auth as documented, created resources available, deleted ones gone;
+- positive data acceptance, held tighter than Schemathesis holds it: a
+  schema-valid request the service refuses (any 4xx) must be one of the
+  refusals of `EXPLAINED`, each keyed by operation, status, problem type and
+  field, with the reason no schema can state it (a resource that does not
+  exist, a stale If-Match, a lifecycle rule, a role that may not). Every
+  other rule is stated in the document (patterns, lengths, enums, list
+  bounds), so that generated valid data is accepted. Schemathesis's own
+  check is configured (`schemathesis.toml`, written per run) to accept per
+  operation only the statuses `EXPLAINED` lists for it;
 - the operations that end the caller's own session or standing (logout,
   revoking an account's tokens or roles, erasing a person) run last, in a
   pass of their own with fresh tokens, so that the other passes keep a
   working token throughout.
 
-Fails on any failure or error Schemathesis reports, on any 5xx answer, when
-an operation of the document went untested, or when fewer than
+Fails on any failure or error Schemathesis reports, on any 5xx answer, on
+any refusal of schema-valid data not in `EXPLAINED`, when an operation of
+the document went untested, or when fewer than
 LIANXI_FUZZ_MIN_REQUESTS (2000) requests were made. Prints the number of
 requests and operations. Schemathesis is installed from PyPI at the pinned
 version into a virtual environment under target/.
@@ -33,6 +42,7 @@ target/fuzz/reports, the server's log in target/fuzz/serve.log.
 
 from __future__ import annotations
 
+import base64
 import collections
 import glob
 import json
@@ -78,6 +88,142 @@ SESSION_ENDING = [
 
 XIAOQU = "幸福里"
 COMMUNITY = "东苑社区"
+
+
+class Refusal:
+    """A refusal of a schema-valid request that no schema can state: the
+    operations it may come from (a regular expression over `METHOD /path`),
+    its status, its problem type (the slug of `urn:lianxi:problem:<slug>`),
+    the field it names (`None`: any or none; list indices read `[]`), and
+    why the document cannot rule it out."""
+
+    def __init__(self, operations: str, status: int, problem: str, field: str | None,
+                 reason: str) -> None:
+        self.operations = re.compile(operations)
+        self.status = status
+        self.problem = problem
+        self.field = field
+        self.reason = reason
+
+    def covers(self, operation: str, status: int, problem: str, field: str | None) -> bool:
+        return (self.status == status and self.problem == problem
+                and self.operations.fullmatch(operation) is not None
+                and (self.field is None or self.field == field))
+
+    def label(self) -> str:
+        field = f" {self.field}" if self.field else ""
+        return f"{self.operations.pattern} {self.status} {self.problem}{field}"
+
+
+ANY = r".*"
+LISTS = r"GET /api/v1/(grievances|meetings|mediation-cases)"
+POSITIONED = (r"GET /api/v1/(grievances|meetings|mediation-cases|escalation-queue|figures"
+              r"|registry|registry/xiaoqu/\{id\}|xiaoqu/\{id\}/agenda)")
+UPLOADS = r"POST /api/v1/(files|grievances/\{id\}/attachments)"
+ACCOUNTS = r"POST /api/v1/admin/accounts(/\{id\}/roles)?"
+
+# Every refusal of schema-valid data the fuzzer may meet, with its reason.
+# A refusal not listed here fails the run: state the rule in the document
+# instead, or list it with the reason no schema can state it.
+EXPLAINED = [
+    # Who asks, and what exists: the same document serves every role.
+    Refusal(ANY, 401, "unauthorized", None,
+            "a coverage case sends an empty bearer token (`Bearer `), which the scheme admits"),
+    Refusal(ANY, 401, "token-revoked", None,
+            "a closing pass ended its own session or standing; its later requests carry that token"),
+    Refusal(ANY, 403, "forbidden", None,
+            "the pass's role may not do this (each role fuzzes every operation)"),
+    Refusal(ANY, 404, "not-found", None,
+            "the generated id names nothing the caller may see"),
+    Refusal(ANY, 409, "invalid-transition", None,
+            "the aggregate's lifecycle does not allow the command in its current status"),
+    Refusal(ANY, 412, "stale-version", None,
+            "If-Match names another version than the current one"),
+    Refusal(r"POST /api/v1/admin/(accounts(/\{id\}/roles)?|xiaoqu(/\{id\}/(parties|rename|move))?)",
+            409, "already-exists", None,
+            "the login, xiaoqu name, role or party is taken already"),
+    Refusal(r"POST /api/v1/auth/login", 401, "invalid-credentials", None,
+            "no account has this login and password"),
+    Refusal(r"POST /api/v1/auth/login", 429, "too-many-attempts", None,
+            "sign-in is throttled after repeated failures from one address"),
+    # Values that must name something that exists, or a position reached.
+    Refusal(LISTS, 400, "invalid-query", "cursor",
+            "a cursor is an opaque token the service issued with an earlier page"),
+    Refusal(POSITIONED, 400, "invalid-query", "min_position",
+            "a read-model position from an earlier answer; left a free string so that "
+            "generated reads do not each wait 2 s for a position never reached"),
+    Refusal(r"GET /api/v1/notifications/stream", 400, "invalid-query", "after",
+            "a feed position from an earlier event; free for the same reason"),
+    Refusal(r"GET /api/v1/notifications/stream", 400, "invalid-header", "Last-Event-ID",
+            "a feed position from an earlier event; free for the same reason"),
+    Refusal(r"GET /api/v1/(grievances|meetings|mediation-cases|figures)", 400,
+            "invalid-query", "xiaoqu", "must name a registered xiaoqu (an id or a name)"),
+    Refusal(r"GET /api/v1/(meetings|mediation-cases)", 422, "invalid-field", "xiaoqu",
+            "an account outside one xiaoqu (tier, auditor) must name which"),
+    Refusal(r"GET /api/v1/audit/consistency", 400, "invalid-query", "to",
+            "`to` must be at least `from` and within the events committed so far"),
+    Refusal(r"POST /api/v1/(meetings|auth/login)", 422, "invalid-field", "xiaoqu",
+            "must name a registered xiaoqu; a tier convening must name one"),
+    Refusal(r"POST /api/v1/grievances", 422, "invalid-field", "attachments[].sha256",
+            "a file is attached by the digest of an earlier upload of the same account"),
+    Refusal(r"POST /api/v1/grievances/\{id\}/(duplicates|merge)", 422, "invalid-field", None,
+            "the grievances named must exist in the same xiaoqu (`duplicates[]`, `primary`)"),
+    Refusal(r"POST /api/v1/mediation-cases", 422, "invalid-field", "grievances[]",
+            "the grievances named must exist, triaged, in the caller's reach"),
+    Refusal(r"POST /api/v1/(meetings|meetings/\{id\}/agenda)", 422, "invalid-field",
+            "agenda[].subject", "a subject other than `other` names an existing grievance, "
+            "case or action item of the xiaoqu"),
+    Refusal(r"POST /api/v1/meetings", 422, "invalid-field", "invited_people[].account",
+            "an invitee is an account id; the same type carries pseudonyms in views"),
+    Refusal(r"POST /api/v1/(meetings|mediation-cases/\{id\}/sessions)", 422, "invalid-field",
+            "scheduled_for", "a meeting or session is scheduled in the future, which a schema "
+            "cannot date"),
+    Refusal(r"POST /api/v1/meetings/\{id\}/open", 422, "invalid-field", "present_people",
+            "a person present must have been invited"),
+    Refusal(r"POST /api/v1/meetings", 422, "invalid-field", "agenda",
+            "an urgent meeting needs an item; at most so many items, each subject once"),
+    Refusal(r"POST /api/v1/meetings", 422, "invalid-field", "invited_people",
+            "each person is invited once, whatever the capacity; at most so many"),
+    Refusal(r"POST /api/v1/meetings/\{id\}/items/\{item\}/decision", 422, "invalid-field",
+            "positions", "exactly one position per party present, which the meeting's state says"),
+    Refusal(r"POST /api/v1/meetings/\{id\}/items/\{item\}/decision", 422, "invalid-field",
+            "action_items", "action items are due in the future, each once, at most so many"),
+    Refusal(r"POST /api/v1/meetings/\{id\}/open", 422, "quorum-not-met", None,
+            "the party branch and (by default) three of the other four parties must be present"),
+    Refusal(r"POST /api/v1/mediation-cases/\{id\}/sessions", 422, "invalid-field", "meeting",
+            "a session held at a joint meeting names an existing meeting of the xiaoqu"),
+    Refusal(r"POST /api/v1/mediation-cases/\{id\}/sessions", 422, "invalid-field", "place",
+            "a session needs a place or a joint meeting (one of two optional fields)"),
+    Refusal(r"POST /api/v1/grievances", 422, "invalid-field", "location",
+            "a location needs a building or a common area (one of two optional fields)"),
+    Refusal(ACCOUNTS, 422, "invalid-field", "xiaoqu",
+            "a role's scope: a xiaoqu for xiaoqu roles, a unit for tiers, none for others"),
+    Refusal(ACCOUNTS, 422, "invalid-field", "unit", "a role's scope, as for `xiaoqu`"),
+    Refusal(ACCOUNTS, 422, "invalid-field", "organization", "a role's scope, as for `xiaoqu`"),
+    Refusal(r"POST /api/v1/admin/accounts", 422, "invalid-field", "login",
+            "a login and a password come together, or neither"),
+    Refusal(r"POST /api/v1/admin/accounts", 422, "invalid-field", "password",
+            "a login and a password come together, or neither"),
+    Refusal(r"POST /api/v1/mediation-cases(/\{id\}/proposal(/acceptance|/decline)?)?", 422,
+            "invalid-field", None, "a case party's `id` is a person's account or one of the "
+            "five parties, as its `kind` says; the caller names the party it acts for"),
+    Refusal(r"POST /api/v1/mediation-cases/\{id\}/sessions/\{session\}/record", 422,
+            "invalid-field", None, "attendance and statements name parties of the case"),
+    Refusal(r"POST /api/v1/admin/xiaoqu/\{id\}/parties(/retirement)?", 422, "invalid-field",
+            "organization", "the organization must exist, and to retire act as that party there"),
+    Refusal(r"POST /api/v1/webhooks", 422, "invalid-field", "url",
+            "the host must be one the deployment allows (LIANXI_WEBHOOK_ALLOWED_HOSTS)"),
+    Refusal(r"POST /api/v1/audit/verify", 422, "invalid-field", None,
+            "a checkpoint's signature, key and root must be those the log signed"),
+    # Files: the content decides, not the form.
+    Refusal(UPLOADS, 422, "invalid-field", "file[]",
+            "a file's content must read as a JPEG, PNG or WebP photo or a PDF document"),
+    Refusal(UPLOADS, 422, "invalid-field", "file",
+            "a file already attached to the grievance is not attached again"),
+    Refusal(UPLOADS, 400, "malformed-body", None,
+            "an extra part the form admits, named with control characters, makes a part "
+            "header the multipart reader cannot read"),
+]
 
 
 def say(message: str) -> None:
@@ -229,22 +375,37 @@ def start_server(cwd: Path, log: Path) -> tuple[subprocess.Popen, str]:
     raise AssertionError
 
 
-def run_pass(st: Path, base: str, name: str, token: str, selection: list[str]) -> dict:
+def write_config(everything: set[str]) -> Path:
+    """`schemathesis.toml`: positive data acceptance expects, per operation,
+    a success, or one of the statuses `EXPLAINED` lists for it (5xx are
+    the server-error check's)."""
+    def statuses(refusals: list[Refusal]) -> list[str]:
+        listed = sorted({str(r.status) for r in refusals})
+        return ["2xx", "3xx", *listed, "5xx"]
+
+    lines = ["[checks.positive_data_acceptance]",
+             f"expected-statuses = {json.dumps(statuses([]))}", ""]
+    for operation in sorted(everything):
+        method, path = operation.split(" ", 1)
+        refusals = [r for r in EXPLAINED if r.operations.fullmatch(operation)]
+        lines += ["[[operations]]", f"include-name = {json.dumps(operation)}",
+                  "[operations.checks.positive_data_acceptance]",
+                  f"expected-statuses = {json.dumps(statuses(refusals))}", ""]
+    config = WORK / "schemathesis.toml"
+    config.write_text("\n".join(lines), encoding="utf-8")
+    return config
+
+
+def run_pass(st: Path, base: str, name: str, token: str, selection: list[str],
+             config: Path) -> dict:
     """One Schemathesis run; what its NDJSON report says."""
     out_dir = REPORTS / name
     shutil.rmtree(out_dir, ignore_errors=True)
     out_dir.mkdir(parents=True)
     command = [
-        str(st), "run", f"{base}/api/v1/openapi.json",
+        str(st), "--config-file", str(config), "run", f"{base}/api/v1/openapi.json",
         "--header", f"Authorization: Bearer {token}",
         "--checks", "all",
-        # Not this one: it wants every request the schema admits answered
-        # 2xx (or 401/403/404/409), while the service refuses, with 4xx
-        # problems naming the field, what no JSON Schema states: empty or
-        # control characters in text, a stale If-Match, a grievance that
-        # does not exist, an Idempotency-Key the fuzzer reuses for another
-        # request. The opposite check (schema-invalid requests refused) runs.
-        "--exclude-checks", "positive_data_acceptance",
         "--max-examples", str(EXAMPLES),
         # One worker: several threads trip a race in CPython 3.11's parser
         # that Hypothesis reaches when it describes strategies.
@@ -278,11 +439,41 @@ def run_pass(st: Path, base: str, name: str, token: str, selection: list[str]) -
     return stats
 
 
+def problem_of(response: dict) -> tuple[str, list[str | None]]:
+    """The problem type's slug of an answer, and the fields it names
+    (list indices as `[]`; `[None]` when it names none)."""
+    try:
+        body = json.loads(base64.b64decode((response.get("content") or {}).get("$base64", ""))
+                          or b"null")
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        return "", [None]
+    slug = str(body.get("type", "")).rsplit(":", 1)[-1]
+    fields = [re.sub(r"\[\d+\]", "[]", str(e.get("field")))
+              for e in body.get("errors") or [] if isinstance(e, dict)]
+    return slug, fields or [None]
+
+
+def classify(operation: str, status: int, response: dict) -> tuple[list[Refusal], str | None]:
+    """The refusals of `EXPLAINED` that explain an answer; else what is not."""
+    slug, fields = problem_of(response)
+    found = []
+    for field in fields:
+        match = next((r for r in EXPLAINED if r.covers(operation, status, slug, field)), None)
+        if match is None:
+            return [], f"{operation} {status} {slug or '(no problem)'} {field or ''}".rstrip()
+        found.append(match)
+    return found, None
+
+
 def summarize(out_dir: Path) -> dict:
     requests = 0
     statuses: collections.Counter = collections.Counter()
     operations: set[str] = set()
     server_errors = []
+    refusals: collections.Counter = collections.Counter()
+    unexplained: dict[str, str] = {}
     for report in glob.glob(str(out_dir / "ndjson-*.ndjson")):
         with open(report, encoding="utf-8") as lines:
             for line in lines:
@@ -291,7 +482,8 @@ def summarize(out_dir: Path) -> dict:
                 if not finished:
                     continue
                 recorder = finished.get("recorder") or {}
-                for interaction in (recorder.get("interactions") or {}).values():
+                cases = recorder.get("cases") or {}
+                for case_id, interaction in (recorder.get("interactions") or {}).items():
                     response = interaction.get("response")
                     if response is None:
                         continue
@@ -301,11 +493,21 @@ def summarize(out_dir: Path) -> dict:
                     if status >= 500:
                         req = interaction["request"]
                         server_errors.append(f"{status} {req['method']} {req['uri']}")
+                    case = (cases.get(case_id) or {}).get("value") or {}
+                    mode = ((case.get("meta") or {}).get("generation") or {}).get("mode")
+                    if mode == "positive" and 400 <= status < 500:
+                        operation = f"{case.get('method')} {case.get('path')}"
+                        found, missing = classify(operation, status, response)
+                        refusals.update(r.label() for r in found)
+                        if missing is not None:
+                            unexplained.setdefault(missing, json.dumps(
+                                {k: case.get(k) for k in ("path_parameters", "query", "body")
+                                 if case.get(k) is not None}, ensure_ascii=False)[:300])
                     # Stateful sequences come under one label of their own.
                     if " /" in recorder["label"]:
                         operations.add(recorder["label"])
     return {"requests": requests, "statuses": statuses, "operations": operations,
-            "server_errors": server_errors}
+            "server_errors": server_errors, "refusals": refusals, "unexplained": unexplained}
 
 
 def document_operations(base: str) -> set[str]:
@@ -344,6 +546,7 @@ def main() -> None:
             missing = ending - everything
             if missing:
                 fail(f"not in the document: {sorted(missing)}")
+            config = write_config(everything)
             keep = []
             for method, path in SESSION_ENDING:
                 keep += ["--exclude-path", path] if method == "POST" else []
@@ -352,7 +555,8 @@ def main() -> None:
             for _, path in SESSION_ENDING:
                 only += ["--include-path", path]
             passes += [(f"{role}-closing", token, only) for role, token in closing.items()]
-            results = [(name, run_pass(st, base, name, token, sel)) for name, token, sel in passes]
+            results = [(name, run_pass(st, base, name, token, sel, config))
+                       for name, token, sel in passes]
         finally:
             server.terminate()
             try:
@@ -363,10 +567,15 @@ def main() -> None:
     total = 0
     tested: set[str] = set()
     statuses: collections.Counter = collections.Counter()
+    refusals: collections.Counter = collections.Counter()
+    unexplained: dict[str, str] = {}
     for name, stats in results:
         total += stats["requests"]
         tested |= stats["operations"]
         statuses.update(stats["statuses"])
+        refusals.update(stats["refusals"])
+        for key, example in stats["unexplained"].items():
+            unexplained.setdefault(f"pass {name}: {key}", example)
         if stats["exit"] != 0:
             print(stats["output"], file=sys.stderr)
             problems.append(f"pass {name}: schemathesis reported failures (exit {stats['exit']}); "
@@ -379,13 +588,19 @@ def main() -> None:
         problems.append(f"operations never tested: {sorted(untested)}")
     if total < MIN_REQUESTS:
         problems.append(f"only {total} requests; at least {MIN_REQUESTS} wanted")
+    for key, example in sorted(unexplained.items()):
+        problems.append(f"schema-valid request refused, not in EXPLAINED: {key}; e.g. {example}")
+    say(f"{sum(refusals.values())} refusals of schema-valid requests, each explained, "
+        f"in {len(refusals)} of the {len(EXPLAINED)} listed classes:")
+    for label, count in sorted(refusals.items()):
+        say(f"  {count:6}  {label}")
     say(f"{total} requests over {len(tested)} of {len(everything)} operations in "
         f"{time.monotonic() - started:.0f} s; statuses {dict(sorted(statuses.items()))}")
     if problems:
         for p in problems:
             say(p)
         fail(f"{len(problems)} problem(s); the server's log is {log}")
-    say("no server error, every answer as documented")
+    say("no server error, every answer as documented, every refusal of valid data explained")
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ use crate::http::multipart;
 pub struct FileUpload {
     /// One or more files (JPEG, PNG or WebP photos, PDF documents), each at
     /// most the upload limit (10 MiB unless configured).
-    #[schema(value_type = Vec<String>, format = Binary)]
+    #[schema(value_type = Vec<String>, format = Binary, min_items = 1, max_items = 10)]
     file: Vec<Vec<u8>>,
 }
 
@@ -108,10 +108,11 @@ pub async fn attach(
     get, path = "/api/v1/grievances/{id}/attachments/{sha256}", tag = "files",
     params(
         ("id" = Uuid, Path, description = "The grievance"),
-        ("sha256" = String, Path, description = "The file's digest"),
+        ("sha256" = String, Path, description = "The file's digest: SHA-256, 64 lowercase hex digits", pattern = r"^[0-9a-f]{64}$"),
     ),
     responses(
-        (status = 200, description = "The file", content_type = "application/octet-stream"),
+        (status = 200, description = "The file, as the media type it was stored as",
+            content(("image/jpeg"), ("image/png"), ("image/webp"), ("application/pdf"))),
         (status = 401, description = "No or bad token", body = Problem, content_type = PROBLEM),
         (status = 404, description = "No such grievance or file visible to the caller", body = Problem, content_type = PROBLEM),
         (status = 410, description = "Erased with its uploader's personal data", body = Problem, content_type = PROBLEM),
@@ -133,7 +134,7 @@ pub async fn download(
     get, path = "/api/v1/grievances/{id}/attachments/{sha256}/thumbnail", tag = "files",
     params(
         ("id" = Uuid, Path, description = "The grievance"),
-        ("sha256" = String, Path, description = "The photo's digest"),
+        ("sha256" = String, Path, description = "The photo's digest: SHA-256, 64 lowercase hex digits", pattern = r"^[0-9a-f]{64}$"),
     ),
     responses(
         (status = 200, description = "The thumbnail", content_type = "image/jpeg"),

@@ -28,7 +28,7 @@ pub(super) fn parse_id(id: &str) -> Result<GrievanceId, ApiError> {
 
 /// What [`if_match`] reads, as the OpenAPI document states it: a version,
 /// bare or as its (weak) entity tag.
-pub(super) const IF_MATCH_PATTERN: &str = r#"^[ \t]*(W/)*"*\+?[0-9]+"*[ \t]*$"#;
+pub(super) const IF_MATCH_PATTERN: &str = r#"^[ \t]*(W/)*"*\+?[0-9]{1,19}"*[ \t]*$"#;
 
 /// `If-Match: 3` or `If-Match: "3"`.
 pub(super) fn if_match(headers: &HeaderMap) -> Result<Option<usize>, ApiError> {

@@ -81,6 +81,7 @@ mod notifications;
 mod open311;
 pub mod openapi;
 mod registry;
+mod rules;
 mod story;
 mod webhooks;
 

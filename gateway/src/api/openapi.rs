@@ -161,7 +161,12 @@ pub fn document() -> &'static utoipa::openapi::OpenApi {
         let (_, mut document) = super::documented().split_for_parts();
         // In this order: the idempotency header first, which the common
         // refusals look for.
-        let shared: [&dyn Modify; 3] = [&IdempotencyHeader, &IfMatchHeader, &CommonRefusals];
+        let shared: [&dyn Modify; 4] = [
+            &IdempotencyHeader,
+            &IfMatchHeader,
+            &CommonRefusals,
+            &super::rules::RequestRules,
+        ];
         for modifier in shared {
             modifier.modify(&mut document);
         }

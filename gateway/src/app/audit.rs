@@ -7,7 +7,9 @@ use crate::audit::checkpoint::{self, CheckpointError};
 use crate::audit::verify::{self, StreamVerification};
 use crate::db::DbError;
 
-pub use crate::audit::checkpoint::{AuditKey, Checkpoint, CheckpointFile};
+pub use crate::audit::checkpoint::{
+    AuditKey, Checkpoint, CheckpointFile, FORMAT as CHECKPOINT_FORMAT,
+};
 pub use crate::audit::note;
 pub use crate::audit::verify::{KeptHead, Verification};
 

@@ -434,7 +434,10 @@ pub struct FiguresDto {
 #[into_params(parameter_in = Query)]
 pub struct DraftQuery {
     pub category: CategoryDto,
-    /// The draft's title.
+    /// The draft's title: 1–500 characters once trimmed.
+    #[param(
+        pattern = r"^[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000](?:[\s\S]{0,498}[^\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     pub title: String,
     /// The building it names, if any.
     pub building: Option<String>,

@@ -14,6 +14,7 @@
 //! - [`audit`]: verification, signed checkpoints, consistency proofs.
 //! - [`story`]: a case told in order, and its state at any instant;
 //!   [`dossier`]: what an auditor files about a case.
+//! - [`public`]: the public read of non-private matters, when opened.
 //! - [`rate_limit`]: admission of filings; [`metrics`]: Prometheus metrics.
 //! - [`webhooks`]: an account's webhook subscriptions and dead letters.
 //! - [`attachments`]: uploading, attaching and reading files.
@@ -47,6 +48,7 @@ pub mod paging;
 pub mod people;
 pub mod policy;
 pub mod projections;
+pub mod public;
 pub mod rate_limit;
 pub mod reads;
 pub mod registry;
@@ -109,6 +111,9 @@ pub struct AppState {
     pub(in crate::app) files: crate::files::Files,
     /// The address people reach the service at, when configured.
     pub(in crate::app) public_url: Option<Arc<str>>,
+    /// Whether anyone may read non-private matters without a key
+    /// ([`public`]); off unless the operator opens it.
+    pub(in crate::app) public_read: bool,
 }
 
 impl AppState {
@@ -155,6 +160,7 @@ impl AppState {
             tokens: Arc::default(),
             files: crate::files::Files::memory(),
             public_url: None,
+            public_read: false,
         }
     }
 
@@ -218,6 +224,15 @@ impl AppState {
     pub fn with_public_url(self, url: Option<String>) -> Self {
         Self {
             public_url: url.map(Arc::from),
+            ..self
+        }
+    }
+
+    /// The same state, with the public read of non-private matters open
+    /// (`true`) or closed.
+    pub fn with_public_read(self, open: bool) -> Self {
+        Self {
+            public_read: open,
             ..self
         }
     }

@@ -79,6 +79,17 @@ pub struct ServeArgs {
     /// The largest file one may upload, in bytes (at most 52428800).
     #[arg(long, env = "LIANXI_MAX_UPLOAD_BYTES", default_value_t = lianxi_gateway::app::rate_limit::DEFAULT_UPLOAD_BYTES)]
     pub max_upload_bytes: u64,
+    /// Lets anyone read, through Open311 without a key, the grievances
+    /// triaged as major or minor matters, without personal data or the
+    /// filer's text (true/false; off by default).
+    #[arg(
+        long,
+        env = "LIANXI_OPEN311_PUBLIC_READ",
+        default_value_t = false,
+        action = clap::ArgAction::Set,
+        value_parser = clap::builder::BoolishValueParser::new(),
+    )]
+    pub open311_public_read: bool,
 }
 
 /// Serves the API on `db` (migrated already) until a shutdown signal.
@@ -138,7 +149,13 @@ pub async fn run(
             ));
         }
     }
-    let state = (limits, webhook_hosts, files, args.public_url.clone());
+    let state = (
+        limits,
+        webhook_hosts,
+        files,
+        args.public_url.clone(),
+        args.open311_public_read,
+    );
     serve(db, &args.listen, settings, policies, key, vault, state).await
 }
 
@@ -172,11 +189,12 @@ async fn serve(
     (policy, meetings): (GrievancePolicy, MeetingPolicy),
     key: AuditKey,
     vault: Vault,
-    (limits, webhook_hosts, files, public_url): (
+    (limits, webhook_hosts, files, public_url, public_read): (
         Limits,
         Vec<String>,
         lianxi_gateway::files::Files,
         Option<String>,
+        bool,
     ),
 ) -> Result<(), CliError> {
     let listener = tokio::net::TcpListener::bind(listen)
@@ -198,7 +216,8 @@ async fn serve(
         .with_audit_key(key)
         .with_vault(vault)
         .with_files(files)
-        .with_public_url(public_url);
+        .with_public_url(public_url)
+        .with_public_read(public_read);
     let moved = state
         .people
         .seal_legacy_names()

@@ -13,6 +13,8 @@
 //! - `GET requests` (with `page` and `page_size`), `requests/{id}` and
 //!   `tokens/{id}`: what the caller may see, by the same visibility as
 //!   `/api/v1/grievances`; the token as `Authorization: Bearer` or `api_key`.
+//!   Without any token, what `app::public` lets anyone read when the
+//!   operator opened the public read (else `401`).
 //!
 //! The wire types live here, not in `dto.rs`: they follow the GeoReport
 //! spec rather than Lianxi's own contract, and are not in the OpenAPI
@@ -51,6 +53,7 @@ use super::AppState;
 use crate::app::auth::Scope;
 use crate::app::auth::{Caller, ClientAddress};
 use crate::app::grievances::{self, checked, visible, Fields, NewGrievance};
+use crate::app::public::{self, Public};
 
 mod discovery;
 mod requests;
@@ -237,6 +240,32 @@ async fn authenticate(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// Who reads: a caller known by a token, or anyone, under the public read
+/// the operator opened.
+#[derive(Debug)]
+enum Reader {
+    Caller(Caller),
+    Public(Public),
+}
+
+/// The reader of a GET: without any token (neither header nor `api_key`),
+/// anyone if the public read is open; otherwise the caller the token names,
+/// as [`authenticate`] finds it (a bad or unknown key is refused there).
+async fn reader(
+    state: &AppState,
+    headers: &HeaderMap,
+    api_key: Option<&ApiKey>,
+) -> Result<Reader, Open311Error> {
+    if headers.get(AUTHORIZATION).is_none() && api_key.is_none() {
+        if let Some(public) = public::admit(state) {
+            return Ok(Reader::Public(public));
+        }
+    }
+    authenticate(state, headers, api_key)
+        .await
+        .map(Reader::Caller)
 }
 
 #[cfg(test)]

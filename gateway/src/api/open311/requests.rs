@@ -3,6 +3,9 @@
 
 use super::services::{no_service, service, service_by_code, Service, RESPONDENTS, URGENCIES};
 use super::*;
+use crate::app::lists::Cursor;
+use crate::app::public::PublicGrievance;
+use lianxi_domain::deadline::{Deadline, PausedDeadline};
 
 /// Keys of the spec that are accepted and dropped unread: location
 /// coordinates and ids Lianxi has no use for, device and account ids of
@@ -347,7 +350,8 @@ pub(super) struct ServiceRequest {
     status_notes: String,
     service_name: &'static str,
     service_code: &'static str,
-    description: String,
+    /// The filer's text; `null` in the public read.
+    description: Option<String>,
     agency_responsible: &'static str,
     service_notice: Option<String>,
     requested_datetime: String,
@@ -425,7 +429,11 @@ fn time(t: DateTime<Utc>) -> String {
 
 /// What happens next: the running deadline's stage and due time.
 fn notice(g: &GrievanceState) -> Option<String> {
-    if let Some(deadline) = g.deadline {
+    deadline_notice(g.deadline, g.paused)
+}
+
+fn deadline_notice(deadline: Option<Deadline>, paused: Option<PausedDeadline>) -> Option<String> {
+    if let Some(deadline) = deadline {
         let step = match deadline.stage {
             Stage::Accept => "to be accepted",
             Stage::Respond => "to be answered by the responsible party",
@@ -434,8 +442,7 @@ fn notice(g: &GrievanceState) -> Option<String> {
         };
         return Some(format!("{step} by {}", time(deadline.due_at)));
     }
-    g.paused
-        .map(|p| format!("the {} deadline is paused", p.stage.as_str()))
+    paused.map(|p| format!("the {} deadline is paused", p.stage.as_str()))
 }
 
 /// Building and unit, or the common area (both when both are given).
@@ -460,7 +467,7 @@ fn representation(g: &GrievanceState) -> ServiceRequest {
         status_notes: format!("{}; tier {}", g.status.as_str(), tier_name(g.tier)),
         service_name: service.name,
         service_code: service.code,
-        description: g.description.as_str().to_owned(),
+        description: Some(g.description.as_str().to_owned()),
         agency_responsible: agency(g.tier),
         service_notice: notice(g),
         requested_datetime: time(g.filed_at),
@@ -472,6 +479,86 @@ fn representation(g: &GrievanceState) -> ServiceRequest {
         lat: None,
         long: None,
         media_url: None,
+    }
+}
+
+/// A grievance of the public read: what `app::public` lets anyone know,
+/// with the xiaoqu's name as the address and no description.
+fn public_representation(g: &PublicGrievance) -> ServiceRequest {
+    let service = service(g.category);
+    ServiceRequest {
+        service_request_id: g.id.0,
+        status: if is_closed(g.status) {
+            "closed"
+        } else {
+            "open"
+        },
+        status_notes: format!("{}; tier {}", g.status.as_str(), tier_name(g.tier)),
+        service_name: service.name,
+        service_code: service.code,
+        description: None,
+        agency_responsible: agency(g.tier),
+        service_notice: deadline_notice(g.deadline, g.paused),
+        requested_datetime: time(g.filed_at),
+        updated_datetime: time(g.last_changed_at),
+        expected_datetime: g.deadline.map(|d| time(d.due_at)),
+        address: g.xiaoqu_name.clone(),
+        address_id: None,
+        zipcode: None,
+        lat: None,
+        long: None,
+        media_url: None,
+    }
+}
+
+/// One request as the reader may see it; `404` when it may not.
+async fn shown(
+    state: &AppState,
+    reader: &Reader,
+    id: GrievanceId,
+) -> Result<ServiceRequest, ApiError> {
+    match reader {
+        Reader::Caller(caller) => visible(state, caller, id)
+            .await
+            .map(|(g, _)| representation(&g)),
+        Reader::Public(public) => public::one(state, *public, id)
+            .await
+            .map(|g| public_representation(&g)),
+    }
+}
+
+/// A request of a list, with its place in the order (filing time, id).
+type Listed = ((DateTime<Utc>, Uuid), ServiceRequest);
+
+/// One page of the reader's list matching `filter`, and where the next
+/// begins.
+async fn page_of(
+    state: &AppState,
+    reader: &Reader,
+    filter: &ListFilter,
+    cursor: Option<Cursor>,
+    limit: i64,
+) -> Result<(Vec<Listed>, Option<Cursor>), ApiError> {
+    match reader {
+        Reader::Caller(caller) => {
+            let (found, _) =
+                crate::app::lists::list(state, caller, filter, cursor, limit, None).await?;
+            let items = found
+                .items
+                .iter()
+                .map(|(g, _)| ((g.filed_at, g.id.0), representation(g)))
+                .collect();
+            Ok((items, found.next))
+        }
+        Reader::Public(public) => {
+            let found = public::list(state, *public, filter, cursor, limit).await?;
+            let items = found
+                .items
+                .iter()
+                .map(|g| ((g.filed_at, g.id.0), public_representation(g)))
+                .collect();
+            Ok((items, found.next))
+        }
     }
 }
 
@@ -608,12 +695,12 @@ pub(super) async fn list(
     query: Result<ApiQuery<RequestsQuery>, ApiError>,
 ) -> Result<Json<Vec<ServiceRequest>>, Open311Error> {
     let ApiQuery(query) = query?;
-    let caller = authenticate(&state, &headers, query.api_key.as_ref()).await?;
+    let reader = reader(&state, &headers, query.api_key.as_ref()).await?;
     if let Some(ids) = query.service_request_id.as_deref() {
         let mut found = Vec::new();
         for id in request_ids(ids)? {
-            match visible(&state, &caller, id).await {
-                Ok((g, _)) => found.push(representation(&g)),
+            match shown(&state, &reader, id).await {
+                Ok(request) => found.push(request),
                 Err(e) if e.status_code() == StatusCode::NOT_FOUND => {}
                 Err(e) => return Err(e.into()),
             }
@@ -674,23 +761,22 @@ pub(super) async fn list(
         let mut taken = 0i64;
         while taken < wanted {
             let limit = (wanted - taken).min(MAX_REQUESTS as i64);
-            let (found, _) =
-                crate::app::lists::list(&state, &caller, filter, cursor, limit, None).await?;
-            taken += found.items.len() as i64;
-            items.extend(found.items.into_iter().map(|(g, _)| g));
-            match found.next {
+            let (found, next) = page_of(&state, &reader, filter, cursor, limit).await?;
+            taken += found.len() as i64;
+            items.extend(found);
+            match next {
                 Some(next) => cursor = Some(next),
                 None => break,
             }
         }
     }
-    items.sort_by_key(|g| std::cmp::Reverse((g.filed_at, g.id)));
+    items.sort_by_key(|(order, _)| std::cmp::Reverse(*order));
     Ok(Json(
         items
-            .iter()
+            .into_iter()
             .skip(skip)
             .take(page_size)
-            .map(representation)
+            .map(|(_, request)| request)
             .collect(),
     ))
 }
@@ -712,11 +798,11 @@ pub(super) async fn token(
     query: Result<ApiQuery<OneQuery>, ApiError>,
 ) -> Result<Json<Vec<TokenAnswer>>, Open311Error> {
     let ApiQuery(query) = query?;
-    let caller = authenticate(&state, &headers, query.api_key.as_ref()).await?;
+    let reader = reader(&state, &headers, query.api_key.as_ref()).await?;
     let not_found = || Open311Error::new(StatusCode::NOT_FOUND, "token_id: no such token");
     let Path(segment) = path.map_err(|_| not_found())?;
     let id = GrievanceId::parse(without_format(&segment)).map_err(|_| not_found())?;
-    match visible(&state, &caller, id).await {
+    match shown(&state, &reader, id).await {
         Ok(_) => Ok(Json(vec![TokenAnswer {
             service_request_id: id.0,
             token: id.0,
@@ -744,7 +830,7 @@ pub(super) async fn one(
     query: Result<ApiQuery<OneQuery>, ApiError>,
 ) -> Result<Json<Vec<ServiceRequest>>, Open311Error> {
     let ApiQuery(query) = query?;
-    let caller = authenticate(&state, &headers, query.api_key.as_ref()).await?;
+    let reader = reader(&state, &headers, query.api_key.as_ref()).await?;
     let not_found = || {
         Open311Error::new(
             StatusCode::NOT_FOUND,
@@ -753,8 +839,8 @@ pub(super) async fn one(
     };
     let Path(segment) = path.map_err(|_| not_found())?;
     let id = GrievanceId::parse(without_format(&segment)).map_err(|_| not_found())?;
-    match visible(&state, &caller, id).await {
-        Ok((g, _)) => Ok(Json(vec![representation(&g)])),
+    match shown(&state, &reader, id).await {
+        Ok(request) => Ok(Json(vec![request])),
         Err(e) if e.status_code() == StatusCode::NOT_FOUND => Err(not_found()),
         Err(e) => Err(e.into()),
     }

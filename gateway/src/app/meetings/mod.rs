@@ -366,7 +366,7 @@ async fn agenda_items(
     Ok(out)
 }
 
-fn parties(dtos: &[PartyDto]) -> Vec<PartyRole> {
+fn parties(dtos: &[MeetingPartyDto]) -> Vec<PartyRole> {
     dtos.iter().map(|p| (*p).into()).collect()
 }
 

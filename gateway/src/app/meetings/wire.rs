@@ -3,12 +3,50 @@
 
 use chrono::{DateTime, Utc};
 use lianxi_domain::meeting::InviteeCapacity;
-use lianxi_domain::values::{MeetingKind, Stance};
+use lianxi_domain::values::{MeetingKind, PartyRole, Stance};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::app::dto::{PartyDto, TierDto};
+
+/// One of the five parties of a xiaoqu that sit at its joint meetings
+/// (五方联动): what a meeting accepts as present, as taking a position and
+/// as owning an action item. The tiers above (community, street,
+/// district) may chair a meeting but are never one of its parties.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[schema(as = MeetingParty)]
+pub enum MeetingPartyDto {
+    PartyBranch,
+    OwnersCommittee,
+    SupervisoryCommittee,
+    PropertyCompany,
+    MicroOrganization,
+}
+
+impl MeetingPartyDto {
+    /// Every meeting party, in the order of `PartyRole::MEETING_PARTIES`.
+    pub const ALL: [MeetingPartyDto; 5] = [
+        MeetingPartyDto::PartyBranch,
+        MeetingPartyDto::OwnersCommittee,
+        MeetingPartyDto::SupervisoryCommittee,
+        MeetingPartyDto::PropertyCompany,
+        MeetingPartyDto::MicroOrganization,
+    ];
+}
+
+impl From<MeetingPartyDto> for PartyRole {
+    fn from(p: MeetingPartyDto) -> Self {
+        match p {
+            MeetingPartyDto::PartyBranch => PartyRole::PartyBranch,
+            MeetingPartyDto::OwnersCommittee => PartyRole::OwnersCommittee,
+            MeetingPartyDto::SupervisoryCommittee => PartyRole::SupervisoryCommittee,
+            MeetingPartyDto::PropertyCompany => PartyRole::PropertyCompany,
+            MeetingPartyDto::MicroOrganization => PartyRole::MicroOrganization,
+        }
+    }
+}
 
 /// Regular (小事定期议) or urgent (大事紧急议).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -152,7 +190,8 @@ pub struct ConveneRequest {
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OpenRequest {
-    pub present_parties: Vec<PartyDto>,
+    /// The meeting parties present, each once.
+    pub present_parties: Vec<MeetingPartyDto>,
     #[serde(default)]
     pub present_people: Vec<Uuid>,
 }
@@ -165,11 +204,20 @@ pub struct PositionDto {
     pub stance: StanceDto,
 }
 
+/// One present party's position, as a decision states it.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PositionRequest {
+    pub party: MeetingPartyDto,
+    pub stance: StanceDto,
+}
+
 /// An action item (督办事项) to assign.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ActionItemRequest {
-    pub owner: PartyDto,
+    /// The meeting party that carries it out.
+    pub owner: MeetingPartyDto,
     /// 1–4,000 characters.
     pub description: String,
     pub due_at: DateTime<Utc>,
@@ -184,7 +232,7 @@ pub struct DecisionRequest {
     /// The decision (决议), 1–4,000 characters.
     pub decision: String,
     /// Exactly one per present party.
-    pub positions: Vec<PositionDto>,
+    pub positions: Vec<PositionRequest>,
     #[serde(default)]
     pub action_items: Vec<ActionItemRequest>,
 }
@@ -416,4 +464,23 @@ pub struct ProposedAgenda {
     pub position: String,
     /// False when `min_position` was not reached within the wait.
     pub caught_up: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_meeting_party_is_exactly_one_of_the_five() {
+        let parties: Vec<PartyRole> = MeetingPartyDto::ALL.into_iter().map(Into::into).collect();
+        assert_eq!(parties, PartyRole::MEETING_PARTIES);
+        for party in MeetingPartyDto::ALL {
+            let wire = serde_json::to_value(party).expect("JSON");
+            let role: PartyRole = serde_json::from_value(wire).expect("a party");
+            assert_eq!(role, PartyRole::from(party));
+        }
+        for tier in ["community", "street", "district"] {
+            assert!(serde_json::from_value::<MeetingPartyDto>(tier.into()).is_err());
+        }
+    }
 }
