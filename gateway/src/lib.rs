@@ -26,7 +26,6 @@ pub mod db;
 pub mod event_log;
 pub mod files;
 pub mod http;
-pub mod i18n;
 pub mod media;
 pub mod outbound;
 pub mod secret_file;

@@ -15,7 +15,6 @@ const LAYERS: &[(&str, u8, &str)] = &[
     ("audit", 1, "event log, read models, crypto"),
     ("config", 1, "event log, read models, crypto"),
     ("event_log", 1, "event log, read models, crypto"),
-    ("i18n", 1, "event log, read models, crypto"),
     ("media", 1, "event log, read models, crypto"),
     ("outbound", 1, "event log, read models, crypto"),
     ("vault", 1, "event log, read models, crypto"),

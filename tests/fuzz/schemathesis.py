@@ -215,6 +215,18 @@ EXPLAINED = [
             "the host must be one the deployment allows (LIANXI_WEBHOOK_ALLOWED_HOSTS)"),
     Refusal(r"POST /api/v1/audit/verify", 422, "invalid-field", None,
             "a checkpoint's signature, key and root must be those the log signed"),
+    # Ledgers: one place of three optional parameters, a period of two dates.
+    Refusal(r"GET /api/v1/ledgers", 400, "invalid-query", "xiaoqu",
+            "exactly one of `xiaoqu`, `community` and `street` names the place (three optional "
+            "parameters), and a xiaoqu must be registered"),
+    Refusal(r"GET /api/v1/ledgers", 400, "invalid-query", "community",
+            "a place name is trimmed text without control characters, as the registry keeps it"),
+    Refusal(r"GET /api/v1/ledgers", 400, "invalid-query", "street",
+            "a place name is trimmed text without control characters, as the registry keeps it"),
+    Refusal(r"GET /api/v1/ledgers", 422, "invalid-field", "to",
+            "the period ends on or after its first day, and at most ten years later"),
+    Refusal(r"GET /api/v1/ledgers", 422, "invalid-field", "ledger",
+            "a CSV file holds one ledger: `format=csv` needs a `ledger` other than `all`"),
     # Files: the content decides, not the form.
     Refusal(UPLOADS, 422, "invalid-field", "file[]",
             "a file's content must read as a JPEG, PNG or WebP photo or a PDF document"),

@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use lianxi_domain::values::Tier;
 use lianxi_domain::Role;
-use lianxi_projections::figures::{self, Figures};
+use lianxi_projections::figures;
 use lianxi_projections::grievance_list::{self, Page, QueueItem};
 use lianxi_projections::Position;
 
@@ -14,7 +14,7 @@ use super::auth::Caller;
 use super::error::ApiError;
 use super::{reads, AppState};
 
-pub use lianxi_projections::figures::{Rate, Scope as FiguresScope};
+pub use lianxi_projections::figures::{Figures, Rate, Scope as FiguresScope};
 pub use lianxi_projections::grievance_list::{Cursor, ListFilter};
 
 /// What a read answers besides its items: where the read model stood and

@@ -38,6 +38,7 @@ pub mod duplicates;
 pub mod error;
 pub mod follow_ups;
 pub mod grievances;
+pub mod i18n;
 pub mod idempotency;
 pub mod ledgers;
 pub mod lists;

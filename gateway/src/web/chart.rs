@@ -3,7 +3,7 @@
 //! figures as a table beside it (`chart.html`); and the rates of places or
 //! property companies side by side (`compare.html`).
 
-use lianxi_projections::figures::{Figures, Rate};
+use crate::app::lists::{Figures, Rate};
 
 use super::Page;
 

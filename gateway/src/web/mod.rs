@@ -43,9 +43,9 @@ use axum::routing::{get, post};
 use axum::Router;
 use chrono::{DateTime, FixedOffset, Offset, Utc};
 
+use crate::app::i18n;
+pub use crate::app::i18n::Lang;
 use crate::app::AppState;
-use crate::i18n;
-pub use crate::i18n::Lang;
 use session::{Visit, CSRF};
 
 const CSS: &str = include_str!("../../static/app.css");

@@ -4,13 +4,13 @@
 //! (print it to PDF from the browser); `/reports/ledger` downloads the
 //! ledgers (台账) as XLSX or CSV, each download recorded like every export.
 
+use crate::app::lists::Figures;
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::{Datelike, FixedOffset, Offset, Utc};
 use lianxi_domain::ledger::exports_ledgers;
-use lianxi_projections::figures::Figures;
 use serde::Deserialize;
 
 use super::chart::{compared, percent, Chart, Compared};
@@ -82,7 +82,7 @@ pub(super) async fn reports(State(state): State<AppState>, headers: HeaderMap) -
     let mut places = Vec::new();
     let tiers = !matches!(
         caller.0.scope,
-        crate::db::Scope::Xiaoqu(_) | crate::db::Scope::Organization(_)
+        crate::app::auth::Scope::Xiaoqu(_) | crate::app::auth::Scope::Organization(_)
     );
     if tiers {
         let mut streets: Vec<&str> = visible.iter().map(|x| x.street.as_str()).collect();

@@ -24,9 +24,9 @@ use serde::Deserialize;
 use super::auth::Caller;
 use super::error::ApiError;
 use super::{grievances, registry, AppState};
+use crate::app::i18n::Lang;
 use crate::db::XiaoquRecord;
 use crate::event_log::{CommandMetadata, Log};
-use crate::i18n::Lang;
 use rows::Sheet;
 
 /// The ledger exports' event log: one stream per exporting account.

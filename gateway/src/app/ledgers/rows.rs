@@ -17,8 +17,8 @@ use super::super::auth::Caller;
 use super::super::error::ApiError;
 use super::super::people::PersonalView;
 use super::super::{lists, policy, AppState};
+use crate::app::i18n::{t, Lang};
 use crate::db::XiaoquRecord;
-use crate::i18n::{t, Lang};
 
 /// One cell, typed as a spreadsheet keeps it.
 #[derive(Clone, Debug, PartialEq)]

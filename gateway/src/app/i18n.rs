@@ -45,8 +45,8 @@ impl Lang {
     }
 }
 
-const ZH: &str = include_str!("../locales/zh.toml");
-const EN: &str = include_str!("../locales/en.toml");
+const ZH: &str = include_str!("../../locales/zh.toml");
+const EN: &str = include_str!("../../locales/en.toml");
 
 /// The `[strings]` table of a locale file.
 pub fn parse(text: &str) -> Result<HashMap<String, String>, String> {
