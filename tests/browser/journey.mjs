@@ -955,10 +955,10 @@ try {
   await branchResolves(branch, path);
   console.log('journey: the resident rates');
   await residentRates(resident, path);
-  console.log('journey: the branch prints the monthly report and downloads the ledgers');
-  await branchReports(branch);
   console.log('journey: the auditor verifies and downloads the dossier');
   await auditorVerifies(auditor, path);
+  console.log('journey: the branch prints the monthly report and downloads the ledgers');
+  await branchReports(branch);
   console.log('journey: the public board');
   await publicBoard(visitor);
 } catch (e) {
