@@ -75,7 +75,15 @@ async fn thirty_households_merged_at_once_each_rate_and_may_reopen(t: TestDb) {
     .await;
     let draft_items = draft["items"].as_array().expect("items");
     assert!(!draft_items.is_empty(), "{draft}");
-    assert!(draft_items.iter().all(|i| i["id"].is_null()), "{draft}");
+    // Its own grievance first, to follow; nobody else's id.
+    assert_eq!(draft_items[0]["own"], json!(true), "{draft}");
+    assert!(draft_items[0]["id"].is_string(), "{draft}");
+    assert!(
+        draft_items[1..]
+            .iter()
+            .all(|i| i["id"].is_null() && i["own"] == json!(false)),
+        "{draft}"
+    );
     let mut listed: Vec<&str> = found["items"]
         .as_array()
         .expect("items")

@@ -446,8 +446,12 @@ pub struct DraftQuery {
 /// An open grievance that looks like the same matter.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct LikelyDuplicateDto {
-    /// Present when the caller may read it (a handler of the xiaoqu).
+    /// Present when the caller may read it (a handler of the xiaoqu, or the
+    /// filer of their own).
     pub id: Option<Uuid>,
+    /// The caller filed it: the caller's own open grievances come first,
+    /// to follow rather than file the matter again.
+    pub own: bool,
     /// Its title, with the filer's name, phone and room masked when the
     /// caller may not read it.
     pub title: String,
@@ -458,7 +462,7 @@ pub struct LikelyDuplicateDto {
     pub likeness: f64,
 }
 
-/// Likely duplicates, most alike first.
+/// Likely duplicates: the caller's own first, then the most alike.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct LikelyDuplicates {
     pub items: Vec<LikelyDuplicateDto>,
@@ -468,6 +472,7 @@ impl From<crate::app::duplicates::Similar> for LikelyDuplicateDto {
     fn from(s: crate::app::duplicates::Similar) -> Self {
         Self {
             id: s.id.map(|id| id.0),
+            own: s.own,
             title: s.title,
             status: s.status.into(),
             filed_at: s.filed_at,
