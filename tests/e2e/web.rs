@@ -349,20 +349,16 @@ async fn a_resident_signs_in_files_on_the_page_and_follows_the_grievance(t: Test
     let listed = api.get("/api/v1/grievances", &cast.auditor.token).await;
     assert_eq!(listed.body["items"], json!([]), "nothing filed");
 
-    let filed = browser
-        .post(
-            "/file",
-            &[
-                ("csrf", &csrf),
-                ("category", "parking"),
-                ("title", "地下车库车位被长期占用"),
-                ("description", "B2层车位长期被占用\r\n晚上回家无处停车"),
-                ("common_area", "地下车库B2"),
-                ("respondent", "property_company"),
-                ("urgency", "normal"),
-            ],
-        )
-        .await;
+    let filing = [
+        ("csrf", csrf.as_str()),
+        ("category", "parking"),
+        ("title", "地下车库车位被长期占用"),
+        ("description", "B2层车位长期被占用\r\n晚上回家无处停车"),
+        ("common_area", "地下车库B2"),
+        ("respondent", "property_company"),
+        ("urgency", "normal"),
+    ];
+    let filed = browser.post("/file", &filing).await;
     assert_eq!(filed.status, StatusCode::SEE_OTHER, "{}", filed.html);
     // Post/redirect/get: the confirmation names the grievance, what happens
     // next and the first deadline in plain words.
@@ -420,20 +416,7 @@ async fn a_resident_signs_in_files_on_the_page_and_follows_the_grievance(t: Test
     // Filing the same matter again (the back button, a second thought):
     // the resident's own grievance is offered to follow, nothing is filed.
     // (The list that likely duplicates come from has caught up above.)
-    let again = browser
-        .post(
-            "/file",
-            &[
-                ("csrf", &csrf),
-                ("category", "parking"),
-                ("title", "地下车库车位被长期占用"),
-                ("description", "B2层车位长期被占用\r\n晚上回家无处停车"),
-                ("common_area", "地下车库B2"),
-                ("respondent", "property_company"),
-                ("urgency", "normal"),
-            ],
-        )
-        .await;
+    let again = browser.post("/file", &filing).await;
     assert_eq!(again.status, StatusCode::OK, "{}", again.html);
     assert!(
         again.html.contains("您已提交过相似的诉求"),
