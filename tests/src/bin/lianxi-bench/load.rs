@@ -222,6 +222,9 @@ struct Case {
 #[derive(Clone, Copy, Debug)]
 pub struct Outcome {
     pub ok: bool,
+    /// Refused as a version conflict (409) or a stale `If-Match` (412):
+    /// counted apart from other errors.
+    pub conflict: bool,
     pub events: u64,
     pub position: Option<Position>,
 }
@@ -433,16 +436,19 @@ impl Workload {
         let Ok(answer) = answer else {
             return Outcome {
                 ok: false,
+                conflict: false,
                 events: 0,
                 position: None,
             };
         };
         let ok = answer.status().is_success();
+        let conflict = matches!(answer.status().as_u16(), 409 | 412);
         let bytes = answer.bytes().await.unwrap_or_default();
         if !ok {
             // The grievance is dropped; the mix goes on with others.
             return Outcome {
                 ok,
+                conflict,
                 events: 0,
                 position: None,
             };
@@ -459,6 +465,7 @@ impl Workload {
         self.put_back(case);
         Outcome {
             ok,
+            conflict,
             events,
             position,
         }
@@ -479,8 +486,13 @@ pub struct Throughput {
     pub seconds: f64,
     pub commands: u64,
     pub events: u64,
+    /// Answers that were neither a success nor a conflict, and commands
+    /// that got no answer.
     pub errors: u64,
-    /// Service times of the commands, in ms, sorted.
+    /// Version conflicts and stale versions (409, 412).
+    pub conflicts: u64,
+    /// Service times of every answered command, failed ones included, in
+    /// ms, sorted.
     pub latencies: Vec<f64>,
 }
 
@@ -513,14 +525,16 @@ pub async fn closed_loop(
                 let sent = Instant::now();
                 let outcome = work.one().await;
                 let now = Instant::now();
+                t.latencies
+                    .push(now.duration_since(sent).as_secs_f64() * 1000.0);
                 if outcome.ok {
                     t.commands += 1;
                     t.events += outcome.events;
-                    t.latencies
-                        .push(now.duration_since(sent).as_secs_f64() * 1000.0);
                     if let (Some(tx), Some(p)) = (&answered, outcome.position) {
                         let _ = tx.send((p, now));
                     }
+                } else if outcome.conflict {
+                    t.conflicts += 1;
                 } else {
                     t.errors += 1;
                 }
@@ -534,6 +548,7 @@ pub async fn closed_loop(
         total.commands += t.commands;
         total.events += t.events;
         total.errors += t.errors;
+        total.conflicts += t.conflicts;
         total.latencies.extend(t.latencies);
     }
     // Until the last client's last answer.
@@ -548,8 +563,12 @@ pub struct Latency {
     pub rate: f64,
     pub seconds: f64,
     pub sent: u64,
+    /// As [`Throughput::errors`].
     pub errors: u64,
-    /// From each command's intended send time to its answer, ms, sorted.
+    /// As [`Throughput::conflicts`].
+    pub conflicts: u64,
+    /// From each command's intended send time to its answer, ms, sorted;
+    /// failed commands included (their answer took that long too).
     pub corrected: Vec<f64>,
     /// From the actual send to the answer, ms, sorted (what a closed-loop
     /// tool would report).
@@ -563,7 +582,7 @@ pub struct Latency {
 pub async fn open_loop(work: &Arc<Workload>, rate: f64, seconds: f64) -> Latency {
     let start = tokio::time::Instant::now() + Duration::from_millis(50);
     let count = (rate * seconds).round() as u64;
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(bool, f64, f64, f64)>();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(Outcome, f64, f64, f64)>();
     let mut max_send_lag_ms: f64 = 0.0;
     for i in 0..count {
         let intended = start + Duration::from_secs_f64(i as f64 / rate);
@@ -577,7 +596,7 @@ pub async fn open_loop(work: &Arc<Workload>, rate: f64, seconds: f64) -> Latency
             let outcome = work.one().await;
             let now = Instant::now();
             let _ = tx.send((
-                outcome.ok,
+                outcome,
                 now.duration_since(intended).as_secs_f64() * 1000.0,
                 now.duration_since(sent).as_secs_f64() * 1000.0,
                 sent.duration_since(intended).as_secs_f64() * 1000.0,
@@ -591,12 +610,13 @@ pub async fn open_loop(work: &Arc<Workload>, rate: f64, seconds: f64) -> Latency
         sent: count,
         ..Latency::default()
     };
-    while let Some((ok, corrected, service, send_lag)) = rx.recv().await {
+    while let Some((outcome, corrected, service, send_lag)) = rx.recv().await {
         max_send_lag_ms = max_send_lag_ms.max(send_lag);
-        if ok {
-            result.corrected.push(corrected);
-            result.service.push(service);
-        } else {
+        result.corrected.push(corrected);
+        result.service.push(service);
+        if outcome.conflict {
+            result.conflicts += 1;
+        } else if !outcome.ok {
             result.errors += 1;
         }
     }

@@ -19,6 +19,11 @@
 //!   on a realistic generated log: rebuilds every read model, verifies.
 //! - `lianxi-bench all`: `suite` then `replay`, with one summary.
 //! - `lianxi-bench throughput|latency --rate R|footprint`: P1, P2, P6 alone.
+//! - `lianxi-bench smoke [--seconds S]`: the driver end to end in seconds
+//!   (`tests/run` runs it): fails when a command fails, holds no goal.
+//!
+//! Every summary line shows the commands behind it that failed and that met
+//! a version conflict; a figure measured with errors is not met.
 //!
 //! Each creates a fresh database (PostgreSQL from `LIANXI_TEST_DATABASE_URL`).
 
@@ -74,6 +79,11 @@ async fn main() {
             suite::suite(&args, &mut lines).await;
             suite::replay(&args, &mut lines).await;
             suite::print_summary(&lines);
+        }
+        Some("smoke") => {
+            if !suite::smoke(&args).await {
+                std::process::exit(1);
+            }
         }
         Some("throughput") => suite::throughput(&args).await,
         Some("latency") => suite::latency(&args).await,

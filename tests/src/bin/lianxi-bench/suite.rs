@@ -21,28 +21,52 @@ use crate::load::{self, ServerProcess, Throughput, Workload};
 use crate::{arg, percentile, realistic, store};
 
 /// One line of the summary: the figure, its goal, and how it compares
-/// (`ratio` ≥ 1 means the goal is met).
+/// (`ratio` ≥ 1 means the goal is met), with the commands behind it that
+/// failed (`errors`) or met a version conflict (`conflicts`). A figure
+/// measured with errors does not meet its goal, whatever its ratio.
 pub struct Line {
     pub id: &'static str,
     pub what: String,
     pub value: String,
     pub goal: String,
     pub ratio: f64,
+    pub errors: u64,
+    pub conflicts: u64,
+}
+
+impl Line {
+    /// The verdict: met only with the ratio reached and no error.
+    pub fn verdict(&self) -> &'static str {
+        match (self.ratio >= 1.0, self.errors) {
+            (_, e) if e > 0 => "**no** (errors)",
+            (true, _) => "yes",
+            (false, _) => "**no**",
+        }
+    }
 }
 
 pub fn print_summary(lines: &[Line]) {
     println!();
-    println!("| goal | measured | value | goal | ratio to goal | met |");
-    println!("|---|---|---|---|---|---|");
+    println!("| goal | measured | value | goal | ratio to goal | errors | conflicts | met |");
+    println!("|---|---|---|---|---|---|---|---|");
     for l in lines {
         println!(
-            "| {} | {} | {} | {} | {:.2} | {} |",
+            "| {} | {} | {} | {} | {:.2} | {} | {} | {} |",
             l.id,
             l.what,
             l.value,
             l.goal,
             l.ratio,
-            if l.ratio >= 1.0 { "yes" } else { "**no**" }
+            l.errors,
+            l.conflicts,
+            l.verdict()
+        );
+    }
+    let errors: u64 = lines.iter().map(|l| l.errors).sum();
+    if errors > 0 {
+        println!();
+        println!(
+            "**{errors} command(s) failed during this run: its figures are not to be trusted.**"
         );
     }
 }
@@ -145,8 +169,8 @@ async fn p1(b: &Bench, clients: usize, seconds: f64, warmup: f64) -> P1 {
     if warmup > 0.0 {
         let w = load::closed_loop(&b.work, clients, warmup, None).await;
         eprintln!(
-            "warm-up: {} commands in {:.1} s ({} errors)",
-            w.commands, w.seconds, w.errors
+            "warm-up: {} commands in {:.1} s ({} errors, {} conflicts)",
+            w.commands, w.seconds, w.errors, w.conflicts
         );
     }
     // Sample the resident set while the load runs.
@@ -168,13 +192,14 @@ async fn p1(b: &Bench, clients: usize, seconds: f64, warmup: f64) -> P1 {
     let sampled = sampler.await.unwrap_or(0);
     let peak_rss_kb = sampled.max(b.server.memory_kb("VmHWM"));
     eprintln!(
-        "P1 HTTP: {} commands, {} events in {:.1} s: {:.0} commands/s, {:.0} events/s ({} errors)",
+        "P1 HTTP: {} commands, {} events in {:.1} s: {:.0} commands/s, {:.0} events/s ({} errors, {} conflicts)",
         http.commands,
         http.events,
         http.seconds,
         http.commands_per_second(),
         http.events_per_second(),
-        http.errors
+        http.errors,
+        http.conflicts
     );
     // The row pgbench inserts: a real GrievanceFiled of this run.
     let lianxi_gateway::db::Database::Postgres(pool) = &b.t.db else {
@@ -224,6 +249,8 @@ fn p1_lines(p: &P1, out: &mut Vec<Line>) {
         value: format!("{ratio:.2}×"),
         goal: "≥ 0.5×".into(),
         ratio: ratio / 0.5,
+        errors: p.http.errors,
+        conflicts: p.http.conflicts,
     });
 }
 
@@ -232,10 +259,11 @@ async fn p2(b: &Bench, rate: f64, seconds: f64) -> load::Latency {
     let l = load::open_loop(&b.work, rate, seconds).await;
     let c = &l.corrected;
     eprintln!(
-        "P2 open loop at {rate:.0}/s for {:.0} s: {} sent, {} errors; from intended send: p50 {:.1} p90 {:.1} p99 {:.1} p99.9 {:.1} max {:.1} ms; service time p99 {:.1} ms; largest send delay {:.1} ms",
+        "P2 open loop at {rate:.0}/s for {:.0} s: {} sent, {} errors, {} conflicts; from intended send: p50 {:.1} p90 {:.1} p99 {:.1} p99.9 {:.1} max {:.1} ms; service time p99 {:.1} ms; largest send delay {:.1} ms",
         l.seconds,
         l.sent,
         l.errors,
+        l.conflicts,
         ms(c, 50.0),
         ms(c, 90.0),
         ms(c, 99.0),
@@ -263,6 +291,8 @@ fn p2_lines(l: &load::Latency, out: &mut Vec<Line>) {
         value: format!("{p99:.1} ms"),
         goal: "≤ 25 ms".into(),
         ratio: 25.0 / p99,
+        errors: l.errors,
+        conflicts: l.conflicts,
     });
 }
 
@@ -299,6 +329,8 @@ fn p3_lines(t: &Throughput, lags: &[f64], out: &mut Vec<Line>) {
         value: format!("{p99:.1} ms"),
         goal: "≤ 100 ms".into(),
         ratio: 100.0 / p99,
+        errors: t.errors,
+        conflicts: t.conflicts,
     });
 }
 
@@ -367,6 +399,8 @@ fn p6_lines(idle_kb: u64, peak_kb: u64, load: &str, cold: &ColdStart, out: &mut 
         value: format!("{idle:.1} MB"),
         goal: "≤ 50 MB".into(),
         ratio: 50.0 / idle,
+        errors: 0,
+        conflicts: 0,
     });
     out.push(Line {
         id: "P6",
@@ -374,6 +408,8 @@ fn p6_lines(idle_kb: u64, peak_kb: u64, load: &str, cold: &ColdStart, out: &mut 
         value: format!("{peak:.1} MB"),
         goal: "≤ 150 MB".into(),
         ratio: 150.0 / peak,
+        errors: 0,
+        conflicts: 0,
     });
     let fresh = median(cold.fresh_ms.clone());
     let existing = median(cold.existing_ms.clone());
@@ -387,6 +423,8 @@ fn p6_lines(idle_kb: u64, peak_kb: u64, load: &str, cold: &ColdStart, out: &mut 
         value: format!("{fresh:.0} ms"),
         goal: "≤ 1 s".into(),
         ratio: 1000.0 / fresh,
+        errors: 0,
+        conflicts: 0,
     });
     out.push(Line {
         id: "P6",
@@ -397,6 +435,8 @@ fn p6_lines(idle_kb: u64, peak_kb: u64, load: &str, cold: &ColdStart, out: &mut 
         value: format!("{existing:.0} ms"),
         goal: "≤ 1 s".into(),
         ratio: 1000.0 / existing,
+        errors: 0,
+        conflicts: 0,
     });
 }
 
@@ -437,11 +477,12 @@ pub async fn throughput(args: &[String]) {
     p1_lines(&p, &mut out);
     let t = &p.http;
     println!(
-        "throughput clients={clients} seconds={:.1} commands={} events={} errors={} commands_per_second={:.0} events_per_second={:.0} p50_ms={:.1} p99_ms={:.1} pgbench_tps={:.0} ratio={:.2}",
+        "throughput clients={clients} seconds={:.1} commands={} events={} errors={} conflicts={} commands_per_second={:.0} events_per_second={:.0} p50_ms={:.1} p99_ms={:.1} pgbench_tps={:.0} ratio={:.2}",
         t.seconds,
         t.commands,
         t.events,
         t.errors,
+        t.conflicts,
         t.commands_per_second(),
         t.events_per_second(),
         ms(&t.latencies, 50.0),
@@ -562,6 +603,8 @@ pub async fn replay(args: &[String], out: &mut Vec<Line>) {
             value: format!("{rate:.0} events/s"),
             goal: "≥ 100,000/s".into(),
             ratio: rate / 100_000.0,
+            errors: 0,
+            conflicts: 0,
         });
     }
     out.push(Line {
@@ -573,6 +616,8 @@ pub async fn replay(args: &[String], out: &mut Vec<Line>) {
         value: format!("{overall:.0} events/s"),
         goal: "≥ 100,000/s".into(),
         ratio: overall / 100_000.0,
+        errors: 0,
+        conflicts: 0,
     });
     let mut rounds = Vec::new();
     for round in 1..=2 {
@@ -599,6 +644,8 @@ pub async fn replay(args: &[String], out: &mut Vec<Line>) {
         value: format!("{first:.0} events/s"),
         goal: "≥ 300,000/s".into(),
         ratio: first / 300_000.0,
+        errors: 0,
+        conflicts: 0,
     });
     drop_database(t).await;
 }
@@ -625,4 +672,63 @@ fn print_mix(mix: &realistic::Mix, events: usize) {
     names.sort_by(|a, b| b.1.cmp(a.1));
     let line: Vec<String> = names.iter().map(|(n, c)| format!("{n} {c}")).collect();
     println!("  event types: {}", line.join(", "));
+}
+
+/// `lianxi-bench smoke`: the driver end to end in seconds, so that it cannot
+/// rot unnoticed (`tests/run` runs it): the command mix over HTTP against the
+/// `lianxi` binary next to this one on a fresh PostgreSQL database, closed
+/// loop then open loop, then a small generated log rebuilt and verified.
+/// Prints its figures and fails when any command failed; no figure is held
+/// to a goal (this machine is busy with the rest of the suite).
+pub async fn smoke(args: &[String]) -> bool {
+    let base = ["lianxi-bench", "smoke", "--xiaoqu", "2", "--residents", "6"].map(str::to_owned);
+    let Some(b) = prepare(&base).await else {
+        eprintln!("smoke: no PostgreSQL");
+        return false;
+    };
+    let t = load::closed_loop(&b.work, 4, num(args, "--seconds", "3"), None).await;
+    println!(
+        "smoke closed loop: 4 clients, {} commands, {} events in {:.1} s ({:.0} commands/s), {} errors, {} conflicts, p50 {:.1} ms, p99 {:.1} ms",
+        t.commands,
+        t.events,
+        t.seconds,
+        t.commands_per_second(),
+        t.errors,
+        t.conflicts,
+        ms(&t.latencies, 50.0),
+        ms(&t.latencies, 99.0)
+    );
+    let l = load::open_loop(&b.work, 20.0, 2.0).await;
+    println!(
+        "smoke open loop: {} sent at {:.0}/s, {} errors, {} conflicts, p99 from intended send {:.1} ms",
+        l.sent,
+        l.rate,
+        l.errors,
+        l.conflicts,
+        ms(&l.corrected, 99.0)
+    );
+    b.stop().await;
+    let replay_args = [
+        "lianxi-bench",
+        "replay",
+        "--events",
+        "3000",
+        "--xiaoqu",
+        "3",
+    ]
+    .map(str::to_owned);
+    let mut lines = Vec::new();
+    replay(&replay_args, &mut lines).await;
+    print_summary(&lines);
+    let errors = t.errors + l.errors + lines.iter().map(|l| l.errors).sum::<u64>();
+    let answered = t.commands > 0 && l.sent > 0 && !lines.is_empty();
+    println!(
+        "smoke: {}",
+        if errors == 0 && answered {
+            "no error"
+        } else {
+            "FAILED"
+        }
+    );
+    errors == 0 && answered
 }
