@@ -6,9 +6,7 @@
 //! Through the real binary, on both stores.
 
 use lianxi_domain::Role;
-use lianxi_tests::{
-    lianxi_binary, on_both_stores, value_of, Api, Person, Process, TempDir, TestDb,
-};
+use lianxi_tests::{on_both_stores, value_of, Api, Person, Process, TempDir, TestDb};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -20,25 +18,10 @@ const ROOM: &str = "3栋2单元501";
 
 /// `lianxi admin <args>` on the deployment in `dir`; stdout's `key=value` lines.
 async fn admin(dir: &TempDir, url: &str, args: &[&str]) -> Vec<(String, String)> {
-    let env = [("LIANXI_DATABASE_URL", url)];
-    lianxi_tests::init_deployment(&dir.0, &env).await;
-    let out = tokio::process::Command::new(lianxi_binary())
-        .arg("admin")
-        .args(args)
-        .current_dir(&dir.0)
-        .env("LIANXI_DATABASE_URL", url)
-        .output()
-        .await
-        .expect("run lianxi admin");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())))
-        .collect()
+    let args: Vec<&str> = std::iter::once("admin")
+        .chain(args.iter().copied())
+        .collect();
+    lianxi_tests::lianxi_cli(&dir.0, &[("LIANXI_DATABASE_URL", url)], &args).await
 }
 
 /// An account of 幸福里 with `role`, and with name, phone and room when given.

@@ -7,7 +7,6 @@ use axum::{Extension, Json};
 use lianxi_domain::values::MatterClass;
 use lianxi_domain::values::{Comment, GrievanceId, Reason, Statement};
 use lianxi_domain::{GrievanceAction, Status};
-use serde_json::Value;
 
 use super::dto::*;
 use super::error::{ApiError, Problem, PROBLEM};
@@ -15,6 +14,7 @@ use super::json::{ApiJson, ApiQuery, OptionalJson};
 use super::request_id::RequestId;
 use super::AppState;
 use crate::app::auth::{Caller, ClientAddress};
+use crate::app::dto::wire;
 pub(super) use crate::app::grievances::{field, optional_field, view, visible};
 use crate::app::lists::{Cursor, ListFilter};
 use crate::app::paging::{page_limit, DEFAULT_PAGE};
@@ -249,13 +249,6 @@ pub async fn list(
         position: format_position(at.position),
         caught_up: at.caught_up,
     }))
-}
-
-fn wire<T: serde::Serialize>(value: &T) -> String {
-    match serde_json::to_value(value) {
-        Ok(Value::String(s)) => s,
-        _ => String::new(),
-    }
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]

@@ -28,6 +28,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::auth::Caller;
+use super::dto::wire;
 use super::dto::{PartyDto, TierDto};
 use super::error::{ApiError, FieldProblem};
 use super::grievances::{actor, checked, covers, field, optional_field, Fields};
@@ -331,13 +332,6 @@ pub async fn visible(
 }
 
 // ---------- views ----------
-
-fn wire<T: Serialize>(value: &T) -> String {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::String(s)) => s,
-        _ => String::new(),
-    }
-}
 
 struct Viewer<'a> {
     state: &'a AppState,

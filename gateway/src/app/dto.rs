@@ -778,3 +778,12 @@ pub struct RoleGrantDto {
     /// The community, street or district of a tier role.
     pub unit: Option<String>,
 }
+
+/// A serde enum's wire name (`property_company`, `in_mediation`, …); empty
+/// for a value that is not one.
+pub fn wire<T: Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
+}

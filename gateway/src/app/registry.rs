@@ -23,6 +23,7 @@ use super::story::{StoryEntry, StreamRef};
 use super::{policy, AppState, SYSTEM_ACCOUNT};
 use crate::db::{Database, DbError, NewXiaoqu, PartyRow};
 
+use super::dto::wire;
 pub use crate::db::XiaoquRecord;
 use crate::event_log::{CommandError, CommandMetadata, Log};
 
@@ -31,14 +32,6 @@ pub type RegistryLog = Log<XiaoquRegistry>;
 
 /// Errors of registry commands.
 pub type RegistryCommandError = CommandError<RegistryError>;
-
-/// A party's wire name (`property_company`, …).
-fn wire<T: serde::Serialize>(value: &T) -> String {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::String(s)) => s,
-        _ => String::new(),
-    }
-}
 
 /// Writes the tables from a xiaoqu's registry state.
 pub async fn sync(db: &Database, state: &XiaoquState) -> Result<(), DbError> {

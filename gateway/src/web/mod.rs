@@ -43,6 +43,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use chrono::{DateTime, FixedOffset, Offset, Utc};
 
+pub(super) use crate::app::dto::wire;
 use crate::app::i18n;
 pub use crate::app::i18n::Lang;
 use crate::app::AppState;
@@ -243,11 +244,4 @@ async fn stylesheet() -> Response {
     );
     secure(headers);
     response
-}
-
-fn wire<T: serde::Serialize>(value: &T) -> String {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::String(s)) => s,
-        _ => String::new(),
-    }
 }

@@ -331,7 +331,7 @@ pub(super) async fn create(
     let answer = vec![Created {
         service_request_id: id.0,
         token: id.0,
-        service_notice: notice(filed),
+        service_notice: deadline_notice(filed.deadline, filed.paused),
         account_id: None,
     }];
     let mut response = (StatusCode::CREATED, Json(answer)).into_response();
@@ -428,10 +428,6 @@ fn time(t: DateTime<Utc>) -> String {
 }
 
 /// What happens next: the running deadline's stage and due time.
-fn notice(g: &GrievanceState) -> Option<String> {
-    deadline_notice(g.deadline, g.paused)
-}
-
 fn deadline_notice(deadline: Option<Deadline>, paused: Option<PausedDeadline>) -> Option<String> {
     if let Some(deadline) = deadline {
         let step = match deadline.stage {
@@ -456,53 +452,57 @@ fn address(location: &Location) -> String {
 }
 
 fn representation(g: &GrievanceState) -> ServiceRequest {
-    let service = service(g.category);
     ServiceRequest {
-        service_request_id: g.id.0,
-        status: if is_closed(g.status) {
-            "closed"
-        } else {
-            "open"
-        },
-        status_notes: format!("{}; tier {}", g.status.as_str(), tier_name(g.tier)),
-        service_name: service.name,
-        service_code: service.code,
         description: Some(g.description.as_str().to_owned()),
-        agency_responsible: agency(g.tier),
-        service_notice: notice(g),
-        requested_datetime: time(g.filed_at),
-        updated_datetime: time(g.last_changed_at),
-        expected_datetime: g.deadline.map(|d| time(d.due_at)),
         address: address(&g.location),
-        address_id: None,
-        zipcode: None,
-        lat: None,
-        long: None,
-        media_url: None,
+        ..request(
+            g.id,
+            g.category,
+            (g.status, g.tier),
+            (g.filed_at, g.last_changed_at),
+            (g.deadline, g.paused),
+        )
     }
 }
 
 /// A grievance of the public read: what `app::public` lets anyone know,
 /// with the xiaoqu's name as the address and no description.
 fn public_representation(g: &PublicGrievance) -> ServiceRequest {
-    let service = service(g.category);
     ServiceRequest {
-        service_request_id: g.id.0,
-        status: if is_closed(g.status) {
-            "closed"
-        } else {
-            "open"
-        },
-        status_notes: format!("{}; tier {}", g.status.as_str(), tier_name(g.tier)),
+        address: g.xiaoqu_name.clone(),
+        ..request(
+            g.id,
+            g.category,
+            (g.status, g.tier),
+            (g.filed_at, g.last_changed_at),
+            (g.deadline, g.paused),
+        )
+    }
+}
+
+/// The fields every representation shares: service, status, agency,
+/// times and the deadline's notice; no description and no address.
+fn request(
+    id: GrievanceId,
+    category: Category,
+    (status, tier): (Status, Tier),
+    (filed_at, last_changed_at): (DateTime<Utc>, DateTime<Utc>),
+    (deadline, paused): (Option<Deadline>, Option<PausedDeadline>),
+) -> ServiceRequest {
+    let service = service(category);
+    ServiceRequest {
+        service_request_id: id.0,
+        status: if is_closed(status) { "closed" } else { "open" },
+        status_notes: format!("{}; tier {}", status.as_str(), tier_name(tier)),
         service_name: service.name,
         service_code: service.code,
         description: None,
-        agency_responsible: agency(g.tier),
-        service_notice: deadline_notice(g.deadline, g.paused),
-        requested_datetime: time(g.filed_at),
-        updated_datetime: time(g.last_changed_at),
-        expected_datetime: g.deadline.map(|d| time(d.due_at)),
-        address: g.xiaoqu_name.clone(),
+        agency_responsible: agency(tier),
+        service_notice: deadline_notice(deadline, paused),
+        requested_datetime: time(filed_at),
+        updated_datetime: time(last_changed_at),
+        expected_datetime: deadline.map(|d| time(d.due_at)),
+        address: String::new(),
         address_id: None,
         zipcode: None,
         lat: None,

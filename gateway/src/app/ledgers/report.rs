@@ -19,6 +19,7 @@ use super::super::auth::Caller;
 use super::super::error::ApiError;
 use super::super::{grievances, AppState};
 use super::rows::bounds;
+use crate::app::dto::wire;
 use crate::db::XiaoquRecord;
 
 /// Which period a report covers: a calendar month or a quarter.
@@ -112,7 +113,7 @@ pub struct PeriodicReport {
 
 /// Every grievance of `xiaoqu` filed in `[start, end)` (all of them, whoever
 /// may read them: figures name nobody).
-async fn filed(
+pub(super) async fn filed(
     state: &AppState,
     xiaoqu: &[XiaoquRecord],
     (start, end): (Option<DateTime<Utc>>, DateTime<Utc>),
@@ -352,13 +353,6 @@ async fn meetings_held(
     }
     out.sort_by_key(|m| m.scheduled_for);
     Ok(out)
-}
-
-fn wire<T: serde::Serialize>(value: &T) -> String {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::String(s)) => s,
-        _ => String::new(),
-    }
 }
 
 #[cfg(test)]

@@ -10,13 +10,14 @@ use lianxi_domain::mediation::{CaseParty, MediationCaseState};
 use lianxi_domain::meeting::{ItemOutcome, JointMeetingState};
 use lianxi_domain::values::AccountId;
 use lianxi_projections::figures::{self, Rate};
-use lianxi_projections::grievance_list::{self, Audience, ListFilter};
+use lianxi_projections::grievance_list::ListFilter;
 use lianxi_projections::meetings as meeting_list;
 
 use super::super::auth::Caller;
 use super::super::error::ApiError;
 use super::super::people::PersonalView;
 use super::super::{lists, policy, AppState};
+use crate::app::dto::wire;
 use crate::app::i18n::{t, Lang};
 use crate::db::XiaoquRecord;
 
@@ -58,13 +59,6 @@ pub fn bounds(from: NaiveDate, to: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) 
 
 fn china() -> FixedOffset {
     FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| Utc.fix())
-}
-
-fn wire<T: serde::Serialize>(value: &T) -> String {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::String(s)) => s,
-        _ => String::new(),
-    }
 }
 
 /// Labels in the ledger's language.
@@ -157,17 +151,6 @@ pub async fn gather(
                 None => break,
             }
         }
-        let mut after = None;
-        loop {
-            let page = grievance_list::list(&store, &Audience::Xiaoqu(x.id.0), &filter, after, 500)
-                .await
-                .map_err(ApiError::from_store)?;
-            out.counted.extend(page.items.into_iter().map(|(g, _)| g));
-            match page.next {
-                Some(next) => after = Some(next),
-                None => break,
-            }
-        }
         if reads_meetings {
             let meetings = meeting_list::meetings(&store, x.id.0, i64::MAX)
                 .await
@@ -185,6 +168,7 @@ pub async fn gather(
             c.opened_at >= start && c.opened_at < end && policy::can_view_case(&caller.0, c)
         }));
     }
+    out.counted = super::report::filed(state, xiaoqu, (Some(start), end)).await?;
     out.grievances.sort_by_key(|g| (g.filed_at, g.id.0));
     out.meetings.sort_by_key(|m| (m.scheduled_for, m.id.0));
     out.cases.sort_by_key(|c| (c.opened_at, c.id.0));

@@ -22,7 +22,6 @@ use lianxi_domain::values::{
 };
 use lianxi_domain::Role;
 use lianxi_projections::{grievance_list, meetings as meeting_list};
-use serde::Serialize;
 use uuid::Uuid;
 
 use super::auth::Caller;
@@ -34,6 +33,7 @@ use super::people::PersonalView;
 use super::policy::reads_meetings;
 use super::reads::{self, format_position};
 use super::AppState;
+use crate::app::dto::wire;
 use crate::db::Scope;
 use crate::event_log::{CommandMetadata, Committed, MeetingCommandError};
 
@@ -860,12 +860,4 @@ async fn owed_obligations(
     }
     owed.sort_by_key(|o| (o.obligation.due_at, o.case));
     Ok(owed)
-}
-
-/// A serde enum's wire name.
-fn wire<T: Serialize>(value: &T) -> String {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::String(s)) => s,
-        _ => String::new(),
-    }
 }
