@@ -16,6 +16,11 @@ use lianxi_gateway::telemetry;
 
 use cli::error::CliError;
 
+/// A command's many small allocations (JSON, rows, headers) cost less here
+/// than in the system allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "lianxi",

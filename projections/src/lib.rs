@@ -17,16 +17,50 @@
 //! arrives as an [`grievance_list::Audience`] decided by the gateway.
 #![forbid(unsafe_code)]
 
+/// Runs `$body` with `$t: &mut Tx` inside a transaction on `$store`, and
+/// commits if it returns `Ok`.
+macro_rules! in_tx {
+    ($store:expr, |$t:ident| $body:block) => {
+        match $store {
+            $crate::store::Store::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                let result = {
+                    let mut inner = $crate::store::Tx::Postgres(&mut tx);
+                    let $t = &mut inner;
+                    $body
+                };
+                if result.is_ok() {
+                    tx.commit().await?;
+                }
+                result
+            }
+            $crate::store::Store::Sqlite(pool) => {
+                let mut tx = pool.begin().await?;
+                let result = {
+                    let mut inner = $crate::store::Tx::Sqlite(&mut tx);
+                    let $t = &mut inner;
+                    $body
+                };
+                if result.is_ok() {
+                    tx.commit().await?;
+                }
+                result
+            }
+        }
+    };
+}
+
 pub mod checkpoint;
 pub mod figures;
 pub mod follow_ups;
 pub mod grievance_list;
 pub mod leads;
 pub mod meetings;
+pub mod rebuild;
 pub mod runner;
 pub mod webhook_outbox;
 
 pub use lianxi_feed::{feed, store, trace_context};
 pub use lianxi_feed::{on_store, FeedEvent, Position};
 pub use lianxi_feed::{Store, StoreError};
-pub use runner::{Projection, Runner, RunnerSettings};
+pub use runner::{Fold, Projection, Runner, RunnerSettings};

@@ -51,6 +51,31 @@ pub trait Projection: Send + Sync + Debug {
     async fn swap_in(&self, _tx: &mut Tx<'_>) -> Result<(), StoreError> {
         Ok(())
     }
+
+    /// For a shadow: the read model folded in memory from the whole feed,
+    /// for a one-pass rebuild (the `rebuild` module); `None` applies batch
+    /// after batch instead.
+    fn fold(&self) -> Option<Box<dyn Fold>> {
+        None
+    }
+}
+
+/// A read model folded in memory while a rebuild reads the feed once, and
+/// written to its shadow tables in bulk: each row once, not once per batch
+/// that touched it.
+#[async_trait]
+pub trait Fold: Send {
+    /// Folds the next events of the feed. A row written out by an earlier
+    /// [`Fold::flush`] is read back from the shadow tables when its stream
+    /// goes on.
+    async fn add(&mut self, store: &Store, events: &[FeedEvent]) -> Result<(), StoreError>;
+
+    /// Rows held in memory.
+    fn held(&self) -> usize;
+
+    /// Writes every row held to the shadow tables, with a few statements
+    /// per thousands of rows, and forgets them.
+    async fn flush(&mut self, store: &Store) -> Result<(), StoreError>;
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -63,8 +88,11 @@ pub struct RunnerSettings {
     pub standby_interval: Duration,
     /// SQLite lease length; renewed at every poll.
     pub lease: Duration,
-    /// Most events per transaction while rebuilding.
+    /// Most events per read of the feed while rebuilding.
     pub rebuild_batch_size: i64,
+    /// Most rows a rebuild holds in memory per read model before it writes
+    /// them out (and reads them back when their streams go on).
+    pub rebuild_rows_in_memory: usize,
 }
 
 impl Default for RunnerSettings {
@@ -75,6 +103,7 @@ impl Default for RunnerSettings {
             standby_interval: Duration::from_secs(1),
             lease: Duration::from_secs(10),
             rebuild_batch_size: 20_000,
+            rebuild_rows_in_memory: 250_000,
         }
     }
 }
@@ -92,41 +121,8 @@ struct PassedOver {
     since: Option<tokio::time::Instant>,
 }
 
-/// Runs `$body` with `$t: &mut Tx` inside a transaction on `$store`, and
-/// commits if it returns `Ok`.
-macro_rules! in_tx {
-    ($store:expr, |$t:ident| $body:block) => {
-        match $store {
-            Store::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                let result = {
-                    let mut inner = Tx::Postgres(&mut tx);
-                    let $t = &mut inner;
-                    $body
-                };
-                if result.is_ok() {
-                    tx.commit().await?;
-                }
-                result
-            }
-            Store::Sqlite(pool) => {
-                let mut tx = pool.begin().await?;
-                let result = {
-                    let mut inner = Tx::Sqlite(&mut tx);
-                    let $t = &mut inner;
-                    $body
-                };
-                if result.is_ok() {
-                    tx.commit().await?;
-                }
-                result
-            }
-        }
-    };
-}
-
 /// Proof of leadership while it lasts.
-enum Lead {
+pub(crate) enum Lead {
     /// An advisory lock on the instance's lock connection ([`SharedLocks`]).
     Postgres(HeldLock),
     Sqlite,
@@ -200,7 +196,7 @@ impl Runner {
     }
 
     /// Tries to become the projection's one active runner.
-    async fn try_lead(&self) -> Result<Option<(Lead, i64)>, StoreError> {
+    pub(crate) async fn try_lead(&self) -> Result<Option<(Lead, i64)>, StoreError> {
         let name = self.projection.name();
         match &self.store {
             Store::Postgres(_) => {
@@ -250,7 +246,7 @@ impl Runner {
         }
     }
 
-    async fn step_down(&self, lead: Lead) {
+    pub(crate) async fn step_down(&self, lead: Lead) {
         match lead {
             Lead::Postgres(lock) => {
                 if let Some(locks) = &self.locks {
@@ -400,67 +396,23 @@ impl Runner {
         result.map(Some)
     }
 
-    /// Rebuilds the read model from the start of the feed while the service
-    /// keeps answering: builds a shadow copy in fresh tables under its own
-    /// checkpoint, then, in one transaction, fences the live runner, applies
-    /// the last events to the shadow, swaps the tables and moves the live
-    /// checkpoint to the shadow's. The live runner, fenced, takes the lead
-    /// again and carries on from there. `Ok(None)` when another rebuild runs.
-    pub async fn rebuild(&self) -> Result<Option<u64>, StoreError> {
-        let Some(shadow) = self.projection.shadow() else {
-            return Err(StoreError::Decode {
-                what: self.projection.name().to_owned(),
-                message: "this projection has no shadow to rebuild into".into(),
-            });
-        };
-        let builder = Runner {
-            store: self.store.clone(),
+    /// A runner of `shadow` for a rebuild: it only takes and gives up the
+    /// shadow's lead.
+    pub(crate) fn of_shadow(
+        store: &Store,
+        shadow: Arc<dyn Projection>,
+        settings: RunnerSettings,
+        locks: Option<Arc<SharedLocks>>,
+    ) -> Runner {
+        Runner {
+            store: store.clone(),
             projection: shadow,
-            settings: self.settings,
-            wake: self.wake.clone(),
+            settings,
+            wake: watch::channel(0).1,
             elsewhere: None,
-            holder: self.holder.clone(),
-            locks: self.locks.clone(),
-        };
-        let Some((lead, epoch)) = builder.try_lead().await? else {
-            return Ok(None);
-        };
-        let result = self.rebuild_with(&builder, epoch).await;
-        builder.step_down(lead).await;
-        result.map(Some)
-    }
-
-    async fn rebuild_with(&self, builder: &Runner, epoch: i64) -> Result<u64, StoreError> {
-        let shadow = builder.projection.name();
-        let live = self.projection.name();
-        let batch = self.settings.rebuild_batch_size;
-        in_tx!(&self.store, |t| {
-            checkpoint::advance(t, shadow, epoch, Position::default(), 0).await?;
-            checkpoint::reset(t, shadow).await?;
-            builder.projection.clear(t).await?;
-            Ok::<(), StoreError>(())
-        })?;
-        builder.drain_in(epoch, batch).await?;
-        checkpoint::ensure(&self.store, live).await?;
-        // Read before the swap's transaction: on SQLite it holds the only write lock.
-        let mut at = checkpoint::load(&self.store, shadow).await?;
-        in_tx!(&self.store, |t| {
-            // Fence the live runner first: this also locks its checkpoint
-            // row until the swap commits.
-            checkpoint::bump_epoch(t, live).await?;
-            loop {
-                let events = feed::read_after(&self.store, at.position, batch).await?;
-                let Some(last) = events.last().map(|e| e.position) else {
-                    break;
-                };
-                builder.projection.apply(t, &events).await?;
-                at.position = last;
-                at.events_applied += events.len() as i64;
-            }
-            builder.projection.swap_in(t).await?;
-            checkpoint::set(t, live, at.position, at.events_applied).await?;
-            Ok::<u64, StoreError>(at.events_applied.max(0) as u64)
-        })
+            holder: uuid::Uuid::new_v4().to_string(),
+            locks,
+        }
     }
 
     /// Runs until `shutdown` turns true: stands by while another runner

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lianxi_projections::grievance_list::{self, GrievanceList};
-use lianxi_projections::{checkpoint, feed, Runner};
+use lianxi_projections::{checkpoint, feed, Projection};
 use lianxi_tests::{quick_runners, Api, Cast, Process, TempDir, TestDb};
 use reqwest::Method;
 use serde_json::json;
@@ -178,17 +178,11 @@ async fn three_instances_one_killed_lose_nothing_and_escalate_each_deadline_once
 
     // The read model the instances kept equals a fresh rebuild.
     let kept = lianxi_tests::read_model_rows(&store).await;
-    let (_wake, woken) = tokio::sync::watch::channel(0u64);
-    Runner::new(
-        store.clone(),
-        Arc::new(GrievanceList),
-        quick_runners(),
-        woken,
-    )
-    .rebuild()
-    .await
-    .expect("rebuild")
-    .expect("no other rebuild");
+    let grievances: Arc<dyn Projection> = Arc::new(GrievanceList);
+    lianxi_projections::rebuild::rebuild(&store, &[grievances], quick_runners())
+        .await
+        .expect("rebuild")
+        .expect("no other rebuild");
     assert_eq!(
         kept,
         lianxi_tests::read_model_rows(&store).await,

@@ -336,6 +336,7 @@ async fn a_minor_parking_dispute_is_decided_at_the_next_regular_meeting(t: TestD
     )
     .await;
     server.stop().await;
+    lianxi_tests::assert_read_models_equal_a_rebuild(&t.db).await;
 }
 
 /// A server whose clock the test moves.
@@ -725,6 +726,7 @@ async fn an_agreement_with_a_missed_obligation_reopens_the_case_and_its_grievanc
         .iter()
         .all(|e| e["aggregate_type"] == "grievance"));
     server.stop().await;
+    lianxi_tests::assert_read_models_equal_a_rebuild(&t.db).await;
 }
 
 async fn a_failed_mediation_escalates_its_grievances_one_tier_or_refers_them_out(t: TestDb) {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lianxi_projections::grievance_list::{self, Audience, GrievanceList, ListFilter};
-use lianxi_projections::{checkpoint, Runner, Store};
+use lianxi_projections::{checkpoint, Projection, Runner, Store};
 use lianxi_tests::{on_both_stores, quick_runners, Api, Cast, Person, Server, TestDb};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -553,18 +553,10 @@ async fn a_rebuild_swaps_in_while_the_service_keeps_answering(t: TestDb) {
             ids
         })
     };
-    let (_wake, woken) = tokio::sync::watch::channel(0u64);
-    let rebuilder = Runner::new(
-        t.db.store(),
-        Arc::new(GrievanceList),
-        quick_runners(),
-        woken,
-    );
-    let rebuilt = rebuilder
-        .rebuild()
-        .await
-        .expect("rebuild")
-        .expect("no other rebuild");
+    let store = t.db.store();
+    let grievances: Vec<Arc<dyn Projection>> = vec![Arc::new(GrievanceList)];
+    let rebuild = || lianxi_projections::rebuild::rebuild(&store, &grievances, quick_runners());
+    let rebuilt = rebuild().await.expect("rebuild").expect("no other rebuild");
     assert!(rebuilt >= 120, "rebuilt from {rebuilt} events");
     let late = busy.await.expect("writer");
     // Afterwards the live runner carries on from the swapped-in checkpoint.
@@ -574,7 +566,6 @@ async fn a_rebuild_swaps_in_while_the_service_keeps_answering(t: TestDb) {
     let position = last["position"].as_str().expect("position").to_owned();
     let ids = listed(&api, &a.branch, &position, "").await;
     assert_eq!(ids.len(), 70, "every grievance listed once after the swap");
-    let store = t.db.store();
     let cp = checkpoint::load(&store, grievance_list::NAME)
         .await
         .expect("checkpoint");
@@ -599,8 +590,7 @@ async fn a_rebuild_swaps_in_while_the_service_keeps_answering(t: TestDb) {
         );
     }
     // A second rebuild works too (the copy of a copy).
-    rebuilder
-        .rebuild()
+    rebuild()
         .await
         .expect("rebuild again")
         .expect("no other rebuild");

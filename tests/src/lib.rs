@@ -4,7 +4,10 @@
 
 pub mod cluster;
 pub mod dba;
+pub mod read_models;
 pub mod xlsx;
+
+pub use read_models::{assert_read_models_equal_a_rebuild, read_model_rows, read_model_tables};
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -311,6 +314,8 @@ pub fn quick_runners() -> lianxi_projections::RunnerSettings {
         standby_interval: Duration::from_millis(50),
         lease: Duration::from_millis(500),
         rebuild_batch_size: 1000,
+        // Small, so that rebuilds in tests write rows out and read them back.
+        rebuild_rows_in_memory: 7,
     }
 }
 
@@ -872,25 +877,6 @@ impl Process {
             .expect("exits within 30 s after SIGTERM")
             .expect("exit status")
     }
-}
-
-/// Every row of the grievance read model, by id: comparable across runs.
-pub async fn read_model_rows(
-    store: &lianxi_projections::Store,
-) -> Vec<(lianxi_domain::grievance::GrievanceState, i64)> {
-    use lianxi_projections::grievance_list::{list, Audience, ListFilter};
-    let mut rows = list(
-        store,
-        &Audience::Everything,
-        &ListFilter::default(),
-        None,
-        100_000,
-    )
-    .await
-    .expect("list the read model")
-    .items;
-    rows.sort_by_key(|(s, _)| s.id);
-    rows
 }
 
 /// A `multipart/form-data` body of text `fields` and `files` (field name,

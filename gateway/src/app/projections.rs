@@ -106,15 +106,24 @@ pub async fn feed_length(state: &AppState) -> Result<u64, StoreError> {
     Ok(lag.events.max(0) as u64)
 }
 
-/// How far a running rebuild of `name` has come: the events its shadow
-/// applied so far (`None` for a name with no shadow, or before the rebuild
-/// began).
-pub async fn rebuild_progress(state: &AppState, name: &str) -> Option<u64> {
-    let shadow = all().into_iter().find(|p| p.name() == name)?.shadow()?;
-    let at = checkpoint::load(&state.db.store(), shadow.name())
-        .await
-        .ok()?;
-    Some(at.events_applied.max(0) as u64)
+/// How far a running rebuild has come: the events read so far by the
+/// rebuild of `name`, or of every read model when `None` (`None` before it
+/// began, or for a name that is not a read model).
+pub async fn rebuild_progress(state: &AppState, name: Option<&str>) -> Option<u64> {
+    let store = state.db.store();
+    let mut least: Option<u64> = None;
+    for projection in all() {
+        if name.is_some_and(|n| n != projection.name()) {
+            continue;
+        }
+        let Some(shadow) = projection.shadow() else {
+            continue;
+        };
+        let at = checkpoint::load(&store, shadow.name()).await.ok()?;
+        let read = at.events_applied.max(0) as u64;
+        least = Some(least.map_or(read, |l| l.min(read)));
+    }
+    least
 }
 
 /// What a rebuild did to one projection.
@@ -129,8 +138,9 @@ pub enum Rebuilt {
 }
 
 /// Rebuilds the read models (all, or the one named) from the first event
-/// while the service keeps answering. `None` when no projection has that
-/// name.
+/// while the service keeps answering: in one pass over the feed for all of
+/// them ([`lianxi_projections::rebuild`]). `None` when no projection has
+/// that name.
 pub async fn rebuild(
     state: &AppState,
     name: Option<&str>,
@@ -142,37 +152,46 @@ pub async fn rebuild(
     if chosen.is_empty() {
         return Ok(None);
     }
-    let mut out = Vec::new();
-    for projection in chosen {
-        let name = projection.name().to_owned();
-        if projection.shadow().is_none() {
-            out.push(Rebuilt::NotAReadModel { name });
-            continue;
-        }
-        let runner = Runner::new(
-            state.db.store(),
-            projection,
-            RunnerSettings::default(),
-            state.log.appended(),
-        );
-        // Another rebuild may hold the shadow's lead (on SQLite, a
-        // stopped one's lease runs out on its own): wait a little.
+    let models: Vec<_> = chosen
+        .iter()
+        .filter(|p| p.shadow().is_some())
+        .cloned()
+        .collect();
+    let mut outcome = None;
+    if !models.is_empty() {
+        // Another rebuild may hold a shadow's lead (on SQLite, a stopped
+        // one's lease runs out on its own): wait a little.
         let give_up = tokio::time::Instant::now() + Duration::from_secs(15);
         loop {
-            match runner.rebuild().await? {
+            let rebuilt = lianxi_projections::rebuild::rebuild(
+                &state.db.store(),
+                &models,
+                RunnerSettings::default(),
+            )
+            .await?;
+            match rebuilt {
                 Some(events) => {
-                    out.push(Rebuilt::Swapped { name, events });
+                    outcome = Some(events);
                     break;
                 }
                 None if tokio::time::Instant::now() < give_up => {
                     tokio::time::sleep(Duration::from_millis(250)).await;
                 }
-                None => {
-                    out.push(Rebuilt::StillRunning { name });
-                    break;
-                }
+                None => break,
             }
         }
     }
-    Ok(Some(out))
+    Ok(Some(
+        chosen
+            .iter()
+            .map(|p| {
+                let name = p.name().to_owned();
+                match (p.shadow().is_some(), outcome) {
+                    (false, _) => Rebuilt::NotAReadModel { name },
+                    (true, Some(events)) => Rebuilt::Swapped { name, events },
+                    (true, None) => Rebuilt::StillRunning { name },
+                }
+            })
+            .collect(),
+    ))
 }

@@ -61,37 +61,38 @@ async fn status(db: &Database, json: bool) -> Result<(), CliError> {
 
 async fn rebuild(db: &Database, name: Option<String>) -> Result<(), CliError> {
     let state = server::state(db.clone());
-    let names = match name {
-        Some(name) if projections::names().contains(&name) => vec![name],
-        Some(name) => return Err(CliError::NoProjection(name)),
-        None => projections::names(),
-    };
+    if let Some(name) = &name {
+        if !projections::names().contains(name) {
+            return Err(CliError::NoProjection(name.clone()));
+        }
+    }
     let total = projections::feed_length(&state).await?;
-    // One at a time, each with its own bar on a terminal.
-    for name in names {
-        let watched = state.clone();
-        let label = name.clone();
-        let bar = projections::is_read_model(&name)
-            .then(|| {
-                super::progress::follow(&name, total, move || {
-                    let (state, name) = (watched.clone(), label.clone());
-                    async move { projections::rebuild_progress(&state, &name).await }
-                })
+    // All read models in one pass, with one bar on a terminal.
+    let watched = state.clone();
+    let which = name.clone();
+    let bar = name
+        .as_deref()
+        .is_none_or(projections::is_read_model)
+        .then(|| {
+            let label = name.as_deref().unwrap_or("read models");
+            super::progress::follow(label, total, move || {
+                let (state, which) = (watched.clone(), which.clone());
+                async move { projections::rebuild_progress(&state, which.as_deref()).await }
             })
-            .flatten();
-        let rebuilt = projections::rebuild(&state, Some(&name)).await;
-        super::progress::finish(bar);
-        for rebuilt in rebuilt?.unwrap_or_default() {
-            match rebuilt {
-                Rebuilt::Swapped { name, events } => {
-                    println!("{name}: rebuilt from {events} events and swapped in");
-                }
-                Rebuilt::NotAReadModel { name } => {
-                    // The follow-up outbox: what it held was delivered.
-                    println!("{name}: not a read model; nothing to rebuild");
-                }
-                Rebuilt::StillRunning { name } => return Err(CliError::RebuildRunning(name)),
+        })
+        .flatten();
+    let rebuilt = projections::rebuild(&state, name.as_deref()).await;
+    super::progress::finish(bar);
+    for rebuilt in rebuilt?.unwrap_or_default() {
+        match rebuilt {
+            Rebuilt::Swapped { name, events } => {
+                println!("{name}: rebuilt from {events} events and swapped in");
             }
+            Rebuilt::NotAReadModel { name } => {
+                // The follow-up outbox: what it held was delivered.
+                println!("{name}: not a read model; nothing to rebuild");
+            }
+            Rebuilt::StillRunning { name } => return Err(CliError::RebuildRunning(name)),
         }
     }
     Ok(())

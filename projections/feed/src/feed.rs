@@ -64,9 +64,38 @@ pub async fn read_after(
     after: Position,
     limit: i64,
 ) -> Result<Vec<FeedEvent>, StoreError> {
+    read(store, after, limit, READ_POSTGRES, READ_SQLITE).await
+}
+
+/// As [`read_after`], without the metadata (left empty): for folds that
+/// need only what happened, such as a rebuild's.
+pub async fn read_payloads_after(
+    store: &Store,
+    after: Position,
+    limit: i64,
+) -> Result<Vec<FeedEvent>, StoreError> {
+    let (postgres, sqlite) = without_metadata();
+    read(store, after, limit, &postgres, &sqlite).await
+}
+
+/// The reads of both stores, selecting an empty metadata.
+fn without_metadata() -> (String, String) {
+    (
+        READ_POSTGRES.replace("metadata::text AS metadata", "'' AS metadata"),
+        READ_SQLITE.replace("payload, metadata", "payload, '' AS metadata"),
+    )
+}
+
+async fn read(
+    store: &Store,
+    after: Position,
+    limit: i64,
+    postgres: &str,
+    sqlite: &str,
+) -> Result<Vec<FeedEvent>, StoreError> {
     match store {
         Store::Postgres(pool) => {
-            let rows = sqlx::query(READ_POSTGRES)
+            let rows = sqlx::query(postgres)
                 .bind(after.transaction_id.to_string())
                 .bind(after.global_position)
                 .bind(limit)
@@ -75,7 +104,7 @@ pub async fn read_after(
             Ok(rows.iter().map(decode_pg).collect::<Result<Vec<_>, _>>()?)
         }
         Store::Sqlite(pool) => {
-            let rows = sqlx::query(READ_SQLITE)
+            let rows = sqlx::query(sqlite)
                 .bind(after.global_position)
                 .bind(limit)
                 .fetch_all(pool)
@@ -148,5 +177,19 @@ pub async fn lag(store: &Store, at: Position) -> Result<Lag, StoreError> {
                     .map(|t| t.with_timezone(&Utc)),
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reading_payloads_only_leaves_the_metadata_out_on_both_stores() {
+        let (postgres, sqlite) = without_metadata();
+        assert_ne!(postgres, READ_POSTGRES);
+        assert_ne!(sqlite, READ_SQLITE);
+        assert!(!postgres.contains("metadata::text"));
+        assert!(sqlite.contains("'' AS metadata"));
     }
 }

@@ -136,6 +136,73 @@ pub fn proc_status_kb(pid: u32, field: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// CPU time (user and system) a process has used so far, in seconds; 0
+/// once it is gone.
+pub fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The fields after the command name, which is in parentheses: state is
+    // the first, utime the 12th, stime the 13th (clock ticks of 1/100 s).
+    let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// CPU seconds used so far by every PostgreSQL process of the machine.
+pub fn postgres_cpu_seconds() -> f64 {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return 0.0;
+    };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|c| c.trim() == "postgres")
+        })
+        .map(cpu_seconds)
+        .sum()
+}
+
+/// CPU seconds so far of the server, PostgreSQL and this driver.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Cpu {
+    pub server: f64,
+    pub postgres: f64,
+    pub driver: f64,
+}
+
+impl Cpu {
+    pub fn now(server: u32) -> Cpu {
+        Cpu {
+            server: cpu_seconds(server),
+            postgres: postgres_cpu_seconds(),
+            driver: cpu_seconds(std::process::id()),
+        }
+    }
+
+    /// Microseconds of CPU per command between `self` and `later`, by process.
+    pub fn per_command(&self, later: &Cpu, commands: u64) -> Cpu {
+        let per = |a: f64, b: f64| (b - a) * 1e6 / commands.max(1) as f64;
+        Cpu {
+            server: per(self.server, later.server),
+            postgres: per(self.postgres, later.postgres),
+            driver: per(self.driver, later.driver),
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        format!(
+            "CPU per command: gateway {:.0} µs, PostgreSQL {:.0} µs, driver {:.0} µs",
+            self.server, self.postgres, self.driver
+        )
+    }
+}
+
 /// The people of one xiaoqu.
 #[derive(Clone, Debug)]
 pub struct Xiaoqu {

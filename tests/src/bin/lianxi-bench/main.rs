@@ -27,6 +27,7 @@
 //!
 //! Each creates a fresh database (PostgreSQL from `LIANXI_TEST_DATABASE_URL`).
 
+mod hot;
 mod load;
 mod photos;
 mod realistic;
@@ -37,7 +38,7 @@ use std::time::{Duration, Instant};
 
 use lianxi_gateway::db::chain::{self, EventFields, Hash, GENESIS};
 use lianxi_projections::grievance_list::GrievanceList;
-use lianxi_projections::{checkpoint, Position, Runner, RunnerSettings};
+use lianxi_projections::{checkpoint, Position, Projection, RunnerSettings};
 use lianxi_tests::{Api, Cast, Server, Store, TestDb};
 use serde_json::json;
 use uuid::Uuid;
@@ -77,7 +78,13 @@ async fn main() {
         Some("all") => {
             let mut lines = Vec::new();
             suite::suite(&args, &mut lines).await;
+            hot::p7(&args, &mut lines).await;
             suite::replay(&args, &mut lines).await;
+            suite::print_summary(&lines);
+        }
+        Some("hot") => {
+            let mut lines = Vec::new();
+            hot::p7(&args, &mut lines).await;
             suite::print_summary(&lines);
         }
         Some("smoke") => {
@@ -90,7 +97,7 @@ async fn main() {
         Some("footprint") => suite::footprint(&args).await,
         Some("photos") => photos::photos(&args),
         _ => eprintln!(
-            "usage: lianxi-bench suite|replay|all|throughput|latency|footprint|rebuild|lag|verify|dossier|photos [--store sqlite|postgres] [options]"
+            "usage: lianxi-bench suite|replay|hot|all|throughput|latency|footprint|rebuild|lag|verify|dossier|photos [--store sqlite|postgres] [options]"
         ),
     }
 }
@@ -362,10 +369,12 @@ async fn rebuild(args: &[String]) {
             n as f64 / seconds
         );
     }
-    let (_wake, woken) = tokio::sync::watch::channel(0u64);
-    let runner = Runner::new(t.db.store(), Arc::new(GrievanceList), settings, woken);
+    let grievances: Arc<dyn Projection> = Arc::new(GrievanceList);
     let started = Instant::now();
-    let applied = runner.rebuild().await.expect("rebuild").expect("leads");
+    let applied = lianxi_projections::rebuild::rebuild(&t.db.store(), &[grievances], settings)
+        .await
+        .expect("rebuild")
+        .expect("leads");
     let seconds = started.elapsed().as_secs_f64();
     println!(
         "rebuild store={:?} events={applied} batch={batch} seconds={seconds:.2} events_per_second={:.0}",

@@ -14,7 +14,6 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use lianxi_projections::{Runner, RunnerSettings};
 use lianxi_tests::{Store, TempDir, TestDb};
 
 use crate::load::{self, ServerProcess, Throughput, Workload};
@@ -35,10 +34,12 @@ pub struct Line {
 }
 
 impl Line {
-    /// The verdict: met only with the ratio reached and no error.
+    /// The verdict: met only with the ratio reached and no error; "—" for
+    /// a figure without a goal.
     pub fn verdict(&self) -> &'static str {
         match (self.ratio >= 1.0, self.errors) {
             (_, e) if e > 0 => "**no** (errors)",
+            _ if self.goal.is_empty() => "—",
             (true, _) => "yes",
             (false, _) => "**no**",
         }
@@ -71,7 +72,7 @@ pub fn print_summary(lines: &[Line]) {
     }
 }
 
-fn num<T: std::str::FromStr>(args: &[String], name: &str, default: &str) -> T {
+pub(crate) fn num<T: std::str::FromStr>(args: &[String], name: &str, default: &str) -> T {
     arg(args, name, default)
         .parse()
         .unwrap_or_else(|_| panic!("{name} must be a number"))
@@ -129,7 +130,7 @@ impl Bench {
 }
 
 /// Drops a database the benchmark created (a million events take room).
-async fn drop_database(t: TestDb) {
+pub(crate) async fn drop_database(t: TestDb) {
     t.db.close().await;
     if t.store != Store::Postgres {
         return;
@@ -159,6 +160,8 @@ async fn drop_database(t: TestDb) {
 
 struct P1 {
     http: Throughput,
+    /// CPU per command by process while it ran.
+    cpu: load::Cpu,
     pgbench: load::Pgbench,
     clients: usize,
     peak_rss_kb: u64,
@@ -187,7 +190,10 @@ async fn p1(b: &Bench, clients: usize, seconds: f64, warmup: f64) -> P1 {
             peak
         })
     };
+    let cpu_before = load::Cpu::now(pid);
     let http = load::closed_loop(&b.work, clients, seconds, None).await;
+    let cpu = cpu_before.per_command(&load::Cpu::now(pid), http.commands);
+    eprintln!("P1 {}", cpu.describe());
     sampling.store(false, std::sync::atomic::Ordering::Relaxed);
     let sampled = sampler.await.unwrap_or(0);
     let peak_rss_kb = sampled.max(b.server.memory_kb("VmHWM"));
@@ -229,10 +235,39 @@ async fn p1(b: &Bench, clients: usize, seconds: f64, warmup: f64) -> P1 {
     drop_database(target).await;
     P1 {
         http,
+        cpu,
         pgbench,
         clients,
         peak_rss_kb,
     }
+}
+
+/// Commands/s of the closed loop at fewer clients, and their cost.
+async fn at_clients(b: &Bench, clients: usize, seconds: f64, out: &mut Vec<Line>) {
+    let before = load::Cpu::now(b.server.pid);
+    let t = load::closed_loop(&b.work, clients, seconds, None).await;
+    let cpu = before.per_command(&load::Cpu::now(b.server.pid), t.commands);
+    let mut latencies = t.latencies.clone();
+    latencies.sort_by(f64::total_cmp);
+    eprintln!(
+        "closed loop at {clients} client(s): {:.0} commands/s; {}",
+        t.commands_per_second(),
+        cpu.describe()
+    );
+    out.push(Line {
+        id: "P1",
+        what: format!(
+            "HTTP commands/s at {clients} client(s) (p50 {:.1} / p99 {:.1} ms; {})",
+            ms(&latencies, 50.0),
+            ms(&latencies, 99.0),
+            cpu.describe()
+        ),
+        value: format!("{:.0}/s", t.commands_per_second()),
+        goal: String::new(),
+        ratio: 1.0,
+        errors: t.errors,
+        conflicts: t.conflicts,
+    });
 }
 
 fn p1_lines(p: &P1, out: &mut Vec<Line>) {
@@ -240,11 +275,12 @@ fn p1_lines(p: &P1, out: &mut Vec<Line>) {
     out.push(Line {
         id: "P1",
         what: format!(
-            "HTTP commands/s at {} clients ÷ pgbench INSERT commits/s ({:.0} ÷ {:.0}; {:.0} events/s)",
+            "HTTP commands/s at {} clients ÷ pgbench INSERT commits/s ({:.0} ÷ {:.0}; {:.0} events/s; {})",
             p.clients,
             p.http.commands_per_second(),
             p.pgbench.tps,
-            p.http.events_per_second()
+            p.http.events_per_second(),
+            p.cpu.describe()
         ),
         value: format!("{ratio:.2}×"),
         goal: "≥ 0.5×".into(),
@@ -452,6 +488,9 @@ pub async fn suite(args: &[String], out: &mut Vec<Line>) {
     };
     let p = p1(&b, clients, seconds, warmup).await;
     p1_lines(&p, out);
+    for few in [1, 8] {
+        at_clients(&b, few, seconds / 2.0, out).await;
+    }
     let rate = p.http.commands_per_second() / 2.0;
     let l = p2(&b, rate, seconds).await;
     p2_lines(&l, out);
@@ -534,11 +573,37 @@ pub async fn footprint(args: &[String]) {
     print_summary(&out);
 }
 
+/// Runs `lianxi projections rebuild [name]` on `url`; returns its seconds.
+async fn rebuild_cli(url: &str, name: Option<&str>) -> f64 {
+    let dir = TempDir::new();
+    let mut command = tokio::process::Command::new(load::lianxi_binary());
+    command.args(["projections", "rebuild"]);
+    if let Some(name) = name {
+        command.arg(name);
+    }
+    let started = Instant::now();
+    let status = command
+        .current_dir(&dir.0)
+        .env("LIANXI_DATABASE_URL", url)
+        .stdout(std::process::Stdio::null())
+        // `LIANXI_BENCH_LOG=1`: the rebuild's own log lines (with `RUST_LOG`).
+        .stderr(if std::env::var_os("LIANXI_BENCH_LOG").is_some() {
+            std::process::Stdio::inherit()
+        } else {
+            std::process::Stdio::null()
+        })
+        .status()
+        .await
+        .expect("run lianxi projections rebuild");
+    let seconds = started.elapsed().as_secs_f64();
+    assert!(status.success(), "lianxi projections rebuild failed");
+    seconds
+}
+
 /// P4 and P5 on a generated realistic log.
 pub async fn replay(args: &[String], out: &mut Vec<Line>) {
     let events: usize = num(args, "--events", "1000000");
     let xiaoqu: usize = num(args, "--xiaoqu", "40");
-    let batch: i64 = num(args, "--batch", "20000");
     let seed: u64 = num(args, "--seed", "2026");
     let Some(t) = TestDb::new(store(args)).await else {
         eprintln!("no database");
@@ -546,12 +611,8 @@ pub async fn replay(args: &[String], out: &mut Vec<Line>) {
     };
     let mix = realistic::generate(&t.db, events, xiaoqu, seed).await;
     print_mix(&mix, events);
-    let settings = RunnerSettings {
-        rebuild_batch_size: batch,
-        ..RunnerSettings::default()
-    };
-    let (_wake, woken) = tokio::sync::watch::channel(0u64);
-    let mut total = 0.0;
+    // Rebuilds as an operator runs them: the real binary (`LIANXI_BIN`
+    // picks another build), each read model alone, then all of them.
     let mut per = Vec::new();
     for projection in lianxi_gateway::server::projections() {
         let name = projection.name().to_owned();
@@ -559,47 +620,27 @@ pub async fn replay(args: &[String], out: &mut Vec<Line>) {
             eprintln!("{name}: an outbox, not rebuilt (as `lianxi projections rebuild` skips it)");
             continue;
         }
-        let runner = Runner::new(t.db.store(), projection, settings, woken.clone());
-        let started = Instant::now();
-        let applied = runner.rebuild().await.expect("rebuild").expect("leads");
-        let seconds = started.elapsed().as_secs_f64();
-        total += seconds;
+        let seconds = rebuild_cli(&t.url, Some(&name)).await;
         println!(
-            "rebuild store={:?} projection={name} events={applied} batch={batch} seconds={seconds:.2} events_per_second={:.0}",
+            "rebuild-cli store={:?} projection={name} events={events} seconds={seconds:.2} events_per_second={:.0}",
             t.store,
-            applied as f64 / seconds
+            events as f64 / seconds
         );
-        per.push((name, applied, seconds));
+        per.push((name, seconds));
     }
-    let overall = events as f64 / total;
+    let cli_seconds = rebuild_cli(&t.url, None).await;
     println!(
-        "rebuild store={:?} projections=all events={events} seconds={total:.2} events_per_second={overall:.0}",
-        t.store
-    );
-    // The same rebuild as an operator runs it: the real binary.
-    let dir = TempDir::new();
-    let started = Instant::now();
-    let status = tokio::process::Command::new(load::lianxi_binary())
-        .args(["projections", "rebuild"])
-        .current_dir(&dir.0)
-        .env("LIANXI_DATABASE_URL", &t.url)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .await
-        .expect("run lianxi projections rebuild");
-    let cli_seconds = started.elapsed().as_secs_f64();
-    assert!(status.success(), "lianxi projections rebuild failed");
-    println!(
-        "rebuild-cli store={:?} events={events} seconds={cli_seconds:.2} events_per_second={:.0}",
+        "rebuild-cli store={:?} projections=all events={events} seconds={cli_seconds:.2} events_per_second={:.0}",
         t.store,
         events as f64 / cli_seconds
     );
-    for (name, applied, seconds) in &per {
-        let rate = *applied as f64 / seconds;
+    for (name, seconds) in &per {
+        let rate = events as f64 / seconds;
         out.push(Line {
             id: "P4",
-            what: format!("rebuild `{name}` from {applied} events ({seconds:.2} s)"),
+            what: format!(
+                "`lianxi projections rebuild {name}` of {events} events ({seconds:.2} s)"
+            ),
             value: format!("{rate:.0} events/s"),
             goal: "≥ 100,000/s".into(),
             ratio: rate / 100_000.0,
@@ -607,11 +648,11 @@ pub async fn replay(args: &[String], out: &mut Vec<Line>) {
             conflicts: 0,
         });
     }
+    let overall = events as f64 / cli_seconds;
     out.push(Line {
         id: "P4",
         what: format!(
-            "rebuild all read models, one after another ({total:.2} s in process; `lianxi projections rebuild` {cli_seconds:.2} s = {:.0} events/s)",
-            events as f64 / cli_seconds
+            "`lianxi projections rebuild`: every read model from {events} events ({cli_seconds:.2} s)"
         ),
         value: format!("{overall:.0} events/s"),
         goal: "≥ 100,000/s".into(),
@@ -677,9 +718,10 @@ fn print_mix(mix: &realistic::Mix, events: usize) {
 /// `lianxi-bench smoke`: the driver end to end in seconds, so that it cannot
 /// rot unnoticed (`tests/run` runs it): the command mix over HTTP against the
 /// `lianxi` binary next to this one on a fresh PostgreSQL database, closed
-/// loop then open loop, then a small generated log rebuilt and verified.
-/// Prints its figures and fails when any command failed; no figure is held
-/// to a goal (this machine is busy with the rest of the suite).
+/// loop then open loop, then a small generated log rebuilt and verified,
+/// then P7 small (a dozen merges into one grievance through one instance
+/// and through two). Prints its figures and fails when any command failed
+/// or a read model differs from its streams; no figure is held to a goal (this machine is busy with the rest of the suite).
 pub async fn smoke(args: &[String]) -> bool {
     let base = ["lianxi-bench", "smoke", "--xiaoqu", "2", "--residents", "6"].map(str::to_owned);
     let Some(b) = prepare(&base).await else {
@@ -719,9 +761,13 @@ pub async fn smoke(args: &[String]) -> bool {
     .map(str::to_owned);
     let mut lines = Vec::new();
     replay(&replay_args, &mut lines).await;
+    let hot_args = ["--hot-clients", "4", "--hot-merges", "3"].map(str::to_owned);
+    crate::hot::p7(&hot_args, &mut lines).await;
     print_summary(&lines);
     let errors = t.errors + l.errors + lines.iter().map(|l| l.errors).sum::<u64>();
-    let answered = t.commands > 0 && l.sent > 0 && !lines.is_empty();
+    // Every P7 run: every merge linked and every row equal to its stream.
+    let hot_whole = lines.iter().filter(|l| l.id == "P7").all(|l| l.ratio > 0.0);
+    let answered = t.commands > 0 && l.sent > 0 && lines.iter().any(|l| l.id == "P7") && hot_whole;
     println!(
         "smoke: {}",
         if errors == 0 && answered {

@@ -5,24 +5,24 @@
 //! lists filter and sort on. `grievance_followers` lists who follows each
 //! grievance: its filer and the filers of its duplicates.
 
-use std::collections::hash_map::Entry;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use base64::Engine;
-use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
-use cqrs_es::Aggregate;
-use lianxi_domain::grievance::{Grievance, GrievanceEvent, GrievanceState};
-use serde::Serialize;
+use chrono::{DateTime, SubsecRound, Utc};
+use lianxi_domain::grievance::{Grievance, GrievanceState};
 use sqlx::types::Json;
 use sqlx::Row;
 use uuid::Uuid;
 
 use crate::feed::FeedEvent;
 use crate::on_store;
-use crate::runner::Projection;
+use crate::runner::{Fold, Projection};
 use crate::store::{sql, Id, Store, StoreError, Tx};
+
+mod rows;
+pub(crate) use rows::stamp;
+use rows::{apply, ShadowFold};
 
 /// The projection's name (its checkpoint key).
 pub const NAME: &str = "grievance_list";
@@ -32,17 +32,17 @@ pub struct GrievanceList;
 
 /// Table names of one copy of the read model.
 #[derive(Clone, Copy, Debug)]
-struct Tables {
-    list: &'static str,
-    followers: &'static str,
+pub(super) struct Tables {
+    pub(super) list: &'static str,
+    pub(super) followers: &'static str,
 }
 
-const LIVE: Tables = Tables {
+pub(super) const LIVE: Tables = Tables {
     list: "grievance_list",
     followers: "grievance_followers",
 };
 
-const SHADOW: Tables = Tables {
+pub(super) const SHADOW: Tables = Tables {
     list: "grievance_list_rebuild",
     followers: "grievance_followers_rebuild",
 };
@@ -50,382 +50,6 @@ const SHADOW: Tables = Tables {
 /// The read model built into fresh tables during a rebuild, then swapped in.
 #[derive(Debug, Default)]
 struct Shadow;
-
-/// Serialises a domain enum to its wire name (`property_company`, …).
-fn name_of<T: Serialize>(value: &T) -> String {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::String(s)) => s,
-        other => other.map(|v| v.to_string()).unwrap_or_default(),
-    }
-}
-
-fn tier_rank(tier: lianxi_domain::values::Tier) -> i64 {
-    tier as i64
-}
-
-/// A row being folded in this batch.
-struct PendingRow {
-    grievance: Grievance,
-    version: i64,
-    last_position: i64,
-    new_followers: Vec<Uuid>,
-}
-
-/// Loads the current state of every grievance in `ids` with one query.
-async fn load_states(
-    tx: &mut Tx<'_>,
-    tables: Tables,
-    ids: &[Uuid],
-) -> Result<HashMap<Uuid, (Grievance, i64)>, StoreError> {
-    let rows = match tx {
-        Tx::Postgres(conn) => sqlx::query(&format!(
-            "SELECT id, state, version FROM {} WHERE id = ANY($1)",
-            tables.list
-        ))
-        .bind(ids)
-        .fetch_all(&mut **conn)
-        .await?
-        .into_iter()
-        .map(|r| -> Result<_, sqlx::Error> {
-            let Json(state): Json<Grievance> = r.try_get("state")?;
-            Ok((
-                r.try_get::<Uuid, _>("id")?,
-                (state, r.try_get::<i64, _>("version")?),
-            ))
-        })
-        .collect::<Result<HashMap<_, _>, _>>()?,
-        Tx::Sqlite(conn) => {
-            let list = serde_json::to_string(&ids.iter().map(Uuid::to_string).collect::<Vec<_>>())
-                .unwrap_or_else(|_| "[]".to_owned());
-            sqlx::query(&format!(
-                "SELECT id, state, version FROM {} WHERE id IN (SELECT value FROM json_each(?1))",
-                tables.list
-            ))
-            .bind(list)
-            .fetch_all(&mut **conn)
-            .await?
-            .into_iter()
-            .map(|r| -> Result<_, sqlx::Error> {
-                let Json(state): Json<Grievance> = r.try_get("state")?;
-                let Id(id) = r.try_get("id")?;
-                Ok((id, (state, r.try_get::<i64, _>("version")?)))
-            })
-            .collect::<Result<HashMap<_, _>, _>>()?
-        }
-    };
-    Ok(rows)
-}
-
-/// Times as both stores compare them: RFC 3339, microseconds at most.
-fn stamp(t: DateTime<Utc>) -> String {
-    t.trunc_subsecs(6)
-        .to_rfc3339_opts(SecondsFormat::AutoSi, false)
-}
-
-/// One row of `grievance_list`, as JSON for a set-based upsert.
-#[derive(Serialize)]
-struct RowJson<'a> {
-    id: String,
-    xiaoqu: String,
-    filer: String,
-    title: &'a str,
-    category: String,
-    respondent: String,
-    urgency: String,
-    channel: String,
-    status: &'static str,
-    tier: String,
-    tier_rank: i64,
-    matter_class: Option<String>,
-    responsible_party: Option<String>,
-    assigned_party: Option<String>,
-    rating: Option<String>,
-    escalations: i64,
-    reopenings: i64,
-    merged_into: Option<String>,
-    filed_at: String,
-    accepted_at: Option<String>,
-    responded_at: Option<String>,
-    resolved_at: Option<String>,
-    last_changed_at: String,
-    version: i64,
-    last_position: i64,
-    state: &'a Grievance,
-    deadline_stage: Option<&'static str>,
-    due_at: Option<String>,
-    paused: bool,
-}
-
-fn row_json<'a>(s: &'a GrievanceState, row: &'a PendingRow) -> RowJson<'a> {
-    RowJson {
-        id: s.id.to_string(),
-        xiaoqu: s.xiaoqu.to_string(),
-        filer: s.filer.to_string(),
-        title: s.title.as_str(),
-        category: name_of(&s.category),
-        respondent: name_of(&s.respondent),
-        urgency: name_of(&s.urgency),
-        channel: name_of(&s.channel),
-        status: s.status.as_str(),
-        tier: name_of(&s.tier),
-        tier_rank: tier_rank(s.tier),
-        matter_class: s.matter_class.as_ref().map(name_of),
-        responsible_party: s.responsible_party.as_ref().map(name_of),
-        assigned_party: s.assigned_party.as_ref().map(name_of),
-        rating: s.rating.as_ref().map(name_of),
-        escalations: i64::from(s.escalations),
-        reopenings: i64::from(s.reopenings),
-        merged_into: s.merged_into.map(|m| m.to_string()),
-        filed_at: stamp(s.filed_at),
-        accepted_at: s.accepted_at.map(stamp),
-        responded_at: s.responded_at.map(stamp),
-        resolved_at: s.resolved_at.map(stamp),
-        last_changed_at: stamp(s.last_changed_at),
-        version: row.version,
-        last_position: row.last_position,
-        state: &row.grievance,
-        deadline_stage: s.current_stage().map(|st| st.as_str()),
-        due_at: s.deadline.map(|d| stamp(d.due_at)),
-        paused: s.paused.is_some(),
-    }
-}
-
-const COLUMNS: [&str; 29] = [
-    "id",
-    "xiaoqu",
-    "filer",
-    "title",
-    "category",
-    "respondent",
-    "urgency",
-    "channel",
-    "status",
-    "tier",
-    "tier_rank",
-    "matter_class",
-    "responsible_party",
-    "assigned_party",
-    "rating",
-    "escalations",
-    "reopenings",
-    "merged_into",
-    "filed_at",
-    "accepted_at",
-    "responded_at",
-    "resolved_at",
-    "last_changed_at",
-    "version",
-    "last_position",
-    "state",
-    "deadline_stage",
-    "due_at",
-    "paused",
-];
-
-/// The PostgreSQL type of each column, for `json_to_recordset`.
-const PG_TYPES: [&str; 29] = [
-    "uuid",
-    "uuid",
-    "uuid",
-    "text",
-    "text",
-    "text",
-    "text",
-    "text",
-    "text",
-    "text",
-    "integer",
-    "text",
-    "text",
-    "text",
-    "text",
-    "integer",
-    "integer",
-    "uuid",
-    "timestamptz",
-    "timestamptz",
-    "timestamptz",
-    "timestamptz",
-    "timestamptz",
-    "bigint",
-    "bigint",
-    "json",
-    "text",
-    "timestamptz",
-    "boolean",
-];
-
-/// Columns fixed at filing; every other column is rewritten on update.
-const FIXED: [&str; 8] = [
-    "id",
-    "xiaoqu",
-    "filer",
-    "category",
-    "respondent",
-    "urgency",
-    "channel",
-    "filed_at",
-];
-
-fn upsert_sql(postgres: bool, table: &str) -> String {
-    let columns = COLUMNS.join(", ");
-    let set = COLUMNS
-        .iter()
-        .filter(|c| !FIXED.contains(c))
-        .map(|c| format!("{c} = excluded.{c}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    if postgres {
-        let record: Vec<String> = COLUMNS
-            .iter()
-            .zip(PG_TYPES)
-            .map(|(c, t)| format!("{c} {t}"))
-            .collect();
-        format!(
-            "INSERT INTO {table} ({columns}) SELECT {columns} FROM json_to_recordset($1::json) AS r({}) \
-             ON CONFLICT (id) DO UPDATE SET {set}",
-            record.join(", ")
-        )
-    } else {
-        let values: Vec<String> = COLUMNS
-            .iter()
-            .map(|c| format!("json_extract(value, '$.{c}')"))
-            .collect();
-        format!(
-            "INSERT INTO {table} ({columns}) SELECT {} FROM json_each(?1) WHERE true \
-             ON CONFLICT (id) DO UPDATE SET {set}",
-            values.join(", ")
-        )
-    }
-}
-
-/// Writes every changed row, and every new follower, with one statement each.
-async fn store_rows(
-    tx: &mut Tx<'_>,
-    tables: Tables,
-    rows: &[RowJson<'_>],
-    followers: &[(String, String)],
-) -> Result<(), StoreError> {
-    let rows_json = serde_json::to_string(rows).map_err(|e| StoreError::Decode {
-        what: "grievance_list rows".into(),
-        message: e.to_string(),
-    })?;
-    let followers_json = serde_json::to_string(
-        &followers
-            .iter()
-            .map(|(g, a)| serde_json::json!({"grievance_id": g, "account_id": a}))
-            .collect::<Vec<_>>(),
-    )
-    .unwrap_or_else(|_| "[]".to_owned());
-    match tx {
-        Tx::Postgres(conn) => {
-            sqlx::query(&upsert_sql(true, tables.list))
-                .bind(rows_json)
-                .execute(&mut **conn)
-                .await?;
-            sqlx::query(&format!(
-                "INSERT INTO {} (grievance_id, account_id) \
-                 SELECT grievance_id, account_id FROM json_to_recordset($1::json) AS r(grievance_id uuid, account_id uuid) \
-                 ON CONFLICT DO NOTHING",
-                tables.followers
-            ))
-            .bind(followers_json)
-            .execute(&mut **conn)
-            .await?;
-        }
-        Tx::Sqlite(conn) => {
-            sqlx::query(&upsert_sql(false, tables.list))
-                .bind(rows_json)
-                .execute(&mut **conn)
-                .await?;
-            sqlx::query(&format!(
-                "INSERT INTO {} (grievance_id, account_id) \
-                 SELECT json_extract(value, '$.grievance_id'), json_extract(value, '$.account_id') FROM json_each(?1) WHERE true \
-                 ON CONFLICT DO NOTHING",
-                tables.followers
-            ))
-            .bind(followers_json)
-            .execute(&mut **conn)
-            .await?;
-        }
-    }
-    Ok(())
-}
-
-/// Folds a batch into the rows it touches: one query to load them, one to
-/// write them back.
-async fn apply(tx: &mut Tx<'_>, tables: Tables, events: &[FeedEvent]) -> Result<(), StoreError> {
-    let grievance_type = <Grievance as Aggregate>::TYPE;
-    let mut order: Vec<Uuid> = Vec::new();
-    let mut parsed = Vec::with_capacity(events.len());
-    for event in events.iter().filter(|e| e.aggregate_type == grievance_type) {
-        let id = Uuid::parse_str(&event.aggregate_id).map_err(|e| StoreError::Decode {
-            what: format!("grievance id {}", event.aggregate_id),
-            message: e.to_string(),
-        })?;
-        parsed.push((id, event));
-    }
-    let ids: Vec<Uuid> = {
-        let mut seen = std::collections::HashSet::new();
-        parsed
-            .iter()
-            .map(|(id, _)| *id)
-            .filter(|id| seen.insert(*id))
-            .collect()
-    };
-    let mut existing = load_states(tx, tables, &ids).await?;
-    let mut rows: HashMap<Uuid, PendingRow> = HashMap::with_capacity(ids.len());
-    for (id, event) in parsed {
-        let row = match rows.entry(id) {
-            Entry::Occupied(e) => e.into_mut(),
-            Entry::Vacant(e) => {
-                let (grievance, version) = existing.remove(&id).unwrap_or_default();
-                order.push(id);
-                e.insert(PendingRow {
-                    grievance,
-                    version,
-                    last_position: 0,
-                    new_followers: Vec::new(),
-                })
-            }
-        };
-        if event.sequence <= row.version {
-            // Already applied: a replayed batch changes nothing.
-            continue;
-        }
-        let payload = serde_json::from_str::<GrievanceEvent>(&event.payload).map_err(|e| {
-            StoreError::Decode {
-                what: format!("{} {} of grievance {id}", event.event_type, event.sequence),
-                message: e.to_string(),
-            }
-        })?;
-        match &payload {
-            GrievanceEvent::GrievanceFiled { filer, .. } => row.new_followers.push(filer.0),
-            GrievanceEvent::DuplicateLinked { filer, .. } => row.new_followers.push(filer.0),
-            _ => {}
-        }
-        row.grievance.apply(payload);
-        row.version = event.sequence;
-        row.last_position = event.position.global_position;
-    }
-    let mut out = Vec::with_capacity(order.len());
-    let mut followers = Vec::new();
-    for id in &order {
-        let Some(row) = rows.get(id) else { continue };
-        if let Some(state) = row.grievance.state() {
-            out.push(row_json(state, row));
-            followers.extend(
-                row.new_followers
-                    .iter()
-                    .map(|f| (id.to_string(), f.to_string())),
-            );
-        }
-    }
-    if !out.is_empty() {
-        store_rows(tx, tables, &out, &followers).await?;
-    }
-    Ok(())
-}
 
 /// Quotes nothing: table names here are constants of this module.
 pub(crate) async fn exec(tx: &mut Tx<'_>, statement: &str) -> Result<(), StoreError> {
@@ -527,6 +151,10 @@ impl Projection for Shadow {
 
     fn shadow(&self) -> Option<Arc<dyn Projection>> {
         None
+    }
+
+    fn fold(&self) -> Option<Box<dyn Fold>> {
+        Some(Box::<ShadowFold>::default())
     }
 
     /// Replaces the live tables with the shadow ones.

@@ -6,11 +6,11 @@
 //! back on the next agenda) and `case_obligations` (the scheduler marks open
 //! ones missed when they fall due).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{DateTime, Utc};
 use cqrs_es::Aggregate;
 use lianxi_domain::mediation::{MediationCase, MediationCaseState, ObligationStatus};
 use lianxi_domain::meeting::{JointMeeting, JointMeetingState};
@@ -23,8 +23,11 @@ use uuid::Uuid;
 use crate::feed::FeedEvent;
 use crate::grievance_list::{exec, sqlite_copy_ddl};
 use crate::on_store;
-use crate::runner::Projection;
+use crate::runner::{Fold, Projection};
+
+mod rows;
 use crate::store::{sql, Id, Store, StoreError, Tx};
+use rows::Rows;
 
 /// The projection's name (its checkpoint key).
 pub const NAME: &str = "meetings_and_cases";
@@ -70,243 +73,69 @@ const SHADOW: Tables = Tables {
     obligations: "case_obligations_rebuild",
 };
 
-/// Postgres keeps microseconds; both stores get the same instant.
-fn micros(t: DateTime<Utc>) -> DateTime<Utc> {
-    t.trunc_subsecs(6)
-}
-
-/// Loads the row of stream `id` in `table`: its folded state and version.
-async fn load_row<A: DeserializeOwned + Default>(
-    tx: &mut Tx<'_>,
-    table: &str,
-    id: Uuid,
-) -> Result<(A, i64), StoreError> {
-    let text = format!("SELECT state, version FROM {table} WHERE id = $1");
-    let row = on_store!(tx, Tx, |conn, pg| {
-        sqlx::query(&sql(pg, &text))
-            .bind(Id(id))
-            .fetch_optional(&mut **conn)
-            .await?
-            .map(|r| -> Result<(A, i64), sqlx::Error> {
-                let state: String = if pg {
-                    r.try_get::<Json<serde_json::Value>, _>("state")?
-                        .0
-                        .to_string()
-                } else {
-                    r.try_get("state")?
-                };
-                let version: i64 = r.try_get("version")?;
-                let state =
-                    serde_json::from_str(&state).map_err(|e| sqlx::Error::Decode(e.into()))?;
-                Ok((state, version))
-            })
-            .transpose()?
-    });
-    Ok(row.unwrap_or_default())
-}
-
-/// Folds `events` (one stream, in order) onto the stored row; returns the
-/// new state and version, or `None` if every event was applied already.
-async fn fold<A>(
-    tx: &mut Tx<'_>,
-    table: &str,
-    id: Uuid,
-    events: &[&FeedEvent],
-) -> Result<Option<(A, i64)>, StoreError>
-where
-    A: Aggregate + DeserializeOwned + Default,
-{
-    let (mut aggregate, mut version): (A, i64) = load_row(tx, table, id).await?;
-    let mut changed = false;
-    for event in events {
-        if event.sequence <= version {
-            // Already applied: a replayed batch changes nothing.
-            continue;
-        }
-        let payload: A::Event =
-            serde_json::from_str(&event.payload).map_err(|e| StoreError::Decode {
-                what: format!(
-                    "{} {} of {} {id}",
-                    event.event_type,
-                    event.sequence,
-                    A::TYPE
-                ),
-                message: e.to_string(),
-            })?;
-        aggregate.apply(payload);
-        version = event.sequence;
-        changed = true;
-    }
-    Ok(changed.then_some((aggregate, version)))
-}
-
-fn to_json<T: Serialize>(value: &T) -> Result<String, StoreError> {
-    serde_json::to_string(value).map_err(|e| StoreError::Decode {
-        what: "state".into(),
-        message: e.to_string(),
-    })
-}
-
-async fn store_meeting(
-    tx: &mut Tx<'_>,
-    tables: Tables,
-    meeting: &JointMeeting,
-    version: i64,
-) -> Result<(), StoreError> {
-    let Some(m) = meeting.state() else {
-        return Ok(());
-    };
-    let state = to_json(meeting)?;
-    let upsert = format!(
-        "INSERT INTO {} (id, xiaoqu, kind, status, scheduled_for, convened_at, closed_at, version, state) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, {}) \
-         ON CONFLICT (id) DO UPDATE SET status = excluded.status, scheduled_for = excluded.scheduled_for, \
-         closed_at = excluded.closed_at, version = excluded.version, state = excluded.state",
-        tables.meetings,
-        if matches!(tx, Tx::Postgres(_)) { "$9::jsonb" } else { "$9" },
-    );
-    let delete_items = format!("DELETE FROM {} WHERE meeting = $1", tables.action_items);
-    let insert_item = format!(
-        "INSERT INTO {} (id, meeting, xiaoqu, owner, description, due_at, done_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        tables.action_items
-    );
-    on_store!(tx, Tx, |conn, pg| {
-        sqlx::query(&sql(pg, &upsert))
-            .bind(Id(m.id.0))
-            .bind(Id(m.xiaoqu.0))
-            .bind(wire(&m.kind))
-            .bind(m.status.as_str())
-            .bind(micros(m.scheduled_for))
-            .bind(micros(m.convened_at))
-            .bind(m.closed_at.map(micros))
-            .bind(version)
-            .bind(&state)
-            .execute(&mut **conn)
-            .await?;
-        sqlx::query(&sql(pg, &delete_items))
-            .bind(Id(m.id.0))
-            .execute(&mut **conn)
-            .await?;
-        for item in &m.action_items {
-            sqlx::query(&sql(pg, &insert_item))
-                .bind(Id(item.id.0))
-                .bind(Id(m.id.0))
-                .bind(Id(m.xiaoqu.0))
-                .bind(wire(&item.owner))
-                .bind(item.description.as_str())
-                .bind(micros(item.due_at))
-                .bind(item.done_at.map(micros))
-                .execute(&mut **conn)
-                .await?;
-        }
-    });
-    Ok(())
-}
-
-async fn store_case(
-    tx: &mut Tx<'_>,
-    tables: Tables,
-    case: &MediationCase,
-    version: i64,
-) -> Result<(), StoreError> {
-    let Some(c) = case.state() else {
-        return Ok(());
-    };
-    let state = to_json(case)?;
-    let upsert = format!(
-        "INSERT INTO {} (id, xiaoqu, status, tier, matter, opened_at, version, state) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, {}) \
-         ON CONFLICT (id) DO UPDATE SET status = excluded.status, tier = excluded.tier, \
-         version = excluded.version, state = excluded.state",
-        tables.cases,
-        if matches!(tx, Tx::Postgres(_)) {
-            "$8::jsonb"
-        } else {
-            "$8"
-        },
-    );
-    let delete = format!("DELETE FROM {} WHERE case_id = $1", tables.obligations);
-    let insert = format!(
-        "INSERT INTO {} (id, case_id, xiaoqu, status, due_at) VALUES ($1, $2, $3, $4, $5)",
-        tables.obligations
-    );
-    let obligations = c.agreement.iter().flat_map(|a| a.obligations.iter());
-    on_store!(tx, Tx, |conn, pg| {
-        sqlx::query(&sql(pg, &upsert))
-            .bind(Id(c.id.0))
-            .bind(Id(c.xiaoqu.0))
-            .bind(c.status.as_str())
-            .bind(wire(&c.tier))
-            .bind(c.matter.as_str())
-            .bind(micros(c.opened_at))
-            .bind(version)
-            .bind(&state)
-            .execute(&mut **conn)
-            .await?;
-        sqlx::query(&sql(pg, &delete))
-            .bind(Id(c.id.0))
-            .execute(&mut **conn)
-            .await?;
-        for o in obligations {
-            sqlx::query(&sql(pg, &insert))
-                .bind(Id(o.id.0))
-                .bind(Id(c.id.0))
-                .bind(Id(c.xiaoqu.0))
-                .bind(wire(&o.status))
-                .bind(micros(o.due_at))
-                .execute(&mut **conn)
-                .await?;
-        }
-    });
-    Ok(())
-}
-
 /// A serde enum's wire name (`regular`, `property_company`, …).
-fn wire<T: Serialize>(value: &T) -> String {
+pub(super) fn wire<T: Serialize>(value: &T) -> String {
     match serde_json::to_value(value) {
         Ok(serde_json::Value::String(s)) => s,
         _ => String::new(),
     }
 }
 
+/// Folds a batch onto the rows it touches: one query per kind to load them,
+/// a few to write them back.
 async fn apply(tx: &mut Tx<'_>, tables: Tables, events: &[FeedEvent]) -> Result<(), StoreError> {
-    // Streams in the order they first appear; each stream's events in order.
-    let mut order: Vec<(&str, Uuid)> = Vec::new();
-    let mut streams: HashMap<(&str, Uuid), Vec<&FeedEvent>> = HashMap::new();
-    for event in events {
-        let kind = event.aggregate_type.as_str();
-        if kind != JointMeeting::TYPE && kind != MediationCase::TYPE {
-            continue;
-        }
-        let id = Uuid::parse_str(&event.aggregate_id).map_err(|e| StoreError::Decode {
-            what: format!("{kind} id {}", event.aggregate_id),
-            message: e.to_string(),
-        })?;
-        let entry = streams.entry((kind, id)).or_default();
-        if entry.is_empty() {
-            order.push((kind, id));
-        }
-        entry.push(event);
+    let parsed = rows::parse(events)?;
+    if parsed.is_empty() {
+        return Ok(());
     }
-    for key in order {
-        let (kind, id) = key;
-        let Some(stream) = streams.get(&key) else {
-            continue;
+    let mut held = Rows::default();
+    let (meetings, cases) = held.missing(&parsed, None);
+    let meetings = rows::load(tx, tables.meetings, &meetings).await?;
+    let cases = rows::load(tx, tables.cases, &cases).await?;
+    held.fold(parsed, meetings, cases)?;
+    held.write(tx, tables).await
+}
+
+/// The read model folded in memory during a one-pass rebuild, written to
+/// the shadow tables.
+#[derive(Default)]
+struct ShadowFold {
+    rows: Rows,
+    /// Streams whose rows were written out: read back when they go on.
+    written: HashSet<Uuid>,
+}
+
+#[async_trait]
+impl Fold for ShadowFold {
+    async fn add(&mut self, store: &Store, events: &[FeedEvent]) -> Result<(), StoreError> {
+        let parsed = rows::parse(events)?;
+        let (meetings, cases) = self.rows.missing(&parsed, Some(&self.written));
+        let (meetings, cases) = if meetings.is_empty() && cases.is_empty() {
+            (HashMap::new(), HashMap::new())
+        } else {
+            in_tx!(store, |t| {
+                let meetings = rows::load(t, SHADOW.meetings, &meetings).await?;
+                let cases = rows::load(t, SHADOW.cases, &cases).await?;
+                Ok::<_, StoreError>((meetings, cases))
+            })?
         };
-        if kind == JointMeeting::TYPE {
-            if let Some((meeting, version)) =
-                fold::<JointMeeting>(tx, tables.meetings, id, stream).await?
-            {
-                store_meeting(tx, tables, &meeting, version).await?;
-            }
-        } else if let Some((case, version)) =
-            fold::<MediationCase>(tx, tables.cases, id, stream).await?
-        {
-            store_case(tx, tables, &case, version).await?;
-        }
+        self.rows.fold(parsed, meetings, cases)
     }
-    Ok(())
+
+    fn held(&self) -> usize {
+        self.rows.len()
+    }
+
+    async fn flush(&mut self, store: &Store) -> Result<(), StoreError> {
+        if self.rows.len() == 0 {
+            return Ok(());
+        }
+        let rows = &self.rows;
+        in_tx!(store, |t| { rows.write(t, SHADOW).await })?;
+        self.written.extend(self.rows.ids());
+        self.rows = Rows::default();
+        Ok(())
+    }
 }
 
 /// Whether a batch holds an event of a joint meeting or a mediation case.
@@ -381,6 +210,10 @@ impl Projection for Shadow {
 
     fn shadow(&self) -> Option<Arc<dyn Projection>> {
         None
+    }
+
+    fn fold(&self) -> Option<Box<dyn Fold>> {
+        Some(Box::<ShadowFold>::default())
     }
 
     async fn swap_in(&self, tx: &mut Tx<'_>) -> Result<(), StoreError> {
