@@ -88,6 +88,9 @@ pub struct RunnerSettings {
     pub standby_interval: Duration,
     /// SQLite lease length; renewed at every poll.
     pub lease: Duration,
+    /// Least time from one pass over the feed to the next while appends
+    /// keep coming (a pass after a quiet spell starts at once).
+    pub pass_interval: Duration,
     /// Most events per read of the feed while rebuilding.
     pub rebuild_batch_size: i64,
     /// Most rows a rebuild holds in memory per read model before it writes
@@ -102,6 +105,7 @@ impl Default for RunnerSettings {
             poll_interval: Duration::from_millis(500),
             standby_interval: Duration::from_secs(1),
             lease: Duration::from_secs(10),
+            pass_interval: Duration::from_millis(25),
             rebuild_batch_size: 20_000,
             rebuild_rows_in_memory: 250_000,
         }
@@ -119,6 +123,20 @@ pub const PASSED_OVER_AT_MOST: Duration = Duration::from_millis(250);
 struct PassedOver {
     events: i64,
     since: Option<tokio::time::Instant>,
+}
+
+/// A batch of a read model commits without waiting for its WAL to reach
+/// the disk (PostgreSQL): the batch and its checkpoint are lost or kept
+/// together, and a batch lost in a crash is applied again from the
+/// checkpoint, which the feed still holds. Anything later that waits for
+/// the disk (an append, an outbox row taken) flushes it first.
+async fn unflushed_commit(tx: &mut Tx<'_>) -> Result<(), StoreError> {
+    if let Tx::Postgres(conn) = tx {
+        sqlx::query("SET LOCAL synchronous_commit = off")
+            .execute(&mut **conn)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Proof of leadership while it lasts.
@@ -288,6 +306,7 @@ impl Runner {
         trace_context::link_causes(&span, events);
         let applied: Result<(), StoreError> = async {
             in_tx!(&self.store, |t| {
+                unflushed_commit(t).await?;
                 checkpoint::advance(t, name, epoch, last, count + passed_over).await?;
                 self.projection.apply(t, events).await?;
                 Ok::<(), StoreError>(())
@@ -487,6 +506,7 @@ impl Runner {
                         }
                     }
                 }
+                let pass_started = tokio::time::Instant::now();
                 match self
                     .drain_from(epoch, at, self.settings.batch_size, &mut passed)
                     .await
@@ -516,6 +536,15 @@ impl Runner {
                     _ = heard(&mut self.elsewhere) => {}
                     _ = notified(&mut listener) => {}
                     _ = tokio::time::sleep(self.settings.poll_interval) => {}
+                    _ = shutdown.changed() => {}
+                }
+                // While appends keep coming, passes come at most every
+                // `pass_interval`: batches grow with the load instead of
+                // passes (each a read of the feed and a transaction)
+                // multiplying. After a quiet spell the first append is
+                // read at once.
+                tokio::select! {
+                    _ = tokio::time::sleep_until(pass_started + self.settings.pass_interval) => {}
                     _ = shutdown.changed() => {}
                 }
             }

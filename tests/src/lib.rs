@@ -145,6 +145,25 @@ pub async fn empty_postgres_database() -> Option<String> {
     Some(with_database(&admin_url, &name))
 }
 
+/// Applies the migrations to a new test database: those of this build, or
+/// (`LIANXI_TEST_MIGRATE_WITH` naming a `lianxi` binary) those of that
+/// binary, so that a benchmark can run an earlier build on the schema it
+/// knows.
+async fn migrate(db: &Database, url: &str) {
+    let Some(binary) = std::env::var_os("LIANXI_TEST_MIGRATE_WITH") else {
+        db.migrate().await.expect("migrate the test database");
+        return;
+    };
+    let status = tokio::process::Command::new(&binary)
+        .arg("migrate")
+        .env("LIANXI_DATABASE_URL", url)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .await
+        .expect("run lianxi migrate");
+    assert!(status.success(), "{binary:?} migrate failed");
+}
+
 impl TestDb {
     /// A new database, or `None` when PostgreSQL is unreachable outside CI
     /// (said loudly). Under `CI=true` an unreachable PostgreSQL fails the test.
@@ -156,7 +175,7 @@ impl TestDb {
                 let db = Database::connect(&url, PoolSettings::default())
                     .await
                     .expect("open SQLite");
-                db.migrate().await.expect("migrate SQLite");
+                migrate(&db, &url).await;
                 Some(TestDb {
                     store,
                     url,
@@ -198,7 +217,7 @@ impl TestDb {
                 let db = Database::connect(&url, PoolSettings::default())
                     .await
                     .expect("connect to the test database");
-                db.migrate().await.expect("migrate PostgreSQL");
+                migrate(&db, &url).await;
                 Some(TestDb {
                     store,
                     url,
@@ -313,6 +332,7 @@ pub fn quick_runners() -> lianxi_projections::RunnerSettings {
         poll_interval: Duration::from_millis(50),
         standby_interval: Duration::from_millis(50),
         lease: Duration::from_millis(500),
+        pass_interval: Duration::from_millis(2),
         rebuild_batch_size: 1000,
         // Small, so that rebuilds in tests write rows out and read them back.
         rebuild_rows_in_memory: 7,

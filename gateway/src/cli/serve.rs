@@ -28,6 +28,11 @@ pub struct ServeArgs {
     /// Most events a projection applies in one transaction.
     #[arg(long, env = "LIANXI_PROJECTION_BATCH_SIZE", default_value_t = 500)]
     pub projection_batch_size: u32,
+    /// Least time between two passes of a projection over the event feed
+    /// while appends keep coming (ms): larger batches under load, at most
+    /// this much more projection lag.
+    #[arg(long, env = "LIANXI_PROJECTION_PASS_INTERVAL_MS", default_value_t = 25)]
+    pub projection_pass_interval_ms: u64,
     /// SQLite only: how long a projection lease lasts unless renewed (ms).
     #[arg(long, env = "LIANXI_PROJECTION_LEASE_MS", default_value_t = 10_000)]
     pub projection_lease_ms: u64,
@@ -123,6 +128,7 @@ pub async fn run(
         runners: RunnerSettings {
             batch_size: i64::from(args.projection_batch_size.max(1)),
             lease: Duration::from_millis(args.projection_lease_ms.max(100)),
+            pass_interval: Duration::from_millis(args.projection_pass_interval_ms.min(1000)),
             ..RunnerSettings::default()
         },
         scheduler_interval: Duration::from_millis(args.scheduler_interval_ms.max(10)),

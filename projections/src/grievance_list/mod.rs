@@ -10,8 +10,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use base64::Engine;
 use chrono::{DateTime, SubsecRound, Utc};
-use lianxi_domain::grievance::{Grievance, GrievanceState};
-use sqlx::types::Json;
+use lianxi_domain::grievance::GrievanceState;
 use sqlx::Row;
 use uuid::Uuid;
 
@@ -520,7 +519,7 @@ async fn fetch_states(
         let rows = query.fetch_all(pool).await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
-            let Json(grievance): Json<Grievance> = r.try_get("state")?;
+            let grievance = rows::state_of(&r)?;
             let version: i64 = r.try_get("version")?;
             if let Some(state) = grievance.state() {
                 out.push((state.clone(), version));

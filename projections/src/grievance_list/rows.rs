@@ -2,6 +2,7 @@
 //! few thousand per statement: a set-based upsert from JSON on both stores,
 //! and `COPY` on PostgreSQL for rows a rebuild writes for the first time.
 
+use std::borrow::Cow;
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 
@@ -10,7 +11,6 @@ use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
 use cqrs_es::Aggregate;
 use lianxi_domain::grievance::{Grievance, GrievanceEvent, GrievanceState};
 use serde::Serialize;
-use sqlx::types::Json;
 use sqlx::Row;
 use uuid::Uuid;
 
@@ -57,7 +57,7 @@ async fn load_states(
         .await?
         .into_iter()
         .map(|r| -> Result<_, sqlx::Error> {
-            let Json(state): Json<Grievance> = r.try_get("state")?;
+            let state = state_of(&r)?;
             Ok((
                 r.try_get::<Uuid, _>("id")?,
                 (state, r.try_get::<i64, _>("version")?),
@@ -76,7 +76,7 @@ async fn load_states(
             .await?
             .into_iter()
             .map(|r| -> Result<_, sqlx::Error> {
-                let Json(state): Json<Grievance> = r.try_get("state")?;
+                let state = state_of(&r)?;
                 let Id(id) = r.try_get("id")?;
                 Ok((id, (state, r.try_get::<i64, _>("version")?)))
             })
@@ -84,6 +84,17 @@ async fn load_states(
         }
     };
     Ok(rows)
+}
+
+/// The folded grievance of a row: its `state` column, JSON as text on
+/// both stores.
+pub(super) fn state_of<R: Row>(r: &R) -> Result<Grievance, sqlx::Error>
+where
+    for<'c> &'c str: sqlx::ColumnIndex<R>,
+    for<'v> &'v str: sqlx::Decode<'v, R::Database> + sqlx::Type<R::Database>,
+{
+    let text: &str = r.try_get("state")?;
+    serde_json::from_str(text).map_err(|e| sqlx::Error::Decode(e.into()))
 }
 
 /// Times as both stores compare them: RFC 3339, microseconds at most.
@@ -192,7 +203,7 @@ const COLUMNS: [&str; 29] = [
     "paused",
 ];
 
-/// The PostgreSQL type of each column, for `json_to_recordset`.
+/// The PostgreSQL type of each column, for the upsert from text arrays.
 const PG_TYPES: [&str; 29] = [
     "uuid",
     "uuid",
@@ -219,7 +230,7 @@ const PG_TYPES: [&str; 29] = [
     "timestamptz",
     "bigint",
     "bigint",
-    "json",
+    "text",
     "text",
     "timestamptz",
     "boolean",
@@ -246,15 +257,20 @@ fn upsert_sql(postgres: bool, table: &str) -> String {
         .collect::<Vec<_>>()
         .join(", ");
     if postgres {
-        let record: Vec<String> = COLUMNS
+        // One text array per column: no JSON for PostgreSQL to parse.
+        let arrays: Vec<String> = (1..=COLUMNS.len())
+            .map(|i| format!("${i}::text[]"))
+            .collect();
+        let typed: Vec<String> = COLUMNS
             .iter()
             .zip(PG_TYPES)
-            .map(|(c, t)| format!("{c} {t}"))
+            .map(|(c, t)| format!("{c}::{t}"))
             .collect();
         format!(
-            "INSERT INTO {table} ({columns}) SELECT {columns} FROM json_to_recordset($1::json) AS r({}) \
+            "INSERT INTO {table} ({columns}) SELECT {} FROM UNNEST({}) AS r({columns}) \
              ON CONFLICT (id) DO UPDATE SET {set}",
-            record.join(", ")
+            typed.join(", "),
+            arrays.join(", ")
         )
     } else {
         let values: Vec<String> = COLUMNS
@@ -269,41 +285,95 @@ fn upsert_sql(postgres: bool, table: &str) -> String {
     }
 }
 
+/// A row's columns as text, in the order of [`COLUMNS`] (`None` for NULL):
+/// what `COPY` and the PostgreSQL upsert send.
+fn fields<'r>(r: &'r RowJson<'_>) -> Result<[Option<Cow<'r, str>>; 29], StoreError> {
+    let state = serde_json::to_string(r.state).map_err(|e| StoreError::Decode {
+        what: "grievance_list row".into(),
+        message: e.to_string(),
+    })?;
+    let int = |n: i64| Some(Cow::Owned(n.to_string()));
+    let text = |t: &'r str| Some(Cow::Borrowed(t));
+    let maybe = |t: &'r Option<String>| t.as_deref().map(Cow::Borrowed);
+    Ok([
+        text(&r.id),
+        text(&r.xiaoqu),
+        text(&r.filer),
+        text(r.title),
+        text(&r.category),
+        text(&r.respondent),
+        text(&r.urgency),
+        text(&r.channel),
+        text(r.status),
+        text(&r.tier),
+        int(r.tier_rank),
+        maybe(&r.matter_class),
+        maybe(&r.responsible_party),
+        maybe(&r.assigned_party),
+        maybe(&r.rating),
+        int(r.escalations),
+        int(r.reopenings),
+        maybe(&r.merged_into),
+        text(&r.filed_at),
+        maybe(&r.accepted_at),
+        maybe(&r.responded_at),
+        maybe(&r.resolved_at),
+        text(&r.last_changed_at),
+        int(r.version),
+        int(r.last_position),
+        Some(Cow::Owned(state)),
+        r.deadline_stage.map(Cow::Borrowed),
+        maybe(&r.due_at),
+        text(if r.paused { "true" } else { "false" }),
+    ])
+}
+
 /// Writes every changed row, and every new follower, with one statement each.
 async fn store_rows(
     tx: &mut Tx<'_>,
     tables: Tables,
     rows: &[RowJson<'_>],
-    followers: &[(String, String)],
+    followers: &[(Uuid, Uuid)],
 ) -> Result<(), StoreError> {
-    let rows_json = serde_json::to_string(rows).map_err(|e| StoreError::Decode {
-        what: "grievance_list rows".into(),
-        message: e.to_string(),
-    })?;
-    let followers_json = serde_json::to_string(
-        &followers
-            .iter()
-            .map(|(g, a)| serde_json::json!({"grievance_id": g, "account_id": a}))
-            .collect::<Vec<_>>(),
-    )
-    .unwrap_or_else(|_| "[]".to_owned());
     match tx {
         Tx::Postgres(conn) => {
-            sqlx::query(&upsert_sql(true, tables.list))
-                .bind(rows_json)
-                .execute(&mut **conn)
-                .await?;
+            let mut columns: Vec<Vec<Option<String>>> = (0..COLUMNS.len())
+                .map(|_| Vec::with_capacity(rows.len()))
+                .collect();
+            for row in rows {
+                for (column, field) in columns.iter_mut().zip(fields(row)?) {
+                    column.push(field.map(Cow::into_owned));
+                }
+            }
+            let statement = upsert_sql(true, tables.list);
+            let mut upsert = sqlx::query(&statement);
+            for column in columns {
+                upsert = upsert.bind(column);
+            }
+            upsert.execute(&mut **conn).await?;
+            let (grievances, accounts): (Vec<Uuid>, Vec<Uuid>) = followers.iter().copied().unzip();
             sqlx::query(&format!(
                 "INSERT INTO {} (grievance_id, account_id) \
-                 SELECT grievance_id, account_id FROM json_to_recordset($1::json) AS r(grievance_id uuid, account_id uuid) \
-                 ON CONFLICT DO NOTHING",
+                 SELECT * FROM UNNEST($1::uuid[], $2::uuid[]) ON CONFLICT DO NOTHING",
                 tables.followers
             ))
-            .bind(followers_json)
+            .bind(grievances)
+            .bind(accounts)
             .execute(&mut **conn)
             .await?;
         }
         Tx::Sqlite(conn) => {
+            let rows_json = serde_json::to_string(rows).map_err(|e| StoreError::Decode {
+                what: "grievance_list rows".into(),
+                message: e.to_string(),
+            })?;
+            let followers_json = serde_json::to_string(
+                &followers
+                    .iter()
+                    .map(|(g, a)| serde_json::json!({"grievance_id": g, "account_id": a}))
+                    .collect::<Vec<_>>(),
+            )
+            .unwrap_or_else(|_| "[]".to_owned());
             sqlx::query(&upsert_sql(false, tables.list))
                 .bind(rows_json)
                 .execute(&mut **conn)
@@ -433,11 +503,7 @@ impl Rows {
                 };
                 if let Some(state) = row.grievance.state() {
                     out.push(row_json(state, row));
-                    followers.extend(
-                        row.new_followers
-                            .iter()
-                            .map(|f| (id.to_string(), f.to_string())),
-                    );
+                    followers.extend(row.new_followers.iter().map(|f| (*id, *f)));
                 }
             }
             if !out.is_empty() {
@@ -508,42 +574,7 @@ impl<'c> Copy<'c> {
 
     /// Adds one row, in the order of [`COLUMNS`].
     async fn row(&mut self, r: &RowJson<'_>) -> Result<(), StoreError> {
-        let state = serde_json::to_string(r.state).map_err(|e| StoreError::Decode {
-            what: "grievance_list row".into(),
-            message: e.to_string(),
-        })?;
-        let int = |n: i64| Some(n.to_string());
-        let fields: [Option<std::borrow::Cow<'_, str>>; 29] = [
-            Some(r.id.as_str().into()),
-            Some(r.xiaoqu.as_str().into()),
-            Some(r.filer.as_str().into()),
-            Some(r.title.into()),
-            Some(r.category.as_str().into()),
-            Some(r.respondent.as_str().into()),
-            Some(r.urgency.as_str().into()),
-            Some(r.channel.as_str().into()),
-            Some(r.status.into()),
-            Some(r.tier.as_str().into()),
-            int(r.tier_rank).map(Into::into),
-            r.matter_class.as_deref().map(Into::into),
-            r.responsible_party.as_deref().map(Into::into),
-            r.assigned_party.as_deref().map(Into::into),
-            r.rating.as_deref().map(Into::into),
-            int(r.escalations).map(Into::into),
-            int(r.reopenings).map(Into::into),
-            r.merged_into.as_deref().map(Into::into),
-            Some(r.filed_at.as_str().into()),
-            r.accepted_at.as_deref().map(Into::into),
-            r.responded_at.as_deref().map(Into::into),
-            r.resolved_at.as_deref().map(Into::into),
-            Some(r.last_changed_at.as_str().into()),
-            int(r.version).map(Into::into),
-            int(r.last_position).map(Into::into),
-            Some(state.into()),
-            r.deadline_stage.map(Into::into),
-            r.due_at.as_deref().map(Into::into),
-            Some(if r.paused { "true" } else { "false" }.into()),
-        ];
+        let fields = fields(r)?;
         for (i, field) in fields.iter().enumerate() {
             if i > 0 {
                 self.buf.push('\t');
