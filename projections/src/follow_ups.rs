@@ -17,9 +17,9 @@ use lianxi_domain::meeting::JointMeeting;
 use sqlx::Row;
 
 use crate::feed::FeedEvent;
-use crate::grievance_list::exec;
 use crate::on_store;
 use crate::runner::Projection;
+use crate::shadow::exec;
 use crate::store::{sql, Store, StoreError, Tx};
 
 /// The projection's name (its checkpoint key).

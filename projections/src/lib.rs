@@ -58,6 +58,7 @@ pub mod leads;
 pub mod meetings;
 pub mod rebuild;
 pub mod runner;
+mod shadow;
 pub mod webhook_outbox;
 
 pub use lianxi_feed::{feed, store, trace_context};

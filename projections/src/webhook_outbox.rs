@@ -9,9 +9,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::feed::FeedEvent;
-use crate::grievance_list::exec;
 use crate::on_store;
 use crate::runner::Projection;
+use crate::shadow::exec;
 use crate::store::{sql, Store, StoreError, Tx};
 
 /// The projection's name (its checkpoint key).

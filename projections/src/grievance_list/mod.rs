@@ -17,6 +17,7 @@ use uuid::Uuid;
 use crate::feed::FeedEvent;
 use crate::on_store;
 use crate::runner::{Fold, Projection};
+use crate::shadow::{self, exec};
 use crate::store::{sql, Id, Store, StoreError, Tx};
 
 mod rows;
@@ -50,13 +51,8 @@ pub(super) const SHADOW: Tables = Tables {
 #[derive(Debug, Default)]
 struct Shadow;
 
-/// Quotes nothing: table names here are constants of this module.
-pub(crate) async fn exec(tx: &mut Tx<'_>, statement: &str) -> Result<(), StoreError> {
-    on_store!(tx, Tx, |conn, _pg| {
-        sqlx::query(statement).execute(&mut **conn).await?;
-    });
-    Ok(())
-}
+/// Each live table and its shadow.
+const PAIRS: [(&str, &str); 2] = [(LIVE.list, SHADOW.list), (LIVE.followers, SHADOW.followers)];
 
 #[async_trait]
 impl Projection for GrievanceList {
@@ -78,41 +74,6 @@ impl Projection for GrievanceList {
     }
 }
 
-/// SQLite keeps each object's DDL; a copy under another name is that DDL
-/// with the names changed. Index names toggle a `_r` suffix so that the copy
-/// of a copy does not collide with the original.
-pub(crate) async fn sqlite_copy_ddl(
-    tx: &mut Tx<'_>,
-    from: &str,
-    to: &str,
-) -> Result<Vec<String>, StoreError> {
-    let Tx::Sqlite(conn) = tx else {
-        return Ok(Vec::new());
-    };
-    let rows: Vec<(String, String, String)> = sqlx::query_as(
-        "SELECT type, name, sql FROM sqlite_master WHERE tbl_name = ?1 AND sql IS NOT NULL ORDER BY type DESC",
-    )
-    .bind(from)
-    .fetch_all(&mut **conn)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(kind, name, sql)| {
-            if kind == "table" {
-                sql.replacen(from, to, 1)
-            } else {
-                let renamed = match name.strip_suffix("_r") {
-                    Some(base) => base.to_owned(),
-                    None => format!("{name}_r"),
-                };
-                sql.replacen(&name, &renamed, 1)
-                    .replacen(&format!(" ON {from} "), &format!(" ON {to} "), 1)
-                    .replacen(&format!(" ON {from}("), &format!(" ON {to}("), 1)
-            }
-        })
-        .collect())
-}
-
 #[async_trait]
 impl Projection for Shadow {
     fn name(&self) -> &str {
@@ -125,27 +86,7 @@ impl Projection for Shadow {
 
     /// Creates the shadow tables afresh, shaped like the live ones.
     async fn clear(&self, tx: &mut Tx<'_>) -> Result<(), StoreError> {
-        for tables in [(LIVE.list, SHADOW.list), (LIVE.followers, SHADOW.followers)] {
-            exec(tx, &format!("DROP TABLE IF EXISTS {}", tables.1)).await?;
-            match tx {
-                Tx::Postgres(_) => {
-                    exec(
-                        tx,
-                        &format!(
-                            "CREATE TABLE {} (LIKE {} INCLUDING ALL)",
-                            tables.1, tables.0
-                        ),
-                    )
-                    .await?;
-                }
-                Tx::Sqlite(_) => {
-                    for ddl in sqlite_copy_ddl(tx, tables.0, tables.1).await? {
-                        exec(tx, &ddl).await?;
-                    }
-                }
-            }
-        }
-        Ok(())
+        shadow::create(tx, &PAIRS).await
     }
 
     fn shadow(&self) -> Option<Arc<dyn Projection>> {
@@ -158,11 +99,7 @@ impl Projection for Shadow {
 
     /// Replaces the live tables with the shadow ones.
     async fn swap_in(&self, tx: &mut Tx<'_>) -> Result<(), StoreError> {
-        for (live, shadow) in [(LIVE.list, SHADOW.list), (LIVE.followers, SHADOW.followers)] {
-            exec(tx, &format!("DROP TABLE {live}")).await?;
-            exec(tx, &format!("ALTER TABLE {shadow} RENAME TO {live}")).await?;
-        }
-        Ok(())
+        shadow::swap_in(tx, &PAIRS).await
     }
 }
 

@@ -21,9 +21,9 @@ use sqlx::Row;
 use uuid::Uuid;
 
 use crate::feed::FeedEvent;
-use crate::grievance_list::{exec, sqlite_copy_ddl};
 use crate::on_store;
 use crate::runner::{Fold, Projection};
+use crate::shadow::{self, exec};
 
 mod rows;
 use crate::store::{sql, Id, Store, StoreError, Tx};
@@ -65,6 +65,11 @@ const LIVE: Tables = Tables {
     cases: "case_list",
     obligations: "case_obligations",
 };
+
+/// Each live table and its shadow.
+fn pairs() -> Vec<(&'static str, &'static str)> {
+    LIVE.all().into_iter().zip(SHADOW.all()).collect()
+}
 
 const SHADOW: Tables = Tables {
     meetings: "meeting_list_rebuild",
@@ -188,24 +193,7 @@ impl Projection for Shadow {
 
     /// Creates the shadow tables afresh, shaped like the live ones.
     async fn clear(&self, tx: &mut Tx<'_>) -> Result<(), StoreError> {
-        for (live, shadow) in LIVE.all().into_iter().zip(SHADOW.all()) {
-            exec(tx, &format!("DROP TABLE IF EXISTS {shadow}")).await?;
-            match tx {
-                Tx::Postgres(_) => {
-                    exec(
-                        tx,
-                        &format!("CREATE TABLE {shadow} (LIKE {live} INCLUDING ALL)"),
-                    )
-                    .await?;
-                }
-                Tx::Sqlite(_) => {
-                    for ddl in sqlite_copy_ddl(tx, live, shadow).await? {
-                        exec(tx, &ddl).await?;
-                    }
-                }
-            }
-        }
-        Ok(())
+        shadow::create(tx, &pairs()).await
     }
 
     fn shadow(&self) -> Option<Arc<dyn Projection>> {
@@ -217,11 +205,7 @@ impl Projection for Shadow {
     }
 
     async fn swap_in(&self, tx: &mut Tx<'_>) -> Result<(), StoreError> {
-        for (live, shadow) in LIVE.all().into_iter().zip(SHADOW.all()) {
-            exec(tx, &format!("DROP TABLE {live}")).await?;
-            exec(tx, &format!("ALTER TABLE {shadow} RENAME TO {live}")).await?;
-        }
-        Ok(())
+        shadow::swap_in(tx, &pairs()).await
     }
 }
 
