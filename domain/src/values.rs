@@ -84,6 +84,15 @@ id_type!(
     OrganizationId
 );
 
+id_type!(
+    /// An owners' vote (业主表决); also its stream's aggregate id.
+    VoteId
+);
+id_type!(
+    /// A unit (专有部分) of the owners' register: an apartment, a shop.
+    UnitId
+);
+
 fn clean(input: &str, multiline: bool) -> Result<String, ValueError> {
     let trimmed = input.trim();
     let bad = |c: char| c.is_control() && !(multiline && (c == '\n' || c == '\t' || c == '\r'));
