@@ -25,6 +25,7 @@ pub mod grievance;
 pub mod ledger;
 pub mod mediation;
 pub mod meeting;
+pub mod micro;
 pub mod owners_vote;
 pub mod person;
 pub mod registry;

@@ -93,6 +93,15 @@ id_type!(
     UnitId
 );
 
+id_type!(
+    /// A micro-project (微项目); also its stream's aggregate id.
+    ProjectId
+);
+id_type!(
+    /// A micro-fund (微基金); also its stream's aggregate id.
+    FundId
+);
+
 fn clean(input: &str, multiline: bool) -> Result<String, ValueError> {
     let trimmed = input.trim();
     let bad = |c: char| c.is_control() && !(multiline && (c == '\n' || c == '\t' || c == '\r'));

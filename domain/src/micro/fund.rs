@@ -1,0 +1,254 @@
+//! A micro-fund (微基金) of a xiaoqu or a community: donations (named or
+//! from the crowd) and grants come in, spending goes out, and every entry
+//! is an event. Its balance is always what came in minus what went out,
+//! never below zero, and every spending entry pays for a project the fund
+//! approved (one under way, after its public notice).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::project::ProjectStatus;
+use crate::actor::{require, Actor, Role};
+use crate::values::{Attachment, FundId, Label, PlaceName, ProjectId, Statement};
+
+/// Who stands behind a fund.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "name")]
+pub enum FundKind {
+    /// 冠名基金: named after its donor.
+    Named(PlaceName),
+    /// 众筹基金: from many residents.
+    Crowd,
+}
+
+/// Where money came from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "name")]
+pub enum Source {
+    /// A donor who wants their name shown.
+    Named(Label),
+    /// A donor who does not.
+    Anonymous,
+    /// A grant (a street's, a district's, a company's).
+    Grant(Label),
+}
+
+/// What the fund needs to know of the project a spending entry pays for,
+/// as the project's own stream says now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaidProject {
+    pub project: ProjectId,
+    pub fund: FundId,
+    pub status: ProjectStatus,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FundAction {
+    /// `in_scope`: the branch acts for the fund's place.
+    OpenFund {
+        name: PlaceName,
+        kind: FundKind,
+        in_scope: bool,
+    },
+    /// Money received, in fen; earmarked for a project or not.
+    Receive {
+        amount: u64,
+        source: Source,
+        project: Option<ProjectId>,
+        in_scope: bool,
+    },
+    /// Money paid for `project` (`None`: none named), with its receipt.
+    Spend {
+        amount: u64,
+        project: Option<PaidProject>,
+        purpose: Statement,
+        receipt: Attachment,
+        in_scope: bool,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FundEvent {
+    FundOpened {
+        fund: FundId,
+        name: PlaceName,
+        kind: FundKind,
+        at: DateTime<Utc>,
+    },
+    MoneyReceived {
+        amount: u64,
+        source: Source,
+        project: Option<ProjectId>,
+        at: DateTime<Utc>,
+    },
+    MoneySpent {
+        amount: u64,
+        project: ProjectId,
+        purpose: Statement,
+        receipt: Attachment,
+        at: DateTime<Utc>,
+    },
+}
+
+impl FundEvent {
+    pub fn name(&self) -> &'static str {
+        match self {
+            FundEvent::FundOpened { .. } => "FundOpened",
+            FundEvent::MoneyReceived { .. } => "MoneyReceived",
+            FundEvent::MoneySpent { .. } => "MoneySpent",
+        }
+    }
+}
+
+/// Every rule of a fund, one variant per rule.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum FundError {
+    #[error("the role {0} does not keep funds")]
+    RoleNotAllowed(Role),
+    #[error("the fund's place is outside the actor's scope")]
+    OutsideScope,
+    #[error("no such fund")]
+    NotOpen,
+    #[error("this fund is already open")]
+    AlreadyOpen,
+    #[error("an amount is more than nothing")]
+    NoAmount,
+    #[error("spending pays for a project")]
+    NoProject,
+    #[error("the project is not one of this fund's")]
+    OtherFundsProject,
+    #[error("the project is not approved and under way")]
+    ProjectNotApproved,
+    #[error("the fund holds {balance} fen, less than {amount}")]
+    Insufficient { balance: u64, amount: u64 },
+}
+
+/// One fund: its totals, kept by every entry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FundState {
+    pub id: FundId,
+    pub name: PlaceName,
+    pub kind: FundKind,
+    pub received: u64,
+    pub spent: u64,
+    pub opened_at: DateTime<Utc>,
+}
+
+impl FundState {
+    /// What came in minus what went out.
+    pub fn balance(&self) -> u64 {
+        self.received - self.spent
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MicroFund(pub(super) Option<FundState>);
+
+impl MicroFund {
+    pub fn state(&self) -> Option<&FundState> {
+        self.0.as_ref()
+    }
+
+    pub fn decide(
+        &self,
+        actor: Actor,
+        fund: FundId,
+        action: FundAction,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<FundEvent>, FundError> {
+        let role = actor.role;
+        require(role == Role::PartyBranch, || {
+            FundError::RoleNotAllowed(role)
+        })?;
+        let event = match action {
+            FundAction::OpenFund {
+                name,
+                kind,
+                in_scope,
+            } => {
+                require(self.0.is_none(), || FundError::AlreadyOpen)?;
+                require(in_scope, || FundError::OutsideScope)?;
+                FundEvent::FundOpened {
+                    fund,
+                    name,
+                    kind,
+                    at: now,
+                }
+            }
+            FundAction::Receive {
+                amount,
+                source,
+                project,
+                in_scope,
+            } => {
+                self.0.as_ref().ok_or(FundError::NotOpen)?;
+                require(in_scope, || FundError::OutsideScope)?;
+                require(amount > 0, || FundError::NoAmount)?;
+                FundEvent::MoneyReceived {
+                    amount,
+                    source,
+                    project,
+                    at: now,
+                }
+            }
+            FundAction::Spend {
+                amount,
+                project,
+                purpose,
+                receipt,
+                in_scope,
+            } => {
+                let s = self.0.as_ref().ok_or(FundError::NotOpen)?;
+                require(in_scope, || FundError::OutsideScope)?;
+                require(amount > 0, || FundError::NoAmount)?;
+                let paid = project.ok_or(FundError::NoProject)?;
+                require(paid.fund == s.id, || FundError::OtherFundsProject)?;
+                require(paid.status == ProjectStatus::UnderWay, || {
+                    FundError::ProjectNotApproved
+                })?;
+                require(amount <= s.balance(), || FundError::Insufficient {
+                    balance: s.balance(),
+                    amount,
+                })?;
+                FundEvent::MoneySpent {
+                    amount,
+                    project: paid.project,
+                    purpose,
+                    receipt,
+                    at: now,
+                }
+            }
+        };
+        Ok(vec![event])
+    }
+
+    pub(super) fn evolve(&mut self, event: FundEvent) {
+        match event {
+            FundEvent::FundOpened {
+                fund,
+                name,
+                kind,
+                at,
+            } => {
+                self.0 = Some(FundState {
+                    id: fund,
+                    name,
+                    kind,
+                    received: 0,
+                    spent: 0,
+                    opened_at: at,
+                });
+            }
+            FundEvent::MoneyReceived { amount, .. } => {
+                if let Some(s) = &mut self.0 {
+                    s.received += amount;
+                }
+            }
+            FundEvent::MoneySpent { amount, .. } => {
+                if let Some(s) = &mut self.0 {
+                    s.spent += amount;
+                }
+            }
+        }
+    }
+}
