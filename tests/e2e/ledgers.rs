@@ -61,6 +61,22 @@ fn today() -> String {
         .to_string()
 }
 
+/// A time later today in China (where the ledgers' days are): halfway to
+/// midnight, at most three hours ahead, so that a meeting scheduled then
+/// falls in today's ledger whatever the hour the test runs at.
+fn later_today() -> chrono::DateTime<Utc> {
+    let china = FixedOffset::east_opt(8 * 3600).expect("UTC+8");
+    let now = Utc::now();
+    let midnight = (now.with_timezone(&china).date_naive() + chrono::TimeDelta::days(1))
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight")
+        .and_local_timezone(china)
+        .single()
+        .expect("one midnight")
+        .with_timezone(&Utc);
+    now + ((midnight - now) / 2).min(chrono::TimeDelta::hours(3))
+}
+
 /// A sheet's rows as text, header first (numbers as openpyxl gives them).
 fn sheet<'a>(book: &'a Value, name: &str) -> &'a Vec<Value> {
     book.as_array()
@@ -149,7 +165,7 @@ async fn ledgers_are_exported_as_workbooks_and_csv_read_back_and_recorded(t: Tes
         "open a case",
     );
     let case = case["id"].as_str().expect("case").to_owned();
-    let when = (Utc::now() + chrono::TimeDelta::hours(3)).to_rfc3339();
+    let when = later_today().to_rfc3339();
     let meeting = ok(
         &api.post(
             "/api/v1/meetings",
