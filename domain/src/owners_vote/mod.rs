@@ -409,6 +409,14 @@ fn open(
     )?;
     let thresholds = proposal.thresholds.unwrap_or_default();
     require(thresholds.are_proper(), || VoteError::BadThresholds)?;
+    // Owners in one order, each once: the same owners are one voter
+    // however the register listed them.
+    let mut proposal = proposal;
+    for unit in &mut proposal.register.units {
+        if let Holder::Owners(owners) = &unit.holder {
+            unit.holder = Holder::owners(owners.clone());
+        }
+    }
     Ok(vec![VoteEvent::VoteOpened {
         vote,
         proposal,
