@@ -156,12 +156,17 @@ async fn one_pass(
 ) -> Result<(Position, i64), StoreError> {
     let mut senders = Vec::with_capacity(building.len());
     let mut folds: Vec<JoinHandle<Result<(), StoreError>>> = Vec::with_capacity(building.len());
-    for b in building {
+    let made: Vec<Box<dyn Fold>> = building
+        .iter()
+        .map(|b| {
+            b.shadow.fold().ok_or_else(|| StoreError::Decode {
+                what: b.live.name().to_owned(),
+                message: "this read model has no fold to rebuild with".into(),
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    for fold in made {
         let (send, receive) = mpsc::channel::<Arc<Vec<FeedEvent>>>(QUEUED_BATCHES);
-        let fold = b
-            .shadow
-            .fold()
-            .unwrap_or_else(|| Box::new(Applying(b.shadow.clone())));
         folds.push(tokio::spawn(fold_all(
             store.clone(),
             fold,
@@ -257,24 +262,4 @@ async fn fold_all(
         }
     }
     fold.flush(&store).await
-}
-
-/// A read model without a fold of its own: each batch applied to its
-/// shadow in a transaction, as a live runner applies it.
-struct Applying(Arc<dyn Projection>);
-
-#[async_trait::async_trait]
-impl Fold for Applying {
-    async fn add(&mut self, store: &Store, events: &[FeedEvent]) -> Result<(), StoreError> {
-        let shadow = &self.0;
-        in_tx!(store, |t| { shadow.apply(t, events).await })
-    }
-
-    fn held(&self) -> usize {
-        0
-    }
-
-    async fn flush(&mut self, _store: &Store) -> Result<(), StoreError> {
-        Ok(())
-    }
 }

@@ -53,8 +53,8 @@ pub trait Projection: Send + Sync + Debug {
     }
 
     /// For a shadow: the read model folded in memory from the whole feed,
-    /// for a one-pass rebuild (the `rebuild` module); `None` applies batch
-    /// after batch instead.
+    /// for a one-pass rebuild (the `rebuild` module). Every shadow has one;
+    /// `None` for the live read models and the outboxes.
     fn fold(&self) -> Option<Box<dyn Fold>> {
         None
     }

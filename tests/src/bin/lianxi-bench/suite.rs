@@ -247,8 +247,8 @@ async fn at_clients(b: &Bench, clients: usize, seconds: f64, out: &mut Vec<Line>
     let before = load::Cpu::now(b.server.pid);
     let t = load::closed_loop(&b.work, clients, seconds, None).await;
     let cpu = before.per_command(&load::Cpu::now(b.server.pid), t.commands);
-    let mut latencies = t.latencies.clone();
-    latencies.sort_by(f64::total_cmp);
+    // `closed_loop` answers its latencies sorted.
+    let latencies = &t.latencies;
     eprintln!(
         "closed loop at {clients} client(s): {:.0} commands/s; {}",
         t.commands_per_second(),
@@ -258,8 +258,8 @@ async fn at_clients(b: &Bench, clients: usize, seconds: f64, out: &mut Vec<Line>
         id: "P1",
         what: format!(
             "HTTP commands/s at {clients} client(s) (p50 {:.1} / p99 {:.1} ms; {})",
-            ms(&latencies, 50.0),
-            ms(&latencies, 99.0),
+            ms(latencies, 50.0),
+            ms(latencies, 99.0),
             cpu.describe()
         ),
         value: format!("{:.0}/s", t.commands_per_second()),
