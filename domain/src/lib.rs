@@ -11,6 +11,9 @@
 //! - [`meeting`]: the `JointMeeting` aggregate (联席会议): agenda, quorum, decisions, action items.
 //! - [`registry`]: the `XiaoquRegistry` aggregate: a xiaoqu's place in the
 //!   hierarchy and the organizations acting as its parties.
+//! - [`owners_register`], [`owners_vote`]: a xiaoqu's owners' register and
+//!   the owners' votes counted from it (Civil Code art. 278); [`micro`]:
+//!   micro-funds paying for micro-projects.
 //! - [`person`]: the `Person` aggregate: sealed personal data and its erasure.
 //! - [`following`]: how grievances follow their cases and meetings.
 //!
@@ -26,6 +29,7 @@ pub mod ledger;
 pub mod mediation;
 pub mod meeting;
 pub mod micro;
+pub mod owners_register;
 pub mod owners_vote;
 pub mod person;
 pub mod registry;

@@ -123,7 +123,7 @@ pub fn is_bidi_control(c: char) -> bool {
 macro_rules! bounded_text {
     ($(#[$doc:meta])* $name:ident, allow_empty = $allow_empty:expr, max = $max:expr, multiline = $multi:expr) => {
         $(#[$doc])*
-        #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+        #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
         #[serde(transparent)]
         pub struct $name(String);
 

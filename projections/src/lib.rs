@@ -6,7 +6,8 @@
 //! - [`checkpoint`]: where each projection stands, with its fencing epoch.
 //! - [`runner`]: one active runner per projection across all instances;
 //!   [`leads`]: the advisory locks that make one lead, on one connection
-//!   per instance.
+//!   per instance; [`shared_feed`]: one read of the feed for all the
+//!   runners of an instance.
 //! - [`figures`]: the 三率 figures for the public board.
 //! - [`grievance_list`]: the grievance list and detail read model, and its queries.
 //! - [`meetings`]: joint meetings and mediation cases, their action items and obligations.
@@ -59,6 +60,7 @@ pub mod meetings;
 pub mod rebuild;
 pub mod runner;
 mod shadow;
+pub mod shared_feed;
 pub mod webhook_outbox;
 
 pub use lianxi_feed::{feed, store, trace_context};

@@ -19,6 +19,7 @@ use tracing::{debug, info, warn, Instrument};
 use crate::checkpoint;
 use crate::feed::{self, FeedEvent, Position};
 use crate::leads::{HeldLock, SharedLocks};
+use crate::shared_feed::SharedFeed;
 use crate::store::{Store, StoreError, Tx};
 use crate::trace_context;
 
@@ -164,6 +165,9 @@ pub struct Runner {
     /// lock connection when shared ([`Runner::sharing_locks`]), else a
     /// connection of its own.
     locks: Option<Arc<SharedLocks>>,
+    /// The instance's one read of the feed, shared with its other runners
+    /// ([`Runner::sharing_feed`]); without it the runner reads the store.
+    feed: Option<Arc<SharedFeed>>,
 }
 
 fn lock_key(name: &str) -> String {
@@ -184,7 +188,31 @@ impl Runner {
             elsewhere: None,
             holder: uuid::Uuid::new_v4().to_string(),
             locks: shared_locks(&store),
+            feed: None,
             store,
+        }
+    }
+
+    /// The same runner, reading the feed through `feed`, which the
+    /// instance's other runners share.
+    pub fn sharing_feed(self, feed: Arc<SharedFeed>) -> Self {
+        Self {
+            feed: Some(feed),
+            ..self
+        }
+    }
+
+    /// Up to `limit` events after `after`, as fresh as a read begun at
+    /// `fresh_since` or later.
+    async fn read_after(
+        &self,
+        after: Position,
+        limit: i64,
+        fresh_since: tokio::time::Instant,
+    ) -> Result<Vec<FeedEvent>, StoreError> {
+        match &self.feed {
+            Some(feed) => feed.read_after(after, limit, fresh_since).await,
+            None => feed::read_after(&self.store, after, limit).await,
         }
     }
 
@@ -320,7 +348,10 @@ impl Runner {
 
     async fn drain_in(&self, epoch: i64, batch: i64) -> Result<u64, StoreError> {
         let mut passed = PassedOver::default();
-        let (applied, at) = self.drain_from(epoch, None, batch, &mut passed).await?;
+        let now = tokio::time::Instant::now();
+        let (applied, at) = self
+            .drain_from(epoch, None, batch, &mut passed, now)
+            .await?;
         self.write_passed_over(epoch, at, &mut passed).await?;
         Ok(applied)
     }
@@ -351,12 +382,16 @@ impl Runner {
     ///
     /// While `epoch` is current nobody else moves the checkpoint: a rebuild
     /// that does bumps the epoch first, and the next batch is then fenced.
+    ///
+    /// Every read is at least as fresh as one begun at `fresh_since` (when
+    /// the runner was woken), so that the appends it was woken for are read.
     async fn drain_from(
         &self,
         epoch: i64,
         known: Option<Position>,
         batch: i64,
         passed: &mut PassedOver,
+        fresh_since: tokio::time::Instant,
     ) -> Result<(u64, Position), StoreError> {
         let mut at = match known {
             Some(at) => at,
@@ -367,14 +402,14 @@ impl Runner {
             }
         };
         let mut applied = 0u64;
-        let mut events = feed::read_after(&self.store, at, batch).await?;
+        let mut events = self.read_after(at, batch, fresh_since).await?;
         while let Some(last) = events.last().map(|e| e.position) {
             // A short batch was all there was to read; the next append wakes
             // the runner again.
             let more = events.len() as i64 >= batch;
             let next = async {
                 if more {
-                    feed::read_after(&self.store, last, batch).await
+                    self.read_after(last, batch, fresh_since).await
                 } else {
                     Ok(Vec::new())
                 }
@@ -431,6 +466,7 @@ impl Runner {
             elsewhere: None,
             holder: uuid::Uuid::new_v4().to_string(),
             locks,
+            feed: None,
         }
     }
 
@@ -481,6 +517,9 @@ impl Runner {
             let mut passed = PassedOver::default();
             // When the lead was last confirmed: it was just taken.
             let mut confirmed = tokio::time::Instant::now();
+            // When the runner was last woken: every read of the next pass
+            // is at least this fresh.
+            let mut woken = tokio::time::Instant::now();
             loop {
                 if *shutdown.borrow() {
                     break;
@@ -508,7 +547,7 @@ impl Runner {
                 }
                 let pass_started = tokio::time::Instant::now();
                 match self
-                    .drain_from(epoch, at, self.settings.batch_size, &mut passed)
+                    .drain_from(epoch, at, self.settings.batch_size, &mut passed, woken)
                     .await
                 {
                     Ok((n, to)) => {
@@ -538,6 +577,7 @@ impl Runner {
                     _ = tokio::time::sleep(self.settings.poll_interval) => {}
                     _ = shutdown.changed() => {}
                 }
+                woken = tokio::time::Instant::now();
                 // While appends keep coming, passes come at most every
                 // `pass_interval`: batches grow with the load instead of
                 // passes (each a read of the feed and a transaction)

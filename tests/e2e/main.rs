@@ -34,6 +34,7 @@ mod readonly;
 mod refusals;
 mod registry;
 mod traces;
+mod votes;
 mod web;
 mod webhooks;
 mod witness;

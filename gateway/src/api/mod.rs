@@ -83,6 +83,7 @@ pub mod openapi;
 mod registry;
 mod rules;
 mod story;
+mod votes;
 mod webhooks;
 
 pub use crate::app::{dto, error, AppState};
@@ -130,6 +131,8 @@ macro_rules! operations {
 operations!(operations, operation_docs: health::healthz, health::readyz);
 
 operations!(uploads, upload_docs: attachments::upload, attachments::attach);
+
+operations!(registers, register_docs: votes::import_register);
 
 operations!(
     commands_and_reads,
@@ -215,7 +218,14 @@ operations!(
     webhooks::list,
     webhooks::unsubscribe,
     webhooks::dead_letters,
-    webhooks::retry
+    webhooks::retry,
+    votes::open,
+    votes::list,
+    votes::get,
+    votes::cast,
+    votes::enter_paper,
+    votes::close,
+    votes::owners_register
 );
 
 /// Every documented operation of the JSON API with its OpenAPI entry: what
@@ -226,6 +236,7 @@ pub fn documented() -> OpenApiRouter<AppState> {
         .merge(operation_docs())
         .merge(command_and_read_docs())
         .merge(upload_docs())
+        .merge(register_docs())
 }
 
 /// The JSON API under `/api/v1` (POSTs behind the `Idempotency-Key`
@@ -247,9 +258,17 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .layer(axum::extract::DefaultBodyLimit::max(
             crate::app::attachments::request_limit(state),
         ));
+    // Owners' registers come as CSV files of up to 4 MiB.
+    let registers =
+        registers()
+            .route_layer(idempotent())
+            .layer(axum::extract::DefaultBodyLimit::max(
+                crate::app::votes::register::MOST_FILE_BYTES,
+            ));
     operations()
         .merge(api)
         .merge(uploads)
+        .merge(registers)
         .route("/metrics", get(health::metrics))
         .route("/api/v1/openapi.json", get(openapi::openapi_json))
         .route("/api/v1/docs", get(docs_page::docs))

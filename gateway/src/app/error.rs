@@ -58,7 +58,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, slug: &'static str, title: &'static str) -> Self {
+    pub(crate) fn new(status: StatusCode, slug: &'static str, title: &'static str) -> Self {
         Self {
             status,
             slug,

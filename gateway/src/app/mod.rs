@@ -18,6 +18,7 @@
 //! - [`rate_limit`]: admission of filings; [`metrics`]: Prometheus metrics.
 //! - [`webhooks`]: an account's webhook subscriptions and dead letters.
 //! - [`attachments`]: uploading, attaching and reading files.
+//! - [`votes`]: the owners' register and owners' votes (业主共同决定).
 //! - [`witness`]: an auditor's witness of a deployment's log, kept outside it.
 //! - [`dto`]: the wire vocabulary the interfaces share; [`error`]: the one
 //!   error type services answer with (`ApiError`, an RFC 9457 problem).
@@ -54,6 +55,7 @@ pub mod rate_limit;
 pub mod reads;
 pub mod registry;
 pub mod story;
+pub mod votes;
 pub mod webhooks;
 pub mod whole;
 pub mod witness;
@@ -94,6 +96,10 @@ pub struct AppState {
     pub(in crate::app) registry: Arc<registry::RegistryLog>,
     /// Each account's ledger exports.
     pub(in crate::app) exports: Arc<ledgers::ExportLog>,
+    /// Owners' vote streams.
+    pub(in crate::app) votes: Arc<votes::VoteLog>,
+    /// Owners' register streams, one per xiaoqu.
+    pub(in crate::app) owners: Arc<votes::RegisterLog>,
     /// Rate limits on filing (none unless set, as `lianxi serve` does) and
     /// the request timeout.
     pub limits: rate_limit::Limits,
@@ -147,7 +153,19 @@ impl AppState {
             )),
             exports: Arc::new(ledgers::ExportLog::sharing(
                 &db,
-                lianxi_domain::ledger::ExportServices::new(clock),
+                lianxi_domain::ledger::ExportServices::new(clock.clone()),
+                RetryPolicy::default(),
+                appended.clone(),
+            )),
+            votes: Arc::new(votes::VoteLog::sharing(
+                &db,
+                lianxi_domain::owners_vote::VoteServices::new(clock.clone()),
+                RetryPolicy::default(),
+                appended.clone(),
+            )),
+            owners: Arc::new(votes::RegisterLog::sharing(
+                &db,
+                lianxi_domain::owners_register::RegisterServices::new(clock),
                 RetryPolicy::default(),
                 appended,
             )),

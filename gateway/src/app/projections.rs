@@ -19,17 +19,22 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
 }
 
 /// The runners of every projection, built for `state`'s store, woken by
-/// one shared `LISTEN` connection and leading with advisory locks on one
-/// shared lock connection (PostgreSQL).
+/// one shared `LISTEN` connection, leading with advisory locks on one
+/// shared lock connection (PostgreSQL) and reading the feed once for all.
 pub fn runners(state: &AppState, settings: RunnerSettings) -> Vec<Runner> {
     let store = state.db.store();
     let elsewhere = lianxi_projections::runner::appends_elsewhere(&store);
     let locks = lianxi_projections::runner::shared_locks(&store);
+    // The window holds a few batches, so that a runner a batch behind the
+    // others still reads from it.
+    let window = usize::try_from(settings.batch_size.max(1)).unwrap_or(500) * 4;
+    let feed = lianxi_projections::shared_feed::SharedFeed::new(store.clone(), window);
     all()
         .into_iter()
         .map(|p| {
             let runner = Runner::new(store.clone(), p, settings, state.log.appended())
-                .sharing_locks(locks.clone());
+                .sharing_locks(locks.clone())
+                .sharing_feed(feed.clone());
             match &elsewhere {
                 Some(heard) => runner.hearing(heard.clone()),
                 None => runner,

@@ -239,6 +239,9 @@ async fn serve(
     lianxi_gateway::app::registry::reconcile(&state)
         .await
         .map_err(|e| CliError::failed("bring the xiaoqu registry up to date", e))?;
+    lianxi_gateway::app::votes::reconcile(&state)
+        .await
+        .map_err(|e| CliError::failed("bring the list of owners' votes up to date", e))?;
     let service = server::Service::start_with(state, settings);
     let served = server::serve(listener, service.state.clone(), server::shutdown_signal()).await;
     service.stop().await;

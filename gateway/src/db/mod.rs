@@ -12,6 +12,7 @@ mod idempotency;
 mod identity;
 mod registry;
 mod stream;
+mod votes;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -30,6 +31,7 @@ pub use idempotency::{Claim, KeptAnswer, KeyRecord, KeyedRequest, IDEMPOTENCY_ME
 pub use identity::{tokens_generation, TokenKind, TokenState};
 pub use registry::PartyRow;
 pub use stream::StoredEvent;
+pub use votes::VoteRow;
 
 static PG_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
