@@ -98,6 +98,18 @@ impl RowProblem {
         }
     }
 
+    /// Its name on the wire (`unreadable`, `unknown_owner`, …).
+    pub fn code(&self) -> &'static str {
+        match self {
+            RowProblem::Unreadable { .. } => "unreadable",
+            RowProblem::UnknownOwner { .. } => "unknown_owner",
+            RowProblem::DuplicateUnit { .. } => "duplicate_unit",
+            RowProblem::NoArea => "no_area",
+            RowProblem::AreaTooLarge => "area_too_large",
+            RowProblem::NoOwner => "no_owner",
+        }
+    }
+
     /// The column at fault.
     pub fn column(&self) -> &str {
         match self {

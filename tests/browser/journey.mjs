@@ -925,6 +925,119 @@ async function mediation(resident, branch, company) {
   }
 }
 
+// ---------------------------------------------------------------- owners' votes
+
+const QUESTION = '动用维修资金更换1栋电梯';
+const EXPLANATION = '电梯已运行十八年,维保单位建议更换,报价32万元,详见附件。';
+const ADDRESSES = ['1栋 / 1单元 / 101', '1栋 / 1单元 / 102', '商铺 / S01'];
+for (const s of [QUESTION, EXPLANATION, ...ADDRESSES, '1栋', '1单元', '商铺']) typed.add(s);
+/// The register: the resident's flat, a flat and a shop not sold yet, and
+/// a row whose area does not read (reported, line 5).
+const REGISTER = [
+  '楼栋,单元,房号,面积,业主',
+  '1栋,1单元,101,89.37,wangxm',
+  '1栋,1单元,102,76.50,开发商',
+  '商铺,,S01,120.00,developer',
+  '1栋,1单元,103,八十,wangxm',
+].join('\n') + '\n';
+
+/// A `datetime-local` value `ms` from now, in China time (the form's).
+function chinaLocal(ms) {
+  return new Date(Date.now() + ms + 8 * 3600_000).toISOString().slice(0, 16);
+}
+
+/// The owners' committee imports the register (a bad row reported) and
+/// opens a vote on the maintenance fund taking online and paper ballots,
+/// closing in three minutes; it enters a paper ballot for a shop. Returns the
+/// vote's path and when it closes.
+async function committeeOpensVote(committee) {
+  await signIn(committee, 'committee', 'yewei');
+  await go(committee, () => committee.click('header nav a[href="/votes"]'));
+  await both(committee, 'committee', 'votes-empty', async (lang) => shows(committee, t(lang, 'votes.no_register')));
+  await committee.setInputFiles('#register-file', { name: 'owners.csv', mimeType: 'text/csv', buffer: Buffer.from(REGISTER) });
+  await go(committee, () => committee.click('main form[action="/votes/register"] button[type=submit]'));
+  const lang = await langOf(committee);
+  await shows(committee, t(lang, 'votes.imported'));
+  await shows(committee, t(lang, 'register_problem.unreadable'));
+  const report = await committee.innerText('main table');
+  if (!/\b5\b/.test(report)) fail(`the import report does not name line 5: ${report}`);
+  await check(committee, 'committee', 'register-imported');
+  // No question: the error next to the field, what was typed kept.
+  const closes = Date.now() + 180_000;
+  await committee.selectOption('#matter', 'use_maintenance_fund');
+  await committee.fill('#question', '');
+  await committee.fill('#explanation', EXPLANATION);
+  await committee.fill('#closes_at', chinaLocal(180_000));
+  await committee.check('input[name=paper]');
+  await go(committee, () => committee.click('main form[action="/votes"] button[type=submit]'), 422);
+  await shows(committee, t(await langOf(committee), 'vote.error.question'));
+  if ((await committee.inputValue('#explanation')) !== EXPLANATION) fail('the vote form lost the explanation');
+  await check(committee, 'committee', 'vote-open-refused');
+  await committee.fill('#question', QUESTION);
+  await go(committee, () => committee.click('main form[action="/votes"] button[type=submit]'));
+  const path = new URL(committee.url()).pathname;
+  if (!/^\/votes\/[0-9a-f-]{36}$/.test(path)) fail(`opening did not land on the vote: ${path}`);
+  await both(committee, 'committee', 'vote-open', async (lang) => {
+    await shows(committee, QUESTION);
+    await shows(committee, t(lang, 'vote_status.open'));
+    await shows(committee, t(lang, 'vote.paper_entry'));
+  });
+  await committee.selectOption('#paper-unit', { label: '商铺 / S01' });
+  await committee.check('main form[action$="/paper"] input[value=oppose]');
+  await go(committee, () => committee.click('main form[action$="/paper"] button[type=submit]'));
+  await shows(committee, t(await langOf(committee), 'vote.done.paper'));
+  // The committee sees how many voted, never how.
+  if ((await committee.innerText('main')).includes(t(await langOf(committee), 'vote.your_ballot'))) fail('the committee sees a ballot');
+  return { path, closes };
+}
+
+/// The resident votes for their flat, changes their mind, and sees their
+/// own ballot.
+async function residentVotes(resident, path) {
+  await go(resident, () => resident.click('header nav a[href="/votes"]'));
+  await both(resident, 'resident', 'votes', async () => shows(resident, QUESTION));
+  await go(resident, () => resident.click(`main a[href="${path}"]`));
+  await both(resident, 'resident', 'vote', async (lang) => {
+    await shows(resident, '1栋 / 1单元 / 101');
+    await shows(resident, t(lang, 'vote.no_ballot'));
+  });
+  await resident.check('main form[action$="/ballot"] input[value=approve]');
+  await go(resident, () => resident.click('main form[action$="/ballot"] button[type=submit]'));
+  await resident.check('main form[action$="/ballot"] input[value=oppose]');
+  await go(resident, () => resident.click('main form[action$="/ballot"] button[type=submit]'));
+  await both(resident, 'resident', 'vote-cast', async (lang) => {
+    await shows(resident, t(lang, 'vote.done.ballot'));
+    await shows(resident, `${t(lang, 'vote.your_ballot')}${t(lang, 'punct.colon')}${t(lang, 'choice.oppose')}`);
+  });
+}
+
+/// Once the window has passed the committee closes the vote; the tally is
+/// shown to all, the resident sees their ballot counted, and the property
+/// company sees the result without any ballot.
+async function voteCloses(committee, resident, company, path, closes) {
+  // The form keeps whole minutes: the window closed at or before `closes`.
+  const wait = closes - Date.now() + 1_000;
+  if (wait > 0) await committee.waitForTimeout(wait);
+  await go(committee, () => committee.goto(`${BASE}${path}`));
+  await go(committee, () => committee.click('main form[action$="/close"] button[type=submit]'));
+  await both(committee, 'committee', 'vote-closed', async (lang) => {
+    await shows(committee, t(lang, 'vote.done.close'));
+    await shows(committee, t(lang, 'vote_outcome.rejected'));
+    await shows(committee, t(lang, 'vote.tally.participated'));
+  });
+  await go(resident, () => resident.goto(`${BASE}${path}`));
+  await both(resident, 'resident', 'vote-counted', async (lang) => {
+    await shows(resident, t(lang, 'vote.counted'));
+    await shows(resident, t(lang, 'vote.result'));
+  });
+  await go(company, () => company.goto(`${BASE}${path}`));
+  await both(company, 'company', 'vote', async (lang) => shows(company, t(lang, 'vote.result')));
+  const seen = await company.innerText('main');
+  for (const lang of ['zh', 'en']) {
+    if (seen.includes(t(lang, 'vote.your_ballot'))) fail('the property company sees a ballot');
+  }
+}
+
 // ---------------------------------------------------------------- run
 
 mkdirSync(ARTIFACTS, { recursive: true });
@@ -936,9 +1049,15 @@ try {
   const company = await person('company');
   const auditor = await person('auditor');
   const visitor = await person('public');
+  const committee = await person('committee');
+
+  console.log("journey: the owners' committee imports the register and opens a vote");
+  const vote = await committeeOpensVote(committee);
 
   console.log('journey: the resident files');
   const path = await residentFiles(resident);
+  console.log('journey: the resident votes for their flat and changes their mind');
+  await residentVotes(resident, vote.path);
   console.log(`journey: the branch triages and assigns ${path}`);
   await branchTriages(branch, path);
   console.log('journey: the property company responds');
@@ -961,6 +1080,8 @@ try {
   await branchReports(branch);
   console.log('journey: the public board');
   await publicBoard(visitor);
+  console.log('journey: the window passes; the committee closes the vote and the tally shows');
+  await voteCloses(committee, resident, company, vote.path, vote.closes);
 } catch (e) {
   for (const [role, context] of contexts) {
     for (const page of context.pages()) {

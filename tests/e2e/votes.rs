@@ -582,6 +582,86 @@ async fn owners_vote_on_the_maintenance_fund_under_the_civil_code_thresholds(t: 
     );
     assert_eq!(own["my_units"][0]["ballot"]["counted"], true);
 
+    // The auditor's story of the vote: every ballot, none with its choice.
+    let story = ok(
+        &s.api
+            .get(
+                &format!("/api/v1/owners-votes/{second}/story"),
+                &s.cast.auditor.token,
+            )
+            .await,
+        "story",
+    );
+    let entries = story["entries"].as_array().expect("entries");
+    let ballots: Vec<&Value> = entries
+        .iter()
+        .filter_map(|e| e["payload"].get("BallotCast"))
+        .collect();
+    assert_eq!(
+        ballots.len(),
+        112,
+        "every ballot cast, the changed one twice"
+    );
+    assert!(ballots.iter().all(|b| b["choice"] == "sealed"));
+    let told = story.to_string();
+    for choice in ["approve", "oppose", "abstain"] {
+        assert!(
+            !told.contains(&format!("\"choice\":\"{choice}\"")),
+            "no choice in the story"
+        );
+    }
+    s.api
+        .get(
+            &format!("/api/v1/owners-votes/{second}/story"),
+            &s.cast.a.committee.token,
+        )
+        .await
+        .assert_problem(404, "not-found");
+    // The chain covers the vote and register streams like every other.
+    let verified = ok(
+        &s.api
+            .post("/api/v1/audit/verify", &s.cast.auditor.token, json!({}))
+            .await,
+        "verify",
+    );
+    assert_eq!(verified["ok"], true, "{verified}");
+
+    // A maintenance-fund grievance shows whether the owners approved the spending.
+    let mut body = lianxi_tests::sample_grievance();
+    body["category"] = json!("maintenance_fund");
+    body["title"] = json!("外墙维修动用维修资金是否经业主表决");
+    let filed = ok(
+        &s.api
+            .post("/api/v1/grievances", &s.owners[9].token, body)
+            .await,
+        "file",
+    );
+    let id = filed["id"].as_str().expect("id");
+    let shown = ok(
+        &s.api
+            .get(&format!("/api/v1/grievances/{id}"), &s.owners[9].token)
+            .await,
+        "grievance",
+    );
+    let fund_votes: Vec<(&str, &str)> = shown["fund_votes"]
+        .as_array()
+        .expect("fund votes")
+        .iter()
+        .map(|v| {
+            (
+                v["id"].as_str().unwrap_or(""),
+                v["outcome"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        fund_votes,
+        vec![
+            (second.as_str(), "approved"),
+            (first.as_str(), "not_decided")
+        ]
+    );
+
     // The list shows both, latest first, with their outcomes.
     let list = ok(
         &s.api

@@ -227,6 +227,27 @@ EXPLAINED = [
             "the period ends on or after its first day, and at most ten years later"),
     Refusal(r"GET /api/v1/ledgers", 422, "invalid-field", "ledger",
             "a CSV file holds one ledger: `format=csv` needs a `ledger` other than `all`"),
+    # Owners' votes: a register imported first, a window in the future.
+    Refusal(r"GET /api/v1/owners-votes", 400, "invalid-query", "xiaoqu",
+            "must name a registered xiaoqu in the caller's scope; an account outside one "
+            "xiaoqu must name which"),
+    Refusal(r"POST /api/v1/owners-votes", 422, "invalid-field", "xiaoqu",
+            "a vote counts from the xiaoqu's owners' register, which must be imported first; "
+            "an account outside one xiaoqu must name a xiaoqu of its scope"),
+    Refusal(r"POST /api/v1/owners-votes", 422, "invalid-field", "closes_at",
+            "the voting window closes after it opens and in the future, which a schema cannot date"),
+    Refusal(r"POST /api/v1/owners-votes", 422, "invalid-field", "online",
+            "a vote takes ballots online, on paper or both: two booleans, one of them true"),
+    Refusal(r"POST /api/v1/owners-votes", 422, "invalid-field", "thresholds",
+            "a threshold is a share of more than nothing and at most all (numerator at most "
+            "the denominator), which relates two fields"),
+    Refusal(r"POST /api/v1/owners-votes/\{id\}/(paper-)?ballots", 422, "invalid-field", "unit",
+            "the unit must be one of the vote's register"),
+    Refusal(r"POST /api/v1/owners-votes/\{id\}/(paper-)?ballots", 422, "rule-violated", None,
+            "ballots are taken while the voting window is open, by the channels the vote offers"),
+    Refusal(r"PUT /api/v1/xiaoqu/\{id\}/owners-register", 422, "invalid-field", "file",
+            "a register is UTF-8 CSV whose header names the required columns, with at least one "
+            "row that registers (areas, owners' logins of the xiaoqu)"),
     # Files: the content decides, not the form.
     Refusal(UPLOADS, 422, "invalid-field", "file[]",
             "a file's content must read as a JPEG, PNG or WebP photo or a PDF document"),

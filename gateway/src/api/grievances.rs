@@ -308,6 +308,9 @@ pub async fn get(
     if policy::sees_filer_identity(&caller.0, &g) {
         view.filer_contact = super::identity::contact(&state, g.filer).await?;
     }
+    if g.category == lianxi_domain::values::Category::MaintenanceFund {
+        view.fund_votes = Some(crate::app::votes::fund_votes(&state, g.xiaoqu).await?);
+    }
     let mut response = Json(view).into_response();
     response.headers_mut().insert(header::ETAG, etag(version));
     Ok(response)

@@ -225,6 +225,7 @@ operations!(
     votes::cast,
     votes::enter_paper,
     votes::close,
+    votes::story,
     votes::owners_register
 );
 

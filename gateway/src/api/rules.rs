@@ -220,6 +220,12 @@ const FIELDS: &[(&str, &str, Rule)] = &[
         Rule::Text(Text::STATEMENT),
     ),
     ("CompletionRequest", "note", Rule::Text(Text::STATEMENT)),
+    ("OpenVoteRequest", "question", Rule::Text(Text::TITLE)),
+    (
+        "OpenVoteRequest",
+        "explanation",
+        Rule::Text(Text::STATEMENT),
+    ),
     ("XiaoquRequest", "name", Rule::Text(Text::PLACE_NAME)),
     ("XiaoquRequest", "community", Rule::Text(Text::PLACE_NAME)),
     ("XiaoquRequest", "street", Rule::Text(Text::PLACE_NAME)),

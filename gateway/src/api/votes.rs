@@ -21,7 +21,8 @@ use super::AppState;
 use crate::app::auth::Caller;
 use crate::app::votes::{self, parse_vote_id, register};
 pub use crate::app::votes::{
-    BallotRequest, ImportReport, OpenVoteRequest, RegisterView, VoteList, VoteQuery, VoteView,
+    BallotRequest, ImportReport, OpenVoteRequest, RegisterView, VoteList, VoteQuery, VoteStory,
+    VoteView,
 };
 
 /// The vote as the answer's body, its version as the `ETag`.
@@ -194,6 +195,32 @@ pub async fn close(
     let expected = if_match(&headers)?;
     let (view, version) = votes::close(&state, &caller, &request_id.0, id, expected).await?;
     respond(view, version, StatusCode::OK)
+}
+
+/// A vote's history, for auditors and admins: every event with its chain
+/// hash and the actor as role and pseudonym; ballots show their unit,
+/// channel and time, their choice `sealed`.
+#[utoipa::path(
+    get, path = "/api/v1/owners-votes/{id}/story", tag = "audit",
+    params(("id" = Uuid, Path, description = "Vote id")),
+    responses(
+        (status = 200, description = "Every event of the vote in the order stored", body = VoteStory),
+        (status = 401, description = "No or bad token", body = Problem, content_type = PROBLEM),
+        (status = 404, description = "No such vote, or not for this role", body = Problem, content_type = PROBLEM),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn story(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<VoteStory>, ApiError> {
+    let id = parse_vote_id(&id)?;
+    let entries = votes::story(&state, &caller, id).await?;
+    Ok(Json(VoteStory {
+        vote: id.0,
+        entries,
+    }))
 }
 
 /// A xiaoqu's owners' register: its units with their areas, how many

@@ -565,6 +565,12 @@ pub struct GrievanceView {
     /// consented to reveal them to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filer_contact: Option<ContactDto>,
+    /// For a maintenance-fund grievance, in a single grievance's view: the
+    /// xiaoqu's owners' votes on using the fund, latest first, with their
+    /// outcomes, so that anyone can see whether the owners approved the
+    /// spending.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fund_votes: Option<Vec<crate::app::votes::VoteSummary>>,
 }
 
 /// One stored event of a stream.

@@ -276,6 +276,7 @@ pub fn view(
             meeting: r.meeting.map(|m| m.0),
         }),
         filer_contact: None,
+        fund_votes: None,
     }
 }
 

@@ -85,6 +85,9 @@ struct GrievancePage {
     withdraws: bool,
     /// What was wrong with the form last submitted, shown in that form.
     problem: Option<FormProblem>,
+    /// For a maintenance-fund grievance: the xiaoqu's owners' votes on
+    /// using the fund (id, question, status, outcome).
+    fund_votes: Vec<(Uuid, String, String, String)>,
 }
 
 impl GrievancePage {
@@ -287,6 +290,16 @@ async fn show(
             name => name,
         })
         .collect();
+    let fund_votes = if g.category == lianxi_domain::values::Category::MaintenanceFund {
+        crate::app::votes::fund_votes(state, g.xiaoqu)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| (v.id, v.question, v.status, v.outcome.unwrap_or_default()))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let page = visit.page();
     let status = if problem.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
@@ -323,6 +336,7 @@ async fn show(
             })
             .collect(),
         attaches,
+        fund_votes,
     }
     .render();
     render(visit, status, html)

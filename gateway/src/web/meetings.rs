@@ -137,7 +137,7 @@ pub(super) fn instant(v: &Value) -> Option<DateTime<Utc>> {
 }
 
 /// A `datetime-local` value, read as China time (UTC+8).
-fn china_time(local: &str) -> Option<DateTime<Utc>> {
+pub(super) fn china_time(local: &str) -> Option<DateTime<Utc>> {
     let naive = NaiveDateTime::parse_from_str(local.trim(), "%Y-%m-%dT%H:%M").ok()?;
     chrono::FixedOffset::east_opt(8 * 3600)?
         .from_local_datetime(&naive)

@@ -19,7 +19,8 @@
 //! `filing` (the filing form and its likely duplicates), `grievance`
 //! (one grievance and the commands it offers), `audit` (a case's story,
 //! its state as of an instant, the dossier), `board` (a xiaoqu's public
-//! figures), `meetings` and `cases`; `session` reads the visit's
+//! figures), `meetings`, `cases` and `votes` (owners' votes and the
+//! owners' register); `session` reads the visit's
 //! cookies, session and CSRF token.
 
 mod audit;
@@ -35,6 +36,7 @@ mod meetings;
 mod reports;
 mod session;
 mod sign_in;
+mod votes;
 
 use askama::Template;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -58,8 +60,14 @@ pub fn router(upload_limit: usize) -> Router<AppState> {
         .route("/file", get(filing::file_page).post(filing::file))
         .route("/g/{id}/attachments", post(files::attach))
         .layer(axum::extract::DefaultBodyLimit::max(upload_limit));
+    let registers = Router::new()
+        .route("/votes/register", post(votes::import))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            crate::app::votes::register::MOST_FILE_BYTES,
+        ));
     Router::new()
         .merge(uploads)
+        .merge(registers)
         .route("/", get(home::home))
         .route("/login", get(sign_in::login_page).post(sign_in::login))
         .route("/logout", post(sign_in::logout))
@@ -73,6 +81,9 @@ pub fn router(upload_limit: usize) -> Router<AppState> {
         .route("/meetings/{id}", get(meetings::show))
         .route("/meetings/{id}/minutes", get(meetings::minutes))
         .route("/meetings/{id}/{action}", post(meetings::act))
+        .route("/votes", get(votes::list).post(votes::open))
+        .route("/votes/{id}", get(votes::show))
+        .route("/votes/{id}/{action}", post(votes::act))
         .route("/cases", post(cases::open))
         .route("/cases/new", get(cases::new_case))
         .route("/cases/{id}", get(cases::show))
@@ -102,6 +113,8 @@ pub struct Page {
     audits: bool,
     /// The reader keeps ledgers and reads reports.
     reports: bool,
+    /// The reader belongs to one xiaoqu, whose owners' votes it reads.
+    votes: bool,
 }
 
 impl Page {

@@ -10,7 +10,7 @@ use rand::Rng;
 use super::home::handler_tier;
 use super::{message, see_other, Lang, Page};
 use crate::app::auth::{self, Caller};
-use crate::app::auth::{AccountRecord, TokenState};
+use crate::app::auth::{AccountRecord, Scope, TokenState};
 use crate::app::policy::{audits, reads_meetings};
 use crate::app::AppState;
 use lianxi_domain::grievance::files_grievances;
@@ -94,6 +94,10 @@ impl Visit {
                 .session
                 .as_ref()
                 .is_some_and(|(_, account)| exports_ledgers(account.role)),
+            votes: self
+                .session
+                .as_ref()
+                .is_some_and(|(_, account)| matches!(account.scope, Scope::Xiaoqu(_))),
         }
     }
 

@@ -235,6 +235,7 @@ pub async fn vote_view(
         opened_by: wire(&v.opened_by),
         opened_at: v.opened_at,
         register: register.into(),
+        units: p.register.units.len() as u64,
         ballots: v.ballots.len() as u64,
         tally: v.tally.as_ref().map(TallyDto::from),
         closed_at: v.closed_at,
@@ -371,9 +372,29 @@ pub async fn list(
     Ok(VoteList { items })
 }
 
-/// What a ballot request is: a unit of the vote and a choice.
-fn ballot_unit(body: &BallotRequest) -> Result<UnitId, ApiError> {
-    UnitId::parse(&body.unit).map_err(|e| ApiError::invalid_field("unit", e.to_string()))
+/// The votes of `xiaoqu` on using the maintenance fund, latest first: what
+/// a maintenance-fund grievance shows.
+pub async fn fund_votes(state: &AppState, xiaoqu: XiaoquId) -> Result<Vec<VoteSummary>, ApiError> {
+    let matter = wire(&MatterDto::UseMaintenanceFund);
+    let now = state.now();
+    Ok(state
+        .db
+        .votes_of(xiaoqu)
+        .await
+        .map_err(ApiError::from_db)?
+        .into_iter()
+        .filter(|r| r.matter == matter)
+        .map(|r| VoteSummary {
+            id: r.id.0,
+            xiaoqu: r.xiaoqu.0,
+            matter: MatterDto::UseMaintenanceFund,
+            question: r.question,
+            opens_at: r.opens_at,
+            closes_at: r.closes_at,
+            status: status(r.opens_at, r.closes_at, r.closed_at.is_some(), now).to_owned(),
+            outcome: r.outcome,
+        })
+        .collect())
 }
 
 /// Runs one command on a vote the caller may read.
@@ -407,7 +428,7 @@ pub async fn cast(
     id: VoteId,
     body: &BallotRequest,
 ) -> Result<(VoteView, usize), ApiError> {
-    let unit = ballot_unit(body)?;
+    let unit = UnitId(body.unit);
     let choice = body.choice.into();
     run(state, caller, request_id, id, None, |_| {
         VoteAction::CastBallot { unit, choice }
@@ -423,7 +444,7 @@ pub async fn enter_paper(
     id: VoteId,
     body: &BallotRequest,
 ) -> Result<(VoteView, usize), ApiError> {
-    let unit = ballot_unit(body)?;
+    let unit = UnitId(body.unit);
     let choice = body.choice.into();
     run(state, caller, request_id, id, None, |in_scope| {
         VoteAction::EnterPaperBallot {
@@ -447,6 +468,34 @@ pub async fn close(
         VoteAction::CloseVote { in_scope }
     })
     .await
+}
+
+/// A vote's history for auditors and admins: every event of its stream in
+/// order, with its chain hash, people as pseudonyms, and each ballot's unit,
+/// channel and time but not its choice (`"sealed"`): the tally is recounted
+/// from the log itself (`lianxi audit verify` checks the chain).
+pub async fn story(
+    state: &AppState,
+    caller: &Caller,
+    id: VoteId,
+) -> Result<Vec<super::story::StoryEntry>, ApiError> {
+    if !super::policy::audits(caller.0.role) {
+        return Err(ApiError::not_found());
+    }
+    visible(state, caller, id).await?;
+    let stream = super::story::StreamRef {
+        aggregate_type: <OwnersVote as cqrs_es::Aggregate>::TYPE,
+        id: id.0,
+    };
+    let mut entries = super::story::story(state, &[stream])
+        .await
+        .map_err(ApiError::from_db)?;
+    for entry in &mut entries {
+        if let Some(ballot) = entry.payload.get_mut("BallotCast") {
+            ballot["choice"] = serde_json::Value::String("sealed".into());
+        }
+    }
+    Ok(entries)
 }
 
 /// Rewrites `owners_votes` from every vote stream; how many. `lianxi

@@ -284,6 +284,7 @@ pub async fn import(
                 .map(|r| RejectedRowDto {
                     line: r.line,
                     field: r.problem.column().to_owned(),
+                    problem: r.problem.code().to_owned(),
                     reason: r.problem.reason(),
                 })
                 .collect()

@@ -179,7 +179,7 @@ fn yes() -> bool {
 #[serde(deny_unknown_fields)]
 pub struct BallotRequest {
     /// The unit's id, from the vote's `my_units` or the register.
-    pub unit: String,
+    pub unit: Uuid,
     pub choice: ChoiceDto,
 }
 
@@ -297,6 +297,8 @@ pub struct VoteView {
     pub opened_at: DateTime<Utc>,
     /// The register as it stood when the vote opened.
     pub register: CountDto,
+    /// Units in that register.
+    pub units: u64,
     /// Units with a ballot so far.
     pub ballots: u64,
     /// The result, once closed.
@@ -304,6 +306,15 @@ pub struct VoteView {
     pub closed_at: Option<DateTime<Utc>>,
     /// The caller's own units in the register, with their ballots.
     pub my_units: Vec<OwnUnit>,
+}
+
+/// A vote's history (auditors and admins).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VoteStory {
+    pub vote: Uuid,
+    /// Every event of the vote's stream in order; ballots without their
+    /// choices.
+    pub entries: Vec<crate::app::story::StoryEntry>,
 }
 
 /// One vote in a list.
@@ -341,6 +352,9 @@ pub struct RejectedRowDto {
     /// The line in the file, counting the header as line 1.
     pub line: u32,
     pub field: String,
+    /// `unreadable`, `unknown_owner`, `duplicate_unit`, `no_area`,
+    /// `area_too_large` or `no_owner`.
+    pub problem: String,
     pub reason: String,
 }
 
