@@ -754,6 +754,35 @@ async fn the_register_is_kept_by_the_branch_or_committee_and_votes_by_their_rule
         json!({"numerator": 3, "denominator": 4})
     );
     assert_eq!(opened["register"]["owners"], 114);
+    // Local rules: thresholds of the opener's choosing, whole numbers as
+    // JSON Schema counts them; a share over the whole is refused.
+    let local = json!({"participation": {"numerator": 3.0, "denominator": 5},
+                       "special": {"numerator": 2, "denominator": 3},
+                       "ordinary": {"numerator": 1, "denominator": 2}});
+    let opened = ok(
+        &s.api
+            .post(
+                "/api/v1/owners-votes",
+                &s.cast.a.committee.token,
+                json!({"matter": "other_major", "question": "增设快递柜", "explanation": "见方案",
+                         "closes_at": closes_at, "thresholds": local}),
+            )
+            .await,
+        "local thresholds",
+    );
+    assert_eq!(
+        opened["thresholds"]["participation"],
+        json!({"numerator": 3, "denominator": 5})
+    );
+    s.api
+        .post("/api/v1/owners-votes", &s.cast.a.committee.token,
+              json!({"matter": "other_major", "question": "q", "explanation": "e", "closes_at": closes_at,
+                     "thresholds": {"participation": {"numerator": 4, "denominator": 3},
+                                    "special": {"numerator": 3, "denominator": 4},
+                                    "ordinary": {"numerator": 1, "denominator": 2}}}))
+        .await
+        .assert_problem(422, "invalid-field")
+        .assert_field("thresholds");
     // A window that ends before it begins is refused, naming the field.
     s.api
         .post("/api/v1/owners-votes", &s.cast.a.committee.token,

@@ -144,6 +144,8 @@ EXPLAINED = [
             "the login, xiaoqu name, role or party is taken already"),
     Refusal(r"POST /api/v1/auth/login", 401, "invalid-credentials", None,
             "no account has this login and password"),
+    Refusal(r"POST /api/v1/auth/login", 422, "invalid-field", "role",
+            "the role asked for must be one the account holds"),
     Refusal(r"POST /api/v1/auth/login", 429, "too-many-attempts", None,
             "sign-in is throttled after repeated failures from one address"),
     # Values that must name something that exists, or a position reached.

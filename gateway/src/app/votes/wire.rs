@@ -112,7 +112,10 @@ impl From<Choice> for ChoiceDto {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ShareDto {
+    /// A whole number (`3` or `3.0`).
+    #[serde(deserialize_with = "crate::app::whole::required")]
     pub numerator: u32,
+    #[serde(deserialize_with = "crate::app::whole::required")]
     pub denominator: u32,
 }
 
