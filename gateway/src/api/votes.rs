@@ -42,7 +42,7 @@ const NOT_FOUND: &str = "No such vote visible to the caller";
 /// Open a vote of the caller's xiaoqu on the owners' register as it stands
 /// (the owners' committee; the party branch where the xiaoqu has none).
 #[utoipa::path(
-    post, path = "/api/v1/owners-votes", tag = "votes",
+    post, path = "/api/v1/owners-votes", tag = "votes", operation_id = "open_vote",
     request_body = OpenVoteRequest,
     responses(
         (status = 201, description = "Opened", body = VoteView,
@@ -67,7 +67,7 @@ pub async fn open(
 
 /// The votes of a xiaoqu, latest first.
 #[utoipa::path(
-    get, path = "/api/v1/owners-votes", tag = "votes",
+    get, path = "/api/v1/owners-votes", tag = "votes", operation_id = "list_votes",
     params(VoteQuery),
     responses(
         (status = 200, description = "The votes, latest opening first", body = VoteList),
@@ -87,7 +87,7 @@ pub async fn list(
 /// One vote: its question, window, thresholds, turnout, the tally once
 /// closed, and the caller's own units with their ballots.
 #[utoipa::path(
-    get, path = "/api/v1/owners-votes/{id}", tag = "votes",
+    get, path = "/api/v1/owners-votes/{id}", tag = "votes", operation_id = "get_vote",
     params(("id" = Uuid, Path, description = "Vote id")),
     responses(
         (status = 200, description = "The vote", body = VoteView, headers(("ETag" = String))),
@@ -109,7 +109,7 @@ pub async fn get(
 /// Cast, or change, the ballot of one of the caller's units (an owner,
 /// while the window is open). Only the last ballot of a unit counts.
 #[utoipa::path(
-    post, path = "/api/v1/owners-votes/{id}/ballots", tag = "votes",
+    post, path = "/api/v1/owners-votes/{id}/ballots", tag = "votes", operation_id = "cast_ballot",
     params(("id" = Uuid, Path, description = "Vote id")),
     request_body = BallotRequest,
     responses(
@@ -139,7 +139,7 @@ pub async fn cast(
 /// Enter a paper ballot (whoever opened the vote, while the window is
 /// open). The unit's earlier ballot, online or on paper, is replaced.
 #[utoipa::path(
-    post, path = "/api/v1/owners-votes/{id}/paper-ballots", tag = "votes",
+    post, path = "/api/v1/owners-votes/{id}/paper-ballots", tag = "votes", operation_id = "enter_paper_ballot",
     params(("id" = Uuid, Path, description = "Vote id")),
     request_body = BallotRequest,
     responses(
@@ -169,7 +169,7 @@ pub async fn enter_paper(
 /// Close a vote whose window has passed and record its tally (whoever
 /// opened it).
 #[utoipa::path(
-    post, path = "/api/v1/owners-votes/{id}/close", tag = "votes",
+    post, path = "/api/v1/owners-votes/{id}/close", tag = "votes", operation_id = "close_vote",
     params(
         ("id" = Uuid, Path, description = "Vote id"),
         ("If-Match" = Option<String>, Header, description = "Close only at this version"),
@@ -201,7 +201,7 @@ pub async fn close(
 /// hash and the actor as role and pseudonym; ballots show their unit,
 /// channel and time, their choice `sealed`.
 #[utoipa::path(
-    get, path = "/api/v1/owners-votes/{id}/story", tag = "audit",
+    get, path = "/api/v1/owners-votes/{id}/story", tag = "audit", operation_id = "vote_story",
     params(("id" = Uuid, Path, description = "Vote id")),
     responses(
         (status = 200, description = "Every event of the vote in the order stored", body = VoteStory),
@@ -226,7 +226,7 @@ pub async fn story(
 /// A xiaoqu's owners' register: its units with their areas, how many
 /// owners hold each, and which are the caller's.
 #[utoipa::path(
-    get, path = "/api/v1/xiaoqu/{id}/owners-register", tag = "votes",
+    get, path = "/api/v1/xiaoqu/{id}/owners-register", tag = "votes", operation_id = "get_owners_register",
     params(("id" = Uuid, Path, description = "Xiaoqu id")),
     responses(
         (status = 200, description = "The register (empty before the first import)", body = RegisterView),
@@ -251,7 +251,7 @@ pub async fn owners_register(
 /// line; the others are registered. A unit keeps its id from one import to
 /// the next.
 #[utoipa::path(
-    put, path = "/api/v1/xiaoqu/{id}/owners-register", tag = "votes",
+    put, path = "/api/v1/xiaoqu/{id}/owners-register", tag = "votes", operation_id = "import_owners_register",
     params(("id" = Uuid, Path, description = "Xiaoqu id")),
     request_body(content = String, content_type = "text/csv", description = "The register, UTF-8 CSV with a header line"),
     responses(
