@@ -377,10 +377,7 @@ async fn vote_page(
             .flatten()
             .map(|u| RegisterUnit {
                 unit: text(&u["unit"]),
-                address: match u["entrance"].as_str() {
-                    Some(e) => format!("{} / {e} / {}", text(&u["building"]), text(&u["room"])),
-                    None => format!("{} / {}", text(&u["building"]), text(&u["room"])),
-                },
+                address: text(&u["address"]),
             })
             .collect()
     } else {

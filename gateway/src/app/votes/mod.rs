@@ -265,7 +265,12 @@ async fn committed_view(
     committed: &Committed<OwnersVote>,
 ) -> Result<(VoteView, usize), ApiError> {
     let v = committed.state.state().ok_or_else(ApiError::internal)?;
-    sync(state, v).await?;
+    // The listed row changes only when the vote opens or closes, not with
+    // each ballot.
+    let opened_now = committed.appended > 0 && committed.version == committed.appended;
+    if opened_now || (committed.appended > 0 && v.tally.is_some()) {
+        sync(state, v).await?;
+    }
     Ok((
         vote_view(state, caller, v, committed.version).await?,
         committed.version,

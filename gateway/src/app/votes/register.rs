@@ -314,6 +314,7 @@ pub async fn view(state: &AppState, caller: &Caller, id: &str) -> Result<Registe
                     building: u.address.building.as_str().to_owned(),
                     entrance: u.address.entrance.as_ref().map(|e| e.as_str().to_owned()),
                     room: u.address.room.as_str().to_owned(),
+                    address: u.address.display(),
                     area_m2: u.area as f64 / 100.0,
                     owners: match &u.holder {
                         Holder::Owners(o) => o.len() as u64,

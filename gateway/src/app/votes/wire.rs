@@ -380,6 +380,8 @@ pub struct RegisterUnit {
     pub building: String,
     pub entrance: Option<String>,
     pub room: String,
+    /// Building / entrance / room, as a ballot writes it.
+    pub address: String,
     pub area_m2: f64,
     /// How many owners hold it together; 0 for the developer's.
     pub owners: u64,
