@@ -28,8 +28,13 @@ use crate::store::{Store, StoreError};
 struct Window {
     from: Position,
     events: VecDeque<FeedEvent>,
-    /// When the read that brought its end began; `None`: never read.
-    read_at: Option<Instant>,
+    /// Whether anything was read yet.
+    read: bool,
+    /// When the read that brought its end began, if that read reached the
+    /// end of the feed (it brought fewer events than it asked for): the
+    /// window then holds every event readable at that instant. `None` when
+    /// the last read stopped at its limit and more may follow.
+    complete_at: Option<Instant>,
 }
 
 impl Window {
@@ -38,7 +43,32 @@ impl Window {
     }
 
     fn holds(&self, after: Position) -> bool {
-        self.read_at.is_some() && self.from <= after && after <= self.end()
+        self.read && self.from <= after && after <= self.end()
+    }
+
+    /// The answer to a read of `limit` events after `after` begun at
+    /// `fresh_since` or later, when the window alone can give it: it holds
+    /// `limit` events after `after`, or it held everything readable at an
+    /// instant no earlier than `fresh_since`.
+    fn answer(
+        &self,
+        after: Position,
+        limit: usize,
+        fresh_since: Instant,
+    ) -> Option<Vec<FeedEvent>> {
+        if !self.holds(after) {
+            return None;
+        }
+        let held = self.after(after, limit);
+        let fresh = self.complete_at.is_some_and(|at| at >= fresh_since);
+        (held.len() >= limit || fresh).then_some(held)
+    }
+
+    /// Records a read of the store begun at `started` that asked for
+    /// `asked` events and brought `got`.
+    fn record_read(&mut self, started: Instant, asked: usize, got: usize) {
+        self.read = true;
+        self.complete_at = (got < asked).then_some(started);
     }
 
     /// Up to `limit` events after `after`, which the window holds.
@@ -88,28 +118,27 @@ impl SharedFeed {
         // Held across the read of the store: a runner arriving meanwhile
         // waits for it and answers from what it brought.
         let mut window = self.window.lock().await;
+        if let Some(held) = window.answer(after, limit, fresh_since) {
+            return Ok(held);
+        }
+        let started = Instant::now();
         if window.holds(after) {
-            let held = window.after(after, limit);
-            let fresh = window.read_at.is_some_and(|at| at >= fresh_since);
-            if held.len() >= limit || fresh {
-                return Ok(held);
-            }
             // Read on from the window's end, for this runner and the next.
-            let started = Instant::now();
             let more = feed::read_after(&self.store, window.end(), limit as i64).await?;
+            let got = more.len();
             window.events.extend(more);
-            window.read_at = Some(started);
+            window.record_read(started, limit, got);
             let answer = window.after(after, limit);
             window.trim(self.most.max(limit));
             return Ok(answer);
         }
-        let started = Instant::now();
         let events = feed::read_after(&self.store, after, limit as i64).await?;
         *window = Window {
             from: after,
             events: events.iter().cloned().collect(),
-            read_at: Some(started),
+            ..Window::default()
         };
+        window.record_read(started, limit, events.len());
         window.trim(self.most.max(limit));
         Ok(events)
     }
@@ -146,7 +175,8 @@ mod tests {
         Window {
             from: at(from),
             events: (from + 1..=to).map(event).collect(),
-            read_at: Some(Instant::now()),
+            read: true,
+            complete_at: Some(Instant::now()),
         }
     }
 
@@ -176,5 +206,26 @@ mod tests {
         assert!(!w.holds(at(5)));
         assert!(w.holds(at(6)));
         assert_eq!(w.end(), at(10));
+    }
+
+    #[test]
+    fn a_read_cut_short_by_its_limit_is_never_taken_for_the_end_of_the_feed() {
+        let woken = Instant::now();
+        // A runner woken at `woken` read 7 events and got 7: more may follow.
+        let mut w = window(0, 7);
+        w.record_read(woken, 7, 7);
+        assert_eq!(w.answer(at(0), 7, woken).map(|e| e.len()), Some(7));
+        assert!(
+            w.answer(at(7), 7, woken).is_none(),
+            "the next batch is read from the store, not answered empty"
+        );
+        assert!(w.answer(at(3), 7, woken).is_none(), "4 held, 7 asked");
+        // A read that brought fewer than it asked reached the end.
+        w.record_read(woken, 7, 2);
+        assert_eq!(w.answer(at(7), 7, woken).map(|e| e.len()), Some(0));
+        assert_eq!(w.answer(at(3), 7, woken).map(|e| e.len()), Some(4));
+        // ... but only for runners woken before it began.
+        let later = woken + std::time::Duration::from_millis(1);
+        assert!(w.answer(at(7), 7, later).is_none());
     }
 }
