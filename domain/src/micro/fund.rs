@@ -9,7 +9,27 @@ use serde::{Deserialize, Serialize};
 
 use super::project::ProjectStatus;
 use crate::actor::{require, Actor, Role};
-use crate::values::{Attachment, FundId, Label, PlaceName, ProjectId, Statement};
+use crate::values::{Attachment, FundId, Label, PlaceName, ProjectId, Statement, XiaoquId};
+
+/// Whose fund it is: a xiaoqu's, kept by its party branch, or a
+/// community's, kept by the community.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "id")]
+pub enum FundPlace {
+    Xiaoqu(XiaoquId),
+    /// The community's name, as accounts of the community role name it.
+    Community(PlaceName),
+}
+
+impl FundPlace {
+    /// The role that keeps a fund of this place.
+    pub fn keeper(&self) -> Role {
+        match self {
+            FundPlace::Xiaoqu(_) => Role::PartyBranch,
+            FundPlace::Community(_) => Role::Community,
+        }
+    }
+}
 
 /// Who stands behind a fund.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,8 +64,9 @@ pub struct PaidProject {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum FundAction {
-    /// `in_scope`: the branch acts for the fund's place.
+    /// `in_scope`: the keeper acts for the fund's place.
     OpenFund {
+        place: FundPlace,
         name: PlaceName,
         kind: FundKind,
         in_scope: bool,
@@ -71,6 +92,7 @@ pub enum FundAction {
 pub enum FundEvent {
     FundOpened {
         fund: FundId,
+        place: FundPlace,
         name: PlaceName,
         kind: FundKind,
         at: DateTime<Utc>,
@@ -103,7 +125,7 @@ impl FundEvent {
 /// Every rule of a fund, one variant per rule.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum FundError {
-    #[error("the role {0} does not keep funds")]
+    #[error("the role {0} does not keep this fund")]
     RoleNotAllowed(Role),
     #[error("the fund's place is outside the actor's scope")]
     OutsideScope,
@@ -123,14 +145,34 @@ pub enum FundError {
     Insufficient { balance: u64, amount: u64 },
 }
 
-/// One fund: its totals, kept by every entry.
+/// One entry of a fund's ledger, as its event recorded it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FundEntry {
+    Received {
+        amount: u64,
+        source: Source,
+        project: Option<ProjectId>,
+        at: DateTime<Utc>,
+    },
+    Spent {
+        amount: u64,
+        project: ProjectId,
+        purpose: Statement,
+        receipt: Attachment,
+        at: DateTime<Utc>,
+    },
+}
+
+/// One fund: its totals and its entries, kept by every event.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FundState {
     pub id: FundId,
+    pub place: FundPlace,
     pub name: PlaceName,
     pub kind: FundKind,
     pub received: u64,
     pub spent: u64,
+    pub entries: Vec<FundEntry>,
     pub opened_at: DateTime<Utc>,
 }
 
@@ -157,11 +199,15 @@ impl MicroFund {
         now: DateTime<Utc>,
     ) -> Result<Vec<FundEvent>, FundError> {
         let role = actor.role;
-        require(role == Role::PartyBranch, || {
-            FundError::RoleNotAllowed(role)
-        })?;
+        let keeper = match (&action, &self.0) {
+            (FundAction::OpenFund { place, .. }, _) => place.keeper(),
+            (_, Some(s)) => s.place.keeper(),
+            (_, None) => return Err(FundError::NotOpen),
+        };
+        require(role == keeper, || FundError::RoleNotAllowed(role))?;
         let event = match action {
             FundAction::OpenFund {
+                place,
                 name,
                 kind,
                 in_scope,
@@ -170,6 +216,7 @@ impl MicroFund {
                 require(in_scope, || FundError::OutsideScope)?;
                 FundEvent::FundOpened {
                     fund,
+                    place,
                     name,
                     kind,
                     at: now,
@@ -226,27 +273,54 @@ impl MicroFund {
         match event {
             FundEvent::FundOpened {
                 fund,
+                place,
                 name,
                 kind,
                 at,
             } => {
                 self.0 = Some(FundState {
                     id: fund,
+                    place,
                     name,
                     kind,
                     received: 0,
                     spent: 0,
+                    entries: Vec::new(),
                     opened_at: at,
                 });
             }
-            FundEvent::MoneyReceived { amount, .. } => {
+            FundEvent::MoneyReceived {
+                amount,
+                source,
+                project,
+                at,
+            } => {
                 if let Some(s) = &mut self.0 {
                     s.received += amount;
+                    s.entries.push(FundEntry::Received {
+                        amount,
+                        source,
+                        project,
+                        at,
+                    });
                 }
             }
-            FundEvent::MoneySpent { amount, .. } => {
+            FundEvent::MoneySpent {
+                amount,
+                project,
+                purpose,
+                receipt,
+                at,
+            } => {
                 if let Some(s) = &mut self.0 {
                     s.spent += amount;
+                    s.entries.push(FundEntry::Spent {
+                        amount,
+                        project,
+                        purpose,
+                        receipt,
+                        at,
+                    });
                 }
             }
         }

@@ -14,8 +14,14 @@ use cqrs_es::event_sink::EventSink;
 use cqrs_es::{Aggregate, DomainEvent};
 use serde::{Deserialize, Serialize};
 
-pub use fund::{FundAction, FundError, FundEvent, FundKind, MicroFund, PaidProject, Source};
-pub use project::{MicroProject, ProjectAction, ProjectError, ProjectEvent, ProjectStatus, Stars};
+pub use fund::{
+    FundAction, FundEntry, FundError, FundEvent, FundKind, FundPlace, FundState, MicroFund, PaidProject,
+    Source,
+};
+pub use project::{
+    Evaluation, Evaluator, MicroProject, ProgressReport, ProjectAction, ProjectError, ProjectEvent,
+    ProjectState, ProjectStatus, PublicComment, Stars,
+};
 
 use crate::actor::Actor;
 use crate::services::Clock;

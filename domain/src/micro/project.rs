@@ -63,7 +63,8 @@ impl Stars {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ProjectAction {
-    /// `in_scope`: the proposer belongs to the xiaoqu.
+    /// `in_scope`: the proposer belongs to the xiaoqu; `fund_serves`: the
+    /// fund is open and its place is the xiaoqu or the xiaoqu's community.
     Propose {
         fund: FundId,
         xiaoqu: XiaoquId,
@@ -72,6 +73,7 @@ pub enum ProjectAction {
         /// In fen (分).
         budget: u64,
         in_scope: bool,
+        fund_serves: bool,
     },
     Support,
     Shortlist {
@@ -214,6 +216,8 @@ pub enum ProjectError {
     },
     #[error("a budget is more than nothing")]
     NoBudget,
+    #[error("the fund is not open or does not serve the project's xiaoqu")]
+    FundElsewhere,
     #[error("the comment period must end in the future")]
     CommentPeriodPast,
     #[error("the public comment period has not ended")]
@@ -224,6 +228,29 @@ pub enum ProjectError {
     NotTheProposer,
     #[error("a report of spending needs its receipts")]
     NoReceipts,
+}
+
+/// A progress report of the proposer's, with its receipts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProgressReport {
+    pub text: Statement,
+    pub receipts: Vec<Attachment>,
+    pub at: DateTime<Utc>,
+}
+
+/// A public comment during the notice; who made it is in the log only.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublicComment {
+    pub text: Statement,
+    pub at: DateTime<Utc>,
+}
+
+/// An evaluation, the proposer's or a third party's.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Evaluation {
+    pub by: Evaluator,
+    pub text: Statement,
+    pub at: DateTime<Utc>,
 }
 
 /// One micro-project.
@@ -240,9 +267,26 @@ pub struct ProjectState {
     pub status: ProjectStatus,
     pub supporters: BTreeSet<AccountId>,
     pub comments_until: Option<DateTime<Utc>>,
-    pub reports: u32,
-    pub ratings: Vec<Stars>,
+    /// The branch's review opinion.
+    pub opinion: Option<Statement>,
+    pub comments: Vec<PublicComment>,
+    pub reports: Vec<ProgressReport>,
+    pub evaluations: Vec<Evaluation>,
+    /// One rating per resident: a resident rating again replaces theirs.
+    pub ratings: std::collections::BTreeMap<AccountId, Stars>,
     pub proposed_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
+impl ProjectState {
+    /// The residents' mean rating, in hundredths of a star.
+    pub fn mean_rating(&self) -> Option<u32> {
+        let n = self.ratings.len() as u32;
+        (n > 0).then(|| {
+            let sum: u32 = self.ratings.values().map(|s| u32::from(s.get())).sum();
+            (sum * 100 + n / 2) / n
+        })
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -276,6 +320,7 @@ impl MicroProject {
             plan,
             budget,
             in_scope,
+            fund_serves,
         } = action
         {
             require(self.0.is_none(), || ProjectError::AlreadyProposed)?;
@@ -283,6 +328,7 @@ impl MicroProject {
                 ProjectError::RoleNotAllowed(role)
             })?;
             scope(in_scope)?;
+            require(fund_serves, || ProjectError::FundElsewhere)?;
             require(budget > 0, || ProjectError::NoBudget)?;
             return Ok(vec![ProjectEvent::ProjectProposed {
                 project,
@@ -447,35 +493,53 @@ impl MicroProject {
                 status: S::Proposed,
                 supporters: BTreeSet::new(),
                 comments_until: None,
-                reports: 0,
-                ratings: Vec::new(),
+                opinion: None,
+                comments: Vec::new(),
+                reports: Vec::new(),
+                evaluations: Vec::new(),
+                ratings: Default::default(),
                 proposed_at: at,
+                closed_at: None,
             });
             return;
         }
         let Some(s) = &mut self.0 else { return };
         match event {
-            ProjectEvent::ProjectProposed { .. } | ProjectEvent::ProjectCommented { .. } => {}
+            ProjectEvent::ProjectProposed { .. } => {}
+            ProjectEvent::ProjectCommented { text, at } => {
+                s.comments.push(PublicComment { text, at });
+            }
             ProjectEvent::ProjectSupported { supporter, .. } => {
                 s.supporters.insert(supporter);
             }
             ProjectEvent::ProjectShortlisted { .. } => s.status = S::Shortlisted,
-            ProjectEvent::ProjectReviewed { approved, .. } => {
+            ProjectEvent::ProjectReviewed {
+                approved, opinion, ..
+            } => {
                 s.status = if approved { S::Approved } else { S::Declined };
+                s.opinion = Some(opinion);
             }
             ProjectEvent::ProjectPublished { comments_until, .. } => {
                 s.status = S::PubliclyNoticed;
                 s.comments_until = Some(comments_until);
             }
             ProjectEvent::ProjectStarted { .. } => s.status = S::UnderWay,
-            ProjectEvent::ProgressReported { .. } => s.reports += 1,
-            ProjectEvent::ProjectEvaluated { by, .. } => {
+            ProjectEvent::ProgressReported { text, receipts, at } => {
+                s.reports.push(ProgressReport { text, receipts, at });
+            }
+            ProjectEvent::ProjectEvaluated { by, text, at } => {
                 if by == Evaluator::Proposer {
                     s.status = S::Evaluated;
                 }
+                s.evaluations.push(Evaluation { by, text, at });
             }
-            ProjectEvent::ProjectRated { stars, .. } => s.ratings.push(stars),
-            ProjectEvent::ProjectClosed { .. } => s.status = S::Closed,
+            ProjectEvent::ProjectRated { rater, stars, .. } => {
+                s.ratings.insert(rater, stars);
+            }
+            ProjectEvent::ProjectClosed { at } => {
+                s.status = S::Closed;
+                s.closed_at = Some(at);
+            }
         }
     }
 }

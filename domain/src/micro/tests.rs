@@ -90,6 +90,7 @@ fn a_project_goes_from_proposal_to_closing_and_the_balance_is_kept_at_every_step
     pay(
         &mut fund,
         FundAction::OpenFund {
+            place: FundPlace::Xiaoqu(XiaoquId(Uuid::from_u128(9))),
             name: PlaceName::parse("幸福里微基金").expect("name"),
             kind: FundKind::Crowd,
             in_scope: true,
@@ -134,6 +135,7 @@ fn a_project_goes_from_proposal_to_closing_and_the_balance_is_kept_at_every_step
             plan: text("在5栋楼道口空地种植花草,志愿者每周养护。"),
             budget: 120_000,
             in_scope: true,
+            fund_serves: true,
         },
         2,
     );
@@ -258,7 +260,7 @@ fn a_project_goes_from_proposal_to_closing_and_the_balance_is_kept_at_every_step
     );
     let s = project.state().expect("project");
     assert_eq!(s.status, ProjectStatus::Closed);
-    assert_eq!(s.reports, 2);
+    assert_eq!(s.reports.len(), 2);
     assert_eq!(s.supporters.len(), 1);
     assert_eq!(
         pay(&mut fund, spend(&project, 1_000), 34),
@@ -274,6 +276,7 @@ fn spending_without_an_approved_project_of_the_fund_is_refused() {
     pay(
         &mut fund,
         FundAction::OpenFund {
+            place: FundPlace::Xiaoqu(XiaoquId(Uuid::from_u128(9))),
             name: PlaceName::parse("睦邻冠名基金").expect("name"),
             kind: FundKind::Named(PlaceName::parse("某物业公司").expect("name")),
             in_scope: true,
@@ -328,6 +331,7 @@ fn a_declined_project_stops_and_supports_count_once() {
             plan: text("在中心广场建议事亭"),
             budget: 800_000,
             in_scope: true,
+            fund_serves: true,
         },
         0,
     );
@@ -368,4 +372,66 @@ fn a_declined_project_stops_and_supports_count_once() {
     ));
     assert_eq!(Stars::new(0), None);
     assert_eq!(Stars::new(6), None);
+}
+
+#[test]
+fn a_community_fund_is_kept_by_the_community_and_a_project_names_a_fund_that_serves_it() {
+    let place = FundPlace::Community(PlaceName::parse("城厢社区").expect("name"));
+    let open = |actor: Actor| {
+        MicroFund::default().decide(
+            actor,
+            FUND,
+            FundAction::OpenFund {
+                place: place.clone(),
+                name: PlaceName::parse("城厢社区微基金").expect("name"),
+                kind: FundKind::Crowd,
+                in_scope: true,
+            },
+            day(0),
+        )
+    };
+    assert_eq!(
+        open(branch()),
+        Err(FundError::RoleNotAllowed(Role::PartyBranch)),
+        "a xiaoqu's branch does not keep its community's fund"
+    );
+    let events = open(person(3, Role::Community)).expect("the community opens it");
+    let mut fund = MicroFund::default();
+    for e in events {
+        Aggregate::apply(&mut fund, e);
+    }
+    assert_eq!(fund.state().expect("fund").place, place);
+    assert_eq!(
+        fund.decide(
+            person(3, Role::Community),
+            FUND,
+            FundAction::Receive {
+                amount: 0,
+                source: Source::Anonymous,
+                project: None,
+                in_scope: true
+            },
+            day(1)
+        ),
+        Err(FundError::NoAmount)
+    );
+
+    let propose = |fund_serves| {
+        MicroProject::default().decide(
+            group(),
+            PROJECT,
+            ProjectAction::Propose {
+                fund: FUND,
+                xiaoqu: XiaoquId(Uuid::from_u128(9)),
+                title: Title::parse("共享工具箱").expect("title"),
+                plan: text("在门卫室放一套共享工具"),
+                budget: 30_000,
+                in_scope: true,
+                fund_serves,
+            },
+            day(1),
+        )
+    };
+    assert_eq!(propose(false), Err(ProjectError::FundElsewhere));
+    assert!(propose(true).is_ok());
 }
