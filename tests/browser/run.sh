@@ -101,6 +101,7 @@ account wangxm resident 王小明 --phone 13800138000 --xiaoqu "$xiaoqu"
 account lishuji party_branch 李书记 --xiaoqu "$xiaoqu"
 account wuye property_company 物业客服 --xiaoqu "$xiaoqu"
 account yewei owners_committee 业委会张主任 --xiaoqu "$xiaoqu"
+account weizuzhi micro_organization 志愿者服务队 --xiaoqu "$xiaoqu"
 account shenji auditor 审计员
 
 # (e) The server, on a port of its choosing; its address is on stdout.

@@ -22,6 +22,7 @@ mod ledgers;
 mod lifecycle;
 mod limits;
 mod meetings;
+mod micro;
 mod notes;
 mod notifications;
 mod obligations;

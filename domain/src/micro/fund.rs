@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use super::project::ProjectStatus;
 use crate::actor::{require, Actor, Role};
-use crate::values::{Attachment, FundId, Label, PlaceName, ProjectId, Statement, XiaoquId};
+use crate::values::{
+    AccountId, Attachment, FundId, Label, PlaceName, ProjectId, Statement, XiaoquId,
+};
 
 /// Whose fund it is: a xiaoqu's, kept by its party branch, or a
 /// community's, kept by the community.
@@ -30,6 +32,10 @@ impl FundPlace {
         }
     }
 }
+
+/// The largest amount of one entry, and of a project's budget, in fen:
+/// 100 million yuan.
+pub const MOST_AMOUNT: u64 = 10_000_000_000;
 
 /// Who stands behind a fund.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -88,6 +94,17 @@ pub enum FundAction {
     },
 }
 
+impl FundAction {
+    /// The command's name, as the log records it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            FundAction::OpenFund { .. } => "open_fund",
+            FundAction::Receive { .. } => "receive_money",
+            FundAction::Spend { .. } => "spend_money",
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum FundEvent {
     FundOpened {
@@ -108,6 +125,8 @@ pub enum FundEvent {
         project: ProjectId,
         purpose: Statement,
         receipt: Attachment,
+        /// Who recorded it (and uploaded the receipt).
+        by: AccountId,
         at: DateTime<Utc>,
     },
 }
@@ -133,7 +152,7 @@ pub enum FundError {
     NotOpen,
     #[error("this fund is already open")]
     AlreadyOpen,
-    #[error("an amount is more than nothing")]
+    #[error("an amount is more than nothing and at most 10,000,000,000 fen")]
     NoAmount,
     #[error("spending pays for a project")]
     NoProject,
@@ -159,6 +178,7 @@ pub enum FundEntry {
         project: ProjectId,
         purpose: Statement,
         receipt: Attachment,
+        by: AccountId,
         at: DateTime<Utc>,
     },
 }
@@ -230,7 +250,7 @@ impl MicroFund {
             } => {
                 self.0.as_ref().ok_or(FundError::NotOpen)?;
                 require(in_scope, || FundError::OutsideScope)?;
-                require(amount > 0, || FundError::NoAmount)?;
+                require((1..=MOST_AMOUNT).contains(&amount), || FundError::NoAmount)?;
                 FundEvent::MoneyReceived {
                     amount,
                     source,
@@ -247,7 +267,7 @@ impl MicroFund {
             } => {
                 let s = self.0.as_ref().ok_or(FundError::NotOpen)?;
                 require(in_scope, || FundError::OutsideScope)?;
-                require(amount > 0, || FundError::NoAmount)?;
+                require((1..=MOST_AMOUNT).contains(&amount), || FundError::NoAmount)?;
                 let paid = project.ok_or(FundError::NoProject)?;
                 require(paid.fund == s.id, || FundError::OtherFundsProject)?;
                 require(paid.status == ProjectStatus::UnderWay, || {
@@ -262,6 +282,7 @@ impl MicroFund {
                     project: paid.project,
                     purpose,
                     receipt,
+                    by: actor.account,
                     at: now,
                 }
             }
@@ -310,6 +331,7 @@ impl MicroFund {
                 project,
                 purpose,
                 receipt,
+                by,
                 at,
             } => {
                 if let Some(s) = &mut self.0 {
@@ -319,6 +341,7 @@ impl MicroFund {
                         project,
                         purpose,
                         receipt,
+                        by,
                         at,
                     });
                 }

@@ -15,8 +15,8 @@ use cqrs_es::{Aggregate, DomainEvent};
 use serde::{Deserialize, Serialize};
 
 pub use fund::{
-    FundAction, FundEntry, FundError, FundEvent, FundKind, FundPlace, FundState, MicroFund, PaidProject,
-    Source,
+    FundAction, FundEntry, FundError, FundEvent, FundKind, FundPlace, FundState, MicroFund,
+    PaidProject, Source, MOST_AMOUNT,
 };
 pub use project::{
     Evaluation, Evaluator, MicroProject, ProgressReport, ProjectAction, ProjectError, ProjectEvent,

@@ -116,6 +116,26 @@ pub enum ProjectAction {
     },
 }
 
+impl ProjectAction {
+    /// The command's name, as the log records it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ProjectAction::Propose { .. } => "propose_project",
+            ProjectAction::Support => "support_project",
+            ProjectAction::Shortlist { .. } => "shortlist_project",
+            ProjectAction::Review { .. } => "review_project",
+            ProjectAction::Publish { .. } => "publish_project",
+            ProjectAction::Comment { .. } => "comment_on_project",
+            ProjectAction::Start { .. } => "start_project",
+            ProjectAction::Report { .. } => "report_progress",
+            ProjectAction::Evaluate { .. } => "evaluate_project",
+            ProjectAction::Rate { .. } => "rate_project",
+            ProjectAction::EvaluateAsThirdParty { .. } => "evaluate_project_as_third_party",
+            ProjectAction::Close { .. } => "close_project",
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ProjectEvent {
     ProjectProposed {
@@ -214,7 +234,7 @@ pub enum ProjectError {
         action: &'static str,
         status: &'static str,
     },
-    #[error("a budget is more than nothing")]
+    #[error("a budget is more than nothing and at most 10,000,000,000 fen")]
     NoBudget,
     #[error("the fund is not open or does not serve the project's xiaoqu")]
     FundElsewhere,
@@ -329,7 +349,9 @@ impl MicroProject {
             })?;
             scope(in_scope)?;
             require(fund_serves, || ProjectError::FundElsewhere)?;
-            require(budget > 0, || ProjectError::NoBudget)?;
+            require((1..=super::fund::MOST_AMOUNT).contains(&budget), || {
+                ProjectError::NoBudget
+            })?;
             return Ok(vec![ProjectEvent::ProjectProposed {
                 project,
                 fund,

@@ -77,6 +77,7 @@ mod identity;
 mod ledgers;
 mod mediation;
 mod meetings;
+mod micro;
 mod notifications;
 mod open311;
 pub mod openapi;
@@ -226,7 +227,30 @@ operations!(
     votes::enter_paper,
     votes::close,
     votes::story,
-    votes::owners_register
+    votes::owners_register,
+    micro::open_fund,
+    micro::list_funds,
+    micro::get_fund,
+    micro::receive_money,
+    micro::spend_money,
+    micro::fund_file,
+    micro::fund_story,
+    micro::propose_project,
+    micro::list_projects,
+    micro::get_project,
+    micro::support_project,
+    micro::shortlist_project,
+    micro::review_project,
+    micro::publish_project,
+    micro::comment_on_project,
+    micro::start_project,
+    micro::report_progress,
+    micro::evaluate_project,
+    micro::rate_project,
+    micro::evaluate_project_as_third_party,
+    micro::close_project,
+    micro::project_file,
+    micro::project_story
 );
 
 /// Every documented operation of the JSON API with its OpenAPI entry: what

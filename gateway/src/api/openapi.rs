@@ -31,6 +31,7 @@ use super::idempotency::IdempotencyHeader;
         (name = "meetings", description = "联席会议: joint meetings of the five parties, agendas, minutes, action items"),
         (name = "mediation", description = "调解: mediation cases, sessions, agreements, obligations"),
         (name = "files", description = "Photos and documents: uploaded, attached to grievances, read by who may read the grievance"),
+        (name = "micro", description = "五微工作法: micro-funds of a xiaoqu or a community and the micro-projects they pay for, from proposal to closing"),
         (name = "votes", description = "业主共同决定: the owners' register and owners' votes under Civil Code art. 278, counted by area and by owners"),
         (name = "ledgers", description = "台账: a place's grievance, joint-meeting and mediation ledgers and the three rates over a period, as XLSX or CSV; every export recorded"),
         (name = "figures", description = "三率: public figures without personal data"),

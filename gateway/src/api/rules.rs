@@ -13,6 +13,7 @@
 //! included: a `maxLength` would count the white space around, which the
 //! service does not.
 
+use lianxi_domain::micro::MOST_AMOUNT;
 use lianxi_domain::values::{
     Attachment, Comment, Description, Label, PlaceName, Reason, Statement, Title,
 };
@@ -226,6 +227,29 @@ const FIELDS: &[(&str, &str, Rule)] = &[
         "explanation",
         Rule::Text(Text::STATEMENT),
     ),
+    ("OpenFundRequest", "name", Rule::Text(Text::PLACE_NAME)),
+    ("OpenFundRequest", "donor", Rule::Text(Text::PLACE_NAME)),
+    ("OpenFundRequest", "community", Rule::Text(Text::PLACE_NAME)),
+    ("IncomeRequest", "amount_fen", Rule::Range(1, MOST_AMOUNT)),
+    ("IncomeRequest", "name", Rule::Text(Text::LABEL)),
+    ("SpendingRequest", "amount_fen", Rule::Range(1, MOST_AMOUNT)),
+    ("SpendingRequest", "purpose", Rule::Text(Text::STATEMENT)),
+    ("ProposeProjectRequest", "title", Rule::Text(Text::TITLE)),
+    ("ProposeProjectRequest", "plan", Rule::Text(Text::STATEMENT)),
+    (
+        "ProposeProjectRequest",
+        "budget_fen",
+        Rule::Range(1, MOST_AMOUNT),
+    ),
+    ("ReviewRequest", "opinion", Rule::Text(Text::STATEMENT)),
+    ("TextRequest", "text", Rule::Text(Text::STATEMENT)),
+    ("ReportRequest", "text", Rule::Text(Text::STATEMENT)),
+    (
+        "ReportRequest",
+        "receipts",
+        Rule::Items(1, Attachment::MAX_COUNT),
+    ),
+    ("RatingRequest", "stars", Rule::Range(1, 5)),
     ("XiaoquRequest", "name", Rule::Text(Text::PLACE_NAME)),
     ("XiaoquRequest", "community", Rule::Text(Text::PLACE_NAME)),
     ("XiaoquRequest", "street", Rule::Text(Text::PLACE_NAME)),

@@ -90,13 +90,24 @@ pub async fn check_uploaded(
     caller: &Caller,
     attachments: &[Attachment],
 ) -> Result<(), ApiError> {
+    check_uploaded_as(state, caller, &|i| format!("attachments[{i}]"), attachments).await
+}
+
+/// [`check_uploaded`] for files a request names elsewhere, each refusal
+/// under `at(i)`.
+pub async fn check_uploaded_as(
+    state: &AppState,
+    caller: &Caller,
+    at: &(dyn Fn(usize) -> String + Sync),
+    attachments: &[Attachment],
+) -> Result<(), ApiError> {
     for (i, a) in attachments.iter().enumerate() {
         let found = state
             .files
             .peek(caller.0.id.0, a.sha256.as_str(), 64)
             .await
             .map_err(unavailable)?;
-        let field = |part: &str| format!("attachments[{i}].{part}");
+        let field = |part: &str| format!("{}.{part}", at(i));
         let Some((head, size)) = found else {
             return Err(ApiError::invalid_field(
                 field("sha256"),

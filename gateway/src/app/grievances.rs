@@ -571,32 +571,44 @@ fn location(fields: &mut Fields, dto: &LocationDto) -> Option<Location> {
 }
 
 fn attachments(fields: &mut Fields, dtos: &[AttachmentDto]) -> Option<Vec<Attachment>> {
+    attachments_named(
+        fields,
+        "attachments",
+        &|i| format!("attachments[{i}]"),
+        dtos,
+    )
+}
+
+/// The files a request names in its field `name` (at most 10), each
+/// problem reported under `at(i)` (`receipts[0].sha256`, …).
+pub(crate) fn attachments_named(
+    fields: &mut Fields,
+    name: &str,
+    at: &dyn Fn(usize) -> String,
+    dtos: &[AttachmentDto],
+) -> Option<Vec<Attachment>> {
     if dtos.len() > Attachment::MAX_COUNT {
         fields.0.push(FieldProblem {
-            field: "attachments".into(),
-            reason: format!("at most {} attachments", Attachment::MAX_COUNT),
+            field: name.into(),
+            reason: format!("at most {} files", Attachment::MAX_COUNT),
         });
         return None;
     }
     let mut out = Vec::with_capacity(dtos.len());
     let mut ok = true;
     for (i, a) in dtos.iter().enumerate() {
-        let sha = fields.check(
-            &format!("attachments[{i}].sha256"),
-            Sha256Hex::parse(&a.sha256),
-        );
+        let sha = fields.check(&format!("{}.sha256", at(i)), Sha256Hex::parse(&a.sha256));
         let mt = fields.check(
-            &format!("attachments[{i}].media_type"),
+            &format!("{}.media_type", at(i)),
             MediaType::parse(&a.media_type),
         );
         match (sha, mt) {
-            (Some(sha), Some(mt)) => match fields.check(
-                &format!("attachments[{i}].size"),
-                Attachment::new(sha, mt, a.size),
-            ) {
-                Some(att) => out.push(att),
-                None => ok = false,
-            },
+            (Some(sha), Some(mt)) => {
+                match fields.check(&format!("{}.size", at(i)), Attachment::new(sha, mt, a.size)) {
+                    Some(att) => out.push(att),
+                    None => ok = false,
+                }
+            }
             _ => ok = false,
         }
     }

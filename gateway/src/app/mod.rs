@@ -19,6 +19,7 @@
 //! - [`webhooks`]: an account's webhook subscriptions and dead letters.
 //! - [`attachments`]: uploading, attaching and reading files.
 //! - [`votes`]: the owners' register and owners' votes (业主共同决定).
+//! - [`micro`]: micro-funds and the micro-projects they pay for (五微工作法).
 //! - [`witness`]: an auditor's witness of a deployment's log, kept outside it.
 //! - [`dto`]: the wire vocabulary the interfaces share; [`error`]: the one
 //!   error type services answer with (`ApiError`, an RFC 9457 problem).
@@ -45,6 +46,7 @@ pub mod ledgers;
 pub mod lists;
 pub mod meetings;
 pub mod metrics;
+pub mod micro;
 pub mod notifications;
 pub mod paging;
 pub mod people;
@@ -100,6 +102,10 @@ pub struct AppState {
     pub(in crate::app) votes: Arc<votes::VoteLog>,
     /// Owners' register streams, one per xiaoqu.
     pub(in crate::app) owners: Arc<votes::RegisterLog>,
+    /// Micro-project streams.
+    pub(in crate::app) projects: Arc<micro::ProjectLog>,
+    /// Micro-fund streams.
+    pub(in crate::app) funds: Arc<micro::FundLog>,
     /// Rate limits on filing (none unless set, as `lianxi serve` does) and
     /// the request timeout.
     pub limits: rate_limit::Limits,
@@ -165,7 +171,19 @@ impl AppState {
             )),
             owners: Arc::new(votes::RegisterLog::sharing(
                 &db,
-                lianxi_domain::owners_register::RegisterServices::new(clock),
+                lianxi_domain::owners_register::RegisterServices::new(clock.clone()),
+                RetryPolicy::default(),
+                appended.clone(),
+            )),
+            projects: Arc::new(micro::ProjectLog::sharing(
+                &db,
+                lianxi_domain::micro::MicroServices::new(clock.clone()),
+                RetryPolicy::default(),
+                appended.clone(),
+            )),
+            funds: Arc::new(micro::FundLog::sharing(
+                &db,
+                lianxi_domain::micro::MicroServices::new(clock),
                 RetryPolicy::default(),
                 appended,
             )),

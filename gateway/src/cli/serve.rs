@@ -242,6 +242,11 @@ async fn serve(
     lianxi_gateway::app::votes::reconcile(&state)
         .await
         .map_err(|e| CliError::failed("bring the list of owners' votes up to date", e))?;
+    lianxi_gateway::app::micro::reconcile(&state)
+        .await
+        .map_err(|e| {
+            CliError::failed("bring the list of micro-funds and projects up to date", e)
+        })?;
     let service = server::Service::start_with(state, settings);
     let served = server::serve(listener, service.state.clone(), server::shutdown_signal()).await;
     service.stop().await;

@@ -35,6 +35,34 @@ struct BoardPage {
     /// them, over the last twelve months.
     by_xiaoqu: Vec<Compared>,
     by_company: Vec<Compared>,
+    /// The xiaoqu's micro-projects and the funds serving it.
+    projects: Vec<BoardProject>,
+    funds: Vec<BoardFund>,
+}
+
+/// A micro-project as the public board shows it: no person.
+#[derive(Debug)]
+pub struct BoardProject {
+    pub title: String,
+    pub status: String,
+    pub budget: String,
+    pub spent: String,
+    pub supporters: u64,
+    pub rating: Option<String>,
+}
+
+/// A fund as the public board shows it.
+#[derive(Debug)]
+pub struct BoardFund {
+    pub name: String,
+    pub received: String,
+    pub spent: String,
+    pub balance: String,
+}
+
+/// Fen as yuan with two decimals: `90000` → `900.00`.
+pub(super) fn yuan(fen: u64) -> String {
+    format!("{}.{:02}", fen / 100, fen % 100)
 }
 
 /// The public board of a xiaoqu (no sign-in): its 三率 figures over the last
@@ -119,8 +147,33 @@ pub(super) async fn board(
     let Ok((by_xiaoqu, by_company)) = compared_with else {
         return message(&visit, StatusCode::SERVICE_UNAVAILABLE, "error.title");
     };
+    let Ok((projects, funds)) = crate::app::micro::board(&state, id).await else {
+        return message(&visit, StatusCode::SERVICE_UNAVAILABLE, "error.title");
+    };
+    let projects = projects
+        .into_iter()
+        .map(|p| BoardProject {
+            title: p.title,
+            status: crate::app::dto::wire(&p.status),
+            budget: yuan(p.budget_fen),
+            spent: yuan(p.spent_fen),
+            supporters: p.supporters,
+            rating: p.rating.map(|r| format!("{r:.1}")),
+        })
+        .collect();
+    let funds = funds
+        .into_iter()
+        .map(|f| BoardFund {
+            name: f.name,
+            received: yuan(f.received_fen),
+            spent: yuan(f.spent_fen),
+            balance: yuan(f.balance_fen),
+        })
+        .collect();
     let html = BoardPage {
         page,
+        projects,
+        funds,
         name: record.name,
         filed: year.filed,
         figures: figures_now,

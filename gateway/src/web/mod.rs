@@ -19,9 +19,9 @@
 //! `filing` (the filing form and its likely duplicates), `grievance`
 //! (one grievance and the commands it offers), `audit` (a case's story,
 //! its state as of an instant, the dossier), `board` (a xiaoqu's public
-//! figures), `meetings`, `cases` and `votes` (owners' votes and the
-//! owners' register); `session` reads the visit's
-//! cookies, session and CSRF token.
+//! figures), `meetings`, `cases`, `projects` (micro-projects and
+//! micro-funds) and `votes` (owners' votes and the owners' register);
+//! `session` reads the visit's cookies, session and CSRF token.
 
 mod audit;
 mod board;
@@ -33,6 +33,7 @@ mod grievance;
 mod home;
 
 mod meetings;
+mod projects;
 mod reports;
 mod session;
 mod sign_in;
@@ -59,6 +60,9 @@ pub fn router(upload_limit: usize) -> Router<AppState> {
     let uploads = Router::new()
         .route("/file", get(filing::file_page).post(filing::file))
         .route("/g/{id}/attachments", post(files::attach))
+        .route("/projects", get(projects::list).post(projects::propose))
+        .route("/projects/{id}/{action}", post(projects::act))
+        .route("/funds/{id}/{action}", post(projects::fund_act))
         .layer(axum::extract::DefaultBodyLimit::max(upload_limit));
     let registers = Router::new()
         .route("/votes/register", post(votes::import))
@@ -84,6 +88,10 @@ pub fn router(upload_limit: usize) -> Router<AppState> {
         .route("/votes", get(votes::list).post(votes::open))
         .route("/votes/{id}", get(votes::show))
         .route("/votes/{id}/{action}", post(votes::act))
+        .route("/projects/{id}", get(projects::show))
+        .route("/projects/{id}/files/{sha256}", get(projects::project_file))
+        .route("/funds/{id}", get(projects::fund))
+        .route("/funds/{id}/files/{sha256}", get(projects::fund_file))
         .route("/cases", post(cases::open))
         .route("/cases/new", get(cases::new_case))
         .route("/cases/{id}", get(cases::show))
@@ -113,7 +121,8 @@ pub struct Page {
     audits: bool,
     /// The reader keeps ledgers and reads reports.
     reports: bool,
-    /// The reader belongs to one xiaoqu, whose owners' votes it reads.
+    /// The reader belongs to one xiaoqu, whose owners' votes and
+    /// micro-projects it reads.
     votes: bool,
 }
 
