@@ -558,8 +558,61 @@ async fn owners_vote_on_the_maintenance_fund_under_the_civil_code_thresholds(t: 
         assert_eq!(seen["tally"], Value::Null, "no tally while open");
     }
 
+    // A joint meeting's decision cites the vote only once it is closed.
+    let branch = &s.cast.a.branch.token;
+    let when = s.clock_now() + TimeDelta::hours(1);
+    let meeting = ok(
+        &s.api
+            .post(
+                "/api/v1/meetings",
+                branch,
+                json!({
+                    "kind": "regular",
+                    "scheduled_for": when,
+                    "place": "小区党群服务站",
+                    "agenda": [{"subject": {"kind": "other"}, "title": "3栋外墙维修的实施"}]
+                }),
+            )
+            .await,
+        "convene",
+    );
+    let meeting_id = meeting["id"].as_str().expect("meeting id").to_owned();
+    let item = meeting["agenda"][0]["id"]
+        .as_str()
+        .expect("item")
+        .to_owned();
+    ok(
+        &s.api
+            .post(
+                &format!("/api/v1/meetings/{meeting_id}/open"),
+                branch,
+                json!({"present_parties": super::meetings::present()}),
+            )
+            .await,
+        "open the meeting",
+    );
+    let decision = |vote: &str| {
+        json!({
+            "summary": "业主表决结果的落实",
+            "decision": "按业主表决结果动用维修资金,物业组织施工",
+            "positions": super::meetings::positions(),
+            "vote": vote,
+        })
+    };
+    let decide = format!("/api/v1/meetings/{meeting_id}/items/{item}/decision");
+    s.api
+        .post(&decide, branch, decision(&second))
+        .await
+        .assert_problem(422, "invalid-field")
+        .assert_field("vote");
+
     s.clock.advance(TimeDelta::days(8));
     let closed = s.close(&second).await;
+    let decided = ok(
+        &s.api.post(&decide, branch, decision(&second)).await,
+        "decide citing the vote",
+    );
+    assert_eq!(decided["agenda"][0]["vote"], json!(second));
     let tally = &closed["tally"];
     let independent = count_events(&raw_events(&t.db, &second).await);
     assert_eq!(counted_by_api(tally), independent);

@@ -190,6 +190,8 @@ EXPLAINED = [
             "positions", "exactly one position per party present, which the meeting's state says"),
     Refusal(r"POST /api/v1/meetings/\{id\}/items/\{item\}/decision", 422, "invalid-field",
             "action_items", "action items are due in the future, each once, at most so many"),
+    Refusal(r"POST /api/v1/meetings/\{id\}/items/\{item\}/decision", 422, "invalid-field",
+            "vote", "a decision cites an existing, closed owners' vote of the meeting's xiaoqu"),
     Refusal(r"POST /api/v1/meetings/\{id\}/open", 422, "quorum-not-met", None,
             "the party branch and (by default) three of the other four parties must be present"),
     Refusal(r"POST /api/v1/mediation-cases/\{id\}/sessions", 422, "invalid-field", "meeting",

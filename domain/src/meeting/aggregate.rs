@@ -11,7 +11,7 @@ use crate::actor::{Actor, Role};
 use crate::services::Clock;
 use crate::values::{
     AccountId, ActionItemId, AgendaItemId, Label, MeetingId, MeetingKind, PartyRole, Reason,
-    Statement, Tier, Title, XiaoquId,
+    Statement, Tier, Title, VoteId, XiaoquId,
 };
 
 use super::commands::{
@@ -123,6 +123,9 @@ pub enum ItemOutcome {
         summary: Statement,
         decision: Statement,
         positions: Vec<PartyPosition>,
+        /// The owners' vote the decision rests on.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        vote: Option<VoteId>,
         at: DateTime<Utc>,
     },
     /// Returns on the next agenda.
@@ -308,17 +311,24 @@ impl JointMeeting {
                 decision,
                 positions,
                 action_items,
+                cited_vote,
             } => {
                 require_chair(state, actor, name)?;
                 require(state.status == MeetingStatus::Open, refuse)?;
                 require_pending(state, item)?;
                 check_positions(state, &positions)?;
                 check_action_items(state, &action_items, now)?;
+                if let Some(cited) = cited_vote {
+                    require(cited.of_this_xiaoqu && cited.closed, || {
+                        MeetingError::VoteNotCitable
+                    })?;
+                }
                 let decided = MeetingEvent::ItemDecided {
                     item,
                     summary,
                     decision,
                     positions,
+                    vote: cited_vote.map(|c| c.vote),
                     at: now,
                 };
                 let assigned = action_items
@@ -688,6 +698,7 @@ fn apply_to(state: &mut JointMeetingState, event: MeetingEvent) {
             summary,
             decision,
             positions,
+            vote,
             at,
         } => set_outcome(
             state,
@@ -696,6 +707,7 @@ fn apply_to(state: &mut JointMeetingState, event: MeetingEvent) {
                 summary,
                 decision,
                 positions,
+                vote,
                 at,
             },
         ),

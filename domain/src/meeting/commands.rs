@@ -4,8 +4,17 @@ use serde::{Deserialize, Serialize};
 use crate::actor::Actor;
 use crate::values::{
     AccountId, ActionItemId, AgendaItemId, CaseId, GrievanceId, Label, MeetingId, MeetingKind,
-    PartyRole, Reason, Stance, Statement, Title, XiaoquId,
+    PartyRole, Reason, Stance, Statement, Title, VoteId, XiaoquId,
 };
+
+/// An owners' vote a decision cites, with what the app found on its
+/// stream: whether it is a vote of the meeting's xiaoqu, and closed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CitedVote {
+    pub vote: VoteId,
+    pub of_this_xiaoqu: bool,
+    pub closed: bool,
+}
 
 /// What an agenda item is about: a grievance, a mediation case, an open action
 /// item from an earlier meeting, or another matter with no record of its own.
@@ -108,6 +117,8 @@ pub enum MeetingAction {
         decision: Statement,
         positions: Vec<PartyPosition>,
         action_items: Vec<ActionItemDraft>,
+        /// The owners' vote the decision rests on, as its own stream says.
+        cited_vote: Option<CitedVote>,
     },
     /// Leave an item for the next meeting's agenda.
     DeferItem {

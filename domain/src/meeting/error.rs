@@ -74,4 +74,6 @@ pub enum MeetingError {
     ActionItemAlreadyDone(ActionItemId),
     #[error("only the owner party or the party branch may complete this action item")]
     NotTheOwner,
+    #[error("a decision cites only a closed owners' vote of the meeting's xiaoqu")]
+    VoteNotCitable,
 }

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::values::{
     AccountId, ActionItemId, AgendaItemId, Label, MeetingId, MeetingKind, PartyRole, Reason,
-    Statement, Tier, Title, XiaoquId,
+    Statement, Tier, Title, VoteId, XiaoquId,
 };
 
 use super::aggregate::QuorumRule;
@@ -54,6 +54,9 @@ pub enum MeetingEvent {
         summary: Statement,
         decision: Statement,
         positions: Vec<PartyPosition>,
+        /// The owners' vote (业主共同决定) the decision rests on, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        vote: Option<VoteId>,
         at: DateTime<Utc>,
     },
     ActionItemAssigned {

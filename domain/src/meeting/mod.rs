@@ -25,8 +25,8 @@ pub use aggregate::{
     MeetingServices, MeetingStatus, QuorumRule,
 };
 pub use commands::{
-    ActionItemDraft, AgendaItemDraft, AgendaSubject, ConveneMeeting, Invitee, InviteeCapacity,
-    MeetingAction, MeetingCommand, PartyPosition,
+    ActionItemDraft, AgendaItemDraft, AgendaSubject, CitedVote, ConveneMeeting, Invitee,
+    InviteeCapacity, MeetingAction, MeetingCommand, PartyPosition,
 };
 pub use error::MeetingError;
 pub use events::MeetingEvent;

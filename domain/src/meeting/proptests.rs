@@ -201,6 +201,7 @@ fn action(meeting: &JointMeeting, now: DateTime<Utc>, act: &Act) -> MeetingActio
                         due_at: now + TimeDelta::hours(a.due_in_hours),
                     })
                     .collect(),
+                cited_vote: None,
             }
         }
         Act::Defer { item } => MeetingAction::DeferItem {

@@ -181,6 +181,7 @@ fn decided(item: AgendaItemId) -> MeetingEvent {
         summary: statement("电梯已停运三天"),
         decision: statement("物业周五前修复"),
         positions: positions_of(&four_parties()),
+        vote: None,
         at: t0(),
     }
 }
@@ -252,6 +253,7 @@ fn decide_action(
         decision: statement("物业周五前修复"),
         positions,
         action_items,
+        cited_vote: None,
     }
 }
 fn open_action(parties: Vec<PartyRole>, people: Vec<AccountId>) -> MeetingAction {
@@ -1518,4 +1520,48 @@ fn action_names_are_the_api_names() {
             "complete_action_item"
         ]
     );
+}
+
+#[test]
+fn a_decision_cites_only_a_closed_owners_vote_of_the_meetings_xiaoqu() {
+    let vote = crate::values::VoteId(uuid::Uuid::from_u128(77));
+    let citing = |of_this_xiaoqu, closed| {
+        let mut action = decide_action(ITEM_1, positions_of(&four_parties()), vec![]);
+        if let MeetingAction::DecideItem { cited_vote, .. } = &mut action {
+            *cited_vote = Some(CitedVote {
+                vote,
+                of_this_xiaoqu,
+                closed,
+            });
+        }
+        action
+    };
+    for (of_this_xiaoqu, closed) in [(false, true), (true, false)] {
+        framework()
+            .given(up_to_open())
+            .when(cmd(branch(), citing(of_this_xiaoqu, closed)))
+            .then_expect_error(MeetingError::VoteNotCitable);
+    }
+    let MeetingEvent::ItemDecided {
+        item,
+        summary,
+        decision,
+        positions,
+        at,
+        ..
+    } = decided(ITEM_1)
+    else {
+        unreachable!("decided() is an ItemDecided")
+    };
+    framework()
+        .given(up_to_open())
+        .when(cmd(branch(), citing(true, true)))
+        .then_expect_events(vec![MeetingEvent::ItemDecided {
+            item,
+            summary,
+            decision,
+            positions,
+            vote: Some(vote),
+            at,
+        }]);
 }

@@ -182,8 +182,8 @@ meeting_endpoint!(
     /// present party's position and the action items (party branch).
     decide_item, "/api/v1/meetings/{id}/items/{item}/decision", DecisionRequest, ApiJson,
     (("id" = Uuid, Path, description = "Meeting id"), ("item" = Uuid, Path, description = "Agenda item id")),
-    |_state, _caller, _id, req, item| {
-        meetings::decide_item(&item, &req)?
+    |state, _caller, id, req, item| {
+        meetings::decide_item(state, id, &item, &req).await?
     }
 );
 

@@ -448,6 +448,7 @@ impl From<MeetingError> for ApiError {
             E::TooManyActionItems { .. }
             | E::DuplicateActionItem(_)
             | E::DueDateNotInTheFuture(_) => "action_items",
+            E::VoteNotCitable => "vote",
         };
         Self::invalid_field(field, detail)
     }

@@ -451,6 +451,8 @@ pub struct Item {
     pub summary: String,
     pub decision: String,
     pub positions: Vec<Position>,
+    /// The owners' vote the decision rests on (its id), if any.
+    pub vote: String,
 }
 
 /// An action item of the meeting page.
@@ -484,6 +486,8 @@ struct MeetingPage {
     public_summary: String,
     /// The reader chairs: the party branch of the meeting's xiaoqu.
     chairs: bool,
+    /// The xiaoqu's closed owners' votes a decision may cite: id, question.
+    votes: Vec<(String, String)>,
     /// The key of the notice confirming what the reader just did.
     done: Option<String>,
     /// Errors by field, and the item they belong to.
@@ -526,6 +530,7 @@ fn items(list: &Value) -> Vec<Item> {
             outcome: text(&i["outcome"]),
             summary: text(&i["summary"]),
             decision: text(&i["decision"]),
+            vote: text(&i["vote"]),
             positions: i["positions"]
                 .as_array()
                 .into_iter()
@@ -572,6 +577,21 @@ async fn meeting_page(
             .unwrap_or_default()
     });
     let items = items(&m["agenda"]);
+    let votes = if chairs && m["status"] == "open" {
+        let query = crate::app::votes::VoteQuery {
+            xiaoqu: Some(text(&m["xiaoqu"])),
+        };
+        let listed = answer(crate::app::votes::list(state, &caller, &query).await);
+        listed.body["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|v| v["status"] == "closed")
+            .map(|v| (text(&v["id"]), text(&v["question"])))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let actions = m["action_items"]
         .as_array()
         .into_iter()
@@ -611,6 +631,7 @@ async fn meeting_page(
         actions,
         public_summary: text(&m["public_summary"]),
         chairs,
+        votes,
         errors,
         failed_item,
         typed,
@@ -751,13 +772,20 @@ pub(super) async fn act(
                     }
                 }
             }
-            let body = json!({
+            let mut body = json!({
                 "summary": field("summary"),
                 "decision": field("decision"),
                 "positions": positions,
                 "action_items": action_items,
             });
-            let built = request(body).and_then(|r| meetings::decide_item(&item, &r));
+            let vote = field("vote");
+            if !vote.is_empty() {
+                body["vote"] = json!(vote);
+            }
+            let built = match request(body) {
+                Ok(r) => meetings::decide_item(&state, meeting, &item, &r).await,
+                Err(e) => Err(e),
+            };
             command(
                 &state,
                 who,

@@ -13,12 +13,13 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 use lianxi_domain::meeting::{
-    ActionItemDraft, AgendaItemDraft, AgendaSubject, ConveneMeeting, Invitee, ItemOutcome,
-    JointMeeting, JointMeetingState, MeetingAction, MeetingCommand, MeetingStatus, PartyPosition,
+    ActionItemDraft, AgendaItemDraft, AgendaSubject, CitedVote, ConveneMeeting, Invitee,
+    ItemOutcome, JointMeeting, JointMeetingState, MeetingAction, MeetingCommand, MeetingStatus,
+    PartyPosition,
 };
 use lianxi_domain::values::{
     AccountId, ActionItemId, AgendaItemId, CaseId, GrievanceId, Label, MeetingId, MeetingKind,
-    PartyRole, Reason, Statement, Title, XiaoquId,
+    PartyRole, Reason, Statement, Title, VoteId, XiaoquId,
 };
 use lianxi_domain::Role;
 use lianxi_projections::{grievance_list, meetings as meeting_list};
@@ -112,6 +113,7 @@ fn item_view(item: &lianxi_domain::meeting::AgendaItem) -> AgendaItemView {
         decision: None,
         positions: Vec::new(),
         deferral_reason: None,
+        vote: None,
     };
     match &item.outcome {
         ItemOutcome::Pending => {}
@@ -119,9 +121,11 @@ fn item_view(item: &lianxi_domain::meeting::AgendaItem) -> AgendaItemView {
             summary,
             decision,
             positions: p,
+            vote,
             ..
         } => {
             view.outcome = "decided".into();
+            view.vote = vote.map(|v| v.0);
             view.summary = Some(summary.as_str().to_owned());
             view.decision = Some(decision.as_str().to_owned());
             view.positions = positions(p);
@@ -668,9 +672,32 @@ pub fn open(req: &OpenRequest) -> Built {
     )
 }
 
-/// Records the decision on agenda item `item`.
-pub fn decide_item(item: &str, req: &DecisionRequest) -> Result<Built, ApiError> {
+/// Records the decision on agenda item `item` of meeting `id`, citing the
+/// owners' vote it rests on if `vote` names one: what the vote's stream
+/// says of it (its xiaoqu, whether closed) goes with the command.
+pub async fn decide_item(
+    state: &AppState,
+    id: MeetingId,
+    item: &str,
+    req: &DecisionRequest,
+) -> Result<Built, ApiError> {
     let item = AgendaItemId::parse(item).map_err(|_| ApiError::not_found())?;
+    let cited_vote = match req.vote {
+        None => None,
+        Some(vote) => {
+            let (meeting, _) = state.meetings.load(id).await?;
+            let xiaoqu = meeting.state().map(|m| m.xiaoqu);
+            let (found, _) = state.votes.load(VoteId(vote)).await?;
+            let found = found
+                .state()
+                .ok_or_else(|| ApiError::invalid_field("vote", "no such owners' vote"))?;
+            Some(CitedVote {
+                vote: VoteId(vote),
+                of_this_xiaoqu: Some(found.proposal.xiaoqu) == xiaoqu,
+                closed: found.tally.is_some(),
+            })
+        }
+    };
     let mut fields = Fields::default();
     let summary = fields.check("summary", Statement::parse(&req.summary));
     let decision = fields.check("decision", Statement::parse(&req.decision));
@@ -704,6 +731,7 @@ pub fn decide_item(item: &str, req: &DecisionRequest) -> Result<Built, ApiError>
                 })
                 .collect(),
             action_items,
+            cited_vote,
         },
     ))
 }

@@ -235,6 +235,9 @@ pub struct DecisionRequest {
     pub positions: Vec<PositionRequest>,
     #[serde(default)]
     pub action_items: Vec<ActionItemRequest>,
+    /// A closed owners' vote of the xiaoqu the decision rests on.
+    #[serde(default)]
+    pub vote: Option<Uuid>,
 }
 
 /// A stated reason.
@@ -271,6 +274,8 @@ pub struct AgendaItemView {
     pub decision: Option<String>,
     pub positions: Vec<PositionDto>,
     pub deferral_reason: Option<String>,
+    /// The owners' vote the decision rests on.
+    pub vote: Option<Uuid>,
 }
 
 /// An action item.

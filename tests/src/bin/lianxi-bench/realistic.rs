@@ -1263,6 +1263,7 @@ impl Sim {
                     decision: text(Statement::parse, "由物业公司牵头整改,业委会监督。"),
                     positions,
                     action_items: drafts,
+                    cited_vote: None,
                 },
             );
             if let AgendaSubject::Grievance(g) = item.subject {
