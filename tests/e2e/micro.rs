@@ -17,7 +17,10 @@ use lianxi_tests::dba::Dba;
 use lianxi_tests::{add_person, ok, on_both_stores, quick_background, Api, Cast, Server, TestDb};
 use serde_json::{json, Value};
 
-on_both_stores!(a_micro_project_goes_from_proposal_to_closing_paid_by_its_fund,);
+on_both_stores!(
+    a_micro_project_goes_from_proposal_to_closing_paid_by_its_fund,
+    the_project_lifecycle_runs_on_the_pages,
+);
 
 /// Uploads one file as `token`; its digest, type and size.
 async fn upload(api: &Api, token: &str, name: &str, bytes: &[u8]) -> Value {
@@ -542,4 +545,260 @@ async fn a_micro_project_goes_from_proposal_to_closing_paid_by_its_fund(t: TestD
 fn clock_now(clock: &FixedClock) -> chrono::DateTime<Utc> {
     use lianxi_domain::Clock;
     clock.now()
+}
+
+const RECEIPT: &[u8] =
+    b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Receipt 1 >>\nendobj\ntrailer\n<<>>\n%%EOF\n";
+
+/// The pages, as a person would use them: the branch opens the fund and
+/// records a donation (an unreadable amount refused by the field), the
+/// micro-organization proposes, a resident supports and comments, the
+/// branch shortlists, approves, publishes and, once the notice is over,
+/// starts the project and pays for it with a receipt; the proposer reports
+/// with a receipt and evaluates, the resident rates, the branch records a
+/// third party's evaluation and closes it. Every receipt downloads.
+async fn the_project_lifecycle_runs_on_the_pages(t: TestDb) {
+    use super::web::{location, signed_in};
+    use reqwest::StatusCode;
+    let cast = Cast::new(&t.db).await;
+    let a = &cast.a;
+    let clock = FixedClock::at(Utc::now());
+    let services = GrievanceServices::new(Arc::new(clock.clone()), GrievancePolicy::default());
+    let server = Server::serve(Service::start_with(
+        state_with(t.db.clone(), services).with_vault(lianxi_tests::test_vault()),
+        quick_background(),
+    ))
+    .await;
+    let api = Api::new(&server.base);
+    let person =
+        |role: &str| json!({"role": role, "xiaoqu": a.id, "personal_data": {"name": "测试"}});
+    let mut branch = signed_in(&server, &cast, person("party_branch"), "lishuji").await;
+    let mut group = signed_in(&server, &cast, person("micro_organization"), "weizuzhi").await;
+    let mut resident = signed_in(&server, &cast, person("resident"), "zhaodaye").await;
+    let moved = |page: &super::web::Page| {
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.html);
+        location(page).to_owned()
+    };
+
+    // The fund, opened on the projects page; a donation on its own page.
+    let page = branch.get("/projects").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let csrf = branch.csrf();
+    let to = moved(
+        &branch
+            .post(
+                "/projects",
+                &[
+                    ("csrf", &csrf),
+                    ("open_fund", "1"),
+                    ("name", "幸福里微基金"),
+                    ("kind", "crowd"),
+                    ("donor", ""),
+                ],
+            )
+            .await,
+    );
+    assert_eq!(to, "/projects?done=fund");
+    let funds = ok(
+        &api.get("/api/v1/micro-funds", &a.branch.token).await,
+        "funds",
+    );
+    let fund = funds["items"][0]["id"].as_str().expect("fund").to_owned();
+    let refused = branch
+        .post(
+            &format!("/funds/{fund}/income"),
+            &[
+                ("csrf", &csrf),
+                ("amount", "一千"),
+                ("source", "named"),
+                ("name", "3栋王女士"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::OK);
+    assert!(
+        refused.html.contains("请填写大于零的金额"),
+        "{}",
+        refused.html
+    );
+    let to = moved(
+        &branch
+            .post(
+                &format!("/funds/{fund}/income"),
+                &[
+                    ("csrf", &csrf),
+                    ("amount", "1,000.50"),
+                    ("source", "named"),
+                    ("name", "3栋王女士"),
+                ],
+            )
+            .await,
+    );
+    assert_eq!(to, format!("/funds/{fund}?done=income"));
+
+    // The proposal: a budget of nothing is refused by the field, what was
+    // typed kept; then proposed.
+    group.get("/projects").await;
+    let g_csrf = group.csrf();
+    let proposal = |budget: &'static str| {
+        vec![
+            ("csrf", g_csrf.clone()),
+            ("fund", fund.clone()),
+            ("title", "共享工具箱".to_owned()),
+            ("plan", "在门卫室放一套共享工具,志愿者管理借还。".to_owned()),
+            ("budget", budget.to_owned()),
+        ]
+    };
+    let zero = proposal("0");
+    let page = group.post("/projects", &as_refs(&zero)).await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.html.contains("请填写大于零的预算金额") && page.html.contains("共享工具箱"));
+    let good = proposal("800");
+    let to = moved(&group.post("/projects", &as_refs(&good)).await);
+    let project = to
+        .trim_start_matches("/projects/")
+        .trim_end_matches("?done=propose")
+        .to_owned();
+    let step = |name: &str| format!("/projects/{project}/{name}");
+
+    // 征集 → 评审 → 公示.
+    resident.get("/projects").await;
+    let r_csrf = resident.csrf();
+    moved(&resident.post(&step("support"), &[("csrf", &r_csrf)]).await);
+    moved(&branch.post(&step("shortlist"), &[("csrf", &csrf)]).await);
+    moved(
+        &branch
+            .post(
+                &step("review"),
+                &[
+                    ("csrf", &csrf),
+                    ("approved", "yes"),
+                    ("opinion", "同意实施"),
+                ],
+            )
+            .await,
+    );
+    let china = chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8");
+    let until = (clock_now(&clock) + TimeDelta::days(3))
+        .with_timezone(&china)
+        .format("%Y-%m-%dT%H:%M")
+        .to_string();
+    moved(
+        &branch
+            .post(
+                &step("publish"),
+                &[("csrf", &csrf), ("comments_until", &until)],
+            )
+            .await,
+    );
+    moved(
+        &resident
+            .post(
+                &step("comment"),
+                &[("csrf", &r_csrf), ("text", "工具要登记借还")],
+            )
+            .await,
+    );
+    let early = branch.post(&step("start"), &[("csrf", &csrf)]).await;
+    assert_eq!(early.status, StatusCode::OK);
+    assert!(early.html.contains("公示期尚未结束"), "{}", early.html);
+    clock.advance(TimeDelta::days(4));
+    moved(&branch.post(&step("start"), &[("csrf", &csrf)]).await);
+
+    // 实施: the fund pays with a receipt; the proposer reports with one.
+    let to = moved(
+        &branch
+            .post_files(
+                &format!("/funds/{fund}/spending"),
+                &[
+                    ("csrf", &csrf),
+                    ("project", &project),
+                    ("amount", "300"),
+                    ("purpose", "购买工具"),
+                ],
+                &[("file", "发票.pdf", "application/pdf", RECEIPT)],
+            )
+            .await,
+    );
+    assert_eq!(to, format!("/funds/{fund}?done=spending"));
+    moved(
+        &group
+            .post_files(
+                &step("report"),
+                &[("csrf", &g_csrf), ("text", "工具箱已放置")],
+                &[("file", "照片.pdf", "application/pdf", RECEIPT)],
+            )
+            .await,
+    );
+
+    // 评估 → 结项.
+    moved(
+        &group
+            .post(
+                &step("evaluate"),
+                &[("csrf", &g_csrf), ("text", "借还有序")],
+            )
+            .await,
+    );
+    moved(
+        &resident
+            .post(&step("rate"), &[("csrf", &r_csrf), ("stars", "5")])
+            .await,
+    );
+    moved(
+        &branch
+            .post(
+                &step("third_party"),
+                &[("csrf", &csrf), ("text", "达到预期")],
+            )
+            .await,
+    );
+    moved(&branch.post(&step("close"), &[("csrf", &csrf)]).await);
+
+    let page = resident.get(&format!("/projects/{project}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    for shown in [
+        "已结项",
+        "¥300.00",
+        "工具要登记借还",
+        "借还有序",
+        "达到预期",
+        "5.0 ★",
+    ] {
+        assert!(page.html.contains(shown), "the project page shows {shown}");
+    }
+    let page = resident.get(&format!("/funds/{fund}")).await;
+    assert!(page.html.contains("¥700.50"), "balance = 1,000.50 − 300");
+    let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(RECEIPT));
+    for path in [
+        format!("/funds/{fund}/files/{sha}"),
+        format!("/projects/{project}/files/{sha}"),
+    ] {
+        let (status, kind, bytes) = resident.get_bytes(&path).await;
+        assert_eq!(
+            (status, kind.as_str()),
+            (StatusCode::OK, "application/pdf"),
+            "{path}"
+        );
+        assert_eq!(bytes, RECEIPT);
+    }
+    let other = signed_in(
+        &server,
+        &cast,
+        json!({"role": "resident", "xiaoqu": cast.b.id, "personal_data": {"name": "邻居"}}),
+        "linju",
+    )
+    .await
+    .get(&format!("/projects/{project}"))
+    .await;
+    assert_eq!(
+        other.status,
+        StatusCode::NOT_FOUND,
+        "another xiaoqu's resident"
+    );
+}
+
+/// A form's fields as the test browser posts them.
+fn as_refs<'a>(v: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    v.iter().map(|(k, s)| (*k, s.as_str())).collect()
 }

@@ -845,7 +845,7 @@ async fn a_resident_signs_in_files_on_the_page_and_follows_the_grievance(t: Test
 
 /// Creates an account with a password through the admin API and signs it
 /// in on the login page.
-async fn signed_in(
+pub(crate) async fn signed_in(
     server: &Server,
     cast: &Cast,
     account: serde_json::Value,
