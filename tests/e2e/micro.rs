@@ -77,9 +77,9 @@ async fn balance(api: &Api, token: &str, fund: &str, came_in: u64, went_out: u64
     balance
 }
 
-async fn a_micro_project_goes_from_proposal_to_closing_paid_by_its_fund(t: TestDb) {
+/// The people of the test and the service on a clock the test moves.
+async fn serve(t: &TestDb) -> (Cast, FixedClock, Server, Api) {
     let cast = Cast::new(&t.db).await;
-    let a = &cast.a;
     let clock = FixedClock::at(Utc::now());
     let services = GrievanceServices::new(Arc::new(clock.clone()), GrievancePolicy::default());
     let server = Server::serve(Service::start_with(
@@ -88,6 +88,12 @@ async fn a_micro_project_goes_from_proposal_to_closing_paid_by_its_fund(t: TestD
     ))
     .await;
     let api = Api::new(&server.base);
+    (cast, clock, server, api)
+}
+
+async fn a_micro_project_goes_from_proposal_to_closing_paid_by_its_fund(t: TestDb) {
+    let (cast, clock, server, api) = serve(&t).await;
+    let a = &cast.a;
     let group = add_person(&t.db, Role::MicroOrganization, Scope::Xiaoqu(a.id)).await;
     let branch = &a.branch.token;
 
@@ -560,16 +566,8 @@ const RECEIPT: &[u8] =
 async fn the_project_lifecycle_runs_on_the_pages(t: TestDb) {
     use super::web::{location, signed_in};
     use reqwest::StatusCode;
-    let cast = Cast::new(&t.db).await;
+    let (cast, clock, server, api) = serve(&t).await;
     let a = &cast.a;
-    let clock = FixedClock::at(Utc::now());
-    let services = GrievanceServices::new(Arc::new(clock.clone()), GrievancePolicy::default());
-    let server = Server::serve(Service::start_with(
-        state_with(t.db.clone(), services).with_vault(lianxi_tests::test_vault()),
-        quick_background(),
-    ))
-    .await;
-    let api = Api::new(&server.base);
     let person =
         |role: &str| json!({"role": role, "xiaoqu": a.id, "personal_data": {"name": "测试"}});
     let mut branch = signed_in(&server, &cast, person("party_branch"), "lishuji").await;

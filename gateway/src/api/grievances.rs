@@ -195,7 +195,7 @@ pub async fn queue(
 
 /// List the grievances the caller may see, newest first.
 #[utoipa::path(
-    get, path = "/api/v1/grievances", tag = "grievances",
+    get, path = "/api/v1/grievances", tag = "grievances", operation_id = "list_grievances",
     params(ListQuery),
     responses(
         (status = 200, description = "A page of grievances", body = GrievancePage),
@@ -263,7 +263,7 @@ pub struct GetQuery {
 
 /// Read one grievance, now or as of an earlier instant.
 #[utoipa::path(
-    get, path = "/api/v1/grievances/{id}", tag = "grievances",
+    get, path = "/api/v1/grievances/{id}", tag = "grievances", operation_id = "get_grievance",
     params(("id" = Uuid, Path, description = "Grievance id"), GetQuery),
     responses(
         (status = 200, description = "The grievance (with `as_of`: as it stood then; `version` counts the events replayed)", body = GrievanceView, headers(("ETag" = String))),

@@ -45,7 +45,7 @@ const NOT_FOUND: &str = "No such case visible to the caller";
 
 /// Open a mediation case for grievances of one xiaoqu (party branch or tier).
 #[utoipa::path(
-    post, path = "/api/v1/mediation-cases", tag = "mediation",
+    post, path = "/api/v1/mediation-cases", tag = "mediation", operation_id = "open_case",
     request_body = OpenCaseRequest,
     responses(
         (status = 201, description = "Opened", body = CaseView,
@@ -70,7 +70,7 @@ pub async fn open(
 
 /// The mediation cases of a xiaoqu that the caller may see, latest first.
 #[utoipa::path(
-    get, path = "/api/v1/mediation-cases", tag = "mediation",
+    get, path = "/api/v1/mediation-cases", tag = "mediation", operation_id = "list_cases",
     params(CaseQuery),
     responses(
         (status = 200, description = "The cases, latest opened first, a page at a time", body = CaseList),
@@ -90,7 +90,7 @@ pub async fn list(
 
 /// One case.
 #[utoipa::path(
-    get, path = "/api/v1/mediation-cases/{id}", tag = "mediation",
+    get, path = "/api/v1/mediation-cases/{id}", tag = "mediation", operation_id = "get_case",
     params(("id" = Uuid, Path, description = "Case id")),
     responses(
         (status = 200, description = "The case", body = CaseView, headers(("ETag" = String))),
@@ -166,7 +166,7 @@ case_endpoint!(
     /// Accept the pending proposal: a party for itself, or the mediator
     /// recording a party's signature. When every party has accepted, it is
     /// the agreement and the case's grievances are resolved by it.
-    accept, "/api/v1/mediation-cases/{id}/proposal/acceptance", AcceptRequest, OptionalJson,
+    accept_proposal, "/api/v1/mediation-cases/{id}/proposal/acceptance", AcceptRequest, OptionalJson,
     (("id" = Uuid, Path, description = "Case id")),
     |state, caller, id, req, _sub| {
         cases::accept(state, caller, id, &req).await?

@@ -88,7 +88,7 @@ pub async fn convene(
 /// The meetings of a xiaoqu, latest first. Residents see closed meetings
 /// only (their public minutes).
 #[utoipa::path(
-    get, path = "/api/v1/meetings", tag = "meetings",
+    get, path = "/api/v1/meetings", tag = "meetings", operation_id = "list_meetings",
     params(MeetingQuery),
     responses(
         (status = 200, description = "The meetings, latest scheduled first, a page at a time", body = MeetingList),
@@ -108,7 +108,7 @@ pub async fn list(
 
 /// One meeting, in full.
 #[utoipa::path(
-    get, path = "/api/v1/meetings/{id}", tag = "meetings",
+    get, path = "/api/v1/meetings/{id}", tag = "meetings", operation_id = "get_meeting",
     params(("id" = Uuid, Path, description = "Meeting id")),
     responses(
         (status = 200, description = "The meeting", body = MeetingView, headers(("ETag" = String))),
@@ -170,7 +170,7 @@ meeting_endpoint!(
 meeting_endpoint!(
     /// Open the meeting with the parties and people present; refused
     /// without quorum (party branch).
-    open, "/api/v1/meetings/{id}/open", OpenRequest, ApiJson,
+    open_meeting, "/api/v1/meetings/{id}/open", OpenRequest, ApiJson,
     (("id" = Uuid, Path, description = "Meeting id")),
     |_state, _caller, _id, req, _sub| {
         meetings::open(&req)

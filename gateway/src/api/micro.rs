@@ -341,400 +341,183 @@ async fn run(
     )
 }
 
-/// Support a proposal (a resident of the xiaoqu); supporting twice changes nothing.
-#[utoipa::path(
-    post, path = "/api/v1/micro-projects/{id}/support", tag = "micro", operation_id = "support_project",
-    params(
-        ("id" = Uuid, Path, description = "Project id"),
-        ("If-Match" = Option<String>, Header, description = "Apply only at this version, else 412"),
-    ),
-    responses(
-        (status = 200, description = "The project", body = ProjectView, headers(("ETag" = String))),
-        (status = 400, description = "Malformed header", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "No or bad token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "Only residents support proposals", body = Problem, content_type = PROBLEM),
-        (status = 404, description = NO_PROJECT, body = Problem, content_type = PROBLEM),
-        (status = 409, description = "The project is past its proposal", body = Problem, content_type = PROBLEM),
-        (status = 412, description = "Stale If-Match version", body = Problem, content_type = PROBLEM),
-    ),
-    security(("bearer" = []))
-)]
-pub async fn support_project(
-    State(state): State<AppState>,
-    Extension(request_id): Extension<RequestId>,
-    caller: Caller,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    run(&state, &request_id, &caller, &id, &headers, Step::Support).await
+/// One step of a project's lifecycle (`projects::Step`) as an endpoint,
+/// documented with the refusals it may meet: who may not (403), in which
+/// status not (409), and what is invalid (422).
+macro_rules! project_step {
+    (
+        $(#[$doc:meta])*
+        $name:ident, $path:literal,
+        forbidden = $forbidden:literal
+        $(, conflict = $conflict:literal)?
+        $(, invalid = $invalid:literal)?,
+        run = |$b:ident: $body:ty| $step:expr
+    ) => {
+        $(#[$doc])*
+        #[utoipa::path(
+            post, path = $path, tag = "micro", operation_id = stringify!($name),
+            params(
+                ("id" = Uuid, Path, description = "Project id"),
+                ("If-Match" = Option<String>, Header, description = "Apply only at this version, else 412"),
+            ),
+            request_body = $body,
+            responses(
+                (status = 200, description = "The project", body = ProjectView, headers(("ETag" = String))),
+                (status = 400, description = "Malformed body", body = Problem, content_type = PROBLEM),
+                (status = 401, description = "No or bad token", body = Problem, content_type = PROBLEM),
+                (status = 403, description = $forbidden, body = Problem, content_type = PROBLEM),
+                (status = 404, description = NO_PROJECT, body = Problem, content_type = PROBLEM),
+                $((status = 409, description = $conflict, body = Problem, content_type = PROBLEM),)?
+                (status = 412, description = "Stale If-Match version", body = Problem, content_type = PROBLEM),
+                (status = 415, description = "Not JSON", body = Problem, content_type = PROBLEM),
+                $((status = 422, description = $invalid, body = Problem, content_type = PROBLEM),)?
+            ),
+            security(("bearer" = []))
+        )]
+        pub async fn $name(
+            State(state): State<AppState>,
+            Extension(request_id): Extension<RequestId>,
+            caller: Caller,
+            Path(id): Path<String>,
+            headers: HeaderMap,
+            ApiJson($b): ApiJson<$body>,
+        ) -> Result<Response, ApiError> {
+            run(&state, &request_id, &caller, &id, &headers, $step).await
+        }
+    };
+    (
+        $(#[$doc:meta])*
+        $name:ident, $path:literal,
+        forbidden = $forbidden:literal
+        $(, conflict = $conflict:literal)?
+        $(, invalid = $invalid:literal)?,
+        run = $step:expr
+    ) => {
+        $(#[$doc])*
+        #[utoipa::path(
+            post, path = $path, tag = "micro", operation_id = stringify!($name),
+            params(
+                ("id" = Uuid, Path, description = "Project id"),
+                ("If-Match" = Option<String>, Header, description = "Apply only at this version, else 412"),
+            ),
+            responses(
+                (status = 200, description = "The project", body = ProjectView, headers(("ETag" = String))),
+                (status = 400, description = "Malformed header", body = Problem, content_type = PROBLEM),
+                (status = 401, description = "No or bad token", body = Problem, content_type = PROBLEM),
+                (status = 403, description = $forbidden, body = Problem, content_type = PROBLEM),
+                (status = 404, description = NO_PROJECT, body = Problem, content_type = PROBLEM),
+                $((status = 409, description = $conflict, body = Problem, content_type = PROBLEM),)?
+                (status = 412, description = "Stale If-Match version", body = Problem, content_type = PROBLEM),
+                $((status = 422, description = $invalid, body = Problem, content_type = PROBLEM),)?
+            ),
+            security(("bearer" = []))
+        )]
+        pub async fn $name(
+            State(state): State<AppState>,
+            Extension(request_id): Extension<RequestId>,
+            caller: Caller,
+            Path(id): Path<String>,
+            headers: HeaderMap,
+        ) -> Result<Response, ApiError> {
+            run(&state, &request_id, &caller, &id, &headers, $step).await
+        }
+    };
 }
 
-/// Shortlist a proposal for review (the party branch).
-#[utoipa::path(
-    post, path = "/api/v1/micro-projects/{id}/shortlist", tag = "micro", operation_id = "shortlist_project",
-    params(
-        ("id" = Uuid, Path, description = "Project id"),
-        ("If-Match" = Option<String>, Header, description = "Apply only at this version, else 412"),
-    ),
-    responses(
-        (status = 200, description = "The project", body = ProjectView, headers(("ETag" = String))),
-        (status = 400, description = "Malformed header", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "No or bad token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "Only the party branch shortlists", body = Problem, content_type = PROBLEM),
-        (status = 404, description = NO_PROJECT, body = Problem, content_type = PROBLEM),
-        (status = 409, description = "The project is not a fresh proposal", body = Problem, content_type = PROBLEM),
-        (status = 412, description = "Stale If-Match version", body = Problem, content_type = PROBLEM),
-    ),
-    security(("bearer" = []))
-)]
-pub async fn shortlist_project(
-    State(state): State<AppState>,
-    Extension(request_id): Extension<RequestId>,
-    caller: Caller,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    run(&state, &request_id, &caller, &id, &headers, Step::Shortlist).await
-}
+project_step!(
+    /// Support a proposal (a resident of the xiaoqu); supporting twice changes nothing.
+    support_project, "/api/v1/micro-projects/{id}/support",
+    forbidden = "Only residents support proposals",
+    conflict = "The project is past its proposal",
+    run = Step::Support
+);
 
-/// Record the branch's review with the parties: approved or declined, and why (the party branch).
-#[utoipa::path(
-    post, path = "/api/v1/micro-projects/{id}/review", tag = "micro", operation_id = "review_project",
-    params(
-        ("id" = Uuid, Path, description = "Project id"),
-        ("If-Match" = Option<String>, Header, description = "Apply only at this version, else 412"),
-    ),
-    request_body = ReviewRequest,
-    responses(
-        (status = 200, description = "The project", body = ProjectView, headers(("ETag" = String))),
-        (status = 400, description = "Malformed body", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "No or bad token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "Only the party branch reviews", body = Problem, content_type = PROBLEM),
-        (status = 404, description = NO_PROJECT, body = Problem, content_type = PROBLEM),
-        (status = 409, description = "The project is not shortlisted", body = Problem, content_type = PROBLEM),
-        (status = 412, description = "Stale If-Match version", body = Problem, content_type = PROBLEM),
-        (status = 415, description = "Not JSON", body = Problem, content_type = PROBLEM),
-        (status = 422, description = "A field is invalid", body = Problem, content_type = PROBLEM),
-    ),
-    security(("bearer" = []))
-)]
-pub async fn review_project(
-    State(state): State<AppState>,
-    Extension(request_id): Extension<RequestId>,
-    caller: Caller,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    ApiJson(body): ApiJson<ReviewRequest>,
-) -> Result<Response, ApiError> {
-    run(
-        &state,
-        &request_id,
-        &caller,
-        &id,
-        &headers,
-        Step::Review {
-            approved: body.approved,
-            opinion: body.opinion,
-        },
-    )
-    .await
-}
+project_step!(
+    /// Shortlist a proposal for review (the party branch).
+    shortlist_project, "/api/v1/micro-projects/{id}/shortlist",
+    forbidden = "Only the party branch shortlists",
+    conflict = "The project is not a fresh proposal",
+    run = Step::Shortlist
+);
 
-/// Show an approved project publicly (公示) until the end of its comment period (the party branch).
-#[utoipa::path(
-    post, path = "/api/v1/micro-projects/{id}/publish", tag = "micro", operation_id = "publish_project",
-    params(
-        ("id" = Uuid, Path, description = "Project id"),
-        ("If-Match" = Option<String>, Header, description = "Apply only at this version, else 412"),
-    ),
-    request_body = PublishRequest,
-    responses(
-        (status = 200, description = "The project", body = ProjectView, headers(("ETag" = String))),
-        (status = 400, description = "Malformed body", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "No or bad token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "Only the party branch publishes", body = Problem, content_type = PROBLEM),
-        (status = 404, description = NO_PROJECT, body = Problem, content_type = PROBLEM),
-        (status = 409, description = "The project is not approved", body = Problem, content_type = PROBLEM),
-        (status = 412, description = "Stale If-Match version", body = Problem, content_type = PROBLEM),
-        (status = 415, description = "Not JSON", body = Problem, content_type = PROBLEM),
-        (status = 422, description = "The comment period ends in the past", body = Problem, content_type = PROBLEM),
-    ),
-    security(("bearer" = []))
-)]
-pub async fn publish_project(
-    State(state): State<AppState>,
-    Extension(request_id): Extension<RequestId>,
-    caller: Caller,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    ApiJson(body): ApiJson<PublishRequest>,
-) -> Result<Response, ApiError> {
-    run(
-        &state,
-        &request_id,
-        &caller,
-        &id,
-        &headers,
-        Step::Publish(body.comments_until),
-    )
-    .await
-}
+project_step!(
+    /// Record the branch's review with the parties: approved or declined, and why (the party branch).
+    review_project, "/api/v1/micro-projects/{id}/review",
+    forbidden = "Only the party branch reviews",
+    conflict = "The project is not shortlisted",
+    invalid = "A field is invalid",
+    run = |body: ReviewRequest| Step::Review { approved: body.approved, opinion: body.opinion }
+);
 
-/// Comment on a project during its public notice (a resident); the comment is shown without its author.
-#[utoipa::path(
-    post, path = "/api/v1/micro-projects/{id}/comments", tag = "micro", operation_id = "comment_on_project",
-    params(
-        ("id" = Uuid, Path, description = "Project id"),
-        ("If-Match" = Option<String>, Header, description = "Apply only at this version, else 412"),
-    ),
-    request_body = TextRequest,
-    responses(
-        (status = 200, description = "The project", body = ProjectView, headers(("ETag" = String))),
-        (status = 400, description = "Malformed body", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "No or bad token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "Only residents comment", body = Problem, content_type = PROBLEM),
-        (status = 404, description = NO_PROJECT, body = Problem, content_type = PROBLEM),
-        (status = 412, description = "Stale If-Match version", body = Problem, content_type = PROBLEM),
-        (status = 415, description = "Not JSON", body = Problem, content_type = PROBLEM),
-        (status = 422, description = "A field is invalid, or the project is not taking comments", body = Problem, content_type = PROBLEM),
-    ),
-    security(("bearer" = []))
-)]
-pub async fn comment_on_project(
-    State(state): State<AppState>,
-    Extension(request_id): Extension<RequestId>,
-    caller: Caller,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    ApiJson(body): ApiJson<TextRequest>,
-) -> Result<Response, ApiError> {
-    run(
-        &state,
-        &request_id,
-        &caller,
-        &id,
-        &headers,
-        Step::Comment(body.text),
-    )
-    .await
-}
+project_step!(
+    /// Show an approved project publicly (公示) until the end of its comment period (the party branch).
+    publish_project, "/api/v1/micro-projects/{id}/publish",
+    forbidden = "Only the party branch publishes",
+    conflict = "The project is not approved",
+    invalid = "The comment period ends in the past",
+    run = |body: PublishRequest| Step::Publish(body.comments_until)
+);
 
-/// Start a project once its comment period is over (the party branch): the fund may then pay for it.
-#[utoipa::path(
-    post, path = "/api/v1/micro-projects/{id}/start", tag = "micro", operation_id = "start_project",
-    params(
-        ("id" = Uuid, Path, description = "Project id"),
-        ("If-Match" = Option<String>, Header, description = "Apply only at this version, else 412"),
-    ),
-    responses(
-        (status = 200, description = "The project", body = ProjectView, headers(("ETag" = String))),
-        (status = 400, description = "Malformed header", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "No or bad token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "Only the party branch starts projects", body = Problem, content_type = PROBLEM),
-        (status = 404, description = NO_PROJECT, body = Problem, content_type = PROBLEM),
-        (status = 409, description = "The project is not publicly noticed", body = Problem, content_type = PROBLEM),
-        (status = 412, description = "Stale If-Match version", body = Problem, content_type = PROBLEM),
-        (status = 422, description = "The comment period has not ended", body = Problem, content_type = PROBLEM),
-    ),
-    security(("bearer" = []))
-)]
-pub async fn start_project(
-    State(state): State<AppState>,
-    Extension(request_id): Extension<RequestId>,
-    caller: Caller,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    run(&state, &request_id, &caller, &id, &headers, Step::Start).await
-}
+project_step!(
+    /// Comment on a project during its public notice (a resident); the comment is shown without its author.
+    comment_on_project, "/api/v1/micro-projects/{id}/comments",
+    forbidden = "Only residents comment",
+    invalid = "A field is invalid, or the project is not taking comments",
+    run = |body: TextRequest| Step::Comment(body.text)
+);
 
-/// Report progress with receipts (the proposer; files uploaded first: POST /api/v1/files).
-#[utoipa::path(
-    post, path = "/api/v1/micro-projects/{id}/reports", tag = "micro", operation_id = "report_progress",
-    params(
-        ("id" = Uuid, Path, description = "Project id"),
-        ("If-Match" = Option<String>, Header, description = "Apply only at this version, else 412"),
-    ),
-    request_body = ReportRequest,
-    responses(
-        (status = 200, description = "The project", body = ProjectView, headers(("ETag" = String))),
-        (status = 400, description = "Malformed body", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "No or bad token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "Only the proposer reports", body = Problem, content_type = PROBLEM),
-        (status = 404, description = NO_PROJECT, body = Problem, content_type = PROBLEM),
-        (status = 409, description = "The project is not under way", body = Problem, content_type = PROBLEM),
-        (status = 412, description = "Stale If-Match version", body = Problem, content_type = PROBLEM),
-        (status = 415, description = "Not JSON", body = Problem, content_type = PROBLEM),
-        (status = 422, description = "A field is invalid, no receipts, or a file was not uploaded by the caller", body = Problem, content_type = PROBLEM),
-    ),
-    security(("bearer" = []))
-)]
-pub async fn report_progress(
-    State(state): State<AppState>,
-    Extension(request_id): Extension<RequestId>,
-    caller: Caller,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    ApiJson(body): ApiJson<ReportRequest>,
-) -> Result<Response, ApiError> {
-    run(
-        &state,
-        &request_id,
-        &caller,
-        &id,
-        &headers,
-        Step::Report(body),
-    )
-    .await
-}
+project_step!(
+    /// Start a project once its comment period is over (the party branch): the fund may then pay for it.
+    start_project, "/api/v1/micro-projects/{id}/start",
+    forbidden = "Only the party branch starts projects",
+    conflict = "The project is not publicly noticed",
+    invalid = "The comment period has not ended",
+    run = Step::Start
+);
 
-/// The proposer's own evaluation of the finished project.
-#[utoipa::path(
-    post, path = "/api/v1/micro-projects/{id}/evaluation", tag = "micro", operation_id = "evaluate_project",
-    params(
-        ("id" = Uuid, Path, description = "Project id"),
-        ("If-Match" = Option<String>, Header, description = "Apply only at this version, else 412"),
-    ),
-    request_body = TextRequest,
-    responses(
-        (status = 200, description = "The project", body = ProjectView, headers(("ETag" = String))),
-        (status = 400, description = "Malformed body", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "No or bad token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "Only the proposer evaluates it", body = Problem, content_type = PROBLEM),
-        (status = 404, description = NO_PROJECT, body = Problem, content_type = PROBLEM),
-        (status = 409, description = "The project is not under way", body = Problem, content_type = PROBLEM),
-        (status = 412, description = "Stale If-Match version", body = Problem, content_type = PROBLEM),
-        (status = 415, description = "Not JSON", body = Problem, content_type = PROBLEM),
-        (status = 422, description = "A field is invalid", body = Problem, content_type = PROBLEM),
-    ),
-    security(("bearer" = []))
-)]
-pub async fn evaluate_project(
-    State(state): State<AppState>,
-    Extension(request_id): Extension<RequestId>,
-    caller: Caller,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    ApiJson(body): ApiJson<TextRequest>,
-) -> Result<Response, ApiError> {
-    run(
-        &state,
-        &request_id,
-        &caller,
-        &id,
-        &headers,
-        Step::Evaluate(body.text),
-    )
-    .await
-}
+project_step!(
+    /// Report progress with receipts (the proposer; files uploaded first: POST /api/v1/files).
+    report_progress, "/api/v1/micro-projects/{id}/reports",
+    forbidden = "Only the proposer reports",
+    conflict = "The project is not under way",
+    invalid = "A field is invalid, no receipts, or a file was not uploaded by the caller",
+    run = |body: ReportRequest| Step::Report(body)
+);
 
-/// Rate an evaluated project, 1 to 5 stars (a resident); rating again replaces it.
-#[utoipa::path(
-    post, path = "/api/v1/micro-projects/{id}/ratings", tag = "micro", operation_id = "rate_project",
-    params(
-        ("id" = Uuid, Path, description = "Project id"),
-        ("If-Match" = Option<String>, Header, description = "Apply only at this version, else 412"),
-    ),
-    request_body = RatingRequest,
-    responses(
-        (status = 200, description = "The project", body = ProjectView, headers(("ETag" = String))),
-        (status = 400, description = "Malformed body", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "No or bad token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "Only residents rate", body = Problem, content_type = PROBLEM),
-        (status = 404, description = NO_PROJECT, body = Problem, content_type = PROBLEM),
-        (status = 409, description = "The project is not evaluated", body = Problem, content_type = PROBLEM),
-        (status = 412, description = "Stale If-Match version", body = Problem, content_type = PROBLEM),
-        (status = 415, description = "Not JSON", body = Problem, content_type = PROBLEM),
-        (status = 422, description = "A field is invalid", body = Problem, content_type = PROBLEM),
-    ),
-    security(("bearer" = []))
-)]
-pub async fn rate_project(
-    State(state): State<AppState>,
-    Extension(request_id): Extension<RequestId>,
-    caller: Caller,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    ApiJson(body): ApiJson<RatingRequest>,
-) -> Result<Response, ApiError> {
-    run(
-        &state,
-        &request_id,
-        &caller,
-        &id,
-        &headers,
-        Step::Rate(body.stars),
-    )
-    .await
-}
+project_step!(
+    /// The proposer's own evaluation of the finished project.
+    evaluate_project, "/api/v1/micro-projects/{id}/evaluation",
+    forbidden = "Only the proposer evaluates it",
+    conflict = "The project is not under way",
+    invalid = "A field is invalid",
+    run = |body: TextRequest| Step::Evaluate(body.text)
+);
 
-/// Record a third party's evaluation (the party branch).
-#[utoipa::path(
-    post, path = "/api/v1/micro-projects/{id}/third-party-evaluation", tag = "micro", operation_id = "evaluate_project_as_third_party",
-    params(
-        ("id" = Uuid, Path, description = "Project id"),
-        ("If-Match" = Option<String>, Header, description = "Apply only at this version, else 412"),
-    ),
-    request_body = TextRequest,
-    responses(
-        (status = 200, description = "The project", body = ProjectView, headers(("ETag" = String))),
-        (status = 400, description = "Malformed body", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "No or bad token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "Only the party branch records it", body = Problem, content_type = PROBLEM),
-        (status = 404, description = NO_PROJECT, body = Problem, content_type = PROBLEM),
-        (status = 409, description = "The project is not evaluated", body = Problem, content_type = PROBLEM),
-        (status = 412, description = "Stale If-Match version", body = Problem, content_type = PROBLEM),
-        (status = 415, description = "Not JSON", body = Problem, content_type = PROBLEM),
-        (status = 422, description = "A field is invalid", body = Problem, content_type = PROBLEM),
-    ),
-    security(("bearer" = []))
-)]
-pub async fn evaluate_project_as_third_party(
-    State(state): State<AppState>,
-    Extension(request_id): Extension<RequestId>,
-    caller: Caller,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    ApiJson(body): ApiJson<TextRequest>,
-) -> Result<Response, ApiError> {
-    run(
-        &state,
-        &request_id,
-        &caller,
-        &id,
-        &headers,
-        Step::EvaluateAsThirdParty(body.text),
-    )
-    .await
-}
+project_step!(
+    /// Rate an evaluated project, 1 to 5 stars (a resident); rating again replaces it.
+    rate_project, "/api/v1/micro-projects/{id}/ratings",
+    forbidden = "Only residents rate",
+    conflict = "The project is not evaluated",
+    invalid = "A field is invalid",
+    run = |body: RatingRequest| Step::Rate(body.stars)
+);
 
-/// Close an evaluated project (结项; the party branch).
-#[utoipa::path(
-    post, path = "/api/v1/micro-projects/{id}/close", tag = "micro", operation_id = "close_project",
-    params(
-        ("id" = Uuid, Path, description = "Project id"),
-        ("If-Match" = Option<String>, Header, description = "Apply only at this version, else 412"),
-    ),
-    responses(
-        (status = 200, description = "The project", body = ProjectView, headers(("ETag" = String))),
-        (status = 400, description = "Malformed header", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "No or bad token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "Only the party branch closes projects", body = Problem, content_type = PROBLEM),
-        (status = 404, description = NO_PROJECT, body = Problem, content_type = PROBLEM),
-        (status = 409, description = "The project is not evaluated", body = Problem, content_type = PROBLEM),
-        (status = 412, description = "Stale If-Match version", body = Problem, content_type = PROBLEM),
-    ),
-    security(("bearer" = []))
-)]
-pub async fn close_project(
-    State(state): State<AppState>,
-    Extension(request_id): Extension<RequestId>,
-    caller: Caller,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    run(&state, &request_id, &caller, &id, &headers, Step::Close).await
-}
+project_step!(
+    /// Record a third party's evaluation (the party branch).
+    evaluate_project_as_third_party, "/api/v1/micro-projects/{id}/third-party-evaluation",
+    forbidden = "Only the party branch records it",
+    conflict = "The project is not evaluated",
+    invalid = "A field is invalid",
+    run = |body: TextRequest| Step::EvaluateAsThirdParty(body.text)
+);
+
+project_step!(
+    /// Close an evaluated project (结项; the party branch).
+    close_project, "/api/v1/micro-projects/{id}/close",
+    forbidden = "Only the party branch closes projects",
+    conflict = "The project is not evaluated",
+    run = Step::Close
+);
 
 /// A receipt of one of the project's reports, for whoever reads the project.
 #[utoipa::path(

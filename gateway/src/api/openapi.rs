@@ -180,3 +180,28 @@ pub fn document() -> &'static utoipa::openapi::OpenApi {
 pub async fn openapi_json() -> Json<&'static utoipa::openapi::OpenApi> {
     Json(document())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    /// A link, a generated client and the fuzzer's stateful sequences name
+    /// an operation by its id: no two operations may share one.
+    #[test]
+    fn every_operation_has_an_id_of_its_own() {
+        let document = serde_json::to_value(super::document()).expect("JSON");
+        let mut seen: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (path, item) in document["paths"].as_object().expect("paths") {
+            for (method, operation) in item.as_object().expect("path item") {
+                if let Some(id) = operation.get("operationId").and_then(|v| v.as_str()) {
+                    seen.entry(id.to_owned())
+                        .or_default()
+                        .push(format!("{} {path}", method.to_uppercase()));
+                }
+            }
+        }
+        let shared: Vec<_> = seen.iter().filter(|(_, ops)| ops.len() > 1).collect();
+        assert!(shared.is_empty(), "operation ids used twice: {shared:?}");
+        assert!(seen.len() > 100, "{} operations", seen.len());
+    }
+}

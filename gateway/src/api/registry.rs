@@ -363,7 +363,7 @@ pub async fn retire_party(
 /// A xiaoqu's registry entry: its place and its parties. Admins and
 /// auditors read every entry; others the xiaoqu their scope covers.
 #[utoipa::path(
-    get, path = "/api/v1/registry/xiaoqu/{id}", tag = "registry",
+    get, path = "/api/v1/registry/xiaoqu/{id}", tag = "registry", operation_id = "get_xiaoqu",
     params(("id" = String, Path, description = "Xiaoqu id or name"), RegistryQuery),
     responses(
         (status = 200, description = "The entry", body = RegistryView),

@@ -38,7 +38,7 @@ pub async fn subscribe(
 
 /// The caller's subscriptions, newest first.
 #[utoipa::path(
-    get, path = "/api/v1/webhooks", tag = "notifications",
+    get, path = "/api/v1/webhooks", tag = "notifications", operation_id = "list_webhooks",
     responses(
         (status = 200, description = "The caller's subscriptions", body = SubscriptionList),
         (status = 401, description = "No or bad token", body = Problem, content_type = PROBLEM),
