@@ -525,6 +525,11 @@ async fn a_micro_project_goes_from_proposal_to_closing_paid_by_its_fund(t: TestD
     );
     assert_eq!(verified["ok"], true, "{verified}");
     server.stop().await;
+    // `lianxi audit verify`, as an auditor runs it on the store.
+    let dir = lianxi_tests::TempDir::new();
+    let env = [("LIANXI_DATABASE_URL", t.url.as_str())];
+    let (passed, out, err) = super::keys::lianxi(&dir.0, &env, &["audit", "verify"]).await;
+    assert!(passed, "{out}{err}");
 
     let dba = Dba { db: &t.db };
     dba.unlock().await;
@@ -536,6 +541,9 @@ async fn a_micro_project_goes_from_proposal_to_closing_paid_by_its_fund(t: TestD
         .expect("the grant");
     dba.update(&grant, "payload", &grant.payload.replace("100000", "10000"))
         .await;
+    let (passed, out, err) = super::keys::lianxi(&dir.0, &env, &["audit", "verify"]).await;
+    assert!(!passed, "the rewrite is found: {out}{err}");
+    assert!(format!("{out}{err}").contains(&fund), "{out}{err}");
     let report = verify(&t.db, None).await.expect("verify");
     assert!(!report.ok);
     assert!(
