@@ -30,8 +30,9 @@ pub use crate::app::micro::{
 };
 use crate::http::download::send;
 
-/// The body, its version as the `ETag`, and where a new one is.
-fn respond<T: Serialize>(
+/// The body, its version as the `ETag`, and where a new one is (as the
+/// `Location` of a 201).
+pub(super) fn respond<T: Serialize>(
     body: T,
     location: String,
     version: usize,

@@ -9,12 +9,12 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::Response;
 use axum::{Extension, Json};
 
 use super::error::{ApiError, Problem, PROBLEM};
-use super::grievances::{etag, if_match};
+use super::grievances::if_match;
 use super::json::{ApiJson, ApiQuery};
 use super::request_id::RequestId;
 use super::AppState;
@@ -28,13 +28,7 @@ pub use crate::app::votes::{
 /// The vote as the answer's body, its version as the `ETag`.
 fn respond(view: VoteView, version: usize, status: StatusCode) -> Result<Response, ApiError> {
     let location = format!("/api/v1/owners-votes/{}", view.id);
-    let mut response = (status, Json(view)).into_response();
-    response.headers_mut().insert(header::ETAG, etag(version));
-    if status == StatusCode::CREATED {
-        let location = HeaderValue::from_str(&location).map_err(|_| ApiError::internal())?;
-        response.headers_mut().insert(header::LOCATION, location);
-    }
-    Ok(response)
+    super::micro::respond(view, location, version, status)
 }
 
 const NOT_FOUND: &str = "No such vote visible to the caller";

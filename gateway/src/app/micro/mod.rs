@@ -161,14 +161,10 @@ async fn covers_place(
             .is_some_and(|r| r.community == community),
         Scope::Unit(_) | Scope::Organization(_) => {
             let all = state.db.all_xiaoqu().await.map_err(ApiError::from_db)?;
-            let mut any = false;
-            for record in all.iter().filter(|r| r.community == community) {
-                if covers(state, caller, record.id).await? {
-                    any = true;
-                    break;
-                }
-            }
-            any
+            let places = super::grievances::organization_places(state, caller).await?;
+            all.iter()
+                .filter(|r| r.community == community)
+                .any(|r| super::policy::scope_covers(&caller.0, r) || places.contains(&r.id.0))
         }
     })
 }
